@@ -1,0 +1,140 @@
+#include "actors/persistence_actor.hpp"
+
+#include <chrono>
+
+#include <caf/all.hpp>
+
+namespace motorhead {
+
+namespace {
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// Queues `commands` for the next round trip. The flush message goes to the
+/// back of the mailbox, so every request already waiting there joins the
+/// same pipeline: a batch is whatever arrived during the previous trip.
+template <class Complete>
+void enqueue(persistence_pointer self, store::command_list commands,
+             Complete complete) {
+  auto& st = self->state;
+  st.pending.push_back({std::move(commands), std::move(complete)});
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
+}
+
+/// Queues commands whose replies only acknowledge, answering `rp` with ok.
+template <class Promise>
+void enqueue_write(persistence_pointer self, store::command_list commands,
+                   Promise rp) {
+  enqueue(self, std::move(commands),
+          [rp](const outcome<std::vector<redis_reply>>& replies) mutable {
+            if (!replies) {
+              rp.deliver(make_error(service_errc::storage_unavailable,
+                                    replies.error));
+            } else if (auto err = store::first_error(*replies.value);
+                       !err.empty()) {
+              rp.deliver(make_error(service_errc::storage_unavailable, err));
+            } else {
+              rp.deliver(ok_atom::value);
+            }
+          });
+}
+
+/// Queues a read whose replies `decode` turns into the answer of `rp`.
+template <class Promise, class Decode>
+void enqueue_read(persistence_pointer self, store::command_list commands,
+                  Promise rp, Decode decode) {
+  enqueue(self, std::move(commands),
+          [rp, decode](const outcome<std::vector<redis_reply>>& replies) mutable {
+            if (!replies) {
+              rp.deliver(make_error(service_errc::storage_unavailable,
+                                    replies.error));
+              return;
+            }
+            auto decoded = decode(*replies.value);
+            if (decoded)
+              rp.deliver(std::move(*decoded.value));
+            else
+              rp.deliver(make_error(service_errc::storage_unavailable,
+                                    decoded.error));
+          });
+}
+
+/// Sends every pending command in one pipeline and completes each operation
+/// with its own slice of the replies.
+void flush(persistence_pointer self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  auto batch = std::move(st.pending);
+  st.pending.clear();
+  std::vector<redis_command> commands;
+  for (auto& op : batch)
+    commands.insert(commands.end(), op.commands.begin(), op.commands.end());
+  auto replies = st.redis->execute(commands);
+  if (!replies) {
+    caf::aout(self) << "persistence: " << replies.error << "\n";
+    for (auto& op : batch)
+      op.complete(replies);
+    return;
+  }
+  auto next = replies.value->begin();
+  for (auto& op : batch) {
+    auto end = next + static_cast<std::ptrdiff_t>(op.commands.size());
+    op.complete(outcome<std::vector<redis_reply>>{
+      std::vector<redis_reply>(std::make_move_iterator(next),
+                               std::make_move_iterator(end)),
+      {}});
+    next = end;
+  }
+}
+
+} // namespace
+
+persistence_actor::behavior_type persistence(persistence_pointer self,
+                                             redis_endpoint endpoint,
+                                             std::chrono::milliseconds timeout) {
+  self->state.redis = std::make_unique<redis_connection>(std::move(endpoint),
+                                                         timeout);
+  return {
+    [=](load_atom, const std::string& id) {
+      auto rp = self->make_response_promise<session_snapshot>();
+      enqueue_read(self, store::load_commands(id), rp, store::decode_load);
+      return rp;
+    },
+    [=](append_atom, const std::string& id, const store::append_change& change) {
+      auto rp = self->make_response_promise<ok_atom>();
+      enqueue_write(self, store::append_commands(id, change, now_ms()), rp);
+      return rp;
+    },
+    [=](fold_atom, const std::string& id, const store::fold_change& change) {
+      auto rp = self->make_response_promise<ok_atom>();
+      enqueue_write(self, store::fold_commands(id, change), rp);
+      return rp;
+    },
+    [=](erase_atom, const std::string& id,
+        const std::vector<std::string>& namespaces) {
+      auto rp = self->make_response_promise<ok_atom>();
+      enqueue_write(self, store::delete_commands(id, namespaces), rp);
+      return rp;
+    },
+    [=](list_atom, const session_page& page) {
+      auto rp = self->make_response_promise<std::vector<std::string>>();
+      enqueue_read(self, store::list_commands(page), rp, store::decode_list);
+      return rp;
+    },
+    [=](ping_atom) {
+      auto rp = self->make_response_promise<ok_atom>();
+      enqueue_write(self, store::ping_commands(), rp);
+      return rp;
+    },
+    [=](flush_atom) { flush(self); },
+  };
+}
+
+} // namespace motorhead

@@ -1,0 +1,40 @@
+// The persistence actor owns the Redis connection. It runs detached (on a
+// thread of its own), since hiredis' synchronous API blocks.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/protocol.hpp"
+#include "storage/redis_connection.hpp"
+
+namespace motorhead {
+
+struct persistence_state {
+  /// Commands waiting for the next round trip, and what to do with their
+  /// replies (or with the reason there are none).
+  struct pending_operation {
+    store::command_list commands;
+    std::function<void(const outcome<std::vector<redis_reply>>&)> complete;
+  };
+
+  std::unique_ptr<redis_connection> redis;
+  std::vector<pending_operation> pending;
+  bool flush_scheduled = false;
+
+  static inline const char* name = "persistence";
+};
+
+using persistence_pointer
+  = persistence_actor::stateful_pointer<persistence_state>;
+
+persistence_actor::behavior_type persistence(persistence_pointer self,
+                                             redis_endpoint endpoint,
+                                             std::chrono::milliseconds timeout);
+
+} // namespace motorhead

@@ -1,0 +1,35 @@
+#include "actors/protocol.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/message.hpp>
+
+namespace motorhead {
+
+caf::atom_value service_error_category() {
+  return caf::atom("motorhead");
+}
+
+caf::error make_error(service_errc code, std::string text) {
+  return caf::error{static_cast<uint8_t>(code), service_error_category(),
+                    caf::make_message(std::move(text))};
+}
+
+void add_protocol_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<chat_message>("chat_message");
+  cfg.add_message_type<stored_message>("stored_message");
+  cfg.add_message_type<append_request>("append_request");
+  cfg.add_message_type<memory_view>("memory_view");
+  cfg.add_message_type<session_snapshot>("session_snapshot");
+  cfg.add_message_type<session_page>("session_page");
+  cfg.add_message_type<fold_job>("fold_job");
+  cfg.add_message_type<fold_result>("fold_result");
+  cfg.add_message_type<store::append_change>("append_change");
+  cfg.add_message_type<store::fold_change>("fold_change");
+  cfg.add_error_category(service_error_category(),
+                         [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                           return "motorhead error " + std::to_string(code)
+                                  + ": " + to_string(ctx);
+                         });
+}
+
+} // namespace motorhead

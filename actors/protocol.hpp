@@ -1,0 +1,191 @@
+// The message protocol of the server, in one place: atoms, message types and
+// the typed interfaces of every actor.
+//
+//   HTTP front ──router_actor──▶ session registry ──session_actor──▶ session
+//   session ──persistence_actor──▶ persistence (Redis)
+//   session ──summarizer_actor───▶ summarizer pool ──▶ summarizer workers
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "core/memory_types.hpp"
+#include "storage/session_store.hpp"
+
+namespace motorhead {
+
+// -- atoms ------------------------------------------------------------------
+
+using memory_get_atom = caf::atom_constant<caf::atom("mem_get")>;
+using memory_append_atom = caf::atom_constant<caf::atom("mem_append")>;
+using memory_delete_atom = caf::atom_constant<caf::atom("mem_delete")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
+using append_atom = caf::atom_constant<caf::atom("append")>;
+using fold_atom = caf::atom_constant<caf::atom("fold")>;
+using erase_atom = caf::atom_constant<caf::atom("erase")>;
+using summarize_atom = caf::atom_constant<caf::atom("summarize")>;
+using caf::flush_atom;
+using caf::idle_atom;
+using caf::ok_atom;
+using caf::ping_atom;
+
+// -- interfaces ---------------------------------------------------------------
+
+/// A session: owns its window, summary, token count and namespaces.
+using session_actor = caf::typed_actor<
+  caf::replies_to<memory_get_atom>::with<memory_view>,
+  caf::replies_to<memory_append_atom, append_request>::with<ok_atom>,
+  // The namespace named by the DELETE, in addition to the session's own.
+  caf::replies_to<memory_delete_atom, std::vector<std::string>>::with<ok_atom>,
+  // Sent by the session to itself: start a fold if one is due.
+  caf::reacts_to<fold_atom>>;
+
+/// What the HTTP front needs, by session id. Implemented by the session
+/// registry; a cluster router can implement it too and forward elsewhere.
+using router_actor = caf::typed_actor<
+  caf::replies_to<memory_get_atom, std::string>::with<memory_view>,
+  caf::replies_to<memory_append_atom, std::string, append_request>::with<ok_atom>,
+  caf::replies_to<memory_delete_atom, std::string,
+                  std::vector<std::string>>::with<ok_atom>,
+  caf::replies_to<list_atom, session_page>::with<std::vector<std::string>>,
+  // Readiness: is the store reachable?
+  caf::replies_to<ping_atom>::with<ok_atom>>;
+
+/// The registry: the router plus the idle hand-shake with its sessions.
+/// A session that has been idle sends (idle, id, messages it has handled);
+/// the registry answers true, and forgets the session, only when it has
+/// delegated no more than that to it, so no request is lost to a stop.
+using registry_actor = router_actor::extend<
+  caf::replies_to<idle_atom, std::string, uint64_t>::with<bool>>;
+
+/// Owner of the Redis connection. Commands that arrive while a round trip
+/// is under way go out together in the next one (group commit).
+using persistence_actor = caf::typed_actor<
+  caf::replies_to<load_atom, std::string>::with<session_snapshot>,
+  caf::replies_to<append_atom, std::string, store::append_change>::with<ok_atom>,
+  caf::replies_to<fold_atom, std::string, store::fold_change>::with<ok_atom>,
+  caf::replies_to<erase_atom, std::string,
+                  std::vector<std::string>>::with<ok_atom>,
+  caf::replies_to<list_atom, session_page>::with<std::vector<std::string>>,
+  caf::replies_to<ping_atom>::with<ok_atom>,
+  // Sent by the persistence actor to itself: run the pending round trip.
+  caf::reacts_to<flush_atom>>;
+
+/// A summarizer: the pool and its workers share this interface.
+using summarizer_actor = caf::typed_actor<
+  caf::replies_to<summarize_atom, fold_job>::with<fold_result>>;
+
+// -- errors -------------------------------------------------------------------
+
+/// Errors of this service, carried as caf::error in category "motorhead".
+enum class service_errc : uint8_t {
+  storage_unavailable = 1, // Redis cannot be reached or refused a command
+  overloaded,              // a bounded queue is full; try again later
+  internal,
+};
+
+caf::atom_value service_error_category();
+
+caf::error make_error(service_errc code, std::string text);
+
+/// Registers every message type of this protocol; call on each actor system.
+void add_protocol_types(caf::actor_system_config& cfg);
+
+// -- inspection ---------------------------------------------------------------
+
+/// Lets CAF serialize a std::optional<std::string> (0.17 only knows its own).
+struct optional_string_field {
+  std::optional<std::string>& ref;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f,
+                                        optional_string_field& x) {
+  bool present = x.ref.has_value();
+  std::string text = x.ref.value_or("");
+  auto store = caf::meta::load_callback([&]() -> caf::error {
+    if (present)
+      x.ref = text;
+    else
+      x.ref.reset();
+    return caf::none;
+  });
+  return f(present, text, store);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chat_message& x) {
+  return f(caf::meta::type_name("chat_message"), x.role, x.content);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stored_message& x) {
+  return f(caf::meta::type_name("stored_message"), x.seq, x.role, x.content);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_request& x) {
+  optional_string_field context{x.context};
+  optional_string_field ns{x.ns};
+  return f(caf::meta::type_name("append_request"), x.messages, context, ns);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, memory_view& x) {
+  optional_string_field context{x.context};
+  return f(caf::meta::type_name("memory_view"), x.messages, context, x.tokens);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
+  optional_string_field context{x.context};
+  return f(caf::meta::type_name("session_snapshot"), x.messages, context,
+           x.tokens, x.next_seq, x.namespaces);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_page& x) {
+  optional_string_field ns{x.ns};
+  return f(caf::meta::type_name("session_page"), x.page, x.size, ns);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fold_job& x) {
+  optional_string_field previous{x.previous_summary};
+  return f(caf::meta::type_name("fold_job"), x.session_id, previous, x.lines);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fold_result& x) {
+  return f(caf::meta::type_name("fold_result"), x.summary, x.tokens_used);
+}
+
+} // namespace motorhead
+
+namespace motorhead::store {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_change& x) {
+  optional_string_field context{x.context};
+  return f(caf::meta::type_name("append_change"), x.messages, context,
+           x.namespaces, x.next_seq);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fold_change& x) {
+  return f(caf::meta::type_name("fold_change"), x.covered_through, x.summary,
+           x.tokens_used);
+}
+
+} // namespace motorhead::store

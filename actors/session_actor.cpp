@@ -1,0 +1,265 @@
+#include "actors/session_actor.hpp"
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+
+namespace motorhead {
+
+namespace {
+
+chat_message to_chat_message(const stored_message& msg) {
+  return {msg.role, msg.content};
+}
+
+void apply_snapshot(session_state& st, session_snapshot snapshot) {
+  st.messages.assign(std::make_move_iterator(snapshot.messages.begin()),
+                     std::make_move_iterator(snapshot.messages.end()));
+  st.context = std::move(snapshot.context);
+  st.tokens = snapshot.tokens;
+  st.next_seq = std::max(st.next_seq, snapshot.next_seq);
+  st.namespaces = std::move(snapshot.namespaces);
+  st.loaded = true;
+}
+
+void add_namespace(std::vector<std::string>& namespaces,
+                   const std::string& ns) {
+  if (std::find(namespaces.begin(), namespaces.end(), ns) == namespaces.end())
+    namespaces.push_back(ns);
+}
+
+/// Runs `fn` once the session's state is loaded from Redis, or hands the
+/// load error to `fail`. While loading, the session awaits the answer, so
+/// requests that arrive meanwhile wait in the mailbox, in order.
+template <class Fn, class Fail>
+void with_loaded_state(session_pointer self, Fn fn, Fail fail);
+
+void start_fold_if_due(session_pointer self);
+
+void schedule_fold_retry(session_pointer self, const caf::error& why) {
+  auto& st = self->state;
+  st.retry_delay = st.retry_delay.count() == 0
+                     ? st.limits.first_retry_delay
+                     : std::min(st.retry_delay * 2, st.limits.max_retry_delay);
+  caf::aout(self) << "session " << st.id << ": fold failed ("
+                  << self->system().render(why) << "), retrying in "
+                  << st.retry_delay.count() << " ms\n";
+  self->delayed_send(self, st.retry_delay, fold_atom::value);
+}
+
+void commit_fold(session_pointer self, uint64_t covered_through,
+                 fold_result result) {
+  auto& st = self->state;
+  store::fold_change change{covered_through, result.summary,
+                            result.tokens_used};
+  ++st.writes_in_flight;
+  self->request(st.peers.store, st.limits.store_timeout, fold_atom::value,
+                st.id, change)
+    .then(
+      [=](ok_atom) {
+        auto& st = self->state;
+        --st.writes_in_flight;
+        while (!st.messages.empty()
+               && st.messages.front().seq <= covered_through)
+          st.messages.pop_front();
+        st.context = result.summary;
+        st.tokens += result.tokens_used;
+        st.folding = false;
+        st.retry_delay = std::chrono::milliseconds{0};
+        start_fold_if_due(self);
+      },
+      [=](caf::error& err) {
+        --self->state.writes_in_flight;
+        self->state.folding = false;
+        schedule_fold_retry(self, err);
+      });
+}
+
+void start_fold_if_due(session_pointer self) {
+  auto& st = self->state;
+  if (st.folding || !st.loaded)
+    return;
+  auto lines = messages_to_fold(st);
+  if (lines.empty())
+    return;
+  st.folding = true;
+  auto covered_through = lines.back().seq;
+  auto generation = st.summary_generation;
+  fold_job job{st.id, st.context, std::move(lines)};
+  self->request(st.peers.summarizer, st.limits.summarizer_timeout,
+                summarize_atom::value, std::move(job))
+    .then(
+      [=](fold_result& result) {
+        if (generation != self->state.summary_generation) {
+          // The summary was replaced meanwhile: fold again from the new one.
+          self->state.folding = false;
+          start_fold_if_due(self);
+          return;
+        }
+        commit_fold(self, covered_through, std::move(result));
+      },
+      [=](caf::error& err) {
+        self->state.folding = false;
+        schedule_fold_retry(self, err);
+      });
+}
+
+template <class Fn, class Fail>
+void with_loaded_state(session_pointer self, Fn fn, Fail fail) {
+  auto& st = self->state;
+  if (st.loaded) {
+    fn();
+    return;
+  }
+  self->request(st.peers.store, st.limits.store_timeout, load_atom::value,
+                st.id)
+    .await(
+      [=](session_snapshot& snapshot) mutable {
+        apply_snapshot(self->state, std::move(snapshot));
+        fn();
+        start_fold_if_due(self);
+      },
+      [=](caf::error& err) mutable { fail(err); });
+}
+
+caf::result<ok_atom> append(session_pointer self, append_request request) {
+  auto rp = self->make_response_promise<ok_atom>();
+  with_loaded_state(
+    self,
+    [=]() mutable {
+      auto& st = self->state;
+      store::append_change change;
+      for (auto& msg : request.messages)
+        change.messages.push_back(
+          stored_message{st.next_seq++, std::move(msg.role),
+                         std::move(msg.content)});
+      change.next_seq = st.next_seq;
+      change.context = request.context;
+      if (request.context)
+        ++st.summary_generation;
+      // Namespaces grow before the write is acknowledged, so that two
+      // appends in flight never write each other's namespace list away.
+      if (request.ns)
+        add_namespace(st.namespaces, *request.ns);
+      change.namespaces = st.namespaces;
+      ++st.writes_in_flight;
+      self->request(st.peers.store, st.limits.store_timeout,
+                    append_atom::value, st.id, change)
+        .then(
+          [=](ok_atom) mutable {
+            auto& st = self->state;
+            --st.writes_in_flight;
+            for (auto& msg : change.messages)
+              st.messages.push_back(std::move(msg));
+            if (change.context)
+              st.context = change.context;
+            rp.deliver(ok_atom::value);
+            start_fold_if_due(self);
+          },
+          [=](caf::error& err) mutable {
+            --self->state.writes_in_flight;
+            rp.deliver(err);
+          });
+    },
+    [=](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+caf::result<ok_atom> erase(session_pointer self,
+                           std::vector<std::string> extra_namespaces) {
+  auto rp = self->make_response_promise<ok_atom>();
+  with_loaded_state(
+    self,
+    [=]() mutable {
+      auto& st = self->state;
+      auto namespaces = st.namespaces;
+      for (const auto& ns : extra_namespaces)
+        add_namespace(namespaces, ns);
+      ++st.summary_generation; // a fold under way must not resurrect it
+      ++st.writes_in_flight;
+      self->request(st.peers.store, st.limits.store_timeout,
+                    erase_atom::value, st.id, namespaces)
+        .then(
+          [=](ok_atom) mutable {
+            auto& st = self->state;
+            --st.writes_in_flight;
+            st.messages.clear();
+            st.context.reset();
+            st.tokens = 0;
+            st.namespaces.clear();
+            rp.deliver(ok_atom::value);
+          },
+          [=](caf::error& err) mutable {
+            --self->state.writes_in_flight;
+            rp.deliver(err);
+          });
+    },
+    [=](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+/// Asks the registry whether this session may stop; it may when nothing is
+/// in flight and the registry has delegated nothing it has not seen yet.
+void offer_to_stop(session_pointer self) {
+  auto& st = self->state;
+  if (st.writes_in_flight > 0 || st.folding)
+    return;
+  self->request(st.peers.registry, caf::infinite, idle_atom::value, st.id,
+                st.handled)
+    .await([=](bool may_stop) {
+      if (may_stop)
+        self->quit();
+    });
+}
+
+} // namespace
+
+memory_view make_memory_view(const session_state& st) {
+  memory_view view;
+  auto count = std::min(st.messages.size(), st.limits.max_window);
+  view.messages.reserve(count);
+  std::transform(st.messages.rbegin(), st.messages.rbegin() + count,
+                 std::back_inserter(view.messages), to_chat_message);
+  view.context = st.context;
+  view.tokens = st.tokens;
+  return view;
+}
+
+std::vector<stored_message> messages_to_fold(const session_state& st) {
+  if (st.messages.size() <= st.limits.max_window)
+    return {};
+  auto keep = st.limits.max_window / 2;
+  auto count = st.messages.size() - keep;
+  return {st.messages.begin(), st.messages.begin() + count};
+}
+
+session_actor::behavior_type session(session_pointer self, std::string id,
+                                     session_limits limits,
+                                     session_peers peers) {
+  self->state.id = std::move(id);
+  self->state.limits = limits;
+  self->state.peers = std::move(peers);
+  return {
+    [=](memory_get_atom) -> caf::result<memory_view> {
+      ++self->state.handled;
+      auto rp = self->make_response_promise<memory_view>();
+      with_loaded_state(
+        self, [=]() mutable { rp.deliver(make_memory_view(self->state)); },
+        [=](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+    [=](memory_append_atom, append_request& request) -> caf::result<ok_atom> {
+      ++self->state.handled;
+      return append(self, std::move(request));
+    },
+    [=](memory_delete_atom,
+        std::vector<std::string>& namespaces) -> caf::result<ok_atom> {
+      ++self->state.handled;
+      return erase(self, std::move(namespaces));
+    },
+    [=](fold_atom) { start_fold_if_due(self); },
+    caf::after(limits.idle) >> [=] { offer_to_stop(self); },
+  };
+}
+
+} // namespace motorhead

@@ -1,0 +1,71 @@
+// A session actor owns one session's window, summary, token count and
+// namespaces. It is the only writer of that session's keys.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/protocol.hpp"
+
+namespace motorhead {
+
+struct session_limits {
+  std::size_t max_window = 12;
+  std::chrono::seconds idle{300};
+  std::chrono::milliseconds store_timeout{10000};
+  std::chrono::milliseconds summarizer_timeout{std::chrono::minutes{5}};
+  std::chrono::milliseconds first_retry_delay{1000};
+  std::chrono::milliseconds max_retry_delay{60000};
+};
+
+struct session_peers {
+  persistence_actor store;
+  summarizer_actor summarizer;
+  registry_actor registry;
+};
+
+struct session_state {
+  std::string id;
+  session_limits limits;
+  session_peers peers;
+
+  bool loaded = false;
+  std::deque<stored_message> messages; // acknowledged by Redis, oldest first
+  std::optional<std::string> context;
+  uint64_t tokens = 0;
+  uint64_t next_seq = 1;
+  std::vector<std::string> namespaces;
+
+  /// Bumped whenever the summary is replaced other than by a fold (a POST
+  /// with "context", a DELETE): a fold computed from an older summary is
+  /// then discarded instead of overwriting the newer one.
+  uint64_t summary_generation = 0;
+  bool folding = false;
+  std::chrono::milliseconds retry_delay{0};
+  uint64_t writes_in_flight = 0;
+  /// Requests received from the registry, for the idle hand-shake.
+  uint64_t handled = 0;
+
+  static inline const char* name = "session";
+};
+
+using session_pointer = session_actor::stateful_pointer<session_state>;
+
+session_actor::behavior_type session(session_pointer self, std::string id,
+                                     session_limits limits,
+                                     session_peers peers);
+
+/// The answer to GET: the newest `max_window` messages, newest first.
+memory_view make_memory_view(const session_state& state);
+
+/// Messages a fold should cover now: the oldest ones, leaving half a window.
+/// Empty when the session is within its window.
+std::vector<stored_message> messages_to_fold(const session_state& state);
+
+} // namespace motorhead

@@ -1,0 +1,82 @@
+#include "actors/session_registry.hpp"
+
+#include <caf/all.hpp>
+
+namespace motorhead {
+
+namespace {
+
+/// The session's actor, spawned (linked, so that it stops with the
+/// registry) when the session has none; counts the request handed to it.
+session_actor& session_for(registry_pointer self, const std::string& id) {
+  auto& st = self->state;
+  auto it = st.sessions.find(id);
+  if (it == st.sessions.end()) {
+    session_peers peers{st.store, st.summarizer,
+                        caf::actor_cast<registry_actor>(self)};
+    auto handle = self->spawn<caf::linked>(session, id, st.limits,
+                                           std::move(peers));
+    it = st.sessions.emplace(id, registry_state::entry{handle, 0}).first;
+  }
+  ++it->second.delegated;
+  return it->second.handle;
+}
+
+/// A session that failed stops alone; shutdown stops the registry and,
+/// through the links, every session.
+void handle_exit(registry_pointer self, caf::exit_msg& msg) {
+  auto& sessions = self->state.sessions;
+  for (auto it = sessions.begin(); it != sessions.end(); ++it)
+    if (it->second.handle.address() == msg.source) {
+      caf::aout(self) << "session " << it->first << " stopped: "
+                      << self->system().render(msg.reason) << "\n";
+      sessions.erase(it);
+      return;
+    }
+  self->quit(msg.reason);
+}
+
+} // namespace
+
+registry_actor::behavior_type session_registry(registry_pointer self,
+                                               persistence_actor store,
+                                               summarizer_actor summarizer,
+                                               session_limits limits) {
+  self->state.store = std::move(store);
+  self->state.summarizer = std::move(summarizer);
+  self->state.limits = limits;
+  self->set_exit_handler(
+    [=](caf::exit_msg& msg) { handle_exit(self, msg); });
+  return {
+    [=](memory_get_atom, const std::string& id) {
+      return self->delegate(session_for(self, id), memory_get_atom::value);
+    },
+    [=](memory_append_atom, const std::string& id, append_request& request) {
+      return self->delegate(session_for(self, id), memory_append_atom::value,
+                            std::move(request));
+    },
+    [=](memory_delete_atom, const std::string& id,
+        std::vector<std::string>& namespaces) {
+      return self->delegate(session_for(self, id), memory_delete_atom::value,
+                            std::move(namespaces));
+    },
+    [=](list_atom, session_page& page) {
+      return self->delegate(self->state.store, list_atom::value,
+                            std::move(page));
+    },
+    [=](ping_atom) {
+      return self->delegate(self->state.store, ping_atom::value);
+    },
+    [=](idle_atom, const std::string& id, uint64_t handled) {
+      auto& sessions = self->state.sessions;
+      auto it = sessions.find(id);
+      if (it == sessions.end() || it->second.delegated != handled)
+        return false;
+      self->unlink_from(it->second.handle);
+      sessions.erase(it);
+      return true;
+    },
+  };
+}
+
+} // namespace motorhead

@@ -1,0 +1,36 @@
+// The session registry maps a session id to its session actor, spawning it
+// on first use, and forwards the router protocol to it.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/protocol.hpp"
+#include "actors/session_actor.hpp"
+
+namespace motorhead {
+
+struct registry_state {
+  struct entry {
+    session_actor handle;
+    uint64_t delegated = 0; // requests handed to the session so far
+  };
+  std::unordered_map<std::string, entry> sessions;
+  persistence_actor store;
+  summarizer_actor summarizer;
+  session_limits limits;
+
+  static inline const char* name = "session_registry";
+};
+
+using registry_pointer = registry_actor::stateful_pointer<registry_state>;
+
+registry_actor::behavior_type session_registry(registry_pointer self,
+                                               persistence_actor store,
+                                               summarizer_actor summarizer,
+                                               session_limits limits);
+
+} // namespace motorhead

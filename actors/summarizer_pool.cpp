@@ -1,0 +1,80 @@
+#include "actors/summarizer_pool.hpp"
+
+#include <caf/all.hpp>
+
+namespace motorhead {
+
+namespace {
+
+void dispatch(summarizer_pool_pointer self, summarizer_actor worker,
+              summarizer_pool_state::queued_job queued);
+
+/// Gives the worker the next queued job, or puts it back among the idle.
+void release(summarizer_pool_pointer self, summarizer_actor worker) {
+  auto& st = self->state;
+  if (st.queue.empty()) {
+    st.idle_workers.push_back(std::move(worker));
+    return;
+  }
+  auto next = std::move(st.queue.front());
+  st.queue.pop_front();
+  dispatch(self, std::move(worker), std::move(next));
+}
+
+void dispatch(summarizer_pool_pointer self, summarizer_actor worker,
+              summarizer_pool_state::queued_job queued) {
+  auto rp = queued.promise;
+  self->request(worker, caf::infinite, summarize_atom::value,
+                std::move(queued.job))
+    .then(
+      [=](fold_result& result) mutable {
+        rp.deliver(std::move(result));
+        release(self, worker);
+      },
+      [=](caf::error& err) mutable {
+        rp.deliver(std::move(err));
+        release(self, worker);
+      });
+}
+
+} // namespace
+
+summarizer_actor::behavior_type
+summarizer_pool(summarizer_pool_pointer self,
+                std::vector<summarizer_actor> workers,
+                std::size_t queue_capacity) {
+  for (auto& worker : workers)
+    self->link_to(worker);
+  self->state.idle_workers = std::move(workers);
+  self->state.queue_capacity = queue_capacity;
+  return {
+    [=](summarize_atom, fold_job& job) -> caf::result<fold_result> {
+      auto& st = self->state;
+      if (st.idle_workers.empty() && st.queue.size() >= st.queue_capacity)
+        return make_error(service_errc::overloaded,
+                          "the summarizer queue is full");
+      auto rp = self->make_response_promise<fold_result>();
+      summarizer_pool_state::queued_job queued{std::move(job), rp};
+      if (st.idle_workers.empty()) {
+        st.queue.push_back(std::move(queued));
+      } else {
+        auto worker = std::move(st.idle_workers.back());
+        st.idle_workers.pop_back();
+        dispatch(self, std::move(worker), std::move(queued));
+      }
+      return rp;
+    },
+  };
+}
+
+summarizer_actor::behavior_type extractive_summarizer(extractive_options options) {
+  return {
+    [=](summarize_atom, const fold_job& job) {
+      return fold_result{summarize_extractive(job.previous_summary, job.lines,
+                                              options),
+                         0};
+    },
+  };
+}
+
+} // namespace motorhead

@@ -1,0 +1,176 @@
+#include "config/settings.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace motorhead {
+
+namespace {
+
+/// Applies a variable's text to the settings; returns an error or "".
+using apply_fn = std::function<std::string(const std::string&, settings&)>;
+
+struct option_spec {
+  const char* name;
+  const char* default_text; // shown in --help; nullptr when there is none
+  const char* meaning;
+  apply_fn apply;
+};
+
+std::string parse_unsigned(const std::string& text, uint64_t min, uint64_t max,
+                           uint64_t& out) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(),
+                                   value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < min
+      || value > max)
+    return "expected a whole number from " + std::to_string(min) + " to "
+           + std::to_string(max);
+  out = value;
+  return {};
+}
+
+template <class T>
+apply_fn unsigned_option(T settings::*field, uint64_t min, uint64_t max) {
+  return [=](const std::string& text, settings& cfg) {
+    uint64_t value = 0;
+    auto err = parse_unsigned(text, min, max, value);
+    if (err.empty())
+      cfg.*field = static_cast<T>(value);
+    return err;
+  };
+}
+
+template <class Duration>
+apply_fn duration_option(Duration settings::*field, uint64_t min,
+                         uint64_t max) {
+  return [=](const std::string& text, settings& cfg) {
+    uint64_t value = 0;
+    auto err = parse_unsigned(text, min, max, value);
+    if (err.empty())
+      cfg.*field = Duration{value};
+    return err;
+  };
+}
+
+apply_fn string_option(std::string settings::*field) {
+  return [=](const std::string& text, settings& cfg) {
+    cfg.*field = text;
+    return std::string{};
+  };
+}
+
+apply_fn bool_option(bool settings::*field) {
+  return [=](const std::string& text, settings& cfg) -> std::string {
+    std::string lower = text;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    if (lower == "true" || lower == "1" || lower == "yes")
+      cfg.*field = true;
+    else if (lower == "false" || lower == "0" || lower == "no")
+      cfg.*field = false;
+    else
+      return "expected true or false";
+    return {};
+  };
+}
+
+std::string apply_redis_url(const std::string& text, settings& cfg) {
+  auto endpoint = parse_redis_url(text);
+  if (!endpoint)
+    return endpoint.error;
+  cfg.redis = *endpoint.value;
+  return {};
+}
+
+std::string apply_api_keys(const std::string& text, settings& cfg) {
+  cfg.api_keys.clear();
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = std::min(text.find(',', start), text.size());
+    if (comma > start)
+      cfg.api_keys.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return {};
+}
+
+const std::vector<option_spec>& option_specs() {
+  static const std::vector<option_spec> specs{
+    {"PORT", "8000", "HTTP port",
+     unsigned_option(&settings::port, 1, 65535)},
+    {"MOTORHEAD_HOST", "0.0.0.0", "address the HTTP server binds",
+     string_option(&settings::host)},
+    {"REDIS_URL", "redis://127.0.0.1:6379",
+     "redis://[:password@]host:port[/db] of the store of record",
+     apply_redis_url},
+    {"MOTORHEAD_MAX_WINDOW_SIZE", "12",
+     "messages returned by GET; summarization starts above it",
+     unsigned_option(&settings::max_window_size, 2, 10000)},
+    {"MOTORHEAD_LONG_TERM_MEMORY", "false",
+     "enables indexing and /retrieval", bool_option(&settings::long_term_memory)},
+    {"MOTORHEAD_MODEL", "gpt-3.5-turbo", "chat model used for summaries",
+     string_option(&settings::model)},
+    {"OPENAI_API_KEY", nullptr, "key for the OpenAI-compatible provider",
+     string_option(&settings::openai_api_key)},
+    {"OPENAI_API_BASE", "https://api.openai.com/v1",
+     "any OpenAI-compatible endpoint", string_option(&settings::openai_api_base)},
+    {"AZURE_API_KEY", nullptr, "Azure OpenAI key",
+     string_option(&settings::azure_api_key)},
+    {"AZURE_API_BASE", nullptr, "Azure OpenAI resource URL",
+     string_option(&settings::azure_api_base)},
+    {"AZURE_DEPLOYMENT_ID", nullptr, "Azure chat deployment",
+     string_option(&settings::azure_deployment_id)},
+    {"AZURE_DEPLOYMENT_ID_ADA", nullptr, "Azure embedding deployment",
+     string_option(&settings::azure_deployment_id_ada)},
+    {"MOTORHEAD_SESSION_IDLE_SECONDS", "300",
+     "seconds without requests before a session actor is stopped",
+     duration_option(&settings::session_idle, 1, 86400)},
+    {"MOTORHEAD_REQUEST_TIMEOUT_MS", "10000",
+     "time an HTTP request may wait for the actors before a 504",
+     duration_option(&settings::request_timeout, 10, 600000)},
+    {"MOTORHEAD_MAX_BODY_BYTES", "1048576", "largest request body accepted",
+     unsigned_option(&settings::max_body_bytes, 1024, 64u << 20)},
+    {"MOTORHEAD_SUMMARIZER_CONCURRENCY", "8", "summaries computed at once",
+     unsigned_option(&settings::summarizer_concurrency, 1, 1024)},
+    {"MOTORHEAD_SUMMARIZER_QUEUE", "1024",
+     "fold jobs waiting at most; past it sessions retry later",
+     unsigned_option(&settings::summarizer_queue, 1, 1000000)},
+    {"MOTORHEAD_SUMMARY_MAX_CHARS", "1200",
+     "length budget of the built-in summarizer's summary",
+     unsigned_option(&settings::summary_max_chars, 64, 100000)},
+    {"MOTORHEAD_API_KEYS", nullptr,
+     "comma-separated keys; when set, every route but health needs "
+     "Authorization: Bearer <key>",
+     apply_api_keys},
+  };
+  return specs;
+}
+
+} // namespace
+
+settings_result load_settings(const env_lookup& lookup) {
+  settings_result result;
+  for (const auto& spec : option_specs()) {
+    const char* text = lookup(spec.name);
+    if (text == nullptr)
+      continue;
+    if (auto err = spec.apply(text, result.value); !err.empty())
+      result.errors.push_back(std::string{"invalid "} + spec.name + "=\""
+                              + text + "\": " + err);
+  }
+  return result;
+}
+
+void print_usage(std::ostream& out) {
+  out << "usage: motorhead [--help]\n\n"
+         "Motörhead: memory and retrieval server for LLM chat applications.\n"
+         "Configured through these environment variables:\n\n";
+  for (const auto& spec : option_specs()) {
+    out << "  " << spec.name << "\n      " << spec.meaning;
+    if (spec.default_text != nullptr)
+      out << " (default: " << spec.default_text << ")";
+    out << "\n";
+  }
+}
+
+} // namespace motorhead

@@ -1,0 +1,53 @@
+// Server configuration, read from the environment (the original's variable
+// names and defaults, plus ours).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "storage/redis_connection.hpp"
+
+namespace motorhead {
+
+struct settings {
+  std::string host = "0.0.0.0";
+  uint16_t port = 8000;
+  redis_endpoint redis;
+  std::size_t max_window_size = 12;
+  bool long_term_memory = false;
+  std::string model = "gpt-3.5-turbo";
+  std::string openai_api_key;
+  std::string openai_api_base = "https://api.openai.com/v1";
+  std::string azure_api_key;
+  std::string azure_api_base;
+  std::string azure_deployment_id;
+  std::string azure_deployment_id_ada;
+  std::chrono::seconds session_idle{300};
+  std::chrono::milliseconds request_timeout{10000};
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t summarizer_concurrency = 8;
+  std::size_t summarizer_queue = 1024;
+  std::size_t summary_max_chars = 1200;
+  std::vector<std::string> api_keys;
+};
+
+/// Reads one variable; returns nullptr when it is unset.
+using env_lookup = std::function<const char*(const char*)>;
+
+struct settings_result {
+  settings value;
+  std::vector<std::string> errors; // one line per invalid variable
+};
+
+/// Builds the settings from the environment; every invalid value is
+/// reported, not just the first.
+settings_result load_settings(const env_lookup& lookup);
+
+/// Writes the `--help` text: every variable, its default and its meaning.
+void print_usage(std::ostream& out);
+
+} // namespace motorhead

@@ -1,0 +1,215 @@
+#include "core/json_codec.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace motorhead::json {
+
+namespace {
+
+using writer_type = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void write_string(writer_type& out, std::string_view text) {
+  out.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+/// Parses `text` into `doc`; returns an empty string or the parse error.
+std::string parse(std::string_view text, rapidjson::Document& doc) {
+  doc.Parse(text.data(), text.size());
+  if (!doc.HasParseError())
+    return {};
+  return std::string{"malformed JSON at offset "}
+         + std::to_string(doc.GetErrorOffset()) + ": "
+         + rapidjson::GetParseError_En(doc.GetParseError());
+}
+
+std::string as_string(const rapidjson::Value& value) {
+  return {value.GetString(), value.GetStringLength()};
+}
+
+/// Reads member `name` of `object` as a string; missing is an error unless
+/// `optional`, and null counts as missing.
+decoded<std::string> string_member(const rapidjson::Value& object,
+                                   const char* name, std::string_view where) {
+  auto it = object.FindMember(name);
+  if (it == object.MemberEnd() || it->value.IsNull())
+    return decoded<std::string>::failure(std::string{where} + " needs a \""
+                                         + name + "\" string");
+  if (!it->value.IsString())
+    return decoded<std::string>::failure(std::string{where} + " field \""
+                                         + name + "\" must be a string");
+  return {as_string(it->value), {}};
+}
+
+decoded<chat_message> decode_chat_message(const rapidjson::Value& value,
+                                          std::size_t index) {
+  auto where = "message " + std::to_string(index);
+  if (!value.IsObject())
+    return decoded<chat_message>::failure(where + " must be an object");
+  auto role = string_member(value, "role", where);
+  if (!role)
+    return decoded<chat_message>::failure(role.error);
+  auto content = string_member(value, "content", where);
+  if (!content)
+    return decoded<chat_message>::failure(content.error);
+  return {chat_message{std::move(*role.value), std::move(*content.value)}, {}};
+}
+
+template <class Fn>
+std::string write_json(Fn&& fn) {
+  rapidjson::StringBuffer buffer;
+  writer_type out{buffer};
+  fn(out);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+} // namespace
+
+decoded<append_request> decode_append_request(std::string_view body) {
+  using result = decoded<append_request>;
+  rapidjson::Document doc;
+  if (auto err = parse(body, doc); !err.empty())
+    return result::failure(err);
+  if (!doc.IsObject())
+    return result::failure("the body must be a JSON object");
+  auto messages = doc.FindMember("messages");
+  if (messages == doc.MemberEnd())
+    return result::failure("the body needs a \"messages\" array");
+  if (!messages->value.IsArray())
+    return result::failure("\"messages\" must be an array");
+  append_request request;
+  std::size_t index = 0;
+  for (const auto& item : messages->value.GetArray()) {
+    auto msg = decode_chat_message(item, index++);
+    if (!msg)
+      return result::failure(msg.error);
+    request.messages.push_back(std::move(*msg.value));
+  }
+  auto context = doc.FindMember("context");
+  if (context != doc.MemberEnd() && !context->value.IsNull()) {
+    if (!context->value.IsString())
+      return result::failure("\"context\" must be a string or null");
+    request.context = as_string(context->value);
+  }
+  return {std::move(request), {}};
+}
+
+decoded<std::string> decode_retrieval_query(std::string_view body) {
+  rapidjson::Document doc;
+  if (auto err = parse(body, doc); !err.empty())
+    return decoded<std::string>::failure(err);
+  if (!doc.IsObject())
+    return decoded<std::string>::failure("the body must be a JSON object");
+  return string_member(doc, "text", "the body");
+}
+
+std::string encode_memory_view(const memory_view& view) {
+  return write_json([&](writer_type& out) {
+    out.StartObject();
+    out.Key("messages");
+    out.StartArray();
+    for (const auto& msg : view.messages) {
+      out.StartObject();
+      out.Key("role");
+      write_string(out, msg.role);
+      out.Key("content");
+      write_string(out, msg.content);
+      out.EndObject();
+    }
+    out.EndArray();
+    out.Key("context");
+    if (view.context)
+      write_string(out, *view.context);
+    else
+      out.Null();
+    out.Key("tokens");
+    out.Uint64(view.tokens);
+    out.EndObject();
+  });
+}
+
+std::string encode_session_ids(const std::vector<std::string>& ids) {
+  return encode_string_list(ids);
+}
+
+std::string encode_status_ok() {
+  return R"({"status":"Ok"})";
+}
+
+std::string encode_health(int64_t now_ms) {
+  return write_json([&](writer_type& out) {
+    out.StartObject();
+    out.Key("now");
+    out.Int64(now_ms);
+    out.EndObject();
+  });
+}
+
+std::string encode_error(std::string_view message) {
+  return write_json([&](writer_type& out) {
+    out.StartObject();
+    out.Key("error");
+    write_string(out, message);
+    out.EndObject();
+  });
+}
+
+std::string encode_stored_message(const stored_message& msg) {
+  return write_json([&](writer_type& out) {
+    out.StartObject();
+    out.Key("seq");
+    out.Uint64(msg.seq);
+    out.Key("role");
+    write_string(out, msg.role);
+    out.Key("content");
+    write_string(out, msg.content);
+    out.EndObject();
+  });
+}
+
+decoded<stored_message> decode_stored_message(std::string_view text) {
+  using result = decoded<stored_message>;
+  rapidjson::Document doc;
+  if (auto err = parse(text, doc); !err.empty())
+    return result::failure(err);
+  if (!doc.IsObject())
+    return result::failure("a stored message must be a JSON object");
+  auto seq = doc.FindMember("seq");
+  if (seq == doc.MemberEnd() || !seq->value.IsUint64())
+    return result::failure("a stored message needs an unsigned \"seq\"");
+  auto msg = decode_chat_message(doc, 0);
+  if (!msg)
+    return result::failure(msg.error);
+  return {stored_message{seq->value.GetUint64(), std::move(msg.value->role),
+                         std::move(msg.value->content)},
+          {}};
+}
+
+std::string encode_string_list(const std::vector<std::string>& items) {
+  return write_json([&](writer_type& out) {
+    out.StartArray();
+    for (const auto& item : items)
+      write_string(out, item);
+    out.EndArray();
+  });
+}
+
+decoded<std::vector<std::string>> decode_string_list(std::string_view text) {
+  using result = decoded<std::vector<std::string>>;
+  rapidjson::Document doc;
+  if (auto err = parse(text, doc); !err.empty())
+    return result::failure(err);
+  if (!doc.IsArray())
+    return result::failure("expected a JSON array of strings");
+  std::vector<std::string> items;
+  for (const auto& item : doc.GetArray()) {
+    if (!item.IsString())
+      return result::failure("expected a JSON array of strings");
+    items.push_back(as_string(item));
+  }
+  return {std::move(items), {}};
+}
+
+} // namespace motorhead::json

@@ -1,0 +1,41 @@
+// The one place where JSON is read and written: HTTP bodies and the message
+// records kept in Redis.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/memory_types.hpp"
+#include "core/outcome.hpp"
+
+namespace motorhead::json {
+
+/// Either a decoded value or one sentence saying what is wrong with the input.
+template <class T>
+using decoded = outcome<T>;
+
+// -- HTTP bodies --------------------------------------------------------------
+
+decoded<append_request> decode_append_request(std::string_view body);
+
+/// The body of POST /sessions/{id}/retrieval: the query text.
+decoded<std::string> decode_retrieval_query(std::string_view body);
+
+std::string encode_memory_view(const memory_view& view);
+std::string encode_session_ids(const std::vector<std::string>& ids);
+std::string encode_status_ok();
+std::string encode_health(int64_t now_ms);
+std::string encode_error(std::string_view message);
+
+// -- records kept in Redis ----------------------------------------------------
+
+std::string encode_stored_message(const stored_message& msg);
+decoded<stored_message> decode_stored_message(std::string_view text);
+
+std::string encode_string_list(const std::vector<std::string>& items);
+decoded<std::vector<std::string>> decode_string_list(std::string_view text);
+
+} // namespace motorhead::json

@@ -1,0 +1,69 @@
+// Plain value types of the memory domain, shared by the codec, the store and
+// the actors. Free of CAF so that non-actor code and its tests stay light.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace motorhead {
+
+/// One turn of a conversation as clients send it. Roles are free strings.
+struct chat_message {
+  std::string role;
+  std::string content;
+};
+
+/// A message as a session keeps it: numbered in arrival order, so that a
+/// summary can name exactly the messages it covers.
+struct stored_message {
+  uint64_t seq = 0;
+  std::string role;
+  std::string content;
+};
+
+/// The body of POST /sessions/{id}/memory plus its namespace parameter.
+struct append_request {
+  std::vector<chat_message> messages;
+  std::optional<std::string> context;
+  std::optional<std::string> ns;
+};
+
+/// The answer of GET /sessions/{id}/memory: newest message first.
+struct memory_view {
+  std::vector<chat_message> messages;
+  std::optional<std::string> context;
+  uint64_t tokens = 0;
+};
+
+/// Everything Redis holds for one session, as loaded when a session wakes.
+struct session_snapshot {
+  std::vector<stored_message> messages; // oldest first
+  std::optional<std::string> context;
+  uint64_t tokens = 0;
+  uint64_t next_seq = 1;
+  std::vector<std::string> namespaces;
+};
+
+/// GET /sessions paging: 1-based page and size, optional namespace.
+struct session_page {
+  uint32_t page = 1;
+  uint32_t size = 10;
+  std::optional<std::string> ns;
+};
+
+/// A request to fold old lines into a session's running summary.
+struct fold_job {
+  std::string session_id;
+  std::optional<std::string> previous_summary;
+  std::vector<stored_message> lines; // oldest first
+};
+
+/// What a summarizer made of a fold_job.
+struct fold_result {
+  std::string summary;
+  uint64_t tokens_used = 0;
+};
+
+} // namespace motorhead

@@ -1,0 +1,170 @@
+#include "storage/redis_connection.hpp"
+
+#include <charconv>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+namespace motorhead {
+
+namespace {
+
+bool parse_number(const std::string& text, long max, long& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && end == text.data() + text.size() && out >= 0
+         && out <= max;
+}
+
+redis_reply copy_reply(const redisReply& raw) {
+  redis_reply reply;
+  switch (raw.type) {
+    case REDIS_REPLY_INTEGER:
+      reply.type = redis_reply::kind::integer;
+      reply.integer = raw.integer;
+      break;
+    case REDIS_REPLY_STRING:
+      reply.type = redis_reply::kind::string;
+      reply.text.assign(raw.str, raw.len);
+      break;
+    case REDIS_REPLY_STATUS:
+      reply.type = redis_reply::kind::status;
+      reply.text.assign(raw.str, raw.len);
+      break;
+    case REDIS_REPLY_ERROR:
+      reply.type = redis_reply::kind::error;
+      reply.text.assign(raw.str, raw.len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      reply.type = redis_reply::kind::array;
+      for (size_t i = 0; i < raw.elements; ++i)
+        reply.elements.push_back(copy_reply(*raw.element[i]));
+      break;
+    default:
+      reply.type = redis_reply::kind::nil;
+  }
+  return reply;
+}
+
+timeval to_timeval(std::chrono::milliseconds timeout) {
+  timeval tv;
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  return tv;
+}
+
+} // namespace
+
+outcome<redis_endpoint> parse_redis_url(const std::string& url) {
+  using result = outcome<redis_endpoint>;
+  const std::string scheme = "redis://";
+  if (url.compare(0, scheme.size(), scheme) != 0)
+    return result::failure("expected redis://[:password@]host[:port][/db]");
+  redis_endpoint endpoint;
+  auto rest = url.substr(scheme.size());
+  if (auto at = rest.rfind('@'); at != std::string::npos) {
+    auto credentials = rest.substr(0, at);
+    auto colon = credentials.find(':');
+    endpoint.password = colon == std::string::npos ? credentials
+                                                   : credentials.substr(colon + 1);
+    rest = rest.substr(at + 1);
+  }
+  if (auto slash = rest.find('/'); slash != std::string::npos) {
+    long db = 0;
+    auto db_text = rest.substr(slash + 1);
+    if (!db_text.empty() && !parse_number(db_text, 15, db))
+      return result::failure("the database must be a number from 0 to 15");
+    endpoint.database = static_cast<int>(db);
+    rest = rest.substr(0, slash);
+  }
+  if (auto colon = rest.rfind(':'); colon != std::string::npos) {
+    long port = 0;
+    if (!parse_number(rest.substr(colon + 1), 65535, port) || port == 0)
+      return result::failure("the port must be a number from 1 to 65535");
+    endpoint.port = static_cast<uint16_t>(port);
+    rest = rest.substr(0, colon);
+  }
+  if (rest.empty())
+    return result::failure("the URL names no host");
+  endpoint.host = rest;
+  return {endpoint, {}};
+}
+
+redis_connection::redis_connection(redis_endpoint endpoint,
+                                   std::chrono::milliseconds timeout)
+  : endpoint_(std::move(endpoint)), timeout_(timeout) {
+}
+
+redis_connection::~redis_connection() {
+  disconnect();
+}
+
+void redis_connection::disconnect() {
+  if (context_ != nullptr) {
+    redisFree(context_);
+    context_ = nullptr;
+  }
+}
+
+std::string redis_connection::connect() {
+  auto tv = to_timeval(timeout_);
+  context_ = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, tv);
+  if (context_ == nullptr)
+    return "cannot allocate a Redis context";
+  if (context_->err != 0) {
+    std::string why = context_->errstr;
+    disconnect();
+    return why;
+  }
+  redisSetTimeout(context_, tv);
+  std::vector<redis_command> handshake;
+  if (!endpoint_.password.empty())
+    handshake.push_back({"AUTH", endpoint_.password});
+  if (endpoint_.database != 0)
+    handshake.push_back({"SELECT", std::to_string(endpoint_.database)});
+  if (handshake.empty())
+    return {};
+  auto replies = execute(handshake);
+  if (!replies)
+    return replies.error;
+  for (const auto& reply : *replies.value)
+    if (reply.is_error()) {
+      disconnect();
+      return reply.text;
+    }
+  return {};
+}
+
+outcome<std::vector<redis_reply>>
+redis_connection::execute(const std::vector<redis_command>& commands) {
+  using result = outcome<std::vector<redis_reply>>;
+  if (context_ == nullptr)
+    if (auto err = connect(); !err.empty())
+      return result::failure("Redis is unreachable: " + err);
+  std::vector<const char*> argv;
+  std::vector<size_t> argv_len;
+  for (const auto& command : commands) {
+    argv.clear();
+    argv_len.clear();
+    for (const auto& arg : command) {
+      argv.push_back(arg.data());
+      argv_len.push_back(arg.size());
+    }
+    redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
+                           argv_len.data());
+  }
+  std::vector<redis_reply> replies;
+  replies.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+      std::string why = context_->errstr;
+      disconnect();
+      return result::failure("Redis connection lost: " + why);
+    }
+    replies.push_back(copy_reply(*static_cast<redisReply*>(raw)));
+    freeReplyObject(raw);
+  }
+  return {std::move(replies), {}};
+}
+
+} // namespace motorhead

@@ -1,0 +1,63 @@
+// A synchronous, pipelining Redis connection over hiredis that reconnects by
+// itself. Meant to be owned by one thread (the persistence actor's).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/outcome.hpp"
+
+struct redisContext;
+
+namespace motorhead {
+
+struct redis_endpoint {
+  std::string host = "127.0.0.1";
+  uint16_t port = 6379;
+  std::string password;
+  int database = 0;
+};
+
+/// Parses redis://[:password@]host[:port][/db].
+outcome<redis_endpoint> parse_redis_url(const std::string& url);
+
+using redis_command = std::vector<std::string>;
+
+/// A Redis reply, copied out of hiredis so it outlives the connection.
+struct redis_reply {
+  enum class kind { nil, integer, string, status, error, array };
+  kind type = kind::nil;
+  int64_t integer = 0;
+  std::string text;
+  std::vector<redis_reply> elements;
+
+  bool is_error() const { return type == kind::error; }
+};
+
+class redis_connection {
+public:
+  redis_connection(redis_endpoint endpoint, std::chrono::milliseconds timeout);
+  ~redis_connection();
+
+  redis_connection(const redis_connection&) = delete;
+  redis_connection& operator=(const redis_connection&) = delete;
+
+  /// Sends all commands in one pipeline and reads all replies, in order.
+  /// Connects first when needed. An I/O failure drops the connection (the
+  /// next call reconnects) and returns the reason.
+  outcome<std::vector<redis_reply>>
+  execute(const std::vector<redis_command>& commands);
+
+private:
+  std::string connect();
+  void disconnect();
+
+  redis_endpoint endpoint_;
+  std::chrono::milliseconds timeout_;
+  redisContext* context_ = nullptr;
+};
+
+} // namespace motorhead

@@ -1,0 +1,63 @@
+// The Redis layout of sessions: the commands that read and write a session
+// and the decoding of their replies. Commands are built here and executed by
+// the persistence actor, which pipelines the commands of many sessions.
+//
+// Keys (every key of a session carries the session id as a hash tag):
+//   motorhead:session:{ID}:messages   LIST of JSON messages, oldest first
+//   motorhead:session:{ID}:meta       HASH context, tokens, next_seq, namespaces
+//   motorhead:sessions                ZSET session id -> ms of last POST
+//   motorhead:namespace:{NS}:sessions ZSET session id -> ms of last POST
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/memory_types.hpp"
+#include "core/outcome.hpp"
+#include "storage/redis_connection.hpp"
+
+namespace motorhead::store {
+
+std::string messages_key(const std::string& session_id);
+std::string meta_key(const std::string& session_id);
+std::string index_key(const std::optional<std::string>& ns);
+
+/// What one POST changes in a session; applied atomically by a Lua script.
+struct append_change {
+  std::vector<stored_message> messages;
+  std::optional<std::string> context;     // replaces the summary when set
+  std::vector<std::string> namespaces;    // the session's namespaces after it
+  uint64_t next_seq = 1;
+};
+
+/// A finished fold: drops the messages up to `covered_through` and sets the
+/// new summary, atomically.
+struct fold_change {
+  uint64_t covered_through = 0;
+  std::string summary;
+  uint64_t tokens_used = 0;
+};
+
+/// A batch of commands and how many replies belong to it.
+using command_list = std::vector<redis_command>;
+
+command_list load_commands(const std::string& session_id);
+outcome<session_snapshot> decode_load(const std::vector<redis_reply>& replies);
+
+command_list append_commands(const std::string& session_id,
+                             const append_change& change, int64_t now_ms);
+command_list fold_commands(const std::string& session_id,
+                           const fold_change& change);
+command_list delete_commands(const std::string& session_id,
+                             const std::vector<std::string>& namespaces);
+command_list list_commands(const session_page& page);
+outcome<std::vector<std::string>>
+decode_list(const std::vector<redis_reply>& replies);
+command_list ping_commands();
+
+/// The first error among replies that only acknowledge, or "".
+std::string first_error(const std::vector<redis_reply>& replies);
+
+} // namespace motorhead::store
