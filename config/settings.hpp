@@ -17,6 +17,7 @@ struct settings {
   std::string host = "0.0.0.0";
   uint16_t port = 8000;
   redis_endpoint redis;
+  std::chrono::milliseconds redis_timeout{2000};
   std::size_t max_window_size = 12;
   bool long_term_memory = false;
   std::string model = "gpt-3.5-turbo";

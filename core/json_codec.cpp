@@ -96,15 +96,6 @@ decoded<append_request> decode_append_request(std::string_view body) {
   return {std::move(request), {}};
 }
 
-decoded<std::string> decode_retrieval_query(std::string_view body) {
-  rapidjson::Document doc;
-  if (auto err = parse(body, doc); !err.empty())
-    return decoded<std::string>::failure(err);
-  if (!doc.IsObject())
-    return decoded<std::string>::failure("the body must be a JSON object");
-  return string_member(doc, "text", "the body");
-}
-
 std::string encode_memory_view(const memory_view& view) {
   return write_json([&](writer_type& out) {
     out.StartObject();

@@ -21,9 +21,6 @@ using decoded = outcome<T>;
 
 decoded<append_request> decode_append_request(std::string_view body);
 
-/// The body of POST /sessions/{id}/retrieval: the query text.
-decoded<std::string> decode_retrieval_query(std::string_view body);
-
 std::string encode_memory_view(const memory_view& view);
 std::string encode_session_ids(const std::vector<std::string>& ids);
 std::string encode_status_ok();

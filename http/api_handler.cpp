@@ -1,0 +1,191 @@
+#include "http/api_handler.hpp"
+
+#include <chrono>
+
+#include <caf/all.hpp>
+
+#include "core/json_codec.hpp"
+#include "http/routes.hpp"
+
+namespace motorhead::http {
+
+/// A closure to run inside the bridge actor, where it may send requests.
+struct bridge_task {
+  std::function<void(caf::event_based_actor*)> run;
+};
+
+} // namespace motorhead::http
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motorhead::http::bridge_task)
+
+namespace motorhead::http {
+
+namespace {
+
+caf::behavior bridge(caf::event_based_actor* self) {
+  return {
+    [=](bridge_task& task) { task.run(self); },
+  };
+}
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+api_response ok_response(std::string body) {
+  return {200, std::move(body), {}};
+}
+
+std::string error_text(const caf::error& err) {
+  const auto& ctx = err.context();
+  if (ctx.match_elements<std::string>())
+    return ctx.get_as<std::string>(0);
+  return "unknown error";
+}
+
+} // namespace
+
+api_response error_response(unsigned status, std::string_view message) {
+  return {status, json::encode_error(message), {}};
+}
+
+api_response error_response(const caf::error& err) {
+  if (err.category() == service_error_category()) {
+    switch (static_cast<service_errc>(err.code())) {
+      case service_errc::storage_unavailable:
+        return error_response(503, "storage is unavailable: " + error_text(err));
+      case service_errc::overloaded:
+        return error_response(503, "the server is overloaded: "
+                                     + error_text(err));
+      default:
+        return error_response(500, "internal error: " + error_text(err));
+    }
+  }
+  if (err == caf::sec::request_timeout)
+    return error_response(504, "the request timed out");
+  return error_response(500, "internal error: " + caf::to_string(err));
+}
+
+api_handler::api_handler(caf::actor_system& system, router_actor router,
+                         const settings& cfg)
+  : bridge_(system.spawn(bridge)),
+    router_(std::move(router)),
+    timeout_(cfg.request_timeout),
+    api_keys_(cfg.api_keys) {
+}
+
+api_handler::~api_handler() {
+  caf::anon_send_exit(bridge_, caf::exit_reason::user_shutdown);
+}
+
+template <class T, class ToResponse, class... Ts>
+void api_handler::ask_router(responder respond, ToResponse to_response,
+                             Ts... xs) {
+  auto task = [router = router_, timeout = timeout_, respond, to_response,
+               xs...](caf::event_based_actor* self) {
+    self->request(router, timeout, xs...)
+      .then([=](T& value) { respond(to_response(value)); },
+            [=](caf::error& err) { respond(error_response(err)); });
+  };
+  caf::anon_send(bridge_, bridge_task{std::move(task)});
+}
+
+void api_handler::handle(const api_request& request, responder respond) {
+  auto target = parse_target(request.target);
+  if (!target)
+    return respond(error_response(400, target.error));
+  auto route = match_route(target.value->path);
+  if (route.kind == route_kind::not_found)
+    return respond(error_response(404, "no route for " + target.value->path));
+  if (!is_method_allowed(route.kind, request.method)) {
+    auto res = error_response(405, request.method + " is not allowed on "
+                                     + target.value->path);
+    res.headers.emplace_back("Allow", allowed_methods(route.kind));
+    return respond(std::move(res));
+  }
+  if (!is_public(route.kind) && !is_authorized(request)) {
+    auto res = error_response(401, "a valid API key is required "
+                                   "(Authorization: Bearer <key>)");
+    res.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return respond(std::move(res));
+  }
+  switch (route.kind) {
+    case route_kind::health:
+      return respond(ok_response(json::encode_health(now_ms())));
+    case route_kind::healthz:
+      return respond(ok_response(json::encode_status_ok()));
+    case route_kind::readyz:
+      return ask_router<ok_atom>(
+        respond, [](ok_atom) { return ok_response(json::encode_status_ok()); },
+        ping_atom::value);
+    case route_kind::sessions: {
+      auto page = parse_session_page(*target.value);
+      if (!page)
+        return respond(error_response(400, page.error));
+      return ask_router<std::vector<std::string>>(
+        respond,
+        [](const std::vector<std::string>& ids) {
+          return ok_response(json::encode_session_ids(ids));
+        },
+        list_atom::value, *page.value);
+    }
+    case route_kind::memory:
+    case route_kind::retrieval: {
+      if (auto err = session_id_error(route.session_id); !err.empty())
+        return respond(error_response(400, err));
+      if (route.kind == route_kind::retrieval)
+        return respond(error_response(400, "long-term memory is disabled"));
+      return handle_memory(request, route.session_id, *target.value, respond);
+    }
+    case route_kind::not_found:
+      break;
+  }
+}
+
+void api_handler::handle_memory(const api_request& request,
+                                const std::string& id,
+                                const request_target& target,
+                                responder respond) {
+  auto ns = parse_namespace(target);
+  if (!ns)
+    return respond(error_response(400, ns.error));
+  auto acknowledge = [](ok_atom) { return ok_response(json::encode_status_ok()); };
+  if (request.method == "GET")
+    return ask_router<memory_view>(
+      respond,
+      [](const memory_view& view) {
+        return ok_response(json::encode_memory_view(view));
+      },
+      memory_get_atom::value, id);
+  if (request.method == "DELETE") {
+    std::vector<std::string> namespaces;
+    if (*ns.value)
+      namespaces.push_back(**ns.value);
+    return ask_router<ok_atom>(respond, acknowledge, memory_delete_atom::value,
+                               id, std::move(namespaces));
+  }
+  auto body = json::decode_append_request(request.body);
+  if (!body)
+    return respond(error_response(400, body.error));
+  body.value->ns = *ns.value;
+  ask_router<ok_atom>(respond, acknowledge, memory_append_atom::value, id,
+                      std::move(*body.value));
+}
+
+
+bool api_handler::is_authorized(const api_request& request) const {
+  if (api_keys_.empty())
+    return true;
+  const std::string prefix = "Bearer ";
+  if (request.authorization.compare(0, prefix.size(), prefix) != 0)
+    return false;
+  auto key = request.authorization.substr(prefix.size());
+  for (const auto& allowed : api_keys_)
+    if (key == allowed)
+      return true;
+  return false;
+}
+
+} // namespace motorhead::http

@@ -1,0 +1,167 @@
+#include "http/http_server.hpp"
+
+#include <chrono>
+#include <iostream>
+#include <optional>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "core/json_codec.hpp"
+
+namespace motorhead::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto idle_timeout = std::chrono::seconds{60};
+constexpr std::size_t header_limit = 16 * 1024;
+
+/// One client connection: read a request, hand it to the API, write the
+/// answer when it comes, repeat while the client keeps the connection.
+class connection : public std::enable_shared_from_this<connection> {
+public:
+  connection(tcp::socket socket, api_handler& api, std::size_t body_limit)
+    : stream_(std::move(socket)), api_(api), body_limit_(body_limit) {
+  }
+
+  void start() { read_request(); }
+
+private:
+  void read_request() {
+    parser_.emplace();
+    parser_->body_limit(body_limit_);
+    parser_->header_limit(header_limit);
+    stream_.expires_after(idle_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec,
+                                                  std::size_t) {
+                        self->on_read(ec);
+                      });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout
+        || ec == asio::error::connection_reset || ec == asio::error::eof)
+      return close();
+    if (ec == bhttp::error::body_limit)
+      return send(error_response(413, "the request body is larger than "
+                                        + std::to_string(body_limit_)
+                                        + " bytes"),
+                  false);
+    if (ec)
+      return send(error_response(400, "malformed HTTP request: "
+                                        + ec.message()),
+                  false);
+    auto request = parser_->release();
+    keep_alive_ = request.keep_alive();
+    version_ = request.version();
+    api_request call{std::string{request.method_string()},
+                     std::string{request.target()}, std::move(request.body()),
+                     std::string{request[bhttp::field::authorization]}};
+    stream_.expires_never(); // the actors have their own timeout
+    api_.handle(call, [self = shared_from_this()](api_response response) {
+      auto executor = self->stream_.get_executor();
+      asio::post(executor, [self, response = std::move(response)]() mutable {
+        self->send(std::move(response), self->keep_alive_);
+      });
+    });
+  }
+
+  void send(api_response answer, bool keep_alive) {
+    auto response = std::make_shared<bhttp::response<bhttp::string_body>>(
+      static_cast<bhttp::status>(answer.status), version_);
+    response->set(bhttp::field::server, "motorhead");
+    response->set(bhttp::field::content_type, "application/json");
+    for (auto& [name, value] : answer.headers)
+      response->set(name, value);
+    response->keep_alive(keep_alive);
+    response->body() = std::move(answer.body);
+    response->prepare_payload();
+    stream_.expires_after(idle_timeout);
+    bhttp::async_write(stream_, *response,
+                       [self = shared_from_this(), response](
+                         beast::error_code ec, std::size_t) {
+                         if (ec || !response->keep_alive())
+                           return self->close();
+                         self->read_request();
+                       });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  api_handler& api_;
+  std::size_t body_limit_;
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+};
+
+} // namespace
+
+struct http_server::impl {
+  impl(asio::io_context& io, api_handler& api, const settings& cfg)
+    : io(io), api(api), acceptor(io), signals(io, SIGINT, SIGTERM),
+      body_limit(cfg.max_body_bytes) {
+    tcp::endpoint endpoint{asio::ip::make_address(cfg.host), cfg.port};
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+  }
+
+  void accept() {
+    acceptor.async_accept(asio::make_strand(io),
+                          [this](beast::error_code ec, tcp::socket socket) {
+                            if (ec)
+                              return; // the acceptor was closed
+                            std::make_shared<connection>(std::move(socket), api,
+                                                         body_limit)
+                              ->start();
+                            accept();
+                          });
+  }
+
+  asio::io_context& io;
+  api_handler& api;
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+  std::size_t body_limit;
+};
+
+http_server::http_server(asio::io_context& io, api_handler& api,
+                         const settings& cfg)
+  : impl_(std::make_unique<impl>(io, api, cfg)) {
+}
+
+http_server::~http_server() = default;
+
+uint16_t http_server::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
+
+void http_server::run() {
+  impl_->signals.async_wait([this](beast::error_code, int signal) {
+    std::cerr << "motorhead: signal " << signal << ", shutting down\n";
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+    impl_->io.stop();
+  });
+  impl_->accept();
+  impl_->io.run();
+}
+
+} // namespace motorhead::http

@@ -1,0 +1,181 @@
+#include "http/routes.hpp"
+
+#include <charconv>
+#include <vector>
+
+#include "core/session_id.hpp"
+
+namespace motorhead::http {
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+outcome<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%') {
+      int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
+      int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+      if (hi < 0 || lo < 0)
+        return outcome<std::string>::failure("bad percent-encoding in the URL");
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return {std::move(out), {}};
+}
+
+std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto end = std::min(text.find(separator, start), text.size());
+    parts.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+/// Reads query parameter `name` as a number in [1, 100].
+outcome<uint32_t> page_parameter(const request_target& target,
+                                 const std::string& name,
+                                 uint32_t default_value) {
+  using result = outcome<uint32_t>;
+  auto it = target.query.find(name);
+  if (it == target.query.end())
+    return {default_value, {}};
+  const auto& text = it->second;
+  uint32_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(),
+                                   value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < 1
+      || value > 100)
+    return result::failure("\"" + name
+                           + "\" must be a whole number from 1 to 100");
+  return {value, {}};
+}
+
+} // namespace
+
+outcome<request_target> parse_target(std::string_view target) {
+  using result = outcome<request_target>;
+  request_target out;
+  auto question = target.find('?');
+  auto path = percent_decode(target.substr(0, question), false);
+  if (!path)
+    return result::failure(path.error);
+  out.path = std::move(*path.value);
+  if (question == std::string_view::npos)
+    return {std::move(out), {}};
+  for (auto pair : split(target.substr(question + 1), '&')) {
+    if (pair.empty())
+      continue;
+    auto equals = pair.find('=');
+    auto key = percent_decode(pair.substr(0, equals), true);
+    auto value = percent_decode(
+      equals == std::string_view::npos ? std::string_view{}
+                                       : pair.substr(equals + 1),
+      true);
+    if (!key || !value)
+      return result::failure("bad percent-encoding in the query");
+    out.query[*key.value] = std::move(*value.value);
+  }
+  return {std::move(out), {}};
+}
+
+route_match match_route(const std::string& path) {
+  if (path == "/")
+    return {route_kind::health, {}};
+  if (path == "/healthz")
+    return {route_kind::healthz, {}};
+  if (path == "/readyz")
+    return {route_kind::readyz, {}};
+  if (path == "/sessions")
+    return {route_kind::sessions, {}};
+  auto parts = split(path, '/');
+  // "/sessions/{id}/memory" splits into "", "sessions", id, "memory".
+  if (parts.size() == 4 && parts[0].empty() && parts[1] == "sessions") {
+    std::string id{parts[2]};
+    if (parts[3] == "memory")
+      return {route_kind::memory, std::move(id)};
+    if (parts[3] == "retrieval")
+      return {route_kind::retrieval, std::move(id)};
+  }
+  return {route_kind::not_found, {}};
+}
+
+std::string allowed_methods(route_kind kind) {
+  switch (kind) {
+    case route_kind::memory:
+      return "GET, POST, DELETE";
+    case route_kind::retrieval:
+      return "POST";
+    case route_kind::not_found:
+      return "";
+    default:
+      return "GET";
+  }
+}
+
+bool is_method_allowed(route_kind kind, std::string_view method) {
+  auto methods = allowed_methods(kind);
+  for (auto allowed : split(methods, ','))
+    if (allowed.substr(allowed.find_first_not_of(' ')) == method)
+      return true;
+  return false;
+}
+
+bool is_public(route_kind kind) {
+  return kind == route_kind::health || kind == route_kind::healthz
+         || kind == route_kind::readyz;
+}
+
+outcome<session_page> parse_session_page(const request_target& target) {
+  using result = outcome<session_page>;
+  auto page = page_parameter(target, "page", 1);
+  if (!page)
+    return result::failure(page.error);
+  auto size = page_parameter(target, "size", 10);
+  if (!size)
+    return result::failure(size.error);
+  auto ns = parse_namespace(target);
+  if (!ns)
+    return result::failure(ns.error);
+  return {session_page{*page.value, *size.value, *ns.value}, {}};
+}
+
+outcome<std::optional<std::string>>
+parse_namespace(const request_target& target) {
+  using result = outcome<std::optional<std::string>>;
+  auto it = target.query.find("namespace");
+  if (it == target.query.end())
+    return {std::optional<std::string>{}, {}};
+  if (!is_valid_identifier(it->second))
+    return result::failure("\"namespace\" must be 1 to 256 characters of "
+                           "letters, digits and . _ : @ -");
+  return {it->second, {}};
+}
+
+std::string session_id_error(const std::string& id) {
+  if (is_valid_identifier(id))
+    return {};
+  return "a session id must be 1 to 256 characters of letters, digits and "
+         ". _ : @ -";
+}
+
+} // namespace motorhead::http

@@ -1,0 +1,68 @@
+// Turns HTTP requests into router requests and their answers into HTTP
+// responses. Validation runs on the I/O thread; anything that needs an
+// actor is handed to a bridge actor, so the I/O thread never waits.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/protocol.hpp"
+#include "config/settings.hpp"
+
+namespace motorhead::http {
+
+struct api_request {
+  std::string method;
+  std::string target;
+  std::string body;
+  std::string authorization;
+};
+
+struct api_response {
+  unsigned status = 200;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// Called exactly once per request, from an I/O thread or an actor thread.
+using responder = std::function<void(api_response)>;
+
+api_response error_response(unsigned status, std::string_view message);
+
+/// Maps an error from the actors to a status and a JSON body.
+api_response error_response(const caf::error& err);
+
+class api_handler {
+public:
+  api_handler(caf::actor_system& system, router_actor router,
+              const settings& cfg);
+  ~api_handler();
+
+  api_handler(const api_handler&) = delete;
+  api_handler& operator=(const api_handler&) = delete;
+
+  void handle(const api_request& request, responder respond);
+
+private:
+  /// Sends (xs...) to the router from the bridge actor and answers with
+  /// `to_response(value)`, or with the error.
+  template <class T, class ToResponse, class... Ts>
+  void ask_router(responder respond, ToResponse to_response, Ts... xs);
+
+  void handle_memory(const api_request& request, const std::string& id,
+                     const struct request_target& target, responder respond);
+  bool is_authorized(const api_request& request) const;
+
+  caf::actor bridge_;
+  router_actor router_;
+  std::chrono::milliseconds timeout_;
+  std::vector<std::string> api_keys_;
+};
+
+} // namespace motorhead::http

@@ -1,0 +1,56 @@
+// Pure request routing: target parsing, route matching and query validation.
+// No I/O and no actors, so it is tested on its own.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/memory_types.hpp"
+#include "core/outcome.hpp"
+
+namespace motorhead::http {
+
+enum class route_kind {
+  health,        // GET /
+  healthz,       // GET /healthz
+  readyz,        // GET /readyz
+  sessions,      // GET /sessions
+  memory,        // GET|POST|DELETE /sessions/{id}/memory
+  retrieval,     // POST /sessions/{id}/retrieval
+  not_found,
+};
+
+struct route_match {
+  route_kind kind = route_kind::not_found;
+  std::string session_id; // percent-decoded, not yet validated
+};
+
+struct request_target {
+  std::string path;
+  std::map<std::string, std::string> query; // percent-decoded
+};
+
+/// Splits "/path?a=1&b=2" into path and decoded query parameters.
+outcome<request_target> parse_target(std::string_view target);
+
+route_match match_route(const std::string& path);
+
+/// The methods a route answers, as an Allow header lists them.
+std::string allowed_methods(route_kind kind);
+bool is_method_allowed(route_kind kind, std::string_view method);
+
+/// Health routes answer without an API key.
+bool is_public(route_kind kind);
+
+/// page and size (1..100, defaults 1 and 10) and namespace of GET /sessions.
+outcome<session_page> parse_session_page(const request_target& target);
+
+/// The optional namespace parameter; an invalid one is an error.
+outcome<std::optional<std::string>>
+parse_namespace(const request_target& target);
+
+/// A valid session id, or the reason it is not.
+std::string session_id_error(const std::string& id);
+
+} // namespace motorhead::http
