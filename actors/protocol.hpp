@@ -49,7 +49,9 @@ using session_actor = caf::typed_actor<
   // The namespace named by the DELETE, in addition to the session's own.
   caf::replies_to<memory_delete_atom, std::vector<std::string>>::with<ok_atom>,
   // Sent by the session to itself: start a fold if one is due.
-  caf::reacts_to<fold_atom>>;
+  caf::reacts_to<fold_atom>,
+  // Sent by the session to itself: stop if it has been idle long enough.
+  caf::reacts_to<idle_atom>>;
 
 /// What the HTTP front needs, by session id. Implemented by the session
 /// registry; a cluster router can implement it too and forward elsewhere.

@@ -198,17 +198,40 @@ caf::result<ok_atom> erase(session_pointer self,
   return rp;
 }
 
-/// Asks the registry whether this session may stop; it may when nothing is
-/// in flight and the registry has delegated nothing it has not seen yet.
-void offer_to_stop(session_pointer self) {
+void schedule_idle_check(session_pointer self, caf::timespan delay) {
+  self->delayed_send(self, delay, idle_atom::value);
+}
+
+/// Counts a request from the registry and notes when it came.
+void note_request(session_pointer self) {
+  ++self->state.handled;
+  self->state.last_request = self->clock().now();
+}
+
+/// Stops the session once it has had no request for the idle time and has
+/// nothing in flight. The registry must agree: it does when it has handed
+/// the session no request the session has not seen. While the session
+/// awaits that answer it handles nothing else, so nothing slips in between.
+/// (A delayed message rather than after(): that one re-arms on every
+/// message and fires periodically.)
+void check_idle(session_pointer self) {
   auto& st = self->state;
-  if (st.writes_in_flight > 0 || st.folding)
+  auto idle_for = self->clock().now() - st.last_request;
+  if (idle_for < st.limits.idle) {
+    schedule_idle_check(self, st.limits.idle - idle_for);
     return;
+  }
+  if (st.writes_in_flight > 0 || st.folding) {
+    schedule_idle_check(self, st.limits.idle);
+    return;
+  }
   self->request(st.peers.registry, caf::infinite, idle_atom::value, st.id,
                 st.handled)
     .await([=](bool may_stop) {
       if (may_stop)
         self->quit();
+      else
+        schedule_idle_check(self, self->state.limits.idle);
     });
 }
 
@@ -239,9 +262,11 @@ session_actor::behavior_type session(session_pointer self, std::string id,
   self->state.id = std::move(id);
   self->state.limits = limits;
   self->state.peers = std::move(peers);
+  self->state.last_request = self->clock().now();
+  schedule_idle_check(self, limits.idle);
   return {
     [=](memory_get_atom) -> caf::result<memory_view> {
-      ++self->state.handled;
+      note_request(self);
       auto rp = self->make_response_promise<memory_view>();
       with_loaded_state(
         self, [=]() mutable { rp.deliver(make_memory_view(self->state)); },
@@ -249,16 +274,16 @@ session_actor::behavior_type session(session_pointer self, std::string id,
       return rp;
     },
     [=](memory_append_atom, append_request& request) -> caf::result<ok_atom> {
-      ++self->state.handled;
+      note_request(self);
       return append(self, std::move(request));
     },
     [=](memory_delete_atom,
         std::vector<std::string>& namespaces) -> caf::result<ok_atom> {
-      ++self->state.handled;
+      note_request(self);
       return erase(self, std::move(namespaces));
     },
     [=](fold_atom) { start_fold_if_due(self); },
-    caf::after(limits.idle) >> [=] { offer_to_stop(self); },
+    [=](idle_atom) { check_idle(self); },
   };
 }
 

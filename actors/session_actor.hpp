@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -51,6 +52,7 @@ struct session_state {
   uint64_t writes_in_flight = 0;
   /// Requests received from the registry, for the idle hand-shake.
   uint64_t handled = 0;
+  caf::actor_clock::time_point last_request;
 
   static inline const char* name = "session";
 };

@@ -1,0 +1,99 @@
+// A deterministic actor system with a fake store and a fake summarizer whose
+// answers the test controls.
+#pragma once
+
+// dsl.hpp of CAF 0.17.6 uses FAIL without defining it.
+#define FAIL(msg) CAF_FAIL(msg)
+#include <caf/test/dsl.hpp>
+
+#include <map>
+
+#include "actors/protocol.hpp"
+#include "actors/session_registry.hpp"
+#include "actors/summarizer_pool.hpp"
+
+namespace motorhead::testing {
+
+struct test_config : caf::actor_system_config {
+  test_config() { add_protocol_types(*this); }
+};
+
+/// An in-memory stand-in for Redis behind the persistence protocol.
+struct fake_store_state {
+  std::map<std::string, session_snapshot> sessions;
+  bool down = false;
+  std::size_t loads = 0;
+  static inline const char* name = "fake_store";
+};
+
+using fake_store_pointer = persistence_actor::stateful_pointer<fake_store_state>;
+
+persistence_actor::behavior_type fake_store(fake_store_pointer self);
+
+/// Holds every job until the test answers it.
+struct fake_summarizer_state {
+  struct held_job {
+    fold_job job;
+    caf::typed_response_promise<fold_result> promise;
+  };
+  std::vector<held_job> held;
+  static inline const char* name = "fake_summarizer";
+};
+
+using finish_atom = caf::atom_constant<caf::atom("finish")>;
+using fail_atom = caf::atom_constant<caf::atom("fail")>;
+
+/// A summarizer plus the test's controls. A held promise is answered from
+/// inside the actor: CAF's test coordinator leaves a dangling execution
+/// unit behind, so delivering from the test's own stack would crash.
+using fake_summarizer_actor = summarizer_actor::extend<
+  caf::reacts_to<finish_atom, fold_result>, caf::reacts_to<fail_atom>>;
+
+using fake_summarizer_pointer
+  = fake_summarizer_actor::stateful_pointer<fake_summarizer_state>;
+
+fake_summarizer_actor::behavior_type
+fake_summarizer(fake_summarizer_pointer self);
+
+struct actor_fixture : test_coordinator_fixture<test_config> {
+  actor_fixture();
+  ~actor_fixture() override;
+
+  /// Sends a request, runs every actor until idle (no timeouts fire) and
+  /// returns the answer or the error.
+  template <class T, class Handle, class... Ts>
+  caf::expected<T> ask(const Handle& handle, Ts... xs) {
+    auto response = self->request(handle, caf::infinite, std::move(xs)...);
+    sched.run();
+    caf::expected<T> result{caf::sec::unexpected_response};
+    response.receive([&](T& value) { result = std::move(value); },
+                     [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
+  caf::expected<memory_view> get(const std::string& id);
+  caf::expected<ok_atom> post(const std::string& id,
+                              std::vector<chat_message> messages,
+                              std::optional<std::string> context = {},
+                              std::optional<std::string> ns = {});
+
+  fake_store_state& store_state();
+  fake_summarizer_state& summarizer_state();
+
+  /// Answers the oldest held fold job with `summary`.
+  void finish_fold(const std::string& summary, uint64_t tokens = 0);
+  void fail_fold();
+
+  session_limits limits;
+  persistence_actor store;
+  fake_summarizer_actor summarizer;
+  registry_actor registry;
+};
+
+/// Messages "m1".."mN" with alternating roles.
+std::vector<chat_message> numbered_messages(int first, int last);
+
+/// The contents of a view's messages, newest first.
+std::vector<std::string> contents(const memory_view& view);
+
+} // namespace motorhead::testing

@@ -1,0 +1,173 @@
+#define CAF_SUITE session
+#include "actor_fixture.hpp"
+
+using namespace motorhead;
+using namespace motorhead::testing;
+using strings = std::vector<std::string>;
+
+CAF_TEST_FIXTURE_SCOPE(session_tests, actor_fixture)
+
+CAF_TEST(an unknown session is empty) {
+  auto view = get("nobody");
+  CAF_REQUIRE(view);
+  CAF_CHECK(view->messages.empty());
+  CAF_CHECK(!view->context);
+  CAF_CHECK_EQUAL(view->tokens, 0u);
+}
+
+CAF_TEST(messages come back newest first) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 2)));
+  CAF_REQUIRE(post("s", numbered_messages(3, 3)));
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (strings{"m3", "m2", "m1"}));
+  CAF_CHECK_EQUAL(view->messages[0].role, "Human");
+}
+
+CAF_TEST(GET returns at most the window while a fold is pending) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 5)));
+  CAF_REQUIRE_EQUAL(summarizer_state().held.size(), 1u);
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (strings{"m5", "m4", "m3", "m2"}));
+}
+
+CAF_TEST(a fold covers the oldest messages and leaves half a window) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 5)));
+  auto& job = summarizer_state().held.at(0).job;
+  CAF_CHECK_EQUAL(job.session_id, "s");
+  CAF_CHECK_EQUAL(job.lines.size(), 3u);
+  CAF_CHECK_EQUAL(job.lines.front().content, "m1");
+  CAF_CHECK_EQUAL(job.lines.back().content, "m3");
+  CAF_CHECK(!job.previous_summary);
+  finish_fold("summary of m1-m3", 42);
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (strings{"m5", "m4"}));
+  CAF_CHECK_EQUAL(view->context, std::string{"summary of m1-m3"});
+  CAF_CHECK_EQUAL(view->tokens, 42u);
+  CAF_CHECK_EQUAL(store_state().sessions["s"].messages.size(), 2u);
+  CAF_CHECK_EQUAL(store_state().sessions["s"].context,
+                  std::string{"summary of m1-m3"});
+}
+
+CAF_TEST(messages that arrive during a fold are kept) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 5)));
+  CAF_REQUIRE(post("s", numbered_messages(6, 7)));
+  CAF_REQUIRE(post("s", numbered_messages(8, 8)));
+  // At most one fold in flight, however far the session overflows.
+  CAF_CHECK_EQUAL(summarizer_state().held.size(), 1u);
+  finish_fold("first");
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  // m1..m3 folded; m4..m8 still there, and a second fold is due.
+  CAF_CHECK_EQUAL(store_state().sessions["s"].messages.size(), 5u);
+  CAF_REQUIRE_EQUAL(summarizer_state().held.size(), 1u);
+  auto& second = summarizer_state().held.at(0).job;
+  CAF_CHECK_EQUAL(second.previous_summary, std::string{"first"});
+  CAF_CHECK_EQUAL(second.lines.front().content, "m4");
+  CAF_CHECK_EQUAL(second.lines.back().content, "m6");
+  finish_fold("second", 7);
+  view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (strings{"m8", "m7"}));
+  CAF_CHECK_EQUAL(view->context, std::string{"second"});
+  CAF_CHECK_EQUAL(view->tokens, 7u);
+}
+
+CAF_TEST(a failed fold keeps the messages and is retried with backoff) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 5)));
+  fail_fold();
+  CAF_CHECK(summarizer_state().held.empty());
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(view->messages.size(), 4u);
+  CAF_CHECK_EQUAL(store_state().sessions["s"].messages.size(), 5u);
+  advance_time(limits.first_retry_delay);
+  sched.run();
+  CAF_REQUIRE_EQUAL(summarizer_state().held.size(), 1u);
+  fail_fold();
+  // The second failure waits twice as long.
+  advance_time(limits.first_retry_delay);
+  sched.run();
+  CAF_CHECK(summarizer_state().held.empty());
+  advance_time(limits.first_retry_delay);
+  sched.run();
+  CAF_REQUIRE_EQUAL(summarizer_state().held.size(), 1u);
+  finish_fold("at last");
+  view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(view->context, std::string{"at last"});
+  CAF_CHECK_EQUAL(contents(*view), (strings{"m5", "m4"}));
+}
+
+CAF_TEST(a context posted during a fold wins over the fold) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 5)));
+  CAF_REQUIRE(post("s", {}, std::string{"from the client"}));
+  finish_fold("stale summary");
+  // The stale result is dropped and the fold starts again from the new one.
+  CAF_REQUIRE_EQUAL(summarizer_state().held.size(), 1u);
+  CAF_CHECK_EQUAL(summarizer_state().held.at(0).job.previous_summary,
+                  std::string{"from the client"});
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(view->context, std::string{"from the client"});
+  finish_fold("fresh summary");
+  view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(view->context, std::string{"fresh summary"});
+}
+
+CAF_TEST(delete clears the session and drops a fold under way) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 5)));
+  auto deleted = ask<ok_atom>(registry, memory_delete_atom::value,
+                              std::string{"s"}, strings{});
+  CAF_REQUIRE(deleted);
+  finish_fold("must not come back");
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK(view->messages.empty());
+  CAF_CHECK(!view->context);
+  CAF_CHECK_EQUAL(store_state().sessions.count("s"), 0u);
+}
+
+CAF_TEST(a store failure answers an error and changes nothing) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 1)));
+  store_state().down = true;
+  auto failed = post("s", numbered_messages(2, 2));
+  CAF_REQUIRE(!failed);
+  CAF_CHECK_EQUAL(failed.error().category(), service_error_category());
+  store_state().down = false;
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (strings{"m1"}));
+}
+
+CAF_TEST(a cold session loads from the store once) {
+  store_state().sessions["warm"].messages = {{1, "Human", "hello"}};
+  store_state().sessions["warm"].next_seq = 2;
+  store_state().sessions["warm"].context = std::string{"earlier"};
+  auto view = get("warm");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (strings{"hello"}));
+  CAF_CHECK_EQUAL(view->context, std::string{"earlier"});
+  CAF_REQUIRE(post("warm", numbered_messages(2, 2)));
+  CAF_CHECK_EQUAL(store_state().loads, 1u);
+  CAF_CHECK_EQUAL(store_state().sessions["warm"].messages.back().seq, 2u);
+}
+
+CAF_TEST(a session that fails to load answers an error and loads later) {
+  store_state().down = true;
+  CAF_CHECK(!get("s"));
+  store_state().down = false;
+  CAF_CHECK(get("s"));
+}
+
+CAF_TEST(namespaces accumulate) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 1), {}, std::string{"a"}));
+  CAF_REQUIRE(post("s", numbered_messages(2, 2), {}, std::string{"b"}));
+  CAF_REQUIRE(post("s", numbered_messages(3, 3), {}, std::string{"a"}));
+  CAF_CHECK_EQUAL(store_state().sessions["s"].namespaces, (strings{"a", "b"}));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
