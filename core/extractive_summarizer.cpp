@@ -91,9 +91,12 @@ std::vector<std::string> sentences_of(const std::string& text) {
   return sentences;
 }
 
-void add_candidate(std::vector<candidate>& out, std::string text) {
+/// Adds `sentence` when it has terms worth weighing; the speaker prefix is
+/// shown in the summary but is not a term.
+void add_candidate(std::vector<candidate>& out, const std::string& speaker,
+                   const std::string& sentence) {
   candidate cand;
-  for (auto& word : words_of(text)) {
+  for (auto& word : words_of(sentence)) {
     if (word.size() < 2 || stopwords().count(word) > 0)
       continue;
     cand.terms.insert(word);
@@ -101,7 +104,7 @@ void add_candidate(std::vector<candidate>& out, std::string text) {
   }
   if (cand.terms.empty())
     return; // "ok", "thanks!": nothing worth remembering
-  cand.text = std::move(text);
+  cand.text = speaker.empty() ? sentence : speaker + ": " + sentence;
   out.push_back(std::move(cand));
 }
 
@@ -110,11 +113,11 @@ std::vector<candidate> collect_candidates(
   const std::vector<stored_message>& lines) {
   std::vector<candidate> result;
   if (previous)
-    for (auto& sentence : sentences_of(*previous))
-      add_candidate(result, std::move(sentence));
+    for (const auto& sentence : sentences_of(*previous))
+      add_candidate(result, {}, sentence);
   for (const auto& line : lines)
-    for (auto& sentence : sentences_of(line.content))
-      add_candidate(result, line.role + ": " + sentence);
+    for (const auto& sentence : sentences_of(line.content))
+      add_candidate(result, line.role, sentence);
   return result;
 }
 

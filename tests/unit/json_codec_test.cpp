@@ -1,1 +1,99 @@
+#include "core/json_codec.hpp"
+
 #include <gtest/gtest.h>
+
+using namespace motorhead;
+
+TEST(AppendRequest, DecodesMessagesAndContext) {
+  auto req = json::decode_append_request(
+    R"({"messages":[{"role":"Human","content":"ping"},{"role":"AI","content":"pong"}],"context":"earlier"})");
+  ASSERT_TRUE(req) << req.error;
+  ASSERT_EQ(req.value->messages.size(), 2u);
+  EXPECT_EQ(req.value->messages[0].role, "Human");
+  EXPECT_EQ(req.value->messages[1].content, "pong");
+  EXPECT_EQ(req.value->context, "earlier");
+}
+
+TEST(AppendRequest, NullContextIsAbsent) {
+  auto req = json::decode_append_request(R"({"messages":[],"context":null})");
+  ASSERT_TRUE(req) << req.error;
+  EXPECT_FALSE(req.value->context);
+}
+
+TEST(AppendRequest, KeepsRolesWithColonsAndUnicode) {
+  auto req = json::decode_append_request(
+    R"({"messages":[{"role":"tool: search","content":"Bogot\u00e1: \"quoted\"\n"}]})");
+  ASSERT_TRUE(req) << req.error;
+  EXPECT_EQ(req.value->messages[0].role, "tool: search");
+  EXPECT_EQ(req.value->messages[0].content, "Bogot\xc3\xa1: \"quoted\"\n");
+}
+
+struct bad_body {
+  const char* body;
+  const char* expected_error_part;
+};
+
+class AppendRequestErrors : public ::testing::TestWithParam<bad_body> {};
+
+TEST_P(AppendRequestErrors, AreReportedInOneSentence) {
+  auto req = json::decode_append_request(GetParam().body);
+  ASSERT_FALSE(req);
+  EXPECT_NE(req.error.find(GetParam().expected_error_part), std::string::npos)
+    << req.error;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+  Bodies, AppendRequestErrors,
+  ::testing::Values(bad_body{"", "malformed JSON"},
+                    bad_body{"{\"messages\": [", "malformed JSON"},
+                    bad_body{"[]", "must be a JSON object"},
+                    bad_body{"{}", "\"messages\" array"},
+                    bad_body{R"({"messages":{}})", "must be an array"},
+                    bad_body{R"({"messages":[1]})", "message 0 must be an object"},
+                    bad_body{R"({"messages":[{"content":"x"}]})", "\"role\""},
+                    bad_body{R"({"messages":[{"role":"a","content":5}]})",
+                             "\"content\" must be a string"},
+                    bad_body{R"({"messages":[],"context":3})",
+                             "\"context\" must be a string"}));
+
+TEST(MemoryView, EncodesNewestFirstWithNullContext) {
+  memory_view view{{{"AI", "pong"}, {"Human", "ping"}}, std::nullopt, 0};
+  EXPECT_EQ(json::encode_memory_view(view),
+            R"({"messages":[{"role":"AI","content":"pong"},{"role":"Human","content":"ping"}],"context":null,"tokens":0})");
+}
+
+TEST(MemoryView, EscapesContent) {
+  memory_view view{{{"AI", "line\n\"q\""}}, std::string{"sum"}, 12};
+  EXPECT_EQ(json::encode_memory_view(view),
+            R"({"messages":[{"role":"AI","content":"line\n\"q\""}],"context":"sum","tokens":12})");
+}
+
+TEST(SmallAnswers, HaveTheOriginalShapes) {
+  EXPECT_EQ(json::encode_status_ok(), R"({"status":"Ok"})");
+  EXPECT_EQ(json::encode_health(1700000000000), R"({"now":1700000000000})");
+  EXPECT_EQ(json::encode_error("bad \"x\""), R"({"error":"bad \"x\""})");
+  EXPECT_EQ(json::encode_session_ids({"a", "b"}), R"(["a","b"])");
+}
+
+TEST(StoredMessage, RoundTrips) {
+  stored_message msg{42, "user: admin", "hello\tworld"};
+  auto text = json::encode_stored_message(msg);
+  auto back = json::decode_stored_message(text);
+  ASSERT_TRUE(back) << back.error;
+  EXPECT_EQ(back.value->seq, 42u);
+  EXPECT_EQ(back.value->role, "user: admin");
+  EXPECT_EQ(back.value->content, "hello\tworld");
+}
+
+TEST(StoredMessage, RejectsRecordsWithoutSeq) {
+  EXPECT_FALSE(json::decode_stored_message(R"({"role":"a","content":"b"})"));
+  EXPECT_FALSE(json::decode_stored_message("Human: hello"));
+}
+
+TEST(StringList, RoundTripsAndRejectsOtherShapes) {
+  auto back = json::decode_string_list(json::encode_string_list({"x", "y"}));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back.value, (std::vector<std::string>{"x", "y"}));
+  EXPECT_FALSE(json::decode_string_list("[1]"));
+  EXPECT_FALSE(json::decode_string_list("{}"));
+}

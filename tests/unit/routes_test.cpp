@@ -1,1 +1,68 @@
+#include "http/routes.hpp"
+
 #include <gtest/gtest.h>
+
+using namespace motorhead;
+using namespace motorhead::http;
+
+TEST(Routes, MatchTheApi) {
+  EXPECT_EQ(match_route("/").kind, route_kind::health);
+  EXPECT_EQ(match_route("/healthz").kind, route_kind::healthz);
+  EXPECT_EQ(match_route("/readyz").kind, route_kind::readyz);
+  EXPECT_EQ(match_route("/sessions").kind, route_kind::sessions);
+  auto memory = match_route("/sessions/abc-1/memory");
+  EXPECT_EQ(memory.kind, route_kind::memory);
+  EXPECT_EQ(memory.session_id, "abc-1");
+  EXPECT_EQ(match_route("/sessions/abc/retrieval").kind, route_kind::retrieval);
+  EXPECT_EQ(match_route("/sessions/abc/other").kind, route_kind::not_found);
+  EXPECT_EQ(match_route("/sessions/abc/memory/x").kind, route_kind::not_found);
+  EXPECT_EQ(match_route("/nope").kind, route_kind::not_found);
+}
+
+TEST(Routes, KnowTheirMethods) {
+  EXPECT_TRUE(is_method_allowed(route_kind::memory, "DELETE"));
+  EXPECT_TRUE(is_method_allowed(route_kind::memory, "GET"));
+  EXPECT_FALSE(is_method_allowed(route_kind::memory, "PUT"));
+  EXPECT_TRUE(is_method_allowed(route_kind::retrieval, "POST"));
+  EXPECT_FALSE(is_method_allowed(route_kind::retrieval, "GET"));
+  EXPECT_FALSE(is_method_allowed(route_kind::sessions, "POST"));
+  EXPECT_EQ(allowed_methods(route_kind::memory), "GET, POST, DELETE");
+}
+
+TEST(Target, DecodesPathAndQuery) {
+  auto target = parse_target("/sessions/a%40b/memory?namespace=my%20ns&x");
+  ASSERT_TRUE(target) << target.error;
+  EXPECT_EQ(target.value->path, "/sessions/a@b/memory");
+  EXPECT_EQ(target.value->query.at("namespace"), "my ns");
+  EXPECT_EQ(target.value->query.at("x"), "");
+  EXPECT_FALSE(parse_target("/sessions/%zz/memory"));
+  EXPECT_FALSE(parse_target("/x?a=%4"));
+}
+
+TEST(SessionPage, DefaultsAndBounds) {
+  auto page = parse_session_page(*parse_target("/sessions").value);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page.value->page, 1u);
+  EXPECT_EQ(page.value->size, 10u);
+  EXPECT_FALSE(page.value->ns);
+  auto custom = parse_session_page(
+    *parse_target("/sessions?page=3&size=100&namespace=team").value);
+  ASSERT_TRUE(custom);
+  EXPECT_EQ(custom.value->page, 3u);
+  EXPECT_EQ(custom.value->size, 100u);
+  EXPECT_EQ(custom.value->ns, "team");
+  for (auto bad : {"page=0", "page=101", "size=0", "size=101", "page=x",
+                   "size=1.5", "page=-1", "namespace=a{b}", "namespace="})
+    EXPECT_FALSE(parse_session_page(
+      *parse_target(std::string{"/sessions?"} + bad).value))
+      << bad;
+}
+
+TEST(SessionId, IsValidated) {
+  EXPECT_EQ(session_id_error("3f2c-uuid_like.id:1@x"), "");
+  EXPECT_NE(session_id_error(""), "");
+  EXPECT_NE(session_id_error("has space"), "");
+  EXPECT_NE(session_id_error("brace{tag}"), "");
+  EXPECT_NE(session_id_error(std::string(257, 'a')), "");
+  EXPECT_EQ(session_id_error(std::string(256, 'a')), "");
+}

@@ -1,1 +1,83 @@
+#include "config/settings.hpp"
+
+#include <map>
+#include <sstream>
+
 #include <gtest/gtest.h>
+
+using namespace motorhead;
+
+namespace {
+
+settings_result load(const std::map<std::string, std::string>& env) {
+  return load_settings([&](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+}
+
+} // namespace
+
+TEST(Settings, DefaultsAreTheOriginals) {
+  auto result = load({});
+  ASSERT_TRUE(result.errors.empty());
+  const auto& cfg = result.value;
+  EXPECT_EQ(cfg.port, 8000);
+  EXPECT_EQ(cfg.max_window_size, 12u);
+  EXPECT_FALSE(cfg.long_term_memory);
+  EXPECT_EQ(cfg.model, "gpt-3.5-turbo");
+  EXPECT_EQ(cfg.openai_api_base, "https://api.openai.com/v1");
+  EXPECT_EQ(cfg.redis.host, "127.0.0.1");
+  EXPECT_EQ(cfg.redis.port, 6379);
+  EXPECT_EQ(cfg.session_idle.count(), 300);
+}
+
+TEST(Settings, ReadsTheEnvironment) {
+  auto result = load({{"PORT", "9001"},
+                      {"REDIS_URL", "redis://:secret@cache.local:6380/2"},
+                      {"MOTORHEAD_MAX_WINDOW_SIZE", "20"},
+                      {"MOTORHEAD_LONG_TERM_MEMORY", "TRUE"},
+                      {"MOTORHEAD_SESSION_IDLE_SECONDS", "5"},
+                      {"MOTORHEAD_API_KEYS", "k1,,k2"}});
+  ASSERT_TRUE(result.errors.empty());
+  const auto& cfg = result.value;
+  EXPECT_EQ(cfg.port, 9001);
+  EXPECT_EQ(cfg.redis.host, "cache.local");
+  EXPECT_EQ(cfg.redis.port, 6380);
+  EXPECT_EQ(cfg.redis.password, "secret");
+  EXPECT_EQ(cfg.redis.database, 2);
+  EXPECT_EQ(cfg.max_window_size, 20u);
+  EXPECT_TRUE(cfg.long_term_memory);
+  EXPECT_EQ(cfg.session_idle.count(), 5);
+  EXPECT_EQ(cfg.api_keys, (std::vector<std::string>{"k1", "k2"}));
+}
+
+TEST(Settings, ReportsEveryInvalidValue) {
+  auto result = load({{"PORT", "http"},
+                      {"MOTORHEAD_MAX_WINDOW_SIZE", "1"},
+                      {"MOTORHEAD_LONG_TERM_MEMORY", "maybe"},
+                      {"REDIS_URL", "http://localhost"}});
+  ASSERT_EQ(result.errors.size(), 4u);
+  EXPECT_NE(result.errors[0].find("PORT"), std::string::npos);
+}
+
+TEST(Settings, RedisUrlVariants) {
+  auto plain = parse_redis_url("redis://localhost");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain.value->port, 6379);
+  EXPECT_FALSE(parse_redis_url("redis://host:0"));
+  EXPECT_FALSE(parse_redis_url("redis://host:99999"));
+  EXPECT_FALSE(parse_redis_url("redis://host/99"));
+  EXPECT_FALSE(parse_redis_url("redis://"));
+}
+
+TEST(Settings, HelpListsEveryVariable) {
+  std::ostringstream out;
+  print_usage(out);
+  for (auto name : {"PORT", "REDIS_URL", "MOTORHEAD_MAX_WINDOW_SIZE",
+                    "MOTORHEAD_LONG_TERM_MEMORY", "MOTORHEAD_MODEL",
+                    "OPENAI_API_KEY", "OPENAI_API_BASE", "AZURE_API_KEY",
+                    "AZURE_API_BASE", "AZURE_DEPLOYMENT_ID",
+                    "AZURE_DEPLOYMENT_ID_ADA", "MOTORHEAD_SESSION_IDLE_SECONDS"})
+    EXPECT_NE(out.str().find(name), std::string::npos) << name;
+}

@@ -1,0 +1,178 @@
+"""Starts real redis-server and motorhead processes on free loopback ports
+for the black-box tests, and stops them by PID."""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+MOTORHEAD = os.environ.get("MOTORHEAD_BINARY", os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "motorhead"))
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+class RedisServer:
+    """A redis-server with its data in a temporary folder. Append-only with
+    fsync on every write, so that a restart keeps what was acknowledged."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="motorhead-redis-")
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", self.dir, "--save", "", "--appendonly", "yes",
+             "--appendfsync", "always"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_until(self._answers_ping):
+            raise RuntimeError("redis-server did not start")
+
+    def _answers_ping(self):
+        try:
+            return self.command("PING") == "PONG"
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.process:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+            self.process = None
+
+    def remove(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def command(self, *args):
+        """Sends one command over RESP and returns the decoded reply."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+            payload = f"*{len(args)}\r\n"
+            for arg in args:
+                data = str(arg).encode()
+                payload += f"${len(data)}\r\n" + data.decode() + "\r\n"
+            sock.sendall(payload.encode())
+            return _read_reply(sock.makefile("rb"))
+
+
+def _read_reply(stream):
+    line = stream.readline().rstrip(b"\r\n")
+    kind, rest = line[:1], line[1:]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        raise RuntimeError(rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        length = int(rest)
+        if length < 0:
+            return None
+        data = stream.read(length + 2)[:-2]
+        return data.decode()
+    if kind == b"*":
+        count = int(rest)
+        return None if count < 0 else [_read_reply(stream) for _ in range(count)]
+    raise RuntimeError(f"unexpected RESP line {line!r}")
+
+
+class Motorhead:
+    """A motorhead server process with the given extra environment."""
+
+    def __init__(self, redis_url, **env):
+        self.port = free_port()
+        self.env = dict(os.environ)
+        self.env.update({"PORT": str(self.port), "REDIS_URL": redis_url,
+                         "MOTORHEAD_HOST": "127.0.0.1"})
+        self.env.update({k: str(v) for k, v in env.items()})
+        self.process = None
+        self.log = tempfile.TemporaryFile()
+
+    def start(self):
+        self.process = subprocess.Popen([MOTORHEAD], env=self.env,
+                                        stdout=self.log, stderr=self.log)
+        if not wait_until(self._answers_health):
+            self.stop()
+            raise RuntimeError("motorhead did not start:\n" + self.output())
+
+    def _answers_health(self):
+        try:
+            return self.request("GET", "/")[0] == 200
+        except OSError:
+            return False
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process:
+            self.process.send_signal(sig)
+            try:
+                code = self.process.wait(timeout=15)
+            finally:
+                self.process = None
+            return code
+        return None
+
+    def close(self, sig=signal.SIGTERM):
+        self.stop(sig)
+        self.log.close()
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def request(self, method, path, body=None, headers=None, raw_body=None):
+        """Returns (status, decoded JSON body, headers)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        try:
+            data = raw_body if raw_body is not None else (
+                None if body is None else json.dumps(body))
+            all_headers = {"Content-Type": "application/json"}
+            all_headers.update(headers or {})
+            conn.request(method, path, body=data, headers=all_headers)
+            response = conn.getresponse()
+            text = response.read().decode()
+            return response.status, json.loads(text), dict(response.getheaders())
+        finally:
+            conn.close()
+
+    def get_memory(self, session):
+        status, body, _ = self.request("GET", f"/sessions/{session}/memory")
+        assert status == 200, body
+        return body
+
+    def post_memory(self, session, messages, context=None, namespace=None):
+        body = {"messages": messages}
+        if context is not None:
+            body["context"] = context
+        path = f"/sessions/{session}/memory"
+        if namespace:
+            path += f"?namespace={namespace}"
+        return self.request("POST", path, body)
+
+
+def turn(i):
+    role = "Human" if i % 2 == 0 else "AI"
+    return {"role": role, "content": f"message number {i} about topic{i}"}

@@ -1,0 +1,380 @@
+"""Black-box tests: a real redis-server and build/motorhead on free loopback
+ports, exercised over HTTP like the original's clients do."""
+
+import concurrent.futures
+import json
+import signal
+import socket
+import subprocess
+import time
+import unittest
+import uuid
+
+from harness import MOTORHEAD, Motorhead, RedisServer, turn, wait_until
+
+WINDOW = 4
+
+
+def new_session():
+    return "s-" + uuid.uuid4().hex
+
+
+class ServerTestCase(unittest.TestCase):
+    """One Redis and one server for the whole class."""
+
+    server_env = {"MOTORHEAD_MAX_WINDOW_SIZE": WINDOW}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = RedisServer()
+        cls.redis.start()
+        cls.server = Motorhead(cls.redis.url, **cls.server_env)
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+        cls.redis.remove()
+
+    def assertError(self, response, status, part=""):
+        code, body, _ = response
+        self.assertEqual(code, status, body)
+        self.assertIsInstance(body, dict)
+        self.assertIn("error", body)
+        self.assertIn(part, body["error"])
+
+
+class OriginalApiTest(ServerTestCase):
+
+    def test_health_answers_now_in_milliseconds(self):
+        status, body, _ = self.server.request("GET", "/")
+        self.assertEqual(status, 200)
+        self.assertLess(abs(body["now"] - time.time() * 1000), 60_000)
+
+    def test_unknown_session_is_empty(self):
+        self.assertEqual(self.server.get_memory(new_session()),
+                         {"messages": [], "context": None, "tokens": 0})
+
+    def test_post_then_get_newest_first(self):
+        session = new_session()
+        status, body, _ = self.server.post_memory(
+            session, [{"role": "Human", "content": "ping"},
+                      {"role": "AI", "content": "pong"}])
+        self.assertEqual((status, body), (200, {"status": "Ok"}))
+        memory = self.server.get_memory(session)
+        self.assertEqual(memory["messages"], [{"role": "AI", "content": "pong"},
+                                              {"role": "Human", "content": "ping"}])
+        self.assertIsNone(memory["context"])
+
+    def test_roles_are_free_strings_and_stored_as_json(self):
+        session = new_session()
+        odd = {"role": "tool: search", "content": "a: b\nc"}
+        self.server.post_memory(session, [odd])
+        self.assertEqual(self.server.get_memory(session)["messages"], [odd])
+        stored = self.redis.command(
+            "LRANGE", f"motorhead:session:{{{session}}}:messages", 0, -1)
+        self.assertEqual(json.loads(stored[0])["role"], "tool: search")
+
+    def test_window_is_never_exceeded_and_old_messages_are_summarized(self):
+        session = new_session()
+        for i in range(0, 12, 2):
+            self.server.post_memory(session, [turn(i), turn(i + 1)])
+            self.assertLessEqual(
+                len(self.server.get_memory(session)["messages"]), WINDOW)
+        self.assertTrue(wait_until(
+            lambda: len(self.redis.command(
+                "LRANGE", f"motorhead:session:{{{session}}}:messages", 0, -1))
+            <= WINDOW))
+        memory = self.server.get_memory(session)
+        self.assertEqual([m["content"] for m in memory["messages"]],
+                         [turn(i)["content"] for i in range(11, 11 - len(
+                             memory["messages"]), -1)])
+        self.assertIn("topic0", memory["context"])
+        self.assertEqual(memory["tokens"], 0)
+
+    def test_posted_context_replaces_the_summary(self):
+        session = new_session()
+        self.server.post_memory(session, [turn(0)], context="kept elsewhere")
+        self.assertEqual(self.server.get_memory(session)["context"],
+                         "kept elsewhere")
+        self.server.post_memory(session, [], context="replaced")
+        self.assertEqual(self.server.get_memory(session)["context"], "replaced")
+
+    def test_delete_removes_everything(self):
+        session = new_session()
+        self.server.post_memory(session, [turn(0)], context="c", namespace="del-ns")
+        status, body, _ = self.server.request(
+            "DELETE", f"/sessions/{session}/memory?namespace=del-ns")
+        self.assertEqual((status, body), (200, {"status": "Ok"}))
+        self.assertEqual(self.server.get_memory(session),
+                         {"messages": [], "context": None, "tokens": 0})
+        _, listed, _ = self.server.request("GET", "/sessions?namespace=del-ns&size=100")
+        self.assertNotIn(session, listed)
+        self.assertEqual(self.redis.command(
+            "EXISTS", f"motorhead:session:{{{session}}}:messages",
+            f"motorhead:session:{{{session}}}:meta"), 0)
+
+    def test_delete_of_unknown_session_is_ok(self):
+        status, body, _ = self.server.request(
+            "DELETE", f"/sessions/{new_session()}/memory")
+        self.assertEqual((status, body), (200, {"status": "Ok"}))
+
+    def test_sessions_are_listed_oldest_activity_first_with_paging(self):
+        ns = "list-" + uuid.uuid4().hex[:8]
+        sessions = [new_session() for _ in range(5)]
+        for session in sessions:
+            self.server.post_memory(session, [turn(0)], namespace=ns)
+            time.sleep(0.005)  # distinct millisecond scores
+        self.server.post_memory(sessions[0], [turn(1)], namespace=ns)
+        expected = sessions[1:] + sessions[:1]
+        _, page1, _ = self.server.request("GET", f"/sessions?namespace={ns}&page=1&size=2")
+        _, page2, _ = self.server.request("GET", f"/sessions?namespace={ns}&page=2&size=2")
+        _, page3, _ = self.server.request("GET", f"/sessions?namespace={ns}&page=3&size=2")
+        _, page4, _ = self.server.request("GET", f"/sessions?namespace={ns}&page=4&size=2")
+        self.assertEqual(page1 + page2 + page3, expected)
+        self.assertEqual(page4, [])
+        _, everything, _ = self.server.request("GET", "/sessions?size=100&page=1")
+        self.assertTrue(set(sessions) <= set(everything) or len(everything) == 100)
+
+    def test_namespaces_separate_listings(self):
+        a, b = "ns-a-" + uuid.uuid4().hex[:6], "ns-b-" + uuid.uuid4().hex[:6]
+        sa, sb = new_session(), new_session()
+        self.server.post_memory(sa, [turn(0)], namespace=a)
+        self.server.post_memory(sb, [turn(0)], namespace=b)
+        self.assertEqual(self.server.request("GET", f"/sessions?namespace={a}")[1], [sa])
+        self.assertEqual(self.server.request("GET", f"/sessions?namespace={b}")[1], [sb])
+
+    def test_health_routes(self):
+        self.assertEqual(self.server.request("GET", "/healthz")[:2],
+                         (200, {"status": "Ok"}))
+        self.assertEqual(self.server.request("GET", "/readyz")[:2],
+                         (200, {"status": "Ok"}))
+
+    def test_concurrent_posts_to_one_session_lose_nothing(self):
+        session = new_session()
+
+        def post(i):
+            return self.server.post_memory(session, [turn(i)])[0]
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+            statuses = list(pool.map(post, range(60)))
+        self.assertEqual(statuses, [200] * 60)
+        meta_key = f"motorhead:session:{{{session}}}:meta"
+        list_key = f"motorhead:session:{{{session}}}:messages"
+        self.assertTrue(wait_until(
+            lambda: len(self.redis.command("LRANGE", list_key, 0, -1)) <= WINDOW))
+        # 60 messages got seq 1..60; folds removed exactly a prefix.
+        self.assertEqual(self.redis.command("HGET", meta_key, "next_seq"), "61")
+        seqs = [json.loads(m)["seq"] for m in
+                self.redis.command("LRANGE", list_key, 0, -1)]
+        self.assertEqual(seqs, list(range(61 - len(seqs), 61)))
+
+    def test_concurrent_posts_to_many_sessions(self):
+        sessions = [new_session() for _ in range(30)]
+
+        def post(session):
+            return self.server.post_memory(session, [turn(0), turn(1)])[0]
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            self.assertEqual(list(pool.map(post, sessions)), [200] * 30)
+        for session in sessions:
+            self.assertEqual(len(self.server.get_memory(session)["messages"]), 2)
+
+
+class BadInputTest(ServerTestCase):
+
+    def post_raw(self, raw, session="bad-input"):
+        return self.server.request("POST", f"/sessions/{session}/memory",
+                                   raw_body=raw)
+
+    def test_malformed_json(self):
+        self.assertError(self.post_raw("{not json"), 400, "malformed JSON")
+
+    def test_empty_body(self):
+        self.assertError(self.post_raw(""), 400, "malformed JSON")
+
+    def test_body_not_an_object(self):
+        self.assertError(self.post_raw("[1, 2]"), 400, "JSON object")
+
+    def test_missing_messages(self):
+        self.assertError(self.post_raw('{"context": "x"}'), 400, "messages")
+
+    def test_messages_not_an_array(self):
+        self.assertError(self.post_raw('{"messages": "hi"}'), 400, "array")
+
+    def test_message_not_an_object(self):
+        self.assertError(self.post_raw('{"messages": ["hi"]}'), 400, "object")
+
+    def test_missing_role(self):
+        self.assertError(self.post_raw('{"messages": [{"content": "x"}]}'),
+                         400, "role")
+
+    def test_mistyped_content(self):
+        self.assertError(self.post_raw(
+            '{"messages": [{"role": "Human", "content": 3}]}'), 400, "content")
+
+    def test_mistyped_context(self):
+        self.assertError(self.post_raw('{"messages": [], "context": 3}'),
+                         400, "context")
+
+    def test_bad_input_loses_nothing(self):
+        session = new_session()
+        self.server.post_memory(session, [turn(0)])
+        self.post_raw('{"messages": [{"role": 1}]}', session)
+        self.assertEqual(len(self.server.get_memory(session)["messages"]), 1)
+
+    def test_page_and_size_bounds(self):
+        for query in ("page=0", "page=101", "size=0", "size=101", "page=abc",
+                      "size=-3"):
+            with self.subTest(query=query):
+                self.assertError(self.server.request("GET", f"/sessions?{query}"),
+                                 400)
+
+    def test_invalid_session_id(self):
+        self.assertError(self.server.request("GET", "/sessions/a%20b/memory"),
+                         400, "session id")
+        self.assertError(self.server.request(
+            "GET", "/sessions/" + "x" * 300 + "/memory"), 400, "session id")
+
+    def test_invalid_namespace(self):
+        self.assertError(self.server.request(
+            "POST", "/sessions/ok/memory?namespace=a%7Bb", {"messages": []}),
+            400, "namespace")
+
+    def test_bad_percent_encoding(self):
+        self.assertError(self.server.request("GET", "/sessions/%zz/memory"), 400)
+
+    def test_unknown_path(self):
+        self.assertError(self.server.request("GET", "/nothing/here"), 404)
+        self.assertError(self.server.request("GET", "/sessions/a/b"), 404)
+
+    def test_wrong_method(self):
+        status, body, headers = self.server.request("PUT", "/sessions/a/memory",
+                                                    {"messages": []})
+        self.assertEqual(status, 405)
+        self.assertIn("error", body)
+        self.assertEqual(headers["Allow"], "GET, POST, DELETE")
+        self.assertError(self.server.request("POST", "/sessions"), 405)
+
+    def test_retrieval_is_disabled(self):
+        self.assertError(self.server.request(
+            "POST", "/sessions/a/retrieval", {"text": "hello"}), 400,
+            "long-term memory is disabled")
+
+    def raw_exchange(self, data):
+        with socket.create_connection(("127.0.0.1", self.server.port)) as sock:
+            sock.sendall(data)
+            return sock.recv(4096).decode()
+
+    def test_body_too_large(self):
+        # Refused on the header alone, before the body is read.
+        answer = self.raw_exchange(
+            b"POST /sessions/big/memory HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 2097152\r\n\r\n")
+        self.assertTrue(answer.startswith("HTTP/1.1 413"), answer)
+        self.assertIn('{"error":', answer)
+
+    def test_malformed_http(self):
+        answer = self.raw_exchange(b"NOT HTTP AT ALL\r\n\r\n")
+        self.assertTrue(answer.startswith("HTTP/1.1 400"), answer)
+        self.assertIn('{"error":', answer)
+
+
+class AuthTest(ServerTestCase):
+    server_env = {"MOTORHEAD_API_KEYS": "k1,k2"}
+
+    def test_keys_are_required_except_for_health(self):
+        self.assertError(self.server.request("GET", "/sessions/a/memory"), 401)
+        self.assertError(self.server.request(
+            "GET", "/sessions/a/memory", headers={"Authorization": "Bearer nope"}),
+            401)
+        status, _, _ = self.server.request(
+            "GET", "/sessions/a/memory", headers={"Authorization": "Bearer k2"})
+        self.assertEqual(status, 200)
+        self.assertEqual(self.server.request("GET", "/")[0], 200)
+        self.assertEqual(self.server.request("GET", "/healthz")[0], 200)
+
+
+class LifecycleTest(unittest.TestCase):
+    """Restarts of the server and of Redis."""
+
+    def setUp(self):
+        self.redis = RedisServer()
+        self.redis.start()
+        self.server = Motorhead(self.redis.url,
+                                MOTORHEAD_MAX_WINDOW_SIZE=WINDOW,
+                                MOTORHEAD_REDIS_TIMEOUT_MS=500)
+        self.server.start()
+
+    def tearDown(self):
+        self.server.close(signal.SIGKILL)
+        self.redis.remove()
+
+    def test_data_survives_a_server_restart(self):
+        session = new_session()
+        self.server.post_memory(session, [turn(i) for i in range(7)],
+                                namespace="restart")
+        self.assertTrue(wait_until(
+            lambda: self.server.get_memory(session)["context"] is not None))
+        before = self.server.get_memory(session)
+        self.assertEqual(self.server.stop(), 0)
+        self.server.start()
+        self.assertEqual(self.server.get_memory(session), before)
+        self.assertEqual(self.server.request("GET", "/sessions?namespace=restart")[1],
+                         [session])
+
+    def test_an_acknowledged_post_survives_sigkill(self):
+        session = new_session()
+        self.assertEqual(self.server.post_memory(session, [turn(0)])[0], 200)
+        self.server.stop(signal.SIGKILL)
+        self.server.start()
+        self.assertEqual(self.server.get_memory(session)["messages"], [turn(0)])
+
+    def test_redis_restart_while_the_server_runs(self):
+        session = new_session()
+        self.server.post_memory(session, [turn(0)])
+        self.redis.stop()
+        self.assertError(self.server.post_memory(new_session(), [turn(1)]), 503)
+        self.assertError(self.server.request("GET", "/readyz"), 503)
+        self.assertError(self.server.request("GET", "/sessions"), 503)
+        self.assertEqual(self.server.request("GET", "/healthz")[0], 200)
+        self.redis.start()
+        # The server reconnects by itself on the next request.
+        self.assertTrue(wait_until(
+            lambda: self.server.request("GET", "/readyz")[0] == 200))
+        self.assertEqual(self.server.post_memory(session, [turn(1)])[0], 200)
+        self.assertEqual(self.server.get_memory(session)["messages"],
+                         [turn(1), turn(0)])
+
+    def assertError(self, response, status):
+        self.assertEqual(response[0], status, response[1])
+        self.assertIn("error", response[1])
+
+
+class CommandLineTest(unittest.TestCase):
+
+    def test_help_lists_the_options(self):
+        result = subprocess.run([MOTORHEAD, "--help"], capture_output=True,
+                                text=True, timeout=10)
+        self.assertEqual(result.returncode, 0)
+        for name in ("PORT", "REDIS_URL", "MOTORHEAD_MAX_WINDOW_SIZE",
+                     "MOTORHEAD_SESSION_IDLE_SECONDS", "OPENAI_API_KEY"):
+            self.assertIn(name, result.stdout)
+
+    def test_invalid_settings_exit_1_with_a_message(self):
+        result = subprocess.run([MOTORHEAD], capture_output=True, text=True,
+                                timeout=10,
+                                env={"MOTORHEAD_MAX_WINDOW_SIZE": "lots",
+                                     "REDIS_URL": "mysql://x"})
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("MOTORHEAD_MAX_WINDOW_SIZE", result.stderr)
+        self.assertIn("REDIS_URL", result.stderr)
+
+    def test_unknown_argument_exits_1(self):
+        result = subprocess.run([MOTORHEAD, "--bogus"], capture_output=True,
+                                text=True, timeout=10)
+        self.assertEqual(result.returncode, 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
