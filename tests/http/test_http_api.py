@@ -351,6 +351,36 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("error", response[1])
 
 
+class HungRedisTest(unittest.TestCase):
+    """A Redis that stops answering: requests end in 504 once the request
+    timeout passes, and the server serves again when Redis comes back."""
+
+    def setUp(self):
+        self.redis = RedisServer()
+        self.redis.start()
+        self.server = Motorhead(self.redis.url,
+                                MOTORHEAD_REQUEST_TIMEOUT_MS=300,
+                                MOTORHEAD_REDIS_TIMEOUT_MS=5000)
+        self.server.start()
+
+    def tearDown(self):
+        self.redis.process.send_signal(signal.SIGCONT)
+        self.server.close(signal.SIGKILL)
+        self.redis.remove()
+
+    def test_a_hung_redis_gives_504_then_recovers(self):
+        session = new_session()
+        self.server.post_memory(session, [turn(0)])
+        self.redis.process.send_signal(signal.SIGSTOP)
+        status, body, _ = self.server.request("GET", f"/sessions/{new_session()}/memory")
+        self.assertEqual(status, 504, body)
+        self.assertIn("timed out", body["error"])
+        self.redis.process.send_signal(signal.SIGCONT)
+        self.assertTrue(wait_until(
+            lambda: self.server.request("GET", "/readyz")[0] == 200))
+        self.assertEqual(self.server.get_memory(session)["messages"], [turn(0)])
+
+
 class CommandLineTest(unittest.TestCase):
 
     def test_help_lists_the_options(self):
