@@ -1,0 +1,48 @@
+# Helpers shared by the benchmark scripts: servers on free loopback ports,
+# stopped by PID when the script exits.
+
+pids=()
+workdir="$(mktemp -d)"
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for() {
+  for _ in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "timed out waiting for: $*" >&2
+  return 1
+}
+
+start_redis() {
+  REDIS_PORT="$(free_port)"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$workdir" >/dev/null &
+  pids+=($!)
+  wait_for redis-cli -p "$REDIS_PORT" ping
+}
+
+# start_motorhead [VAR=value ...]: one server on a free port, using REDIS_PORT.
+start_motorhead() {
+  MOTORHEAD_PORT="$(free_port)"
+  env PORT="$MOTORHEAD_PORT" MOTORHEAD_HOST=127.0.0.1 \
+    REDIS_URL="redis://127.0.0.1:$REDIS_PORT" "$@" \
+    build/motorhead >"$workdir/motorhead-$MOTORHEAD_PORT.log" 2>&1 &
+  pids+=($!)
+  wait_for curl -sf "http://127.0.0.1:$MOTORHEAD_PORT/"
+}
+
+# report LABEL wrk ARGS...: runs wrk and prints requests/s and p50/p99.
+report() {
+  local label="$1"; shift
+  "$@" | awk -v label="$label" '
+    /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
+    /^Requests\/sec/ { rps = $2 }
+    END { printf "%-20s %10s req/s   p50 %8s   p99 %8s\n", label, rps, p50, p99 }'
+}
