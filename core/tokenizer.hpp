@@ -1,0 +1,43 @@
+// A byte-pair-encoding tokenizer compatible with OpenAI's (tiktoken): counts
+// tokens the way the provider bills them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/outcome.hpp"
+
+namespace motorhead {
+
+class bpe_tokenizer {
+public:
+  /// Loads an encoder file of the npm package tiktoken
+  /// (`encoders/<name>.json`: pat_str, special_tokens, bpe_ranks).
+  static outcome<bpe_tokenizer> load_file(const std::string& path);
+
+  /// Parses the same content from memory.
+  static outcome<bpe_tokenizer> load(std::string_view json_text);
+
+  /// Tokens of `text`; special tokens are treated as ordinary text.
+  std::vector<uint32_t> encode(std::string_view text) const;
+
+  std::size_t count(std::string_view text) const { return encode(text).size(); }
+
+private:
+  struct compiled_pattern;
+
+  void encode_piece(std::string_view piece, std::vector<uint32_t>& out) const;
+
+  std::unordered_map<std::string, uint32_t> ranks_;
+  std::shared_ptr<compiled_pattern> pattern_;
+};
+
+/// The encoding OpenAI uses for a chat model: o200k_base for the gpt-4o and
+/// o-series families, cl100k_base for the rest of the chat models.
+std::string encoding_for_model(const std::string& model);
+
+} // namespace motorhead

@@ -1,0 +1,80 @@
+// Known token ids, as the tiktoken npm package (OpenAI's reference
+// implementation compiled to WebAssembly) encodes these strings.
+#include "core/tokenizer.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace motorhead;
+
+namespace {
+
+struct known_encoding {
+  const char* encoding;
+  const char* text;
+  std::vector<uint32_t> tokens;
+};
+
+const bpe_tokenizer& tokenizer(const std::string& name) {
+  static std::map<std::string, bpe_tokenizer> loaded;
+  auto it = loaded.find(name);
+  if (it == loaded.end()) {
+    auto result = bpe_tokenizer::load_file(
+      std::string{MOTORHEAD_TEST_TOKENIZER_DIR} + "/" + name + ".json");
+    if (!result)
+      throw std::runtime_error(result.error);
+    it = loaded.emplace(name, std::move(*result.value)).first;
+  }
+  return it->second;
+}
+
+} // namespace
+
+class KnownEncodings : public ::testing::TestWithParam<known_encoding> {};
+
+TEST_P(KnownEncodings, MatchTiktoken) {
+  const auto& known = GetParam();
+  EXPECT_EQ(tokenizer(known.encoding).encode(known.text), known.tokens)
+    << known.encoding << ": " << known.text;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+  Strings, KnownEncodings,
+  ::testing::Values(
+    known_encoding{"cl100k_base", "hello world", {15339, 1917}},
+    known_encoding{"cl100k_base", "tiktoken is great!", {83, 1609, 5963, 374, 2294, 0}},
+    known_encoding{"cl100k_base", "Human: hello there, how are you?",
+                   {35075, 25, 24748, 1070, 11, 1268, 527, 499, 30}},
+    known_encoding{"cl100k_base",
+                   "Bogot\xc3\xa1 tiene clubes de salsa \xf0\x9f\x92\x83 y techno "
+                   "\xe2\x80\x94 \xc2\xbf" "cu\xc3\xa1l?",
+                   {33, 540, 354, 1995, 24215, 6469, 288, 409, 74314, 64139, 225,
+                    379, 89999, 2001, 29386, 20811, 19540, 30}},
+    known_encoding{"cl100k_base", "  indented\n\n\tcode() {}\r\n",
+                   {220, 1280, 16243, 271, 44443, 368, 35241}},
+    known_encoding{"cl100k_base", "I'll've 12345678 apples",
+                   {40, 3358, 3077, 220, 4513, 10961, 2495, 41776}},
+    known_encoding{"cl100k_base", "", {}},
+    known_encoding{"p50k_base", "Human: hello there, how are you?",
+                   {20490, 25, 23748, 612, 11, 703, 389, 345, 30}},
+    known_encoding{"p50k_base", "  indented\n\n\tcode() {}\r\n",
+                   {220, 773, 4714, 628, 197, 8189, 3419, 23884, 201, 198}},
+    known_encoding{"o200k_base", "tiktoken is great!", {83, 8251, 2488, 382, 2212, 0}},
+    known_encoding{"o200k_base", "I'll've 12345678 apples",
+                   {67504, 7341, 220, 7633, 19354, 4388, 57814}}));
+
+TEST(Tokenizer, SurvivesInvalidUtf8) {
+  auto tokens = tokenizer("cl100k_base").encode("ok \xff\xfe bytes");
+  EXPECT_FALSE(tokens.empty());
+}
+
+TEST(Tokenizer, RejectsFilesThatAreNotEncoders) {
+  EXPECT_FALSE(bpe_tokenizer::load("{}"));
+  EXPECT_FALSE(bpe_tokenizer::load(R"({"pat_str":"(","bpe_ranks":"! 0 IQ=="})"));
+  EXPECT_FALSE(bpe_tokenizer::load_file("/nonexistent/cl100k_base.json"));
+}
+
+TEST(Tokenizer, PicksTheEncodingOfAModel) {
+  EXPECT_EQ(encoding_for_model("gpt-3.5-turbo"), "cl100k_base");
+  EXPECT_EQ(encoding_for_model("gpt-4"), "cl100k_base");
+  EXPECT_EQ(encoding_for_model("gpt-4o-mini"), "o200k_base");
+}
