@@ -20,6 +20,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "core/memory_types.hpp"
+#include "provider/http_call.hpp"
 #include "storage/session_store.hpp"
 
 namespace motorhead {
@@ -35,6 +36,8 @@ using append_atom = caf::atom_constant<caf::atom("append")>;
 using fold_atom = caf::atom_constant<caf::atom("fold")>;
 using erase_atom = caf::atom_constant<caf::atom("erase")>;
 using summarize_atom = caf::atom_constant<caf::atom("summarize")>;
+using provider_reply_atom = caf::atom_constant<caf::atom("prov_reply")>;
+using provider_retry_atom = caf::atom_constant<caf::atom("prov_retry")>;
 using caf::flush_atom;
 using caf::idle_atom;
 using caf::ok_atom;
@@ -88,12 +91,20 @@ using persistence_actor = caf::typed_actor<
 using summarizer_actor = caf::typed_actor<
   caf::replies_to<summarize_atom, fold_job>::with<fold_result>>;
 
+/// A summarizer worker that calls the model provider. Its calls run on the
+/// transport's thread; their results come back as messages, numbered so
+/// that a late answer to an abandoned attempt is recognised and ignored.
+using provider_worker_actor = summarizer_actor::extend<
+  caf::reacts_to<provider_reply_atom, uint64_t, http_result>,
+  caf::reacts_to<provider_retry_atom, uint64_t>>;
+
 // -- errors -------------------------------------------------------------------
 
 /// Errors of this service, carried as caf::error in category "motorhead".
 enum class service_errc : uint8_t {
   storage_unavailable = 1, // Redis cannot be reached or refused a command
   overloaded,              // a bounded queue is full; try again later
+  provider_failed,         // the model provider failed or refused a call
   internal,
 };
 
@@ -166,6 +177,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fold_job& x) {
   optional_string_field previous{x.previous_summary};
   return f(caf::meta::type_name("fold_job"), x.session_id, previous, x.lines);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, http_result& x) {
+  return f(caf::meta::type_name("http_result"), x.status, x.body,
+           x.retry_after, x.transport_error);
 }
 
 template <class Inspector>

@@ -5,10 +5,14 @@
 #include <iostream>
 #include <thread>
 
+#include <random>
+
 #include <boost/asio/io_context.hpp>
 #include <caf/all.hpp>
+#include <curl/curl.h>
 
 #include "actors/persistence_actor.hpp"
+#include "actors/provider_summarizer.hpp"
 #include "actors/session_registry.hpp"
 #include "actors/summarizer_pool.hpp"
 #include "config/settings.hpp"
@@ -32,15 +36,73 @@ struct node_actors {
   }
 };
 
-node_actors start_actors(caf::actor_system& system, const settings& cfg) {
+double random_unit() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return std::uniform_real_distribution<double>{0.0, 1.0}(engine);
+}
+
+/// Everything provider workers share, or the reason it cannot be built.
+outcome<std::shared_ptr<const provider_context>>
+make_provider_context(const settings& cfg, chat_endpoint endpoint) {
+  using result = outcome<std::shared_ptr<const provider_context>>;
+  auto encoding = cfg.tokenizer.empty() ? encoding_for_model(cfg.model)
+                                        : cfg.tokenizer;
+  auto tokenizer = bpe_tokenizer::load_file(cfg.tokenizer_dir + "/" + encoding
+                                            + ".json");
+  if (!tokenizer)
+    return result::failure(tokenizer.error
+                           + " (scripts/fetch-tokenizers puts the files in "
+                             "place; MOTORHEAD_TOKENIZER_DIR says where)");
+  auto prompt = cfg.summary_prompt_file.empty()
+                  ? outcome<summary_prompt>{summary_prompt::standard(), {}}
+                  : summary_prompt::from_file(cfg.summary_prompt_file);
+  if (!prompt)
+    return result::failure("MOTORHEAD_SUMMARY_PROMPT_FILE: " + prompt.error);
+  auto ctx = std::make_shared<provider_context>();
+  ctx->endpoint = std::move(endpoint);
+  ctx->transport = std::make_shared<curl_transport>();
+  ctx->tokenizer = std::make_shared<bpe_tokenizer>(std::move(*tokenizer.value));
+  ctx->prompt = std::make_shared<summary_prompt>(std::move(*prompt.value));
+  ctx->limiter = std::make_shared<rate_limiter>(cfg.provider_rpm,
+                                                cfg.provider_tpm);
+  ctx->budget = {cfg.model_context_tokens, cfg.summary_max_tokens};
+  ctx->backoff.base = cfg.provider_retry_base;
+  ctx->backoff.max_attempts = cfg.provider_max_attempts;
+  ctx->call_timeout = cfg.provider_timeout;
+  ctx->jitter = random_unit;
+  return {std::move(ctx), {}};
+}
+
+/// The summarizer workers: provider workers when a provider is configured,
+/// else the built-in extractive summarizer.
+outcome<std::vector<summarizer_actor>>
+spawn_summarizers(caf::actor_system& system, const settings& cfg) {
+  std::vector<summarizer_actor> workers;
+  auto endpoint = chat_endpoint_from(cfg);
+  if (!endpoint) {
+    std::cerr << "motorhead: summarizer: built-in extractive (no model "
+                 "provider configured)\n";
+    extractive_options options;
+    options.max_chars = cfg.summary_max_chars;
+    for (std::size_t i = 0; i < cfg.summarizer_concurrency; ++i)
+      workers.push_back(system.spawn(extractive_summarizer, options));
+    return {std::move(workers), {}};
+  }
+  std::cerr << "motorhead: summarizer: " << endpoint->description
+            << ", model " << endpoint->model << "\n";
+  auto ctx = make_provider_context(cfg, std::move(*endpoint));
+  if (!ctx)
+    return outcome<std::vector<summarizer_actor>>::failure(ctx.error);
+  for (std::size_t i = 0; i < cfg.summarizer_concurrency; ++i)
+    workers.push_back(system.spawn(provider_summarizer, *ctx.value));
+  return {std::move(workers), {}};
+}
+
+node_actors start_actors(caf::actor_system& system, const settings& cfg,
+                         std::vector<summarizer_actor> workers) {
   node_actors actors;
   actors.store = system.spawn<caf::detached>(persistence, cfg.redis,
                                              cfg.redis_timeout);
-  std::vector<summarizer_actor> workers;
-  extractive_options options;
-  options.max_chars = cfg.summary_max_chars;
-  for (std::size_t i = 0; i < cfg.summarizer_concurrency; ++i)
-    workers.push_back(system.spawn(extractive_summarizer, options));
   actors.summarizer = system.spawn(summarizer_pool, std::move(workers),
                                    cfg.summarizer_queue);
   session_limits limits;
@@ -55,11 +117,7 @@ node_actors start_actors(caf::actor_system& system, const settings& cfg) {
 void log_startup(const settings& cfg, uint16_t port) {
   std::cerr << "motorhead: listening on " << cfg.host << ":" << port
             << ", Redis at " << cfg.redis.host << ":" << cfg.redis.port
-            << ", window " << cfg.max_window_size << "\n"
-            << "motorhead: summarizer: built-in extractive\n";
-  if (!cfg.openai_api_key.empty() || !cfg.azure_api_key.empty())
-    std::cerr << "motorhead: a model provider is configured, but this build "
-                 "summarizes with the built-in summarizer\n";
+            << ", window " << cfg.max_window_size << "\n";
   if (cfg.long_term_memory)
     std::cerr << "motorhead: long-term memory is not available in this "
                  "build; /retrieval answers 400\n";
@@ -85,6 +143,7 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
   const auto& cfg = loaded.value;
+  curl_global_init(CURL_GLOBAL_DEFAULT); // before any thread starts
 
   caf::actor_system_config caf_cfg;
   add_protocol_types(caf_cfg);
@@ -93,7 +152,12 @@ int main(int argc, char** argv) {
   caf_cfg.set("logger.console-verbosity", caf::atom("quiet"));
   boost::asio::io_context io{1}; // outlives the actors that post to it
   caf::actor_system system{caf_cfg};
-  auto actors = start_actors(system, cfg);
+  auto workers = spawn_summarizers(system, cfg);
+  if (!workers) {
+    std::cerr << "motorhead: " << workers.error << "\n";
+    return EXIT_FAILURE;
+  }
+  auto actors = start_actors(system, cfg, std::move(*workers.value));
   try {
     http::api_handler api{system, actors.registry, cfg};
     http::http_server server{io, api, cfg};

@@ -115,8 +115,10 @@ const std::vector<option_spec>& option_specs() {
      string_option(&settings::model)},
     {"OPENAI_API_KEY", nullptr, "key for the OpenAI-compatible provider",
      string_option(&settings::openai_api_key)},
-    {"OPENAI_API_BASE", "https://api.openai.com/v1",
-     "any OpenAI-compatible endpoint", string_option(&settings::openai_api_base)},
+    {"OPENAI_API_BASE", default_openai_api_base,
+     "any OpenAI-compatible endpoint (vLLM, Ollama, LiteLLM...); setting it "
+     "alone, without a key, enables the provider too",
+     string_option(&settings::openai_api_base)},
     {"AZURE_API_KEY", nullptr, "Azure OpenAI key",
      string_option(&settings::azure_api_key)},
     {"AZURE_API_BASE", nullptr, "Azure OpenAI resource URL",
@@ -125,6 +127,36 @@ const std::vector<option_spec>& option_specs() {
      string_option(&settings::azure_deployment_id)},
     {"AZURE_DEPLOYMENT_ID_ADA", nullptr, "Azure embedding deployment",
      string_option(&settings::azure_deployment_id_ada)},
+    {"AZURE_API_VERSION", "2023-05-15", "api-version of Azure OpenAI calls",
+     string_option(&settings::azure_api_version)},
+    {"MOTORHEAD_PROVIDER_TIMEOUT_MS", "60000",
+     "time a provider call may take before it is retried",
+     duration_option(&settings::provider_timeout, 10, 600000)},
+    {"MOTORHEAD_PROVIDER_MAX_ATTEMPTS", "5",
+     "attempts of one provider call before the fold is retried later",
+     unsigned_option(&settings::provider_max_attempts, 1, 100)},
+    {"MOTORHEAD_PROVIDER_RETRY_BASE_MS", "500",
+     "first retry delay; it doubles with each attempt, with jitter",
+     duration_option(&settings::provider_retry_base, 1, 60000)},
+    {"MOTORHEAD_PROVIDER_RPM", "0", "provider requests per minute (0: no limit)",
+     unsigned_option(&settings::provider_rpm, 0, 100000000)},
+    {"MOTORHEAD_PROVIDER_TPM", "0", "provider tokens per minute (0: no limit)",
+     unsigned_option(&settings::provider_tpm, 0, 10000000000ull)},
+    {"MOTORHEAD_SUMMARY_PROMPT_FILE", nullptr,
+     "file with the summary prompt; {summary} and {new_lines} stand for the "
+     "previous summary and the lines to fold",
+     string_option(&settings::summary_prompt_file)},
+    {"MOTORHEAD_MODEL_CONTEXT_TOKENS", "4096",
+     "tokens the model reads and writes in one call; longer folds are split",
+     unsigned_option(&settings::model_context_tokens, 256, 10000000)},
+    {"MOTORHEAD_SUMMARY_MAX_TOKENS", "512", "tokens kept for the model's summary",
+     unsigned_option(&settings::summary_max_tokens, 16, 100000)},
+    {"MOTORHEAD_TOKENIZER_DIR", MOTORHEAD_DEFAULT_TOKENIZER_DIR,
+     "folder of the tiktoken rank files (scripts/fetch-tokenizers)",
+     string_option(&settings::tokenizer_dir)},
+    {"MOTORHEAD_TOKENIZER", nullptr,
+     "encoding: cl100k_base, o200k_base or p50k_base (default: the model's)",
+     string_option(&settings::tokenizer)},
     {"MOTORHEAD_SESSION_IDLE_SECONDS", "300",
      "seconds without requests before a session actor is stopped",
      duration_option(&settings::session_idle, 1, 86400)},
@@ -153,6 +185,7 @@ const std::vector<option_spec>& option_specs() {
 
 settings_result load_settings(const env_lookup& lookup) {
   settings_result result;
+  result.value.tokenizer_dir = MOTORHEAD_DEFAULT_TOKENIZER_DIR;
   for (const auto& spec : option_specs()) {
     const char* text = lookup(spec.name);
     if (text == nullptr)

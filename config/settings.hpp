@@ -13,6 +13,8 @@
 
 namespace motorhead {
 
+constexpr const char* default_openai_api_base = "https://api.openai.com/v1";
+
 struct settings {
   std::string host = "0.0.0.0";
   uint16_t port = 8000;
@@ -22,11 +24,22 @@ struct settings {
   bool long_term_memory = false;
   std::string model = "gpt-3.5-turbo";
   std::string openai_api_key;
-  std::string openai_api_base = "https://api.openai.com/v1";
+  std::string openai_api_base; // empty: OpenAI's, when a key is set
   std::string azure_api_key;
   std::string azure_api_base;
   std::string azure_deployment_id;
   std::string azure_deployment_id_ada;
+  std::string azure_api_version = "2023-05-15";
+  std::chrono::milliseconds provider_timeout{60000};
+  unsigned provider_max_attempts = 5;
+  std::chrono::milliseconds provider_retry_base{500};
+  uint64_t provider_rpm = 0;
+  uint64_t provider_tpm = 0;
+  std::string summary_prompt_file;
+  std::size_t model_context_tokens = 4096;
+  uint32_t summary_max_tokens = 512;
+  std::string tokenizer_dir;
+  std::string tokenizer; // empty: the model's encoding
   std::chrono::seconds session_idle{300};
   std::chrono::milliseconds request_timeout{10000};
   std::size_t max_body_bytes = 1 << 20;

@@ -147,6 +147,75 @@ std::string encode_error(std::string_view message) {
   });
 }
 
+std::string encode_chat_request(const std::string& model,
+                                const std::string& prompt,
+                                uint32_t max_tokens) {
+  return write_json([&](writer_type& out) {
+    out.StartObject();
+    out.Key("model");
+    write_string(out, model);
+    out.Key("messages");
+    out.StartArray();
+    out.StartObject();
+    out.Key("role");
+    out.String("user");
+    out.Key("content");
+    write_string(out, prompt);
+    out.EndObject();
+    out.EndArray();
+    out.Key("temperature");
+    out.Int(0);
+    out.Key("max_tokens");
+    out.Uint(max_tokens);
+    out.EndObject();
+  });
+}
+
+decoded<chat_completion> decode_chat_response(std::string_view body) {
+  using result = decoded<chat_completion>;
+  rapidjson::Document doc;
+  if (auto err = parse(body, doc); !err.empty())
+    return result::failure("provider answered " + err);
+  if (!doc.IsObject())
+    return result::failure("provider answered something other than an object");
+  auto choices = doc.FindMember("choices");
+  if (choices == doc.MemberEnd() || !choices->value.IsArray()
+      || choices->value.Empty() || !choices->value[0].IsObject())
+    return result::failure("provider answer has no choices");
+  auto message = choices->value[0].FindMember("message");
+  if (message == choices->value[0].MemberEnd() || !message->value.IsObject())
+    return result::failure("provider answer has no message");
+  auto content = string_member(message->value, "content", "the message");
+  if (!content)
+    return result::failure("provider answer: " + content.error);
+  chat_completion completion{std::move(*content.value), 0};
+  auto usage = doc.FindMember("usage");
+  if (usage != doc.MemberEnd() && usage->value.IsObject()) {
+    auto total = usage->value.FindMember("total_tokens");
+    if (total != usage->value.MemberEnd() && total->value.IsUint64())
+      completion.total_tokens = total->value.GetUint64();
+  }
+  return {std::move(completion), {}};
+}
+
+std::string provider_error_text(std::string_view body) {
+  constexpr std::size_t max_length = 300;
+  rapidjson::Document doc;
+  if (parse(body, doc).empty() && doc.IsObject()) {
+    auto error = doc.FindMember("error");
+    if (error != doc.MemberEnd()) {
+      if (error->value.IsString())
+        return as_string(error->value);
+      if (error->value.IsObject()) {
+        auto message = error->value.FindMember("message");
+        if (message != error->value.MemberEnd() && message->value.IsString())
+          return as_string(message->value);
+      }
+    }
+  }
+  return std::string{body.substr(0, max_length)};
+}
+
 std::string encode_stored_message(const stored_message& msg) {
   return write_json([&](writer_type& out) {
     out.StartObject();

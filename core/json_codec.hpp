@@ -27,6 +27,25 @@ std::string encode_status_ok();
 std::string encode_health(int64_t now_ms);
 std::string encode_error(std::string_view message);
 
+// -- OpenAI-compatible chat completions --------------------------------------
+
+/// {"model", "messages": [{"role": "user", "content": prompt}], ...}.
+std::string encode_chat_request(const std::string& model,
+                                const std::string& prompt,
+                                uint32_t max_tokens);
+
+struct chat_completion {
+  std::string content;
+  uint64_t total_tokens = 0;
+};
+
+/// The first choice's message content and usage.total_tokens.
+decoded<chat_completion> decode_chat_response(std::string_view body);
+
+/// The provider's error text: error.message when the body has one, else the
+/// start of the body.
+std::string provider_error_text(std::string_view body);
+
 // -- records kept in Redis ----------------------------------------------------
 
 std::string encode_stored_message(const stored_message& msg);

@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -176,3 +177,46 @@ class Motorhead:
 def turn(i):
     role = "Human" if i % 2 == 0 else "AI"
     return {"role": role, "content": f"message number {i} about topic{i}"}
+
+
+FAKE_OPENAI = os.path.join(os.path.dirname(__file__), "..", "fake_openai",
+                           "fake_openai.py")
+
+
+class FakeOpenAI:
+    """tests/fake_openai/fake_openai.py on a free port."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, FAKE_OPENAI], stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True)
+        self.port = int(self.process.stdout.readline())
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        self.process.stdout.close()
+
+    def _call(self, method, path, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request(method, path, body=None if body is None else json.dumps(body))
+            return json.loads(conn.getresponse().read())
+        finally:
+            conn.close()
+
+    def control(self, **knobs):
+        self._call("POST", "/_control", knobs)
+
+    def reset(self):
+        self._call("POST", "/_reset", {})
+
+    def requests(self):
+        return self._call("GET", "/_requests")
+
+    def stats(self):
+        return self._call("GET", "/_stats")

@@ -26,7 +26,8 @@ TEST(Settings, DefaultsAreTheOriginals) {
   EXPECT_EQ(cfg.max_window_size, 12u);
   EXPECT_FALSE(cfg.long_term_memory);
   EXPECT_EQ(cfg.model, "gpt-3.5-turbo");
-  EXPECT_EQ(cfg.openai_api_base, "https://api.openai.com/v1");
+  EXPECT_EQ(cfg.openai_api_base, "");
+  EXPECT_FALSE(cfg.tokenizer_dir.empty());
   EXPECT_EQ(cfg.redis.host, "127.0.0.1");
   EXPECT_EQ(cfg.redis.port, 6379);
   EXPECT_EQ(cfg.session_idle.count(), 300);

@@ -1,0 +1,137 @@
+#include "actors/provider_summarizer.hpp"
+
+#include <caf/all.hpp>
+
+#include "core/json_codec.hpp"
+
+namespace motorhead {
+
+namespace {
+
+using fold_state = provider_worker_state::fold_in_progress;
+
+void plan_call(provider_worker_pointer self) {
+  auto& ctx = *self->state.context;
+  auto& fold = *self->state.fold;
+  fold.call = plan_next_call(*ctx.tokenizer, *ctx.prompt, fold.summary,
+                             fold.job.lines, fold.next_line, ctx.budget);
+  fold.attempt = 1;
+}
+
+/// Sends the planned call when the rate limit allows, else waits for it.
+void send_call(provider_worker_pointer self) {
+  auto& st = self->state;
+  auto& ctx = *st.context;
+  auto& fold = *st.fold;
+  auto id = ++st.call_id;
+  auto wait = ctx.limiter->acquire(
+    self->clock().now(), fold.call.prompt_tokens + ctx.budget.completion_tokens);
+  if (wait.count() > 0) {
+    self->delayed_send(self, wait, provider_retry_atom::value, id);
+    return;
+  }
+  http_call call{ctx.endpoint.url, ctx.endpoint.headers,
+                 json::encode_chat_request(ctx.endpoint.model, fold.call.prompt,
+                                           ctx.budget.completion_tokens),
+                 ctx.call_timeout};
+  auto handle = caf::actor_cast<provider_worker_actor>(self);
+  ctx.transport->submit(std::move(call), [handle, id](http_result result) {
+    caf::anon_send(handle, provider_reply_atom::value, id, std::move(result));
+  });
+}
+
+void finish_fold(provider_worker_pointer self) {
+  auto& fold = *self->state.fold;
+  fold.promise.deliver(fold_result{fold.summary, fold.tokens_used});
+  self->state.fold.reset();
+}
+
+void fail_fold(provider_worker_pointer self, const std::string& why) {
+  self->state.fold->promise.deliver(
+    make_error(service_errc::provider_failed, why));
+  self->state.fold.reset();
+}
+
+/// Logs the failed attempt and retries it later, or gives the fold up.
+void handle_failure(provider_worker_pointer self, const std::string& why,
+                    bool retryable, const std::string& retry_after) {
+  auto& ctx = *self->state.context;
+  auto& fold = *self->state.fold;
+  auto& session = fold.job.session_id;
+  if (!retryable || fold.attempt >= ctx.backoff.max_attempts) {
+    caf::aout(self) << "session " << session << ": provider call failed ("
+                    << why << "), attempt " << fold.attempt << " of "
+                    << ctx.backoff.max_attempts << ", giving up\n";
+    fail_fold(self, why);
+    return;
+  }
+  auto delay = backoff_delay(ctx.backoff, fold.attempt, ctx.jitter(),
+                             parse_retry_after(retry_after,
+                                               std::chrono::system_clock::now()));
+  caf::aout(self) << "session " << session << ": provider call failed (" << why
+                  << "), attempt " << fold.attempt << " of "
+                  << ctx.backoff.max_attempts << ", retrying in "
+                  << delay.count() << " ms\n";
+  ++fold.attempt;
+  self->delayed_send(self, delay, provider_retry_atom::value,
+                     ++self->state.call_id);
+}
+
+void handle_reply(provider_worker_pointer self, http_result& result) {
+  auto& fold = *self->state.fold;
+  auto outcome = classify(result);
+  if (outcome != call_outcome::succeeded) {
+    handle_failure(self, describe_failure(result),
+                   outcome == call_outcome::retryable, result.retry_after);
+    return;
+  }
+  auto completion = json::decode_chat_response(result.body);
+  if (!completion) {
+    handle_failure(self, completion.error, true, {});
+    return;
+  }
+  if (!is_none_answer(completion.value->content))
+    fold.summary = completion.value->content;
+  fold.tokens_used += completion.value->total_tokens;
+  fold.next_line += fold.call.lines_used;
+  if (fold.next_line >= fold.job.lines.size()) {
+    finish_fold(self);
+    return;
+  }
+  plan_call(self);
+  send_call(self);
+}
+
+} // namespace
+
+provider_worker_actor::behavior_type
+provider_summarizer(provider_worker_pointer self,
+                    std::shared_ptr<const provider_context> context) {
+  self->state.context = std::move(context);
+  return {
+    [=](summarize_atom, fold_job& job) -> caf::result<fold_result> {
+      if (self->state.fold)
+        return make_error(service_errc::overloaded,
+                          "the provider worker is busy");
+      auto rp = self->make_response_promise<fold_result>();
+      fold_state fold;
+      fold.summary = job.previous_summary.value_or("");
+      fold.job = std::move(job);
+      fold.promise = rp;
+      self->state.fold = std::move(fold);
+      plan_call(self);
+      send_call(self);
+      return rp;
+    },
+    [=](provider_reply_atom, uint64_t id, http_result& result) {
+      if (self->state.fold && id == self->state.call_id)
+        handle_reply(self, result);
+    },
+    [=](provider_retry_atom, uint64_t id) {
+      if (self->state.fold && id == self->state.call_id)
+        send_call(self);
+    },
+  };
+}
+
+} // namespace motorhead

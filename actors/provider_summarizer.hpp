@@ -1,0 +1,64 @@
+// A summarizer worker that folds through an OpenAI-compatible provider: one
+// fold at a time, split into calls that fit the model's context, each call
+// retried with backoff, within the shared rate limit.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/protocol.hpp"
+#include "core/tokenizer.hpp"
+#include "provider/chat_endpoint.hpp"
+#include "provider/curl_transport.hpp"
+#include "provider/rate_limiter.hpp"
+#include "provider/retry_policy.hpp"
+#include "provider/summary_prompt.hpp"
+
+namespace motorhead {
+
+/// What every provider worker of a node shares.
+struct provider_context {
+  chat_endpoint endpoint;
+  std::shared_ptr<provider_transport> transport;
+  std::shared_ptr<const bpe_tokenizer> tokenizer;
+  std::shared_ptr<const summary_prompt> prompt;
+  std::shared_ptr<rate_limiter> limiter;
+  prompt_budget budget;
+  backoff_policy backoff;
+  std::chrono::milliseconds call_timeout{60000};
+  /// A number in [0, 1) for the backoff's jitter.
+  std::function<double()> jitter;
+};
+
+struct provider_worker_state {
+  /// The fold in progress.
+  struct fold_in_progress {
+    fold_job job;
+    caf::typed_response_promise<fold_result> promise;
+    std::string summary;        // grows call by call
+    std::size_t next_line = 0;  // first line not yet summarized
+    uint64_t tokens_used = 0;
+    planned_call call;          // the call being made
+    unsigned attempt = 1;
+  };
+
+  std::shared_ptr<const provider_context> context;
+  std::optional<fold_in_progress> fold;
+  uint64_t call_id = 0; // of the attempt whose answer is awaited
+
+  static inline const char* name = "provider_summarizer";
+};
+
+using provider_worker_pointer
+  = provider_worker_actor::stateful_pointer<provider_worker_state>;
+
+provider_worker_actor::behavior_type
+provider_summarizer(provider_worker_pointer self,
+                    std::shared_ptr<const provider_context> context);
+
+} // namespace motorhead
