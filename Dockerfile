@@ -3,20 +3,23 @@ FROM debian:12 AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
       --no-install-recommends build-essential cmake pkg-config libcaf-dev \
       libboost-dev libhiredis-dev rapidjson-dev libcurl4-openssl-dev \
-      libgtest-dev python3 \
+      libpcre2-dev libgtest-dev python3 npm ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
+RUN scripts/fetch-tokenizers \
+    && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
+         -DMOTORHEAD_TOKENIZER_DIR=/usr/local/share/motorhead/tokenizers \
     && cmake --build build -j "$(nproc)" --target motorhead
 
 # Runtime stage: the server and its shared libraries only.
 FROM debian:12-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
       --no-install-recommends libcaf-core0.17 libcaf-io0.17 libhiredis0.14 \
-      libcurl4 ca-certificates \
+      libcurl4 libpcre2-8-0 ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/motorhead /usr/local/bin/motorhead
+COPY --from=build /src/data/tokenizers /usr/local/share/motorhead/tokenizers
 ENV PORT=8000
 EXPOSE 8000
 USER nobody
