@@ -37,6 +37,9 @@ void enqueue_write(persistence_pointer self, store::command_list commands,
             if (!replies) {
               rp.deliver(make_error(service_errc::storage_unavailable,
                                     replies.error));
+            } else if (store::is_fenced(*replies.value)) {
+              rp.deliver(make_error(service_errc::fenced,
+                                    replies.value->front().text));
             } else if (auto err = store::first_error(*replies.value);
                        !err.empty()) {
               rp.deliver(make_error(service_errc::storage_unavailable, err));
@@ -118,9 +121,9 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
       return rp;
     },
     [=](erase_atom, const std::string& id,
-        const std::vector<std::string>& namespaces) {
+        const std::vector<std::string>& namespaces, uint64_t epoch) {
       auto rp = self->make_response_promise<ok_atom>();
-      enqueue_write(self, store::delete_commands(id, namespaces), rp);
+      enqueue_write(self, store::delete_commands(id, namespaces, epoch), rp);
       return rp;
     },
     [=](list_atom, const session_page& page) {

@@ -80,8 +80,9 @@ using persistence_actor = caf::typed_actor<
   caf::replies_to<load_atom, std::string>::with<session_snapshot>,
   caf::replies_to<append_atom, std::string, store::append_change>::with<ok_atom>,
   caf::replies_to<fold_atom, std::string, store::fold_change>::with<ok_atom>,
-  caf::replies_to<erase_atom, std::string,
-                  std::vector<std::string>>::with<ok_atom>,
+  // Namespaces to leave, and the epoch of the writer.
+  caf::replies_to<erase_atom, std::string, std::vector<std::string>,
+                  uint64_t>::with<ok_atom>,
   caf::replies_to<list_atom, session_page>::with<std::vector<std::string>>,
   caf::replies_to<ping_atom>::with<ok_atom>,
   // Sent by the persistence actor to itself: run the pending round trip.
@@ -105,6 +106,7 @@ enum class service_errc : uint8_t {
   storage_unavailable = 1, // Redis cannot be reached or refused a command
   overloaded,              // a bounded queue is full; try again later
   provider_failed,         // the model provider failed or refused a call
+  fenced,                  // the session has a newer owner; this one stops
   internal,
 };
 
@@ -164,7 +166,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
   optional_string_field context{x.context};
   return f(caf::meta::type_name("session_snapshot"), x.messages, context,
-           x.tokens, x.next_seq, x.namespaces);
+           x.tokens, x.next_seq, x.namespaces, x.epoch);
 }
 
 template <class Inspector>
@@ -198,13 +200,13 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_change& x) {
   optional_string_field context{x.context};
   return f(caf::meta::type_name("append_change"), x.messages, context,
-           x.namespaces, x.next_seq);
+           x.namespaces, x.next_seq, x.epoch);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fold_change& x) {
   return f(caf::meta::type_name("fold_change"), x.covered_through, x.summary,
-           x.tokens_used);
+           x.tokens_used, x.epoch);
 }
 
 } // namespace motorhead::store

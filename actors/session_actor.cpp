@@ -19,7 +19,23 @@ void apply_snapshot(session_state& st, session_snapshot snapshot) {
   st.tokens = snapshot.tokens;
   st.next_seq = std::max(st.next_seq, snapshot.next_seq);
   st.namespaces = std::move(snapshot.namespaces);
+  st.epoch = snapshot.epoch;
   st.loaded = true;
+}
+
+bool is_fenced(const caf::error& err) {
+  return err.category() == service_error_category()
+         && err.code() == static_cast<uint8_t>(service_errc::fenced);
+}
+
+/// A refused write means another actor, probably on another node, owns the
+/// session now: this one must not serve it any longer.
+void stop_if_fenced(session_pointer self, const caf::error& err) {
+  if (is_fenced(err)) {
+    caf::aout(self) << "session " << self->state.id
+                    << ": a newer owner holds it, stopping\n";
+    self->quit(err);
+  }
 }
 
 void add_namespace(std::vector<std::string>& namespaces,
@@ -51,7 +67,7 @@ void commit_fold(session_pointer self, uint64_t covered_through,
                  fold_result result) {
   auto& st = self->state;
   store::fold_change change{covered_through, result.summary,
-                            result.tokens_used};
+                            result.tokens_used, st.epoch};
   ++st.writes_in_flight;
   self->request(st.peers.store, st.limits.store_timeout, fold_atom::value,
                 st.id, change)
@@ -71,6 +87,7 @@ void commit_fold(session_pointer self, uint64_t covered_through,
       [=](caf::error& err) {
         --self->state.writes_in_flight;
         self->state.folding = false;
+        stop_if_fenced(self, err);
         schedule_fold_retry(self, err);
       });
 }
@@ -134,6 +151,7 @@ caf::result<ok_atom> append(session_pointer self, append_request request) {
           stored_message{st.next_seq++, std::move(msg.role),
                          std::move(msg.content)});
       change.next_seq = st.next_seq;
+      change.epoch = st.epoch;
       change.context = request.context;
       if (request.context)
         ++st.summary_generation;
@@ -159,6 +177,7 @@ caf::result<ok_atom> append(session_pointer self, append_request request) {
           [=](caf::error& err) mutable {
             --self->state.writes_in_flight;
             rp.deliver(err);
+            stop_if_fenced(self, err);
           });
     },
     [=](caf::error& err) mutable { rp.deliver(err); });
@@ -178,7 +197,7 @@ caf::result<ok_atom> erase(session_pointer self,
       ++st.summary_generation; // a fold under way must not resurrect it
       ++st.writes_in_flight;
       self->request(st.peers.store, st.limits.store_timeout,
-                    erase_atom::value, st.id, namespaces)
+                    erase_atom::value, st.id, namespaces, st.epoch)
         .then(
           [=](ok_atom) mutable {
             auto& st = self->state;
@@ -192,6 +211,7 @@ caf::result<ok_atom> erase(session_pointer self,
           [=](caf::error& err) mutable {
             --self->state.writes_in_flight;
             rp.deliver(err);
+            stop_if_fenced(self, err);
           });
     },
     [=](caf::error& err) mutable { rp.deliver(err); });

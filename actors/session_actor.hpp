@@ -42,6 +42,8 @@ struct session_state {
   uint64_t tokens = 0;
   uint64_t next_seq = 1;
   std::vector<std::string> namespaces;
+  /// The fencing token claimed at load; every write carries it.
+  uint64_t epoch = 0;
 
   /// Bumped whenever the summary is replaced other than by a fold (a POST
   /// with "context", a DELETE): a fold computed from an older summary is

@@ -44,6 +44,7 @@ struct session_snapshot {
   uint64_t tokens = 0;
   uint64_t next_seq = 1;
   std::vector<std::string> namespaces;
+  uint64_t epoch = 0; // claimed by the loader; its writes must carry it
 };
 
 /// GET /sessions paging: 1-based page and size, optional namespace.

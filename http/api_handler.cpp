@@ -59,12 +59,18 @@ api_response error_response(const caf::error& err) {
       case service_errc::overloaded:
         return error_response(503, "the server is overloaded: "
                                      + error_text(err));
+      case service_errc::fenced:
+        return error_response(503, "the session moved to another node; "
+                                   "retry the request");
       default:
         return error_response(500, "internal error: " + error_text(err));
     }
   }
   if (err == caf::sec::request_timeout)
     return error_response(504, "the request timed out");
+  if (err == caf::sec::request_receiver_down)
+    return error_response(503, "the session stopped while handling the "
+                               "request; retry it");
   return error_response(500, "internal error: " + caf::to_string(err));
 }
 

@@ -8,26 +8,54 @@ namespace motorhead::store {
 
 namespace {
 
-// KEYS: messages, meta. ARGV: next_seq, has_context, context, namespaces
-// (JSON, "" when unchanged), message records...
-const char* append_script = R"lua(
-for i = 5, #ARGV do
+// Every write script starts with the fence: the session's epoch in Redis
+// must be the one the writing actor claimed when it loaded the session.
+// A newer owner has claimed a higher one; the stale owner's write fails.
+const std::string fenced_prefix = "FENCED";
+const std::string fence = R"lua(
+if redis.call('HGET', KEYS[2], 'epoch') ~= ARGV[1] then
+  return redis.error_reply('FENCED the session has a newer owner')
+end
+)lua";
+
+// KEYS: messages, meta. ARGV: ttl. Claims the session: its epoch goes up by
+// one and is returned. A session with no data keeps only its epoch, which
+// expires after `ttl` seconds unless a write makes the session real.
+const std::string claim_script = R"lua(
+local epoch = redis.call('HINCRBY', KEYS[2], 'epoch', 1)
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('HLEN', KEYS[2]) == 1 then
+  redis.call('EXPIRE', KEYS[2], ARGV[1])
+end
+return epoch
+)lua";
+
+// KEYS: messages, meta. ARGV: epoch, next_seq, has_context, context,
+// namespaces (JSON), message records...
+const std::string append_script = fence + R"lua(
+redis.call('PERSIST', KEYS[2])
+for i = 6, #ARGV do
   redis.call('RPUSH', KEYS[1], ARGV[i])
 end
-redis.call('HSET', KEYS[2], 'next_seq', ARGV[1])
-if ARGV[2] == '1' then
-  redis.call('HSET', KEYS[2], 'context', ARGV[3])
-end
-if ARGV[4] ~= '' then
-  redis.call('HSET', KEYS[2], 'namespaces', ARGV[4])
+redis.call('HSET', KEYS[2], 'next_seq', ARGV[2], 'namespaces', ARGV[5])
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[2], 'context', ARGV[4])
 end
 return 1
 )lua";
 
-// KEYS: messages, meta. ARGV: covered_through, summary, tokens_used.
+// KEYS: messages, meta. ARGV: epoch, ttl. Removes everything but the epoch,
+// which expires like that of a session never written.
+const std::string delete_script = fence + R"lua(
+redis.call('DEL', KEYS[1])
+redis.call('HDEL', KEYS[2], 'context', 'tokens', 'next_seq', 'namespaces')
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+)lua";
+
+// KEYS: messages, meta. ARGV: epoch, covered_through, summary, tokens_used.
 // Pops exactly the messages the summary covers, whatever came after them.
-const char* fold_script = R"lua(
-local covered = tonumber(ARGV[1])
+const std::string fold_script = fence + R"lua(
+local covered = tonumber(ARGV[2])
 local removed = 0
 while true do
   local head = redis.call('LINDEX', KEYS[1], 0)
@@ -37,10 +65,13 @@ while true do
   redis.call('LPOP', KEYS[1])
   removed = removed + 1
 end
-redis.call('HSET', KEYS[2], 'context', ARGV[2])
-redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[3])
+redis.call('HSET', KEYS[2], 'context', ARGV[3])
+redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[4])
 return removed
 )lua";
+
+/// How long the epoch of a session that was read but never written lives.
+const std::string unwritten_epoch_ttl = "86400";
 
 const std::string session_prefix = "motorhead:session:{";
 
@@ -60,6 +91,9 @@ std::string apply_meta_field(const std::string& field, const std::string& value,
   } else if (field == "next_seq") {
     if (!parse_u64(value, snapshot.next_seq))
       return "corrupt next_seq field";
+  } else if (field == "epoch") {
+    if (!parse_u64(value, snapshot.epoch))
+      return "corrupt epoch field";
   } else if (field == "namespaces") {
     auto list = json::decode_string_list(value);
     if (!list)
@@ -86,7 +120,9 @@ std::string index_key(const std::optional<std::string>& ns) {
 }
 
 command_list load_commands(const std::string& session_id) {
-  return {{"LRANGE", messages_key(session_id), "0", "-1"},
+  return {{"EVAL", claim_script, "2", messages_key(session_id),
+           meta_key(session_id), unwritten_epoch_ttl},
+          {"LRANGE", messages_key(session_id), "0", "-1"},
           {"HGETALL", meta_key(session_id)}};
 }
 
@@ -95,13 +131,13 @@ outcome<session_snapshot> decode_load(const std::vector<redis_reply>& replies) {
   if (auto err = first_error(replies); !err.empty())
     return result::failure(err);
   session_snapshot snapshot;
-  for (const auto& element : replies.at(0).elements) {
+  for (const auto& element : replies.at(1).elements) {
     auto msg = json::decode_stored_message(element.text);
     if (!msg)
       return result::failure("corrupt stored message: " + msg.error);
     snapshot.messages.push_back(std::move(*msg.value));
   }
-  const auto& meta = replies.at(1).elements;
+  const auto& meta = replies.at(2).elements;
   for (size_t i = 0; i + 1 < meta.size(); i += 2)
     if (auto err = apply_meta_field(meta[i].text, meta[i + 1].text, snapshot);
         !err.empty())
@@ -119,6 +155,7 @@ command_list append_commands(const std::string& session_id,
                      "2",
                      messages_key(session_id),
                      meta_key(session_id),
+                     std::to_string(change.epoch),
                      std::to_string(change.next_seq),
                      change.context ? "1" : "0",
                      change.context.value_or(""),
@@ -136,14 +173,17 @@ command_list append_commands(const std::string& session_id,
 command_list fold_commands(const std::string& session_id,
                            const fold_change& change) {
   return {{"EVAL", fold_script, "2", messages_key(session_id),
-           meta_key(session_id), std::to_string(change.covered_through),
+           meta_key(session_id), std::to_string(change.epoch),
+           std::to_string(change.covered_through),
            change.summary, std::to_string(change.tokens_used)}};
 }
 
 command_list delete_commands(const std::string& session_id,
-                             const std::vector<std::string>& namespaces) {
+                             const std::vector<std::string>& namespaces,
+                             uint64_t epoch) {
   command_list commands{
-    {"DEL", messages_key(session_id), meta_key(session_id)},
+    {"EVAL", delete_script, "2", messages_key(session_id), meta_key(session_id),
+     std::to_string(epoch), unwritten_epoch_ttl},
     {"ZREM", index_key(std::nullopt), session_id}};
   for (const auto& ns : namespaces)
     commands.push_back({"ZREM", index_key(ns), session_id});
@@ -177,6 +217,11 @@ std::string first_error(const std::vector<redis_reply>& replies) {
     if (reply.is_error())
       return "Redis refused a command: " + reply.text;
   return {};
+}
+
+bool is_fenced(const std::vector<redis_reply>& replies) {
+  return !replies.empty() && replies.front().is_error()
+         && replies.front().text.rfind(fenced_prefix, 0) == 0;
 }
 
 } // namespace motorhead::store

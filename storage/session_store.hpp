@@ -4,7 +4,8 @@
 //
 // Keys (every key of a session carries the session id as a hash tag):
 //   motorhead:session:{ID}:messages   LIST of JSON messages, oldest first
-//   motorhead:session:{ID}:meta       HASH context, tokens, next_seq, namespaces
+//   motorhead:session:{ID}:meta       HASH context, tokens, next_seq, namespaces,
+//                                          epoch (the fencing token)
 //   motorhead:sessions                ZSET session id -> ms of last POST
 //   motorhead:namespace:{NS}:sessions ZSET session id -> ms of last POST
 #pragma once
@@ -30,6 +31,7 @@ struct append_change {
   std::optional<std::string> context;     // replaces the summary when set
   std::vector<std::string> namespaces;    // the session's namespaces after it
   uint64_t next_seq = 1;
+  uint64_t epoch = 0;                     // the writer's claim
 };
 
 /// A finished fold: drops the messages up to `covered_through` and sets the
@@ -38,11 +40,13 @@ struct fold_change {
   uint64_t covered_through = 0;
   std::string summary;
   uint64_t tokens_used = 0;
+  uint64_t epoch = 0;
 };
 
-/// A batch of commands and how many replies belong to it.
+/// Commands sent together; their replies come back in the same order.
 using command_list = std::vector<redis_command>;
 
+/// Claims the session (its epoch goes up by one) and reads it.
 command_list load_commands(const std::string& session_id);
 outcome<session_snapshot> decode_load(const std::vector<redis_reply>& replies);
 
@@ -51,7 +55,8 @@ command_list append_commands(const std::string& session_id,
 command_list fold_commands(const std::string& session_id,
                            const fold_change& change);
 command_list delete_commands(const std::string& session_id,
-                             const std::vector<std::string>& namespaces);
+                             const std::vector<std::string>& namespaces,
+                             uint64_t epoch);
 command_list list_commands(const session_page& page);
 outcome<std::vector<std::string>>
 decode_list(const std::vector<redis_reply>& replies);
@@ -59,5 +64,9 @@ command_list ping_commands();
 
 /// The first error among replies that only acknowledge, or "".
 std::string first_error(const std::vector<redis_reply>& replies);
+
+/// Whether a write's script refused it because the session has a newer
+/// owner (its first reply is the script's).
+bool is_fenced(const std::vector<redis_reply>& replies);
 
 } // namespace motorhead::store

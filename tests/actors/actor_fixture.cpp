@@ -9,18 +9,25 @@ persistence_actor::behavior_type fake_store(fake_store_pointer self) {
   auto unavailable = [] {
     return make_error(service_errc::storage_unavailable, "fake store is down");
   };
+  auto fenced = [] {
+    return make_error(service_errc::fenced, "FENCED newer owner");
+  };
   return {
     [=](load_atom, const std::string& id) -> caf::result<session_snapshot> {
       if (self->state.down)
         return unavailable();
       ++self->state.loads;
-      return self->state.sessions[id];
+      auto& session = self->state.sessions[id];
+      ++session.epoch;
+      return session;
     },
     [=](append_atom, const std::string& id,
         store::append_change& change) -> caf::result<ok_atom> {
       if (self->state.down)
         return unavailable();
       auto& session = self->state.sessions[id];
+      if (session.epoch != change.epoch)
+        return fenced();
       for (auto& msg : change.messages)
         session.messages.push_back(msg);
       if (change.context)
@@ -34,6 +41,8 @@ persistence_actor::behavior_type fake_store(fake_store_pointer self) {
       if (self->state.down)
         return unavailable();
       auto& session = self->state.sessions[id];
+      if (session.epoch != change.epoch)
+        return fenced();
       auto& msgs = session.messages;
       msgs.erase(std::remove_if(msgs.begin(), msgs.end(),
                                 [&](const stored_message& msg) {
@@ -44,11 +53,15 @@ persistence_actor::behavior_type fake_store(fake_store_pointer self) {
       session.tokens += change.tokens_used;
       return ok_atom::value;
     },
-    [=](erase_atom, const std::string& id,
-        std::vector<std::string>&) -> caf::result<ok_atom> {
+    [=](erase_atom, const std::string& id, std::vector<std::string>&,
+        uint64_t epoch) -> caf::result<ok_atom> {
       if (self->state.down)
         return unavailable();
-      self->state.sessions.erase(id);
+      auto& session = self->state.sessions[id];
+      if (session.epoch != epoch)
+        return fenced();
+      session = session_snapshot{};
+      session.epoch = epoch;
       return ok_atom::value;
     },
     [=](list_atom, session_page&) -> caf::result<std::vector<std::string>> {

@@ -128,7 +128,24 @@ CAF_TEST(delete clears the session and drops a fold under way) {
   CAF_REQUIRE(view);
   CAF_CHECK(view->messages.empty());
   CAF_CHECK(!view->context);
-  CAF_CHECK_EQUAL(store_state().sessions.count("s"), 0u);
+  CAF_CHECK(store_state().sessions["s"].messages.empty());
+  CAF_CHECK(!store_state().sessions["s"].context);
+}
+
+CAF_TEST(a write refused by the fence stops the stale owner) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 1)));
+  // Another owner claims the session, as a node taking it over would.
+  ++store_state().sessions["s"].epoch;
+  auto refused = post("s", numbered_messages(2, 2));
+  CAF_REQUIRE(!refused);
+  CAF_CHECK_EQUAL(refused.error().code(),
+                  static_cast<uint8_t>(service_errc::fenced));
+  // The next request finds a fresh actor that claims the session anew.
+  CAF_REQUIRE(post("s", numbered_messages(3, 3)));
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (strings{"m3", "m1"}));
+  CAF_CHECK_EQUAL(store_state().loads, 2u);
 }
 
 CAF_TEST(a store failure answers an error and changes nothing) {

@@ -52,8 +52,14 @@ class OriginalApiTest(ServerTestCase):
         self.assertLess(abs(body["now"] - time.time() * 1000), 60_000)
 
     def test_unknown_session_is_empty(self):
-        self.assertEqual(self.server.get_memory(new_session()),
+        session = new_session()
+        self.assertEqual(self.server.get_memory(session),
                          {"messages": [], "context": None, "tokens": 0})
+        # Reading claims the session; the claim alone expires.
+        self.assertOnlyAnExpiringEpoch(session)
+        self.server.post_memory(session, [turn(0)])
+        self.assertEqual(self.redis.command(
+            "TTL", f"motorhead:session:{{{session}}}:meta"), -1)
 
     def test_post_then_get_newest_first(self):
         session = new_session()
@@ -111,8 +117,13 @@ class OriginalApiTest(ServerTestCase):
         _, listed, _ = self.server.request("GET", "/sessions?namespace=del-ns&size=100")
         self.assertNotIn(session, listed)
         self.assertEqual(self.redis.command(
-            "EXISTS", f"motorhead:session:{{{session}}}:messages",
-            f"motorhead:session:{{{session}}}:meta"), 0)
+            "EXISTS", f"motorhead:session:{{{session}}}:messages"), 0)
+        self.assertOnlyAnExpiringEpoch(session)
+
+    def assertOnlyAnExpiringEpoch(self, session):
+        meta = f"motorhead:session:{{{session}}}:meta"
+        self.assertEqual(self.redis.command("HKEYS", meta), ["epoch"])
+        self.assertGreater(self.redis.command("TTL", meta), 0)
 
     def test_delete_of_unknown_session_is_ok(self):
         status, body, _ = self.server.request(

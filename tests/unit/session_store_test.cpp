@@ -7,10 +7,15 @@ using namespace motorhead;
 TEST(SessionStore, EveryKeyOfASessionCarriesItsHashTag) {
   EXPECT_EQ(store::messages_key("abc"), "motorhead:session:{abc}:messages");
   EXPECT_EQ(store::meta_key("abc"), "motorhead:session:{abc}:meta");
-  auto commands = store::append_commands("abc", {}, 1);
-  // EVAL's key arguments are the session's own keys.
-  EXPECT_EQ(commands[0][3], store::messages_key("abc"));
-  EXPECT_EQ(commands[0][4], store::meta_key("abc"));
+  // EVAL's key arguments are always the session's own keys.
+  for (const auto& commands :
+       {store::append_commands("abc", {}, 1), store::load_commands("abc"),
+        store::fold_commands("abc", {}), store::delete_commands("abc", {}, 1)}) {
+    EXPECT_EQ(commands[0][0], "EVAL");
+    EXPECT_EQ(commands[0][2], "2");
+    EXPECT_EQ(commands[0][3], store::messages_key("abc"));
+    EXPECT_EQ(commands[0][4], store::meta_key("abc"));
+  }
 }
 
 TEST(SessionStore, AppendIsOneScriptPlusIndexUpdates) {
@@ -18,9 +23,11 @@ TEST(SessionStore, AppendIsOneScriptPlusIndexUpdates) {
   change.messages = {{7, "Human", "hi"}};
   change.namespaces = {"team"};
   change.next_seq = 8;
+  change.epoch = 3;
   auto commands = store::append_commands("abc", change, 1234);
   ASSERT_EQ(commands.size(), 3u);
   EXPECT_EQ(commands[0][0], "EVAL");
+  EXPECT_EQ(commands[0][5], "3"); // the fencing token comes first
   EXPECT_EQ(commands[0].back(), R"({"seq":7,"role":"Human","content":"hi"})");
   EXPECT_EQ(commands[1],
             (redis_command{"ZADD", "motorhead:sessions", "1234", "abc"}));
@@ -41,9 +48,10 @@ TEST(SessionStore, DecodesALoadedSession) {
     {redis_reply::kind::string, 0, R"({"seq":4,"role":"AI","content":"x"})", {}});
   redis_reply meta{redis_reply::kind::array, 0, {}, {}};
   for (auto text : {"context", "so far", "tokens", "17", "next_seq", "3",
-                    "namespaces", R"(["a"])"})
+                    "namespaces", R"(["a"])", "epoch", "9"})
     meta.elements.push_back({redis_reply::kind::string, 0, text, {}});
-  auto snapshot = store::decode_load({messages, meta});
+  redis_reply claim{redis_reply::kind::integer, 9, {}, {}};
+  auto snapshot = store::decode_load({claim, messages, meta});
   ASSERT_TRUE(snapshot) << snapshot.error;
   EXPECT_EQ(snapshot.value->messages.size(), 1u);
   EXPECT_EQ(snapshot.value->context, "so far");
@@ -51,11 +59,13 @@ TEST(SessionStore, DecodesALoadedSession) {
   // next_seq is never below the newest stored message.
   EXPECT_EQ(snapshot.value->next_seq, 5u);
   EXPECT_EQ(snapshot.value->namespaces, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(snapshot.value->epoch, 9u);
 }
 
 TEST(SessionStore, AnEmptySessionDecodes) {
   redis_reply empty{redis_reply::kind::array, 0, {}, {}};
-  auto snapshot = store::decode_load({empty, empty});
+  redis_reply claim{redis_reply::kind::integer, 1, {}, {}};
+  auto snapshot = store::decode_load({claim, empty, empty});
   ASSERT_TRUE(snapshot);
   EXPECT_TRUE(snapshot.value->messages.empty());
   EXPECT_FALSE(snapshot.value->context);
@@ -65,6 +75,9 @@ TEST(SessionStore, AnEmptySessionDecodes) {
 TEST(SessionStore, ReportsRedisErrors) {
   redis_reply error{redis_reply::kind::error, 0, "WRONGTYPE", {}};
   redis_reply empty{redis_reply::kind::array, 0, {}, {}};
-  EXPECT_FALSE(store::decode_load({error, empty}));
+  EXPECT_FALSE(store::decode_load({error, empty, empty}));
   EXPECT_NE(store::first_error({empty, error}), "");
+  redis_reply fenced{redis_reply::kind::error, 0, "FENCED newer owner", {}};
+  EXPECT_TRUE(store::is_fenced({fenced, empty}));
+  EXPECT_FALSE(store::is_fenced({error, empty}));
 }
