@@ -4,6 +4,8 @@
 
 #include <caf/all.hpp>
 
+#include "storage/shared_rate_limit.hpp"
+
 namespace motorhead {
 
 namespace {
@@ -134,6 +136,15 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
     [=](ping_atom) {
       auto rp = self->make_response_promise<ok_atom>();
       enqueue_write(self, store::ping_commands(), rp);
+      return rp;
+    },
+    [=](rate_atom, uint64_t requests_per_minute, uint64_t tokens_per_minute,
+        uint64_t tokens) {
+      auto rp = self->make_response_promise<int64_t>();
+      enqueue_read(self,
+                   store::rate_limit_commands(requests_per_minute,
+                                              tokens_per_minute, tokens),
+                   rp, store::decode_rate_limit);
       return rp;
     },
     [=](flush_atom) { flush(self); },

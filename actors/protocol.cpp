@@ -24,6 +24,8 @@ void add_protocol_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<fold_job>("fold_job");
   cfg.add_message_type<fold_result>("fold_result");
   cfg.add_message_type<http_result>("http_result");
+  cfg.add_message_type<cluster_view>("cluster_view");
+  cfg.add_message_type<node_actor>("node_actor");
   cfg.add_message_type<store::append_change>("append_change");
   cfg.add_message_type<store::fold_change>("fold_change");
   cfg.add_error_category(service_error_category(),

@@ -37,11 +37,33 @@ using fold_atom = caf::atom_constant<caf::atom("fold")>;
 using erase_atom = caf::atom_constant<caf::atom("erase")>;
 using summarize_atom = caf::atom_constant<caf::atom("summarize")>;
 using provider_reply_atom = caf::atom_constant<caf::atom("prov_reply")>;
+using forward_atom = caf::atom_constant<caf::atom("forward")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+using handoff_atom = caf::atom_constant<caf::atom("handoff")>;
+using credits_atom = caf::atom_constant<caf::atom("credits")>;
+using retire_atom = caf::atom_constant<caf::atom("retire")>;
+using peer_up_atom = caf::atom_constant<caf::atom("peer_up")>;
+using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
+using overflow_atom = caf::atom_constant<caf::atom("overflow")>;
+using rate_atom = caf::atom_constant<caf::atom("rate")>;
+using caf::connect_atom;
+using caf::tick_atom;
 using provider_retry_atom = caf::atom_constant<caf::atom("prov_retry")>;
 using caf::flush_atom;
 using caf::idle_atom;
 using caf::ok_atom;
 using caf::ping_atom;
+
+// -- cluster views ------------------------------------------------------------
+
+/// What GET /cluster shows: this node, the members it sees alive, the
+/// configured peers and, when asked for one, a session's owner.
+struct cluster_view {
+  std::string node;
+  std::vector<std::string> members;
+  std::vector<std::string> configured;
+  std::string owner;
+};
 
 // -- interfaces ---------------------------------------------------------------
 
@@ -54,7 +76,9 @@ using session_actor = caf::typed_actor<
   // Sent by the session to itself: start a fold if one is due.
   caf::reacts_to<fold_atom>,
   // Sent by the session to itself: stop if it has been idle long enough.
-  caf::reacts_to<idle_atom>>;
+  caf::reacts_to<idle_atom>,
+  // Another node owns the session now: stop once nothing is in flight.
+  caf::reacts_to<retire_atom>>;
 
 /// What the HTTP front needs, by session id. Implemented by the session
 /// registry; a cluster router can implement it too and forward elsewhere.
@@ -65,14 +89,20 @@ using router_actor = caf::typed_actor<
                   std::vector<std::string>>::with<ok_atom>,
   caf::replies_to<list_atom, session_page>::with<std::vector<std::string>>,
   // Readiness: is the store reachable?
-  caf::replies_to<ping_atom>::with<ok_atom>>;
+  caf::replies_to<ping_atom>::with<ok_atom>,
+  // Membership, and the owner of a session ("" for none).
+  caf::replies_to<cluster_atom, std::string>::with<cluster_view>>;
 
-/// The registry: the router plus the idle hand-shake with its sessions.
+/// The registry: the router plus the idle hand-shake with its sessions, and
+/// the retirement of sessions whose owner is now another node.
 /// A session that has been idle sends (idle, id, messages it has handled);
 /// the registry answers true, and forgets the session, only when it has
 /// delegated no more than that to it, so no request is lost to a stop.
 using registry_actor = router_actor::extend<
-  caf::replies_to<idle_atom, std::string, uint64_t>::with<bool>>;
+  caf::replies_to<idle_atom, std::string, uint64_t>::with<bool>,
+  // The members now alive, and this node's name: sessions owned elsewhere
+  // are retired.
+  caf::reacts_to<retire_atom, std::vector<std::string>, std::string>>;
 
 /// Owner of the Redis connection. Commands that arrive while a round trip
 /// is under way go out together in the next one (group commit).
@@ -85,12 +115,45 @@ using persistence_actor = caf::typed_actor<
                   uint64_t>::with<ok_atom>,
   caf::replies_to<list_atom, session_page>::with<std::vector<std::string>>,
   caf::replies_to<ping_atom>::with<ok_atom>,
+  // The cluster-wide provider rate limit, a token bucket in Redis: requests
+  // and tokens per minute, and the tokens of the call. Answers 0 when the
+  // call may go (and takes it from the buckets), else how many ms to wait.
+  caf::replies_to<rate_atom, uint64_t, uint64_t, uint64_t>::with<int64_t>,
   // Sent by the persistence actor to itself: run the pending round trip.
   caf::reacts_to<flush_atom>>;
 
 /// A summarizer: the pool and its workers share this interface.
 using summarizer_actor = caf::typed_actor<
   caf::replies_to<summarize_atom, fold_job>::with<fold_result>>;
+
+/// The summarizer pool: the summarizer protocol, plus jobs handed over by
+/// other nodes (never passed on again), its free capacity, and where to
+/// send jobs when its own queue is full (the cluster).
+using summarizer_pool_actor = summarizer_actor::extend<
+  caf::replies_to<handoff_atom, fold_job>::with<fold_result>,
+  caf::replies_to<credits_atom>::with<uint64_t>,
+  caf::reacts_to<overflow_atom, summarizer_actor>>;
+
+/// A node as its peers see it: published on the cluster port.
+using node_actor = caf::typed_actor<
+  // Requests from a peer that believes this node owns the session.
+  caf::replies_to<forward_atom, memory_get_atom, std::string>::with<memory_view>,
+  caf::replies_to<forward_atom, memory_append_atom, std::string,
+                  append_request>::with<ok_atom>,
+  caf::replies_to<forward_atom, memory_delete_atom, std::string,
+                  std::vector<std::string>>::with<ok_atom>,
+  // Heartbeat with the caller's name: answers this node's name and its free
+  // summarizer capacity (credits).
+  caf::replies_to<heartbeat_atom, std::string>::with<std::string, uint64_t>,
+  // A fold job from a peer whose queue is full.
+  caf::replies_to<handoff_atom, fold_job>::with<fold_result>>;
+
+/// The cluster node: the router for the HTTP front, the node protocol for
+/// peers, the overflow of the local summarizer pool, and membership events.
+using cluster_actor = router_actor::extend_with<node_actor>::extend<
+  caf::replies_to<summarize_atom, fold_job>::with<fold_result>,
+  caf::reacts_to<peer_up_atom, std::string, node_actor>,
+  caf::reacts_to<tick_atom>>;
 
 /// A summarizer worker that calls the model provider. Its calls run on the
 /// transport's thread; their results come back as messages, numbered so
@@ -179,6 +242,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fold_job& x) {
   optional_string_field previous{x.previous_summary};
   return f(caf::meta::type_name("fold_job"), x.session_id, previous, x.lines);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
+  return f(caf::meta::type_name("cluster_view"), x.node, x.members,
+           x.configured, x.owner);
 }
 
 template <class Inspector>

@@ -18,18 +18,11 @@ void plan_call(provider_worker_pointer self) {
   fold.attempt = 1;
 }
 
-/// Sends the planned call when the rate limit allows, else waits for it.
-void send_call(provider_worker_pointer self) {
-  auto& st = self->state;
-  auto& ctx = *st.context;
-  auto& fold = *st.fold;
-  auto id = ++st.call_id;
-  auto wait = ctx.limiter->acquire(
-    self->clock().now(), fold.call.prompt_tokens + ctx.budget.completion_tokens);
-  if (wait.count() > 0) {
-    self->delayed_send(self, wait, provider_retry_atom::value, id);
-    return;
-  }
+/// Submits the planned call to the transport; its answer comes back as a
+/// message numbered `id`.
+void submit_call(provider_worker_pointer self, uint64_t id) {
+  auto& ctx = *self->state.context;
+  auto& fold = *self->state.fold;
   http_call call{ctx.endpoint.url, ctx.endpoint.headers,
                  json::encode_chat_request(ctx.endpoint.model, fold.call.prompt,
                                            ctx.budget.completion_tokens),
@@ -38,6 +31,46 @@ void send_call(provider_worker_pointer self) {
   ctx.transport->submit(std::move(call), [handle, id](http_result result) {
     caf::anon_send(handle, provider_reply_atom::value, id, std::move(result));
   });
+}
+
+/// Submits the call now, or retries once the rate limit allows it.
+void submit_or_wait(provider_worker_pointer self, uint64_t id,
+                    std::chrono::milliseconds wait) {
+  if (wait.count() > 0)
+    self->delayed_send(self, wait, provider_retry_atom::value, id);
+  else
+    submit_call(self, id);
+}
+
+std::chrono::milliseconds local_wait(provider_worker_pointer self) {
+  auto& ctx = *self->state.context;
+  return ctx.limiter->acquire(self->clock().now(),
+                              self->state.fold->call.prompt_tokens
+                                + ctx.budget.completion_tokens);
+}
+
+/// Sends the planned call when the rate limit allows, else waits for it.
+void send_call(provider_worker_pointer self) {
+  auto& st = self->state;
+  auto& ctx = *st.context;
+  auto id = ++st.call_id;
+  if (!ctx.cluster_limit) {
+    submit_or_wait(self, id, local_wait(self));
+    return;
+  }
+  const auto& limit = *ctx.cluster_limit;
+  self->request(limit.store, ctx.call_timeout, rate_atom::value,
+                limit.requests_per_minute, limit.tokens_per_minute,
+                uint64_t{st.fold->call.prompt_tokens + ctx.budget.completion_tokens})
+    .then(
+      [=](int64_t wait_ms) {
+        if (self->state.fold && id == self->state.call_id)
+          submit_or_wait(self, id, std::chrono::milliseconds{wait_ms});
+      },
+      [=](caf::error&) {
+        if (self->state.fold && id == self->state.call_id)
+          submit_or_wait(self, id, local_wait(self));
+      });
 }
 
 void finish_fold(provider_worker_pointer self) {

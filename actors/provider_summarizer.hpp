@@ -21,6 +21,13 @@
 
 namespace motorhead {
 
+/// The rate limit of a cluster: token buckets in Redis, shared by every node.
+struct cluster_rate_limit {
+  persistence_actor store;
+  uint64_t requests_per_minute = 0;
+  uint64_t tokens_per_minute = 0;
+};
+
 /// What every provider worker of a node shares.
 struct provider_context {
   chat_endpoint endpoint;
@@ -28,6 +35,9 @@ struct provider_context {
   std::shared_ptr<const bpe_tokenizer> tokenizer;
   std::shared_ptr<const summary_prompt> prompt;
   std::shared_ptr<rate_limiter> limiter;
+  /// When set, the limit is the cluster's; the local limiter stands in
+  /// only while Redis cannot answer.
+  std::optional<cluster_rate_limit> cluster_limit;
   prompt_budget budget;
   backoff_policy backoff;
   std::chrono::milliseconds call_timeout{60000};

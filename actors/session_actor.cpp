@@ -52,6 +52,17 @@ void with_loaded_state(session_pointer self, Fn fn, Fail fail);
 
 void start_fold_if_due(session_pointer self);
 
+bool is_quiescent(const session_state& st) {
+  return st.writes_in_flight == 0 && !st.folding;
+}
+
+/// A retiring session stops as soon as its last write or fold completes, so
+/// that what it started lands before the new owner reads the session.
+void stop_if_retired(session_pointer self) {
+  if (self->state.retiring && is_quiescent(self->state))
+    self->quit();
+}
+
 void schedule_fold_retry(session_pointer self, const caf::error& why) {
   auto& st = self->state;
   st.retry_delay = st.retry_delay.count() == 0
@@ -83,18 +94,20 @@ void commit_fold(session_pointer self, uint64_t covered_through,
         st.folding = false;
         st.retry_delay = std::chrono::milliseconds{0};
         start_fold_if_due(self);
+        stop_if_retired(self);
       },
       [=](caf::error& err) {
         --self->state.writes_in_flight;
         self->state.folding = false;
         stop_if_fenced(self, err);
         schedule_fold_retry(self, err);
+        stop_if_retired(self);
       });
 }
 
 void start_fold_if_due(session_pointer self) {
   auto& st = self->state;
-  if (st.folding || !st.loaded)
+  if (st.folding || !st.loaded || st.retiring)
     return;
   auto lines = messages_to_fold(st);
   if (lines.empty())
@@ -111,6 +124,7 @@ void start_fold_if_due(session_pointer self) {
           // The summary was replaced meanwhile: fold again from the new one.
           self->state.folding = false;
           start_fold_if_due(self);
+          stop_if_retired(self);
           return;
         }
         commit_fold(self, covered_through, std::move(result));
@@ -118,6 +132,7 @@ void start_fold_if_due(session_pointer self) {
       [=](caf::error& err) {
         self->state.folding = false;
         schedule_fold_retry(self, err);
+        stop_if_retired(self);
       });
 }
 
@@ -173,11 +188,13 @@ caf::result<ok_atom> append(session_pointer self, append_request request) {
               st.context = change.context;
             rp.deliver(ok_atom::value);
             start_fold_if_due(self);
+            stop_if_retired(self);
           },
           [=](caf::error& err) mutable {
             --self->state.writes_in_flight;
             rp.deliver(err);
             stop_if_fenced(self, err);
+            stop_if_retired(self);
           });
     },
     [=](caf::error& err) mutable { rp.deliver(err); });
@@ -207,11 +224,13 @@ caf::result<ok_atom> erase(session_pointer self,
             st.tokens = 0;
             st.namespaces.clear();
             rp.deliver(ok_atom::value);
+            stop_if_retired(self);
           },
           [=](caf::error& err) mutable {
             --self->state.writes_in_flight;
             rp.deliver(err);
             stop_if_fenced(self, err);
+            stop_if_retired(self);
           });
     },
     [=](caf::error& err) mutable { rp.deliver(err); });
@@ -241,7 +260,7 @@ void check_idle(session_pointer self) {
     schedule_idle_check(self, st.limits.idle - idle_for);
     return;
   }
-  if (st.writes_in_flight > 0 || st.folding) {
+  if (!is_quiescent(st)) {
     schedule_idle_check(self, st.limits.idle);
     return;
   }
@@ -304,6 +323,10 @@ session_actor::behavior_type session(session_pointer self, std::string id,
     },
     [=](fold_atom) { start_fold_if_due(self); },
     [=](idle_atom) { check_idle(self); },
+    [=](retire_atom) {
+      self->state.retiring = true;
+      stop_if_retired(self);
+    },
   };
 }
 

@@ -50,6 +50,8 @@ struct session_state {
   /// then discarded instead of overwriting the newer one.
   uint64_t summary_generation = 0;
   bool folding = false;
+  /// Another node owns the session: stop once nothing is in flight.
+  bool retiring = false;
   std::chrono::milliseconds retry_delay{0};
   uint64_t writes_in_flight = 0;
   /// Requests received from the registry, for the idle hand-shake.

@@ -2,6 +2,8 @@
 
 #include <caf/all.hpp>
 
+#include "core/rendezvous.hpp"
+
 namespace motorhead {
 
 namespace {
@@ -67,14 +69,36 @@ registry_actor::behavior_type session_registry(registry_pointer self,
     [=](ping_atom) {
       return self->delegate(self->state.store, ping_atom::value);
     },
+    [=](cluster_atom, const std::string& id) {
+      // A node on its own: it owns every session.
+      const std::string node = "local";
+      return cluster_view{node, {node}, {}, id.empty() ? "" : node};
+    },
     [=](idle_atom, const std::string& id, uint64_t handled) {
       auto& sessions = self->state.sessions;
       auto it = sessions.find(id);
-      if (it == sessions.end() || it->second.delegated != handled)
+      auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      if (it == sessions.end() || it->second.handle.address() != sender
+          || it->second.delegated != handled)
         return false;
       self->unlink_from(it->second.handle);
       sessions.erase(it);
       return true;
+    },
+    [=](retire_atom, const std::vector<std::string>& members,
+        const std::string& node) {
+      auto& sessions = self->state.sessions;
+      for (auto it = sessions.begin(); it != sessions.end();) {
+        if (owner_of(it->first, members) == node) {
+          ++it;
+          continue;
+        }
+        // Unlinked, so that its stop is no failure; it stops by itself once
+        // its writes and fold in flight are done.
+        self->unlink_from(it->second.handle);
+        self->send(it->second.handle, retire_atom::value);
+        it = sessions.erase(it);
+      }
     },
   };
 }

@@ -37,9 +37,32 @@ void dispatch(summarizer_pool_pointer self, summarizer_actor worker,
       });
 }
 
+bool is_full(const summarizer_pool_state& st) {
+  return st.idle_workers.empty() && st.queue.size() >= st.queue_capacity;
+}
+
+/// Runs the job on an idle worker or queues it; the pool has room.
+caf::result<fold_result> accept(summarizer_pool_pointer self, fold_job job) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<fold_result>();
+  summarizer_pool_state::queued_job queued{std::move(job), rp};
+  if (st.idle_workers.empty()) {
+    st.queue.push_back(std::move(queued));
+  } else {
+    auto worker = std::move(st.idle_workers.back());
+    st.idle_workers.pop_back();
+    dispatch(self, std::move(worker), std::move(queued));
+  }
+  return rp;
+}
+
+caf::error queue_full() {
+  return make_error(service_errc::overloaded, "the summarizer queue is full");
+}
+
 } // namespace
 
-summarizer_actor::behavior_type
+summarizer_pool_actor::behavior_type
 summarizer_pool(summarizer_pool_pointer self,
                 std::vector<summarizer_actor> workers,
                 std::size_t queue_capacity) {
@@ -49,20 +72,24 @@ summarizer_pool(summarizer_pool_pointer self,
   self->state.queue_capacity = queue_capacity;
   return {
     [=](summarize_atom, fold_job& job) -> caf::result<fold_result> {
+      if (!is_full(self->state))
+        return accept(self, std::move(job));
+      if (self->state.overflow)
+        return self->delegate(self->state.overflow, summarize_atom::value,
+                              std::move(job));
+      return queue_full();
+    },
+    [=](handoff_atom, fold_job& job) -> caf::result<fold_result> {
+      if (is_full(self->state))
+        return queue_full();
+      return accept(self, std::move(job));
+    },
+    [=](credits_atom) -> uint64_t {
       auto& st = self->state;
-      if (st.idle_workers.empty() && st.queue.size() >= st.queue_capacity)
-        return make_error(service_errc::overloaded,
-                          "the summarizer queue is full");
-      auto rp = self->make_response_promise<fold_result>();
-      summarizer_pool_state::queued_job queued{std::move(job), rp};
-      if (st.idle_workers.empty()) {
-        st.queue.push_back(std::move(queued));
-      } else {
-        auto worker = std::move(st.idle_workers.back());
-        st.idle_workers.pop_back();
-        dispatch(self, std::move(worker), std::move(queued));
-      }
-      return rp;
+      return st.idle_workers.size() + st.queue_capacity - st.queue.size();
+    },
+    [=](overflow_atom, summarizer_actor& target) {
+      self->state.overflow = std::move(target);
     },
   };
 }

@@ -25,15 +25,17 @@ struct summarizer_pool_state {
   std::vector<summarizer_actor> idle_workers;
   std::deque<queued_job> queue;
   std::size_t queue_capacity = 0;
+  /// Where jobs go when the queue is full (the cluster); none alone.
+  summarizer_actor overflow;
 
   static inline const char* name = "summarizer_pool";
 };
 
 using summarizer_pool_pointer
-  = summarizer_actor::stateful_pointer<summarizer_pool_state>;
+  = summarizer_pool_actor::stateful_pointer<summarizer_pool_state>;
 
 /// The pool links itself to `workers`, so they stop with it.
-summarizer_actor::behavior_type
+summarizer_pool_actor::behavior_type
 summarizer_pool(summarizer_pool_pointer self,
                 std::vector<summarizer_actor> workers,
                 std::size_t queue_capacity);

@@ -3,14 +3,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
-#include <thread>
-
 #include <random>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 #include <curl/curl.h>
 
+#include "actors/cluster_node.hpp"
 #include "actors/persistence_actor.hpp"
 #include "actors/provider_summarizer.hpp"
 #include "actors/session_registry.hpp"
@@ -26,13 +27,18 @@ using namespace motorhead;
 /// The actors of one node, stopped together.
 struct node_actors {
   persistence_actor store;
-  summarizer_actor summarizer;
+  summarizer_pool_actor pool;
   registry_actor registry;
+  cluster_actor cluster;  // none on a node on its own
+  caf::actor connector;   // likewise
+  router_actor router;    // what the HTTP front talks to
 
   void stop() {
     for (const caf::actor_addr& addr :
-         {registry.address(), summarizer.address(), store.address()})
-      caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
+         {cluster.address(), connector.address(), registry.address(),
+          pool.address(), store.address()})
+      if (addr)
+        caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
   }
 };
 
@@ -43,7 +49,8 @@ double random_unit() {
 
 /// Everything provider workers share, or the reason it cannot be built.
 outcome<std::shared_ptr<const provider_context>>
-make_provider_context(const settings& cfg, chat_endpoint endpoint) {
+make_provider_context(const settings& cfg, chat_endpoint endpoint,
+                      const persistence_actor& store) {
   using result = outcome<std::shared_ptr<const provider_context>>;
   auto encoding = cfg.tokenizer.empty() ? encoding_for_model(cfg.model)
                                         : cfg.tokenizer;
@@ -65,6 +72,9 @@ make_provider_context(const settings& cfg, chat_endpoint endpoint) {
   ctx->prompt = std::make_shared<summary_prompt>(std::move(*prompt.value));
   ctx->limiter = std::make_shared<rate_limiter>(cfg.provider_rpm,
                                                 cfg.provider_tpm);
+  if (cfg.clustered() && (cfg.provider_rpm > 0 || cfg.provider_tpm > 0))
+    ctx->cluster_limit = cluster_rate_limit{store, cfg.provider_rpm,
+                                            cfg.provider_tpm};
   ctx->budget = {cfg.model_context_tokens, cfg.summary_max_tokens};
   ctx->backoff.base = cfg.provider_retry_base;
   ctx->backoff.max_attempts = cfg.provider_max_attempts;
@@ -76,7 +86,8 @@ make_provider_context(const settings& cfg, chat_endpoint endpoint) {
 /// The summarizer workers: provider workers when a provider is configured,
 /// else the built-in extractive summarizer.
 outcome<std::vector<summarizer_actor>>
-spawn_summarizers(caf::actor_system& system, const settings& cfg) {
+spawn_summarizers(caf::actor_system& system, const settings& cfg,
+                  const persistence_actor& store) {
   std::vector<summarizer_actor> workers;
   auto endpoint = chat_endpoint_from(cfg);
   if (!endpoint) {
@@ -90,7 +101,7 @@ spawn_summarizers(caf::actor_system& system, const settings& cfg) {
   }
   std::cerr << "motorhead: summarizer: " << endpoint->description
             << ", model " << endpoint->model << "\n";
-  auto ctx = make_provider_context(cfg, std::move(*endpoint));
+  auto ctx = make_provider_context(cfg, std::move(*endpoint), store);
   if (!ctx)
     return outcome<std::vector<summarizer_actor>>::failure(ctx.error);
   for (std::size_t i = 0; i < cfg.summarizer_concurrency; ++i)
@@ -98,20 +109,68 @@ spawn_summarizers(caf::actor_system& system, const settings& cfg) {
   return {std::move(workers), {}};
 }
 
-node_actors start_actors(caf::actor_system& system, const settings& cfg,
-                         std::vector<summarizer_actor> workers) {
+/// Joins the cluster: the node actor, published on the cluster port, and
+/// the connector that reaches the peers. Returns an error or "".
+std::string join_cluster(caf::actor_system& system, const settings& cfg,
+                         node_actors& actors) {
+  cluster_settings cluster{cfg.node_name, cfg.cluster_peers,
+                           cfg.cluster_heartbeat, cfg.cluster_failure,
+                           cfg.request_timeout};
+  actors.connector = system.spawn(cluster_connector, cfg.cluster_failure);
+  actors.cluster = system.spawn(cluster_node, cluster, actors.registry,
+                                actors.pool, actors.connector);
+  caf::anon_send(actors.pool, overflow_atom::value,
+                 summarizer_actor{actors.cluster});
+  auto port = system.middleman().publish(actors.cluster, cfg.cluster_port,
+                                         nullptr, true);
+  if (!port)
+    return "cannot listen on cluster port " + std::to_string(cfg.cluster_port)
+           + ": " + system.render(port.error());
+  actors.router = actors.cluster;
+  std::cerr << "motorhead: cluster node " << cfg.node_name << " of "
+            << cfg.cluster_peers.size() << ", actors on port " << *port << "\n";
+  return {};
+}
+
+outcome<node_actors> start_actors(caf::actor_system& system,
+                                  const settings& cfg) {
   node_actors actors;
   actors.store = system.spawn<caf::detached>(persistence, cfg.redis,
                                              cfg.redis_timeout);
-  actors.summarizer = system.spawn(summarizer_pool, std::move(workers),
-                                   cfg.summarizer_queue);
+  auto workers = spawn_summarizers(system, cfg, actors.store);
+  if (!workers) {
+    actors.stop();
+    return outcome<node_actors>::failure(workers.error);
+  }
+  actors.pool = system.spawn(summarizer_pool, std::move(*workers.value),
+                             cfg.summarizer_queue);
   session_limits limits;
   limits.max_window = cfg.max_window_size;
   limits.idle = cfg.session_idle;
   limits.store_timeout = cfg.request_timeout;
   actors.registry = system.spawn(session_registry, actors.store,
-                                 actors.summarizer, limits);
-  return actors;
+                                 summarizer_actor{actors.pool}, limits);
+  actors.router = actors.registry;
+  if (cfg.clustered())
+    if (auto err = join_cluster(system, cfg, actors); !err.empty()) {
+      actors.stop();
+      return outcome<node_actors>::failure(err);
+    }
+  return {std::move(actors), {}};
+}
+
+void configure_actor_system(caf::actor_system_config& caf_cfg,
+                            const settings& cfg) {
+  add_protocol_types(caf_cfg);
+  caf_cfg.set("scheduler.max-threads",
+              std::max(1u, std::thread::hardware_concurrency()));
+  caf_cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  if (cfg.clustered()) {
+    caf_cfg.load<caf::io::middleman>();
+    // Without heartbeats a frozen peer is never noticed by the middleman.
+    caf_cfg.set("middleman.heartbeat-interval", caf::timespan{cfg.cluster_heartbeat});
+    caf_cfg.set("middleman.connection-timeout", caf::timespan{cfg.cluster_failure});
+  }
 }
 
 void log_startup(const settings& cfg, uint16_t port) {
@@ -146,28 +205,24 @@ int main(int argc, char** argv) {
   curl_global_init(CURL_GLOBAL_DEFAULT); // before any thread starts
 
   caf::actor_system_config caf_cfg;
-  add_protocol_types(caf_cfg);
-  caf_cfg.set("scheduler.max-threads",
-              std::max(1u, std::thread::hardware_concurrency()));
-  caf_cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  configure_actor_system(caf_cfg, cfg);
   boost::asio::io_context io{1}; // outlives the actors that post to it
   caf::actor_system system{caf_cfg};
-  auto workers = spawn_summarizers(system, cfg);
-  if (!workers) {
-    std::cerr << "motorhead: " << workers.error << "\n";
+  auto actors = start_actors(system, cfg);
+  if (!actors) {
+    std::cerr << "motorhead: " << actors.error << "\n";
     return EXIT_FAILURE;
   }
-  auto actors = start_actors(system, cfg, std::move(*workers.value));
   try {
-    http::api_handler api{system, actors.registry, cfg};
+    http::api_handler api{system, actors.value->router, cfg};
     http::http_server server{io, api, cfg};
     log_startup(cfg, server.port());
     server.run();
   } catch (const std::exception& ex) {
     std::cerr << "motorhead: " << ex.what() << "\n";
-    actors.stop();
+    actors.value->stop();
     return EXIT_FAILURE;
   }
-  actors.stop();
+  actors.value->stop();
   return EXIT_SUCCESS;
 }

@@ -82,15 +82,37 @@ std::string apply_redis_url(const std::string& text, settings& cfg) {
   return {};
 }
 
-std::string apply_api_keys(const std::string& text, settings& cfg) {
-  cfg.api_keys.clear();
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
   std::size_t start = 0;
   while (start <= text.size()) {
     auto comma = std::min(text.find(',', start), text.size());
     if (comma > start)
-      cfg.api_keys.push_back(text.substr(start, comma - start));
+      items.push_back(text.substr(start, comma - start));
     start = comma + 1;
   }
+  return items;
+}
+
+std::string apply_api_keys(const std::string& text, settings& cfg) {
+  cfg.api_keys = split_list(text);
+  return {};
+}
+
+uint16_t port_of(const std::string& address) {
+  auto colon = address.rfind(':');
+  uint64_t port = 0;
+  if (colon == std::string::npos || colon == 0
+      || !parse_unsigned(address.substr(colon + 1), 1, 65535, port).empty())
+    return 0;
+  return static_cast<uint16_t>(port);
+}
+
+std::string apply_cluster_peers(const std::string& text, settings& cfg) {
+  cfg.cluster_peers = split_list(text);
+  for (const auto& peer : cfg.cluster_peers)
+    if (port_of(peer) == 0)
+      return "\"" + peer + "\" is not host:port";
   return {};
 }
 
@@ -173,6 +195,21 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_SUMMARY_MAX_CHARS", "1200",
      "length budget of the built-in summarizer's summary",
      unsigned_option(&settings::summary_max_chars, 64, 100000)},
+    {"MOTORHEAD_CLUSTER_PEERS", nullptr,
+     "host:port of every node of the cluster, this one included (the same "
+     "list on every node); unset: a node on its own",
+     apply_cluster_peers},
+    {"MOTORHEAD_CLUSTER_PORT", "0", "port this node's actors listen on for peers",
+     unsigned_option(&settings::cluster_port, 0, 65535)},
+    {"MOTORHEAD_NODE_NAME", nullptr,
+     "this node's entry in MOTORHEAD_CLUSTER_PEERS (default: the one with "
+     "MOTORHEAD_CLUSTER_PORT)",
+     string_option(&settings::node_name)},
+    {"MOTORHEAD_CLUSTER_HEARTBEAT_MS", "500", "heartbeat interval between nodes",
+     duration_option(&settings::cluster_heartbeat, 10, 60000)},
+    {"MOTORHEAD_CLUSTER_FAILURE_MS", "2000",
+     "a node that answers no heartbeat for this long leaves the membership",
+     duration_option(&settings::cluster_failure, 50, 600000)},
     {"MOTORHEAD_API_KEYS", nullptr,
      "comma-separated keys; when set, every route but health needs "
      "Authorization: Bearer <key>",
@@ -194,7 +231,36 @@ settings_result load_settings(const env_lookup& lookup) {
       result.errors.push_back(std::string{"invalid "} + spec.name + "=\""
                               + text + "\": " + err);
   }
+  if (result.errors.empty())
+    if (auto err = resolve_cluster_identity(result.value); !err.empty())
+      result.errors.push_back(err);
   return result;
+}
+
+std::string resolve_cluster_identity(settings& cfg) {
+  if (!cfg.clustered())
+    return {};
+  if (cfg.cluster_port == 0)
+    return "MOTORHEAD_CLUSTER_PEERS needs MOTORHEAD_CLUSTER_PORT";
+  const auto& peers = cfg.cluster_peers;
+  if (!cfg.node_name.empty()) {
+    if (std::find(peers.begin(), peers.end(), cfg.node_name) == peers.end())
+      return "MOTORHEAD_NODE_NAME \"" + cfg.node_name
+             + "\" is not in MOTORHEAD_CLUSTER_PEERS";
+    return {};
+  }
+  for (const auto& peer : peers) {
+    if (port_of(peer) != cfg.cluster_port)
+      continue;
+    if (!cfg.node_name.empty())
+      return "several peers use port " + std::to_string(cfg.cluster_port)
+             + ": set MOTORHEAD_NODE_NAME";
+    cfg.node_name = peer;
+  }
+  if (cfg.node_name.empty())
+    return "no entry of MOTORHEAD_CLUSTER_PEERS has port "
+           + std::to_string(cfg.cluster_port) + ": set MOTORHEAD_NODE_NAME";
+  return {};
 }
 
 void print_usage(std::ostream& out) {

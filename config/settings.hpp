@@ -47,6 +47,13 @@ struct settings {
   std::size_t summarizer_queue = 1024;
   std::size_t summary_max_chars = 1200;
   std::vector<std::string> api_keys;
+  std::vector<std::string> cluster_peers; // host:port of every node
+  uint16_t cluster_port = 0;              // 0: a node on its own
+  std::string node_name;                  // this node's entry in the peers
+  std::chrono::milliseconds cluster_heartbeat{500};
+  std::chrono::milliseconds cluster_failure{2000};
+
+  bool clustered() const { return !cluster_peers.empty(); }
 };
 
 /// Reads one variable; returns nullptr when it is unset.
@@ -60,6 +67,11 @@ struct settings_result {
 /// Builds the settings from the environment; every invalid value is
 /// reported, not just the first.
 settings_result load_settings(const env_lookup& lookup);
+
+/// The cluster settings' own consistency: a port, and this node's name
+/// among the peers (given, or the one peer with this node's port). Returns
+/// an error or "".
+std::string resolve_cluster_identity(settings& cfg);
 
 /// Writes the `--help` text: every variable, its default and its meaning.
 void print_usage(std::ostream& out);

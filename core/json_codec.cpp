@@ -125,6 +125,32 @@ std::string encode_session_ids(const std::vector<std::string>& ids) {
   return encode_string_list(ids);
 }
 
+std::string encode_cluster(const std::string& node,
+                           const std::vector<std::string>& members,
+                           const std::vector<std::string>& peers,
+                           const std::string& owner) {
+  auto write_list = [](writer_type& out, const std::vector<std::string>& items) {
+    out.StartArray();
+    for (const auto& item : items)
+      write_string(out, item);
+    out.EndArray();
+  };
+  return write_json([&](writer_type& out) {
+    out.StartObject();
+    out.Key("node");
+    write_string(out, node);
+    out.Key("members");
+    write_list(out, members);
+    out.Key("peers");
+    write_list(out, peers);
+    if (!owner.empty()) {
+      out.Key("owner");
+      write_string(out, owner);
+    }
+    out.EndObject();
+  });
+}
+
 std::string encode_status_ok() {
   return R"({"status":"Ok"})";
 }

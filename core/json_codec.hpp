@@ -24,6 +24,12 @@ decoded<append_request> decode_append_request(std::string_view body);
 std::string encode_memory_view(const memory_view& view);
 std::string encode_session_ids(const std::vector<std::string>& ids);
 std::string encode_status_ok();
+
+/// GET /cluster: {"node", "members", "peers", "owner" (when asked)}.
+std::string encode_cluster(const std::string& node,
+                           const std::vector<std::string>& members,
+                           const std::vector<std::string>& peers,
+                           const std::string& owner);
 std::string encode_health(int64_t now_ms);
 std::string encode_error(std::string_view message);
 

@@ -137,6 +137,20 @@ void api_handler::handle(const api_request& request, responder respond) {
         },
         list_atom::value, *page.value);
     }
+    case route_kind::cluster: {
+      auto it = target.value->query.find("session");
+      std::string session = it == target.value->query.end() ? "" : it->second;
+      if (it != target.value->query.end())
+        if (auto err = session_id_error(session); !err.empty())
+          return respond(error_response(400, err));
+      return ask_router<cluster_view>(
+        respond,
+        [](const cluster_view& view) {
+          return ok_response(json::encode_cluster(view.node, view.members,
+                                                  view.configured, view.owner));
+        },
+        cluster_atom::value, session);
+    }
     case route_kind::memory:
     case route_kind::retrieval: {
       if (auto err = session_id_error(route.session_id); !err.empty())

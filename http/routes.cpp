@@ -107,6 +107,8 @@ route_match match_route(const std::string& path) {
     return {route_kind::readyz, {}};
   if (path == "/sessions")
     return {route_kind::sessions, {}};
+  if (path == "/cluster")
+    return {route_kind::cluster, {}};
   auto parts = split(path, '/');
   // "/sessions/{id}/memory" splits into "", "sessions", id, "memory".
   if (parts.size() == 4 && parts[0].empty() && parts[1] == "sessions") {

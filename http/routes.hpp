@@ -16,6 +16,7 @@ enum class route_kind {
   healthz,       // GET /healthz
   readyz,        // GET /readyz
   sessions,      // GET /sessions
+  cluster,       // GET /cluster
   memory,        // GET|POST|DELETE /sessions/{id}/memory
   retrieval,     // POST /sessions/{id}/retrieval
   not_found,

@@ -75,6 +75,7 @@ persistence_actor::behavior_type fake_store(fake_store_pointer self) {
         return unavailable();
       return ok_atom::value;
     },
+    [=](rate_atom, uint64_t, uint64_t, uint64_t) -> int64_t { return 0; },
     [=](flush_atom) {},
   };
 }

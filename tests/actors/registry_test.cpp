@@ -1,6 +1,8 @@
 #define CAF_SUITE registry
 #include "actor_fixture.hpp"
 
+#include "core/rendezvous.hpp"
+
 using namespace motorhead;
 using namespace motorhead::testing;
 
@@ -52,17 +54,61 @@ CAF_TEST(a session does not stop while a fold is under way) {
 
 CAF_TEST(the registry refuses a stop while requests are on their way) {
   CAF_REQUIRE(post("a", numbered_messages(1, 1)));
-  // The session has seen one request; claim it has seen none.
-  auto stale = ask<bool>(registry, idle_atom::value, std::string{"a"},
-                         uint64_t{0});
-  CAF_REQUIRE(stale);
-  CAF_CHECK_EQUAL(*stale, false);
+  // The idle check reaches the session first; a GET reaches the registry
+  // before the session's offer to stop does.
+  advance_time(limits.idle);
+  auto pending = self->request(registry, caf::infinite, memory_get_atom::value,
+                               std::string{"a"});
+  sched.run();
   CAF_CHECK_EQUAL(registry_data().sessions.count("a"), 1u);
-  auto current = ask<bool>(registry, idle_atom::value, std::string{"a"},
-                           uint64_t{1});
-  CAF_REQUIRE(current);
-  CAF_CHECK_EQUAL(*current, true);
+  bool answered = false;
+  pending.receive([&](memory_view& view) { answered = view.messages.size() == 1; },
+                  [](caf::error&) { CAF_FAIL("the GET was lost"); });
+  CAF_CHECK(answered);
+}
+
+CAF_TEST(only the session itself may offer its stop) {
+  CAF_REQUIRE(post("a", numbered_messages(1, 1)));
+  auto stranger = ask<bool>(registry, idle_atom::value, std::string{"a"},
+                            uint64_t{1});
+  CAF_REQUIRE(stranger);
+  CAF_CHECK_EQUAL(*stranger, false);
+  CAF_CHECK_EQUAL(registry_data().sessions.count("a"), 1u);
+}
+
+CAF_TEST(sessions owned elsewhere are retired) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back("s" + std::to_string(i));
+    CAF_REQUIRE(post(ids.back(), numbered_messages(1, 1)));
+  }
+  std::vector<std::string> members{"node-a", "node-b"};
+  self->send(registry, retire_atom::value, members, std::string{"node-a"});
+  sched.run();
+  for (const auto& id : ids)
+    CAF_CHECK_EQUAL(registry_data().sessions.count(id),
+                    owner_of(id, members) == "node-a" ? 1u : 0u);
+  // A retired session comes back, reloaded, if a request still arrives.
+  auto moved = std::find_if(ids.begin(), ids.end(), [&](const std::string& id) {
+    return owner_of(id, members) == "node-b";
+  });
+  CAF_REQUIRE(moved != ids.end());
+  auto view = get(*moved);
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m1"}));
+}
+
+CAF_TEST(a retiring session finishes its fold first) {
+  CAF_REQUIRE(post("a", numbered_messages(1, 5)));
+  auto session = registry_data().sessions.at("a").handle;
+  self->send(registry, retire_atom::value, std::vector<std::string>{"other"},
+             std::string{"this"});
+  sched.run();
   CAF_CHECK_EQUAL(registry_data().sessions.count("a"), 0u);
+  finish_fold("handed over");
+  // The fold landed before the actor stopped.
+  CAF_CHECK_EQUAL(store_state().sessions["a"].context, std::string{"handed over"});
+  CAF_CHECK_EQUAL(store_state().sessions["a"].messages.size(), 2u);
 }
 
 CAF_TEST(list and ping go to the store) {

@@ -82,3 +82,21 @@ TEST(Settings, HelpListsEveryVariable) {
                     "AZURE_DEPLOYMENT_ID_ADA", "MOTORHEAD_SESSION_IDLE_SECONDS"})
     EXPECT_NE(out.str().find(name), std::string::npos) << name;
 }
+
+TEST(Settings, ClusterIdentityComesFromThePeers) {
+  auto result = load({{"MOTORHEAD_CLUSTER_PEERS", "10.0.0.1:7001,10.0.0.2:7002"},
+                      {"MOTORHEAD_CLUSTER_PORT", "7002"}});
+  ASSERT_TRUE(result.errors.empty()) << result.errors[0];
+  EXPECT_TRUE(result.value.clustered());
+  EXPECT_EQ(result.value.node_name, "10.0.0.2:7002");
+  auto ambiguous = load({{"MOTORHEAD_CLUSTER_PEERS", "a:7000,b:7000"},
+                         {"MOTORHEAD_CLUSTER_PORT", "7000"}});
+  ASSERT_EQ(ambiguous.errors.size(), 1u);
+  EXPECT_NE(ambiguous.errors[0].find("MOTORHEAD_NODE_NAME"), std::string::npos);
+  auto named = load({{"MOTORHEAD_CLUSTER_PEERS", "a:7000,b:7000"},
+                     {"MOTORHEAD_CLUSTER_PORT", "7000"},
+                     {"MOTORHEAD_NODE_NAME", "b:7000"}});
+  EXPECT_TRUE(named.errors.empty());
+  EXPECT_EQ(load({{"MOTORHEAD_CLUSTER_PEERS", "a:7000"}}).errors.size(), 1u);
+  EXPECT_EQ(load({{"MOTORHEAD_CLUSTER_PEERS", "a"}}).errors.size(), 1u);
+}

@@ -1,0 +1,267 @@
+#include "actors/cluster_node.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <set>
+
+#include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
+
+#include "core/rendezvous.hpp"
+
+namespace motorhead {
+
+namespace {
+
+void log(cluster_pointer self, const std::string& text) {
+  caf::aout(self) << "cluster " << self->state.settings.self_name << ": "
+                  << text << "\n";
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names)
+    out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+/// Recomputes the members and retires the local sessions now owned
+/// elsewhere.
+void membership_changed(cluster_pointer self) {
+  auto& st = self->state;
+  st.members = {st.settings.self_name};
+  for (const auto& entry : st.peers)
+    st.members.push_back(entry.first);
+  std::sort(st.members.begin(), st.members.end());
+  log(self, "members now " + joined(st.members));
+  self->send(st.registry, retire_atom::value, st.members, st.settings.self_name);
+}
+
+void drop_peer(cluster_pointer self, const std::string& name,
+               const caf::actor_addr& handle, const std::string& why) {
+  auto it = self->state.peers.find(name);
+  if (it == self->state.peers.end() || it->second.handle.address() != handle)
+    return; // already gone, or a newer connection
+  self->demonitor(handle);
+  self->state.peers.erase(it);
+  log(self, name + " left (" + why + ")");
+  membership_changed(self);
+}
+
+/// True when the error says the peer is gone, so that the request never
+/// reached it and may be sent to the next owner.
+bool peer_is_gone(const caf::error& err) {
+  return err == caf::sec::request_receiver_down
+         || err.category() == caf::atom("exit");
+}
+
+/// Sends the request to the session's owner: the local registry, or the
+/// owning peer. When the peer turns out to be gone, it leaves the
+/// membership and the request goes to the next owner, once.
+template <class T, class... Ts>
+void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
+                    const std::string& id, int retries, Ts... xs) {
+  auto& st = self->state;
+  auto owner = owner_of(id, st.members);
+  auto it = st.peers.find(owner);
+  if (it == st.peers.end()) {
+    rp.delegate(st.registry, xs...);
+    return;
+  }
+  auto peer = it->second.handle;
+  self->request(peer, st.settings.forward_timeout, forward_atom::value, xs...)
+    .then([=](T& value) mutable { rp.deliver(std::move(value)); },
+          [=](caf::error& err) mutable {
+            if (retries == 0 || !peer_is_gone(err)) {
+              rp.deliver(std::move(err));
+              return;
+            }
+            drop_peer(self, owner, peer.address(), "unreachable");
+            route_to_owner(self, rp, id, retries - 1, xs...);
+          });
+}
+
+template <class T, class... Ts>
+caf::result<T> route(cluster_pointer self, const std::string& id, Ts... xs) {
+  auto rp = self->make_response_promise<T>();
+  route_to_owner(self, rp, id, 1, std::move(xs)...);
+  return rp;
+}
+
+/// Hands a fold job the local pool has no room for to the peer with the
+/// most credits.
+caf::result<fold_result> hand_off(cluster_pointer self, fold_job job) {
+  auto& peers = self->state.peers;
+  auto best = std::max_element(peers.begin(), peers.end(),
+                               [](const auto& a, const auto& b) {
+                                 return a.second.credits < b.second.credits;
+                               });
+  if (best == peers.end() || best->second.credits == 0)
+    return make_error(service_errc::overloaded,
+                      "no summarizer in the cluster has room");
+  --best->second.credits;
+  return self->delegate(best->second.handle, handoff_atom::value,
+                        std::move(job));
+}
+
+void heartbeat_round(cluster_pointer self) {
+  auto& st = self->state;
+  for (auto& [name, peer] : st.peers) {
+    auto peer_name = name;
+    auto handle = peer.handle;
+    self->request(handle, st.settings.failure_timeout, heartbeat_atom::value,
+                  st.settings.self_name)
+      .then(
+        [=](const std::string&, uint64_t credits) {
+          auto it = self->state.peers.find(peer_name);
+          if (it != self->state.peers.end() && it->second.handle == handle)
+            it->second.credits = credits;
+        },
+        [=](caf::error& err) {
+          drop_peer(self, peer_name, handle.address(),
+                    "no heartbeat: " + self->system().render(err));
+        });
+  }
+  if (st.connector) {
+    std::vector<std::string> missing;
+    for (const auto& name : st.settings.configured)
+      if (name != st.settings.self_name && st.peers.count(name) == 0)
+        missing.push_back(name);
+    if (!missing.empty())
+      caf::anon_send(st.connector, connect_atom::value, std::move(missing),
+                     caf::actor_cast<cluster_actor>(self));
+  }
+  self->delayed_send(self, st.settings.heartbeat, tick_atom::value);
+}
+
+void add_peer(cluster_pointer self, const std::string& name, node_actor node) {
+  auto& st = self->state;
+  auto& configured = st.settings.configured;
+  if (name == st.settings.self_name
+      || std::find(configured.begin(), configured.end(), name) == configured.end())
+    return;
+  auto it = st.peers.find(name);
+  if (it != st.peers.end() && it->second.handle == node)
+    return;
+  if (it != st.peers.end())
+    self->demonitor(it->second.handle.address());
+  self->monitor(node);
+  st.peers[name] = cluster_state::peer{node, 0};
+  log(self, name + " joined");
+  membership_changed(self);
+}
+
+} // namespace
+
+cluster_actor::behavior_type cluster_node(cluster_pointer self,
+                                          cluster_settings settings,
+                                          registry_actor registry,
+                                          summarizer_pool_actor pool,
+                                          caf::actor connector) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.registry = std::move(registry);
+  st.pool = std::move(pool);
+  st.connector = std::move(connector);
+  st.members = {st.settings.self_name};
+  self->set_down_handler([=](caf::down_msg& msg) {
+    for (const auto& [name, peer] : self->state.peers)
+      if (peer.handle.address() == msg.source) {
+        drop_peer(self, name, msg.source, self->system().render(msg.reason));
+        return;
+      }
+  });
+  self->send(self, tick_atom::value);
+  return {
+    // -- the router protocol, for the HTTP front --------------------------------
+    [=](memory_get_atom get, std::string& id) {
+      return route<memory_view>(self, id, get, id);
+    },
+    [=](memory_append_atom append, std::string& id, append_request& request) {
+      return route<ok_atom>(self, id, append, id, std::move(request));
+    },
+    [=](memory_delete_atom erase, std::string& id,
+        std::vector<std::string>& namespaces) {
+      return route<ok_atom>(self, id, erase, id, std::move(namespaces));
+    },
+    [=](list_atom, session_page& page) {
+      return self->delegate(self->state.registry, list_atom::value,
+                            std::move(page));
+    },
+    [=](ping_atom) {
+      return self->delegate(self->state.registry, ping_atom::value);
+    },
+    [=](cluster_atom, const std::string& id) {
+      auto& st = self->state;
+      return cluster_view{st.settings.self_name, st.members,
+                          st.settings.configured,
+                          id.empty() ? "" : owner_of(id, st.members)};
+    },
+    // -- the node protocol, for peers ------------------------------------------
+    [=](forward_atom, memory_get_atom get, std::string& id) {
+      return self->delegate(self->state.registry, get, std::move(id));
+    },
+    [=](forward_atom, memory_append_atom append, std::string& id,
+        append_request& request) {
+      return self->delegate(self->state.registry, append, std::move(id),
+                            std::move(request));
+    },
+    [=](forward_atom, memory_delete_atom erase, std::string& id,
+        std::vector<std::string>& namespaces) {
+      return self->delegate(self->state.registry, erase, std::move(id),
+                            std::move(namespaces));
+    },
+    [=](heartbeat_atom, const std::string&)
+      -> caf::result<std::string, uint64_t> {
+      auto rp = self->make_response_promise<std::string, uint64_t>();
+      auto name = self->state.settings.self_name;
+      self->request(self->state.pool, self->state.settings.failure_timeout,
+                    credits_atom::value)
+        .then([=](uint64_t credits) mutable { rp.deliver(name, credits); },
+              [=](caf::error&) mutable { rp.deliver(name, uint64_t{0}); });
+      return rp;
+    },
+    [=](handoff_atom, fold_job& job) {
+      return self->delegate(self->state.pool, handoff_atom::value,
+                            std::move(job));
+    },
+    // -- the local pool's overflow, and membership -----------------------------
+    [=](summarize_atom, fold_job& job) {
+      return hand_off(self, std::move(job));
+    },
+    [=](peer_up_atom, const std::string& name, node_actor& node) {
+      add_peer(self, name, std::move(node));
+    },
+    [=](tick_atom) { heartbeat_round(self); },
+  };
+}
+
+caf::behavior cluster_connector(caf::event_based_actor* self,
+                                std::chrono::milliseconds timeout) {
+  auto pending = std::make_shared<std::set<std::string>>();
+  return {
+    [=](connect_atom, const std::vector<std::string>& addresses,
+        const cluster_actor& requester) {
+      auto middleman = self->system().middleman().actor_handle();
+      for (const auto& address : addresses) {
+        auto colon = address.rfind(':');
+        if (colon == std::string::npos || !pending->insert(address).second)
+          continue;
+        auto host = address.substr(0, colon);
+        auto port = static_cast<uint16_t>(std::stoul(address.substr(colon + 1)));
+        self->request(middleman, timeout, connect_atom::value, host, port)
+          .then(
+            [=](caf::node_id&, caf::strong_actor_ptr& node,
+                std::set<std::string>&) {
+              pending->erase(address);
+              if (node)
+                self->send(requester, peer_up_atom::value, address,
+                           caf::actor_cast<node_actor>(node));
+            },
+            [=](caf::error&) { pending->erase(address); });
+      }
+    },
+  };
+}
+
+} // namespace motorhead
