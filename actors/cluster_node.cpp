@@ -18,23 +18,55 @@ void log(cluster_pointer self, const std::string& text) {
                   << text << "\n";
 }
 
-std::string joined(const std::vector<std::string>& names) {
+std::string comma_separated(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& name : names)
     out += (out.empty() ? "" : ", ") + name;
   return out;
 }
 
-/// Recomputes the members and retires the local sessions now owned
-/// elsewhere.
-void membership_changed(cluster_pointer self) {
+/// Retires every local session: they reload from Redis on their next
+/// request, under a fresh claim.
+void retire_all_sessions(cluster_pointer self) {
+  self->send(self->state.registry, retire_atom::value,
+             std::vector<std::string>{}, self->state.settings.self_name);
+}
+
+/// Recomputes the members. When one left, the sessions it owned move here
+/// or elsewhere and nothing local moves away. When one joined, it may have
+/// served sessions this node still holds in memory (a partition, a pause):
+/// every local session is retired, so no stale copy answers a read.
+void membership_changed(cluster_pointer self, bool peer_joined) {
   auto& st = self->state;
   st.members = {st.settings.self_name};
   for (const auto& entry : st.peers)
     st.members.push_back(entry.first);
   std::sort(st.members.begin(), st.members.end());
-  log(self, "members now " + joined(st.members));
-  self->send(st.registry, retire_atom::value, st.members, st.settings.self_name);
+  log(self, "members now " + comma_separated(st.members));
+  if (peer_joined)
+    retire_all_sessions(self);
+  else
+    self->send(st.registry, retire_atom::value, st.members,
+               st.settings.self_name);
+}
+
+/// A node that was paused (or starved) for about the failure timeout may
+/// have been declared dead by its peers, which may have taken its sessions
+/// over: its in-memory sessions can no longer be trusted. A peer's
+/// heartbeat can time out after a pause a little shorter than the failure
+/// timeout, hence half of it as the bound.
+void check_lease(cluster_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  auto silent = now - st.last_tick;
+  st.last_tick = now;
+  if (silent > st.settings.failure_timeout / 2) {
+    log(self, "paused for "
+                + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   silent).count())
+                + " ms; dropping every local session");
+    retire_all_sessions(self);
+  }
 }
 
 void drop_peer(cluster_pointer self, const std::string& name,
@@ -45,7 +77,7 @@ void drop_peer(cluster_pointer self, const std::string& name,
   self->demonitor(handle);
   self->state.peers.erase(it);
   log(self, name + " left (" + why + ")");
-  membership_changed(self);
+  membership_changed(self, false);
 }
 
 /// True when the error says the peer is gone, so that the request never
@@ -105,6 +137,7 @@ caf::result<fold_result> hand_off(cluster_pointer self, fold_job job) {
 }
 
 void heartbeat_round(cluster_pointer self) {
+  check_lease(self);
   auto& st = self->state;
   for (auto& [name, peer] : st.peers) {
     auto peer_name = name;
@@ -148,7 +181,7 @@ void add_peer(cluster_pointer self, const std::string& name, node_actor node) {
   self->monitor(node);
   st.peers[name] = cluster_state::peer{node, 0};
   log(self, name + " joined");
-  membership_changed(self);
+  membership_changed(self, true);
 }
 
 } // namespace
@@ -164,6 +197,7 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
   st.pool = std::move(pool);
   st.connector = std::move(connector);
   st.members = {st.settings.self_name};
+  st.last_tick = self->clock().now();
   self->set_down_handler([=](caf::down_msg& msg) {
     for (const auto& [name, peer] : self->state.peers)
       if (peer.handle.address() == msg.source) {

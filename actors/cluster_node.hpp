@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -35,6 +36,7 @@ struct cluster_state {
   caf::actor connector; // connects to configured peers; none in tests
   std::map<std::string, peer> peers; // live, this node excluded
   std::vector<std::string> members;  // live, this node included, sorted
+  caf::actor_clock::time_point last_tick; // of the heartbeat round
 
   static inline const char* name = "cluster_node";
 };

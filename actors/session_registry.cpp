@@ -27,6 +27,8 @@ session_actor& session_for(registry_pointer self, const std::string& id) {
 /// A session that failed stops alone; shutdown stops the registry and,
 /// through the links, every session.
 void handle_exit(registry_pointer self, caf::exit_msg& msg) {
+  if (self->state.retired.erase(msg.source) > 0)
+    return; // a retired session finished
   auto& sessions = self->state.sessions;
   for (auto it = sessions.begin(); it != sessions.end(); ++it)
     if (it->second.handle.address() == msg.source) {
@@ -93,9 +95,8 @@ registry_actor::behavior_type session_registry(registry_pointer self,
           ++it;
           continue;
         }
-        // Unlinked, so that its stop is no failure; it stops by itself once
-        // its writes and fold in flight are done.
-        self->unlink_from(it->second.handle);
+        // It stops by itself once its writes and fold in flight are done.
+        self->state.retired.insert(it->second.handle.address());
         self->send(it->second.handle, retire_atom::value);
         it = sessions.erase(it);
       }

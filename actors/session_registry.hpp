@@ -2,6 +2,7 @@
 // on first use, and forwards the router protocol to it.
 #pragma once
 
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -19,6 +20,9 @@ struct registry_state {
     uint64_t delegated = 0; // requests handed to the session so far
   };
   std::unordered_map<std::string, entry> sessions;
+  /// Sessions retired because another node owns them now; still linked, so
+  /// that a shutdown stops them too, until they finish and stop.
+  std::set<caf::actor_addr> retired;
   persistence_actor store;
   summarizer_actor summarizer;
   session_limits limits;

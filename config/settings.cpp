@@ -242,6 +242,11 @@ std::string resolve_cluster_identity(settings& cfg) {
     return {};
   if (cfg.cluster_port == 0)
     return "MOTORHEAD_CLUSTER_PEERS needs MOTORHEAD_CLUSTER_PORT";
+  // A node that misses heartbeats for half the failure time assumes its
+  // peers declared it dead; its own heartbeats must come more often.
+  if (cfg.cluster_heartbeat * 2 >= cfg.cluster_failure)
+    return "MOTORHEAD_CLUSTER_HEARTBEAT_MS must be below half of "
+           "MOTORHEAD_CLUSTER_FAILURE_MS";
   const auto& peers = cfg.cluster_peers;
   if (!cfg.node_name.empty()) {
     if (std::find(peers.begin(), peers.end(), cfg.node_name) == peers.end())

@@ -220,3 +220,33 @@ class FakeOpenAI:
 
     def stats(self):
         return self._call("GET", "/_stats")
+
+
+class Cluster:
+    """Nodes of one cluster on free loopback ports, sharing a Redis."""
+
+    def __init__(self, redis_url, size=3, **env):
+        cluster_ports = [free_port() for _ in range(size)]
+        peers = ",".join(f"127.0.0.1:{port}" for port in cluster_ports)
+        self.names = [f"127.0.0.1:{port}" for port in cluster_ports]
+        self.nodes = [Motorhead(redis_url, MOTORHEAD_CLUSTER_PEERS=peers,
+                                MOTORHEAD_CLUSTER_PORT=port, **env)
+                      for port in cluster_ports]
+
+    def start(self):
+        for node in self.nodes:
+            node.start()
+        if not wait_until(lambda: all(len(self.members(n)) == len(self.nodes)
+                                      for n in self.nodes), timeout=20):
+            raise RuntimeError("the cluster did not form")
+
+    def members(self, node):
+        return node.request("GET", "/cluster")[1]["members"]
+
+    def owner(self, session, node=None):
+        node = node or self.nodes[0]
+        return node.request("GET", f"/cluster?session={session}")[1]["owner"]
+
+    def close(self):
+        for node in self.nodes:
+            node.close()

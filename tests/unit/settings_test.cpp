@@ -98,5 +98,10 @@ TEST(Settings, ClusterIdentityComesFromThePeers) {
                      {"MOTORHEAD_NODE_NAME", "b:7000"}});
   EXPECT_TRUE(named.errors.empty());
   EXPECT_EQ(load({{"MOTORHEAD_CLUSTER_PEERS", "a:7000"}}).errors.size(), 1u);
+  EXPECT_EQ(load({{"MOTORHEAD_CLUSTER_PEERS", "a:7000"},
+                  {"MOTORHEAD_CLUSTER_PORT", "7000"},
+                  {"MOTORHEAD_CLUSTER_HEARTBEAT_MS", "1000"}})
+              .errors.size(),
+            1u);
   EXPECT_EQ(load({{"MOTORHEAD_CLUSTER_PEERS", "a"}}).errors.size(), 1u);
 }

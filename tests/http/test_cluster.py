@@ -1,0 +1,258 @@
+"""Multi-process tests: three motorhead nodes and one Redis on free loopback
+ports, started and stopped by the tests."""
+
+import concurrent.futures
+import json
+import random
+import signal
+import threading
+import time
+import unittest
+import uuid
+
+from harness import Cluster, FakeOpenAI, Motorhead, RedisServer, turn, wait_until
+
+
+def new_session(tag="c"):
+    return f"{tag}-{uuid.uuid4().hex[:12]}"
+
+
+class ClusterTestCase(unittest.TestCase):
+    env = {"MOTORHEAD_MAX_WINDOW_SIZE": 4}
+
+    def setUp(self):
+        self.redis = RedisServer()
+        self.redis.start()
+        self.cluster = Cluster(self.redis.url, **self.env)
+        self.cluster.start()
+        self.nodes = self.cluster.nodes
+
+    def tearDown(self):
+        self.cluster.close()
+        self.redis.remove()
+
+    def epoch(self, session):
+        return self.redis.command("HGET", f"motorhead:session:{{{session}}}:meta",
+                                  "epoch")
+
+
+class RoutingTest(ClusterTestCase):
+
+    def test_round_robin_requests_give_single_node_answers(self):
+        sessions = [new_session() for _ in range(200)]
+
+        def post(i):
+            node = self.nodes[i % 3]
+            session = sessions[i % len(sessions)]
+            return node.post_memory(session, [turn(i), turn(i + 1)])[0]
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+            self.assertEqual(set(pool.map(post, range(400))), {200})
+        owners = {}
+        for i, session in enumerate(sessions):
+            answers = [node.get_memory(session) for node in self.nodes]
+            self.assertEqual(answers[0], answers[1])
+            self.assertEqual(answers[1], answers[2])
+            # Posts i and i+200 went to this session: newest first, folded
+            # down to the window (4) of which the newest two are i+200's.
+            self.assertEqual(answers[0]["messages"][:2],
+                             [turn(i + 201), turn(i + 200)])
+            views = {self.cluster.owner(session, node) for node in self.nodes}
+            self.assertEqual(len(views), 1)  # all nodes agree on one owner
+            owners.setdefault(views.pop(), []).append(session)
+            # Only one actor ever claimed the session.
+            self.assertEqual(self.epoch(session), "1")
+        self.assertEqual(set(owners), set(self.cluster.names))
+        for name, owned in owners.items():
+            self.assertGreater(len(owned), 30, name)
+
+    def test_every_route_is_forwarded(self):
+        session = new_session()
+        owner = self.cluster.owner(session)
+        other = next(n for n, name in zip(self.nodes, self.cluster.names)
+                     if name != owner)
+        ns = "fwd-" + uuid.uuid4().hex[:6]
+        self.assertEqual(other.post_memory(session, [turn(0)], context="c",
+                                           namespace=ns)[0], 200)
+        self.assertEqual(other.get_memory(session)["messages"], [turn(0)])
+        self.assertEqual(other.get_memory(session)["context"], "c")
+        for node in self.nodes:
+            self.assertEqual(node.request("GET", f"/sessions?namespace={ns}")[1],
+                             [session])
+            self.assertEqual(node.request("GET", "/readyz")[0], 200)
+        status, body, _ = other.request("POST", f"/sessions/{session}/retrieval",
+                                        {"text": "x"})
+        self.assertEqual(status, 400)
+        status, body, _ = other.request(
+            "DELETE", f"/sessions/{session}/memory?namespace={ns}")
+        self.assertEqual((status, body), (200, {"status": "Ok"}))
+        for node in self.nodes:
+            self.assertEqual(node.get_memory(session)["messages"], [])
+            self.assertEqual(node.request("GET", f"/sessions?namespace={ns}")[1], [])
+
+    def test_cluster_route_validates_the_session(self):
+        status, body, _ = self.nodes[0].request("GET", "/cluster?session=a%20b")
+        self.assertEqual(status, 400)
+        self.assertIn("error", body)
+
+
+class FailoverTest(ClusterTestCase):
+    env = {"MOTORHEAD_MAX_WINDOW_SIZE": 1000,
+           "MOTORHEAD_CLUSTER_HEARTBEAT_MS": 200,
+           "MOTORHEAD_CLUSTER_FAILURE_MS": 1000,
+           "MOTORHEAD_REQUEST_TIMEOUT_MS": 3000}
+
+    def test_sigkill_during_writes_loses_no_acknowledged_message(self):
+        sessions = [new_session("f") for _ in range(30)]
+        victim, survivors = self.nodes[1], [self.nodes[0], self.nodes[2]]
+        acknowledged = {s: [] for s in sessions}
+        lock = threading.Lock()
+        stop = threading.Event()
+        counter = iter(range(10**9))
+
+        def writer(seed):
+            rng = random.Random(seed)
+            while not stop.is_set():
+                session = rng.choice(sessions)
+                with lock:
+                    n = next(counter)
+                node = rng.choice(self.nodes if victim.process else survivors)
+                try:
+                    status = node.post_memory(session, [turn(n)])[0]
+                except OSError:
+                    continue
+                if status == 200:
+                    with lock:
+                        acknowledged[session].append(turn(n)["content"])
+
+        threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(1.5)
+        killed_at = time.monotonic()
+        victim.stop(signal.SIGKILL)
+        # Time until every session answers through the survivors again.
+        recovered = wait_until(lambda: all(
+            survivors[0].request("GET", f"/sessions/{s}/memory")[0] == 200
+            for s in sessions), timeout=15, interval=0.02)
+        recovery = time.monotonic() - killed_at
+        time.sleep(1.5)
+        stop.set()
+        for t in threads:
+            t.join()
+        print(f"\nfailover: all sessions served by the survivors "
+              f"{recovery:.2f} s after SIGKILL")
+        self.assertTrue(recovered)
+        self.assertLess(recovery, 10)
+        total = 0
+        for session, contents in acknowledged.items():
+            stored = [json.loads(m)["content"] for m in self.redis.command(
+                "LRANGE", f"motorhead:session:{{{session}}}:messages", 0, -1)]
+            missing = set(contents) - set(stored)
+            self.assertFalse(missing, f"{session} lost {sorted(missing)[:5]}")
+            total += len(contents)
+            # Both survivors agree on the owner, and it is a survivor.
+            owners = {self.cluster.owner(session, node) for node in survivors}
+            self.assertEqual(len(owners), 1)
+            self.assertNotIn(self.cluster.names[1], owners)
+        self.assertGreater(total, 100)
+
+    def test_a_frozen_node_leaves_and_comes_back(self):
+        victim = self.nodes[2]
+        session = next(s for s in (new_session("z") for _ in range(1000))
+                       if self.cluster.owner(s) == self.cluster.names[2])
+        self.assertEqual(self.nodes[0].post_memory(session, [turn(0)])[0], 200)
+        victim.process.send_signal(signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        try:
+            self.assertTrue(wait_until(
+                lambda: len(self.cluster.members(self.nodes[0])) == 2, timeout=10))
+            print(f"\nfrozen node left the membership after "
+                  f"{time.monotonic() - frozen_at:.2f} s")
+            self.assertEqual(self.nodes[0].post_memory(session, [turn(1)])[0], 200)
+        finally:
+            victim.process.send_signal(signal.SIGCONT)
+        self.assertTrue(wait_until(
+            lambda: len(self.cluster.members(self.nodes[0])) == 3, timeout=15))
+        # Its old actor was fenced or retired: the data is whole everywhere.
+        for node in self.nodes:
+            self.assertEqual(node.get_memory(session)["messages"], [turn(1), turn(0)])
+
+    def test_a_rejoining_node_takes_back_its_share(self):
+        sessions = [new_session("r") for _ in range(60)]
+        for i, session in enumerate(sessions):
+            self.assertEqual(self.nodes[i % 3].post_memory(session, [turn(i)])[0], 200)
+        victim = self.nodes[2]
+        victim.stop(signal.SIGKILL)
+        self.assertTrue(wait_until(
+            lambda: len(self.cluster.members(self.nodes[0])) == 2, timeout=10))
+        for i, session in enumerate(sessions):  # written while it is away
+            self.assertEqual(self.nodes[i % 2].post_memory(session, [turn(i + 100)])[0], 200)
+        victim.start()
+        self.assertTrue(wait_until(lambda: all(
+            len(self.cluster.members(n)) == 3 for n in self.nodes), timeout=15))
+        back = [s for s in sessions
+                if self.cluster.owner(s) == self.cluster.names[2]]
+        self.assertGreater(len(back), 5)
+        for i, session in enumerate(sessions):
+            for node in self.nodes:
+                self.assertEqual(node.get_memory(session)["messages"],
+                                 [turn(i + 100), turn(i)])
+        # The rejoined node owns its share again: a fresh claim per session.
+        for session in back:
+            self.assertEqual(self.cluster.owner(session, victim),
+                             self.cluster.names[2])
+
+
+class SharedProviderTest(unittest.TestCase):
+    """The provider's rate limit and summarizer capacity across nodes."""
+
+    def start(self, **env):
+        self.redis = RedisServer()
+        self.redis.start()
+        self.fake = FakeOpenAI()
+        self.cluster = Cluster(self.redis.url,
+                               OPENAI_API_BASE=self.fake.base_url + "/v1",
+                               MOTORHEAD_TOKENIZER="cl100k_base",
+                               MOTORHEAD_MAX_WINDOW_SIZE=4, **env)
+        self.cluster.start()
+
+    def tearDown(self):
+        self.cluster.close()
+        self.fake.stop()
+        self.redis.remove()
+
+    def overflow(self, node, session):
+        self.assertEqual(node.post_memory(session, [turn(i) for i in range(6)])[0], 200)
+
+    def test_the_rate_limit_holds_for_the_cluster(self):
+        self.start(MOTORHEAD_PROVIDER_RPM=3)
+        for i in range(12):
+            self.overflow(self.cluster.nodes[i % 3], new_session("rl"))
+        time.sleep(3)
+        # Three nodes, each with its own limiter, would have made 9 calls.
+        self.assertEqual(self.fake.stats()["chat_requests"], 3)
+
+    def test_a_full_node_hands_folds_to_peers_with_room(self):
+        self.start(MOTORHEAD_SUMMARIZER_CONCURRENCY=1, MOTORHEAD_SUMMARIZER_QUEUE=1,
+                   MOTORHEAD_CLUSTER_HEARTBEAT_MS=100)
+        self.fake.control(latency_ms=1500)
+        node = self.cluster.nodes[0]
+        own = []
+        while len(own) < 4:
+            session = new_session("h")
+            if self.cluster.owner(session) == self.cluster.names[0]:
+                own.append(session)
+        time.sleep(0.5)  # a few heartbeats: the peers' credits are known
+        for session in own:
+            self.overflow(node, session)
+        # One node alone has one call in flight; with hand-off, three.
+        self.assertTrue(wait_until(lambda: self.fake.stats()["max_in_flight"] >= 3,
+                                   timeout=5))
+        for session in own:
+            self.assertTrue(wait_until(
+                lambda: node.get_memory(session)["context"] is not None, timeout=20))
+
+
+if __name__ == "__main__":
+    unittest.main()
