@@ -1,0 +1,161 @@
+#define CAF_SUITE cluster_node
+#include "actor_fixture.hpp"
+
+#include "actors/cluster_node.hpp"
+#include "core/rendezvous.hpp"
+
+using namespace motorhead;
+using namespace motorhead::testing;
+
+namespace {
+
+/// Two nodes, "a" and "b", in one actor system: each a cluster node with
+/// its own registry and summarizer pool, sharing the fake store.
+struct cluster_fixture : actor_fixture {
+  struct node {
+    std::string name;
+    registry_actor registry;
+    summarizer_pool_actor pool;
+    cluster_actor cluster;
+  };
+
+  cluster_fixture() {
+    a = make_node("a", {summarizer});
+    b = make_node("b", {sys.spawn(extractive_summarizer, extractive_options{})});
+    connect(a, b);
+    connect(b, a);
+  }
+
+  ~cluster_fixture() override {
+    for (auto* n : {&a, &b})
+      for (const caf::actor_addr& addr :
+           {n->cluster.address(), n->registry.address(), n->pool.address()})
+        caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  node make_node(const std::string& name, std::vector<summarizer_actor> workers) {
+    node n;
+    n.name = name;
+    n.pool = sys.spawn(summarizer_pool, std::move(workers), std::size_t{0});
+    n.registry = sys.spawn(session_registry, store, summarizer_actor{n.pool},
+                           limits);
+    cluster_settings settings{name, {"a", "b"}};
+    n.cluster = sys.spawn(cluster_node, settings, n.registry, n.pool,
+                          caf::actor{});
+    self->send(n.pool, overflow_atom::value, summarizer_actor{n.cluster});
+    sched.run();
+    return n;
+  }
+
+  void connect(const node& from, const node& to) {
+    self->send(from.cluster, peer_up_atom::value, to.name, node_actor{to.cluster});
+    sched.run();
+  }
+
+  registry_state& registry_of(const node& n) {
+    return deref<caf::stateful_actor<registry_state, registry_actor::base>>(
+             n.registry)
+      .state;
+  }
+
+  cluster_view view_of(const node& n, const std::string& session = "") {
+    auto view = ask<cluster_view>(n.cluster, cluster_atom::value, session);
+    CAF_REQUIRE(view);
+    return *view;
+  }
+
+  /// A session id that rendezvous hashing gives to `owner` among a and b.
+  std::string session_owned_by(const std::string& owner) {
+    for (int i = 0;; ++i) {
+      auto id = "s" + std::to_string(i);
+      if (owner_of(id, {"a", "b"}) == owner)
+        return id;
+    }
+  }
+
+  caf::expected<ok_atom> post_via(const node& n, const std::string& id, int m) {
+    return ask<ok_atom>(n.cluster, memory_append_atom::value, id,
+                        append_request{numbered_messages(m, m), {}, {}});
+  }
+
+  node a;
+  node b;
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(cluster_node_tests, cluster_fixture)
+
+CAF_TEST(both nodes see both members and agree on owners) {
+  CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a", "b"}));
+  CAF_CHECK_EQUAL(view_of(b).members, (std::vector<std::string>{"a", "b"}));
+  auto id = session_owned_by("b");
+  CAF_CHECK_EQUAL(view_of(a, id).owner, "b");
+  CAF_CHECK_EQUAL(view_of(b, id).owner, "b");
+}
+
+CAF_TEST(a request reaching a non owner is served by the owner) {
+  auto id = session_owned_by("b");
+  CAF_REQUIRE(post_via(a, id, 1));
+  CAF_CHECK_EQUAL(registry_of(a).sessions.count(id), 0u);
+  CAF_CHECK_EQUAL(registry_of(b).sessions.count(id), 1u);
+  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id);
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m1"}));
+}
+
+CAF_TEST(when the owner dies its sessions move and reload) {
+  auto id = session_owned_by("b");
+  CAF_REQUIRE(post_via(a, id, 1));
+  caf::anon_send_exit(b.cluster, caf::exit_reason::kill);
+  sched.run();
+  CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a"}));
+  CAF_REQUIRE(post_via(a, id, 2));
+  CAF_CHECK_EQUAL(registry_of(a).sessions.count(id), 1u);
+  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id);
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m2", "m1"}));
+  // The new owner claimed the session anew.
+  CAF_CHECK_EQUAL(store_state().sessions[id].epoch, 2u);
+}
+
+CAF_TEST(a joining peer makes a node drop its local sessions) {
+  auto id = session_owned_by("a");
+  CAF_REQUIRE(post_via(a, id, 1));
+  CAF_CHECK_EQUAL(registry_of(a).sessions.count(id), 1u);
+  // b reconnects (as after a partition): a's copy may be stale now.
+  auto b2 = make_node("b", {});
+  connect(a, b2);
+  CAF_CHECK_EQUAL(registry_of(a).sessions.count(id), 0u);
+  CAF_REQUIRE(post_via(a, id, 2));
+  CAF_CHECK_EQUAL(store_state().sessions[id].epoch, 2u);
+  for (const caf::actor_addr& addr :
+       {b2.cluster.address(), b2.registry.address(), b2.pool.address()})
+    caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(a node with a full queue hands folds to a peer with credits) {
+  // a's only worker is the fake summarizer, which holds jobs: one fold
+  // fills it, and a's queue has no room.
+  auto first = session_owned_by("a");
+  CAF_REQUIRE(ask<ok_atom>(a.cluster, memory_append_atom::value, first,
+                           append_request{numbered_messages(1, 5), {}, {}}));
+  CAF_REQUIRE_EQUAL(summarizer_state().held.size(), 1u);
+  advance_time(std::chrono::milliseconds{500}); // a heartbeat: b has credits
+  sched.run();
+  std::string second;
+  for (int i = 0; second.empty(); ++i)
+    if (auto id = "t" + std::to_string(i); owner_of(id, {"a", "b"}) == "a")
+      second = id;
+  CAF_REQUIRE(ask<ok_atom>(a.cluster, memory_append_atom::value, second,
+                           append_request{numbered_messages(1, 5), {}, {}}));
+  // b's extractive worker folded it; a's worker still holds the first.
+  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, second);
+  CAF_REQUIRE(view);
+  CAF_CHECK(view->context.has_value());
+  CAF_CHECK_EQUAL(view->messages.size(), 2u);
+  CAF_CHECK_EQUAL(summarizer_state().held.size(), 1u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
