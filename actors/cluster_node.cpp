@@ -218,6 +218,10 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
         std::vector<std::string>& namespaces) {
       return route<ok_atom>(self, id, erase, id, std::move(namespaces));
     },
+    [=](retrieve_atom retrieve, std::string& id, retrieval_query& query) {
+      return route<std::vector<retrieval_hit>>(self, id, retrieve, id,
+                                               std::move(query));
+    },
     [=](list_atom, session_page& page) {
       return self->delegate(self->state.registry, list_atom::value,
                             std::move(page));
@@ -244,6 +248,11 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
         std::vector<std::string>& namespaces) {
       return self->delegate(self->state.registry, erase, std::move(id),
                             std::move(namespaces));
+    },
+    [=](forward_atom, retrieve_atom retrieve, std::string& id,
+        retrieval_query& query) {
+      return self->delegate(self->state.registry, retrieve, std::move(id),
+                            std::move(query));
     },
     [=](heartbeat_atom, const std::string&)
       -> caf::result<std::string, uint64_t> {

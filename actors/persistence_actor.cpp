@@ -138,6 +138,23 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
       enqueue_write(self, store::ping_commands(), rp);
       return rp;
     },
+    [=](archive_atom, const std::string& id) {
+      auto rp = self->make_response_promise<session_archive>();
+      enqueue_read(self, store::archive_commands(id), rp, store::decode_archive);
+      return rp;
+    },
+    [=](vectors_atom, const std::string& id, const store::vector_batch& batch,
+        bool all_embedded) {
+      auto rp = self->make_response_promise<ok_atom>();
+      enqueue_write(self, store::vectors_commands(id, batch, all_embedded), rp);
+      return rp;
+    },
+    [=](pending_atom, uint32_t limit) {
+      auto rp = self->make_response_promise<std::vector<std::string>>();
+      enqueue_read(self, store::pending_embedding_commands(limit), rp,
+                   store::decode_list);
+      return rp;
+    },
     [=](rate_atom, uint64_t requests_per_minute, uint64_t tokens_per_minute,
         uint64_t tokens) {
       auto rp = self->make_response_promise<int64_t>();

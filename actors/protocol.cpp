@@ -25,6 +25,13 @@ void add_protocol_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<fold_result>("fold_result");
   cfg.add_message_type<http_result>("http_result");
   cfg.add_message_type<cluster_view>("cluster_view");
+  cfg.add_message_type<archived_vector>("archived_vector");
+  cfg.add_message_type<session_archive>("session_archive");
+  cfg.add_message_type<retrieval_query>("retrieval_query");
+  cfg.add_message_type<retrieval_hit>("retrieval_hit");
+  cfg.add_message_type<embedding_result>("embedding_result");
+  cfg.add_message_type<store::vector_batch>("vector_batch");
+  cfg.add_message_type<std::vector<float>>("std::vector<float>");
   cfg.add_message_type<node_actor>("node_actor");
   cfg.add_message_type<store::append_change>("append_change");
   cfg.add_message_type<store::fold_change>("fold_change");

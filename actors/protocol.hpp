@@ -46,6 +46,11 @@ using peer_up_atom = caf::atom_constant<caf::atom("peer_up")>;
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 using overflow_atom = caf::atom_constant<caf::atom("overflow")>;
 using rate_atom = caf::atom_constant<caf::atom("rate")>;
+using retrieve_atom = caf::atom_constant<caf::atom("retrieve")>;
+using embed_atom = caf::atom_constant<caf::atom("embed")>;
+using archive_atom = caf::atom_constant<caf::atom("archive")>;
+using vectors_atom = caf::atom_constant<caf::atom("vectors")>;
+using pending_atom = caf::atom_constant<caf::atom("pending")>;
 using caf::connect_atom;
 using caf::tick_atom;
 using provider_retry_atom = caf::atom_constant<caf::atom("prov_retry")>;
@@ -73,6 +78,9 @@ using session_actor = caf::typed_actor<
   caf::replies_to<memory_append_atom, append_request>::with<ok_atom>,
   // The namespace named by the DELETE, in addition to the session's own.
   caf::replies_to<memory_delete_atom, std::vector<std::string>>::with<ok_atom>,
+  caf::replies_to<retrieve_atom, retrieval_query>::with<std::vector<retrieval_hit>>,
+  // Sent by the session to itself: embed messages that wait for it.
+  caf::reacts_to<embed_atom>,
   // Sent by the session to itself: start a fold if one is due.
   caf::reacts_to<fold_atom>,
   // Sent by the session to itself: stop if it has been idle long enough.
@@ -87,6 +95,8 @@ using router_actor = caf::typed_actor<
   caf::replies_to<memory_append_atom, std::string, append_request>::with<ok_atom>,
   caf::replies_to<memory_delete_atom, std::string,
                   std::vector<std::string>>::with<ok_atom>,
+  caf::replies_to<retrieve_atom, std::string,
+                  retrieval_query>::with<std::vector<retrieval_hit>>,
   caf::replies_to<list_atom, session_page>::with<std::vector<std::string>>,
   // Readiness: is the store reachable?
   caf::replies_to<ping_atom>::with<ok_atom>,
@@ -115,6 +125,13 @@ using persistence_actor = caf::typed_actor<
                   uint64_t>::with<ok_atom>,
   caf::replies_to<list_atom, session_page>::with<std::vector<std::string>>,
   caf::replies_to<ping_atom>::with<ok_atom>,
+  // Long-term memory: every message and vector of a session; vectors to
+  // store (and whether the session has none left to embed); the first n
+  // sessions with messages waiting for embeddings.
+  caf::replies_to<archive_atom, std::string>::with<session_archive>,
+  caf::replies_to<vectors_atom, std::string, store::vector_batch,
+                  bool>::with<ok_atom>,
+  caf::replies_to<pending_atom, uint32_t>::with<std::vector<std::string>>,
   // The cluster-wide provider rate limit, a token bucket in Redis: requests
   // and tokens per minute, and the tokens of the call. Answers 0 when the
   // call may go (and takes it from the buckets), else how many ms to wait.
@@ -125,6 +142,12 @@ using persistence_actor = caf::typed_actor<
 /// A summarizer: the pool and its workers share this interface.
 using summarizer_actor = caf::typed_actor<
   caf::replies_to<summarize_atom, fold_job>::with<fold_result>>;
+
+/// Embeds texts through the provider, with retries and bounded concurrency.
+using embedder_actor = caf::typed_actor<
+  caf::replies_to<embed_atom, std::vector<std::string>>::with<embedding_result>,
+  caf::reacts_to<provider_reply_atom, uint64_t, http_result>,
+  caf::reacts_to<provider_retry_atom, uint64_t>>;
 
 /// The summarizer pool: the summarizer protocol, plus jobs handed over by
 /// other nodes (never passed on again), its free capacity, and where to
@@ -142,6 +165,8 @@ using node_actor = caf::typed_actor<
                   append_request>::with<ok_atom>,
   caf::replies_to<forward_atom, memory_delete_atom, std::string,
                   std::vector<std::string>>::with<ok_atom>,
+  caf::replies_to<forward_atom, retrieve_atom, std::string,
+                  retrieval_query>::with<std::vector<retrieval_hit>>,
   // Heartbeat with the caller's name: answers this node's name and its free
   // summarizer capacity (credits).
   caf::replies_to<heartbeat_atom, std::string>::with<std::string, uint64_t>,
@@ -229,7 +254,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
   optional_string_field context{x.context};
   return f(caf::meta::type_name("session_snapshot"), x.messages, context,
-           x.tokens, x.next_seq, x.namespaces, x.epoch);
+           x.tokens, x.next_seq, x.namespaces, x.epoch, x.unembedded);
 }
 
 template <class Inspector>
@@ -242,6 +267,33 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fold_job& x) {
   optional_string_field previous{x.previous_summary};
   return f(caf::meta::type_name("fold_job"), x.session_id, previous, x.lines);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, archived_vector& x) {
+  return f(caf::meta::type_name("archived_vector"), x.seq, x.values);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_archive& x) {
+  return f(caf::meta::type_name("session_archive"), x.messages, x.vectors,
+           x.embedding_model);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, retrieval_query& x) {
+  return f(caf::meta::type_name("retrieval_query"), x.text, x.top_k);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, retrieval_hit& x) {
+  return f(caf::meta::type_name("retrieval_hit"), x.role, x.content, x.dist);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, embedding_result& x) {
+  return f(caf::meta::type_name("embedding_result"), x.vectors, x.model,
+           x.tokens_used);
 }
 
 template <class Inspector>
@@ -269,7 +321,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_change& x) {
   optional_string_field context{x.context};
   return f(caf::meta::type_name("append_change"), x.messages, context,
-           x.namespaces, x.next_seq, x.epoch);
+           x.namespaces, x.next_seq, x.epoch, x.archive, x.embed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, vector_batch& x) {
+  return f(caf::meta::type_name("vector_batch"), x.epoch, x.model, x.vectors);
 }
 
 template <class Inspector>

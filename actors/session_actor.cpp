@@ -20,7 +20,19 @@ void apply_snapshot(session_state& st, session_snapshot snapshot) {
   st.next_seq = std::max(st.next_seq, snapshot.next_seq);
   st.namespaces = std::move(snapshot.namespaces);
   st.epoch = snapshot.epoch;
+  st.unembedded = snapshot.unembedded;
   st.loaded = true;
+}
+
+bool embeds(const session_state& st) {
+  return st.limits.long_term_memory && st.peers.embedder;
+}
+
+/// The next delay of a retry: the first, then twice the last, capped.
+std::chrono::milliseconds next_retry_delay(std::chrono::milliseconds last,
+                                           const session_limits& limits) {
+  return last.count() == 0 ? limits.first_retry_delay
+                           : std::min(last * 2, limits.max_retry_delay);
 }
 
 bool is_fenced(const caf::error& err) {
@@ -53,8 +65,10 @@ void with_loaded_state(session_pointer self, Fn fn, Fail fail);
 void start_fold_if_due(session_pointer self);
 
 bool is_quiescent(const session_state& st) {
-  return st.writes_in_flight == 0 && !st.folding;
+  return st.writes_in_flight == 0 && !st.folding && !st.embedding;
 }
+
+void start_embedding_if_due(session_pointer self);
 
 /// A retiring session stops as soon as its last write or fold completes, so
 /// that what it started lands before the new owner reads the session.
@@ -65,9 +79,7 @@ void stop_if_retired(session_pointer self) {
 
 void schedule_fold_retry(session_pointer self, const caf::error& why) {
   auto& st = self->state;
-  st.retry_delay = st.retry_delay.count() == 0
-                     ? st.limits.first_retry_delay
-                     : std::min(st.retry_delay * 2, st.limits.max_retry_delay);
+  st.retry_delay = next_retry_delay(st.retry_delay, st.limits);
   caf::aout(self) << "session " << st.id << ": fold failed ("
                   << self->system().render(why) << "), retrying in "
                   << st.retry_delay.count() << " ms\n";
@@ -150,6 +162,7 @@ void with_loaded_state(session_pointer self, Fn fn, Fail fail) {
         apply_snapshot(self->state, std::move(snapshot));
         fn();
         start_fold_if_due(self);
+        start_embedding_if_due(self);
       },
       [=](caf::error& err) mutable { fail(err); });
 }
@@ -167,6 +180,8 @@ caf::result<ok_atom> append(session_pointer self, append_request request) {
                          std::move(msg.content)});
       change.next_seq = st.next_seq;
       change.epoch = st.epoch;
+      change.archive = st.limits.long_term_memory;
+      change.embed = embeds(st);
       change.context = request.context;
       if (request.context)
         ++st.summary_generation;
@@ -182,12 +197,18 @@ caf::result<ok_atom> append(session_pointer self, append_request request) {
           [=](ok_atom) mutable {
             auto& st = self->state;
             --st.writes_in_flight;
-            for (auto& msg : change.messages)
+            for (auto& msg : change.messages) {
+              if (st.index)
+                st.index->add(msg);
               st.messages.push_back(std::move(msg));
+            }
+            if (change.embed)
+              st.unembedded += change.messages.size();
             if (change.context)
               st.context = change.context;
             rp.deliver(ok_atom::value);
             start_fold_if_due(self);
+            start_embedding_if_due(self);
             stop_if_retired(self);
           },
           [=](caf::error& err) mutable {
@@ -223,6 +244,9 @@ caf::result<ok_atom> erase(session_pointer self,
             st.context.reset();
             st.tokens = 0;
             st.namespaces.clear();
+            st.unembedded = 0;
+            if (st.index)
+              st.index = std::make_shared<retrieval_index>();
             rp.deliver(ok_atom::value);
             stop_if_retired(self);
           },
@@ -234,6 +258,158 @@ caf::result<ok_atom> erase(session_pointer self,
           });
     },
     [=](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+// -- long-term memory -----------------------------------------------------------
+
+/// Runs `fn` once the session's long-term memory is in memory: its archive
+/// and vectors, read from Redis on first need. Awaits, like the load.
+template <class Fn, class Fail>
+void with_index(session_pointer self, Fn fn, Fail fail) {
+  if (self->state.index) {
+    fn();
+    return;
+  }
+  self->request(self->state.peers.store, self->state.limits.store_timeout,
+                archive_atom::value, self->state.id)
+    .await(
+      [=](session_archive& archive) mutable {
+        auto index = std::make_shared<retrieval_index>();
+        for (const auto& msg : archive.messages)
+          index->add(msg);
+        for (auto& v : archive.vectors)
+          index->set_vector(v.seq, std::move(v.values));
+        self->state.index = std::move(index);
+        fn();
+      },
+      [=](caf::error& err) mutable { fail(err); });
+}
+
+void schedule_embedding_retry(session_pointer self, const caf::error& why) {
+  auto& st = self->state;
+  st.embed_retry_delay = next_retry_delay(st.embed_retry_delay, st.limits);
+  caf::aout(self) << "session " << st.id << ": embedding failed ("
+                  << self->system().render(why) << "), retrying in "
+                  << st.embed_retry_delay.count() << " ms\n";
+  self->delayed_send(self, st.embed_retry_delay, embed_atom::value);
+}
+
+/// Stores the vectors of a batch; then embeds the next batch, if any.
+void store_vectors(session_pointer self, std::vector<uint64_t> seqs,
+                   embedding_result result) {
+  auto& st = self->state;
+  store::vector_batch batch{st.epoch, result.model, {}};
+  for (std::size_t i = 0; i < seqs.size(); ++i)
+    batch.vectors.push_back({seqs[i], std::move(result.vectors[i])});
+  auto all_embedded = st.index->unembedded().size() == seqs.size();
+  self->request(st.peers.store, st.limits.store_timeout, vectors_atom::value,
+                st.id, batch, all_embedded)
+    .then(
+      [=](ok_atom) {
+        auto& st = self->state;
+        for (const auto& v : batch.vectors)
+          st.index->set_vector(v.seq, v.values);
+        st.unembedded = st.index->unembedded().size();
+        st.embedding = false;
+        st.embed_retry_delay = std::chrono::milliseconds{0};
+        start_embedding_if_due(self);
+        stop_if_retired(self);
+      },
+      [=](caf::error& err) {
+        self->state.embedding = false;
+        stop_if_fenced(self, err);
+        schedule_embedding_retry(self, err);
+        stop_if_retired(self);
+      });
+}
+
+/// Embeds the oldest messages still without a vector, one batch at a time.
+void embed_next_batch(session_pointer self) {
+  auto& st = self->state;
+  auto seqs = st.index->unembedded();
+  if (seqs.empty()) {
+    st.unembedded = 0;
+    st.embedding = false;
+    return;
+  }
+  if (seqs.size() > st.limits.embedding_batch)
+    seqs.resize(st.limits.embedding_batch);
+  std::vector<std::string> texts;
+  for (auto seq : seqs)
+    texts.push_back(st.index->message(seq).content);
+  self->request(st.peers.embedder, st.limits.embedder_timeout, embed_atom::value,
+                std::move(texts))
+    .then(
+      [=](embedding_result& result) {
+        store_vectors(self, seqs, std::move(result));
+      },
+      [=](caf::error& err) {
+        self->state.embedding = false;
+        schedule_embedding_retry(self, err);
+        stop_if_retired(self);
+      });
+}
+
+void start_embedding_if_due(session_pointer self) {
+  auto& st = self->state;
+  if (!embeds(st) || !st.loaded || st.embedding || st.retiring
+      || st.unembedded == 0)
+    return;
+  st.embedding = true;
+  with_index(
+    self, [=] { embed_next_batch(self); },
+    [=](caf::error& err) {
+      self->state.embedding = false;
+      schedule_embedding_retry(self, err);
+    });
+}
+
+std::vector<retrieval_hit> answer_hits(const session_state& st,
+                                       const std::vector<search_hit>& hits) {
+  std::vector<retrieval_hit> answer;
+  for (const auto& hit : hits) {
+    const auto& msg = st.index->message(hit.seq);
+    answer.push_back({msg.role, msg.content, hit.dist});
+  }
+  return answer;
+}
+
+/// Searches the session's own messages: BM25, fused with cosine similarity
+/// when the query can be embedded; BM25 alone when it cannot.
+caf::result<std::vector<retrieval_hit>> retrieve(session_pointer self,
+                                                 retrieval_query query) {
+  auto rp = self->make_response_promise<std::vector<retrieval_hit>>();
+  auto fail = [=](caf::error& err) mutable { rp.deliver(err); };
+  with_loaded_state(
+    self,
+    [=]() mutable {
+      with_index(
+        self,
+        [=]() mutable {
+          auto& st = self->state;
+          if (!embeds(st)) {
+            rp.deliver(answer_hits(st, st.index->search(query.text, {}, query.top_k)));
+            return;
+          }
+          self->request(st.peers.embedder, st.limits.embedder_timeout,
+                        embed_atom::value, std::vector<std::string>{query.text})
+            .then(
+              [=](embedding_result& result) mutable {
+                auto& st = self->state;
+                rp.deliver(answer_hits(
+                  st, st.index->search(query.text, result.vectors.at(0),
+                                       query.top_k)));
+              },
+              [=](caf::error&) mutable {
+                auto& st = self->state;
+                rp.deliver(answer_hits(
+                  st, st.index->search(query.text, {}, query.top_k)));
+              });
+        },
+        fail);
+    },
+    fail);
   return rp;
 }
 
@@ -322,6 +498,12 @@ session_actor::behavior_type session(session_pointer self, std::string id,
       return erase(self, std::move(namespaces));
     },
     [=](fold_atom) { start_fold_if_due(self); },
+    [=](retrieve_atom, retrieval_query& query)
+      -> caf::result<std::vector<retrieval_hit>> {
+      note_request(self);
+      return retrieve(self, std::move(query));
+    },
+    [=](embed_atom) { start_embedding_if_due(self); },
     [=](idle_atom) { check_idle(self); },
     [=](retire_atom) {
       self->state.retiring = true;

@@ -13,6 +13,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/protocol.hpp"
+#include "core/retrieval_index.hpp"
 
 namespace motorhead {
 
@@ -23,12 +24,17 @@ struct session_limits {
   std::chrono::milliseconds summarizer_timeout{std::chrono::minutes{5}};
   std::chrono::milliseconds first_retry_delay{1000};
   std::chrono::milliseconds max_retry_delay{60000};
+  /// Long-term memory: keep every message for retrieval.
+  bool long_term_memory = false;
+  std::size_t embedding_batch = 100;
+  std::chrono::milliseconds embedder_timeout{std::chrono::minutes{5}};
 };
 
 struct session_peers {
   persistence_actor store;
   summarizer_actor summarizer;
   registry_actor registry;
+  embedder_actor embedder; // none: long-term memory is lexical only
 };
 
 struct session_state {
@@ -54,6 +60,12 @@ struct session_state {
   bool retiring = false;
   std::chrono::milliseconds retry_delay{0};
   uint64_t writes_in_flight = 0;
+  /// Long-term memory, loaded from Redis on first need; null until then.
+  std::shared_ptr<retrieval_index> index;
+  uint64_t unembedded = 0; // messages waiting for a vector
+  bool embedding = false;  // a batch is with the embedder
+  std::chrono::milliseconds embed_retry_delay{0};
+
   /// Requests received from the registry, for the idle hand-shake.
   uint64_t handled = 0;
   caf::actor_clock::time_point last_request;

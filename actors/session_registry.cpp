@@ -14,10 +14,7 @@ session_actor& session_for(registry_pointer self, const std::string& id) {
   auto& st = self->state;
   auto it = st.sessions.find(id);
   if (it == st.sessions.end()) {
-    session_peers peers{st.store, st.summarizer,
-                        caf::actor_cast<registry_actor>(self)};
-    auto handle = self->spawn<caf::linked>(session, id, st.limits,
-                                           std::move(peers));
+    auto handle = self->spawn<caf::linked>(session, id, st.limits, st.peers);
     it = st.sessions.emplace(id, registry_state::entry{handle, 0}).first;
   }
   ++it->second.delegated;
@@ -43,11 +40,10 @@ void handle_exit(registry_pointer self, caf::exit_msg& msg) {
 } // namespace
 
 registry_actor::behavior_type session_registry(registry_pointer self,
-                                               persistence_actor store,
-                                               summarizer_actor summarizer,
+                                               session_peers peers,
                                                session_limits limits) {
-  self->state.store = std::move(store);
-  self->state.summarizer = std::move(summarizer);
+  self->state.peers = std::move(peers);
+  self->state.peers.registry = caf::actor_cast<registry_actor>(self);
   self->state.limits = limits;
   self->set_exit_handler(
     [=](caf::exit_msg& msg) { handle_exit(self, msg); });
@@ -64,12 +60,16 @@ registry_actor::behavior_type session_registry(registry_pointer self,
       return self->delegate(session_for(self, id), memory_delete_atom::value,
                             std::move(namespaces));
     },
+    [=](retrieve_atom, const std::string& id, retrieval_query& query) {
+      return self->delegate(session_for(self, id), retrieve_atom::value,
+                            std::move(query));
+    },
     [=](list_atom, session_page& page) {
-      return self->delegate(self->state.store, list_atom::value,
+      return self->delegate(self->state.peers.store, list_atom::value,
                             std::move(page));
     },
     [=](ping_atom) {
-      return self->delegate(self->state.store, ping_atom::value);
+      return self->delegate(self->state.peers.store, ping_atom::value);
     },
     [=](cluster_atom, const std::string& id) {
       // A node on its own: it owns every session.

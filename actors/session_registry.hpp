@@ -20,11 +20,10 @@ struct registry_state {
     uint64_t delegated = 0; // requests handed to the session so far
   };
   std::unordered_map<std::string, entry> sessions;
+  session_peers peers; // what each session needs; the registry is this one
   /// Sessions retired because another node owns them now; still linked, so
   /// that a shutdown stops them too, until they finish and stop.
   std::set<caf::actor_addr> retired;
-  persistence_actor store;
-  summarizer_actor summarizer;
   session_limits limits;
 
   static inline const char* name = "session_registry";
@@ -32,9 +31,10 @@ struct registry_state {
 
 using registry_pointer = registry_actor::stateful_pointer<registry_state>;
 
+/// `peers` names the store, the summarizer and the embedder (if any) of
+/// the sessions; the registry adds itself.
 registry_actor::behavior_type session_registry(registry_pointer self,
-                                               persistence_actor store,
-                                               summarizer_actor summarizer,
+                                               session_peers peers,
                                                session_limits limits);
 
 } // namespace motorhead

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "actors/cluster_node.hpp"
+#include "actors/embedder.hpp"
 #include "actors/persistence_actor.hpp"
 #include "actors/provider_summarizer.hpp"
 #include "actors/session_registry.hpp"
@@ -28,6 +29,8 @@ using namespace motorhead;
 struct node_actors {
   persistence_actor store;
   summarizer_pool_actor pool;
+  embedder_actor embedder; // with long-term memory and a provider
+  caf::actor sweeper;      // likewise
   registry_actor registry;
   cluster_actor cluster;  // none on a node on its own
   caf::actor connector;   // likewise
@@ -35,8 +38,9 @@ struct node_actors {
 
   void stop() {
     for (const caf::actor_addr& addr :
-         {cluster.address(), connector.address(), registry.address(),
-          pool.address(), store.address()})
+         {sweeper.address(), cluster.address(), connector.address(),
+          registry.address(), pool.address(), embedder.address(),
+          store.address()})
       if (addr)
         caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
   }
@@ -132,6 +136,27 @@ std::string join_cluster(caf::actor_system& system, const settings& cfg,
   return {};
 }
 
+/// The embedder of long-term memory, when a provider is configured.
+embedder_actor spawn_embedder(caf::actor_system& system, const settings& cfg) {
+  auto endpoint = embedding_endpoint_from(cfg);
+  if (!cfg.long_term_memory || !endpoint) {
+    if (cfg.long_term_memory)
+      std::cerr << "motorhead: long-term memory: BM25 (no model provider)\n";
+    return {};
+  }
+  std::cerr << "motorhead: long-term memory: BM25 and embeddings ("
+            << endpoint->model << ", " << endpoint->description << ")\n";
+  embedder_settings es;
+  es.endpoint = std::move(*endpoint);
+  es.transport = std::make_shared<curl_transport>();
+  es.backoff.base = cfg.provider_retry_base;
+  es.backoff.max_attempts = cfg.provider_max_attempts;
+  es.call_timeout = cfg.provider_timeout;
+  es.concurrency = cfg.summarizer_concurrency;
+  es.jitter = random_unit;
+  return system.spawn(embedder, std::move(es));
+}
+
 outcome<node_actors> start_actors(caf::actor_system& system,
                                   const settings& cfg) {
   node_actors actors;
@@ -144,18 +169,28 @@ outcome<node_actors> start_actors(caf::actor_system& system,
   }
   actors.pool = system.spawn(summarizer_pool, std::move(*workers.value),
                              cfg.summarizer_queue);
+  actors.embedder = spawn_embedder(system, cfg);
   session_limits limits;
   limits.max_window = cfg.max_window_size;
   limits.idle = cfg.session_idle;
   limits.store_timeout = cfg.request_timeout;
-  actors.registry = system.spawn(session_registry, actors.store,
-                                 summarizer_actor{actors.pool}, limits);
+  limits.long_term_memory = cfg.long_term_memory;
+  limits.embedding_batch = cfg.embedding_batch;
+  limits.embedder_timeout = cfg.provider_timeout * cfg.provider_max_attempts;
+  actors.registry = system.spawn(
+    session_registry,
+    session_peers{actors.store, summarizer_actor{actors.pool}, {},
+                  actors.embedder},
+    limits);
   actors.router = actors.registry;
   if (cfg.clustered())
     if (auto err = join_cluster(system, cfg, actors); !err.empty()) {
       actors.stop();
       return outcome<node_actors>::failure(err);
     }
+  if (actors.embedder)
+    actors.sweeper = system.spawn(embedding_sweeper, actors.store, actors.router,
+                                  std::chrono::milliseconds{60000});
   return {std::move(actors), {}};
 }
 
@@ -177,9 +212,6 @@ void log_startup(const settings& cfg, uint16_t port) {
   std::cerr << "motorhead: listening on " << cfg.host << ":" << port
             << ", Redis at " << cfg.redis.host << ":" << cfg.redis.port
             << ", window " << cfg.max_window_size << "\n";
-  if (cfg.long_term_memory)
-    std::cerr << "motorhead: long-term memory is not available in this "
-                 "build; /retrieval answers 400\n";
 }
 
 } // namespace

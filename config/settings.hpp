@@ -23,6 +23,8 @@ struct settings {
   std::size_t max_window_size = 12;
   bool long_term_memory = false;
   std::string model = "gpt-3.5-turbo";
+  std::string embedding_model = "text-embedding-3-small";
+  std::size_t embedding_batch = 100;
   std::string openai_api_key;
   std::string openai_api_base; // empty: OpenAI's, when a key is set
   std::string azure_api_key;

@@ -1,12 +1,13 @@
 #include "core/extractive_summarizer.hpp"
 
+#include "core/text_terms.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <numeric>
 #include <set>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace motorhead {
 
@@ -19,43 +20,6 @@ struct candidate {
   std::vector<std::string> term_occurrences;
   double score = 0;
 };
-
-const std::unordered_set<std::string>& stopwords() {
-  static const std::unordered_set<std::string> words{
-    "a", "about", "above", "after", "again", "all", "also", "am", "an", "and",
-    "any", "are", "as", "at", "be", "because", "been", "before", "being",
-    "below", "between", "both", "but", "by", "can", "could", "did", "do",
-    "does", "doing", "don", "down", "during", "each", "few", "for", "from",
-    "further", "had", "has", "have", "having", "he", "her", "here", "hers",
-    "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself",
-    "just", "let", "ll", "me", "more", "most", "my", "no", "nor", "not", "now",
-    "of", "off", "ok", "okay", "on", "once", "only", "or", "other", "our",
-    "out", "over", "own", "re", "same", "she", "should", "so", "some", "such",
-    "than", "that", "the", "their", "them", "then", "there", "these", "they",
-    "this", "those", "through", "to", "too", "under", "until", "up", "us",
-    "ve", "very", "was", "we", "were", "what", "when", "where", "which",
-    "while", "who", "whom", "why", "will", "with", "would", "yes", "you",
-    "your", "yours", "thanks", "thank", "hi", "hello", "hey", "sure", "please",
-    "really", "well", "one", "like", "get", "got", "s", "t", "d", "m"};
-  return words;
-}
-
-/// Lower-cased words; bytes of multi-byte UTF-8 characters count as letters.
-std::vector<std::string> words_of(const std::string& text) {
-  std::vector<std::string> words;
-  std::string current;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c >= 0x80) {
-      current.push_back(static_cast<char>(std::tolower(c)));
-    } else if (!current.empty()) {
-      words.push_back(std::move(current));
-      current.clear();
-    }
-  }
-  if (!current.empty())
-    words.push_back(std::move(current));
-  return words;
-}
 
 std::string trim(const std::string& text) {
   auto first = text.find_first_not_of(" \t\r\n");
@@ -96,11 +60,9 @@ std::vector<std::string> sentences_of(const std::string& text) {
 void add_candidate(std::vector<candidate>& out, const std::string& speaker,
                    const std::string& sentence) {
   candidate cand;
-  for (auto& word : words_of(sentence)) {
-    if (word.size() < 2 || stopwords().count(word) > 0)
-      continue;
-    cand.terms.insert(word);
-    cand.term_occurrences.push_back(std::move(word));
+  for (auto& term : content_terms(sentence)) {
+    cand.terms.insert(term);
+    cand.term_occurrences.push_back(std::move(term));
   }
   if (cand.terms.empty())
     return; // "ok", "thanks!": nothing worth remembering

@@ -96,6 +96,46 @@ decoded<append_request> decode_append_request(std::string_view body) {
   return {std::move(request), {}};
 }
 
+decoded<retrieval_query> decode_retrieval_query(std::string_view body) {
+  using result = decoded<retrieval_query>;
+  rapidjson::Document doc;
+  if (auto err = parse(body, doc); !err.empty())
+    return result::failure(err);
+  if (!doc.IsObject())
+    return result::failure("the body must be a JSON object");
+  auto text = string_member(doc, "text", "the body");
+  if (!text)
+    return result::failure(text.error);
+  if (text.value->empty())
+    return result::failure("\"text\" must not be empty");
+  retrieval_query query{std::move(*text.value), 10};
+  auto top_k = doc.FindMember("top_k");
+  if (top_k != doc.MemberEnd() && !top_k->value.IsNull()) {
+    if (!top_k->value.IsUint() || top_k->value.GetUint() < 1
+        || top_k->value.GetUint() > 100)
+      return result::failure("\"top_k\" must be a whole number from 1 to 100");
+    query.top_k = top_k->value.GetUint();
+  }
+  return {std::move(query), {}};
+}
+
+std::string encode_retrieval_hits(const std::vector<retrieval_hit>& hits) {
+  return write_json([&](writer_type& out) {
+    out.StartArray();
+    for (const auto& hit : hits) {
+      out.StartObject();
+      out.Key("role");
+      write_string(out, hit.role);
+      out.Key("content");
+      write_string(out, hit.content);
+      out.Key("dist");
+      out.Double(hit.dist);
+      out.EndObject();
+    }
+    out.EndArray();
+  });
+}
+
 std::string encode_memory_view(const memory_view& view) {
   return write_json([&](writer_type& out) {
     out.StartObject();
@@ -222,6 +262,63 @@ decoded<chat_completion> decode_chat_response(std::string_view body) {
       completion.total_tokens = total->value.GetUint64();
   }
   return {std::move(completion), {}};
+}
+
+std::string encode_embedding_request(const std::string& model,
+                                     const std::vector<std::string>& texts) {
+  return write_json([&](writer_type& out) {
+    out.StartObject();
+    out.Key("model");
+    write_string(out, model);
+    out.Key("input");
+    out.StartArray();
+    for (const auto& text : texts)
+      write_string(out, text);
+    out.EndArray();
+    out.EndObject();
+  });
+}
+
+decoded<embedding_result> decode_embedding_response(std::string_view body,
+                                                    std::size_t expected) {
+  using result = decoded<embedding_result>;
+  rapidjson::Document doc;
+  if (auto err = parse(body, doc); !err.empty())
+    return result::failure("provider answered " + err);
+  auto data = doc.IsObject() ? doc.FindMember("data") : doc.MemberEnd();
+  if (!doc.IsObject() || data == doc.MemberEnd() || !data->value.IsArray()
+      || data->value.Size() != expected)
+    return result::failure("provider answer has not " + std::to_string(expected)
+                           + " embeddings");
+  embedding_result out;
+  out.vectors.resize(expected);
+  for (const auto& item : data->value.GetArray()) {
+    auto index = item.IsObject() ? item.FindMember("index") : item.MemberEnd();
+    auto values = item.IsObject() ? item.FindMember("embedding") : item.MemberEnd();
+    if (!item.IsObject() || index == item.MemberEnd() || !index->value.IsUint()
+        || index->value.GetUint() >= expected || values == item.MemberEnd()
+        || !values->value.IsArray())
+      return result::failure("provider answer has a malformed embedding");
+    auto& vector = out.vectors[index->value.GetUint()];
+    for (const auto& v : values->value.GetArray()) {
+      if (!v.IsNumber())
+        return result::failure("provider answer has a malformed embedding");
+      vector.push_back(static_cast<float>(v.GetDouble()));
+    }
+  }
+  for (const auto& vector : out.vectors)
+    if (vector.empty() || vector.size() != out.vectors[0].size())
+      return result::failure("provider answer has embeddings of unequal size");
+  if (auto model = doc.FindMember("model");
+      model != doc.MemberEnd() && model->value.IsString())
+    out.model = as_string(model->value);
+  auto usage = doc.FindMember("usage");
+  if (usage != doc.MemberEnd() && usage->value.IsObject()) {
+    auto total = usage->value.FindMember("total_tokens");
+    if (total != usage->value.MemberEnd() && total->value.IsUint64())
+      out.tokens_used = total->value.GetUint64();
+  }
+  return {std::move(out), {}};
 }
 
 std::string provider_error_text(std::string_view body) {

@@ -21,6 +21,12 @@ using decoded = outcome<T>;
 
 decoded<append_request> decode_append_request(std::string_view body);
 
+/// {"text": "...", "top_k": 1..100 (optional, 10)}.
+decoded<retrieval_query> decode_retrieval_query(std::string_view body);
+
+/// [{"role", "content", "dist"}], nearest first.
+std::string encode_retrieval_hits(const std::vector<retrieval_hit>& hits);
+
 std::string encode_memory_view(const memory_view& view);
 std::string encode_session_ids(const std::vector<std::string>& ids);
 std::string encode_status_ok();
@@ -51,6 +57,17 @@ decoded<chat_completion> decode_chat_response(std::string_view body);
 /// The provider's error text: error.message when the body has one, else the
 /// start of the body.
 std::string provider_error_text(std::string_view body);
+
+// -- OpenAI-compatible embeddings ---------------------------------------------
+
+/// {"model", "input": [texts]}.
+std::string encode_embedding_request(const std::string& model,
+                                     const std::vector<std::string>& texts);
+
+/// The vectors in the order of the input (by "index"), the model and
+/// usage.total_tokens; `expected` vectors must come back.
+decoded<embedding_result> decode_embedding_response(std::string_view body,
+                                                    std::size_t expected);
 
 // -- records kept in Redis ----------------------------------------------------
 

@@ -45,6 +45,40 @@ struct session_snapshot {
   uint64_t next_seq = 1;
   std::vector<std::string> namespaces;
   uint64_t epoch = 0; // claimed by the loader; its writes must carry it
+  uint64_t unembedded = 0; // messages waiting for an embedding
+};
+
+/// An embedding kept in Redis for one message.
+struct archived_vector {
+  uint64_t seq = 0;
+  std::vector<float> values;
+};
+
+/// A session's long-term memory as Redis keeps it.
+struct session_archive {
+  std::vector<stored_message> messages; // every message ever stored, by seq
+  std::vector<archived_vector> vectors;
+  std::string embedding_model;
+};
+
+/// POST /sessions/{id}/retrieval.
+struct retrieval_query {
+  std::string text;
+  uint32_t top_k = 10;
+};
+
+/// One answer of a retrieval: the original's shape.
+struct retrieval_hit {
+  std::string role;
+  std::string content;
+  double dist = 0;
+};
+
+/// What an embedding provider made of some texts, in their order.
+struct embedding_result {
+  std::vector<std::vector<float>> vectors;
+  std::string model;
+  uint64_t tokens_used = 0;
 };
 
 /// GET /sessions paging: 1-based page and size, optional namespace.

@@ -79,6 +79,7 @@ api_handler::api_handler(caf::actor_system& system, router_actor router,
   : bridge_(system.spawn(bridge)),
     router_(std::move(router)),
     timeout_(cfg.request_timeout),
+    long_term_memory_(cfg.long_term_memory),
     api_keys_(cfg.api_keys) {
 }
 
@@ -156,7 +157,7 @@ void api_handler::handle(const api_request& request, responder respond) {
       if (auto err = session_id_error(route.session_id); !err.empty())
         return respond(error_response(400, err));
       if (route.kind == route_kind::retrieval)
-        return respond(error_response(400, "long-term memory is disabled"));
+        return handle_retrieval(request, route.session_id, respond);
       return handle_memory(request, route.session_id, *target.value, respond);
     }
     case route_kind::not_found:
@@ -194,6 +195,23 @@ void api_handler::handle_memory(const api_request& request,
                       std::move(*body.value));
 }
 
+
+void api_handler::handle_retrieval(const api_request& request,
+                                   const std::string& id, responder respond) {
+  if (!long_term_memory_)
+    return respond(error_response(400, "long-term memory is disabled "
+                                       "(MOTORHEAD_LONG_TERM_MEMORY=true "
+                                       "enables it)"));
+  auto query = json::decode_retrieval_query(request.body);
+  if (!query)
+    return respond(error_response(400, query.error));
+  ask_router<std::vector<retrieval_hit>>(
+    respond,
+    [](const std::vector<retrieval_hit>& hits) {
+      return ok_response(json::encode_retrieval_hits(hits));
+    },
+    retrieve_atom::value, id, std::move(*query.value));
+}
 
 bool api_handler::is_authorized(const api_request& request) const {
   if (api_keys_.empty())

@@ -57,11 +57,14 @@ private:
 
   void handle_memory(const api_request& request, const std::string& id,
                      const struct request_target& target, responder respond);
+  void handle_retrieval(const api_request& request, const std::string& id,
+                        responder respond);
   bool is_authorized(const api_request& request) const;
 
   caf::actor bridge_;
   router_actor router_;
   std::chrono::milliseconds timeout_;
+  bool long_term_memory_;
   std::vector<std::string> api_keys_;
 };
 

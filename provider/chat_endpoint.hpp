@@ -21,4 +21,8 @@ struct chat_endpoint {
 /// OPENAI_API_KEY or OPENAI_API_BASE is set; else none (built-in summarizer).
 std::optional<chat_endpoint> chat_endpoint_from(const settings& cfg);
 
+/// The same provider's embeddings endpoint (Azure: the ada deployment),
+/// with MOTORHEAD_EMBEDDING_MODEL.
+std::optional<chat_endpoint> embedding_endpoint_from(const settings& cfg);
+
 } // namespace motorhead

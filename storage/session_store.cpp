@@ -2,7 +2,10 @@
 
 #include <charconv>
 
+#include <algorithm>
+
 #include "core/json_codec.hpp"
+#include "core/retrieval_index.hpp"
 
 namespace motorhead::store {
 
@@ -29,12 +32,19 @@ end
 return epoch
 )lua";
 
-// KEYS: messages, meta. ARGV: epoch, next_seq, has_context, context,
-// namespaces (JSON), message records...
+// KEYS: messages, meta, archive, unembedded. ARGV: epoch, next_seq,
+// has_context, context, namespaces (JSON), archive (0/1), embed (0/1),
+// message records... The archive and the marks of messages waiting for an
+// embedding are written with the messages, so none is ever lost.
 const std::string append_script = fence + R"lua(
 redis.call('PERSIST', KEYS[2])
-for i = 6, #ARGV do
+for i = 8, #ARGV do
   redis.call('RPUSH', KEYS[1], ARGV[i])
+  if ARGV[6] == '1' or ARGV[7] == '1' then
+    local seq = cjson.decode(ARGV[i]).seq
+    if ARGV[6] == '1' then redis.call('HSET', KEYS[3], seq, ARGV[i]) end
+    if ARGV[7] == '1' then redis.call('SADD', KEYS[4], seq) end
+  end
 end
 redis.call('HSET', KEYS[2], 'next_seq', ARGV[2], 'namespaces', ARGV[5])
 if ARGV[3] == '1' then
@@ -43,10 +53,11 @@ end
 return 1
 )lua";
 
-// KEYS: messages, meta. ARGV: epoch, ttl. Removes everything but the epoch,
-// which expires like that of a session never written.
+// KEYS: messages, meta, archive, unembedded, vectors. ARGV: epoch, ttl.
+// Removes everything but the epoch, which expires like that of a session
+// never written.
 const std::string delete_script = fence + R"lua(
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5])
 redis.call('HDEL', KEYS[2], 'context', 'tokens', 'next_seq', 'namespaces')
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1
@@ -69,6 +80,19 @@ redis.call('HSET', KEYS[2], 'context', ARGV[3])
 redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[4])
 return removed
 )lua";
+
+// KEYS: messages, meta, unembedded, vectors. ARGV: epoch, model, dimension,
+// then seq and packed vector pairs.
+const std::string vectors_script = fence + R"lua(
+for i = 4, #ARGV, 2 do
+  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+  redis.call('SREM', KEYS[3], ARGV[i])
+end
+redis.call('HSET', KEYS[2], 'embedding_model', ARGV[2], 'embedding_dim', ARGV[3])
+return redis.call('SCARD', KEYS[3])
+)lua";
+
+const std::string pending_embeddings_key = "motorhead:embedding:pending";
 
 /// How long the epoch of a session that was read but never written lives.
 const std::string unwritten_epoch_ttl = "86400";
@@ -113,6 +137,18 @@ std::string meta_key(const std::string& session_id) {
   return session_prefix + session_id + "}:meta";
 }
 
+std::string archive_key(const std::string& session_id) {
+  return session_prefix + session_id + "}:archive";
+}
+
+std::string unembedded_key(const std::string& session_id) {
+  return session_prefix + session_id + "}:unembedded";
+}
+
+std::string vectors_key(const std::string& session_id) {
+  return session_prefix + session_id + "}:vectors";
+}
+
 std::string index_key(const std::optional<std::string>& ns) {
   if (!ns)
     return "motorhead:sessions";
@@ -123,7 +159,8 @@ command_list load_commands(const std::string& session_id) {
   return {{"EVAL", claim_script, "2", messages_key(session_id),
            meta_key(session_id), unwritten_epoch_ttl},
           {"LRANGE", messages_key(session_id), "0", "-1"},
-          {"HGETALL", meta_key(session_id)}};
+          {"HGETALL", meta_key(session_id)},
+          {"SCARD", unembedded_key(session_id)}};
 }
 
 outcome<session_snapshot> decode_load(const std::vector<redis_reply>& replies) {
@@ -145,6 +182,7 @@ outcome<session_snapshot> decode_load(const std::vector<redis_reply>& replies) {
   if (!snapshot.messages.empty())
     snapshot.next_seq = std::max(snapshot.next_seq,
                                  snapshot.messages.back().seq + 1);
+  snapshot.unembedded = static_cast<uint64_t>(replies.at(3).integer);
   return {std::move(snapshot), {}};
 }
 
@@ -152,14 +190,18 @@ command_list append_commands(const std::string& session_id,
                              const append_change& change, int64_t now_ms) {
   redis_command eval{"EVAL",
                      append_script,
-                     "2",
+                     "4",
                      messages_key(session_id),
                      meta_key(session_id),
+                     archive_key(session_id),
+                     unembedded_key(session_id),
                      std::to_string(change.epoch),
                      std::to_string(change.next_seq),
                      change.context ? "1" : "0",
                      change.context.value_or(""),
-                     json::encode_string_list(change.namespaces)};
+                     json::encode_string_list(change.namespaces),
+                     change.archive ? "1" : "0",
+                     change.embed ? "1" : "0"};
   for (const auto& msg : change.messages)
     eval.push_back(json::encode_stored_message(msg));
   command_list commands{std::move(eval)};
@@ -167,6 +209,8 @@ command_list append_commands(const std::string& session_id,
   commands.push_back({"ZADD", index_key(std::nullopt), score, session_id});
   for (const auto& ns : change.namespaces)
     commands.push_back({"ZADD", index_key(ns), score, session_id});
+  if (change.embed && !change.messages.empty())
+    commands.push_back({"ZADD", pending_embeddings_key, score, session_id});
   return commands;
 }
 
@@ -182,9 +226,11 @@ command_list delete_commands(const std::string& session_id,
                              const std::vector<std::string>& namespaces,
                              uint64_t epoch) {
   command_list commands{
-    {"EVAL", delete_script, "2", messages_key(session_id), meta_key(session_id),
-     std::to_string(epoch), unwritten_epoch_ttl},
-    {"ZREM", index_key(std::nullopt), session_id}};
+    {"EVAL", delete_script, "5", messages_key(session_id), meta_key(session_id),
+     archive_key(session_id), unembedded_key(session_id),
+     vectors_key(session_id), std::to_string(epoch), unwritten_epoch_ttl},
+    {"ZREM", index_key(std::nullopt), session_id},
+    {"ZREM", pending_embeddings_key, session_id}};
   for (const auto& ns : namespaces)
     commands.push_back({"ZREM", index_key(ns), session_id});
   return commands;
@@ -206,6 +252,58 @@ decode_list(const std::vector<redis_reply>& replies) {
   for (const auto& element : replies.at(0).elements)
     ids.push_back(element.text);
   return {std::move(ids), {}};
+}
+
+command_list archive_commands(const std::string& session_id) {
+  return {{"HGETALL", archive_key(session_id)},
+          {"HGETALL", vectors_key(session_id)},
+          {"HGET", meta_key(session_id), "embedding_model"}};
+}
+
+outcome<session_archive> decode_archive(const std::vector<redis_reply>& replies) {
+  using result = outcome<session_archive>;
+  if (auto err = first_error(replies); !err.empty())
+    return result::failure(err);
+  session_archive archive;
+  const auto& messages = replies.at(0).elements;
+  for (size_t i = 0; i + 1 < messages.size(); i += 2) {
+    auto msg = json::decode_stored_message(messages[i + 1].text);
+    if (!msg)
+      return result::failure("corrupt archived message: " + msg.error);
+    archive.messages.push_back(std::move(*msg.value));
+  }
+  std::sort(archive.messages.begin(), archive.messages.end(),
+            [](const auto& a, const auto& b) { return a.seq < b.seq; });
+  const auto& vectors = replies.at(1).elements;
+  for (size_t i = 0; i + 1 < vectors.size(); i += 2) {
+    uint64_t seq = 0;
+    if (!parse_u64(vectors[i].text, seq) || vectors[i + 1].text.size() % 4 != 0)
+      return result::failure("corrupt stored vector");
+    archive.vectors.push_back({seq, unpack_vector(vectors[i + 1].text)});
+  }
+  archive.embedding_model = replies.at(2).text;
+  return {std::move(archive), {}};
+}
+
+command_list vectors_commands(const std::string& session_id,
+                              const vector_batch& batch, bool all_embedded) {
+  auto dimension = batch.vectors.empty() ? 0 : batch.vectors[0].values.size();
+  redis_command eval{"EVAL", vectors_script, "4", messages_key(session_id),
+                     meta_key(session_id), unembedded_key(session_id),
+                     vectors_key(session_id), std::to_string(batch.epoch),
+                     batch.model, std::to_string(dimension)};
+  for (const auto& v : batch.vectors) {
+    eval.push_back(std::to_string(v.seq));
+    eval.push_back(pack_vector(v.values));
+  }
+  command_list commands{std::move(eval)};
+  if (all_embedded)
+    commands.push_back({"ZREM", pending_embeddings_key, session_id});
+  return commands;
+}
+
+command_list pending_embedding_commands(std::size_t limit) {
+  return {{"ZRANGE", pending_embeddings_key, "0", std::to_string(limit - 1)}};
 }
 
 command_list ping_commands() {

@@ -6,8 +6,13 @@
 //   motorhead:session:{ID}:messages   LIST of JSON messages, oldest first
 //   motorhead:session:{ID}:meta       HASH context, tokens, next_seq, namespaces,
 //                                          epoch (the fencing token)
+//   motorhead:session:{ID}:archive    HASH seq -> JSON message, every message
+//                                          ever stored (long-term memory)
+//   motorhead:session:{ID}:unembedded SET seqs still waiting for a vector
+//   motorhead:session:{ID}:vectors    HASH seq -> packed float32 embedding
 //   motorhead:sessions                ZSET session id -> ms of last POST
 //   motorhead:namespace:{NS}:sessions ZSET session id -> ms of last POST
+//   motorhead:embedding:pending       ZSET sessions with messages to embed
 #pragma once
 
 #include <cstdint>
@@ -24,6 +29,9 @@ namespace motorhead::store {
 std::string messages_key(const std::string& session_id);
 std::string meta_key(const std::string& session_id);
 std::string index_key(const std::optional<std::string>& ns);
+std::string archive_key(const std::string& session_id);
+std::string unembedded_key(const std::string& session_id);
+std::string vectors_key(const std::string& session_id);
 
 /// What one POST changes in a session; applied atomically by a Lua script.
 struct append_change {
@@ -32,6 +40,15 @@ struct append_change {
   std::vector<std::string> namespaces;    // the session's namespaces after it
   uint64_t next_seq = 1;
   uint64_t epoch = 0;                     // the writer's claim
+  bool archive = false;                   // long-term memory keeps them
+  bool embed = false;                     // and they wait for embeddings
+};
+
+/// Embeddings computed for some of a session's messages.
+struct vector_batch {
+  uint64_t epoch = 0;
+  std::string model;
+  std::vector<archived_vector> vectors;
 };
 
 /// A finished fold: drops the messages up to `covered_through` and sets the
@@ -60,6 +77,17 @@ command_list delete_commands(const std::string& session_id,
 command_list list_commands(const session_page& page);
 outcome<std::vector<std::string>>
 decode_list(const std::vector<redis_reply>& replies);
+command_list archive_commands(const std::string& session_id);
+outcome<session_archive> decode_archive(const std::vector<redis_reply>& replies);
+
+/// Stores vectors (fenced) and clears their marks; `all_embedded` also
+/// takes the session off the list of sessions with work pending.
+command_list vectors_commands(const std::string& session_id,
+                              const vector_batch& batch, bool all_embedded);
+
+/// The first `limit` sessions with messages waiting for embeddings.
+command_list pending_embedding_commands(std::size_t limit);
+
 command_list ping_commands();
 
 /// The first error among replies that only acknowledge, or "".

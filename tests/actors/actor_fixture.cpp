@@ -28,8 +28,11 @@ persistence_actor::behavior_type fake_store(fake_store_pointer self) {
       auto& session = self->state.sessions[id];
       if (session.epoch != change.epoch)
         return fenced();
-      for (auto& msg : change.messages)
+      for (auto& msg : change.messages) {
         session.messages.push_back(msg);
+        if (change.archive)
+          self->state.archives[id].messages.push_back(msg);
+      }
       if (change.context)
         session.context = change.context;
       session.next_seq = change.next_seq;
@@ -62,6 +65,7 @@ persistence_actor::behavior_type fake_store(fake_store_pointer self) {
         return fenced();
       session = session_snapshot{};
       session.epoch = epoch;
+      self->state.archives.erase(id);
       return ok_atom::value;
     },
     [=](list_atom, session_page&) -> caf::result<std::vector<std::string>> {
@@ -75,6 +79,24 @@ persistence_actor::behavior_type fake_store(fake_store_pointer self) {
         return unavailable();
       return ok_atom::value;
     },
+    [=](archive_atom, const std::string& id) -> caf::result<session_archive> {
+      if (self->state.down)
+        return unavailable();
+      return self->state.archives[id];
+    },
+    [=](vectors_atom, const std::string& id, store::vector_batch& batch,
+        bool) -> caf::result<ok_atom> {
+      if (self->state.down)
+        return unavailable();
+      if (self->state.sessions[id].epoch != batch.epoch)
+        return fenced();
+      auto& archive = self->state.archives[id];
+      for (auto& v : batch.vectors)
+        archive.vectors.push_back(std::move(v));
+      archive.embedding_model = batch.model;
+      return ok_atom::value;
+    },
+    [=](pending_atom, uint32_t) -> std::vector<std::string> { return {}; },
     [=](rate_atom, uint64_t, uint64_t, uint64_t) -> int64_t { return 0; },
     [=](flush_atom) {},
   };
@@ -117,7 +139,8 @@ actor_fixture::actor_fixture() {
   limits.idle = std::chrono::seconds{30};
   store = sys.spawn(fake_store);
   summarizer = sys.spawn(fake_summarizer);
-  registry = sys.spawn(session_registry, store, summarizer, limits);
+  registry = sys.spawn(session_registry,
+                       session_peers{store, summarizer, {}, {}}, limits);
   sched.run();
 }
 

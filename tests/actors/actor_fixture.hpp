@@ -21,6 +21,7 @@ struct test_config : caf::actor_system_config {
 /// An in-memory stand-in for Redis behind the persistence protocol.
 struct fake_store_state {
   std::map<std::string, session_snapshot> sessions;
+  std::map<std::string, session_archive> archives;
   bool down = false;
   std::size_t loads = 0;
   static inline const char* name = "fake_store";

@@ -51,7 +51,8 @@ TEST(SessionStore, DecodesALoadedSession) {
                     "namespaces", R"(["a"])", "epoch", "9"})
     meta.elements.push_back({redis_reply::kind::string, 0, text, {}});
   redis_reply claim{redis_reply::kind::integer, 9, {}, {}};
-  auto snapshot = store::decode_load({claim, messages, meta});
+  redis_reply pending{redis_reply::kind::integer, 2, {}, {}};
+  auto snapshot = store::decode_load({claim, messages, meta, pending});
   ASSERT_TRUE(snapshot) << snapshot.error;
   EXPECT_EQ(snapshot.value->messages.size(), 1u);
   EXPECT_EQ(snapshot.value->context, "so far");
@@ -60,12 +61,14 @@ TEST(SessionStore, DecodesALoadedSession) {
   EXPECT_EQ(snapshot.value->next_seq, 5u);
   EXPECT_EQ(snapshot.value->namespaces, (std::vector<std::string>{"a"}));
   EXPECT_EQ(snapshot.value->epoch, 9u);
+  EXPECT_EQ(snapshot.value->unembedded, 2u);
 }
 
 TEST(SessionStore, AnEmptySessionDecodes) {
   redis_reply empty{redis_reply::kind::array, 0, {}, {}};
   redis_reply claim{redis_reply::kind::integer, 1, {}, {}};
-  auto snapshot = store::decode_load({claim, empty, empty});
+  redis_reply none{redis_reply::kind::integer, 0, {}, {}};
+  auto snapshot = store::decode_load({claim, empty, empty, none});
   ASSERT_TRUE(snapshot);
   EXPECT_TRUE(snapshot.value->messages.empty());
   EXPECT_FALSE(snapshot.value->context);
@@ -75,7 +78,7 @@ TEST(SessionStore, AnEmptySessionDecodes) {
 TEST(SessionStore, ReportsRedisErrors) {
   redis_reply error{redis_reply::kind::error, 0, "WRONGTYPE", {}};
   redis_reply empty{redis_reply::kind::array, 0, {}, {}};
-  EXPECT_FALSE(store::decode_load({error, empty, empty}));
+  EXPECT_FALSE(store::decode_load({error, empty, empty, empty}));
   EXPECT_NE(store::first_error({empty, error}), "");
   redis_reply fenced{redis_reply::kind::error, 0, "FENCED newer owner", {}};
   EXPECT_TRUE(store::is_fenced({fenced, empty}));

@@ -1,0 +1,169 @@
+#include "core/retrieval_index.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+
+#include "core/text_terms.hpp"
+
+namespace motorhead {
+
+namespace {
+
+constexpr double bm25_k1 = 1.2;
+constexpr double bm25_b = 0.75;
+/// Reciprocal rank fusion's constant: 1 / (k + rank), as in Cormack et al.
+constexpr double rrf_k = 60;
+/// How deep each ranking goes into the fusion.
+constexpr std::size_t fusion_depth = 100;
+
+void sort_by_score(std::vector<std::pair<std::size_t, double>>& ranked) {
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first > b.first;
+  });
+}
+
+void normalise(std::vector<float>& values) {
+  double norm = 0;
+  for (float v : values)
+    norm += static_cast<double>(v) * v;
+  norm = std::sqrt(norm);
+  if (norm > 0)
+    for (auto& v : values)
+      v = static_cast<float>(v / norm);
+}
+
+} // namespace
+
+void retrieval_index::add(const stored_message& msg) {
+  if (contains(msg.seq))
+    return;
+  auto index = docs_.size();
+  std::map<std::string, uint32_t> frequencies;
+  std::size_t length = 0;
+  for (auto& term : content_terms(msg.content)) {
+    ++frequencies[term];
+    ++length;
+  }
+  for (auto& [term, frequency] : frequencies)
+    postings_[term].push_back({index, frequency});
+  docs_.push_back({msg, length, {}});
+  by_seq_.emplace(msg.seq, index);
+  total_length_ += length;
+}
+
+void retrieval_index::set_vector(uint64_t seq, std::vector<float> values) {
+  auto it = by_seq_.find(seq);
+  if (it == by_seq_.end())
+    return;
+  normalise(values);
+  docs_[it->second].vector = std::move(values);
+}
+
+const stored_message& retrieval_index::message(uint64_t seq) const {
+  return docs_.at(by_seq_.at(seq)).msg;
+}
+
+std::vector<uint64_t> retrieval_index::unembedded() const {
+  std::vector<uint64_t> seqs;
+  for (const auto& d : docs_)
+    if (d.vector.empty())
+      seqs.push_back(d.msg.seq);
+  std::sort(seqs.begin(), seqs.end());
+  return seqs;
+}
+
+retrieval_index::ranking retrieval_index::bm25(const std::string& query) const {
+  ranking ranked;
+  if (docs_.empty())
+    return ranked;
+  auto count = static_cast<double>(docs_.size());
+  auto average = std::max(1.0, static_cast<double>(total_length_) / count);
+  std::unordered_map<std::size_t, double> scores;
+  auto terms = content_terms(query);
+  std::sort(terms.begin(), terms.end());
+  terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+  for (const auto& term : terms) {
+    auto it = postings_.find(term);
+    if (it == postings_.end())
+      continue;
+    auto df = static_cast<double>(it->second.size());
+    auto idf = std::log(1.0 + (count - df + 0.5) / (df + 0.5));
+    for (const auto& p : it->second) {
+      auto tf = static_cast<double>(p.frequency);
+      auto norm = bm25_k1 * (1 - bm25_b
+                             + bm25_b * static_cast<double>(docs_[p.doc].length)
+                                 / average);
+      scores[p.doc] += idf * tf * (bm25_k1 + 1) / (tf + norm);
+    }
+  }
+  ranked.assign(scores.begin(), scores.end());
+  sort_by_score(ranked);
+  return ranked;
+}
+
+retrieval_index::ranking
+retrieval_index::cosine(const std::vector<float>& query) const {
+  auto q = query;
+  normalise(q);
+  ranking ranked;
+  for (std::size_t i = 0; i < docs_.size(); ++i) {
+    const auto& v = docs_[i].vector;
+    if (v.size() != q.size())
+      continue; // not embedded (yet), or by another model
+    double dot = 0;
+    for (std::size_t d = 0; d < v.size(); ++d)
+      dot += static_cast<double>(v[d]) * q[d];
+    ranked.emplace_back(i, dot);
+  }
+  sort_by_score(ranked);
+  return ranked;
+}
+
+std::vector<search_hit>
+retrieval_index::search(const std::string& query,
+                        const std::vector<float>& query_vector,
+                        std::size_t top_k) const {
+  std::vector<search_hit> hits;
+  auto lexical = bm25(query);
+  if (query_vector.empty()) {
+    // BM25 alone: dist = 1 / (1 + score), in (0, 1].
+    for (std::size_t i = 0; i < lexical.size() && i < top_k; ++i)
+      hits.push_back({docs_[lexical[i].first].msg.seq,
+                      1.0 / (1.0 + lexical[i].second)});
+    return hits;
+  }
+  // Reciprocal rank fusion; dist = 1 - fused / best possible, in [0, 1).
+  std::unordered_map<std::size_t, double> fused;
+  auto semantic = cosine(query_vector);
+  for (const auto* ranked : {&lexical, &semantic})
+    for (std::size_t rank = 0; rank < ranked->size() && rank < fusion_depth;
+         ++rank)
+      fused[(*ranked)[rank].first] += 1.0 / (rrf_k + rank + 1);
+  ranking combined(fused.begin(), fused.end());
+  sort_by_score(combined);
+  auto best = 2.0 / (rrf_k + 1);
+  for (std::size_t i = 0; i < combined.size() && i < top_k; ++i)
+    hits.push_back({docs_[combined[i].first].msg.seq,
+                    1.0 - combined[i].second / best});
+  return hits;
+}
+
+std::string pack_vector(const std::vector<float>& values) {
+  static_assert(sizeof(float) == 4, "float32 expected");
+  std::string bytes(values.size() * 4, '\0');
+  std::memcpy(bytes.data(), values.data(), bytes.size()); // little-endian hosts
+  return bytes;
+}
+
+std::vector<float> unpack_vector(const std::string& bytes) {
+  if (bytes.size() % 4 != 0)
+    throw std::invalid_argument("a packed vector's size is a multiple of 4");
+  std::vector<float> values(bytes.size() / 4);
+  std::memcpy(values.data(), bytes.data(), bytes.size());
+  return values;
+}
+
+} // namespace motorhead
