@@ -7,14 +7,19 @@ using namespace motorhead;
 TEST(SessionStore, EveryKeyOfASessionCarriesItsHashTag) {
   EXPECT_EQ(store::messages_key("abc"), "motorhead:session:{abc}:messages");
   EXPECT_EQ(store::meta_key("abc"), "motorhead:session:{abc}:meta");
-  // EVAL's key arguments are always the session's own keys.
+  // EVAL's key arguments are always the session's own keys, messages and
+  // meta first (the fence reads KEYS[2]).
   for (const auto& commands :
        {store::append_commands("abc", {}, 1), store::load_commands("abc"),
-        store::fold_commands("abc", {}), store::delete_commands("abc", {}, 1)}) {
-    EXPECT_EQ(commands[0][0], "EVAL");
-    EXPECT_EQ(commands[0][2], "2");
+        store::fold_commands("abc", {}), store::delete_commands("abc", {}, 1),
+        store::vectors_commands("abc", {}, false)}) {
+    ASSERT_EQ(commands[0][0], "EVAL");
+    auto keys = std::stoul(commands[0][2]);
+    EXPECT_GE(keys, 2u);
     EXPECT_EQ(commands[0][3], store::messages_key("abc"));
     EXPECT_EQ(commands[0][4], store::meta_key("abc"));
+    for (std::size_t i = 0; i < keys; ++i)
+      EXPECT_NE(commands[0][3 + i].find("{abc}"), std::string::npos);
   }
 }
 
@@ -27,7 +32,7 @@ TEST(SessionStore, AppendIsOneScriptPlusIndexUpdates) {
   auto commands = store::append_commands("abc", change, 1234);
   ASSERT_EQ(commands.size(), 3u);
   EXPECT_EQ(commands[0][0], "EVAL");
-  EXPECT_EQ(commands[0][5], "3"); // the fencing token comes first
+  EXPECT_EQ(commands[0][7], "3"); // the fencing token comes first
   EXPECT_EQ(commands[0].back(), R"({"seq":7,"role":"Human","content":"hi"})");
   EXPECT_EQ(commands[1],
             (redis_command{"ZADD", "motorhead:sessions", "1234", "abc"}));
