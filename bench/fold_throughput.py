@@ -43,7 +43,7 @@ def main():
         started = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
             list(pool.map(lambda s: server.post_memory(s, messages), sessions))
-        done = wait_until(lambda: fake.stats()["chat_requests"] >= args.sessions
+        done = wait_until(lambda: fake.stats()["calls"] >= args.sessions
                           and fake.stats()["in_flight"] == 0,
                           timeout=600, interval=0.02)
         elapsed = time.monotonic() - started

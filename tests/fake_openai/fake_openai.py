@@ -3,7 +3,9 @@
 
 Answers POST .../chat/completions (OpenAI, compatible servers and Azure's
 /openai/deployments/{id}/chat/completions) with a summary computed from the
-prompt, and records every request. Knobs, set with POST /_control:
+prompt, and POST .../embeddings with deterministic vectors (hashed words,
+where a small thesaurus maps synonyms to one word, so that "automobile"
+lands near "car"). It records every request. Knobs, set with POST /_control:
 
   latency_ms   delay before every answer
   script       answers for the next requests, in order, each one of
@@ -11,6 +13,7 @@ prompt, and records every request. Knobs, set with POST /_control:
                {"hang": true} (never answers), {"malformed": true}
   fail_every   every n-th chat request answers 500 (0: never)
 
+Knobs count chat and embedding requests alike.
 GET /_requests lists the recorded requests, GET /_stats counts them and
 the most answered at once; POST /_reset forgets everything.
 
@@ -18,7 +21,9 @@ the most answered at once; POST /_reset forgets everything.
 """
 
 import argparse
+import hashlib
 import json
+import math
 import re
 import threading
 import time
@@ -40,7 +45,7 @@ class State:
         self.script = []
         self.fail_every = 0
         self.requests = []
-        self.chat_count = 0
+        self.call_count = 0
         self.in_flight = 0
         self.max_in_flight = 0
         self.hung = threading.Event()
@@ -64,6 +69,37 @@ def summarize(prompt):
     fresh = "; ".join(line[:60] for line in lines)
     summary = (previous + " + " + fresh) if previous else fresh
     return summary[-1500:]
+
+
+SYNONYMS = {
+    "car": ["automobile", "vehicle", "cars"], "rent": ["hire", "renting", "rental"],
+    "hotel": ["hotels", "lodging", "accommodation"],
+    "budget": ["cost", "costs", "price", "dollars", "dollar"],
+    "visa": ["permit"], "canadian": ["canada", "canadians"],
+    "performance": ["show", "kabuki", "theatre", "theater"],
+    "doctor": ["physician"], "headache": ["migraine"],
+    "running": ["jogging", "runs", "run"], "knee": ["joint"], "eat": ["food"],
+    "marathon": ["race"], "sql": ["database", "query"],
+    "deployment": ["shipping"], "mobile": ["smartphone", "phones"],
+    "website": ["web", "site"], "slow": ["slowly"], "go": ["golang"],
+}
+CANONICAL = {word: key for key, words in SYNONYMS.items() for word in words}
+STOPWORDS = set("a an the i my me to in on of for and or is are be can do does "
+                "should what how about with at by it this that you your our "
+                "we there up".split())
+DIMENSIONS = 128
+
+
+def embed(text):
+    vector = [0.0] * DIMENSIONS
+    for word in re.findall(r"\w+", text.lower()):
+        if word in STOPWORDS:
+            continue
+        word = CANONICAL.get(word, word)
+        digest = hashlib.md5(word.encode()).digest()
+        vector[digest[0] % DIMENSIONS] += 1.0 if digest[1] % 2 else -1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
 
 
 def count_tokens(text):
@@ -97,7 +133,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, STATE.requests)
             if path == "/_stats":
                 return self.reply(200, {"requests": len(STATE.requests),
-                                        "chat_requests": STATE.chat_count,
+                                        "calls": STATE.call_count,
                                         "in_flight": STATE.in_flight,
                                         "max_in_flight": STATE.max_in_flight})
         self.reply(404, {"error": {"message": "no such route"}})
@@ -119,16 +155,18 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {"ok": True})
         if url.path.endswith("/chat/completions"):
             return self.chat(url, raw)
+        if url.path.endswith("/embeddings"):
+            return self.chat(url, raw, embeddings=True)
         self.reply(404, {"error": {"message": "no such route"}})
 
-    def chat(self, url, raw):
+    def chat(self, url, raw, embeddings=False):
         try:
             body = json.loads(raw)
         except ValueError:
             body = None
         with STATE.lock:
-            STATE.chat_count += 1
-            number = STATE.chat_count
+            STATE.call_count += 1
+            number = STATE.call_count
             step = STATE.script.pop(0) if STATE.script else {}
             if not step and STATE.fail_every and number % STATE.fail_every == 0:
                 step = {"status": 500}
@@ -156,6 +194,8 @@ class Handler(BaseHTTPRequestHandler):
             if step.get("malformed"):
                 record["answer"] = "malformed"
                 return self.reply(200, b"{\"choices\": [")
+            if embeddings:
+                return self.embeddings(body, record)
             if not body or "messages" not in body:
                 return self.reply(400, {"error": {"message": "no messages"}})
             prompt = body["messages"][-1]["content"]
@@ -173,6 +213,21 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             with STATE.lock:
                 STATE.in_flight -= 1
+
+
+    def embeddings(self, body, record):
+        texts = (body or {}).get("input")
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, list) or not texts:
+            return self.reply(400, {"error": {"message": "no input"}})
+        tokens = sum(count_tokens(t) for t in texts)
+        record["answer"] = {"embeddings": len(texts), "usage": {"total_tokens": tokens}}
+        self.reply(200, {"object": "list", "model": body.get("model"),
+                         "data": [{"object": "embedding", "index": i,
+                                   "embedding": embed(t)}
+                                  for i, t in enumerate(texts)],
+                         "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
 
 def main():

@@ -231,7 +231,7 @@ class SharedProviderTest(unittest.TestCase):
             self.overflow(self.cluster.nodes[i % 3], new_session("rl"))
         time.sleep(3)
         # Three nodes, each with its own limiter, would have made 9 calls.
-        self.assertEqual(self.fake.stats()["chat_requests"], 3)
+        self.assertEqual(self.fake.stats()["calls"], 3)
 
     def test_a_full_node_hands_folds_to_peers_with_room(self):
         self.start(MOTORHEAD_SUMMARIZER_CONCURRENCY=1, MOTORHEAD_SUMMARIZER_QUEUE=1,

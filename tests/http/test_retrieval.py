@@ -1,0 +1,243 @@
+"""Black-box tests of long-term memory: POST /sessions/{id}/retrieval on
+plain Redis, with BM25 alone and hybrid with the fake provider's
+embeddings."""
+
+import json
+import os
+import signal
+import time
+import unittest
+import uuid
+
+from harness import FakeOpenAI, Motorhead, RedisServer, turn, wait_until
+
+DATA = os.path.join(os.path.dirname(__file__), "..", "data", "retrieval_set.json")
+# Floors for recall@5 on the labelled set; the measured values are printed.
+BM25_FLOOR = 0.35
+HYBRID_FLOOR = 0.9
+
+
+def load_set():
+    with open(DATA) as f:
+        return json.load(f)
+
+
+class RetrievalTestCase(unittest.TestCase):
+    with_provider = False
+    extra_env = {}
+
+    def setUp(self):
+        self.redis = RedisServer()
+        self.redis.start()
+        env = {"MOTORHEAD_LONG_TERM_MEMORY": "true", "MOTORHEAD_MAX_WINDOW_SIZE": 4,
+               "MOTORHEAD_PROVIDER_RETRY_BASE_MS": 50}
+        self.fake = None
+        if self.with_provider:
+            self.fake = FakeOpenAI()
+            env.update(OPENAI_API_BASE=self.fake.base_url + "/v1",
+                       MOTORHEAD_TOKENIZER="cl100k_base")
+        env.update(self.extra_env)
+        self.server = Motorhead(self.redis.url, **env)
+        self.server.start()
+        self.prefix = uuid.uuid4().hex[:8] + "-"
+
+    def tearDown(self):
+        self.server.close()
+        if self.fake:
+            self.fake.stop()
+        self.redis.remove()
+
+    def retrieve(self, session, text, top_k=None):
+        body = {"text": text}
+        if top_k is not None:
+            body["top_k"] = top_k
+        status, answer, _ = self.server.request(
+            "POST", f"/sessions/{session}/retrieval", body)
+        self.assertEqual(status, 200, answer)
+        return answer
+
+    def load_labelled_set(self):
+        data = load_set()
+        for name, messages in data["sessions"].items():
+            for role, content in messages:
+                self.assertEqual(self.server.post_memory(
+                    self.prefix + name, [{"role": role, "content": content}])[0], 200)
+        return data
+
+    def recall_at_5(self, data):
+        found = total = 0
+        for query in data["queries"]:
+            messages = data["sessions"][query["session"]]
+            hits = [h["content"] for h in
+                    self.retrieve(self.prefix + query["session"], query["text"], 5)]
+            for index in query["relevant"]:
+                total += 1
+                found += messages[index][1] in hits
+        return found / total
+
+    def unembedded(self, session):
+        return self.redis.command("SCARD", f"motorhead:session:{{{session}}}:unembedded")
+
+
+class LexicalTest(RetrievalTestCase):
+
+    def test_recall_at_5_with_bm25(self):
+        recall = self.recall_at_5(self.load_labelled_set())
+        print(f"\nrecall@5, BM25 alone: {recall:.2f}")
+        self.assertGreaterEqual(recall, BM25_FLOOR)
+
+    def test_the_answer_has_the_original_shape(self):
+        data = self.load_labelled_set()
+        hits = self.retrieve(self.prefix + "travel", "sushi restaurant Tokyo")
+        self.assertLessEqual(len(hits), 10)
+        self.assertEqual(set(hits[0]), {"role", "content", "dist"})
+        self.assertEqual(hits[0]["content"], data["sessions"]["travel"][4][1])
+        dists = [h["dist"] for h in hits]
+        self.assertEqual(dists, sorted(dists))
+        self.assertEqual(len(self.retrieve(self.prefix + "travel", "Tokyo", 1)), 1)
+
+    def test_a_session_never_sees_another_sessions_messages(self):
+        data = self.load_labelled_set()
+        own = {c for _, c in data["sessions"]["code"]}
+        for query in data["queries"]:
+            for hit in self.retrieve(self.prefix + "code", query["text"], 100):
+                self.assertIn(hit["content"], own)
+
+    def test_folded_messages_stay_in_long_term_memory(self):
+        data = self.load_labelled_set()
+        session = self.prefix + "travel"
+        self.assertTrue(wait_until(
+            lambda: self.server.get_memory(session)["context"] is not None))
+        self.assertLessEqual(len(self.server.get_memory(session)["messages"]), 4)
+        first = data["sessions"]["travel"][0][1]
+        self.assertIn(first, [h["content"] for h in
+                              self.retrieve(session, "trip Japan spring", 3)])
+
+    def test_results_survive_a_restart(self):
+        self.load_labelled_set()
+        before = self.retrieve(self.prefix + "health", "knee pain running")
+        self.assertEqual(self.server.stop(), 0)
+        self.server.start()
+        self.assertEqual(self.retrieve(self.prefix + "health", "knee pain running"),
+                         before)
+
+    def test_delete_removes_the_index(self):
+        self.load_labelled_set()
+        session = self.prefix + "code"
+        self.server.request("DELETE", f"/sessions/{session}/memory")
+        self.assertEqual(self.retrieve(session, "KeyError dictionary"), [])
+        self.assertEqual(self.redis.command(
+            "EXISTS", f"motorhead:session:{{{session}}}:archive"), 0)
+
+    def test_an_unknown_session_finds_nothing(self):
+        self.assertEqual(self.retrieve("nobody-" + self.prefix, "anything"), [])
+
+    def test_bad_bodies(self):
+        for raw, part in (("{bad", "malformed JSON"), ("[]", "JSON object"),
+                          ('{"query": "x"}', "text"), ('{"text": 3}', "text"),
+                          ('{"text": ""}', "empty"),
+                          ('{"text": "x", "top_k": 0}', "top_k"),
+                          ('{"text": "x", "top_k": 101}', "top_k"),
+                          ('{"text": "x", "top_k": "5"}', "top_k")):
+            with self.subTest(body=raw):
+                status, body, _ = self.server.request(
+                    "POST", "/sessions/s/retrieval", raw_body=raw)
+                self.assertEqual(status, 400, body)
+                self.assertIn(part, body["error"])
+
+
+class HybridTest(RetrievalTestCase):
+    with_provider = True
+
+    def embedding_calls(self):
+        return [r for r in self.fake.requests() if r["path"].endswith("/embeddings")]
+
+    def wait_until_indexed(self, sessions):
+        self.assertTrue(wait_until(
+            lambda: all(self.unembedded(s) == 0 for s in sessions), timeout=20))
+
+    def test_recall_at_5_hybrid_beats_bm25(self):
+        data = self.load_labelled_set()
+        self.wait_until_indexed([self.prefix + name for name in data["sessions"]])
+        recall = self.recall_at_5(data)
+        print(f"\nrecall@5, BM25 + embeddings (RRF): {recall:.2f}")
+        self.assertGreaterEqual(recall, HYBRID_FLOOR)
+
+    def test_embedding_requests_are_batched_and_well_formed(self):
+        session = self.prefix + "batch"
+        self.server.post_memory(session, [turn(i) for i in range(3)])
+        self.wait_until_indexed([session])
+        call = self.embedding_calls()[0]
+        self.assertEqual(call["path"], "/v1/embeddings")
+        self.assertEqual(call["body"]["model"], "text-embedding-3-small")
+        self.assertEqual(len(call["body"]["input"]), 3)
+        vectors = f"motorhead:session:{{{session}}}:vectors"
+        self.assertEqual(self.redis.command("HLEN", vectors), 3)
+        # Packed float32: 128 dimensions, 4 bytes each.
+        self.assertEqual(self.redis.command("HSTRLEN", vectors, "1"), 512)
+        meta = f"motorhead:session:{{{session}}}:meta"
+        self.assertEqual(self.redis.command("HGET", meta, "embedding_model"),
+                         "text-embedding-3-small")
+        self.assertEqual(self.redis.command("HGET", meta, "embedding_dim"), "128")
+
+    def test_a_restart_needs_no_new_embeddings(self):
+        data = self.load_labelled_set()
+        self.wait_until_indexed([self.prefix + name for name in data["sessions"]])
+        before = [self.retrieve(self.prefix + q["session"], q["text"])
+                  for q in data["queries"]]
+        self.assertEqual(self.server.stop(), 0)
+        self.server.start()
+        calls = len(self.embedding_calls())
+        after = [self.retrieve(self.prefix + q["session"], q["text"])
+                 for q in data["queries"]]
+        self.assertEqual(after, before)
+        # Only the queries were embedded, one call each.
+        self.assertEqual(len(self.embedding_calls()) - calls, len(data["queries"]))
+
+    def test_provider_failures_during_indexing_are_retried(self):
+        self.fake.control(script=[{"status": 500}, {"status": 429, "retry_after": "0"},
+                                  {"malformed": True}, {"status": 503},
+                                  {"status": 500}, {"status": 500}])
+        session = self.prefix + "flaky"
+        self.server.post_memory(session, [turn(i) for i in range(4)])
+        self.wait_until_indexed([session])
+        self.assertEqual(len(self.redis.command(
+            "HKEYS", f"motorhead:session:{{{session}}}:vectors")), 4)
+        self.assertIn("embedding", self.server.output())
+
+
+class CrashRecoveryTest(RetrievalTestCase):
+    with_provider = True
+
+    def test_messages_answered_before_a_crash_are_indexed_after_it(self):
+        self.fake.control(script=[{"hang": True}])
+        session = self.prefix + "crash"
+        self.assertEqual(self.server.post_memory(session, [turn(0), turn(1)])[0], 200)
+        self.assertEqual(self.unembedded(session), 2)
+        self.server.stop(signal.SIGKILL)
+        self.fake.reset()
+        self.server.start()
+        # No request names the session: the sweeper finds its pending mark.
+        self.assertTrue(wait_until(lambda: self.unembedded(session) == 0, timeout=20))
+        self.assertEqual(self.redis.command("ZCARD", "motorhead:embedding:pending"), 0)
+
+
+class DisabledTest(unittest.TestCase):
+
+    def test_retrieval_answers_400_when_disabled(self):
+        redis = RedisServer()
+        redis.start()
+        server = Motorhead(redis.url)
+        server.start()
+        try:
+            status, body, _ = server.request("POST", "/sessions/s/retrieval",
+                                             {"text": "x"})
+            self.assertEqual(status, 400)
+            self.assertIn("long-term memory is disabled", body["error"])
+        finally:
+            server.close()
+            redis.remove()
+
+
+if __name__ == "__main__":
+    unittest.main()
