@@ -16,13 +16,34 @@ constexpr double bm25_k1 = 1.2;
 constexpr double bm25_b = 0.75;
 /// Reciprocal rank fusion's constant: 1 / (k + rank), as in Cormack et al.
 constexpr double rrf_k = 60;
-/// How deep each ranking goes into the fusion.
+/// How deep each ranking goes into the fusion; also the largest top_k.
 constexpr std::size_t fusion_depth = 100;
 
-void sort_by_score(std::vector<std::pair<std::size_t, double>>& ranked) {
-  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+/// Keeps the best `depth` entries, best first (ties: the newer message).
+void keep_best(std::vector<std::pair<std::size_t, double>>& ranked,
+               std::size_t depth) {
+  auto better = [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first > b.first;
-  });
+  };
+  depth = std::min(depth, ranked.size());
+  std::partial_sort(ranked.begin(), ranked.begin() + depth, ranked.end(), better);
+  ranked.resize(depth);
+}
+
+/// Eight independent partial sums: the compiler can keep them in vector
+/// registers, which one running sum (a strict order of additions) forbids.
+float dot(const float* a, const float* b, std::size_t n) {
+  float partial[8] = {};
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (std::size_t lane = 0; lane < 8; ++lane)
+      partial[lane] += a[i + lane] * b[i + lane];
+  float sum = 0;
+  for (; i < n; ++i)
+    sum += a[i] * b[i];
+  for (float p : partial)
+    sum += p;
+  return sum;
 }
 
 void normalise(std::vector<float>& values) {
@@ -100,7 +121,7 @@ retrieval_index::ranking retrieval_index::bm25(const std::string& query) const {
     }
   }
   ranked.assign(scores.begin(), scores.end());
-  sort_by_score(ranked);
+  keep_best(ranked, fusion_depth);
   return ranked;
 }
 
@@ -113,12 +134,9 @@ retrieval_index::cosine(const std::vector<float>& query) const {
     const auto& v = docs_[i].vector;
     if (v.size() != q.size())
       continue; // not embedded (yet), or by another model
-    double dot = 0;
-    for (std::size_t d = 0; d < v.size(); ++d)
-      dot += static_cast<double>(v[d]) * q[d];
-    ranked.emplace_back(i, dot);
+    ranked.emplace_back(i, dot(v.data(), q.data(), q.size()));
   }
-  sort_by_score(ranked);
+  keep_best(ranked, fusion_depth);
   return ranked;
 }
 
@@ -143,7 +161,7 @@ retrieval_index::search(const std::string& query,
          ++rank)
       fused[(*ranked)[rank].first] += 1.0 / (rrf_k + rank + 1);
   ranking combined(fused.begin(), fused.end());
-  sort_by_score(combined);
+  keep_best(combined, top_k);
   auto best = 2.0 / (rrf_k + 1);
   for (std::size_t i = 0; i < combined.size() && i < top_k; ++i)
     hits.push_back({docs_[combined[i].first].msg.seq,

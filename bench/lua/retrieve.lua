@@ -1,0 +1,11 @@
+-- POST a retrieval query to the session named by SESSION, rotating queries.
+local session = os.getenv("SESSION") or "bench"
+local queries = {"topic7 message", "about topic42", "message 12 topic3",
+                 "salsa music", "topic99 about"}
+local n = 0
+request = function()
+  n = n + 1
+  local body = '{"text":"' .. queries[n % #queries + 1] .. '","top_k":10}'
+  return wrk.format("POST", "/sessions/" .. session .. "/retrieval",
+                    {["Content-Type"] = "application/json"}, body)
+end
