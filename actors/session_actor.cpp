@@ -77,13 +77,21 @@ void stop_if_retired(session_pointer self) {
     self->quit();
 }
 
-void schedule_fold_retry(session_pointer self, const caf::error& why) {
+/// Logs a failed fold or embedding and asks the session to try again
+/// later: 1 s after the first failure, then twice as long each time.
+template <class Atom>
+void schedule_retry(session_pointer self, std::chrono::milliseconds& delay,
+                    Atom what, const char* name, const caf::error& why) {
   auto& st = self->state;
-  st.retry_delay = next_retry_delay(st.retry_delay, st.limits);
-  caf::aout(self) << "session " << st.id << ": fold failed ("
+  delay = next_retry_delay(delay, st.limits);
+  caf::aout(self) << "session " << st.id << ": " << name << " failed ("
                   << self->system().render(why) << "), retrying in "
-                  << st.retry_delay.count() << " ms\n";
-  self->delayed_send(self, st.retry_delay, fold_atom::value);
+                  << delay.count() << " ms\n";
+  self->delayed_send(self, delay, what);
+}
+
+void schedule_fold_retry(session_pointer self, const caf::error& why) {
+  schedule_retry(self, self->state.retry_delay, fold_atom::value, "fold", why);
 }
 
 void commit_fold(session_pointer self, uint64_t covered_through,
@@ -287,12 +295,8 @@ void with_index(session_pointer self, Fn fn, Fail fail) {
 }
 
 void schedule_embedding_retry(session_pointer self, const caf::error& why) {
-  auto& st = self->state;
-  st.embed_retry_delay = next_retry_delay(st.embed_retry_delay, st.limits);
-  caf::aout(self) << "session " << st.id << ": embedding failed ("
-                  << self->system().render(why) << "), retrying in "
-                  << st.embed_retry_delay.count() << " ms\n";
-  self->delayed_send(self, st.embed_retry_delay, embed_atom::value);
+  schedule_retry(self, self->state.embed_retry_delay, embed_atom::value,
+                 "embedding", why);
 }
 
 /// Stores the vectors of a batch; then embeds the next batch, if any.

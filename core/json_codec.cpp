@@ -57,6 +57,17 @@ decoded<chat_message> decode_chat_message(const rapidjson::Value& value,
   return {chat_message{std::move(*role.value), std::move(*content.value)}, {}};
 }
 
+/// usage.total_tokens of a provider's answer; 0 when it reports none.
+uint64_t total_tokens_of(const rapidjson::Document& doc) {
+  auto usage = doc.FindMember("usage");
+  if (usage == doc.MemberEnd() || !usage->value.IsObject())
+    return 0;
+  auto total = usage->value.FindMember("total_tokens");
+  if (total == usage->value.MemberEnd() || !total->value.IsUint64())
+    return 0;
+  return total->value.GetUint64();
+}
+
 template <class Fn>
 std::string write_json(Fn&& fn) {
   rapidjson::StringBuffer buffer;
@@ -254,14 +265,7 @@ decoded<chat_completion> decode_chat_response(std::string_view body) {
   auto content = string_member(message->value, "content", "the message");
   if (!content)
     return result::failure("provider answer: " + content.error);
-  chat_completion completion{std::move(*content.value), 0};
-  auto usage = doc.FindMember("usage");
-  if (usage != doc.MemberEnd() && usage->value.IsObject()) {
-    auto total = usage->value.FindMember("total_tokens");
-    if (total != usage->value.MemberEnd() && total->value.IsUint64())
-      completion.total_tokens = total->value.GetUint64();
-  }
-  return {std::move(completion), {}};
+  return {chat_completion{std::move(*content.value), total_tokens_of(doc)}, {}};
 }
 
 std::string encode_embedding_request(const std::string& model,
@@ -312,12 +316,7 @@ decoded<embedding_result> decode_embedding_response(std::string_view body,
   if (auto model = doc.FindMember("model");
       model != doc.MemberEnd() && model->value.IsString())
     out.model = as_string(model->value);
-  auto usage = doc.FindMember("usage");
-  if (usage != doc.MemberEnd() && usage->value.IsObject()) {
-    auto total = usage->value.FindMember("total_tokens");
-    if (total != usage->value.MemberEnd() && total->value.IsUint64())
-      out.tokens_used = total->value.GetUint64();
-  }
+  out.tokens_used = total_tokens_of(doc);
   return {std::move(out), {}};
 }
 
