@@ -69,7 +69,8 @@ void check_lease(cluster_pointer self) {
   }
 }
 
-void drop_peer(cluster_pointer self, const std::string& name,
+/// `name` is a copy: callers may pass the key of the entry erased here.
+void drop_peer(cluster_pointer self, std::string name,
                const caf::actor_addr& handle, const std::string& why) {
   auto it = self->state.peers.find(name);
   if (it == self->state.peers.end() || it->second.handle.address() != handle)

@@ -137,8 +137,13 @@ class Motorhead:
         return None
 
     def close(self, sig=signal.SIGTERM):
+        """Stops the server; fails when a sanitizer build reported an error."""
         self.stop(sig)
+        output = self.output()
         self.log.close()
+        if "ERROR: AddressSanitizer" in output or "ThreadSanitizer" in output:
+            raise AssertionError("the server reported a sanitizer error:\n"
+                                 + output[-4000:])
 
     def output(self):
         self.log.seek(0)

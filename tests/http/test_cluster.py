@@ -125,21 +125,24 @@ class FailoverTest(ClusterTestCase):
                     with lock:
                         acknowledged[session].append(turn(n)["content"])
 
-        threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
+        threads = [threading.Thread(target=writer, args=(i,), daemon=True)
+                   for i in range(6)]
         for t in threads:
             t.start()
-        time.sleep(1.5)
-        killed_at = time.monotonic()
-        victim.stop(signal.SIGKILL)
-        # Time until every session answers through the survivors again.
-        recovered = wait_until(lambda: all(
-            survivors[0].request("GET", f"/sessions/{s}/memory")[0] == 200
-            for s in sessions), timeout=15, interval=0.02)
-        recovery = time.monotonic() - killed_at
-        time.sleep(1.5)
-        stop.set()
-        for t in threads:
-            t.join()
+        try:
+            time.sleep(1.5)
+            killed_at = time.monotonic()
+            victim.stop(signal.SIGKILL)
+            # Time until every session answers through the survivors again.
+            recovered = wait_until(lambda: all(
+                survivors[0].request("GET", f"/sessions/{s}/memory")[0] == 200
+                for s in sessions), timeout=15, interval=0.02)
+            recovery = time.monotonic() - killed_at
+            time.sleep(1.5)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
         print(f"\nfailover: all sessions served by the survivors "
               f"{recovery:.2f} s after SIGKILL")
         self.assertTrue(recovered)
