@@ -1,9 +1,12 @@
 // The message protocol of the server, in one place: atoms, message types and
 // the typed interfaces of every actor.
 //
-//   HTTP front ──router_actor──▶ session registry ──session_actor──▶ session
+//   HTTP front ──router_actor──▶ cluster node or session registry
+//   cluster node ──node_actor──▶ the owner's cluster node (another process)
+//   session registry ──session_actor──▶ session
 //   session ──persistence_actor──▶ persistence (Redis)
 //   session ──summarizer_actor───▶ summarizer pool ──▶ summarizer workers
+//   session ──embedder_actor─────▶ embedder (long-term memory)
 #pragma once
 
 #include <cstdint>
@@ -72,7 +75,8 @@ struct cluster_view {
 
 // -- interfaces ---------------------------------------------------------------
 
-/// A session: owns its window, summary, token count and namespaces.
+/// A session: owns its window, summary, token count, namespaces and, with
+/// long-term memory, its retrieval index.
 using session_actor = caf::typed_actor<
   caf::replies_to<memory_get_atom>::with<memory_view>,
   caf::replies_to<memory_append_atom, append_request>::with<ok_atom>,
