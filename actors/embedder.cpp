@@ -14,11 +14,8 @@ void submit(embedder_pointer self, uint64_t id) {
   auto& pending = st.calls.at(id);
   http_call call{cfg.endpoint.url, cfg.endpoint.headers,
                  json::encode_embedding_request(cfg.endpoint.model, pending.texts),
-                 cfg.call_timeout};
-  auto handle = caf::actor_cast<embedder_actor>(self);
-  cfg.transport->submit(std::move(call), [handle, id](http_result result) {
-    caf::anon_send(handle, provider_reply_atom::value, id, std::move(result));
-  });
+                 cfg.calls.timeout};
+  cfg.calls.submit(std::move(call), caf::actor_cast<embedder_actor>(self), id);
 }
 
 void fail(embedder_pointer self, uint64_t id, const std::string& why) {
@@ -32,15 +29,13 @@ void handle_failure(embedder_pointer self, uint64_t id, const std::string& why,
                     bool retryable, const std::string& retry_after) {
   auto& cfg = self->state.settings;
   auto& pending = self->state.calls.at(id);
-  if (!retryable || pending.attempt >= cfg.backoff.max_attempts) {
+  if (!retryable || pending.attempt >= cfg.calls.backoff.max_attempts) {
     caf::aout(self) << "embedder: provider call failed (" << why << "), attempt "
                     << pending.attempt << ", giving up\n";
     fail(self, id, why);
     return;
   }
-  auto delay = backoff_delay(cfg.backoff, pending.attempt, cfg.jitter(),
-                             parse_retry_after(retry_after,
-                                               std::chrono::system_clock::now()));
+  auto delay = cfg.calls.retry_delay(pending.attempt, retry_after);
   caf::aout(self) << "embedder: provider call failed (" << why << "), attempt "
                   << pending.attempt << ", retrying in " << delay.count()
                   << " ms\n";

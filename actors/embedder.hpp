@@ -11,19 +11,15 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/protocol.hpp"
+#include "actors/provider_calls.hpp"
 #include "provider/chat_endpoint.hpp"
-#include "provider/curl_transport.hpp"
-#include "provider/retry_policy.hpp"
 
 namespace motorhead {
 
 struct embedder_settings {
   chat_endpoint endpoint;
-  std::shared_ptr<provider_transport> transport;
-  backoff_policy backoff;
-  std::chrono::milliseconds call_timeout{60000};
+  provider_calls calls;
   std::size_t concurrency = 8;
-  std::function<double()> jitter;
 };
 
 struct embedder_state {

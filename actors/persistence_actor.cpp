@@ -1,20 +1,13 @@
 #include "actors/persistence_actor.hpp"
 
-#include <chrono>
-
 #include <caf/all.hpp>
 
+#include "core/unix_time.hpp"
 #include "storage/shared_rate_limit.hpp"
 
 namespace motorhead {
 
 namespace {
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
-}
 
 /// Queues `commands` for the next round trip. The flush message goes to the
 /// back of the mailbox, so every request already waiting there joins the
@@ -114,7 +107,7 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
     },
     [=](append_atom, const std::string& id, const store::append_change& change) {
       auto rp = self->make_response_promise<ok_atom>();
-      enqueue_write(self, store::append_commands(id, change, now_ms()), rp);
+      enqueue_write(self, store::append_commands(id, change, unix_time_ms()), rp);
       return rp;
     },
     [=](fold_atom, const std::string& id, const store::fold_change& change) {

@@ -26,11 +26,9 @@ void submit_call(provider_worker_pointer self, uint64_t id) {
   http_call call{ctx.endpoint.url, ctx.endpoint.headers,
                  json::encode_chat_request(ctx.endpoint.model, fold.call.prompt,
                                            ctx.budget.completion_tokens),
-                 ctx.call_timeout};
-  auto handle = caf::actor_cast<provider_worker_actor>(self);
-  ctx.transport->submit(std::move(call), [handle, id](http_result result) {
-    caf::anon_send(handle, provider_reply_atom::value, id, std::move(result));
-  });
+                 ctx.calls.timeout};
+  ctx.calls.submit(std::move(call), caf::actor_cast<provider_worker_actor>(self),
+                   id);
 }
 
 /// Submits the call now, or retries once the rate limit allows it.
@@ -59,7 +57,7 @@ void send_call(provider_worker_pointer self) {
     return;
   }
   const auto& limit = *ctx.cluster_limit;
-  self->request(limit.store, ctx.call_timeout, rate_atom::value,
+  self->request(limit.store, ctx.calls.timeout, rate_atom::value,
                 limit.requests_per_minute, limit.tokens_per_minute,
                 uint64_t{st.fold->call.prompt_tokens + ctx.budget.completion_tokens})
     .then(
@@ -91,19 +89,17 @@ void handle_failure(provider_worker_pointer self, const std::string& why,
   auto& ctx = *self->state.context;
   auto& fold = *self->state.fold;
   auto& session = fold.job.session_id;
-  if (!retryable || fold.attempt >= ctx.backoff.max_attempts) {
+  if (!retryable || fold.attempt >= ctx.calls.backoff.max_attempts) {
     caf::aout(self) << "session " << session << ": provider call failed ("
                     << why << "), attempt " << fold.attempt << " of "
-                    << ctx.backoff.max_attempts << ", giving up\n";
+                    << ctx.calls.backoff.max_attempts << ", giving up\n";
     fail_fold(self, why);
     return;
   }
-  auto delay = backoff_delay(ctx.backoff, fold.attempt, ctx.jitter(),
-                             parse_retry_after(retry_after,
-                                               std::chrono::system_clock::now()));
+  auto delay = ctx.calls.retry_delay(fold.attempt, retry_after);
   caf::aout(self) << "session " << session << ": provider call failed (" << why
                   << "), attempt " << fold.attempt << " of "
-                  << ctx.backoff.max_attempts << ", retrying in "
+                  << ctx.calls.backoff.max_attempts << ", retrying in "
                   << delay.count() << " ms\n";
   ++fold.attempt;
   self->delayed_send(self, delay, provider_retry_atom::value,

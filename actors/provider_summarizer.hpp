@@ -12,11 +12,10 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/protocol.hpp"
+#include "actors/provider_calls.hpp"
 #include "core/tokenizer.hpp"
 #include "provider/chat_endpoint.hpp"
-#include "provider/curl_transport.hpp"
 #include "provider/rate_limiter.hpp"
-#include "provider/retry_policy.hpp"
 #include "provider/summary_prompt.hpp"
 
 namespace motorhead {
@@ -31,7 +30,7 @@ struct cluster_rate_limit {
 /// What every provider worker of a node shares.
 struct provider_context {
   chat_endpoint endpoint;
-  std::shared_ptr<provider_transport> transport;
+  provider_calls calls;
   std::shared_ptr<const bpe_tokenizer> tokenizer;
   std::shared_ptr<const summary_prompt> prompt;
   std::shared_ptr<rate_limiter> limiter;
@@ -39,10 +38,6 @@ struct provider_context {
   /// only while Redis cannot answer.
   std::optional<cluster_rate_limit> cluster_limit;
   prompt_budget budget;
-  backoff_policy backoff;
-  std::chrono::milliseconds call_timeout{60000};
-  /// A number in [0, 1) for the backoff's jitter.
-  std::function<double()> jitter;
 };
 
 struct provider_worker_state {

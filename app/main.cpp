@@ -51,9 +51,23 @@ double random_unit() {
   return std::uniform_real_distribution<double>{0.0, 1.0}(engine);
 }
 
+/// How the node calls its provider: one transport for the summarizer
+/// workers and the embedder alike. No transport (no thread) without one.
+provider_calls make_provider_calls(const settings& cfg) {
+  provider_calls calls;
+  if (chat_endpoint_from(cfg))
+    calls.transport = std::make_shared<curl_transport>();
+  calls.backoff.base = cfg.provider_retry_base;
+  calls.backoff.max_attempts = cfg.provider_max_attempts;
+  calls.timeout = cfg.provider_timeout;
+  calls.jitter = random_unit;
+  return calls;
+}
+
 /// Everything provider workers share, or the reason it cannot be built.
 outcome<std::shared_ptr<const provider_context>>
 make_provider_context(const settings& cfg, chat_endpoint endpoint,
+                      const provider_calls& calls,
                       const persistence_actor& store) {
   using result = outcome<std::shared_ptr<const provider_context>>;
   auto encoding = cfg.tokenizer.empty() ? encoding_for_model(cfg.model)
@@ -71,7 +85,7 @@ make_provider_context(const settings& cfg, chat_endpoint endpoint,
     return result::failure("MOTORHEAD_SUMMARY_PROMPT_FILE: " + prompt.error);
   auto ctx = std::make_shared<provider_context>();
   ctx->endpoint = std::move(endpoint);
-  ctx->transport = std::make_shared<curl_transport>();
+  ctx->calls = calls;
   ctx->tokenizer = std::make_shared<bpe_tokenizer>(std::move(*tokenizer.value));
   ctx->prompt = std::make_shared<summary_prompt>(std::move(*prompt.value));
   ctx->limiter = std::make_shared<rate_limiter>(cfg.provider_rpm,
@@ -80,10 +94,6 @@ make_provider_context(const settings& cfg, chat_endpoint endpoint,
     ctx->cluster_limit = cluster_rate_limit{store, cfg.provider_rpm,
                                             cfg.provider_tpm};
   ctx->budget = {cfg.model_context_tokens, cfg.summary_max_tokens};
-  ctx->backoff.base = cfg.provider_retry_base;
-  ctx->backoff.max_attempts = cfg.provider_max_attempts;
-  ctx->call_timeout = cfg.provider_timeout;
-  ctx->jitter = random_unit;
   return {std::move(ctx), {}};
 }
 
@@ -91,7 +101,7 @@ make_provider_context(const settings& cfg, chat_endpoint endpoint,
 /// else the built-in extractive summarizer.
 outcome<std::vector<summarizer_actor>>
 spawn_summarizers(caf::actor_system& system, const settings& cfg,
-                  const persistence_actor& store) {
+                  const provider_calls& calls, const persistence_actor& store) {
   std::vector<summarizer_actor> workers;
   auto endpoint = chat_endpoint_from(cfg);
   if (!endpoint) {
@@ -105,7 +115,7 @@ spawn_summarizers(caf::actor_system& system, const settings& cfg,
   }
   std::cerr << "motorhead: summarizer: " << endpoint->description
             << ", model " << endpoint->model << "\n";
-  auto ctx = make_provider_context(cfg, std::move(*endpoint), store);
+  auto ctx = make_provider_context(cfg, std::move(*endpoint), calls, store);
   if (!ctx)
     return outcome<std::vector<summarizer_actor>>::failure(ctx.error);
   for (std::size_t i = 0; i < cfg.summarizer_concurrency; ++i)
@@ -137,7 +147,8 @@ std::string join_cluster(caf::actor_system& system, const settings& cfg,
 }
 
 /// The embedder of long-term memory, when a provider is configured.
-embedder_actor spawn_embedder(caf::actor_system& system, const settings& cfg) {
+embedder_actor spawn_embedder(caf::actor_system& system, const settings& cfg,
+                              const provider_calls& calls) {
   auto endpoint = embedding_endpoint_from(cfg);
   if (!cfg.long_term_memory || !endpoint) {
     if (cfg.long_term_memory)
@@ -148,12 +159,8 @@ embedder_actor spawn_embedder(caf::actor_system& system, const settings& cfg) {
             << endpoint->model << ", " << endpoint->description << ")\n";
   embedder_settings es;
   es.endpoint = std::move(*endpoint);
-  es.transport = std::make_shared<curl_transport>();
-  es.backoff.base = cfg.provider_retry_base;
-  es.backoff.max_attempts = cfg.provider_max_attempts;
-  es.call_timeout = cfg.provider_timeout;
+  es.calls = calls;
   es.concurrency = cfg.summarizer_concurrency;
-  es.jitter = random_unit;
   return system.spawn(embedder, std::move(es));
 }
 
@@ -162,14 +169,15 @@ outcome<node_actors> start_actors(caf::actor_system& system,
   node_actors actors;
   actors.store = system.spawn<caf::detached>(persistence, cfg.redis,
                                              cfg.redis_timeout);
-  auto workers = spawn_summarizers(system, cfg, actors.store);
+  auto calls = make_provider_calls(cfg);
+  auto workers = spawn_summarizers(system, cfg, calls, actors.store);
   if (!workers) {
     actors.stop();
     return outcome<node_actors>::failure(workers.error);
   }
   actors.pool = system.spawn(summarizer_pool, std::move(*workers.value),
                              cfg.summarizer_queue);
-  actors.embedder = spawn_embedder(system, cfg);
+  actors.embedder = spawn_embedder(system, cfg, calls);
   session_limits limits;
   limits.max_window = cfg.max_window_size;
   limits.idle = cfg.session_idle;

@@ -1,10 +1,9 @@
 #include "http/api_handler.hpp"
 
-#include <chrono>
-
 #include <caf/all.hpp>
 
 #include "core/json_codec.hpp"
+#include "core/unix_time.hpp"
 #include "http/routes.hpp"
 
 namespace motorhead::http {
@@ -26,12 +25,6 @@ caf::behavior bridge(caf::event_based_actor* self) {
   return {
     [=](bridge_task& task) { task.run(self); },
   };
-}
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
 }
 
 api_response ok_response(std::string body) {
@@ -120,7 +113,7 @@ void api_handler::handle(const api_request& request, responder respond) {
   }
   switch (route.kind) {
     case route_kind::health:
-      return respond(ok_response(json::encode_health(now_ms())));
+      return respond(ok_response(json::encode_health(unix_time_ms())));
     case route_kind::healthz:
       return respond(ok_response(json::encode_status_ok()));
     case route_kind::readyz:

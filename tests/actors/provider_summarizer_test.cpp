@@ -43,13 +43,13 @@ struct provider_fixture : actor_fixture {
     auto ctx = std::make_shared<provider_context>();
     ctx->endpoint = {"fake", "http://fake/v1/chat/completions",
                      {"Content-Type: application/json"}, "gpt-test"};
-    ctx->transport = transport;
+    ctx->calls.transport = transport;
     ctx->tokenizer = std::make_shared<bpe_tokenizer>(std::move(*tokenizer.value));
     ctx->prompt = std::make_shared<summary_prompt>(summary_prompt::standard());
     ctx->limiter = std::make_shared<rate_limiter>(0, 0);
-    ctx->backoff.base = std::chrono::milliseconds{100};
-    ctx->backoff.max_attempts = 3;
-    ctx->jitter = [] { return 0.0; };
+    ctx->calls.backoff.base = std::chrono::milliseconds{100};
+    ctx->calls.backoff.max_attempts = 3;
+    ctx->calls.jitter = [] { return 0.0; };
     context = ctx;
     worker = spawn_worker(*context);
   }
