@@ -306,7 +306,11 @@ void store_vectors(session_pointer self, std::vector<uint64_t> seqs,
   store::vector_batch batch{st.epoch, result.model, {}};
   for (std::size_t i = 0; i < seqs.size(); ++i)
     batch.vectors.push_back({seqs[i], std::move(result.vectors[i])});
-  auto all_embedded = st.index->unembedded().size() == seqs.size();
+  // An append in flight may already have marked new messages in Redis (and
+  // listed the session as pending): only without one may the session leave
+  // that list, or a crash now would leave those marks unswept.
+  auto all_embedded = st.index->unembedded().size() == seqs.size()
+                      && st.writes_in_flight == 0;
   self->request(st.peers.store, st.limits.store_timeout, vectors_atom::value,
                 st.id, batch, all_embedded)
     .then(

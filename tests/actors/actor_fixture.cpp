@@ -85,9 +85,10 @@ persistence_actor::behavior_type fake_store(fake_store_pointer self) {
       return self->state.archives[id];
     },
     [=](vectors_atom, const std::string& id, store::vector_batch& batch,
-        bool) -> caf::result<ok_atom> {
+        bool all_embedded) -> caf::result<ok_atom> {
       if (self->state.down)
         return unavailable();
+      self->state.all_embedded_flags.push_back(all_embedded);
       if (self->state.sessions[id].epoch != batch.epoch)
         return fenced();
       auto& archive = self->state.archives[id];

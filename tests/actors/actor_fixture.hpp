@@ -22,6 +22,7 @@ struct test_config : caf::actor_system_config {
 struct fake_store_state {
   std::map<std::string, session_snapshot> sessions;
   std::map<std::string, session_archive> archives;
+  std::vector<bool> all_embedded_flags; // of every vectors write, in order
   bool down = false;
   std::size_t loads = 0;
   static inline const char* name = "fake_store";

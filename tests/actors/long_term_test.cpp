@@ -85,6 +85,8 @@ CAF_TEST(every message is archived and embedded in batches) {
   CAF_CHECK_EQUAL(embedder_state().calls, 2u);
   CAF_CHECK_EQUAL(archive.vectors.size(), 3u);
   CAF_CHECK_EQUAL(archive.embedding_model, "fake-embedding");
+  // Only the last batch takes the session off the pending list.
+  CAF_CHECK_EQUAL(store_state().all_embedded_flags, (std::vector<bool>{false, true}));
 }
 
 CAF_TEST(folded messages are still found) {
