@@ -1,9 +1,6 @@
 #include "core/json_codec.hpp"
 
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include "core/rapidjson.hpp"
 
 namespace motorhead::json {
 
@@ -17,6 +14,11 @@ void write_string(writer_type& out, std::string_view text) {
 
 /// Parses `text` into `doc`; returns an empty string or the parse error.
 std::string parse(std::string_view text, rapidjson::Document& doc) {
+  // RapidJSON takes a NUL byte for the end of the input and would ignore
+  // what follows it; no valid JSON text holds a raw NUL.
+  if (auto nul = text.find('\0'); nul != std::string_view::npos)
+    return "malformed JSON at offset " + std::to_string(nul)
+           + ": a NUL byte";
   doc.Parse(text.data(), text.size());
   if (!doc.HasParseError())
     return {};
@@ -29,18 +31,36 @@ std::string as_string(const rapidjson::Value& value) {
   return {value.GetString(), value.GetStringLength()};
 }
 
-/// Reads member `name` of `object` as a string; missing is an error unless
-/// `optional`, and null counts as missing.
+/// Member `name` of `object` (null when it has none), or an error when the
+/// name appears twice: JSON parsers disagree on which of the two counts.
+decoded<const rapidjson::Value*> member(const rapidjson::Value& object,
+                                        const char* name) {
+  using result = decoded<const rapidjson::Value*>;
+  const rapidjson::Value* found = nullptr;
+  std::string_view wanted{name};
+  for (const auto& m : object.GetObject()) {
+    if (std::string_view{m.name.GetString(), m.name.GetStringLength()} != wanted)
+      continue;
+    if (found != nullptr)
+      return result::failure(std::string{"duplicate key \""} + name + "\"");
+    found = &m.value;
+  }
+  return {found, {}};
+}
+
+/// Reads member `name` of `object` as a string; null counts as missing.
 decoded<std::string> string_member(const rapidjson::Value& object,
                                    const char* name, std::string_view where) {
-  auto it = object.FindMember(name);
-  if (it == object.MemberEnd() || it->value.IsNull())
+  auto value = member(object, name);
+  if (!value)
+    return decoded<std::string>::failure(value.error);
+  if (*value.value == nullptr || (*value.value)->IsNull())
     return decoded<std::string>::failure(std::string{where} + " needs a \""
                                          + name + "\" string");
-  if (!it->value.IsString())
+  if (!(*value.value)->IsString())
     return decoded<std::string>::failure(std::string{where} + " field \""
                                          + name + "\" must be a string");
-  return {as_string(it->value), {}};
+  return {as_string(**value.value), {}};
 }
 
 decoded<chat_message> decode_chat_message(const rapidjson::Value& value,
@@ -57,15 +77,20 @@ decoded<chat_message> decode_chat_message(const rapidjson::Value& value,
   return {chat_message{std::move(*role.value), std::move(*content.value)}, {}};
 }
 
+/// Member `name` of `value` when `value` is an object that has it, else
+/// null: for provider answers, whose shape is checked, never assumed.
+const rapidjson::Value* field(const rapidjson::Value& value, const char* name) {
+  if (!value.IsObject())
+    return nullptr;
+  auto it = value.FindMember(name);
+  return it == value.MemberEnd() ? nullptr : &it->value;
+}
+
 /// usage.total_tokens of a provider's answer; 0 when it reports none.
-uint64_t total_tokens_of(const rapidjson::Document& doc) {
-  auto usage = doc.FindMember("usage");
-  if (usage == doc.MemberEnd() || !usage->value.IsObject())
-    return 0;
-  auto total = usage->value.FindMember("total_tokens");
-  if (total == usage->value.MemberEnd() || !total->value.IsUint64())
-    return 0;
-  return total->value.GetUint64();
+uint64_t total_tokens_of(const rapidjson::Value& doc) {
+  const auto* usage = field(doc, "usage");
+  const auto* total = usage ? field(*usage, "total_tokens") : nullptr;
+  return total && total->IsUint64() ? total->GetUint64() : 0;
 }
 
 template <class Fn>
@@ -85,24 +110,28 @@ decoded<append_request> decode_append_request(std::string_view body) {
     return result::failure(err);
   if (!doc.IsObject())
     return result::failure("the body must be a JSON object");
-  auto messages = doc.FindMember("messages");
-  if (messages == doc.MemberEnd())
+  auto messages = member(doc, "messages");
+  if (!messages)
+    return result::failure(messages.error);
+  if (*messages.value == nullptr)
     return result::failure("the body needs a \"messages\" array");
-  if (!messages->value.IsArray())
+  if (!(*messages.value)->IsArray())
     return result::failure("\"messages\" must be an array");
   append_request request;
   std::size_t index = 0;
-  for (const auto& item : messages->value.GetArray()) {
+  for (const auto& item : (*messages.value)->GetArray()) {
     auto msg = decode_chat_message(item, index++);
     if (!msg)
       return result::failure(msg.error);
     request.messages.push_back(std::move(*msg.value));
   }
-  auto context = doc.FindMember("context");
-  if (context != doc.MemberEnd() && !context->value.IsNull()) {
-    if (!context->value.IsString())
+  auto context = member(doc, "context");
+  if (!context)
+    return result::failure(context.error);
+  if (*context.value != nullptr && !(*context.value)->IsNull()) {
+    if (!(*context.value)->IsString())
       return result::failure("\"context\" must be a string or null");
-    request.context = as_string(context->value);
+    request.context = as_string(**context.value);
   }
   return {std::move(request), {}};
 }
@@ -120,12 +149,13 @@ decoded<retrieval_query> decode_retrieval_query(std::string_view body) {
   if (text.value->empty())
     return result::failure("\"text\" must not be empty");
   retrieval_query query{std::move(*text.value), 10};
-  auto top_k = doc.FindMember("top_k");
-  if (top_k != doc.MemberEnd() && !top_k->value.IsNull()) {
-    if (!top_k->value.IsUint() || top_k->value.GetUint() < 1
-        || top_k->value.GetUint() > 100)
+  auto top_k = member(doc, "top_k");
+  if (!top_k)
+    return result::failure(top_k.error);
+  if (const auto* value = *top_k.value; value != nullptr && !value->IsNull()) {
+    if (!value->IsUint() || value->GetUint() < 1 || value->GetUint() > 100)
       return result::failure("\"top_k\" must be a whole number from 1 to 100");
-    query.top_k = top_k->value.GetUint();
+    query.top_k = value->GetUint();
   }
   return {std::move(query), {}};
 }
@@ -255,14 +285,13 @@ decoded<chat_completion> decode_chat_response(std::string_view body) {
     return result::failure("provider answered " + err);
   if (!doc.IsObject())
     return result::failure("provider answered something other than an object");
-  auto choices = doc.FindMember("choices");
-  if (choices == doc.MemberEnd() || !choices->value.IsArray()
-      || choices->value.Empty() || !choices->value[0].IsObject())
+  const auto* choices = field(doc, "choices");
+  if (choices == nullptr || !choices->IsArray() || choices->Empty())
     return result::failure("provider answer has no choices");
-  auto message = choices->value[0].FindMember("message");
-  if (message == choices->value[0].MemberEnd() || !message->value.IsObject())
+  const auto* message = field((*choices)[0], "message");
+  if (message == nullptr || !message->IsObject())
     return result::failure("provider answer has no message");
-  auto content = string_member(message->value, "content", "the message");
+  auto content = string_member(*message, "content", "the message");
   if (!content)
     return result::failure("provider answer: " + content.error);
   return {chat_completion{std::move(*content.value), total_tokens_of(doc)}, {}};
@@ -289,22 +318,20 @@ decoded<embedding_result> decode_embedding_response(std::string_view body,
   rapidjson::Document doc;
   if (auto err = parse(body, doc); !err.empty())
     return result::failure("provider answered " + err);
-  auto data = doc.IsObject() ? doc.FindMember("data") : doc.MemberEnd();
-  if (!doc.IsObject() || data == doc.MemberEnd() || !data->value.IsArray()
-      || data->value.Size() != expected)
+  const auto* data = field(doc, "data");
+  if (data == nullptr || !data->IsArray() || data->Size() != expected)
     return result::failure("provider answer has not " + std::to_string(expected)
                            + " embeddings");
   embedding_result out;
   out.vectors.resize(expected);
-  for (const auto& item : data->value.GetArray()) {
-    auto index = item.IsObject() ? item.FindMember("index") : item.MemberEnd();
-    auto values = item.IsObject() ? item.FindMember("embedding") : item.MemberEnd();
-    if (!item.IsObject() || index == item.MemberEnd() || !index->value.IsUint()
-        || index->value.GetUint() >= expected || values == item.MemberEnd()
-        || !values->value.IsArray())
+  for (const auto& item : data->GetArray()) {
+    const auto* index = field(item, "index");
+    const auto* values = field(item, "embedding");
+    if (index == nullptr || !index->IsUint() || index->GetUint() >= expected
+        || values == nullptr || !values->IsArray())
       return result::failure("provider answer has a malformed embedding");
-    auto& vector = out.vectors[index->value.GetUint()];
-    for (const auto& v : values->value.GetArray()) {
+    auto& vector = out.vectors[index->GetUint()];
+    for (const auto& v : values->GetArray()) {
       if (!v.IsNumber())
         return result::failure("provider answer has a malformed embedding");
       vector.push_back(static_cast<float>(v.GetDouble()));
@@ -313,9 +340,8 @@ decoded<embedding_result> decode_embedding_response(std::string_view body,
   for (const auto& vector : out.vectors)
     if (vector.empty() || vector.size() != out.vectors[0].size())
       return result::failure("provider answer has embeddings of unequal size");
-  if (auto model = doc.FindMember("model");
-      model != doc.MemberEnd() && model->value.IsString())
-    out.model = as_string(model->value);
+  if (const auto* model = field(doc, "model"); model && model->IsString())
+    out.model = as_string(*model);
   out.tokens_used = total_tokens_of(doc);
   return {std::move(out), {}};
 }
@@ -323,16 +349,12 @@ decoded<embedding_result> decode_embedding_response(std::string_view body,
 std::string provider_error_text(std::string_view body) {
   constexpr std::size_t max_length = 300;
   rapidjson::Document doc;
-  if (parse(body, doc).empty() && doc.IsObject()) {
-    auto error = doc.FindMember("error");
-    if (error != doc.MemberEnd()) {
-      if (error->value.IsString())
-        return as_string(error->value);
-      if (error->value.IsObject()) {
-        auto message = error->value.FindMember("message");
-        if (message != error->value.MemberEnd() && message->value.IsString())
-          return as_string(message->value);
-      }
+  if (parse(body, doc).empty()) {
+    if (const auto* error = field(doc, "error")) {
+      if (error->IsString())
+        return as_string(*error);
+      if (const auto* message = field(*error, "message"); message && message->IsString())
+        return as_string(*message);
     }
   }
   return std::string{body.substr(0, max_length)};
@@ -358,13 +380,13 @@ decoded<stored_message> decode_stored_message(std::string_view text) {
     return result::failure(err);
   if (!doc.IsObject())
     return result::failure("a stored message must be a JSON object");
-  auto seq = doc.FindMember("seq");
-  if (seq == doc.MemberEnd() || !seq->value.IsUint64())
+  const auto* seq = field(doc, "seq");
+  if (seq == nullptr || !seq->IsUint64())
     return result::failure("a stored message needs an unsigned \"seq\"");
   auto msg = decode_chat_message(doc, 0);
   if (!msg)
     return result::failure(msg.error);
-  return {stored_message{seq->value.GetUint64(), std::move(msg.value->role),
+  return {stored_message{seq->GetUint64(), std::move(msg.value->role),
                          std::move(msg.value->content)},
           {}};
 }

@@ -97,3 +97,57 @@ TEST(StringList, RoundTripsAndRejectsOtherShapes) {
   EXPECT_FALSE(json::decode_string_list("[1]"));
   EXPECT_FALSE(json::decode_string_list("{}"));
 }
+
+// -- untrusted input ------------------------------------------------------------
+
+TEST(UntrustedJson, DeepNestingIsAnErrorNotACrash) {
+  // 200,000 nested arrays: a recursive parser overflows the stack.
+  std::string deep(200000, '[');
+  EXPECT_FALSE(json::decode_append_request(deep));
+  EXPECT_FALSE(json::decode_retrieval_query(deep));
+  EXPECT_FALSE(json::decode_chat_response(deep));
+  EXPECT_FALSE(json::decode_embedding_response(deep, 1));
+  EXPECT_FALSE(json::decode_string_list(deep));
+  std::string closed = deep + std::string(200000, ']');
+  EXPECT_FALSE(json::decode_append_request(closed));
+}
+
+TEST(UntrustedJson, BytesAfterANulAreNotIgnored) {
+  std::string body{"{\"messages\":[]}"};
+  body += '\0';
+  body += "garbage";
+  auto req = json::decode_append_request(body);
+  ASSERT_FALSE(req);
+  EXPECT_NE(req.error.find("malformed JSON"), std::string::npos) << req.error;
+}
+
+TEST(UntrustedJson, DuplicateKeysAreRejected) {
+  auto req = json::decode_append_request(
+    R"({"messages":[],"messages":[{"role":"a","content":"b"}]})");
+  ASSERT_FALSE(req);
+  EXPECT_NE(req.error.find("duplicate key \"messages\""), std::string::npos)
+    << req.error;
+  EXPECT_FALSE(json::decode_append_request(
+    R"({"messages":[{"role":"a","role":"b","content":"c"}]})"));
+  EXPECT_FALSE(json::decode_retrieval_query(R"({"text":"a","text":"b"})"));
+}
+
+class ProviderAnswersOfTheWrongShape
+  : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ProviderAnswersOfTheWrongShape, AreErrors) {
+  EXPECT_FALSE(json::decode_embedding_response(GetParam(), 1));
+  EXPECT_FALSE(json::decode_chat_response(GetParam()));
+  EXPECT_FALSE(json::provider_error_text(GetParam()).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+  Bodies, ProviderAnswersOfTheWrongShape,
+  ::testing::Values("1", "[]", "\"text\"", "null", R"({"data":[1]})",
+                    R"({"data":[[]]})", R"({"data":[{"index":0,"embedding":1}]})",
+                    R"({"data":[{"index":0,"embedding":[1,"x"]}]})",
+                    R"({"choices":1})", R"({"choices":[1]})",
+                    R"({"choices":[{"message":1}]})",
+                    R"({"choices":[{"message":{"content":1}}]})",
+                    R"({"usage":1,"choices":[]})", R"({"error":1})",
+                    R"({"error":{"message":1}})"));
