@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/text.hpp"
+
 namespace motorhead {
 
 namespace {
@@ -82,13 +84,15 @@ std::string apply_redis_url(const std::string& text, settings& cfg) {
   return {};
 }
 
+/// The comma-separated items of `text`, trimmed; empty items are skipped.
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> items;
   std::size_t start = 0;
   while (start <= text.size()) {
     auto comma = std::min(text.find(',', start), text.size());
-    if (comma > start)
-      items.push_back(text.substr(start, comma - start));
+    auto item = trim(std::string_view{text}.substr(start, comma - start));
+    if (!item.empty())
+      items.emplace_back(item);
     start = comma + 1;
   }
   return items;
@@ -96,6 +100,9 @@ std::vector<std::string> split_list(const std::string& text) {
 
 std::string apply_api_keys(const std::string& text, settings& cfg) {
   cfg.api_keys = split_list(text);
+  // Set but empty is a mistake, not a wish to turn authentication off.
+  if (cfg.api_keys.empty())
+    return "names no key (unset it to serve without keys)";
   return {};
 }
 

@@ -1,9 +1,12 @@
 #include "http/api_handler.hpp"
 
+#include <iostream>
+
 #include <caf/all.hpp>
 
 #include "core/json_codec.hpp"
 #include "core/unix_time.hpp"
+#include "http/auth.hpp"
 #include "http/routes.hpp"
 
 namespace motorhead::http {
@@ -25,6 +28,20 @@ caf::behavior bridge(caf::event_based_actor* self) {
   return {
     [=](bridge_task& task) { task.run(self); },
   };
+}
+
+/// Answers with what `make_response` returns, or with a 500 when it throws:
+/// the bridge serves every request, so an exception must not stop it.
+template <class MakeResponse>
+void respond_with(const responder& respond, MakeResponse make_response) {
+  api_response response;
+  try {
+    response = make_response();
+  } catch (const std::exception& ex) {
+    std::cerr << "http: encoding an answer failed: " << ex.what() << "\n";
+    response = error_response(500, "internal error");
+  }
+  respond(std::move(response));
 }
 
 api_response ok_response(std::string body) {
@@ -86,29 +103,45 @@ void api_handler::ask_router(responder respond, ToResponse to_response,
   auto task = [router = router_, timeout = timeout_, respond, to_response,
                xs...](caf::event_based_actor* self) {
     self->request(router, timeout, xs...)
-      .then([=](T& value) { respond(to_response(value)); },
-            [=](caf::error& err) { respond(error_response(err)); });
+      .then(
+        [=](T& value) {
+          respond_with(respond, [&] { return to_response(value); });
+        },
+        [=](caf::error& err) { respond(error_response(err)); });
   };
   caf::anon_send(bridge_, bridge_task{std::move(task)});
 }
 
 void api_handler::handle(const api_request& request, responder respond) {
+  try {
+    route_request(request, respond);
+  } catch (const std::exception& ex) {
+    // One request's failure must not take the I/O thread down with it.
+    std::cerr << "http: " << request.method << " " << request.target
+              << " failed: " << ex.what() << "\n";
+    respond(error_response(500, "internal error"));
+  }
+}
+
+void api_handler::route_request(const api_request& request,
+                                const responder& respond) {
   auto target = parse_target(request.target);
   if (!target)
     return respond(error_response(400, target.error));
   auto route = match_route(target.value->path);
+  // Before 404 and 405, so that routes cannot be probed without a key.
+  if (!is_public(route.kind) && !is_authorized(request)) {
+    auto res = error_response(401, "a valid API key is required "
+                                   "(Authorization: Bearer <key>)");
+    res.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return respond(std::move(res));
+  }
   if (route.kind == route_kind::not_found)
     return respond(error_response(404, "no route for " + target.value->path));
   if (!is_method_allowed(route.kind, request.method)) {
     auto res = error_response(405, request.method + " is not allowed on "
                                      + target.value->path);
     res.headers.emplace_back("Allow", allowed_methods(route.kind));
-    return respond(std::move(res));
-  }
-  if (!is_public(route.kind) && !is_authorized(request)) {
-    auto res = error_response(401, "a valid API key is required "
-                                   "(Authorization: Bearer <key>)");
-    res.headers.emplace_back("WWW-Authenticate", "Bearer");
     return respond(std::move(res));
   }
   switch (route.kind) {
@@ -209,14 +242,8 @@ void api_handler::handle_retrieval(const api_request& request,
 bool api_handler::is_authorized(const api_request& request) const {
   if (api_keys_.empty())
     return true;
-  const std::string prefix = "Bearer ";
-  if (request.authorization.compare(0, prefix.size(), prefix) != 0)
-    return false;
-  auto key = request.authorization.substr(prefix.size());
-  for (const auto& allowed : api_keys_)
-    if (key == allowed)
-      return true;
-  return false;
+  auto key = bearer_token(request.authorization);
+  return !key.empty() && is_known_key(key, api_keys_);
 }
 
 } // namespace motorhead::http

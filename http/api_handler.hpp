@@ -47,9 +47,13 @@ public:
   api_handler(const api_handler&) = delete;
   api_handler& operator=(const api_handler&) = delete;
 
+  /// Answers `request` through `respond`, exactly once. An exception
+  /// thrown while handling it is answered with a 500 and logged.
   void handle(const api_request& request, responder respond);
 
 private:
+  void route_request(const api_request& request, const responder& respond);
+
   /// Sends (xs...) to the router from the bridge actor and answers with
   /// `to_response(value)`, or with the error.
   template <class T, class ToResponse, class... Ts>

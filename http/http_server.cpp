@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -126,18 +127,44 @@ struct http_server::impl {
   void accept() {
     acceptor.async_accept(asio::make_strand(io),
                           [this](beast::error_code ec, tcp::socket socket) {
-                            if (ec)
-                              return; // the acceptor was closed
-                            std::make_shared<connection>(std::move(socket), api,
-                                                         body_limit)
-                              ->start();
-                            accept();
+                            on_accept(ec, std::move(socket));
                           });
   }
+
+  /// Only a closed acceptor ends the loop. Other errors (EMFILE and ENFILE
+  /// when out of descriptors, ECONNABORTED) pass: accepting again a little
+  /// later gives connections that close meanwhile time to free descriptors.
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted)
+      return;
+    if (ec) {
+      if (failed_accepts++ == 0)
+        std::cerr << "http: accept failed: " << ec.message()
+                  << "; retrying every " << accept_retry_delay.count()
+                  << " ms\n";
+      accept_retry.expires_after(accept_retry_delay);
+      accept_retry.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec)
+          accept();
+      });
+      return;
+    }
+    if (failed_accepts > 0) {
+      std::cerr << "http: accepting again after " << failed_accepts
+                << " failed attempts\n";
+      failed_accepts = 0;
+    }
+    std::make_shared<connection>(std::move(socket), api, body_limit)->start();
+    accept();
+  }
+
+  static constexpr std::chrono::milliseconds accept_retry_delay{50};
 
   asio::io_context& io;
   api_handler& api;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_retry{io};
+  uint64_t failed_accepts = 0;
   asio::signal_set signals;
   std::size_t body_limit;
 };
@@ -158,10 +185,20 @@ void http_server::run() {
     std::cerr << "motorhead: signal " << signal << ", shutting down\n";
     beast::error_code ignored;
     impl_->acceptor.close(ignored);
+    impl_->accept_retry.cancel();
     impl_->io.stop();
   });
   impl_->accept();
-  impl_->io.run();
+  // A handler that throws leaves run(); log it and serve on (Asio allows
+  // calling run() again without a restart).
+  for (;;) {
+    try {
+      impl_->io.run();
+      return;
+    } catch (const std::exception& ex) {
+      std::cerr << "http: an I/O handler failed: " << ex.what() << "\n";
+    }
+  }
 }
 
 } // namespace motorhead::http

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/session_id.hpp"
+#include "core/text.hpp"
 
 namespace motorhead::http {
 
@@ -137,7 +138,7 @@ std::string allowed_methods(route_kind kind) {
 bool is_method_allowed(route_kind kind, std::string_view method) {
   auto methods = allowed_methods(kind);
   for (auto allowed : split(methods, ','))
-    if (allowed.substr(allowed.find_first_not_of(' ')) == method)
+    if (trim(allowed) == method && !method.empty())
       return true;
   return false;
 }

@@ -4,6 +4,7 @@ for the black-box tests, and stops them by PID."""
 import http.client
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -44,15 +45,19 @@ class RedisServer:
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--dir", self.dir, "--save", "", "--appendonly", "yes",
-             "--appendfsync", "always"],
+             "--appendfsync", "always",
+             # Tests widen race windows with DEBUG SLEEP.
+             "--enable-debug-command", "local"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not wait_until(self._answers_ping):
             raise RuntimeError("redis-server did not start")
 
     def _answers_ping(self):
+        """True once Redis serves commands: it answers -LOADING while it
+        reads its append-only file after a restart."""
         try:
             return self.command("PING") == "PONG"
-        except OSError:
+        except (OSError, RedisError):
             return False
 
     def stop(self):
@@ -80,13 +85,17 @@ class RedisServer:
             return _read_reply(sock.makefile("rb"))
 
 
+class RedisError(RuntimeError):
+    """An error reply of Redis."""
+
+
 def _read_reply(stream):
     line = stream.readline().rstrip(b"\r\n")
     kind, rest = line[:1], line[1:]
     if kind == b"+":
         return rest.decode()
     if kind == b"-":
-        raise RuntimeError(rest.decode())
+        raise RedisError(rest.decode())
     if kind == b":":
         return int(rest)
     if kind == b"$":
@@ -104,7 +113,8 @@ def _read_reply(stream):
 class Motorhead:
     """A motorhead server process with the given extra environment."""
 
-    def __init__(self, redis_url, **env):
+    def __init__(self, redis_url, open_files=None, **env):
+        self.open_files = open_files
         self.port = free_port()
         self.env = dict(os.environ)
         self.env.update({"PORT": str(self.port), "REDIS_URL": redis_url,
@@ -115,10 +125,16 @@ class Motorhead:
 
     def start(self):
         self.process = subprocess.Popen([MOTORHEAD], env=self.env,
-                                        stdout=self.log, stderr=self.log)
+                                        stdout=self.log, stderr=self.log,
+                                        preexec_fn=self._limit_open_files)
         if not wait_until(self._answers_health):
             self.stop()
             raise RuntimeError("motorhead did not start:\n" + self.output())
+
+    def _limit_open_files(self):
+        if self.open_files:
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (self.open_files, self.open_files))
 
     def _answers_health(self):
         try:

@@ -3,9 +3,11 @@ ports, exercised over HTTP like the original's clients do."""
 
 import concurrent.futures
 import json
+import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import unittest
 import uuid
@@ -285,6 +287,25 @@ class BadInputTest(ServerTestCase):
         self.assertTrue(answer.startswith("HTTP/1.1 413"), answer)
         self.assertIn('{"error":', answer)
 
+    def test_deeply_nested_json_is_a_400_not_a_crash(self):
+        self.assertError(self.post_raw("[" * 200_000), 400, "malformed JSON")
+        self.assertError(self.server.request(
+            "POST", "/sessions/a/retrieval", raw_body="[" * 200_000), 400)
+        self.assertEqual(self.server.request("GET", "/healthz")[0], 200)
+
+    def test_bytes_after_a_nul_are_not_ignored(self):
+        session = new_session()
+        self.assertError(self.post_raw(b'{"messages":[]}\x00garbage', session),
+                         400, "NUL")
+        self.assertError(self.post_raw(
+            b'{"messages":[{"role":"a","content":"b"}]}\x00', session), 400)
+        self.assertEqual(self.server.get_memory(session)["messages"], [])
+
+    def test_duplicate_keys_are_refused(self):
+        self.assertError(self.post_raw(
+            '{"messages":[],"messages":[{"role":"a","content":"b"}]}'),
+            400, 'duplicate key "messages"')
+
     def test_malformed_http(self):
         answer = self.raw_exchange(b"NOT HTTP AT ALL\r\n\r\n")
         self.assertTrue(answer.startswith("HTTP/1.1 400"), answer)
@@ -292,7 +313,25 @@ class BadInputTest(ServerTestCase):
 
 
 class AuthTest(ServerTestCase):
-    server_env = {"MOTORHEAD_API_KEYS": "k1,k2"}
+    server_env = {"MOTORHEAD_API_KEYS": " k1 , k2 "}
+
+    def test_the_bearer_scheme_is_case_insensitive_and_keys_trimmed(self):
+        for header in ("Bearer k1", "bearer k2", "BEARER  k1 "):
+            with self.subTest(header=header):
+                self.assertEqual(self.server.request(
+                    "GET", "/sessions/a/memory",
+                    headers={"Authorization": header})[0], 200)
+
+    def test_no_route_can_be_probed_without_a_key(self):
+        # 401 comes before 404 and 405.
+        self.assertError(self.server.request("GET", "/nothing/here"), 401)
+        self.assertError(self.server.request("PUT", "/sessions/a/memory",
+                                             {"messages": []}), 401)
+        key = {"Authorization": "Bearer k1"}
+        self.assertError(self.server.request("GET", "/nothing/here",
+                                             headers=key), 404)
+        self.assertError(self.server.request("PUT", "/sessions/a/memory",
+                                             {"messages": []}, headers=key), 405)
 
     def test_keys_are_required_except_for_health(self):
         self.assertError(self.server.request("GET", "/sessions/a/memory"), 401)
@@ -392,6 +431,70 @@ class HungRedisTest(unittest.TestCase):
         self.assertEqual(self.server.get_memory(session)["messages"], [turn(0)])
 
 
+class OutOfDescriptorsTest(unittest.TestCase):
+    """With few file descriptors, accepting fails with EMFILE for a while;
+    the server must accept again once connections close."""
+
+    def setUp(self):
+        self.redis = RedisServer()
+        self.redis.start()
+        self.server = Motorhead(self.redis.url, open_files=64)
+        self.server.start()
+
+    def tearDown(self):
+        self.server.close(signal.SIGKILL)
+        self.redis.remove()
+
+    def test_accepting_resumes_after_emfile(self):
+        idle = []
+        for _ in range(80):
+            sock = socket.socket()
+            sock.settimeout(5)
+            sock.connect(("127.0.0.1", self.server.port))
+            idle.append(sock)
+        time.sleep(0.3)  # the server accepts what it can, then hits EMFILE
+        for sock in idle:
+            sock.close()
+        self.assertTrue(wait_until(
+            lambda: self._healthz() == 200, timeout=10),
+            "the server stopped accepting:\n" + self.server.output()[-2000:])
+
+    def _healthz(self):
+        try:
+            return self.server.request("GET", "/healthz")[0]
+        except OSError:
+            return None
+
+
+class HarnessTest(unittest.TestCase):
+
+    def test_a_loading_redis_is_waited_for(self):
+        """Redis answers -LOADING while it reads its data after a restart."""
+        answers = [b"-LOADING Redis is loading the dataset in memory\r\n"] * 3
+        answers.append(b"+PONG\r\n")
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def serve():
+            for answer in answers:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.recv(1024)
+                    conn.sendall(answer)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        redis = RedisServer()
+        redis.port = listener.getsockname()[1]
+        try:
+            self.assertTrue(wait_until(redis._answers_ping, timeout=5))
+        finally:
+            thread.join(timeout=5)
+            listener.close()
+            shutil.rmtree(redis.dir, ignore_errors=True)
+
+
 class CommandLineTest(unittest.TestCase):
 
     def test_help_lists_the_options(self):
@@ -410,6 +513,12 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("MOTORHEAD_MAX_WINDOW_SIZE", result.stderr)
         self.assertIn("REDIS_URL", result.stderr)
+
+    def test_api_keys_set_but_empty_refuse_to_start(self):
+        result = subprocess.run([MOTORHEAD], capture_output=True, text=True,
+                                timeout=10, env={"MOTORHEAD_API_KEYS": " , "})
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("MOTORHEAD_API_KEYS", result.stderr)
 
     def test_unknown_argument_exits_1(self):
         result = subprocess.run([MOTORHEAD, "--bogus"], capture_output=True,

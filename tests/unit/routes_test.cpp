@@ -29,6 +29,12 @@ TEST(Routes, KnowTheirMethods) {
   EXPECT_EQ(allowed_methods(route_kind::memory), "GET, POST, DELETE");
 }
 
+TEST(Routes, AnUnknownRouteAllowsNoMethod) {
+  EXPECT_FALSE(is_method_allowed(route_kind::not_found, "GET"));
+  EXPECT_FALSE(is_method_allowed(route_kind::not_found, ""));
+  EXPECT_FALSE(is_method_allowed(route_kind::memory, ""));
+}
+
 TEST(Target, DecodesPathAndQuery) {
   auto target = parse_target("/sessions/a%40b/memory?namespace=my%20ns&x");
   ASSERT_TRUE(target) << target.error;

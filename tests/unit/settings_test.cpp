@@ -105,3 +105,18 @@ TEST(Settings, ClusterIdentityComesFromThePeers) {
             1u);
   EXPECT_EQ(load({{"MOTORHEAD_CLUSTER_PEERS", "a"}}).errors.size(), 1u);
 }
+
+TEST(Settings, ApiKeysAreTrimmed) {
+  auto result = load({{"MOTORHEAD_API_KEYS", " k1 ,\tk2\t, "}});
+  ASSERT_TRUE(result.errors.empty());
+  EXPECT_EQ(result.value.api_keys, (std::vector<std::string>{"k1", "k2"}));
+}
+
+TEST(Settings, ApiKeysSetButEmptyAreRefused) {
+  // Turning authentication off must be explicit: unset the variable.
+  for (const char* text : {"", " ", ",", " , "}) {
+    auto result = load({{"MOTORHEAD_API_KEYS", text}});
+    ASSERT_EQ(result.errors.size(), 1u) << '"' << text << '"';
+    EXPECT_NE(result.errors[0].find("MOTORHEAD_API_KEYS"), std::string::npos);
+  }
+}
