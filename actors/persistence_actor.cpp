@@ -23,24 +23,33 @@ void enqueue(persistence_pointer self, store::command_list commands,
   }
 }
 
+/// The error of a write whose replies say it was not applied, or none.
+caf::error refusal(const std::vector<redis_reply>& replies) {
+  if (store::is_fenced(replies))
+    return make_error(service_errc::fenced, replies.front().text);
+  if (store::is_stale(replies))
+    return make_error(service_errc::stale, replies.front().text);
+  if (auto err = store::first_error(replies); !err.empty())
+    return make_error(service_errc::storage_unavailable, err);
+  return {};
+}
+
 /// Queues commands whose replies only acknowledge, answering `rp` with ok.
 template <class Promise>
 void enqueue_write(persistence_pointer self, store::command_list commands,
                    Promise rp) {
   enqueue(self, std::move(commands),
-          [rp](const outcome<std::vector<redis_reply>>& replies) mutable {
-            if (!replies) {
-              rp.deliver(make_error(service_errc::storage_unavailable,
+          [rp](const outcome<std::vector<redis_reply>>& replies,
+               bool maybe_applied) mutable {
+            if (!replies)
+              rp.deliver(make_error(maybe_applied
+                                      ? service_errc::write_unknown
+                                      : service_errc::storage_unavailable,
                                     replies.error));
-            } else if (store::is_fenced(*replies.value)) {
-              rp.deliver(make_error(service_errc::fenced,
-                                    replies.value->front().text));
-            } else if (auto err = store::first_error(*replies.value);
-                       !err.empty()) {
-              rp.deliver(make_error(service_errc::storage_unavailable, err));
-            } else {
+            else if (auto err = refusal(*replies.value))
+              rp.deliver(std::move(err));
+            else
               rp.deliver(ok_atom::value);
-            }
           });
 }
 
@@ -49,7 +58,8 @@ template <class Promise, class Decode>
 void enqueue_read(persistence_pointer self, store::command_list commands,
                   Promise rp, Decode decode) {
   enqueue(self, std::move(commands),
-          [rp, decode](const outcome<std::vector<redis_reply>>& replies) mutable {
+          [rp, decode](const outcome<std::vector<redis_reply>>& replies,
+                       bool) mutable {
             if (!replies) {
               rp.deliver(make_error(service_errc::storage_unavailable,
                                     replies.error));
@@ -65,7 +75,9 @@ void enqueue_read(persistence_pointer self, store::command_list commands,
 }
 
 /// Sends every pending command in one pipeline and completes each operation
-/// with its own slice of the replies.
+/// with its own slice of the replies. When the round trip fails part-way,
+/// the operations answered before the failure complete as usual; the rest
+/// fail, as possibly applied if their commands were sent.
 void flush(persistence_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
@@ -74,21 +86,24 @@ void flush(persistence_pointer self) {
   std::vector<redis_command> commands;
   for (auto& op : batch)
     commands.insert(commands.end(), op.commands.begin(), op.commands.end());
-  auto replies = st.redis->execute(commands);
-  if (!replies) {
-    caf::aout(self) << "persistence: " << replies.error << "\n";
-    for (auto& op : batch)
-      op.complete(replies);
-    return;
-  }
-  auto next = replies.value->begin();
+  auto result = st.redis->execute(commands);
+  if (!result.complete())
+    caf::aout(self) << "persistence: " << result.error << "\n";
+  auto next = result.replies.begin();
   for (auto& op : batch) {
-    auto end = next + static_cast<std::ptrdiff_t>(op.commands.size());
+    auto size = static_cast<std::ptrdiff_t>(op.commands.size());
+    if (std::distance(next, result.replies.end()) < size) {
+      op.complete(outcome<std::vector<redis_reply>>::failure(result.error),
+                  result.maybe_applied);
+      next = result.replies.end();
+      continue;
+    }
     op.complete(outcome<std::vector<redis_reply>>{
-      std::vector<redis_reply>(std::make_move_iterator(next),
-                               std::make_move_iterator(end)),
-      {}});
-    next = end;
+                  std::vector<redis_reply>(std::make_move_iterator(next),
+                                           std::make_move_iterator(next + size)),
+                  {}},
+                false);
+    next += size;
   }
 }
 

@@ -17,10 +17,13 @@ namespace motorhead {
 
 struct persistence_state {
   /// Commands waiting for the next round trip, and what to do with their
-  /// replies (or with the reason there are none).
+  /// replies, or with the reason there are none and whether Redis may have
+  /// run them anyway (the round trip failed after they were sent).
   struct pending_operation {
     store::command_list commands;
-    std::function<void(const outcome<std::vector<redis_reply>>&)> complete;
+    std::function<void(const outcome<std::vector<redis_reply>>&,
+                       bool maybe_applied)>
+      complete;
   };
 
   std::unique_ptr<redis_connection> redis;

@@ -200,6 +200,8 @@ enum class service_errc : uint8_t {
   provider_failed,         // the model provider failed or refused a call
   fenced,                  // the session has a newer owner; this one stops
   internal,
+  write_unknown, // Redis did not answer a write: it may or may not be applied
+  stale,         // Redis no longer holds what a fold was computed from
 };
 
 caf::atom_value service_error_category();
@@ -258,7 +260,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
   optional_string_field context{x.context};
   return f(caf::meta::type_name("session_snapshot"), x.messages, context,
-           x.tokens, x.next_seq, x.namespaces, x.epoch, x.unembedded);
+           x.tokens, x.next_seq, x.namespaces, x.epoch, x.unembedded,
+           x.summary_generation);
 }
 
 template <class Inspector>
@@ -335,8 +338,8 @@ typename Inspector::result_type inspect(Inspector& f, vector_batch& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fold_change& x) {
-  return f(caf::meta::type_name("fold_change"), x.covered_through, x.summary,
-           x.tokens_used, x.epoch);
+  return f(caf::meta::type_name("fold_change"), x.seqs, x.summary_generation,
+           x.summary, x.tokens_used, x.epoch);
 }
 
 } // namespace motorhead::store

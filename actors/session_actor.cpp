@@ -21,7 +21,16 @@ void apply_snapshot(session_state& st, session_snapshot snapshot) {
   st.namespaces = std::move(snapshot.namespaces);
   st.epoch = snapshot.epoch;
   st.unembedded = snapshot.unembedded;
+  st.summary_generation = snapshot.summary_generation;
+  st.index.reset(); // read again from Redis on first need
+  ++st.incarnation;
   st.loaded = true;
+}
+
+/// Whether memory should take in a write sent during `incarnation`: not
+/// when a load happened since (the snapshot has it) or is due.
+bool is_current(const session_state& st, uint64_t incarnation) {
+  return st.loaded && st.incarnation == incarnation;
 }
 
 bool embeds(const session_state& st) {
@@ -38,16 +47,6 @@ std::chrono::milliseconds next_retry_delay(std::chrono::milliseconds last,
 bool is_fenced(const caf::error& err) {
   return err.category() == service_error_category()
          && err.code() == static_cast<uint8_t>(service_errc::fenced);
-}
-
-/// A refused write means another actor, probably on another node, owns the
-/// session now: this one must not serve it any longer.
-void stop_if_fenced(session_pointer self, const caf::error& err) {
-  if (is_fenced(err)) {
-    caf::aout(self) << "session " << self->state.id
-                    << ": a newer owner holds it, stopping\n";
-    self->quit(err);
-  }
 }
 
 void add_namespace(std::vector<std::string>& namespaces,
@@ -94,66 +93,152 @@ void schedule_fold_retry(session_pointer self, const caf::error& why) {
   schedule_retry(self, self->state.retry_delay, fold_atom::value, "fold", why);
 }
 
-void commit_fold(session_pointer self, uint64_t covered_through,
-                 fold_result result) {
+/// A write failed without an answer that says what Redis did (a timeout,
+/// a lost connection, an error reply, a fold refused as stale): memory may
+/// now differ from Redis, the store of record. The session reloads before
+/// it serves or writes again. Writes still in flight were sent before that
+/// load's read, so the snapshot has their effect.
+void resync(session_pointer self, const caf::error& why) {
   auto& st = self->state;
-  store::fold_change change{covered_through, result.summary,
-                            result.tokens_used, st.epoch};
+  if (!st.loaded)
+    return;
+  st.loaded = false;
+  // The fold retry reloads the session even if no request comes.
+  schedule_fold_retry(self, why);
+}
+
+/// Sends a write of this session to the store, counting it in flight. On
+/// success `applied(current)` runs, `current` saying whether memory should
+/// take the write in (see is_current). On failure `failed(err)` runs; then
+/// a fenced session stops (another node owns it) and any other failure
+/// makes the session reload. `replaces_summary`: the write sets the summary
+/// (a context, a DELETE), so no fold may start or commit meanwhile.
+template <class Applied, class Failed, class... Ts>
+void write(session_pointer self, bool replaces_summary, Applied applied,
+           Failed failed, Ts... xs) {
+  auto& st = self->state;
+  auto incarnation = st.incarnation;
   ++st.writes_in_flight;
-  self->request(st.peers.store, st.limits.store_timeout, fold_atom::value,
-                st.id, change)
+  if (replaces_summary)
+    ++st.summary_writes_in_flight;
+  auto done = [self, replaces_summary] {
+    auto& st = self->state;
+    --st.writes_in_flight;
+    if (replaces_summary)
+      --st.summary_writes_in_flight;
+  };
+  self->request(st.peers.store, st.limits.store_timeout, std::move(xs)...)
     .then(
-      [=](ok_atom) {
-        auto& st = self->state;
-        --st.writes_in_flight;
-        while (!st.messages.empty()
-               && st.messages.front().seq <= covered_through)
-          st.messages.pop_front();
-        st.context = result.summary;
-        st.tokens += result.tokens_used;
-        st.folding = false;
-        st.retry_delay = std::chrono::milliseconds{0};
-        start_fold_if_due(self);
+      [=](ok_atom) mutable {
+        done();
+        applied(is_current(self->state, incarnation));
         stop_if_retired(self);
       },
-      [=](caf::error& err) {
-        --self->state.writes_in_flight;
-        self->state.folding = false;
-        stop_if_fenced(self, err);
-        schedule_fold_retry(self, err);
+      [=](caf::error& err) mutable {
+        done();
+        failed(err);
+        if (is_fenced(err)) {
+          caf::aout(self) << "session " << self->state.id
+                          << ": a newer owner holds it, stopping\n";
+          self->quit(err);
+          return;
+        }
+        if (is_current(self->state, incarnation))
+          resync(self, err);
         stop_if_retired(self);
       });
 }
 
+/// What a fold was computed from: it may commit only onto the same.
+struct fold_basis {
+  uint64_t incarnation = 0;
+  uint64_t summary_generation = 0;
+  std::vector<uint64_t> seqs; // the messages folded, oldest first
+};
+
+bool fold_still_applies(const session_state& st, const fold_basis& basis) {
+  return is_current(st, basis.incarnation)
+         && st.summary_generation == basis.summary_generation
+         && st.summary_writes_in_flight == 0;
+}
+
+/// Memory after a fold that Redis applied: the same messages go, the
+/// summary moves on (an empty one keeps the context as it was).
+void apply_fold(session_state& st, const store::fold_change& change) {
+  st.messages.erase(st.messages.begin(),
+                    st.messages.begin()
+                      + static_cast<std::ptrdiff_t>(change.seqs.size()));
+  if (!change.summary.empty())
+    st.context = change.summary;
+  st.tokens += change.tokens_used;
+}
+
+void commit_fold(session_pointer self, fold_basis basis, fold_result result) {
+  auto& st = self->state;
+  store::fold_change change{std::move(basis.seqs), basis.summary_generation,
+                            std::move(result.summary), result.tokens_used,
+                            st.epoch};
+  write(
+    self, false,
+    [=](bool current) {
+      auto& st = self->state;
+      st.folding = false;
+      st.retry_delay = std::chrono::milliseconds{0};
+      if (current)
+        apply_fold(st, change);
+      start_fold_if_due(self);
+    },
+    [=](const caf::error&) { self->state.folding = false; }, fold_atom::value,
+    st.id, change);
+}
+
 void start_fold_if_due(session_pointer self) {
   auto& st = self->state;
-  if (st.folding || !st.loaded || st.retiring)
+  // A summary write in flight would leave this fold's base behind; its
+  // acknowledgement starts the fold.
+  if (st.folding || !st.loaded || st.retiring
+      || st.summary_writes_in_flight > 0)
     return;
   auto lines = messages_to_fold(st);
   if (lines.empty())
     return;
   st.folding = true;
-  auto covered_through = lines.back().seq;
-  auto generation = st.summary_generation;
+  fold_basis basis{st.incarnation, st.summary_generation, {}};
+  for (const auto& line : lines)
+    basis.seqs.push_back(line.seq);
   fold_job job{st.id, st.context, std::move(lines)};
   self->request(st.peers.summarizer, st.limits.summarizer_timeout,
                 summarize_atom::value, std::move(job))
     .then(
-      [=](fold_result& result) {
-        if (generation != self->state.summary_generation) {
-          // The summary was replaced meanwhile: fold again from the new one.
+      [=](fold_result& result) mutable {
+        if (!fold_still_applies(self->state, basis)) {
+          // The summary was replaced or the session reloaded meanwhile:
+          // fold again from what the session holds now.
           self->state.folding = false;
           start_fold_if_due(self);
           stop_if_retired(self);
           return;
         }
-        commit_fold(self, covered_through, std::move(result));
+        commit_fold(self, std::move(basis), std::move(result));
       },
       [=](caf::error& err) {
         self->state.folding = false;
         schedule_fold_retry(self, err);
         stop_if_retired(self);
       });
+}
+
+/// Folds when due; first reloads a session whose memory is out of date.
+void resume_folding(session_pointer self) {
+  auto& st = self->state;
+  if (st.loaded) {
+    start_fold_if_due(self);
+    return;
+  }
+  if (st.retiring)
+    return;
+  with_loaded_state(
+    self, [] {}, [=](caf::error& err) { schedule_fold_retry(self, err); });
 }
 
 template <class Fn, class Fail>
@@ -175,59 +260,74 @@ void with_loaded_state(session_pointer self, Fn fn, Fail fail) {
       [=](caf::error& err) mutable { fail(err); });
 }
 
+/// The change a POST makes, its messages numbered. The session's namespaces
+/// grow as the POST is sent, not when it is acknowledged: the writes of a
+/// session reach Redis in the order they are sent, and each writes the
+/// namespace list as of its sending.
+store::append_change make_append_change(session_state& st,
+                                        append_request& request) {
+  store::append_change change;
+  for (auto& msg : request.messages)
+    change.messages.push_back(stored_message{
+      st.next_seq++, std::move(msg.role), std::move(msg.content)});
+  change.next_seq = st.next_seq;
+  change.epoch = st.epoch;
+  change.archive = st.limits.long_term_memory;
+  change.embed = embeds(st);
+  change.context = std::move(request.context);
+  if (request.ns)
+    add_namespace(st.namespaces, *request.ns);
+  change.namespaces = st.namespaces;
+  return change;
+}
+
+void apply_append(session_state& st, const store::append_change& change) {
+  for (const auto& msg : change.messages) {
+    if (st.index)
+      st.index->add(msg);
+    st.messages.push_back(msg);
+  }
+  if (change.embed)
+    st.unembedded += change.messages.size();
+  if (change.context) {
+    st.context = change.context;
+    ++st.summary_generation;
+  }
+}
+
 caf::result<ok_atom> append(session_pointer self, append_request request) {
   auto rp = self->make_response_promise<ok_atom>();
   with_loaded_state(
     self,
     [=]() mutable {
       auto& st = self->state;
-      store::append_change change;
-      for (auto& msg : request.messages)
-        change.messages.push_back(
-          stored_message{st.next_seq++, std::move(msg.role),
-                         std::move(msg.content)});
-      change.next_seq = st.next_seq;
-      change.epoch = st.epoch;
-      change.archive = st.limits.long_term_memory;
-      change.embed = embeds(st);
-      change.context = request.context;
-      if (request.context)
-        ++st.summary_generation;
-      // Namespaces grow before the write is acknowledged, so that two
-      // appends in flight never write each other's namespace list away.
-      if (request.ns)
-        add_namespace(st.namespaces, *request.ns);
-      change.namespaces = st.namespaces;
-      ++st.writes_in_flight;
-      self->request(st.peers.store, st.limits.store_timeout,
-                    append_atom::value, st.id, change)
-        .then(
-          [=](ok_atom) mutable {
-            auto& st = self->state;
-            --st.writes_in_flight;
-            for (auto& msg : change.messages) {
-              if (st.index)
-                st.index->add(msg);
-              st.messages.push_back(std::move(msg));
-            }
-            if (change.embed)
-              st.unembedded += change.messages.size();
-            if (change.context)
-              st.context = change.context;
-            rp.deliver(ok_atom::value);
-            start_fold_if_due(self);
-            start_embedding_if_due(self);
-            stop_if_retired(self);
-          },
-          [=](caf::error& err) mutable {
-            --self->state.writes_in_flight;
-            rp.deliver(err);
-            stop_if_fenced(self, err);
-            stop_if_retired(self);
-          });
+      auto change = make_append_change(st, request);
+      auto replaces_summary = change.context.has_value();
+      write(
+        self, replaces_summary,
+        [=](bool current) mutable {
+          if (current)
+            apply_append(self->state, change);
+          rp.deliver(ok_atom::value);
+          start_fold_if_due(self);
+          start_embedding_if_due(self);
+        },
+        [=](const caf::error& err) mutable { rp.deliver(err); },
+        append_atom::value, st.id, change);
     },
     [=](caf::error& err) mutable { rp.deliver(err); });
   return rp;
+}
+
+/// Memory after a DELETE that Redis applied.
+void apply_erase(session_state& st) {
+  st.messages.clear();
+  st.context.reset();
+  st.tokens = 0;
+  st.unembedded = 0;
+  ++st.summary_generation;
+  if (st.index)
+    st.index = std::make_shared<retrieval_index>();
 }
 
 caf::result<ok_atom> erase(session_pointer self,
@@ -237,33 +337,21 @@ caf::result<ok_atom> erase(session_pointer self,
     self,
     [=]() mutable {
       auto& st = self->state;
-      auto namespaces = st.namespaces;
+      auto namespaces = std::move(st.namespaces);
       for (const auto& ns : extra_namespaces)
         add_namespace(namespaces, ns);
-      ++st.summary_generation; // a fold under way must not resurrect it
-      ++st.writes_in_flight;
-      self->request(st.peers.store, st.limits.store_timeout,
-                    erase_atom::value, st.id, namespaces, st.epoch)
-        .then(
-          [=](ok_atom) mutable {
-            auto& st = self->state;
-            --st.writes_in_flight;
-            st.messages.clear();
-            st.context.reset();
-            st.tokens = 0;
-            st.namespaces.clear();
-            st.unembedded = 0;
-            if (st.index)
-              st.index = std::make_shared<retrieval_index>();
-            rp.deliver(ok_atom::value);
-            stop_if_retired(self);
-          },
-          [=](caf::error& err) mutable {
-            --self->state.writes_in_flight;
-            rp.deliver(err);
-            stop_if_fenced(self, err);
-            stop_if_retired(self);
-          });
+      // The session leaves its namespaces as the DELETE is sent: a POST
+      // sent after it must neither write them back nor lose its own.
+      st.namespaces.clear();
+      write(
+        self, true,
+        [=](bool current) mutable {
+          if (current)
+            apply_erase(self->state);
+          rp.deliver(ok_atom::value);
+        },
+        [=](const caf::error& err) mutable { rp.deliver(err); },
+        erase_atom::value, st.id, namespaces, st.epoch);
     },
     [=](caf::error& err) mutable { rp.deliver(err); });
   return rp;
@@ -300,42 +388,51 @@ void schedule_embedding_retry(session_pointer self, const caf::error& why) {
 }
 
 /// Stores the vectors of a batch; then embeds the next batch, if any.
-void store_vectors(session_pointer self, std::vector<uint64_t> seqs,
-                   embedding_result result) {
+/// `index` is the one the batch came from: a DELETE or a reload since
+/// replaced it, and the batch is then dropped.
+void store_vectors(session_pointer self,
+                   std::shared_ptr<retrieval_index> index,
+                   std::vector<uint64_t> seqs, embedding_result result) {
   auto& st = self->state;
+  if (st.index != index) {
+    st.embedding = false;
+    start_embedding_if_due(self);
+    stop_if_retired(self);
+    return;
+  }
   store::vector_batch batch{st.epoch, result.model, {}};
   for (std::size_t i = 0; i < seqs.size(); ++i)
     batch.vectors.push_back({seqs[i], std::move(result.vectors[i])});
   // An append in flight may already have marked new messages in Redis (and
   // listed the session as pending): only without one may the session leave
   // that list, or a crash now would leave those marks unswept.
-  auto all_embedded = st.index->unembedded().size() == seqs.size()
+  auto all_embedded = index->unembedded().size() == seqs.size()
                       && st.writes_in_flight == 0;
-  self->request(st.peers.store, st.limits.store_timeout, vectors_atom::value,
-                st.id, batch, all_embedded)
-    .then(
-      [=](ok_atom) {
-        auto& st = self->state;
-        for (const auto& v : batch.vectors)
-          st.index->set_vector(v.seq, v.values);
-        st.unembedded = st.index->unembedded().size();
-        st.embedding = false;
-        st.embed_retry_delay = std::chrono::milliseconds{0};
-        start_embedding_if_due(self);
-        stop_if_retired(self);
-      },
-      [=](caf::error& err) {
-        self->state.embedding = false;
-        stop_if_fenced(self, err);
+  write(
+    self, false,
+    [=](bool) {
+      auto& st = self->state;
+      for (const auto& v : batch.vectors)
+        index->set_vector(v.seq, v.values);
+      if (st.index == index)
+        st.unembedded = index->unembedded().size();
+      st.embedding = false;
+      st.embed_retry_delay = std::chrono::milliseconds{0};
+      start_embedding_if_due(self);
+    },
+    [=](const caf::error& err) {
+      self->state.embedding = false;
+      if (!is_fenced(err))
         schedule_embedding_retry(self, err);
-        stop_if_retired(self);
-      });
+    },
+    vectors_atom::value, st.id, batch, all_embedded);
 }
 
 /// Embeds the oldest messages still without a vector, one batch at a time.
 void embed_next_batch(session_pointer self) {
   auto& st = self->state;
-  auto seqs = st.index->unembedded();
+  auto index = st.index;
+  auto seqs = index->unembedded();
   if (seqs.empty()) {
     st.unembedded = 0;
     st.embedding = false;
@@ -345,12 +442,12 @@ void embed_next_batch(session_pointer self) {
     seqs.resize(st.limits.embedding_batch);
   std::vector<std::string> texts;
   for (auto seq : seqs)
-    texts.push_back(st.index->message(seq).content);
+    texts.push_back(index->message(seq).content);
   self->request(st.peers.embedder, st.limits.embedder_timeout, embed_atom::value,
                 std::move(texts))
     .then(
       [=](embedding_result& result) {
-        store_vectors(self, seqs, std::move(result));
+        store_vectors(self, index, seqs, std::move(result));
       },
       [=](caf::error& err) {
         self->state.embedding = false;
@@ -373,18 +470,20 @@ void start_embedding_if_due(session_pointer self) {
     });
 }
 
-std::vector<retrieval_hit> answer_hits(const session_state& st,
+std::vector<retrieval_hit> answer_hits(const retrieval_index& index,
                                        const std::vector<search_hit>& hits) {
   std::vector<retrieval_hit> answer;
   for (const auto& hit : hits) {
-    const auto& msg = st.index->message(hit.seq);
+    const auto& msg = index.message(hit.seq);
     answer.push_back({msg.role, msg.content, hit.dist});
   }
   return answer;
 }
 
 /// Searches the session's own messages: BM25, fused with cosine similarity
-/// when the query can be embedded; BM25 alone when it cannot.
+/// when the query can be embedded; BM25 alone when it cannot. The search
+/// runs on the index the query started with, even if a DELETE or a reload
+/// replaces it while the query is being embedded.
 caf::result<std::vector<retrieval_hit>> retrieve(session_pointer self,
                                                  retrieval_query query) {
   auto rp = self->make_response_promise<std::vector<retrieval_hit>>();
@@ -396,23 +495,23 @@ caf::result<std::vector<retrieval_hit>> retrieve(session_pointer self,
         self,
         [=]() mutable {
           auto& st = self->state;
+          auto index = st.index;
           if (!embeds(st)) {
-            rp.deliver(answer_hits(st, st.index->search(query.text, {}, query.top_k)));
+            rp.deliver(answer_hits(*index, index->search(query.text, {},
+                                                         query.top_k)));
             return;
           }
           self->request(st.peers.embedder, st.limits.embedder_timeout,
                         embed_atom::value, std::vector<std::string>{query.text})
             .then(
               [=](embedding_result& result) mutable {
-                auto& st = self->state;
                 rp.deliver(answer_hits(
-                  st, st.index->search(query.text, result.vectors.at(0),
-                                       query.top_k)));
+                  *index, index->search(query.text, result.vectors.at(0),
+                                        query.top_k)));
               },
               [=](caf::error&) mutable {
-                auto& st = self->state;
                 rp.deliver(answer_hits(
-                  st, st.index->search(query.text, {}, query.top_k)));
+                  *index, index->search(query.text, {}, query.top_k)));
               });
         },
         fail);
@@ -505,7 +604,7 @@ session_actor::behavior_type session(session_pointer self, std::string id,
       note_request(self);
       return erase(self, std::move(namespaces));
     },
-    [=](fold_atom) { start_fold_if_due(self); },
+    [=](fold_atom) { resume_folding(self); },
     [=](retrieve_atom, retrieval_query& query)
       -> caf::result<std::vector<retrieval_hit>> {
       note_request(self);

@@ -42,6 +42,8 @@ struct session_state {
   session_limits limits;
   session_peers peers;
 
+  /// False until the first load, and again after a write whose outcome is
+  /// unknown: the next request (or fold retry) reloads from Redis.
   bool loaded = false;
   std::deque<stored_message> messages; // acknowledged by Redis, oldest first
   std::optional<std::string> context;
@@ -51,15 +53,22 @@ struct session_state {
   /// The fencing token claimed at load; every write carries it.
   uint64_t epoch = 0;
 
-  /// Bumped whenever the summary is replaced other than by a fold (a POST
-  /// with "context", a DELETE): a fold computed from an older summary is
-  /// then discarded instead of overwriting the newer one.
+  /// Redis' summary generation as of the last acknowledged write: it moves
+  /// on when a context is posted or the session deleted, and a fold commits
+  /// only onto the generation it was computed from.
   uint64_t summary_generation = 0;
+  /// Loads applied so far. The state above mirrors Redis, write by write in
+  /// the order they were sent, within one load; a write sent before the
+  /// latest load is already in that snapshot and changes no memory.
+  uint64_t incarnation = 0;
   bool folding = false;
   /// Another node owns the session: stop once nothing is in flight.
   bool retiring = false;
   std::chrono::milliseconds retry_delay{0};
   uint64_t writes_in_flight = 0;
+  /// Writes in flight that replace the summary (a context, a DELETE); no
+  /// fold starts or commits while there are any.
+  uint64_t summary_writes_in_flight = 0;
   /// Long-term memory, loaded from Redis on first need; null until then.
   std::shared_ptr<retrieval_index> index;
   uint64_t unembedded = 0; // messages waiting for a vector

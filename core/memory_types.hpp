@@ -46,6 +46,9 @@ struct session_snapshot {
   std::vector<std::string> namespaces;
   uint64_t epoch = 0; // claimed by the loader; its writes must carry it
   uint64_t unembedded = 0; // messages waiting for an embedding
+  /// Moves on whenever the summary is replaced other than by a fold (a
+  /// context posted, a DELETE); a fold commits only onto its own.
+  uint64_t summary_generation = 0;
 };
 
 /// An embedding kept in Redis for one message.

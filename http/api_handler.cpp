@@ -69,6 +69,10 @@ api_response error_response(const caf::error& err) {
       case service_errc::overloaded:
         return error_response(503, "the server is overloaded: "
                                      + error_text(err));
+      case service_errc::write_unknown:
+        return error_response(503, "storage did not confirm the write in "
+                                   "time; it may have been stored: read the "
+                                   "session before sending it again");
       case service_errc::fenced:
         return error_response(503, "the session moved to another node; "
                                    "retry the request");

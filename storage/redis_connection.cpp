@@ -123,10 +123,10 @@ std::string redis_connection::connect() {
     handshake.push_back({"SELECT", std::to_string(endpoint_.database)});
   if (handshake.empty())
     return {};
-  auto replies = execute(handshake);
-  if (!replies)
-    return replies.error;
-  for (const auto& reply : *replies.value)
+  auto result = execute(handshake);
+  if (!result.complete())
+    return result.error;
+  for (const auto& reply : result.replies)
     if (reply.is_error()) {
       disconnect();
       return reply.text;
@@ -134,12 +134,14 @@ std::string redis_connection::connect() {
   return {};
 }
 
-outcome<std::vector<redis_reply>>
+pipeline_result
 redis_connection::execute(const std::vector<redis_command>& commands) {
-  using result = outcome<std::vector<redis_reply>>;
+  pipeline_result result;
   if (context_ == nullptr)
-    if (auto err = connect(); !err.empty())
-      return result::failure("Redis is unreachable: " + err);
+    if (auto err = connect(); !err.empty()) {
+      result.error = "Redis is unreachable: " + err;
+      return result;
+    }
   std::vector<const char*> argv;
   std::vector<size_t> argv_len;
   for (const auto& command : commands) {
@@ -152,19 +154,19 @@ redis_connection::execute(const std::vector<redis_command>& commands) {
     redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
                            argv_len.data());
   }
-  std::vector<redis_reply> replies;
-  replies.reserve(commands.size());
+  result.replies.reserve(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
     void* raw = nullptr;
     if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
-      std::string why = context_->errstr;
+      result.error = std::string{"Redis connection lost: "} + context_->errstr;
+      result.maybe_applied = true;
       disconnect();
-      return result::failure("Redis connection lost: " + why);
+      return result;
     }
-    replies.push_back(copy_reply(*static_cast<redisReply*>(raw)));
+    result.replies.push_back(copy_reply(*static_cast<redisReply*>(raw)));
     freeReplyObject(raw);
   }
-  return {std::move(replies), {}};
+  return result;
 }
 
 } // namespace motorhead

@@ -37,6 +37,18 @@ struct redis_reply {
   bool is_error() const { return type == kind::error; }
 };
 
+/// What a pipeline got back: the replies of the commands Redis answered, in
+/// order, and why the others (if any) got none.
+struct pipeline_result {
+  std::vector<redis_reply> replies;
+  std::string error; // empty when every command was answered
+  /// The unanswered commands were sent, so Redis may have run them (a
+  /// timeout or a connection lost mid-way); false when none left.
+  bool maybe_applied = false;
+
+  bool complete() const { return error.empty(); }
+};
+
 class redis_connection {
 public:
   redis_connection(redis_endpoint endpoint, std::chrono::milliseconds timeout);
@@ -45,11 +57,10 @@ public:
   redis_connection(const redis_connection&) = delete;
   redis_connection& operator=(const redis_connection&) = delete;
 
-  /// Sends all commands in one pipeline and reads all replies, in order.
+  /// Sends all commands in one pipeline and reads their replies, in order.
   /// Connects first when needed. An I/O failure drops the connection (the
-  /// next call reconnects) and returns the reason.
-  outcome<std::vector<redis_reply>>
-  execute(const std::vector<redis_command>& commands);
+  /// next call reconnects) and keeps the replies read before it.
+  pipeline_result execute(const std::vector<redis_command>& commands);
 
 private:
   std::string connect();

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include <algorithm>
+#include <iterator>
 
 #include "core/json_codec.hpp"
 #include "core/retrieval_index.hpp"
@@ -15,6 +16,7 @@ namespace {
 // must be the one the writing actor claimed when it loaded the session.
 // A newer owner has claimed a higher one; the stale owner's write fails.
 const std::string fenced_prefix = "FENCED";
+const std::string stale_prefix = "STALE";
 const std::string fence = R"lua(
 if redis.call('HGET', KEYS[2], 'epoch') ~= ARGV[1] then
   return redis.error_reply('FENCED the session has a newer owner')
@@ -22,23 +24,30 @@ end
 )lua";
 
 // KEYS: messages, meta. ARGV: ttl. Claims the session: its epoch goes up by
-// one and is returned. A session with no data keeps only its epoch, which
-// expires after `ttl` seconds unless a write makes the session real.
+// one and is returned. A session never written (no next_seq) expires after
+// `ttl` seconds unless a write makes it real.
 const std::string claim_script = R"lua(
 local epoch = redis.call('HINCRBY', KEYS[2], 'epoch', 1)
-if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('HLEN', KEYS[2]) == 1 then
+if redis.call('EXISTS', KEYS[1]) == 0
+   and redis.call('HEXISTS', KEYS[2], 'next_seq') == 0 then
   redis.call('EXPIRE', KEYS[2], ARGV[1])
 end
 return epoch
 )lua";
 
-// KEYS: messages, meta, archive, unembedded. ARGV: epoch, next_seq,
+// The index entries of a session are written by its fenced scripts, so a
+// stale owner can neither list nor unlist a session. (A standalone Redis
+// runs them; on Redis Cluster the indexes are other slots.)
+
+// KEYS: messages, meta, archive, unembedded, sessions index, pending
+// embeddings, then the index of each namespace. ARGV: epoch, next_seq,
 // has_context, context, namespaces (JSON), archive (0/1), embed (0/1),
-// message records... The archive and the marks of messages waiting for an
-// embedding are written with the messages, so none is ever lost.
+// session id, score (ms), message records... The archive and the marks of
+// messages waiting for an embedding are written with the messages, so none
+// is ever lost. A new context starts a new summary generation.
 const std::string append_script = fence + R"lua(
 redis.call('PERSIST', KEYS[2])
-for i = 8, #ARGV do
+for i = 10, #ARGV do
   redis.call('RPUSH', KEYS[1], ARGV[i])
   if ARGV[6] == '1' or ARGV[7] == '1' then
     local seq = cjson.decode(ARGV[i]).seq
@@ -49,46 +58,81 @@ end
 redis.call('HSET', KEYS[2], 'next_seq', ARGV[2], 'namespaces', ARGV[5])
 if ARGV[3] == '1' then
   redis.call('HSET', KEYS[2], 'context', ARGV[4])
+  redis.call('HINCRBY', KEYS[2], 'summary_gen', 1)
+end
+for i = 5, #KEYS do
+  if i ~= 6 then redis.call('ZADD', KEYS[i], ARGV[9], ARGV[8]) end
+end
+if ARGV[7] == '1' and #ARGV >= 10 then
+  redis.call('ZADD', KEYS[6], ARGV[9], ARGV[8])
 end
 return 1
 )lua";
 
-// KEYS: messages, meta, archive, unembedded, vectors. ARGV: epoch, ttl.
-// Removes everything but the epoch, which expires like that of a session
-// never written.
+// KEYS: messages, meta, archive, unembedded, vectors, sessions index,
+// pending embeddings, then the index of each namespace. ARGV: epoch, ttl,
+// session id. Removes everything but the claim (epoch) and the summary
+// generation, which moves on so that no fold computed before lands after;
+// they expire like the claim of a session never written.
 const std::string delete_script = fence + R"lua(
 redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5])
-redis.call('HDEL', KEYS[2], 'context', 'tokens', 'next_seq', 'namespaces')
+local generation = redis.call('HGET', KEYS[2], 'summary_gen') or 0
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], 'epoch', ARGV[1], 'summary_gen', generation + 1)
 redis.call('EXPIRE', KEYS[2], ARGV[2])
+for i = 6, #KEYS do
+  redis.call('ZREM', KEYS[i], ARGV[3])
+end
 return 1
 )lua";
 
-// KEYS: messages, meta. ARGV: epoch, covered_through, summary, tokens_used.
-// Pops exactly the messages the summary covers, whatever came after them.
+// KEYS: messages, meta. ARGV: epoch, summary generation, summary,
+// tokens_used, then the seqs the summary covers, oldest first. Removes
+// exactly those messages, which must head the list, and only if the summary
+// it extends is still the session's: otherwise nothing changes and the
+// answer is STALE. An empty summary leaves the context as it was.
 const std::string fold_script = fence + R"lua(
-local covered = tonumber(ARGV[2])
-local removed = 0
-while true do
-  local head = redis.call('LINDEX', KEYS[1], 0)
-  if not head then break end
-  local seq = tonumber(cjson.decode(head).seq)
-  if seq == nil or seq > covered then break end
-  redis.call('LPOP', KEYS[1])
-  removed = removed + 1
+if (redis.call('HGET', KEYS[2], 'summary_gen') or '0') ~= ARGV[2] then
+  return redis.error_reply('STALE the summary was replaced')
 end
-redis.call('HSET', KEYS[2], 'context', ARGV[3])
+local count = #ARGV - 4
+local head = redis.call('LRANGE', KEYS[1], 0, count - 1)
+if #head ~= count then
+  return redis.error_reply('STALE the messages to fold are gone')
+end
+for i = 1, count do
+  if tostring(cjson.decode(head[i]).seq) ~= ARGV[i + 4] then
+    return redis.error_reply('STALE the messages to fold are not the oldest')
+  end
+end
+redis.call('LTRIM', KEYS[1], count, -1)
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[2], 'context', ARGV[3])
+end
 redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[4])
-return removed
+return count
 )lua";
 
-// KEYS: messages, meta, unembedded, vectors. ARGV: epoch, model, dimension,
-// then seq and packed vector pairs.
+// KEYS: messages, meta, unembedded, vectors, pending embeddings, archive.
+// ARGV: epoch, model, dimension, all_embedded (0/1), session id, then seq
+// and packed vector pairs. A vector is kept only for a message still in the
+// archive: none comes back after a DELETE. The session leaves the pending
+// list only when it says no message waits for an embedding any more.
 const std::string vectors_script = fence + R"lua(
-for i = 4, #ARGV, 2 do
-  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+local stored = 0
+for i = 6, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[6], ARGV[i]) == 1 then
+    redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+    stored = stored + 1
+  end
   redis.call('SREM', KEYS[3], ARGV[i])
 end
-redis.call('HSET', KEYS[2], 'embedding_model', ARGV[2], 'embedding_dim', ARGV[3])
+if stored > 0 then
+  redis.call('HSET', KEYS[2], 'embedding_model', ARGV[2], 'embedding_dim', ARGV[3])
+end
+if ARGV[4] == '1' then
+  redis.call('ZREM', KEYS[5], ARGV[5])
+end
 return redis.call('SCARD', KEYS[3])
 )lua";
 
@@ -118,6 +162,9 @@ std::string apply_meta_field(const std::string& field, const std::string& value,
   } else if (field == "epoch") {
     if (!parse_u64(value, snapshot.epoch))
       return "corrupt epoch field";
+  } else if (field == "summary_gen") {
+    if (!parse_u64(value, snapshot.summary_generation))
+      return "corrupt summary_gen field";
   } else if (field == "namespaces") {
     auto list = json::decode_string_list(value);
     if (!list)
@@ -186,54 +233,61 @@ outcome<session_snapshot> decode_load(const std::vector<redis_reply>& replies) {
   return {std::move(snapshot), {}};
 }
 
+/// An EVAL of `script` with `keys` (their count first), then `args`.
+redis_command eval_command(const std::string& script, redis_command keys,
+                           redis_command args) {
+  redis_command eval{"EVAL", script, std::to_string(keys.size())};
+  eval.reserve(eval.size() + keys.size() + args.size());
+  std::move(keys.begin(), keys.end(), std::back_inserter(eval));
+  std::move(args.begin(), args.end(), std::back_inserter(eval));
+  return eval;
+}
+
 command_list append_commands(const std::string& session_id,
                              const append_change& change, int64_t now_ms) {
-  redis_command eval{"EVAL",
-                     append_script,
-                     "4",
-                     messages_key(session_id),
-                     meta_key(session_id),
-                     archive_key(session_id),
-                     unembedded_key(session_id),
-                     std::to_string(change.epoch),
+  redis_command keys{messages_key(session_id),  meta_key(session_id),
+                     archive_key(session_id),   unembedded_key(session_id),
+                     index_key(std::nullopt), pending_embeddings_key};
+  for (const auto& ns : change.namespaces)
+    keys.push_back(index_key(ns));
+  redis_command args{std::to_string(change.epoch),
                      std::to_string(change.next_seq),
                      change.context ? "1" : "0",
                      change.context.value_or(""),
                      json::encode_string_list(change.namespaces),
                      change.archive ? "1" : "0",
-                     change.embed ? "1" : "0"};
+                     change.embed ? "1" : "0",
+                     session_id,
+                     std::to_string(now_ms)};
   for (const auto& msg : change.messages)
-    eval.push_back(json::encode_stored_message(msg));
-  command_list commands{std::move(eval)};
-  auto score = std::to_string(now_ms);
-  commands.push_back({"ZADD", index_key(std::nullopt), score, session_id});
-  for (const auto& ns : change.namespaces)
-    commands.push_back({"ZADD", index_key(ns), score, session_id});
-  if (change.embed && !change.messages.empty())
-    commands.push_back({"ZADD", pending_embeddings_key, score, session_id});
-  return commands;
+    args.push_back(json::encode_stored_message(msg));
+  return {eval_command(append_script, std::move(keys), std::move(args))};
 }
 
 command_list fold_commands(const std::string& session_id,
                            const fold_change& change) {
-  return {{"EVAL", fold_script, "2", messages_key(session_id),
-           meta_key(session_id), std::to_string(change.epoch),
-           std::to_string(change.covered_through),
-           change.summary, std::to_string(change.tokens_used)}};
+  redis_command args{std::to_string(change.epoch),
+                     std::to_string(change.summary_generation), change.summary,
+                     std::to_string(change.tokens_used)};
+  for (auto seq : change.seqs)
+    args.push_back(std::to_string(seq));
+  return {eval_command(fold_script,
+                       {messages_key(session_id), meta_key(session_id)},
+                       std::move(args))};
 }
 
 command_list delete_commands(const std::string& session_id,
                              const std::vector<std::string>& namespaces,
                              uint64_t epoch) {
-  command_list commands{
-    {"EVAL", delete_script, "5", messages_key(session_id), meta_key(session_id),
-     archive_key(session_id), unembedded_key(session_id),
-     vectors_key(session_id), std::to_string(epoch), unwritten_epoch_ttl},
-    {"ZREM", index_key(std::nullopt), session_id},
-    {"ZREM", pending_embeddings_key, session_id}};
+  redis_command keys{messages_key(session_id),   meta_key(session_id),
+                     archive_key(session_id),    unembedded_key(session_id),
+                     vectors_key(session_id),    index_key(std::nullopt),
+                     pending_embeddings_key};
   for (const auto& ns : namespaces)
-    commands.push_back({"ZREM", index_key(ns), session_id});
-  return commands;
+    keys.push_back(index_key(ns));
+  return {eval_command(delete_script, std::move(keys),
+                       {std::to_string(epoch), unwritten_epoch_ttl,
+                        session_id})};
 }
 
 command_list list_commands(const session_page& page) {
@@ -288,18 +342,18 @@ outcome<session_archive> decode_archive(const std::vector<redis_reply>& replies)
 command_list vectors_commands(const std::string& session_id,
                               const vector_batch& batch, bool all_embedded) {
   auto dimension = batch.vectors.empty() ? 0 : batch.vectors[0].values.size();
-  redis_command eval{"EVAL", vectors_script, "4", messages_key(session_id),
-                     meta_key(session_id), unembedded_key(session_id),
-                     vectors_key(session_id), std::to_string(batch.epoch),
-                     batch.model, std::to_string(dimension)};
+  redis_command args{std::to_string(batch.epoch), batch.model,
+                     std::to_string(dimension), all_embedded ? "1" : "0",
+                     session_id};
   for (const auto& v : batch.vectors) {
-    eval.push_back(std::to_string(v.seq));
-    eval.push_back(pack_vector(v.values));
+    args.push_back(std::to_string(v.seq));
+    args.push_back(pack_vector(v.values));
   }
-  command_list commands{std::move(eval)};
-  if (all_embedded)
-    commands.push_back({"ZREM", pending_embeddings_key, session_id});
-  return commands;
+  return {eval_command(vectors_script,
+                       {messages_key(session_id), meta_key(session_id),
+                        unembedded_key(session_id), vectors_key(session_id),
+                        pending_embeddings_key, archive_key(session_id)},
+                       std::move(args))};
 }
 
 command_list pending_embedding_commands(std::size_t limit) {
@@ -317,9 +371,22 @@ std::string first_error(const std::vector<redis_reply>& replies) {
   return {};
 }
 
-bool is_fenced(const std::vector<redis_reply>& replies) {
+namespace {
+
+bool first_reply_starts_with(const std::vector<redis_reply>& replies,
+                             const std::string& prefix) {
   return !replies.empty() && replies.front().is_error()
-         && replies.front().text.rfind(fenced_prefix, 0) == 0;
+         && replies.front().text.rfind(prefix, 0) == 0;
+}
+
+} // namespace
+
+bool is_fenced(const std::vector<redis_reply>& replies) {
+  return first_reply_starts_with(replies, fenced_prefix);
+}
+
+bool is_stale(const std::vector<redis_reply>& replies) {
+  return first_reply_starts_with(replies, stale_prefix);
 }
 
 } // namespace motorhead::store

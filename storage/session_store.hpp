@@ -5,7 +5,7 @@
 // Keys (every key of a session carries the session id as a hash tag):
 //   motorhead:session:{ID}:messages   LIST of JSON messages, oldest first
 //   motorhead:session:{ID}:meta       HASH context, tokens, next_seq, namespaces,
-//                                          epoch (the fencing token)
+//                                          epoch (the fencing token), summary_gen
 //   motorhead:session:{ID}:archive    HASH seq -> JSON message, every message
 //                                          ever stored (long-term memory)
 //   motorhead:session:{ID}:unembedded SET seqs still waiting for a vector
@@ -51,11 +51,12 @@ struct vector_batch {
   std::vector<archived_vector> vectors;
 };
 
-/// A finished fold: drops the messages up to `covered_through` and sets the
-/// new summary, atomically.
+/// A finished fold: drops exactly the messages `seqs` and sets the new
+/// summary, atomically, if the summary it extends is still the session's.
 struct fold_change {
-  uint64_t covered_through = 0;
-  std::string summary;
+  std::vector<uint64_t> seqs;       // the messages folded, oldest first
+  uint64_t summary_generation = 0;  // of the summary the fold extends
+  std::string summary;              // empty: the context stays as it was
   uint64_t tokens_used = 0;
   uint64_t epoch = 0;
 };
@@ -80,8 +81,9 @@ decode_list(const std::vector<redis_reply>& replies);
 command_list archive_commands(const std::string& session_id);
 outcome<session_archive> decode_archive(const std::vector<redis_reply>& replies);
 
-/// Stores vectors (fenced) and clears their marks; `all_embedded` also
-/// takes the session off the list of sessions with work pending.
+/// Stores vectors and clears their marks, in one fenced script;
+/// `all_embedded` also takes the session off the list of sessions with work
+/// pending.
 command_list vectors_commands(const std::string& session_id,
                               const vector_batch& batch, bool all_embedded);
 
@@ -96,5 +98,9 @@ std::string first_error(const std::vector<redis_reply>& replies);
 /// Whether a write's script refused it because the session has a newer
 /// owner (its first reply is the script's).
 bool is_fenced(const std::vector<redis_reply>& replies);
+
+/// Whether a fold's script refused it because Redis no longer holds what
+/// the fold was computed from: the writer's view of the session is stale.
+bool is_stale(const std::vector<redis_reply>& replies);
 
 } // namespace motorhead::store

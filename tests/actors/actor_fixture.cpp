@@ -5,68 +5,118 @@
 
 namespace motorhead::testing {
 
-persistence_actor::behavior_type fake_store(fake_store_pointer self) {
-  auto unavailable = [] {
-    return make_error(service_errc::storage_unavailable, "fake store is down");
+namespace {
+
+caf::error unavailable() {
+  return make_error(service_errc::storage_unavailable, "fake store is down");
+}
+
+caf::error fenced() {
+  return make_error(service_errc::fenced, "FENCED newer owner");
+}
+
+caf::error stale(const std::string& why) {
+  return make_error(service_errc::stale, "STALE " + why);
+}
+
+/// Runs `fn` (returning caf::expected<T>) now, or later in order when the
+/// store holds its requests. A write whose answer is to be lost is applied
+/// and answered with write_unknown.
+template <class T, class Fn>
+caf::result<T> serve(fake_store_pointer self, bool is_write, Fn fn) {
+  auto rp = self->make_response_promise<T>();
+  auto run = [self, rp, is_write, fn]() mutable {
+    auto& st = self->state;
+    if (st.down) {
+      rp.deliver(unavailable());
+      return;
+    }
+    caf::expected<T> answer = fn();
+    if (is_write && st.lose_next_answer) {
+      st.lose_next_answer = false;
+      rp.deliver(make_error(service_errc::write_unknown, "no answer in time"));
+    } else if (answer) {
+      rp.deliver(std::move(*answer));
+    } else {
+      rp.deliver(answer.error());
+    }
   };
-  auto fenced = [] {
-    return make_error(service_errc::fenced, "FENCED newer owner");
-  };
+  if (self->state.holding)
+    self->state.held.push_back(std::move(run));
+  else
+    run();
+  return rp;
+}
+
+caf::expected<ok_atom> apply_fold(session_snapshot& session,
+                                  const store::fold_change& change) {
+  if (session.epoch != change.epoch)
+    return fenced();
+  if (session.summary_generation != change.summary_generation)
+    return stale("the summary was replaced");
+  auto& msgs = session.messages;
+  if (msgs.size() < change.seqs.size())
+    return stale("the messages to fold are gone");
+  for (std::size_t i = 0; i < change.seqs.size(); ++i)
+    if (msgs[i].seq != change.seqs[i])
+      return stale("the messages to fold are not the oldest");
+  msgs.erase(msgs.begin(),
+             msgs.begin() + static_cast<std::ptrdiff_t>(change.seqs.size()));
+  if (!change.summary.empty())
+    session.context = change.summary;
+  session.tokens += change.tokens_used;
+  return ok_atom::value;
+}
+
+} // namespace
+
+fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
   return {
-    [=](load_atom, const std::string& id) -> caf::result<session_snapshot> {
-      if (self->state.down)
-        return unavailable();
-      ++self->state.loads;
-      auto& session = self->state.sessions[id];
-      ++session.epoch;
-      return session;
+    [=](load_atom, const std::string& id) {
+      return serve<session_snapshot>(self, false, [=]() -> caf::expected<session_snapshot> {
+        ++self->state.loads;
+        auto& session = self->state.sessions[id];
+        ++session.epoch;
+        return session;
+      });
     },
-    [=](append_atom, const std::string& id,
-        store::append_change& change) -> caf::result<ok_atom> {
-      if (self->state.down)
-        return unavailable();
-      auto& session = self->state.sessions[id];
-      if (session.epoch != change.epoch)
-        return fenced();
-      for (auto& msg : change.messages) {
-        session.messages.push_back(msg);
-        if (change.archive)
-          self->state.archives[id].messages.push_back(msg);
-      }
-      if (change.context)
-        session.context = change.context;
-      session.next_seq = change.next_seq;
-      session.namespaces = change.namespaces;
-      return ok_atom::value;
+    [=](append_atom, const std::string& id, store::append_change& change) {
+      return serve<ok_atom>(self, true, [=]() -> caf::expected<ok_atom> {
+        auto& session = self->state.sessions[id];
+        if (session.epoch != change.epoch)
+          return fenced();
+        for (auto& msg : change.messages) {
+          session.messages.push_back(msg);
+          if (change.archive)
+            self->state.archives[id].messages.push_back(msg);
+        }
+        if (change.context) {
+          session.context = change.context;
+          ++session.summary_generation;
+        }
+        session.next_seq = change.next_seq;
+        session.namespaces = change.namespaces;
+        return ok_atom::value;
+      });
     },
-    [=](fold_atom, const std::string& id,
-        store::fold_change& change) -> caf::result<ok_atom> {
-      if (self->state.down)
-        return unavailable();
-      auto& session = self->state.sessions[id];
-      if (session.epoch != change.epoch)
-        return fenced();
-      auto& msgs = session.messages;
-      msgs.erase(std::remove_if(msgs.begin(), msgs.end(),
-                                [&](const stored_message& msg) {
-                                  return msg.seq <= change.covered_through;
-                                }),
-                 msgs.end());
-      session.context = change.summary;
-      session.tokens += change.tokens_used;
-      return ok_atom::value;
+    [=](fold_atom, const std::string& id, store::fold_change& change) {
+      return serve<ok_atom>(self, true, [=]() -> caf::expected<ok_atom> {
+        return apply_fold(self->state.sessions[id], change);
+      });
     },
     [=](erase_atom, const std::string& id, std::vector<std::string>&,
-        uint64_t epoch) -> caf::result<ok_atom> {
-      if (self->state.down)
-        return unavailable();
-      auto& session = self->state.sessions[id];
-      if (session.epoch != epoch)
-        return fenced();
-      session = session_snapshot{};
-      session.epoch = epoch;
-      self->state.archives.erase(id);
-      return ok_atom::value;
+        uint64_t epoch) {
+      return serve<ok_atom>(self, true, [=]() -> caf::expected<ok_atom> {
+        auto& session = self->state.sessions[id];
+        if (session.epoch != epoch)
+          return fenced();
+        session_snapshot erased;
+        erased.epoch = epoch;
+        erased.summary_generation = session.summary_generation + 1;
+        session = erased;
+        self->state.archives.erase(id);
+        return ok_atom::value;
+      });
     },
     [=](list_atom, session_page&) -> caf::result<std::vector<std::string>> {
       std::vector<std::string> ids;
@@ -74,32 +124,40 @@ persistence_actor::behavior_type fake_store(fake_store_pointer self) {
         ids.push_back(entry.first);
       return ids;
     },
-    [=](ping_atom) -> caf::result<ok_atom> {
-      if (self->state.down)
-        return unavailable();
-      return ok_atom::value;
+    [=](ping_atom) {
+      return serve<ok_atom>(self, false, [] { return ok_atom::value; });
     },
-    [=](archive_atom, const std::string& id) -> caf::result<session_archive> {
-      if (self->state.down)
-        return unavailable();
-      return self->state.archives[id];
+    [=](archive_atom, const std::string& id) {
+      return serve<session_archive>(self, false, [=]() -> caf::expected<session_archive> {
+        return self->state.archives[id];
+      });
     },
     [=](vectors_atom, const std::string& id, store::vector_batch& batch,
-        bool all_embedded) -> caf::result<ok_atom> {
-      if (self->state.down)
-        return unavailable();
-      self->state.all_embedded_flags.push_back(all_embedded);
-      if (self->state.sessions[id].epoch != batch.epoch)
-        return fenced();
-      auto& archive = self->state.archives[id];
-      for (auto& v : batch.vectors)
-        archive.vectors.push_back(std::move(v));
-      archive.embedding_model = batch.model;
-      return ok_atom::value;
+        bool all_embedded) {
+      return serve<ok_atom>(self, true, [=]() -> caf::expected<ok_atom> {
+        self->state.all_embedded_flags.push_back(all_embedded);
+        if (self->state.sessions[id].epoch != batch.epoch)
+          return fenced();
+        auto& archive = self->state.archives[id];
+        for (auto& v : batch.vectors)
+          archive.vectors.push_back(v);
+        archive.embedding_model = batch.model;
+        return ok_atom::value;
+      });
     },
     [=](pending_atom, uint32_t) -> std::vector<std::string> { return {}; },
     [=](rate_atom, uint64_t, uint64_t, uint64_t) -> int64_t { return 0; },
     [=](flush_atom) {},
+    [=](release_atom, std::size_t count) {
+      auto& st = self->state;
+      for (; count > 0 && !st.held.empty(); --count) {
+        auto next = std::move(st.held.front());
+        st.held.pop_front();
+        next();
+      }
+      if (st.held.empty())
+        st.holding = false;
+    },
   };
 }
 
@@ -169,8 +227,17 @@ caf::expected<ok_atom> actor_fixture::post(const std::string& id,
 
 fake_store_state& actor_fixture::store_state() {
   return deref<caf::stateful_actor<fake_store_state,
-                                   persistence_actor::base>>(store)
+                                   fake_store_actor::base>>(store)
     .state;
+}
+
+void actor_fixture::hold_store() {
+  store_state().holding = true;
+}
+
+void actor_fixture::release_store(std::size_t count) {
+  self->send(store, release_atom::value, count);
+  sched.run();
 }
 
 fake_summarizer_state& actor_fixture::summarizer_state() {

@@ -6,6 +6,9 @@
 #define FAIL(msg) CAF_FAIL(msg)
 #include <caf/test/dsl.hpp>
 
+#include <deque>
+#include <functional>
+#include <limits>
 #include <map>
 
 #include "actors/protocol.hpp"
@@ -18,19 +21,34 @@ struct test_config : caf::actor_system_config {
   test_config() { add_protocol_types(*this); }
 };
 
-/// An in-memory stand-in for Redis behind the persistence protocol.
+using release_atom = caf::atom_constant<caf::atom("release")>;
+
+/// An in-memory stand-in for Redis behind the persistence protocol, with
+/// the scripts' rules: the fence, exact folds onto their own summary
+/// generation, DELETE keeping only the claim.
 struct fake_store_state {
   std::map<std::string, session_snapshot> sessions;
   std::map<std::string, session_archive> archives;
   std::vector<bool> all_embedded_flags; // of every vectors write, in order
   bool down = false;
   std::size_t loads = 0;
+  /// While set, requests wait, in order, until the test releases them, as
+  /// they would behind a slow Redis.
+  bool holding = false;
+  std::deque<std::function<void()>> held;
+  /// The next write is applied but answered as if Redis had not replied.
+  bool lose_next_answer = false;
   static inline const char* name = "fake_store";
 };
 
-using fake_store_pointer = persistence_actor::stateful_pointer<fake_store_state>;
+/// The persistence protocol plus the test's control: (release, n) answers
+/// the n oldest held requests.
+using fake_store_actor
+  = persistence_actor::extend<caf::reacts_to<release_atom, std::size_t>>;
 
-persistence_actor::behavior_type fake_store(fake_store_pointer self);
+using fake_store_pointer = fake_store_actor::stateful_pointer<fake_store_state>;
+
+fake_store_actor::behavior_type fake_store(fake_store_pointer self);
 
 /// Holds every job until the test answers it.
 struct fake_summarizer_state {
@@ -82,12 +100,18 @@ struct actor_fixture : test_coordinator_fixture<test_config> {
   fake_store_state& store_state();
   fake_summarizer_state& summarizer_state();
 
+  /// Holds the store's requests from now on, until `release_store`.
+  void hold_store();
+  /// Answers the `count` oldest held requests (all by default) and stops
+  /// holding once none is left.
+  void release_store(std::size_t count = std::numeric_limits<std::size_t>::max());
+
   /// Answers the oldest held fold job with `summary`.
   void finish_fold(const std::string& summary, uint64_t tokens = 0);
   void fail_fold();
 
   session_limits limits;
-  persistence_actor store;
+  fake_store_actor store;
   fake_summarizer_actor summarizer;
   registry_actor registry;
 };

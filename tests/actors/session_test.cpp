@@ -187,4 +187,162 @@ CAF_TEST(namespaces accumulate) {
   CAF_CHECK_EQUAL(store_state().sessions["s"].namespaces, (strings{"a", "b"}));
 }
 
+// -- races with the store: writes in flight together ---------------------------
+
+namespace {
+
+append_request append_of(std::vector<chat_message> messages,
+                         std::optional<std::string> context = {},
+                         std::optional<std::string> ns = {}) {
+  return {std::move(messages), std::move(context), std::move(ns)};
+}
+
+} // namespace
+
+CAF_TEST(a fold never overwrites a context acknowledged while it was due) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 4)));
+  hold_store();
+  auto overflow = self->request(registry, caf::infinite,
+                                memory_append_atom::value, std::string{"s"},
+                                append_of(numbered_messages(5, 5)));
+  auto replace = self->request(registry, caf::infinite,
+                               memory_append_atom::value, std::string{"s"},
+                               append_of({}, std::string{"NEW"}));
+  sched.run();
+  release_store();
+  overflow.receive([](ok_atom) {}, [](caf::error&) { CAF_FAIL("lost"); });
+  replace.receive([](ok_atom) {}, [](caf::error&) { CAF_FAIL("lost"); });
+  // The fold starts only once the context is in, and extends it.
+  CAF_REQUIRE_EQUAL(summarizer_state().held.size(), 1u);
+  CAF_CHECK_EQUAL(summarizer_state().held.at(0).job.previous_summary,
+                  std::string{"NEW"});
+  finish_fold("NEW and m1-m3");
+  CAF_CHECK_EQUAL(store_state().sessions["s"].context,
+                  std::string{"NEW and m1-m3"});
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_MESSAGE("context: " << view->context.value_or("<null>"));
+  CAF_CHECK_EQUAL(view->context, std::string{"NEW and m1-m3"});
+}
+
+CAF_TEST(nothing survives a DELETE sent while an overflowing POST was in flight) {
+  CAF_REQUIRE(post("s", {{"Human", "my password is hunter2"}}));
+  CAF_REQUIRE(post("s", numbered_messages(2, 4)));
+  hold_store();
+  auto overflow = self->request(registry, caf::infinite,
+                                memory_append_atom::value, std::string{"s"},
+                                append_of(numbered_messages(5, 5)));
+  auto deleted = self->request(registry, caf::infinite,
+                               memory_delete_atom::value, std::string{"s"},
+                               strings{});
+  sched.run();
+  release_store();
+  deleted.receive([](ok_atom) {}, [](caf::error&) { CAF_FAIL("lost"); });
+  overflow.receive([](ok_atom) {}, [](caf::error&) { CAF_FAIL("lost"); });
+  CAF_CHECK(summarizer_state().held.empty());
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK(view->messages.empty());
+  CAF_CHECK(!view->context);
+  CAF_CHECK(store_state().sessions["s"].messages.empty());
+  CAF_CHECK(!store_state().sessions["s"].context);
+}
+
+CAF_TEST(a fold committed before a DELETE lands first and is then erased) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 5)));
+  hold_store();
+  finish_fold("summary of m1-m3");
+  auto deleted = self->request(registry, caf::infinite,
+                               memory_delete_atom::value, std::string{"s"},
+                               strings{});
+  sched.run();
+  release_store();
+  deleted.receive([](ok_atom) {}, [](caf::error&) { CAF_FAIL("lost"); });
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK(view->messages.empty());
+  CAF_CHECK(!view->context);
+  CAF_CHECK(!store_state().sessions["s"].context);
+  CAF_CHECK(store_state().sessions["s"].messages.empty());
+}
+
+CAF_TEST(a write whose answer was lost makes the session reload) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 2)));
+  store_state().lose_next_answer = true;
+  auto unknown = post("s", numbered_messages(3, 3));
+  CAF_REQUIRE(!unknown);
+  CAF_CHECK_EQUAL(unknown.error().code(),
+                  static_cast<uint8_t>(service_errc::write_unknown));
+  // The store has the message; the session serves what the store holds.
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (strings{"m3", "m2", "m1"}));
+  CAF_CHECK_EQUAL(store_state().loads, 2u);
+  // A later fold covers it: nothing is dropped unsummarized.
+  CAF_REQUIRE(post("s", numbered_messages(4, 5)));
+  CAF_REQUIRE_EQUAL(summarizer_state().held.size(), 1u);
+  auto& lines = summarizer_state().held.at(0).job.lines;
+  CAF_REQUIRE_EQUAL(lines.size(), 3u);
+  CAF_CHECK_EQUAL(lines[2].content, "m3");
+  finish_fold("m1-m3");
+  CAF_CHECK_EQUAL(store_state().sessions["s"].messages.size(), 2u);
+}
+
+CAF_TEST(a session reloads after a lost answer even without requests) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 4)));
+  store_state().lose_next_answer = true;
+  CAF_REQUIRE(!post("s", numbered_messages(5, 5)));
+  CAF_CHECK(summarizer_state().held.empty());
+  advance_time(limits.first_retry_delay);
+  sched.run();
+  // Reloaded by the fold retry, which then folds what Redis holds.
+  CAF_CHECK_EQUAL(store_state().loads, 2u);
+  CAF_REQUIRE_EQUAL(summarizer_state().held.size(), 1u);
+  CAF_CHECK_EQUAL(summarizer_state().held.at(0).job.lines.back().content, "m3");
+}
+
+CAF_TEST(a fold refused as stale makes the session reload) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 5)));
+  // Redis lost the oldest message behind the session's back.
+  auto& stored = store_state().sessions["s"].messages;
+  stored.erase(stored.begin());
+  finish_fold("summary of m1-m3");
+  CAF_CHECK(!store_state().sessions["s"].context);
+  CAF_CHECK_EQUAL(store_state().sessions["s"].messages.size(), 4u);
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (strings{"m5", "m4", "m3", "m2"}));
+  CAF_CHECK_EQUAL(store_state().loads, 2u);
+}
+
+CAF_TEST(a POST sent after a DELETE keeps only its own namespace) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 1), {}, std::string{"old"}));
+  hold_store();
+  auto deleted = self->request(registry, caf::infinite,
+                               memory_delete_atom::value, std::string{"s"},
+                               strings{});
+  auto posted = self->request(registry, caf::infinite,
+                              memory_append_atom::value, std::string{"s"},
+                              append_of(numbered_messages(2, 2), {},
+                                        std::string{"new"}));
+  sched.run();
+  release_store();
+  deleted.receive([](ok_atom) {}, [](caf::error&) { CAF_FAIL("lost"); });
+  posted.receive([](ok_atom) {}, [](caf::error&) { CAF_FAIL("lost"); });
+  CAF_CHECK_EQUAL(store_state().sessions["s"].namespaces, (strings{"new"}));
+  // A later POST keeps it so.
+  CAF_REQUIRE(post("s", numbered_messages(3, 3)));
+  CAF_CHECK_EQUAL(store_state().sessions["s"].namespaces, (strings{"new"}));
+}
+
+CAF_TEST(a fold of meaningless lines leaves a missing context null) {
+  CAF_REQUIRE(post("s", numbered_messages(1, 5)));
+  finish_fold("");
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK(!view->context);
+  CAF_CHECK(!store_state().sessions["s"].context);
+  CAF_CHECK_EQUAL(contents(*view), (strings{"m5", "m4"}));
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

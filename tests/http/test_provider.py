@@ -105,6 +105,18 @@ class OpenAiRequestTest(ProviderTestCase):
                                    == WINDOW // 2))
         self.assertEqual(self.server.get_memory(session)["context"], "kept summary")
 
+    def test_none_without_a_summary_keeps_the_context_null(self):
+        session = new_session()
+        self.server.post_memory(session, [{"role": "Human", "content": f"MEANINGLESS {i}"}
+                                          for i in range(WINDOW + 2)])
+        self.assertTrue(wait_until(lambda: len(self.chat_requests()) == 1 and
+                                   len(self.server.get_memory(session)["messages"])
+                                   == WINDOW // 2))
+        self.assertIsNone(self.server.get_memory(session)["context"])
+        self.server.stop()
+        self.server.start()
+        self.assertIsNone(self.server.get_memory(session)["context"])
+
 
 class CompatibleWithoutKeyTest(ProviderTestCase):
 

@@ -1,44 +1,89 @@
 #include "storage/session_store.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 using namespace motorhead;
 
+namespace {
+
+bool is_index_key(const std::string& key) {
+  return key == "motorhead:sessions" || key == "motorhead:embedding:pending"
+         || (key.rfind("motorhead:namespace:{", 0) == 0
+             && key.find("}:sessions") != std::string::npos);
+}
+
+} // namespace
+
 TEST(SessionStore, EveryKeyOfASessionCarriesItsHashTag) {
   EXPECT_EQ(store::messages_key("abc"), "motorhead:session:{abc}:messages");
   EXPECT_EQ(store::meta_key("abc"), "motorhead:session:{abc}:meta");
-  // EVAL's key arguments are always the session's own keys, messages and
-  // meta first (the fence reads KEYS[2]).
+  // EVAL's key arguments are the session's own keys, messages and meta
+  // first (the fence reads KEYS[2]), and the indexes it is listed in.
+  store::append_change change;
+  change.namespaces = {"team"};
   for (const auto& commands :
-       {store::append_commands("abc", {}, 1), store::load_commands("abc"),
-        store::fold_commands("abc", {}), store::delete_commands("abc", {}, 1),
+       {store::append_commands("abc", change, 1), store::load_commands("abc"),
+        store::fold_commands("abc", {}), store::delete_commands("abc", {"team"}, 1),
         store::vectors_commands("abc", {}, false)}) {
     ASSERT_EQ(commands[0][0], "EVAL");
     auto keys = std::stoul(commands[0][2]);
     EXPECT_GE(keys, 2u);
     EXPECT_EQ(commands[0][3], store::messages_key("abc"));
     EXPECT_EQ(commands[0][4], store::meta_key("abc"));
-    for (std::size_t i = 0; i < keys; ++i)
-      EXPECT_NE(commands[0][3 + i].find("{abc}"), std::string::npos);
+    for (std::size_t i = 0; i < keys; ++i) {
+      const auto& key = commands[0][3 + i];
+      EXPECT_TRUE(key.find("{abc}") != std::string::npos || is_index_key(key))
+        << key;
+    }
   }
 }
 
-TEST(SessionStore, AppendIsOneScriptPlusIndexUpdates) {
+TEST(SessionStore, AppendIsOneFencedScriptThatAlsoListsTheSession) {
   store::append_change change;
   change.messages = {{7, "Human", "hi"}};
   change.namespaces = {"team"};
   change.next_seq = 8;
   change.epoch = 3;
   auto commands = store::append_commands("abc", change, 1234);
-  ASSERT_EQ(commands.size(), 3u);
-  EXPECT_EQ(commands[0][0], "EVAL");
-  EXPECT_EQ(commands[0][7], "3"); // the fencing token comes first
-  EXPECT_EQ(commands[0].back(), R"({"seq":7,"role":"Human","content":"hi"})");
-  EXPECT_EQ(commands[1],
-            (redis_command{"ZADD", "motorhead:sessions", "1234", "abc"}));
-  EXPECT_EQ(commands[2], (redis_command{"ZADD",
-                                        "motorhead:namespace:{team}:sessions",
-                                        "1234", "abc"}));
+  // Nothing runs outside the script, so a stale owner lists nothing.
+  ASSERT_EQ(commands.size(), 1u);
+  const auto& eval = commands[0];
+  EXPECT_EQ(eval[0], "EVAL");
+  auto keys = std::stoul(eval[2]);
+  std::vector<std::string> key_args(eval.begin() + 3, eval.begin() + 3 + keys);
+  EXPECT_NE(std::find(key_args.begin(), key_args.end(), "motorhead:sessions"),
+            key_args.end());
+  EXPECT_NE(std::find(key_args.begin(), key_args.end(),
+                      "motorhead:namespace:{team}:sessions"),
+            key_args.end());
+  EXPECT_EQ(eval[3 + keys], "3"); // the fencing token comes first
+  EXPECT_EQ(eval.back(), R"({"seq":7,"role":"Human","content":"hi"})");
+}
+
+TEST(SessionStore, AFoldNamesExactlyTheMessagesItCovers) {
+  store::fold_change change{{4, 5, 7}, 2, "summary", 10, 9};
+  auto commands = store::fold_commands("abc", change);
+  ASSERT_EQ(commands.size(), 1u);
+  const auto& eval = commands[0];
+  EXPECT_EQ(eval[2], "2");
+  EXPECT_EQ((std::vector<std::string>(eval.begin() + 5, eval.end())),
+            (std::vector<std::string>{"9", "2", "summary", "10", "4", "5", "7"}));
+}
+
+TEST(SessionStore, DeleteIsOneFencedScriptThatUnlistsEverywhere) {
+  auto commands = store::delete_commands("abc", {"a", "b"}, 4);
+  ASSERT_EQ(commands.size(), 1u);
+  const auto& eval = commands[0];
+  auto keys = std::stoul(eval[2]);
+  std::vector<std::string> key_args(eval.begin() + 3, eval.begin() + 3 + keys);
+  for (const char* index :
+       {"motorhead:sessions", "motorhead:embedding:pending",
+        "motorhead:namespace:{a}:sessions", "motorhead:namespace:{b}:sessions"})
+    EXPECT_NE(std::find(key_args.begin(), key_args.end(), index),
+              key_args.end())
+      << index;
 }
 
 TEST(SessionStore, ListPagesAreOneBased) {
@@ -53,7 +98,7 @@ TEST(SessionStore, DecodesALoadedSession) {
     {redis_reply::kind::string, 0, R"({"seq":4,"role":"AI","content":"x"})", {}});
   redis_reply meta{redis_reply::kind::array, 0, {}, {}};
   for (auto text : {"context", "so far", "tokens", "17", "next_seq", "3",
-                    "namespaces", R"(["a"])", "epoch", "9"})
+                    "namespaces", R"(["a"])", "epoch", "9", "summary_gen", "6"})
     meta.elements.push_back({redis_reply::kind::string, 0, text, {}});
   redis_reply claim{redis_reply::kind::integer, 9, {}, {}};
   redis_reply pending{redis_reply::kind::integer, 2, {}, {}};
@@ -67,6 +112,7 @@ TEST(SessionStore, DecodesALoadedSession) {
   EXPECT_EQ(snapshot.value->namespaces, (std::vector<std::string>{"a"}));
   EXPECT_EQ(snapshot.value->epoch, 9u);
   EXPECT_EQ(snapshot.value->unembedded, 2u);
+  EXPECT_EQ(snapshot.value->summary_generation, 6u);
 }
 
 TEST(SessionStore, AnEmptySessionDecodes) {
@@ -88,4 +134,7 @@ TEST(SessionStore, ReportsRedisErrors) {
   redis_reply fenced{redis_reply::kind::error, 0, "FENCED newer owner", {}};
   EXPECT_TRUE(store::is_fenced({fenced, empty}));
   EXPECT_FALSE(store::is_fenced({error, empty}));
+  redis_reply stale{redis_reply::kind::error, 0, "STALE summary replaced", {}};
+  EXPECT_TRUE(store::is_stale({stale}));
+  EXPECT_FALSE(store::is_stale({fenced}));
 }
