@@ -172,7 +172,8 @@ retrieval_index::search(const std::string& query,
 std::string pack_vector(const std::vector<float>& values) {
   static_assert(sizeof(float) == 4, "float32 expected");
   std::string bytes(values.size() * 4, '\0');
-  std::memcpy(bytes.data(), values.data(), bytes.size()); // little-endian hosts
+  if (!values.empty()) // memcpy wants valid pointers, even for no bytes
+    std::memcpy(bytes.data(), values.data(), bytes.size()); // little-endian
   return bytes;
 }
 
@@ -180,7 +181,8 @@ std::vector<float> unpack_vector(const std::string& bytes) {
   if (bytes.size() % 4 != 0)
     throw std::invalid_argument("a packed vector's size is a multiple of 4");
   std::vector<float> values(bytes.size() / 4);
-  std::memcpy(values.data(), bytes.data(), bytes.size());
+  if (!values.empty())
+    std::memcpy(values.data(), bytes.data(), bytes.size());
   return values;
 }
 
