@@ -14,6 +14,13 @@ caf::error make_error(service_errc code, std::string text) {
                     caf::make_message(std::move(text))};
 }
 
+caf::actor_clock::time_point deadline_of(const fold_job& job,
+                                         caf::actor_clock::time_point now) {
+  if (job.time_limit_ms == 0)
+    return caf::actor_clock::time_point::max();
+  return now + std::chrono::milliseconds{job.time_limit_ms};
+}
+
 void add_protocol_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<chat_message>("chat_message");
   cfg.add_message_type<stored_message>("stored_message");

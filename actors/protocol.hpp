@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
@@ -208,6 +209,11 @@ caf::atom_value service_error_category();
 
 caf::error make_error(service_errc code, std::string text);
 
+/// When the requester of `job`, received at `now`, stops waiting for it;
+/// the largest time point when it has no limit.
+caf::actor_clock::time_point deadline_of(const fold_job& job,
+                                         caf::actor_clock::time_point now);
+
 /// Registers every message type of this protocol; call on each actor system.
 void add_protocol_types(caf::actor_system_config& cfg);
 
@@ -273,7 +279,8 @@ typename Inspector::result_type inspect(Inspector& f, session_page& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fold_job& x) {
   optional_string_field previous{x.previous_summary};
-  return f(caf::meta::type_name("fold_job"), x.session_id, previous, x.lines);
+  return f(caf::meta::type_name("fold_job"), x.session_id, previous, x.lines,
+           x.time_limit_ms);
 }
 
 template <class Inspector>

@@ -47,10 +47,19 @@ std::chrono::milliseconds local_wait(provider_worker_pointer self) {
                                 + ctx.budget.completion_tokens);
 }
 
+void fail_fold(provider_worker_pointer self, const std::string& why);
+
 /// Sends the planned call when the rate limit allows, else waits for it.
+/// A fold whose requester stopped waiting makes no further call.
 void send_call(provider_worker_pointer self) {
   auto& st = self->state;
   auto& ctx = *st.context;
+  if (self->clock().now() >= st.fold->deadline) {
+    caf::aout(self) << "session " << st.fold->job.session_id
+                    << ": fold abandoned, its requester stopped waiting\n";
+    fail_fold(self, "the fold took longer than its requester waits");
+    return;
+  }
   auto id = ++st.call_id;
   if (!ctx.cluster_limit) {
     submit_or_wait(self, id, local_wait(self));
@@ -144,6 +153,7 @@ provider_summarizer(provider_worker_pointer self,
                           "the provider worker is busy");
       auto rp = self->make_response_promise<fold_result>();
       fold_state fold;
+      fold.deadline = deadline_of(job, self->clock().now());
       fold.summary = job.previous_summary.value_or("");
       fold.job = std::move(job);
       fold.promise = rp;

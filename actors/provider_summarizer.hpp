@@ -50,6 +50,7 @@ struct provider_worker_state {
     uint64_t tokens_used = 0;
     planned_call call;          // the call being made
     unsigned attempt = 1;
+    caf::actor_clock::time_point deadline; // the requester stops waiting
   };
 
   std::shared_ptr<const provider_context> context;

@@ -9,9 +9,26 @@ namespace {
 void dispatch(summarizer_pool_pointer self, summarizer_actor worker,
               summarizer_pool_state::queued_job queued);
 
+/// Answers the jobs at the head of the queue whose requesters stopped
+/// waiting, and forgets them: a result nobody reads is not worth a provider
+/// call. (Jobs share one time limit, so the head expires first; one behind
+/// an unexpired job goes when it reaches the head, still before it runs.)
+void drop_expired(summarizer_pool_pointer self) {
+  auto& queue = self->state.queue;
+  auto now = self->clock().now();
+  while (!queue.empty() && queue.front().deadline <= now) {
+    caf::aout(self) << "session " << queue.front().job.session_id
+                    << ": fold dropped, its requester stopped waiting\n";
+    queue.front().promise.deliver(make_error(
+      service_errc::overloaded, "the fold waited longer than its requester"));
+    queue.pop_front();
+  }
+}
+
 /// Gives the worker the next queued job, or puts it back among the idle.
 void release(summarizer_pool_pointer self, summarizer_actor worker) {
   auto& st = self->state;
+  drop_expired(self);
   if (st.queue.empty()) {
     st.idle_workers.push_back(std::move(worker));
     return;
@@ -37,7 +54,9 @@ void dispatch(summarizer_pool_pointer self, summarizer_actor worker,
       });
 }
 
-bool is_full(const summarizer_pool_state& st) {
+bool is_full(summarizer_pool_pointer self) {
+  drop_expired(self);
+  const auto& st = self->state;
   return st.idle_workers.empty() && st.queue.size() >= st.queue_capacity;
 }
 
@@ -45,7 +64,8 @@ bool is_full(const summarizer_pool_state& st) {
 caf::result<fold_result> accept(summarizer_pool_pointer self, fold_job job) {
   auto& st = self->state;
   auto rp = self->make_response_promise<fold_result>();
-  summarizer_pool_state::queued_job queued{std::move(job), rp};
+  auto deadline = deadline_of(job, self->clock().now());
+  summarizer_pool_state::queued_job queued{std::move(job), rp, deadline};
   if (st.idle_workers.empty()) {
     st.queue.push_back(std::move(queued));
   } else {
@@ -72,7 +92,7 @@ summarizer_pool(summarizer_pool_pointer self,
   self->state.queue_capacity = queue_capacity;
   return {
     [=](summarize_atom, fold_job& job) -> caf::result<fold_result> {
-      if (!is_full(self->state))
+      if (!is_full(self))
         return accept(self, std::move(job));
       if (self->state.overflow)
         return self->delegate(self->state.overflow, summarize_atom::value,
@@ -80,7 +100,7 @@ summarizer_pool(summarizer_pool_pointer self,
       return queue_full();
     },
     [=](handoff_atom, fold_job& job) -> caf::result<fold_result> {
-      if (is_full(self->state))
+      if (is_full(self))
         return queue_full();
       return accept(self, std::move(job));
     },

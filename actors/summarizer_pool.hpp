@@ -7,6 +7,7 @@
 #include <deque>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -20,6 +21,7 @@ struct summarizer_pool_state {
   struct queued_job {
     fold_job job;
     caf::typed_response_promise<fold_result> promise;
+    caf::actor_clock::time_point deadline; // the requester stops waiting
   };
 
   std::vector<summarizer_actor> idle_workers;

@@ -96,6 +96,10 @@ struct fold_job {
   std::string session_id;
   std::optional<std::string> previous_summary;
   std::vector<stored_message> lines; // oldest first
+  /// How long the requester waits for the result, from when the job is
+  /// received; past it nobody reads the result, and the job is dropped.
+  /// 0: no limit.
+  uint64_t time_limit_ms = 0;
 };
 
 /// What a summarizer made of a fold_job.

@@ -71,11 +71,12 @@ struct provider_fixture : actor_fixture {
 
   /// Starts a fold; its answer arrives at `self` later.
   auto start_fold(std::vector<stored_message> lines,
-                  std::optional<std::string> previous = {}) {
+                  std::optional<std::string> previous = {},
+                  uint64_t time_limit_ms = 0) {
     auto handle = self->request(caf::actor_cast<caf::actor>(worker),
                                 caf::infinite, summarize_atom::value,
                                 fold_job{"s1", std::move(previous),
-                                         std::move(lines)});
+                                         std::move(lines), time_limit_ms});
     sched.run();
     return handle;
   }
@@ -152,6 +153,16 @@ CAF_TEST(retryable failures back off and then succeed) {
   auto result = result_of(handle);
   CAF_REQUIRE(result);
   CAF_CHECK_EQUAL(result->summary, "done");
+}
+
+CAF_TEST(a fold whose requester stopped waiting makes no further call) {
+  auto handle = start_fold(lines(2), {}, 1000);
+  answer(0, failure(429, "2"));
+  advance_time(std::chrono::milliseconds{2000});
+  sched.run();
+  CAF_CHECK_EQUAL(transport->calls.size(), 1u);
+  auto result = result_of(handle);
+  CAF_CHECK(!result);
 }
 
 CAF_TEST(retry after is honoured) {

@@ -21,9 +21,10 @@ struct pool_fixture : actor_fixture {
 
   caf::response_handle<caf::blocking_actor,
                        caf::message, true>
-  submit(const std::string& id) {
+  submit(const std::string& id, uint64_t time_limit_ms = 0) {
     return self->request(caf::actor_cast<caf::actor>(pool), caf::infinite,
-                         summarize_atom::value, fold_job{id, {}, {}});
+                         summarize_atom::value,
+                         fold_job{id, {}, {}, time_limit_ms});
   }
 
   summarizer_actor pool;
@@ -72,6 +73,29 @@ CAF_TEST(a failing worker error reaches the caller and frees the worker) {
   finish_fold("two");
   second.receive([](fold_result& r) { CAF_CHECK_EQUAL(r.summary, "two"); },
                  [](caf::error&) { CAF_FAIL("second job failed"); });
+}
+
+CAF_TEST(a queued job whose requester stopped waiting never runs) {
+  auto first = submit("first");
+  auto second = submit("second", 1000);
+  sched.run();
+  advance_time(std::chrono::milliseconds{1500});
+  sched.run();
+  finish_fold("one");
+  // The worker came free, and the waiting job was dropped, not started.
+  CAF_CHECK(summarizer_state().held.empty());
+  bool dropped = false;
+  second.receive([](fold_result&) { CAF_FAIL("an expired job ran"); },
+                 [&](caf::error&) { dropped = true; });
+  CAF_CHECK(dropped);
+  // Its place in the queue is free again.
+  auto third = submit("third");
+  sched.run();
+  CAF_CHECK_EQUAL(summarizer_state().held.size(), 1u);
+  finish_fold("three");
+  third.receive([](fold_result& r) { CAF_CHECK_EQUAL(r.summary, "three"); },
+                [](caf::error&) { CAF_FAIL("third job failed"); });
+  first.receive([](fold_result&) {}, [](caf::error&) {});
 }
 
 CAF_TEST(the extractive worker summarizes) {
