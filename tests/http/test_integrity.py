@@ -234,3 +234,228 @@ class StaleOwnerTest(RaceTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Operation:
+    """One request of the randomized test: what it was, when it ran, and
+    whether it was acknowledged (True), refused (False) or is of unknown
+    outcome (None: 5xx, Redis may have applied it)."""
+
+    def __init__(self, session, kind, **payload):
+        self.session, self.kind, self.payload = session, kind, payload
+        self.start = self.end = None
+        self.acked = None
+
+    def overlaps(self, other):
+        return self.start < other.end and other.start < self.end
+
+
+def outcome_of(status):
+    if status == 200:
+        return True
+    if status >= 500:
+        return None
+    return False
+
+
+class RandomizedConcurrencyTest(RaceTestCase):
+    """Clients interleave POST, context replacement, DELETE and GET on a few
+    sessions, with a small window, a slow provider that fails every third
+    call and a Redis that stalls now and then (so some writes end in an
+    unknown outcome). The end state is checked against what was
+    acknowledged: every acknowledged message is in the window or folded
+    into the summary, exactly once, unless a later context or DELETE
+    replaced it; nothing survives an acknowledged DELETE; the namespace
+    listings match the session's own list."""
+
+    SESSIONS = 3
+    CLIENTS = 8
+    OPERATIONS = 120  # per client
+    NAMESPACES = ["rand-a", "rand-b"]
+    server_env = {"MOTORHEAD_REDIS_TIMEOUT_MS": 250}
+
+    def setUp(self):
+        super().setUp()
+        self.provider.control(latency_ms=20, fail_every=3)
+        self.sessions = [new_session() for _ in range(self.SESSIONS)]
+        self.operations = []
+        self.lock = threading.Lock()
+
+    def random_operation(self, rng):
+        session = rng.choice(self.sessions)
+        roll = rng.random()
+        if roll < 0.5:
+            texts = ["m" + uuid.uuid4().hex[:10] for _ in range(rng.randint(1, 2))]
+            return Operation(session, "post", texts=texts,
+                             ns=rng.choice(self.NAMESPACES + [None]))
+        if roll < 0.62:
+            return Operation(session, "context", text="CTX" + uuid.uuid4().hex[:10])
+        if roll < 0.72:
+            return Operation(session, "delete", ns=rng.choice(self.NAMESPACES + [None]))
+        return Operation(session, "get")
+
+    def run_operation(self, op):
+        op.start = time.monotonic()
+        if op.kind == "post":
+            status = self.server.post_memory(
+                op.session, [message(t) for t in op.payload["texts"]],
+                namespace=op.payload["ns"])[0]
+        elif op.kind == "context":
+            status = self.server.post_memory(op.session, [], op.payload["text"])[0]
+        elif op.kind == "delete":
+            ns = op.payload["ns"]
+            status = self.server.request(
+                "DELETE", f"/sessions/{op.session}/memory"
+                + (f"?namespace={ns}" if ns else ""))[0]
+        else:
+            status, op.view, _ = self.server.request(
+                "GET", f"/sessions/{op.session}/memory")
+        op.end = time.monotonic()
+        op.acked = outcome_of(status)
+        self.assertNotEqual(op.acked, False, f"{op.kind} answered {status}")
+
+    def client(self, seed):
+        import random
+        rng = random.Random(seed)
+        for _ in range(self.OPERATIONS):
+            op = self.random_operation(rng)
+            self.run_operation(op)
+            with self.lock:
+                self.operations.append(op)
+            time.sleep(rng.random() * 0.01)
+
+    def stall_now_and_then(self, stop):
+        while not stop.wait(0.6):
+            self.redis.command("DEBUG", "SLEEP", 0.4)
+
+    def observe_redis(self, stop):
+        """Notes when each message is first seen in Redis."""
+        while not stop.wait(0.02):
+            for session in self.sessions:
+                for stored in self.stored_messages(session):
+                    self.seen_in_redis.setdefault(stored["content"],
+                                                  (session, time.monotonic()))
+
+    def test_end_state_matches_what_was_acknowledged(self):
+        stop = threading.Event()
+        self.seen_in_redis = {}
+        helpers = [threading.Thread(target=fn, args=(stop,))
+                   for fn in (self.stall_now_and_then, self.observe_redis)]
+        for helper in helpers:
+            helper.start()
+        try:
+            clients = [self.pool.submit(self.client, seed) for seed in range(self.CLIENTS)]
+            for future in clients:
+                future.result()
+        finally:
+            stop.set()
+            for helper in helpers:
+                helper.join()
+        for session in self.sessions:
+            self.assertTrue(wait_until(lambda: self.settled(session), timeout=30))
+        time.sleep(0.5)  # folds in flight land
+        unknown = sum(op.acked is None for op in self.operations)
+        print(f"\n{len(self.operations)} operations, {unknown} of unknown outcome")
+        for session in self.sessions:
+            with self.subTest(session=session):
+                self.check_session(session, [op for op in self.operations
+                                             if op.session == session])
+
+    def check_session(self, session, ops):
+        view = self.server.get_memory(session)
+        window = [m["content"] for m in view["messages"]]
+        context = view["context"] or ""
+        self.assertEqual(view, self.server_view_from_redis(session))
+
+        replacers = [op for op in ops if op.kind in ("context", "delete")]
+        for post in (op for op in ops if op.kind == "post"):
+            for text in post.payload["texts"]:
+                seen = window.count(text) + context.count(text)
+                self.assertLessEqual(seen, 1, f"{text} is there {seen} times")
+                later = [r for r in replacers if r.end > post.start]
+                erased = any(r.kind == "delete" and r.acked and r.start > post.end
+                             for r in later)
+                if erased:
+                    self.assertEqual(seen, 0, f"{text} survived a DELETE")
+                elif post.acked and not later:
+                    self.assertEqual(seen, 1, f"acknowledged {text} was lost")
+
+        for ctx in (op for op in ops if op.kind == "context"):
+            text = ctx.payload["text"]
+            later = [r for r in replacers if r is not ctx and r.end > ctx.start]
+            if any(r.kind == "delete" and r.acked and r.start > ctx.end for r in later):
+                self.assertNotIn(text, context, "a context survived a DELETE")
+            elif ctx.acked and not later:
+                self.assertIn(text, context, "the last acknowledged context was lost")
+
+        self.check_gets(ops)
+        self.check_store_of_record(session, ops, window, context)
+        self.check_namespaces(session, ops)
+
+    def check_gets(self, ops):
+        """What each GET showed, against what was acknowledged before it."""
+        replacers = [op for op in ops if op.kind in ("context", "delete")]
+        writes = [op for op in ops if op.kind in ("post", "context")]
+        for get in (op for op in ops if op.kind == "get" and op.acked):
+            shown = [m["content"] for m in get.view["messages"]]
+            context = get.view["context"] or ""
+            for text in shown:
+                self.assertLessEqual(shown.count(text) + context.count(text), 1)
+            for delete in (r for r in replacers if r.kind == "delete" and r.acked
+                           and r.end < get.start):
+                for write in (w for w in writes if w.end < delete.start):
+                    for text in write.payload.get("texts", [write.payload.get("text")]):
+                        self.assertNotIn(text, shown + [context],
+                                         "a GET showed what a DELETE removed")
+                        self.assertNotIn(text, context,
+                                         "a GET showed what a DELETE removed")
+            for ctx in (r for r in replacers if r.kind == "context" and r.acked
+                        and r.end < get.start):
+                others = [r for r in replacers if r is not ctx
+                          and r.end > ctx.start and r.start < get.end]
+                if not others:
+                    self.assertIn(ctx.payload["text"], context,
+                                  "a GET lost an acknowledged context")
+
+    def check_store_of_record(self, session, ops, window, context):
+        """A message leaves Redis' list only by a fold that summarized it or
+        by a DELETE."""
+        folded = "\n".join(self.folded_texts())
+        for text, (owner, seen) in self.seen_in_redis.items():
+            if owner != session or text in window or text in context:
+                continue
+            deleted_later = any(op.kind == "delete" and op.acked is not False
+                                and op.end > seen for op in ops)
+            self.assertTrue(text in folded or deleted_later,
+                            f"{text} left Redis unsummarized and undeleted")
+
+    def server_view_from_redis(self, session):
+        stored = self.stored_messages(session)
+        meta = self.meta(session)
+        window = [{"role": m["role"], "content": m["content"]}
+                  for m in reversed(stored)][:WINDOW]
+        return {"messages": window, "context": meta.get("context"),
+                "tokens": int(meta.get("tokens", 0))}
+
+    def check_namespaces(self, session, ops):
+        meta = self.meta(session)
+        own = set(json.loads(meta.get("namespaces", "[]")))
+        for ns in self.NAMESPACES:
+            listed = self.redis.command(
+                "ZSCORE", f"motorhead:namespace:{{{ns}}}:sessions", session) is not None
+            self.assertEqual(listed, ns in own, f"listing of {ns} vs {own}")
+        in_index = self.redis.command("ZSCORE", "motorhead:sessions", session) is not None
+        self.assertEqual(in_index, "next_seq" in meta)
+        deletes = [op for op in ops if op.kind == "delete"]
+        last_delete = max(deletes, key=lambda op: op.start, default=None)
+        for ns in self.NAMESPACES:
+            posts = [op for op in ops if op.kind == "post" and op.payload["ns"] == ns]
+            if last_delete is None:
+                must = any(op.acked for op in posts)
+                if must:
+                    self.assertIn(ns, own)
+                continue
+            if any(op.acked and op.start > last_delete.end for op in posts):
+                self.assertIn(ns, own, f"a POST to {ns} after the last DELETE")
+            elif last_delete.acked and all(op.end < last_delete.start for op in posts):
+                self.assertNotIn(ns, own, f"{ns} survived the last DELETE")
