@@ -215,6 +215,15 @@ caf::expected<memory_view> actor_fixture::get(const std::string& id) {
   return ask<memory_view>(registry, memory_get_atom::value, id);
 }
 
+void actor_fixture::check_erased(const std::string& id) {
+  auto view = get(id);
+  CAF_REQUIRE(view);
+  CAF_CHECK(view->messages.empty());
+  CAF_CHECK(!view->context);
+  CAF_CHECK(store_state().sessions[id].messages.empty());
+  CAF_CHECK(!store_state().sessions[id].context);
+}
+
 caf::expected<ok_atom> actor_fixture::post(const std::string& id,
                                            std::vector<chat_message> messages,
                                            std::optional<std::string> context,

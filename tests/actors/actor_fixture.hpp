@@ -91,7 +91,32 @@ struct actor_fixture : test_coordinator_fixture<test_config> {
     return result;
   }
 
+  /// Sends a request without running the actors or waiting for its answer.
+  template <class... Ts>
+  auto send_request(Ts... xs) {
+    return self->request(registry, caf::infinite, std::move(xs)...);
+  }
+
+  /// A POST and a DELETE sent so, to be answered later.
+  auto post_later(const std::string& id, append_request request) {
+    return send_request(memory_append_atom::value, id, std::move(request));
+  }
+  auto delete_later(const std::string& id) {
+    return send_request(memory_delete_atom::value, id,
+                        std::vector<std::string>{});
+  }
+
+  /// Fails the test unless the request sent with `handle` was answered ok.
+  template <class Handle>
+  void require_ok(Handle& handle) {
+    handle.receive([](ok_atom) {},
+                   [](caf::error& err) { CAF_FAIL("refused: " << err); });
+  }
+
   caf::expected<memory_view> get(const std::string& id);
+
+  /// Checks that neither the session nor the store holds anything of `id`.
+  void check_erased(const std::string& id);
   caf::expected<ok_atom> post(const std::string& id,
                               std::vector<chat_message> messages,
                               std::optional<std::string> context = {},

@@ -202,16 +202,12 @@ append_request append_of(std::vector<chat_message> messages,
 CAF_TEST(a fold never overwrites a context acknowledged while it was due) {
   CAF_REQUIRE(post("s", numbered_messages(1, 4)));
   hold_store();
-  auto overflow = self->request(registry, caf::infinite,
-                                memory_append_atom::value, std::string{"s"},
-                                append_of(numbered_messages(5, 5)));
-  auto replace = self->request(registry, caf::infinite,
-                               memory_append_atom::value, std::string{"s"},
-                               append_of({}, std::string{"NEW"}));
+  auto overflow = post_later("s", append_of(numbered_messages(5, 5)));
+  auto replace = post_later("s", append_of({}, std::string{"NEW"}));
   sched.run();
   release_store();
-  overflow.receive([](ok_atom) {}, [](caf::error&) { CAF_FAIL("lost"); });
-  replace.receive([](ok_atom) {}, [](caf::error&) { CAF_FAIL("lost"); });
+  require_ok(overflow);
+  require_ok(replace);
   // The fold starts only once the context is in, and extends it.
   CAF_REQUIRE_EQUAL(summarizer_state().held.size(), 1u);
   CAF_CHECK_EQUAL(summarizer_state().held.at(0).job.previous_summary,
@@ -221,7 +217,6 @@ CAF_TEST(a fold never overwrites a context acknowledged while it was due) {
                   std::string{"NEW and m1-m3"});
   auto view = get("s");
   CAF_REQUIRE(view);
-  CAF_MESSAGE("context: " << view->context.value_or("<null>"));
   CAF_CHECK_EQUAL(view->context, std::string{"NEW and m1-m3"});
 }
 
@@ -229,41 +224,25 @@ CAF_TEST(nothing survives a DELETE sent while an overflowing POST was in flight)
   CAF_REQUIRE(post("s", {{"Human", "my password is hunter2"}}));
   CAF_REQUIRE(post("s", numbered_messages(2, 4)));
   hold_store();
-  auto overflow = self->request(registry, caf::infinite,
-                                memory_append_atom::value, std::string{"s"},
-                                append_of(numbered_messages(5, 5)));
-  auto deleted = self->request(registry, caf::infinite,
-                               memory_delete_atom::value, std::string{"s"},
-                               strings{});
+  auto overflow = post_later("s", append_of(numbered_messages(5, 5)));
+  auto deleted = delete_later("s");
   sched.run();
   release_store();
-  deleted.receive([](ok_atom) {}, [](caf::error&) { CAF_FAIL("lost"); });
-  overflow.receive([](ok_atom) {}, [](caf::error&) { CAF_FAIL("lost"); });
+  require_ok(deleted);
+  require_ok(overflow);
   CAF_CHECK(summarizer_state().held.empty());
-  auto view = get("s");
-  CAF_REQUIRE(view);
-  CAF_CHECK(view->messages.empty());
-  CAF_CHECK(!view->context);
-  CAF_CHECK(store_state().sessions["s"].messages.empty());
-  CAF_CHECK(!store_state().sessions["s"].context);
+  check_erased("s");
 }
 
 CAF_TEST(a fold committed before a DELETE lands first and is then erased) {
   CAF_REQUIRE(post("s", numbered_messages(1, 5)));
   hold_store();
   finish_fold("summary of m1-m3");
-  auto deleted = self->request(registry, caf::infinite,
-                               memory_delete_atom::value, std::string{"s"},
-                               strings{});
+  auto deleted = delete_later("s");
   sched.run();
   release_store();
-  deleted.receive([](ok_atom) {}, [](caf::error&) { CAF_FAIL("lost"); });
-  auto view = get("s");
-  CAF_REQUIRE(view);
-  CAF_CHECK(view->messages.empty());
-  CAF_CHECK(!view->context);
-  CAF_CHECK(!store_state().sessions["s"].context);
-  CAF_CHECK(store_state().sessions["s"].messages.empty());
+  require_ok(deleted);
+  check_erased("s");
 }
 
 CAF_TEST(a write whose answer was lost makes the session reload) {
@@ -318,17 +297,13 @@ CAF_TEST(a fold refused as stale makes the session reload) {
 CAF_TEST(a POST sent after a DELETE keeps only its own namespace) {
   CAF_REQUIRE(post("s", numbered_messages(1, 1), {}, std::string{"old"}));
   hold_store();
-  auto deleted = self->request(registry, caf::infinite,
-                               memory_delete_atom::value, std::string{"s"},
-                               strings{});
-  auto posted = self->request(registry, caf::infinite,
-                              memory_append_atom::value, std::string{"s"},
-                              append_of(numbered_messages(2, 2), {},
-                                        std::string{"new"}));
+  auto deleted = delete_later("s");
+  auto posted = post_later("s", append_of(numbered_messages(2, 2), {},
+                                          std::string{"new"}));
   sched.run();
   release_store();
-  deleted.receive([](ok_atom) {}, [](caf::error&) { CAF_FAIL("lost"); });
-  posted.receive([](ok_atom) {}, [](caf::error&) { CAF_FAIL("lost"); });
+  require_ok(deleted);
+  require_ok(posted);
   CAF_CHECK_EQUAL(store_state().sessions["s"].namespaces, (strings{"new"}));
   // A later POST keeps it so.
   CAF_REQUIRE(post("s", numbered_messages(3, 3)));
