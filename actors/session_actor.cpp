@@ -165,9 +165,9 @@ bool fold_still_applies(const session_state& st, const fold_basis& basis) {
 /// Memory after a fold that Redis applied: the same messages go, the
 /// summary moves on (an empty one keeps the context as it was).
 void apply_fold(session_state& st, const store::fold_change& change) {
-  st.messages.erase(st.messages.begin(),
-                    st.messages.begin()
-                      + static_cast<std::ptrdiff_t>(change.seqs.size()));
+  for (auto seq : change.seqs)
+    if (!st.messages.empty() && st.messages.front().seq == seq)
+      st.messages.pop_front();
   if (!change.summary.empty())
     st.context = change.summary;
   st.tokens += change.tokens_used;
