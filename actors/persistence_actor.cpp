@@ -143,7 +143,12 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
     },
     [=](ping_atom) {
       auto rp = self->make_response_promise<ok_atom>();
-      enqueue_write(self, store::ping_commands(), rp);
+      enqueue_read(self, store::ping_commands(), rp,
+                   [](const std::vector<redis_reply>& replies) {
+                     auto err = store::first_error(replies);
+                     return err.empty() ? outcome<ok_atom>{ok_atom::value, {}}
+                                        : outcome<ok_atom>::failure(err);
+                   });
       return rp;
     },
     [=](archive_atom, const std::string& id) {
