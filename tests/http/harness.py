@@ -157,7 +157,9 @@ class Motorhead:
         self.stop(sig)
         output = self.output()
         self.log.close()
-        if "ERROR: AddressSanitizer" in output or "ThreadSanitizer" in output:
+        if any(report in output for report in (
+                "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                "runtime error:", "ThreadSanitizer")):
             raise AssertionError("the server reported a sanitizer error:\n"
                                  + output[-4000:])
 
