@@ -103,15 +103,19 @@ void resync(session_pointer self, const caf::error& why) {
   if (!st.loaded)
     return;
   st.loaded = false;
+  st.retry_delay = next_retry_delay(st.retry_delay, st.limits);
+  caf::aout(self) << "session " << st.id << ": a write failed ("
+                  << self->system().render(why)
+                  << "), reloading it from Redis\n";
   // The fold retry reloads the session even if no request comes.
-  schedule_fold_retry(self, why);
+  self->delayed_send(self, st.retry_delay, fold_atom::value);
 }
 
 /// Sends a write of this session to the store, counting it in flight. On
 /// success `applied(current)` runs, `current` saying whether memory should
-/// take the write in (see is_current). On failure `failed(err)` runs; then
-/// a fenced session stops (another node owns it) and any other failure
-/// makes the session reload. `replaces_summary`: the write sets the summary
+/// take the write in (see is_current). On failure a fenced session stops
+/// (another node owns it) and any other failure makes the session reload;
+/// `failed(err)` runs after that decision. `replaces_summary`: the write sets the summary
 /// (a context, a DELETE), so no fold may start or commit meanwhile.
 template <class Applied, class Failed, class... Ts>
 void write(session_pointer self, bool replaces_summary, Applied applied,
@@ -136,8 +140,8 @@ void write(session_pointer self, bool replaces_summary, Applied applied,
       },
       [=](caf::error& err) mutable {
         done();
-        failed(err);
         if (is_fenced(err)) {
+          failed(err);
           caf::aout(self) << "session " << self->state.id
                           << ": a newer owner holds it, stopping\n";
           self->quit(err);
@@ -145,6 +149,7 @@ void write(session_pointer self, bool replaces_summary, Applied applied,
         }
         if (is_current(self->state, incarnation))
           resync(self, err);
+        failed(err);
         stop_if_retired(self);
       });
 }
@@ -188,8 +193,13 @@ void commit_fold(session_pointer self, fold_basis basis, fold_result result) {
         apply_fold(st, change);
       start_fold_if_due(self);
     },
-    [=](const caf::error&) { self->state.folding = false; }, fold_atom::value,
-    st.id, change);
+    [=](const caf::error&) {
+      // After a reload (no resync then) the next fold starts from the new
+      // snapshot; otherwise the resync's retry reloads first.
+      self->state.folding = false;
+      start_fold_if_due(self);
+    },
+    fold_atom::value, st.id, change);
 }
 
 void start_fold_if_due(session_pointer self) {
