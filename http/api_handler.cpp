@@ -24,11 +24,19 @@ namespace motorhead::http {
 
 namespace {
 
-caf::behavior bridge(caf::event_based_actor* self) {
-  return {
-    [=](bridge_task& task) { task.run(self); },
-  };
-}
+/// Runs the closures the I/O thread hands it, so that requests to actors
+/// start from an actor. (A class: CAF 0.17 spawns a function actor without
+/// arguments through an empty argument tuple that UBSan reports.)
+class bridge : public caf::event_based_actor {
+public:
+  using caf::event_based_actor::event_based_actor;
+
+  caf::behavior make_behavior() override {
+    return {
+      [this](bridge_task& task) { task.run(this); },
+    };
+  }
+};
 
 /// Answers with what `make_response` returns, or with a 500 when it throws:
 /// the bridge serves every request, so an exception must not stop it.
@@ -90,7 +98,7 @@ api_response error_response(const caf::error& err) {
 
 api_handler::api_handler(caf::actor_system& system, router_actor router,
                          const settings& cfg)
-  : bridge_(system.spawn(bridge)),
+  : bridge_(system.spawn<bridge>()),
     router_(std::move(router)),
     timeout_(cfg.request_timeout),
     long_term_memory_(cfg.long_term_memory),
