@@ -54,9 +54,7 @@ void dispatch(summarizer_pool_pointer self, summarizer_actor worker,
       });
 }
 
-bool is_full(summarizer_pool_pointer self) {
-  drop_expired(self);
-  const auto& st = self->state;
+bool is_full(const summarizer_pool_state& st) {
   return st.idle_workers.empty() && st.queue.size() >= st.queue_capacity;
 }
 
@@ -92,7 +90,8 @@ summarizer_pool(summarizer_pool_pointer self,
   self->state.queue_capacity = queue_capacity;
   return {
     [=](summarize_atom, fold_job& job) -> caf::result<fold_result> {
-      if (!is_full(self))
+      drop_expired(self);
+      if (!is_full(self->state))
         return accept(self, std::move(job));
       if (self->state.overflow)
         return self->delegate(self->state.overflow, summarize_atom::value,
@@ -100,7 +99,8 @@ summarizer_pool(summarizer_pool_pointer self,
       return queue_full();
     },
     [=](handoff_atom, fold_job& job) -> caf::result<fold_result> {
-      if (is_full(self))
+      drop_expired(self);
+      if (is_full(self->state))
         return queue_full();
       return accept(self, std::move(job));
     },
