@@ -39,8 +39,8 @@ return epoch
 // stale owner can neither list nor unlist a session. (A standalone Redis
 // runs them; on Redis Cluster the indexes are other slots.)
 
-// KEYS: messages, meta, archive, unembedded, sessions index, pending
-// embeddings, then the index of each namespace. ARGV: epoch, next_seq,
+// KEYS: messages, meta, archive, unembedded, pending embeddings, sessions
+// index, then the index of each namespace. ARGV: epoch, next_seq,
 // has_context, context, namespaces (JSON), archive (0/1), embed (0/1),
 // session id, score (ms), message records... The archive and the marks of
 // messages waiting for an embedding are written with the messages, so none
@@ -60,11 +60,11 @@ if ARGV[3] == '1' then
   redis.call('HSET', KEYS[2], 'context', ARGV[4])
   redis.call('HINCRBY', KEYS[2], 'summary_gen', 1)
 end
-for i = 5, #KEYS do
-  if i ~= 6 then redis.call('ZADD', KEYS[i], ARGV[9], ARGV[8]) end
+for i = 6, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[9], ARGV[8])
 end
 if ARGV[7] == '1' and #ARGV >= 10 then
-  redis.call('ZADD', KEYS[6], ARGV[9], ARGV[8])
+  redis.call('ZADD', KEYS[5], ARGV[9], ARGV[8])
 end
 return 1
 )lua";
@@ -247,7 +247,7 @@ command_list append_commands(const std::string& session_id,
                              const append_change& change, int64_t now_ms) {
   redis_command keys{messages_key(session_id),  meta_key(session_id),
                      archive_key(session_id),   unembedded_key(session_id),
-                     index_key(std::nullopt), pending_embeddings_key};
+                     pending_embeddings_key,    index_key(std::nullopt)};
   for (const auto& ns : change.namespaces)
     keys.push_back(index_key(ns));
   redis_command args{std::to_string(change.epoch),
