@@ -61,7 +61,9 @@ class RaceTestCase(unittest.TestCase):
 
     def in_background(self, fn, *args):
         future = self.pool.submit(fn, *args)
-        time.sleep(0.03)  # keeps the order in which requests are sent
+        # Keeps the order in which requests reach the server, even on a
+        # loaded machine; race tests stall Redis long enough for two.
+        time.sleep(0.1)
         return future
 
     def meta(self, session):
@@ -97,7 +99,7 @@ class FoldRaceTest(RaceTestCase):
     def test_an_acknowledged_context_is_not_overwritten_by_a_fold(self):
         session = new_session()
         self.fill_window(session)
-        stall = self.stall_redis(0.3)
+        stall = self.stall_redis(0.6)
         overflow = self.in_background(self.server.post_memory, session,
                                       [message("one too many")])
         replace = self.in_background(self.server.post_memory, session, [],
@@ -113,7 +115,7 @@ class FoldRaceTest(RaceTestCase):
     def test_nothing_comes_back_after_an_acknowledged_delete(self):
         session = new_session()
         self.fill_window(session, secret="my password is hunter2")
-        stall = self.stall_redis(0.3)
+        stall = self.stall_redis(0.6)
         overflow = self.in_background(self.server.post_memory, session,
                                       [message("one too many")])
         deleted = self.in_background(
@@ -176,7 +178,7 @@ class NamespaceRaceTest(RaceTestCase):
         old, new = "old-" + uuid.uuid4().hex[:6], "new-" + uuid.uuid4().hex[:6]
         self.assertEqual(self.server.post_memory(
             session, [message("a")], namespace=old)[0], 200)
-        stall = self.stall_redis(0.3)
+        stall = self.stall_redis(0.6)
         deleted = self.in_background(
             self.server.request, "DELETE", f"/sessions/{session}/memory")
         posted = self.in_background(self.server.post_memory, session,
