@@ -117,7 +117,9 @@ using registry_actor = router_actor::extend<
   caf::replies_to<idle_atom, std::string, uint64_t>::with<bool>,
   // The members now alive, and this node's name: sessions owned elsewhere
   // are retired.
-  caf::reacts_to<retire_atom, std::vector<std::string>, std::string>>;
+  caf::reacts_to<retire_atom, std::vector<std::string>, std::string>,
+  // To itself: retire the next batch of those sessions.
+  caf::reacts_to<retire_atom>>;
 
 /// Owner of the Redis connection. Commands that arrive while a round trip
 /// is under way go out together in the next one (group commit).

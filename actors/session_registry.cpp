@@ -6,35 +6,81 @@
 
 namespace motorhead {
 
+registry_state::~registry_state() {
+  for (const auto& [id, session] : sessions)
+    caf::anon_send_exit(session.handle, caf::exit_reason::user_shutdown);
+  for (const auto& address : retired)
+    caf::anon_send_exit(address, caf::exit_reason::user_shutdown);
+}
+
 namespace {
 
-/// The session's actor, spawned (linked, so that it stops with the
-/// registry) when the session has none; counts the request handed to it.
+using session_iterator =
+  std::unordered_map<std::string, registry_state::entry>::iterator;
+
+/// A batch of sessions to retire, and the pause before the next: the pause
+/// lets the workers stop this batch before the next joins their queue, so
+/// that a request's actor never waits behind thousands of them.
+constexpr std::size_t retire_batch = 256;
+constexpr auto retire_pause = std::chrono::milliseconds{1};
+
+/// Forgets a session that is about to stop or hand over.
+void forget(registry_pointer self, session_iterator it) {
+  self->state.ids.erase(it->second.handle.address());
+  self->state.to_retire.erase(it->first);
+  self->state.sessions.erase(it);
+}
+
+/// Tells the session to stop once its writes in flight are done; requests
+/// for its id go to a fresh actor from now on.
+void retire(registry_pointer self, session_iterator it) {
+  self->state.retired.insert(it->second.handle.address());
+  self->send(it->second.handle, retire_atom::value);
+  forget(self, it);
+}
+
+/// The session's actor, spawned and monitored when the session has none;
+/// counts the request handed to it.
 session_actor& session_for(registry_pointer self, const std::string& id) {
   auto& st = self->state;
   auto it = st.sessions.find(id);
+  if (it != st.sessions.end() && st.to_retire.count(id) > 0) {
+    retire(self, it);
+    it = st.sessions.end();
+  }
   if (it == st.sessions.end()) {
-    auto handle = self->spawn<caf::linked>(session, id, st.limits, st.peers);
+    auto handle = self->spawn(session, id, st.limits, st.peers);
+    self->monitor(handle);
+    st.ids.emplace(handle.address(), id);
     it = st.sessions.emplace(id, registry_state::entry{handle, 0}).first;
   }
   ++it->second.delegated;
   return it->second.handle;
 }
 
-/// A session that failed stops alone; shutdown stops the registry and,
-/// through the links, every session.
-void handle_exit(registry_pointer self, caf::exit_msg& msg) {
-  if (self->state.retired.erase(msg.source) > 0)
-    return; // a retired session finished
-  auto& sessions = self->state.sessions;
-  for (auto it = sessions.begin(); it != sessions.end(); ++it)
-    if (it->second.handle.address() == msg.source) {
-      caf::aout(self) << "session " << it->first << " stopped: "
-                      << self->system().render(msg.reason) << "\n";
-      sessions.erase(it);
-      return;
-    }
-  self->quit(msg.reason);
+/// Retires the next batch of sessions marked for it, and asks for another
+/// turn, a pause later, while any are left.
+void retire_next_batch(registry_pointer self) {
+  auto& st = self->state;
+  for (std::size_t n = 0; n < retire_batch && !st.to_retire.empty(); ++n)
+    retire(self, st.sessions.find(*st.to_retire.begin()));
+  if (!st.to_retire.empty())
+    self->delayed_send(self, retire_pause, retire_atom::value);
+}
+
+/// A session stopped without the registry asking: retired ones do when
+/// their writes are done, others when they fail. Requests still on their
+/// way to it fail with `request_receiver_down`; the next one starts anew.
+void handle_down(registry_pointer self, caf::down_msg& msg) {
+  auto& st = self->state;
+  if (st.retired.erase(msg.source) > 0)
+    return;
+  auto id = st.ids.find(msg.source);
+  if (id == st.ids.end())
+    return;
+  caf::aout(self) << "session " << id->second << " stopped: "
+                  << self->system().render(msg.reason) << "\n";
+  forget(self, st.sessions.find(id->second));
 }
 
 } // namespace
@@ -45,8 +91,8 @@ registry_actor::behavior_type session_registry(registry_pointer self,
   self->state.peers = std::move(peers);
   self->state.peers.registry = caf::actor_cast<registry_actor>(self);
   self->state.limits = limits;
-  self->set_exit_handler(
-    [=](caf::exit_msg& msg) { handle_exit(self, msg); });
+  self->set_down_handler(
+    [=](caf::down_msg& msg) { handle_down(self, msg); });
   return {
     [=](memory_get_atom, const std::string& id) {
       return self->delegate(session_for(self, id), memory_get_atom::value);
@@ -83,24 +129,21 @@ registry_actor::behavior_type session_registry(registry_pointer self,
       if (it == sessions.end() || it->second.handle.address() != sender
           || it->second.delegated != handled)
         return false;
-      self->unlink_from(it->second.handle);
-      sessions.erase(it);
+      self->demonitor(it->second.handle.address());
+      forget(self, it);
       return true;
     },
     [=](retire_atom, const std::vector<std::string>& members,
         const std::string& node) {
-      auto& sessions = self->state.sessions;
-      for (auto it = sessions.begin(); it != sessions.end();) {
-        if (owner_of(it->first, members) == node) {
-          ++it;
-          continue;
-        }
-        // It stops by itself once its writes and fold in flight are done.
-        self->state.retired.insert(it->second.handle.address());
-        self->send(it->second.handle, retire_atom::value);
-        it = sessions.erase(it);
-      }
+      auto& st = self->state;
+      bool batches_running = !st.to_retire.empty();
+      for (const auto& [id, session] : st.sessions)
+        if (owner_of(id, members) != node)
+          st.to_retire.insert(id);
+      if (!batches_running && !st.to_retire.empty())
+        retire_next_batch(self);
     },
+    [=](retire_atom) { retire_next_batch(self); },
   };
 }
 

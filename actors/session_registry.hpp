@@ -2,10 +2,11 @@
 // on first use, and forwards the router protocol to it.
 #pragma once
 
-#include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
+#include <caf/actor_addr.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -14,17 +15,33 @@
 
 namespace motorhead {
 
+/// The registry monitors its sessions instead of linking them: CAF 0.17
+/// keeps an actor's links in one list that every link and unlink walks, so
+/// a registry linked to N sessions pays O(N) per session that starts or
+/// stops. A monitor lives in the session's own, short list.
 struct registry_state {
   struct entry {
     session_actor handle;
     uint64_t delegated = 0; // requests handed to the session so far
   };
   std::unordered_map<std::string, entry> sessions;
+  /// The id of each live session by address, for its down message.
+  std::unordered_map<caf::actor_addr, std::string> ids;
+  /// Sessions to retire, a batch per turn (so that requests interleave
+  /// with a retirement of every session). A request for one of them
+  /// retires it at once and goes to a fresh actor.
+  std::unordered_set<std::string> to_retire;
+  /// Sessions retired because another node owns them now, until they
+  /// finish their writes and stop.
+  std::unordered_set<caf::actor_addr> retired;
   session_peers peers; // what each session needs; the registry is this one
-  /// Sessions retired because another node owns them now; still linked, so
-  /// that a shutdown stops them too, until they finish and stop.
-  std::set<caf::actor_addr> retired;
   session_limits limits;
+
+  registry_state() = default;
+  registry_state(const registry_state&) = delete;
+  registry_state& operator=(const registry_state&) = delete;
+  /// The registry is gone however it stopped: so are its sessions.
+  ~registry_state();
 
   static inline const char* name = "session_registry";
 };

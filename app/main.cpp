@@ -207,6 +207,11 @@ void configure_actor_system(caf::actor_system_config& caf_cfg,
   add_protocol_types(caf_cfg);
   caf_cfg.set("scheduler.max-threads",
               std::max(1u, std::thread::hardware_concurrency()));
+  // One shared queue. Work stealing in CAF 0.17 takes from the tail of a
+  // singly linked queue by walking it from the head: when one handler wakes
+  // thousands of actors at once (retiring every session, a wave of idle
+  // checks), each steal is O(queue length) and the burst O(n^2).
+  caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf_cfg.set("logger.console-verbosity", caf::atom("quiet"));
   if (cfg.clustered()) {
     caf_cfg.load<caf::io::middleman>();

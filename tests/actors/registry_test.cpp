@@ -34,6 +34,7 @@ CAF_TEST(an idle session stops and comes back from the store) {
   advance_time(limits.idle);
   sched.run();
   CAF_CHECK_EQUAL(registry_data().sessions.count("a"), 0u);
+  CAF_CHECK(registry_data().ids.empty());
   auto view = get("a");
   CAF_REQUIRE(view);
   CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m2", "m1"}));
@@ -98,6 +99,39 @@ CAF_TEST(sessions owned elsewhere are retired) {
   CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m1"}));
 }
 
+CAF_TEST(sessions retire in batches so that requests interleave) {
+  for (int i = 0; i < 600; ++i)
+    CAF_REQUIRE(post("s" + std::to_string(i), numbered_messages(1, 1)));
+  self->send(registry, retire_atom::value, std::vector<std::string>{"other"},
+             std::string{"this"});
+  expect((retire_atom, std::vector<std::string>, std::string),
+         from(self).to(registry));
+  CAF_CHECK_EQUAL(registry_data().sessions.size(), 600u - 256u);
+  CAF_CHECK_EQUAL(registry_data().to_retire.size(), 600u - 256u);
+  // The next batch waits for a pause.
+  sched.run();
+  CAF_CHECK_EQUAL(registry_data().sessions.size(), 600u - 256u);
+  for (int turn = 0; turn < 2; ++turn) {
+    advance_time(std::chrono::milliseconds{1});
+    sched.run();
+  }
+  CAF_CHECK(registry_data().sessions.empty());
+  CAF_CHECK(registry_data().to_retire.empty());
+  CAF_CHECK(registry_data().retired.empty()); // all of them stopped
+}
+
+CAF_TEST(a request for a session awaiting retirement gets a fresh actor) {
+  CAF_REQUIRE(post("a", numbered_messages(1, 1)));
+  auto first = registry_data().sessions.at("a").handle;
+  registry_data().to_retire.insert("a");
+  auto view = get("a");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m1"}));
+  CAF_CHECK_NOT_EQUAL(registry_data().sessions.at("a").handle, first);
+  CAF_CHECK(registry_data().to_retire.empty());
+  CAF_CHECK_EQUAL(store_state().loads, 2u);
+}
+
 CAF_TEST(a retiring session finishes its fold first) {
   CAF_REQUIRE(post("a", numbered_messages(1, 5)));
   auto session = registry_data().sessions.at("a").handle;
@@ -109,6 +143,40 @@ CAF_TEST(a retiring session finishes its fold first) {
   // The fold landed before the actor stopped.
   CAF_CHECK_EQUAL(store_state().sessions["a"].context, std::string{"handed over"});
   CAF_CHECK_EQUAL(store_state().sessions["a"].messages.size(), 2u);
+}
+
+CAF_TEST(a session that stops on its own is forgotten) {
+  CAF_REQUIRE(post("a", numbered_messages(1, 1)));
+  CAF_REQUIRE(post("b", numbered_messages(1, 1)));
+  // A newer owner's claim makes the session stop at its next write.
+  ++store_state().sessions["a"].epoch;
+  CAF_REQUIRE(!post("a", numbered_messages(2, 2)));
+  CAF_CHECK_EQUAL(registry_data().sessions.count("a"), 0u);
+  CAF_CHECK_EQUAL(registry_data().ids.size(), 1u);
+  CAF_REQUIRE(post("a", numbered_messages(3, 3)));
+  CAF_CHECK_EQUAL(registry_data().ids.size(), 2u);
+}
+
+CAF_TEST(sessions stop with their registry) {
+  CAF_REQUIRE(post("a", numbered_messages(1, 1)));
+  CAF_REQUIRE(post("b", numbered_messages(1, 5)));
+  // Both retire; b's fold keeps it alive. Then a starts anew.
+  self->send(registry, retire_atom::value, std::vector<std::string>{"other"},
+             std::string{"this"});
+  CAF_REQUIRE(post("a", numbered_messages(2, 2)));
+  sched.run();
+  auto live = registry_data().sessions.at("a").handle;
+  CAF_REQUIRE_EQUAL(registry_data().retired.size(), 1u);
+  auto retired = *registry_data().retired.begin();
+  self->monitor(live);
+  self->monitor(retired);
+  caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+  sched.run();
+  std::set<caf::actor_addr> stopped;
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](caf::down_msg& down) { stopped.insert(down.source); },
+                  caf::after(std::chrono::seconds{0}) >> [] {});
+  CAF_CHECK_EQUAL(stopped, (std::set<caf::actor_addr>{live.address(), retired}));
 }
 
 CAF_TEST(list and ping go to the store) {

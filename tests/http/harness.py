@@ -34,9 +34,11 @@ def wait_until(predicate, timeout=10.0, interval=0.05):
 
 class RedisServer:
     """A redis-server with its data in a temporary folder. Append-only with
-    fsync on every write, so that a restart keeps what was acknowledged."""
+    fsync on every write, so that a restart keeps what was acknowledged;
+    `durable=False` keeps data in memory only, for traffic tests."""
 
-    def __init__(self):
+    def __init__(self, durable=True):
+        self.durable = durable
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="motorhead-redis-")
         self.process = None
@@ -44,7 +46,8 @@ class RedisServer:
     def start(self):
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", self.dir, "--save", "", "--appendonly", "yes",
+             "--dir", self.dir, "--save", "",
+             "--appendonly", "yes" if self.durable else "no",
              "--appendfsync", "always",
              # Tests widen race windows with DEBUG SLEEP.
              "--enable-debug-command", "local"],
