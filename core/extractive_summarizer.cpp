@@ -1,6 +1,7 @@
 #include "core/extractive_summarizer.hpp"
 
 #include "core/text_terms.hpp"
+#include "core/utf8.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -120,12 +121,10 @@ std::string shorten(const std::string& text, std::size_t limit) {
   if (text.size() <= limit)
     return text;
   if (limit <= ellipsis.size())
-    return text.substr(0, limit);
+    return text.substr(0, utf8_boundary_at_or_before(text, limit));
   auto cut = text.rfind(' ', limit - ellipsis.size());
   if (cut == std::string::npos || cut == 0)
-    cut = limit - ellipsis.size();
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
-    --cut; // never split a UTF-8 character
+    cut = utf8_boundary_at_or_before(text, limit - ellipsis.size());
   return text.substr(0, cut) + ellipsis;
 }
 

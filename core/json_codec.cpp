@@ -1,6 +1,7 @@
 #include "core/json_codec.hpp"
 
 #include "core/rapidjson.hpp"
+#include "core/utf8.hpp"
 
 namespace motorhead::json {
 
@@ -19,6 +20,11 @@ std::string parse(std::string_view text, rapidjson::Document& doc) {
   if (auto nul = text.find('\0'); nul != std::string_view::npos)
     return "malformed JSON at offset " + std::to_string(nul)
            + ": a NUL byte";
+  // Stored text is served back as JSON: bytes that are not UTF-8 would make
+  // the session undecodable for every client.
+  if (auto bad = invalid_utf8_offset(text); bad != std::string_view::npos)
+    return "the body is not valid UTF-8 (at byte " + std::to_string(bad)
+           + ")";
   doc.Parse(text.data(), text.size());
   if (!doc.HasParseError())
     return {};

@@ -5,6 +5,7 @@
 
 #include "core/session_id.hpp"
 #include "core/text.hpp"
+#include "core/utf8.hpp"
 
 namespace motorhead::http {
 
@@ -80,6 +81,8 @@ outcome<request_target> parse_target(std::string_view target) {
   auto path = percent_decode(target.substr(0, question), false);
   if (!path)
     return result::failure(path.error);
+  if (!is_valid_utf8(*path.value))
+    return result::failure("the URL's path is not valid UTF-8");
   out.path = std::move(*path.value);
   if (question == std::string_view::npos)
     return {std::move(out), {}};
@@ -94,6 +97,8 @@ outcome<request_target> parse_target(std::string_view target) {
       true);
     if (!key || !value)
       return result::failure("bad percent-encoding in the query");
+    if (!is_valid_utf8(*key.value) || !is_valid_utf8(*value.value))
+      return result::failure("the URL's query is not valid UTF-8");
     out.query[*key.value] = std::move(*value.value);
   }
   return {std::move(out), {}};

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/utf8.hpp"
+
 namespace motorhead {
 
 namespace {
@@ -46,9 +48,7 @@ std::string shorten_to_tokens(const bpe_tokenizer& tokenizer, std::string text,
        tokens = tokenizer.count(text)) {
     auto keep = text.size() * max_tokens / tokens;
     keep = keep < text.size() ? keep : text.size() - 1;
-    while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80)
-      --keep; // never split a UTF-8 character
-    text.resize(keep);
+    text.resize(utf8_boundary_at_or_before(text, keep));
   }
   return text;
 }

@@ -304,6 +304,28 @@ class BadInputTest(ServerTestCase):
             b'{"messages":[{"role":"a","content":"b"}]}\x00', session), 400)
         self.assertEqual(self.server.get_memory(session)["messages"], [])
 
+    def test_invalid_utf8_is_refused_and_nothing_stored(self):
+        session = new_session()
+        for bad in (b"\xff\xfe", b"\xc0\xaf", b"\xed\xa0\x80", b"ok\xe2\x82",
+                    b"\xf4\x90\x80\x80"):
+            with self.subTest(bytes=bad):
+                self.assertError(self.post_raw(
+                    b'{"messages":[{"role":"Human","content":"' + bad + b'"}]}',
+                    session), 400, "not valid UTF-8")
+                self.assertError(self.post_raw(
+                    b'{"messages":[],"context":"' + bad + b'"}', session),
+                    400, "not valid UTF-8")
+        # Still decodable by any JSON client: nothing was stored.
+        self.assertEqual(self.server.get_memory(session),
+                         {"messages": [], "context": None, "tokens": 0})
+
+    def test_invalid_utf8_in_the_url_is_refused(self):
+        for target in ("/%FF", "/sessions/%C3/memory", "/sessions?x=%ED%A0%80",
+                       "/sessions?%FF=1", "/cluster?session=%FE"):
+            with self.subTest(target=target):
+                self.assertError(self.server.request("GET", target), 400,
+                                 "not valid UTF-8")
+
     def test_duplicate_keys_are_refused(self):
         self.assertError(self.post_raw(
             '{"messages":[],"messages":[{"role":"a","content":"b"}]}'),

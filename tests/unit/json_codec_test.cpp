@@ -54,7 +54,13 @@ INSTANTIATE_TEST_SUITE_P(
                     bad_body{R"({"messages":[{"role":"a","content":5}]})",
                              "\"content\" must be a string"},
                     bad_body{R"({"messages":[],"context":3})",
-                             "\"context\" must be a string"}));
+                             "\"context\" must be a string"},
+                    bad_body{"{\"messages\":[{\"role\":\"a\",\"content\":\"\xff\xfe\"}]}",
+                             "not valid UTF-8 (at byte 36)"},
+                    bad_body{"{\"messages\":[{\"role\":\"\xed\xa0\x80\",\"content\":\"\"}]}",
+                             "not valid UTF-8"},
+                    bad_body{R"({"messages":[{"role":"a","content":"\ud800"}]})",
+                             "malformed JSON"}));
 
 TEST(MemoryView, EncodesNewestFirstWithNullContext) {
   memory_view view{{{"AI", "pong"}, {"Human", "ping"}}, std::nullopt, 0};

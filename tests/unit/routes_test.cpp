@@ -45,6 +45,14 @@ TEST(Target, DecodesPathAndQuery) {
   EXPECT_FALSE(parse_target("/x?a=%4"));
 }
 
+TEST(Target, RefusesWhatIsNotUtf8) {
+  EXPECT_TRUE(parse_target("/x/%C3%A1?q=%E2%82%AC"));
+  EXPECT_FALSE(parse_target("/sessions/%FF/memory"));
+  EXPECT_FALSE(parse_target("/x?namespace=%C0%AF"));
+  EXPECT_FALSE(parse_target("/x?%ED%A0%80=1"));
+  EXPECT_FALSE(parse_target("/x\xff"));
+}
+
 TEST(SessionPage, DefaultsAndBounds) {
   auto page = parse_session_page(*parse_target("/sessions").value);
   ASSERT_TRUE(page);
