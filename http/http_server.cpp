@@ -24,6 +24,10 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto idle_timeout = std::chrono::seconds{60};
+/// How long a closing connection reads and discards what the client still
+/// sends (as nginx's lingering_time).
+constexpr auto lingering_time = std::chrono::seconds{5};
+constexpr std::size_t discard_chunk = 16 * 1024;
 constexpr std::size_t header_limit = 16 * 1024;
 
 /// One client connection: read a request, hand it to the API, write the
@@ -97,9 +101,24 @@ private:
                        });
   }
 
+  /// Stops sending, then reads and discards what the client still sends
+  /// (the rest of a refused body) until it closes, for a bounded time.
+  /// Closing with unread data would make the kernel answer with a reset,
+  /// and a client still sending its body would see the reset, not the 413.
   void close() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(lingering_time);
+    discard_until_closed();
+  }
+
+  void discard_until_closed() {
+    stream_.async_read_some(
+      buffer_.prepare(discard_chunk),
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (!ec)
+          self->discard_until_closed();
+      });
   }
 
   beast::tcp_stream stream_;

@@ -2,6 +2,7 @@
 ports, exercised over HTTP like the original's clients do."""
 
 import concurrent.futures
+import http.client
 import json
 import shutil
 import signal
@@ -10,6 +11,8 @@ import subprocess
 import threading
 import time
 import unittest
+import urllib.error
+import urllib.request
 import uuid
 
 from harness import MOTORHEAD, Motorhead, RedisServer, turn, wait_until
@@ -289,6 +292,33 @@ class BadInputTest(ServerTestCase):
             b"Content-Type: application/json\r\nContent-Length: 2097152\r\n\r\n")
         self.assertTrue(answer.startswith("HTTP/1.1 413"), answer)
         self.assertIn('{"error":', answer)
+
+    def test_a_client_sending_a_body_over_the_limit_reads_the_413(self):
+        # The client sends its whole body before reading: closing with that
+        # body unread would reset the connection under the answer.
+        url = f"http://127.0.0.1:{self.server.port}/sessions/big/memory"
+        for _ in range(3):
+            request = urllib.request.Request(
+                url, data=b"x" * (2 << 20), method="POST",
+                headers={"Content-Type": "application/json"})
+            with self.assertRaises(urllib.error.HTTPError) as raised:
+                urllib.request.urlopen(request, timeout=20)
+            self.assertEqual(raised.exception.code, 413)
+            self.assertIn("larger than", json.loads(raised.exception.read())["error"])
+
+    def test_a_chunked_body_over_the_limit_gets_a_413(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port,
+                                          timeout=20)
+        try:
+            chunks = (b"x" * 65536 for _ in range(32))
+            conn.request("POST", "/sessions/big/memory", body=chunks,
+                         encode_chunked=True,
+                         headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            self.assertEqual(response.status, 413)
+            self.assertIn("error", json.loads(response.read()))
+        finally:
+            conn.close()
 
     def test_deeply_nested_json_is_a_400_not_a_crash(self):
         self.assertError(self.post_raw("[" * 200_000), 400, "malformed JSON")
