@@ -81,16 +81,25 @@ void drop_peer(cluster_pointer self, std::string name,
   membership_changed(self, false);
 }
 
-/// True when the error says the peer is gone, so that the request never
-/// reached it and may be sent to the next owner.
+bool is_service_error(const caf::error& err, service_errc code) {
+  return err.category() == service_error_category()
+         && err.code() == static_cast<uint8_t>(code);
+}
+
+/// True when the error says the peer is gone, or leaving, so that the
+/// request never ran there and may be sent to the next owner.
 bool peer_is_gone(const caf::error& err) {
   return err == caf::sec::request_receiver_down
-         || err.category() == caf::atom("exit");
+         || err.category() == caf::atom("exit")
+         || is_service_error(err, service_errc::leaving);
 }
 
 /// Sends the request to the session's owner: the local registry, or the
 /// owning peer. When the peer turns out to be gone, it leaves the
-/// membership and the request goes to the next owner, once.
+/// membership and the request goes to the next owner. When the peer's
+/// session was fenced (a new owner claimed it while the request was on its
+/// way, as when the peer hands over at shutdown), the write did not run and
+/// goes to the owner again. At most `retries` times.
 template <class T, class... Ts>
 void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
                     const std::string& id, int retries, Ts... xs) {
@@ -105,11 +114,14 @@ void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
   self->request(peer, st.settings.forward_timeout, forward_atom::value, xs...)
     .then([=](T& value) mutable { rp.deliver(std::move(value)); },
           [=](caf::error& err) mutable {
-            if (retries == 0 || !peer_is_gone(err)) {
+            bool gone = peer_is_gone(err);
+            if (retries == 0
+                || !(gone || is_service_error(err, service_errc::fenced))) {
               rp.deliver(std::move(err));
               return;
             }
-            drop_peer(self, owner, peer.address(), "unreachable");
+            if (gone)
+              drop_peer(self, owner, peer.address(), "unreachable");
             route_to_owner(self, rp, id, retries - 1, xs...);
           });
 }
@@ -117,8 +129,18 @@ void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
 template <class T, class... Ts>
 caf::result<T> route(cluster_pointer self, const std::string& id, Ts... xs) {
   auto rp = self->make_response_promise<T>();
-  route_to_owner(self, rp, id, 1, std::move(xs)...);
+  route_to_owner(self, rp, id, 2, std::move(xs)...);
   return rp;
+}
+
+/// Serves a peer's forwarded request from the local registry, unless this
+/// node has left: then the request does not run, and the peer sends it to
+/// the session's next owner.
+template <class T, class... Ts>
+caf::result<T> serve_forwarded(cluster_pointer self, Ts&&... xs) {
+  if (self->state.leaving)
+    return make_error(service_errc::leaving, "this node shuts down");
+  return self->delegate(self->state.registry, std::forward<Ts>(xs)...);
 }
 
 /// Hands a fold job the local pool has no room for to the peer with the
@@ -156,7 +178,7 @@ void heartbeat_round(cluster_pointer self) {
                     "no heartbeat: " + self->system().render(err));
         });
   }
-  if (st.connector) {
+  if (st.connector && !st.leaving) {
     std::vector<std::string> missing;
     for (const auto& name : st.settings.configured)
       if (name != st.settings.self_name && st.peers.count(name) == 0)
@@ -174,6 +196,11 @@ void add_peer(cluster_pointer self, const std::string& name, node_actor node) {
   if (name == st.settings.self_name
       || std::find(configured.begin(), configured.end(), name) == configured.end())
     return;
+  if (auto gone = st.departed.find(name); gone != st.departed.end()) {
+    if (gone->second == node.node())
+      return; // still shutting down
+    st.departed.erase(gone); // restarted
+  }
   auto it = st.peers.find(name);
   if (it != st.peers.end() && it->second.handle == node)
     return;
@@ -183,6 +210,40 @@ void add_peer(cluster_pointer self, const std::string& name, node_actor node) {
   st.peers[name] = cluster_state::peer{node, 0};
   log(self, name + " joined");
   membership_changed(self, true);
+}
+
+/// Tells every peer this node leaves, so that they take its sessions over
+/// now rather than after the failure timeout; answers once every peer has
+/// acknowledged or failed to.
+caf::result<ok_atom> leave(cluster_pointer self) {
+  auto& st = self->state;
+  st.leaving = true;
+  auto rp = self->make_response_promise<ok_atom>();
+  if (st.peers.empty()) {
+    rp.deliver(ok_atom::value);
+    return rp;
+  }
+  log(self, "leaving the cluster");
+  auto waiting = std::make_shared<std::size_t>(st.peers.size());
+  auto one_done = [=]() mutable {
+    if (--*waiting == 0)
+      rp.deliver(ok_atom::value);
+  };
+  for (const auto& [name, peer] : st.peers)
+    self->request(peer.handle, st.settings.failure_timeout, leave_atom::value,
+                  st.settings.self_name)
+      .then([=](ok_atom) mutable { one_done(); },
+            [=](caf::error&) mutable { one_done(); });
+  return rp;
+}
+
+/// A peer that shuts down leaves the membership now.
+void peer_leaves(cluster_pointer self, const std::string& name) {
+  auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+  if (!sender)
+    return;
+  self->state.departed[name] = sender.node();
+  drop_peer(self, name, sender, "it is shutting down");
 }
 
 } // namespace
@@ -238,22 +299,22 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
     },
     // -- the node protocol, for peers ------------------------------------------
     [=](forward_atom, memory_get_atom get, std::string& id) {
-      return self->delegate(self->state.registry, get, std::move(id));
+      return serve_forwarded<memory_view>(self, get, std::move(id));
     },
     [=](forward_atom, memory_append_atom append, std::string& id,
         append_request& request) {
-      return self->delegate(self->state.registry, append, std::move(id),
-                            std::move(request));
+      return serve_forwarded<ok_atom>(self, append, std::move(id),
+                                      std::move(request));
     },
     [=](forward_atom, memory_delete_atom erase, std::string& id,
         std::vector<std::string>& namespaces) {
-      return self->delegate(self->state.registry, erase, std::move(id),
-                            std::move(namespaces));
+      return serve_forwarded<ok_atom>(self, erase, std::move(id),
+                                      std::move(namespaces));
     },
     [=](forward_atom, retrieve_atom retrieve, std::string& id,
         retrieval_query& query) {
-      return self->delegate(self->state.registry, retrieve, std::move(id),
-                            std::move(query));
+      return serve_forwarded<std::vector<retrieval_hit>>(
+        self, retrieve, std::move(id), std::move(query));
     },
     [=](heartbeat_atom, const std::string&)
       -> caf::result<std::string, uint64_t> {
@@ -269,6 +330,10 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
       return self->delegate(self->state.pool, handoff_atom::value,
                             std::move(job));
     },
+    [=](leave_atom, const std::string& name) {
+      peer_leaves(self, name);
+      return ok_atom::value;
+    },
     // -- the local pool's overflow, and membership -----------------------------
     [=](summarize_atom, fold_job& job) {
       return hand_off(self, std::move(job));
@@ -277,6 +342,7 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
       add_peer(self, name, std::move(node));
     },
     [=](tick_atom) { heartbeat_round(self); },
+    [=](leave_atom) { return leave(self); },
   };
 }
 

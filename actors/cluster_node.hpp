@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <caf/actor_clock.hpp>
+#include <caf/node_id.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -37,6 +38,10 @@ struct cluster_state {
   std::map<std::string, peer> peers; // live, this node excluded
   std::vector<std::string> members;  // live, this node included, sorted
   caf::actor_clock::time_point last_tick; // of the heartbeat round
+  /// Peers that left because they shut down, by name: the process they ran
+  /// in is not taken back as a member while it still answers.
+  std::map<std::string, caf::node_id> departed;
+  bool leaving = false; // this node shuts down: it connects to no one
 
   static inline const char* name = "cluster_node";
 };

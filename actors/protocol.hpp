@@ -46,6 +46,7 @@ using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using handoff_atom = caf::atom_constant<caf::atom("handoff")>;
 using credits_atom = caf::atom_constant<caf::atom("credits")>;
 using retire_atom = caf::atom_constant<caf::atom("retire")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
 using peer_up_atom = caf::atom_constant<caf::atom("peer_up")>;
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 using overflow_atom = caf::atom_constant<caf::atom("overflow")>;
@@ -178,14 +179,20 @@ using node_actor = caf::typed_actor<
   // summarizer capacity (credits).
   caf::replies_to<heartbeat_atom, std::string>::with<std::string, uint64_t>,
   // A fold job from a peer whose queue is full.
-  caf::replies_to<handoff_atom, fold_job>::with<fold_result>>;
+  caf::replies_to<handoff_atom, fold_job>::with<fold_result>,
+  // A peer that shuts down leaves at once (its name): its sessions are the
+  // survivors' now, and its process is not taken back while it lives.
+  caf::replies_to<leave_atom, std::string>::with<ok_atom>>;
 
 /// The cluster node: the router for the HTTP front, the node protocol for
 /// peers, the overflow of the local summarizer pool, and membership events.
 using cluster_actor = router_actor::extend_with<node_actor>::extend<
   caf::replies_to<summarize_atom, fold_job>::with<fold_result>,
   caf::reacts_to<peer_up_atom, std::string, node_actor>,
-  caf::reacts_to<tick_atom>>;
+  caf::reacts_to<tick_atom>,
+  // The node shuts down: every peer is told it leaves; answered once they
+  // all acknowledged or failed to.
+  caf::replies_to<leave_atom>::with<ok_atom>>;
 
 /// A summarizer worker that calls the model provider. Its calls run on the
 /// transport's thread; their results come back as messages, numbered so
@@ -205,6 +212,7 @@ enum class service_errc : uint8_t {
   internal,
   write_unknown, // Redis did not answer a write: it may or may not be applied
   stale,         // Redis no longer holds what a fold was computed from
+  leaving,       // the node shuts down and left the cluster: nothing ran
 };
 
 caf::atom_value service_error_category();

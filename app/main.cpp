@@ -221,6 +221,34 @@ void configure_actor_system(caf::actor_system_config& caf_cfg,
   }
 }
 
+/// After the HTTP drain: the peers hear that this node leaves, and every
+/// write already queued at the persistence actor gets its reply (a ping
+/// queues behind them). False when either fails or the deadline passes.
+bool hand_over_and_flush(caf::actor_system& system, const node_actors& actors,
+                         std::chrono::steady_clock::time_point deadline) {
+  using std::chrono::milliseconds;
+  auto remaining = [&] {
+    auto left = std::chrono::duration_cast<milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    return std::max(left, milliseconds{1});
+  };
+  bool done = true;
+  auto failed = [&](const char* step) {
+    return [&done, &system, step](caf::error& err) {
+      std::cerr << "motorhead: shutdown: " << step << " failed: "
+                << system.render(err) << "\n";
+      done = false;
+    };
+  };
+  caf::scoped_actor self{system};
+  if (actors.cluster)
+    self->request(actors.cluster, remaining(), leave_atom::value)
+      .receive([](ok_atom) {}, failed("leaving the cluster"));
+  self->request(actors.store, remaining(), ping_atom::value)
+    .receive([](ok_atom) {}, failed("flushing the writes to Redis"));
+  return done;
+}
+
 void log_startup(const settings& cfg, uint16_t port) {
   std::cerr << "motorhead: listening on " << cfg.host << ":" << port
             << ", Redis at " << cfg.redis.host << ":" << cfg.redis.port
@@ -258,16 +286,21 @@ int main(int argc, char** argv) {
     std::cerr << "motorhead: " << actors.error << "\n";
     return EXIT_FAILURE;
   }
+  bool clean = false;
   try {
     http::api_handler api{system, actors.value->router, cfg};
     http::http_server server{io, api, cfg};
     log_startup(cfg, server.port());
-    server.run();
+    auto served = server.run();
+    clean = hand_over_and_flush(system, *actors.value, served.deadline)
+            && served.drained;
   } catch (const std::exception& ex) {
     std::cerr << "motorhead: " << ex.what() << "\n";
     actors.value->stop();
     return EXIT_FAILURE;
   }
   actors.value->stop();
-  return EXIT_SUCCESS;
+  std::cerr << "motorhead: stopped" << (clean ? "" : " (shutdown cut short)")
+            << "\n";
+  return clean ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -199,6 +199,10 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_REQUEST_TIMEOUT_MS", "10000",
      "time an HTTP request may wait for the actors before a 504",
      duration_option(&settings::request_timeout, 10, 600000)},
+    {"MOTORHEAD_SHUTDOWN_TIMEOUT_MS", "10000",
+     "at SIGTERM, time to answer the requests in flight, leave the cluster "
+     "and flush the writes before the process exits",
+     duration_option(&settings::shutdown_timeout, 0, 600000)},
     {"MOTORHEAD_MAX_BODY_BYTES", "1048576", "largest request body accepted",
      unsigned_option(&settings::max_body_bytes, 1024, 64u << 20)},
     {"MOTORHEAD_SUMMARIZER_CONCURRENCY", "8", "summaries computed at once",

@@ -44,6 +44,7 @@ struct settings {
   std::string tokenizer; // empty: the model's encoding
   std::chrono::seconds session_idle{300};
   std::chrono::milliseconds request_timeout{10000};
+  std::chrono::milliseconds shutdown_timeout{10000};
   std::size_t max_body_bytes = 1 << 20;
   std::size_t summarizer_concurrency = 8;
   std::size_t summarizer_queue = 1024;

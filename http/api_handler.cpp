@@ -82,6 +82,7 @@ api_response error_response(const caf::error& err) {
                                    "time; it may have been stored: read the "
                                    "session before sending it again");
       case service_errc::fenced:
+      case service_errc::leaving:
         return error_response(503, "the session moved to another node; "
                                    "retry the request");
       default:

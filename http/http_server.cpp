@@ -2,7 +2,10 @@
 
 #include <chrono>
 #include <iostream>
+#include <functional>
 #include <optional>
+#include <unordered_set>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -30,15 +33,47 @@ constexpr auto lingering_time = std::chrono::seconds{5};
 constexpr std::size_t discard_chunk = 16 * 1024;
 constexpr std::size_t header_limit = 16 * 1024;
 
+class connection;
+
+/// The connections serving requests (lingering ones no longer count), so
+/// that a shutdown knows when every request in flight has its answer.
+struct connection_tracker {
+  std::unordered_set<connection*> serving;
+  bool draining = false;
+  std::function<void()> on_drained;
+
+  void stopped_serving(connection* conn) {
+    if (serving.erase(conn) > 0 && draining && serving.empty() && on_drained)
+      on_drained();
+  }
+};
+
 /// One client connection: read a request, hand it to the API, write the
 /// answer when it comes, repeat while the client keeps the connection.
 class connection : public std::enable_shared_from_this<connection> {
 public:
-  connection(tcp::socket socket, api_handler& api, std::size_t body_limit)
-    : stream_(std::move(socket)), api_(api), body_limit_(body_limit) {
+  connection(tcp::socket socket, api_handler& api,
+             std::shared_ptr<connection_tracker> tracker,
+             std::size_t body_limit)
+    : stream_(std::move(socket)), api_(api), tracker_(std::move(tracker)),
+      body_limit_(body_limit) {
   }
 
-  void start() { read_request(); }
+  ~connection() { tracker_->stopped_serving(this); }
+
+  void start() {
+    tracker_->serving.insert(this);
+    read_request();
+  }
+
+  asio::any_io_executor executor() { return stream_.get_executor(); }
+
+  /// The server shuts down: a connection waiting for a request closes now;
+  /// one with a request under way answers it with `Connection: close`.
+  void drain() {
+    if (waiting_for_request())
+      stream_.cancel(); // on_read then closes
+  }
 
 private:
   void read_request() {
@@ -46,6 +81,7 @@ private:
     parser_->body_limit(body_limit_);
     parser_->header_limit(header_limit);
     stream_.expires_after(idle_timeout);
+    reading_ = true;
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec,
                                                   std::size_t) {
@@ -53,9 +89,18 @@ private:
                       });
   }
 
+  /// Reading, and not a byte of the next request has arrived.
+  bool waiting_for_request() {
+    beast::error_code ec;
+    return reading_ && !parser_->got_some() && buffer_.size() == 0
+           && stream_.socket().available(ec) == 0 && !ec;
+  }
+
   void on_read(beast::error_code ec) {
+    reading_ = false;
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout
-        || ec == asio::error::connection_reset || ec == asio::error::eof)
+        || ec == asio::error::connection_reset || ec == asio::error::eof
+        || ec == asio::error::operation_aborted)
       return close();
     if (ec == bhttp::error::body_limit)
       return send(error_response(413, "the request body is larger than "
@@ -88,7 +133,7 @@ private:
     response->set(bhttp::field::content_type, "application/json");
     for (auto& [name, value] : answer.headers)
       response->set(name, value);
-    response->keep_alive(keep_alive);
+    response->keep_alive(keep_alive && !tracker_->draining);
     response->body() = std::move(answer.body);
     response->prepare_payload();
     stream_.expires_after(idle_timeout);
@@ -106,6 +151,7 @@ private:
   /// Closing with unread data would make the kernel answer with a reset,
   /// and a client still sending its body would see the reset, not the 413.
   void close() {
+    tracker_->stopped_serving(this);
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.expires_after(lingering_time);
@@ -125,7 +171,9 @@ private:
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   api_handler& api_;
+  std::shared_ptr<connection_tracker> tracker_;
   std::size_t body_limit_;
+  bool reading_ = false;
   bool keep_alive_ = false;
   unsigned version_ = 11;
 };
@@ -135,12 +183,59 @@ private:
 struct http_server::impl {
   impl(asio::io_context& io, api_handler& api, const settings& cfg)
     : io(io), api(api), acceptor(io), signals(io, SIGINT, SIGTERM),
-      body_limit(cfg.max_body_bytes) {
+      body_limit(cfg.max_body_bytes), shutdown_timeout(cfg.shutdown_timeout) {
     tcp::endpoint endpoint{asio::ip::make_address(cfg.host), cfg.port};
     acceptor.open(endpoint.protocol());
     acceptor.set_option(asio::socket_base::reuse_address(true));
     acceptor.bind(endpoint);
     acceptor.listen(asio::socket_base::max_listen_connections);
+  }
+
+  ~impl() { tracker->on_drained = nullptr; }
+
+  /// The first SIGINT or SIGTERM: accept nothing more, close idle
+  /// connections, let the others answer their request in flight; done when
+  /// none is left, or at the shutdown timeout, or at a second signal.
+  void begin_shutdown(int signal) {
+    outcome.deadline = std::chrono::steady_clock::now() + shutdown_timeout;
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    accept_retry.cancel();
+    tracker->draining = true;
+    std::cerr << "motorhead: signal " << signal << ", draining "
+              << tracker->serving.size() << " connections (up to "
+              << shutdown_timeout.count() << " ms)\n";
+    tracker->on_drained = [this] { finish(true); };
+    std::vector<std::weak_ptr<connection>> serving;
+    for (auto* conn : tracker->serving)
+      serving.push_back(conn->weak_from_this());
+    for (auto& conn : serving)
+      if (auto alive = conn.lock())
+        asio::post(alive->executor(), [alive] { alive->drain(); });
+    if (tracker->serving.empty())
+      return finish(true);
+    shutdown_deadline.expires_at(outcome.deadline);
+    shutdown_deadline.async_wait([this](beast::error_code ec) {
+      if (!ec)
+        finish(false);
+    });
+    signals.async_wait([this](beast::error_code ec, int) {
+      if (!ec)
+        finish(false);
+    });
+  }
+
+  void finish(bool drained) {
+    if (finished)
+      return;
+    finished = true;
+    outcome.drained = drained;
+    if (!drained)
+      std::cerr << "motorhead: shutdown timeout: " << tracker->serving.size()
+                << " connections still had a request in flight\n";
+    shutdown_deadline.cancel();
+    signals.cancel();
+    io.stop();
   }
 
   void accept() {
@@ -173,7 +268,8 @@ struct http_server::impl {
                 << " failed attempts\n";
       failed_accepts = 0;
     }
-    std::make_shared<connection>(std::move(socket), api, body_limit)->start();
+    std::make_shared<connection>(std::move(socket), api, tracker, body_limit)
+      ->start();
     accept();
   }
 
@@ -186,6 +282,12 @@ struct http_server::impl {
   uint64_t failed_accepts = 0;
   asio::signal_set signals;
   std::size_t body_limit;
+  std::chrono::milliseconds shutdown_timeout;
+  asio::steady_timer shutdown_deadline{io};
+  std::shared_ptr<connection_tracker> tracker
+    = std::make_shared<connection_tracker>();
+  bool finished = false;
+  serve_outcome outcome;
 };
 
 http_server::http_server(asio::io_context& io, api_handler& api,
@@ -199,13 +301,10 @@ uint16_t http_server::port() const {
   return impl_->acceptor.local_endpoint().port();
 }
 
-void http_server::run() {
-  impl_->signals.async_wait([this](beast::error_code, int signal) {
-    std::cerr << "motorhead: signal " << signal << ", shutting down\n";
-    beast::error_code ignored;
-    impl_->acceptor.close(ignored);
-    impl_->accept_retry.cancel();
-    impl_->io.stop();
+serve_outcome http_server::run() {
+  impl_->signals.async_wait([this](beast::error_code ec, int signal) {
+    if (!ec)
+      impl_->begin_shutdown(signal);
   });
   impl_->accept();
   // A handler that throws leaves run(); log it and serve on (Asio allows
@@ -213,7 +312,7 @@ void http_server::run() {
   for (;;) {
     try {
       impl_->io.run();
-      return;
+      return impl_->outcome;
     } catch (const std::exception& ex) {
       std::cerr << "http: an I/O handler failed: " << ex.what() << "\n";
     }

@@ -136,6 +136,43 @@ CAF_TEST(a joining peer makes a node drop its local sessions) {
     caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
 }
 
+CAF_TEST(a node that leaves hands its sessions over at once) {
+  auto id = session_owned_by("b");
+  CAF_REQUIRE(post_via(a, id, 1));
+  CAF_REQUIRE(ask<ok_atom>(b.cluster, leave_atom::value));
+  CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a"}));
+  CAF_REQUIRE(post_via(a, id, 2));
+  CAF_CHECK_EQUAL(registry_of(a).sessions.count(id), 1u);
+  // While b's process lives (the same node id), a does not take it back.
+  connect(a, b);
+  CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a"}));
+}
+
+CAF_TEST(a request a leaving node cannot run goes to the next owner) {
+  auto id = session_owned_by("b");
+  CAF_REQUIRE(post_via(a, id, 1));
+  // b shuts down; its leave has not reached a yet.
+  deref<caf::stateful_actor<cluster_state, cluster_actor::base>>(b.cluster)
+    .state.leaving = true;
+  CAF_REQUIRE(post_via(a, id, 2));
+  CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a"}));
+  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id);
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m2", "m1"}));
+}
+
+CAF_TEST(a forwarded write refused by the fence goes to the owner again) {
+  auto id = session_owned_by("b");
+  CAF_REQUIRE(post_via(a, id, 1));
+  // Another claim (a node that briefly owned the session) fences b's copy.
+  ++store_state().sessions[id].epoch;
+  CAF_REQUIRE(post_via(a, id, 2));
+  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id);
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m2", "m1"}));
+  CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a", "b"}));
+}
+
 CAF_TEST(a node with a full queue hands folds to a peer with credits) {
   // a's only worker is the fake summarizer, which holds jobs: one fold
   // fills it, and a's queue has no room.

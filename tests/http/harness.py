@@ -155,6 +155,13 @@ class Motorhead:
             return code
         return None
 
+    def wait_exit(self, timeout=15):
+        """Waits for a process already told to stop; returns its exit code."""
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            self.process = None
+
     def close(self, sig=signal.SIGTERM):
         """Stops the server; fails when a sanitizer build reported an error."""
         self.stop(sig)

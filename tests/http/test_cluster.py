@@ -160,6 +160,59 @@ class FailoverTest(ClusterTestCase):
             self.assertNotIn(self.cluster.names[1], owners)
         self.assertGreater(total, 100)
 
+    def test_sigterm_hands_over_at_once_and_loses_nothing(self):
+        sessions = [new_session("t") for _ in range(30)]
+        victim, survivors = self.nodes[1], [self.nodes[0], self.nodes[2]]
+        acknowledged = {s: [] for s in sessions}
+        other = []
+        lock = threading.Lock()
+        stop = threading.Event()
+        counter = iter(range(10**9))
+
+        def writer(seed):
+            rng = random.Random(seed)
+            while not stop.is_set():
+                session = rng.choice(sessions)
+                with lock:
+                    n = next(counter)
+                try:
+                    status, body, _ = rng.choice(survivors).post_memory(
+                        session, [turn(n)])
+                except OSError:
+                    continue
+                with lock:
+                    if status == 200:
+                        acknowledged[session].append(turn(n)["content"])
+                    else:
+                        other.append((status, body["error"]))
+
+        threads = [threading.Thread(target=writer, args=(i,), daemon=True)
+                   for i in range(6)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(1.5)
+            self.assertEqual(victim.stop(signal.SIGTERM), 0)
+            time.sleep(1.0)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        # The survivors heard it leave; they did not wait for its silence.
+        self.assertIn("leaving the cluster", victim.output())
+        for node in survivors:
+            self.assertIn(f"{self.cluster.names[1]} left (it is shutting down)",
+                          node.output())
+        print(f"\nhand-over at SIGTERM: {sum(map(len, acknowledged.values()))}"
+              f" writes acknowledged, other answers: {other}")
+        # A request the leaving node could not run went to the new owner.
+        self.assertEqual(other, [])
+        for session, contents in acknowledged.items():
+            stored = [json.loads(m)["content"] for m in self.redis.command(
+                "LRANGE", f"motorhead:session:{{{session}}}:messages", 0, -1)]
+            missing = set(contents) - set(stored)
+            self.assertFalse(missing, f"{session} lost {sorted(missing)[:5]}")
+
     def test_a_frozen_node_leaves_and_comes_back(self):
         victim = self.nodes[2]
         session = next(s for s in (new_session("z") for _ in range(1000))

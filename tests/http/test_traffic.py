@@ -1,5 +1,9 @@
-"""Real traffic shapes: waves of sessions starting and going idle."""
+"""Real traffic shapes: waves of sessions starting and going idle, and a
+shutdown under load."""
 
+import http.client
+import signal
+import threading
 import time
 import unittest
 
@@ -93,6 +97,142 @@ class RetireWaveTest(unittest.TestCase):
         finally:
             probe.stop()
         assert_no_stall(self, probe, answered)
+
+
+class Writer(threading.Thread):
+    """POSTs numbered messages to its own session, one connection per
+    request, until the server refuses connections; records what each
+    request got."""
+
+    def __init__(self, port, session):
+        super().__init__(daemon=True)
+        self.port, self.session = port, session
+        self.acknowledged = []  # contents answered with 200
+        self.other_answers = []  # (status, body) of every other answer
+        self.broken = []  # requests sent and never answered
+        self.refused = False
+
+    def run(self):
+        for i in range(100_000):
+            content = f"{self.session} message {i}"
+            conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                              timeout=30)
+            try:
+                conn.connect()
+            except ConnectionRefusedError:
+                self.refused = True
+                return
+            try:
+                conn.request("POST", f"/sessions/{self.session}/memory",
+                             body=f'{{"messages":[{{"role":"Human",'
+                                  f'"content":"{content}"}}]}}',
+                             headers={"Content-Type": "application/json"})
+                response = conn.getresponse()
+                body = response.read()
+                if response.status == 200:
+                    self.acknowledged.append(content)
+                else:
+                    self.other_answers.append((response.status, body))
+            except OSError as error:  # reset, broken pipe, no answer
+                self.broken.append(repr(error))
+                return
+            finally:
+                conn.close()
+
+
+class ShutdownTest(unittest.TestCase):
+    """SIGTERM drains: no new connections, every request in flight answered
+    (its write included), then exit 0."""
+
+    def setUp(self):
+        self.redis = RedisServer()
+        self.redis.start()
+        self.server = Motorhead(self.redis.url)
+        self.server.start()
+
+    def tearDown(self):
+        self.server.close(signal.SIGKILL)
+        self.redis.remove()
+
+    def test_sigterm_under_post_load_answers_every_request_in_flight(self):
+        writers = [Writer(self.server.port, f"writer{i}") for i in range(8)]
+        for writer in writers:
+            writer.start()
+        time.sleep(1.5)
+        started = time.monotonic()
+        self.assertEqual(self.server.stop(signal.SIGTERM), 0,
+                         self.server.output()[-2000:])
+        self.assertLess(time.monotonic() - started, 10)
+        for writer in writers:
+            writer.join(timeout=30)
+        self.assertEqual([w.broken for w in writers], [[]] * 8)
+        self.assertEqual([w.other_answers for w in writers], [[]] * 8)
+        self.assertTrue(all(w.refused for w in writers))
+        # Each writer's last acknowledged message is its session's newest.
+        self.server.start()
+        for writer in writers:
+            self.assertGreater(len(writer.acknowledged), 0)
+            newest = self.server.get_memory(writer.session)["messages"][0]
+            self.assertEqual(newest["content"], writer.acknowledged[-1])
+
+    def stall_redis(self, seconds):
+        """Blocks Redis for `seconds` from a thread; returns the thread."""
+        stall = threading.Thread(
+            target=self.redis.command, args=("DEBUG", "SLEEP", seconds))
+        stall.start()
+        time.sleep(0.1)
+        return stall
+
+    def test_a_request_in_flight_on_a_kept_alive_connection_is_answered(self):
+        idle = http.client.HTTPConnection("127.0.0.1", self.server.port,
+                                          timeout=10)
+        idle.request("GET", "/healthz")
+        idle.getresponse().read()
+        busy = http.client.HTTPConnection("127.0.0.1", self.server.port,
+                                          timeout=10)
+        stall = self.stall_redis(1)
+        answer = {}
+
+        def post():
+            busy.request("POST", "/sessions/kept/memory",
+                         body='{"messages":[{"role":"Human","content":"hi"}]}',
+                         headers={"Content-Type": "application/json"})
+            response = busy.getresponse()
+            answer.update(status=response.status,
+                          connection=response.getheader("Connection"))
+            response.read()
+
+        poster = threading.Thread(target=post)
+        poster.start()
+        time.sleep(0.2)
+        self.server.process.send_signal(signal.SIGTERM)
+        # The idle connection is closed at once; the busy one is answered.
+        idle.sock.settimeout(0.5)
+        self.assertEqual(idle.sock.recv(1), b"")
+        poster.join(timeout=10)
+        stall.join()
+        self.assertEqual(answer, {"status": 200, "connection": "close"})
+        self.assertEqual(self.server.wait_exit(), 0)
+
+    def test_the_shutdown_timeout_bounds_the_drain(self):
+        self.server.close(signal.SIGKILL)
+        self.server = Motorhead(self.redis.url,
+                                MOTORHEAD_SHUTDOWN_TIMEOUT_MS=1000)
+        self.server.start()
+        stall = self.stall_redis(4)
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port,
+                                          timeout=10)
+        conn.request("POST", "/sessions/stuck/memory",
+                     body='{"messages":[{"role":"Human","content":"hi"}]}',
+                     headers={"Content-Type": "application/json"})
+        time.sleep(0.2)
+        started = time.monotonic()
+        code = self.server.stop(signal.SIGTERM)
+        elapsed = time.monotonic() - started
+        stall.join()
+        self.assertEqual(code, 1, "a drain cut short exits 1")
+        self.assertLess(elapsed, 3.0)
+        self.assertIn("shutdown timeout", self.server.output())
 
 
 if __name__ == "__main__":
