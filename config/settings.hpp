@@ -46,6 +46,10 @@ struct settings {
   std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds shutdown_timeout{10000};
   std::size_t max_body_bytes = 1 << 20;
+  std::chrono::milliseconds read_timeout{10000};
+  std::size_t max_connections = 10000;
+  std::size_t max_messages_per_post = 1000;
+  std::size_t max_message_bytes = 256 * 1024;
   std::size_t summarizer_concurrency = 8;
   std::size_t summarizer_queue = 1024;
   std::size_t summary_max_chars = 1200;

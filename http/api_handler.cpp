@@ -103,7 +103,9 @@ api_handler::api_handler(caf::actor_system& system, router_actor router,
     router_(std::move(router)),
     timeout_(cfg.request_timeout),
     long_term_memory_(cfg.long_term_memory),
-    api_keys_(cfg.api_keys) {
+    api_keys_(cfg.api_keys),
+    max_messages_per_post_(cfg.max_messages_per_post),
+    max_message_bytes_(cfg.max_message_bytes) {
 }
 
 api_handler::~api_handler() {
@@ -229,6 +231,8 @@ void api_handler::handle_memory(const api_request& request,
   auto body = json::decode_append_request(request.body);
   if (!body)
     return respond(error_response(400, body.error));
+  if (auto err = limit_error(*body.value); !err.empty())
+    return respond(error_response(413, err));
   body.value->ns = *ns.value;
   ask_router<ok_atom>(respond, acknowledge, memory_append_atom::value, id,
                       std::move(*body.value));
@@ -250,6 +254,24 @@ void api_handler::handle_retrieval(const api_request& request,
       return ok_response(json::encode_retrieval_hits(hits));
     },
     retrieve_atom::value, id, std::move(*query.value));
+}
+
+std::string api_handler::limit_error(const append_request& request) const {
+  if (request.messages.size() > max_messages_per_post_)
+    return "a POST may carry at most " + std::to_string(max_messages_per_post_)
+           + " messages; this one has "
+           + std::to_string(request.messages.size());
+  auto too_long = [&](const std::string& text) {
+    return text.size() > max_message_bytes_;
+  };
+  for (std::size_t i = 0; i < request.messages.size(); ++i)
+    if (too_long(request.messages[i].content) || too_long(request.messages[i].role))
+      return "message " + std::to_string(i) + " is longer than "
+             + std::to_string(max_message_bytes_) + " bytes";
+  if (request.context && too_long(*request.context))
+    return "the context is longer than " + std::to_string(max_message_bytes_)
+           + " bytes";
+  return {};
 }
 
 bool api_handler::is_authorized(const api_request& request) const {

@@ -64,12 +64,16 @@ private:
   void handle_retrieval(const api_request& request, const std::string& id,
                         responder respond);
   bool is_authorized(const api_request& request) const;
+  /// Why a POST exceeds the message limits, or "".
+  std::string limit_error(const append_request& request) const;
 
   caf::actor bridge_;
   router_actor router_;
   std::chrono::milliseconds timeout_;
   bool long_term_memory_;
   std::vector<std::string> api_keys_;
+  std::size_t max_messages_per_post_;
+  std::size_t max_message_bytes_;
 };
 
 } // namespace motorhead::http

@@ -26,12 +26,26 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+/// How long a kept-alive connection may wait for its next request.
 constexpr auto idle_timeout = std::chrono::seconds{60};
 /// How long a closing connection reads and discards what the client still
 /// sends (as nginx's lingering_time).
 constexpr auto lingering_time = std::chrono::seconds{5};
 constexpr std::size_t discard_chunk = 16 * 1024;
 constexpr std::size_t header_limit = 16 * 1024;
+constexpr std::size_t max_header_fields = 100;
+constexpr std::size_t first_read_size = 4096;
+
+struct connection_limits {
+  std::size_t body_bytes;
+  std::chrono::milliseconds read_timeout;
+};
+
+bool too_many_fields(const bhttp::request<bhttp::string_body>& request) {
+  return static_cast<std::size_t>(
+           std::distance(request.begin(), request.end()))
+         > max_header_fields;
+}
 
 class connection;
 
@@ -54,9 +68,9 @@ class connection : public std::enable_shared_from_this<connection> {
 public:
   connection(tcp::socket socket, api_handler& api,
              std::shared_ptr<connection_tracker> tracker,
-             std::size_t body_limit)
+             const connection_limits& limits)
     : stream_(std::move(socket)), api_(api), tracker_(std::move(tracker)),
-      body_limit_(body_limit) {
+      limits_(limits) {
   }
 
   ~connection() { tracker_->stopped_serving(this); }
@@ -76,12 +90,29 @@ public:
   }
 
 private:
+  /// Waits up to the idle timeout for the next request to begin; from its
+  /// first byte, the whole request must arrive within the read timeout, so
+  /// a client trickling bytes (slowloris) cannot hold a connection.
   void read_request() {
     parser_.emplace();
-    parser_->body_limit(body_limit_);
+    parser_->body_limit(limits_.body_bytes);
     parser_->header_limit(header_limit);
-    stream_.expires_after(idle_timeout);
     reading_ = true;
+    if (buffer_.size() > 0) // pipelined: the next request has begun
+      return read_rest();
+    stream_.expires_after(idle_timeout);
+    stream_.async_read_some(
+      buffer_.prepare(first_read_size),
+      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        if (ec)
+          return self->on_read(ec);
+        self->buffer_.commit(n);
+        self->read_rest();
+      });
+  }
+
+  void read_rest() {
+    stream_.expires_after(limits_.read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec,
                                                   std::size_t) {
@@ -104,8 +135,15 @@ private:
       return close();
     if (ec == bhttp::error::body_limit)
       return send(error_response(413, "the request body is larger than "
-                                        + std::to_string(body_limit_)
+                                        + std::to_string(limits_.body_bytes)
                                         + " bytes"),
+                  false);
+    if (ec == bhttp::error::header_limit || too_many_fields(parser_->get()))
+      return send(error_response(431, "the request header is larger than "
+                                        + std::to_string(header_limit)
+                                        + " bytes or has more than "
+                                        + std::to_string(max_header_fields)
+                                        + " fields"),
                   false);
     if (ec)
       return send(error_response(400, "malformed HTTP request: "
@@ -172,7 +210,7 @@ private:
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   api_handler& api_;
   std::shared_ptr<connection_tracker> tracker_;
-  std::size_t body_limit_;
+  const connection_limits& limits_;
   bool reading_ = false;
   bool keep_alive_ = false;
   unsigned version_ = 11;
@@ -183,7 +221,9 @@ private:
 struct http_server::impl {
   impl(asio::io_context& io, api_handler& api, const settings& cfg)
     : io(io), api(api), acceptor(io), signals(io, SIGINT, SIGTERM),
-      body_limit(cfg.max_body_bytes), shutdown_timeout(cfg.shutdown_timeout) {
+      limits{cfg.max_body_bytes, cfg.read_timeout},
+      max_connections(cfg.max_connections),
+      shutdown_timeout(cfg.shutdown_timeout) {
     tcp::endpoint endpoint{asio::ip::make_address(cfg.host), cfg.port};
     acceptor.open(endpoint.protocol());
     acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -268,9 +308,31 @@ struct http_server::impl {
                 << " failed attempts\n";
       failed_accepts = 0;
     }
-    std::make_shared<connection>(std::move(socket), api, tracker, body_limit)
+    if (tracker->serving.size() >= max_connections)
+      return refuse(std::move(socket));
+    std::make_shared<connection>(std::move(socket), api, tracker, limits)
       ->start();
     accept();
+  }
+
+  /// Over MOTORHEAD_MAX_CONNECTIONS: a short 503 and a close, at once.
+  void refuse(tcp::socket socket) {
+    accept();
+    if (refused_connections++ % 1000 == 0)
+      std::cerr << "http: " << max_connections << " connections open; "
+                << "refusing new ones (" << refused_connections
+                << " so far)\n";
+    static const std::string answer = [] {
+      auto body = error_response(503, "too many connections; retry later").body;
+      return "HTTP/1.1 503 Service Unavailable\r\nServer: motorhead\r\n"
+             "Content-Type: application/json\r\nConnection: close\r\n"
+             "Retry-After: 1\r\nContent-Length: "
+             + std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    beast::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(answer), ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
   }
 
   static constexpr std::chrono::milliseconds accept_retry_delay{50};
@@ -280,8 +342,10 @@ struct http_server::impl {
   tcp::acceptor acceptor;
   asio::steady_timer accept_retry{io};
   uint64_t failed_accepts = 0;
+  uint64_t refused_connections = 0;
   asio::signal_set signals;
-  std::size_t body_limit;
+  connection_limits limits;
+  std::size_t max_connections;
   std::chrono::milliseconds shutdown_timeout;
   asio::steady_timer shutdown_deadline{io};
   std::shared_ptr<connection_tracker> tracker

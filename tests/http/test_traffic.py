@@ -2,7 +2,9 @@
 shutdown under load."""
 
 import http.client
+import json
 import signal
+import socket
 import threading
 import time
 import unittest
@@ -233,6 +235,106 @@ class ShutdownTest(unittest.TestCase):
         self.assertEqual(code, 1, "a drain cut short exits 1")
         self.assertLess(elapsed, 3.0)
         self.assertIn("shutdown timeout", self.server.output())
+
+
+class LimitsTest(unittest.TestCase):
+    """Limits that hold under abuse."""
+
+    def setUp(self):
+        self.redis = RedisServer(durable=False)
+        self.redis.start()
+        self.server = Motorhead(self.redis.url, MOTORHEAD_READ_TIMEOUT_MS=1000,
+                                MOTORHEAD_MAX_CONNECTIONS=600,
+                                MOTORHEAD_MAX_MESSAGES_PER_POST=10,
+                                MOTORHEAD_MAX_MESSAGE_BYTES=100)
+        self.server.start()
+
+    def tearDown(self):
+        self.server.close()
+        self.redis.remove()
+
+    def connect(self):
+        return socket.create_connection(("127.0.0.1", self.server.port),
+                                        timeout=5)
+
+    def test_slowloris_connections_are_cut_and_others_served(self):
+        slow = [self.connect() for _ in range(500)]
+        probe = Probe(self.server.port, "/healthz")
+        probe.start()
+        try:
+            for sock in slow:
+                sock.sendall(b"GET / HTTP/1.1\r\n")
+            # One header byte per 200 ms: each request keeps arriving, but
+            # never within the 1 s read timeout.
+            deadline = time.monotonic() + 3
+            open_ones = list(slow)
+            while open_ones and time.monotonic() < deadline:
+                still = []
+                for sock in open_ones:
+                    try:
+                        sock.sendall(b"X")
+                        still.append(sock)
+                    except OSError:
+                        pass
+                open_ones = still
+                time.sleep(0.2)
+        finally:
+            probe.stop()
+            for sock in slow:
+                sock.close()
+        self.assertEqual(open_ones, [], f"{len(open_ones)} slow clients "
+                                        "kept their connection")
+        self.assertEqual(probe.failures(), [])
+
+    def test_connections_beyond_the_maximum_are_refused_at_once(self):
+        held = [self.connect() for _ in range(600)]
+        try:
+            time.sleep(0.2)
+            started = time.monotonic()
+            with self.connect() as extra:
+                answer = extra.recv(4096).decode()
+            self.assertLess(time.monotonic() - started, 1.0)
+            self.assertTrue(answer.startswith("HTTP/1.1 503"), answer)
+            self.assertIn("too many connections", answer)
+        finally:
+            for sock in held:
+                sock.close()
+        self.assertTrue(wait_until(
+            lambda: self.server.request("GET", "/healthz")[0] == 200))
+
+    def test_header_size_and_field_count_are_bounded(self):
+        many = "".join(f"X-F{i}: v\r\n" for i in range(150))
+        with self.connect() as sock:
+            sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: x\r\n{many}\r\n"
+                         .encode())
+            answer = sock.recv(4096).decode()
+        self.assertTrue(answer.startswith("HTTP/1.1 431"), answer)
+        big = "X-Big: " + "v" * 20000 + "\r\n"
+        with self.connect() as sock:
+            sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: x\r\n{big}\r\n"
+                         .encode())
+            answer = sock.recv(4096).decode()
+        self.assertTrue(answer.startswith("HTTP/1.1 431"), answer)
+        self.assertIn('{"error":', answer)
+
+    def test_messages_per_post_and_bytes_per_message_are_bounded(self):
+        def post(messages, context=None):
+            body = {"messages": messages}
+            if context is not None:
+                body["context"] = context
+            return self.server.request("POST", "/sessions/limits/memory", body)
+
+        small = {"role": "Human", "content": "hi"}
+        status, body, _ = post([small] * 11)
+        self.assertEqual((status, "at most 10 messages" in body["error"]),
+                         (413, True), body)
+        status, body, _ = post([small, {"role": "Human", "content": "x" * 101}])
+        self.assertEqual((status, "message 1 is longer" in body["error"]),
+                         (413, True), body)
+        status, body, _ = post([small], context="x" * 101)
+        self.assertEqual(status, 413, body)
+        self.assertEqual(post([small] * 10)[0], 200)
+        self.assertEqual(len(self.server.get_memory("limits")["messages"]), 10)
 
 
 if __name__ == "__main__":
