@@ -39,26 +39,38 @@ def report(label, results, reference_p99=None):
     return p99
 
 
+def report_phases(quiet, starting, last_label, last):
+    reference = report("quiet", quiet)
+    report("starting", starting, reference)
+    report(last_label, last, reference)
+
+
+def start_wave(port, path, seconds):
+    """Starts a probe of `path`, measures it on the quiet server, then while
+    wrk starts new sessions for `seconds`; returns the running probe, the
+    two phases' results and wrk's (sessions, failed)."""
+    probe = Probe(port, path, interval=0.01)
+    probe.start()
+    quiet, _ = measure(probe, seconds=3)
+    starting, (sessions, failed) = measure(
+        probe, action=lambda: wrk_new_sessions(port, seconds, "wave"))
+    return probe, quiet, starting, sessions, failed
+
+
 def single_node(redis, args):
     server = Motorhead(redis.url, MOTORHEAD_SESSION_IDLE_SECONDS=args.idle)
     server.start()
     try:
         server.post_memory("probe", [{"role": "Human", "content": "hi"}])
-        probe = Probe(server.port, "/sessions/probe/memory", interval=0.01)
-        probe.start()
-        quiet, _ = measure(probe, seconds=3)
-        start, (sessions, failed) = measure(
-            probe, action=lambda: wrk_new_sessions(server.port, args.seconds,
-                                                   "wave"))
+        probe, quiet, start, sessions, failed = start_wave(
+            server.port, "/sessions/probe/memory", args.seconds)
         print(f"wave: {sessions} new sessions in {args.seconds} s "
               f"({failed} not 2xx); idle timeout {args.idle} s")
         # Every session of the wave stops within the idle time after its
         # last request, plus the check's slack: watch until well after.
         wave, _ = measure(probe, seconds=args.idle + 10)
         probe.stop()
-        reference = report("quiet", quiet)
-        report("starting", start, reference)
-        report("idle wave", wave, reference)
+        report_phases(quiet, start, "idle wave", wave)
     finally:
         server.close()
 
@@ -73,12 +85,8 @@ def retiring_cluster(redis, args):
         node_b.stop()
         wait_until(lambda: len(cluster.members(node_a)) == 1, timeout=20)
         node_a.post_memory(kept, [{"role": "Human", "content": "hi"}])
-        probe = Probe(node_a.port, f"/sessions/{kept}/memory", interval=0.01)
-        probe.start()
-        quiet, _ = measure(probe, seconds=3)
-        start, (sessions, failed) = measure(
-            probe, action=lambda: wrk_new_sessions(node_a.port, args.seconds,
-                                                   "wave"))
+        probe, quiet, start, sessions, failed = start_wave(
+            node_a.port, f"/sessions/{kept}/memory", args.seconds)
         print(f"wave: {sessions} new sessions on node A in {args.seconds} s "
               f"({failed} not 2xx); node B comes back")
         retiring, _ = measure(probe, action=lambda: (
@@ -86,9 +94,7 @@ def retiring_cluster(redis, args):
             wait_until(lambda: len(cluster.members(node_a)) == 2, timeout=20),
             time.sleep(5)))
         probe.stop()
-        reference = report("quiet", quiet)
-        report("starting", start, reference)
-        report("retiring", retiring, reference)
+        report_phases(quiet, start, "retiring", retiring)
     finally:
         cluster.close()
 

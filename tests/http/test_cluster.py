@@ -17,6 +17,57 @@ def new_session(tag="c"):
     return f"{tag}-{uuid.uuid4().hex[:12]}"
 
 
+class WriteLoad:
+    """Six writers posting numbered turns to 30 sessions, each POST through
+    the node `pick_node(rng)` returns, while the `with` block runs; records
+    the acknowledged contents per session and every other answer."""
+
+    def __init__(self, pick_node, writers=6):
+        self.sessions = [new_session("w") for _ in range(30)]
+        self.acknowledged = {s: [] for s in self.sessions}
+        self.other_answers = []
+        self._pick_node = pick_node
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._counter = iter(range(10**9))
+        self._threads = [threading.Thread(target=self._write, args=(i,),
+                                          daemon=True) for i in range(writers)]
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    def _write(self, seed):
+        rng = random.Random(seed)
+        while not self._stop.is_set():
+            session = rng.choice(self.sessions)
+            with self._lock:
+                n = next(self._counter)
+            try:
+                status, body, _ = self._pick_node(rng).post_memory(
+                    session, [turn(n)])
+            except OSError:
+                continue
+            with self._lock:
+                if status == 200:
+                    self.acknowledged[session].append(turn(n)["content"])
+                else:
+                    self.other_answers.append((status, body["error"]))
+
+    def assert_nothing_lost(self, test, redis):
+        for session, contents in self.acknowledged.items():
+            stored = [json.loads(m)["content"] for m in redis.command(
+                "LRANGE", f"motorhead:session:{{{session}}}:messages", 0, -1)]
+            missing = set(contents) - set(stored)
+            test.assertFalse(missing, f"{session} lost {sorted(missing)[:5]}")
+
+
 class ClusterTestCase(unittest.TestCase):
     env = {"MOTORHEAD_MAX_WINDOW_SIZE": 4}
 
@@ -103,115 +154,49 @@ class FailoverTest(ClusterTestCase):
            "MOTORHEAD_REQUEST_TIMEOUT_MS": 3000}
 
     def test_sigkill_during_writes_loses_no_acknowledged_message(self):
-        sessions = [new_session("f") for _ in range(30)]
         victim, survivors = self.nodes[1], [self.nodes[0], self.nodes[2]]
-        acknowledged = {s: [] for s in sessions}
-        lock = threading.Lock()
-        stop = threading.Event()
-        counter = iter(range(10**9))
-
-        def writer(seed):
-            rng = random.Random(seed)
-            while not stop.is_set():
-                session = rng.choice(sessions)
-                with lock:
-                    n = next(counter)
-                node = rng.choice(self.nodes if victim.process else survivors)
-                try:
-                    status = node.post_memory(session, [turn(n)])[0]
-                except OSError:
-                    continue
-                if status == 200:
-                    with lock:
-                        acknowledged[session].append(turn(n)["content"])
-
-        threads = [threading.Thread(target=writer, args=(i,), daemon=True)
-                   for i in range(6)]
-        for t in threads:
-            t.start()
-        try:
+        load = WriteLoad(
+            lambda rng: rng.choice(self.nodes if victim.process else survivors))
+        with load:
             time.sleep(1.5)
             killed_at = time.monotonic()
             victim.stop(signal.SIGKILL)
             # Time until every session answers through the survivors again.
             recovered = wait_until(lambda: all(
                 survivors[0].request("GET", f"/sessions/{s}/memory")[0] == 200
-                for s in sessions), timeout=15, interval=0.02)
+                for s in load.sessions), timeout=15, interval=0.02)
             recovery = time.monotonic() - killed_at
             time.sleep(1.5)
-        finally:
-            stop.set()
-            for t in threads:
-                t.join()
         print(f"\nfailover: all sessions served by the survivors "
               f"{recovery:.2f} s after SIGKILL")
         self.assertTrue(recovered)
         self.assertLess(recovery, 10)
-        total = 0
-        for session, contents in acknowledged.items():
-            stored = [json.loads(m)["content"] for m in self.redis.command(
-                "LRANGE", f"motorhead:session:{{{session}}}:messages", 0, -1)]
-            missing = set(contents) - set(stored)
-            self.assertFalse(missing, f"{session} lost {sorted(missing)[:5]}")
-            total += len(contents)
+        load.assert_nothing_lost(self, self.redis)
+        self.assertGreater(sum(map(len, load.acknowledged.values())), 100)
+        for session in load.sessions:
             # Both survivors agree on the owner, and it is a survivor.
             owners = {self.cluster.owner(session, node) for node in survivors}
             self.assertEqual(len(owners), 1)
             self.assertNotIn(self.cluster.names[1], owners)
-        self.assertGreater(total, 100)
 
     def test_sigterm_hands_over_at_once_and_loses_nothing(self):
-        sessions = [new_session("t") for _ in range(30)]
         victim, survivors = self.nodes[1], [self.nodes[0], self.nodes[2]]
-        acknowledged = {s: [] for s in sessions}
-        other = []
-        lock = threading.Lock()
-        stop = threading.Event()
-        counter = iter(range(10**9))
-
-        def writer(seed):
-            rng = random.Random(seed)
-            while not stop.is_set():
-                session = rng.choice(sessions)
-                with lock:
-                    n = next(counter)
-                try:
-                    status, body, _ = rng.choice(survivors).post_memory(
-                        session, [turn(n)])
-                except OSError:
-                    continue
-                with lock:
-                    if status == 200:
-                        acknowledged[session].append(turn(n)["content"])
-                    else:
-                        other.append((status, body["error"]))
-
-        threads = [threading.Thread(target=writer, args=(i,), daemon=True)
-                   for i in range(6)]
-        for t in threads:
-            t.start()
-        try:
+        load = WriteLoad(lambda rng: rng.choice(survivors))
+        with load:
             time.sleep(1.5)
             self.assertEqual(victim.stop(signal.SIGTERM), 0)
             time.sleep(1.0)
-        finally:
-            stop.set()
-            for t in threads:
-                t.join()
         # The survivors heard it leave; they did not wait for its silence.
         self.assertIn("leaving the cluster", victim.output())
         for node in survivors:
             self.assertIn(f"{self.cluster.names[1]} left (it is shutting down)",
                           node.output())
-        print(f"\nhand-over at SIGTERM: {sum(map(len, acknowledged.values()))}"
-              f" writes acknowledged, other answers: {other}")
+        print(f"\nhand-over at SIGTERM: "
+              f"{sum(map(len, load.acknowledged.values()))} writes "
+              f"acknowledged, other answers: {load.other_answers}")
         # A request the leaving node could not run went to the new owner.
-        self.assertEqual(other, [])
-        for session, contents in acknowledged.items():
-            stored = [json.loads(m)["content"] for m in self.redis.command(
-                "LRANGE", f"motorhead:session:{{{session}}}:messages", 0, -1)]
-            missing = set(contents) - set(stored)
-            self.assertFalse(missing, f"{session} lost {sorted(missing)[:5]}")
+        self.assertEqual(load.other_answers, [])
+        load.assert_nothing_lost(self, self.redis)
 
     def test_a_frozen_node_leaves_and_comes_back(self):
         victim = self.nodes[2]
