@@ -35,6 +35,9 @@ constexpr std::size_t discard_chunk = 16 * 1024;
 constexpr std::size_t header_limit = 16 * 1024;
 constexpr std::size_t max_header_fields = 100;
 constexpr std::size_t first_read_size = 4096;
+/// At shutdown, how long a connection that has not sent its first request
+/// yet may take to send it: its client connected in order to send one.
+constexpr auto first_request_grace = std::chrono::seconds{1};
 
 struct connection_limits {
   std::size_t body_bytes;
@@ -69,8 +72,8 @@ public:
   connection(tcp::socket socket, api_handler& api,
              std::shared_ptr<connection_tracker> tracker,
              const connection_limits& limits)
-    : stream_(std::move(socket)), api_(api), tracker_(std::move(tracker)),
-      limits_(limits) {
+    : stream_(std::move(socket)), grace_(stream_.get_executor()), api_(api),
+      tracker_(std::move(tracker)), limits_(limits) {
   }
 
   ~connection() { tracker_->stopped_serving(this); }
@@ -85,8 +88,15 @@ public:
   /// The server shuts down: a connection waiting for a request closes now;
   /// one with a request under way answers it with `Connection: close`.
   void drain() {
-    if (waiting_for_request())
-      stream_.cancel(); // on_read then closes
+    if (!waiting_for_request())
+      return;
+    if (requests_ > 0)
+      return stream_.cancel(); // on_read then closes
+    grace_.expires_after(first_request_grace);
+    grace_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec && self->waiting_for_request())
+        self->stream_.cancel();
+    });
   }
 
 private:
@@ -150,6 +160,7 @@ private:
                                         + ec.message()),
                   false);
     auto request = parser_->release();
+    ++requests_;
     keep_alive_ = request.keep_alive();
     version_ = request.version();
     api_request call{std::string{request.method_string()},
@@ -206,12 +217,14 @@ private:
   }
 
   beast::tcp_stream stream_;
+  asio::steady_timer grace_; // a fresh connection's first request, at shutdown
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   api_handler& api_;
   std::shared_ptr<connection_tracker> tracker_;
   const connection_limits& limits_;
   bool reading_ = false;
+  uint64_t requests_ = 0;
   bool keep_alive_ = false;
   unsigned version_ = 11;
 };
@@ -238,6 +251,7 @@ struct http_server::impl {
   /// none is left, or at the shutdown timeout, or at a second signal.
   void begin_shutdown(int signal) {
     outcome.deadline = std::chrono::steady_clock::now() + shutdown_timeout;
+    accept_backlog();
     beast::error_code ignored;
     acceptor.close(ignored);
     accept_retry.cancel();
@@ -263,6 +277,20 @@ struct http_server::impl {
       if (!ec)
         finish(false);
     });
+  }
+
+  /// Takes in the connections the kernel has completed but the server has
+  /// not accepted yet: closing the acceptor would reset them.
+  void accept_backlog() {
+    beast::error_code ec;
+    acceptor.non_blocking(true, ec);
+    while (!ec) {
+      tcp::socket socket{asio::make_strand(io)};
+      acceptor.accept(socket, ec);
+      if (!ec)
+        std::make_shared<connection>(std::move(socket), api, tracker, limits)
+          ->start();
+    }
   }
 
   void finish(bool drained) {

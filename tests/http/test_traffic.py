@@ -206,13 +206,20 @@ class ShutdownTest(unittest.TestCase):
 
         poster = threading.Thread(target=post)
         poster.start()
+        # Connected, no request sent yet: it gets a short grace to send one.
+        fresh = socket.create_connection(("127.0.0.1", self.server.port))
         time.sleep(0.2)
         self.server.process.send_signal(signal.SIGTERM)
         # The idle connection is closed at once; the busy one is answered.
         idle.sock.settimeout(0.5)
         self.assertEqual(idle.sock.recv(1), b"")
+        fresh.settimeout(3)
+        self.assertEqual(fresh.recv(1), b"")
+        fresh.close()
         poster.join(timeout=10)
         stall.join()
+        idle.close()
+        busy.close()
         self.assertEqual(answer, {"status": 200, "connection": "close"})
         self.assertEqual(self.server.wait_exit(), 0)
 
