@@ -81,11 +81,6 @@ void drop_peer(cluster_pointer self, std::string name,
   membership_changed(self, false);
 }
 
-bool is_service_error(const caf::error& err, service_errc code) {
-  return err.category() == service_error_category()
-         && err.code() == static_cast<uint8_t>(code);
-}
-
 /// True when the error says the peer is gone, or leaving, so that the
 /// request never ran there and may be sent to the next owner.
 bool peer_is_gone(const caf::error& err) {

@@ -14,6 +14,11 @@ caf::error make_error(service_errc code, std::string text) {
                     caf::make_message(std::move(text))};
 }
 
+bool is_service_error(const caf::error& err, service_errc code) {
+  return err.category() == service_error_category()
+         && err.code() == static_cast<uint8_t>(code);
+}
+
 caf::actor_clock::time_point deadline_of(const fold_job& job,
                                          caf::actor_clock::time_point now) {
   if (job.time_limit_ms == 0)

@@ -219,6 +219,9 @@ caf::atom_value service_error_category();
 
 caf::error make_error(service_errc code, std::string text);
 
+/// Whether `err` is this service's error `code`.
+bool is_service_error(const caf::error& err, service_errc code);
+
 /// When the requester of `job`, received at `now`, stops waiting for it;
 /// the largest time point when it has no limit.
 caf::actor_clock::time_point deadline_of(const fold_job& job,

@@ -45,8 +45,7 @@ std::chrono::milliseconds next_retry_delay(std::chrono::milliseconds last,
 }
 
 bool is_fenced(const caf::error& err) {
-  return err.category() == service_error_category()
-         && err.code() == static_cast<uint8_t>(service_errc::fenced);
+  return is_service_error(err, service_errc::fenced);
 }
 
 void add_namespace(std::vector<std::string>& namespaces,

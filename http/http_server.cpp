@@ -222,7 +222,7 @@ private:
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   api_handler& api_;
   std::shared_ptr<connection_tracker> tracker_;
-  const connection_limits& limits_;
+  connection_limits limits_;
   bool reading_ = false;
   uint64_t requests_ = 0;
   bool keep_alive_ = false;
