@@ -24,6 +24,21 @@ def wrk_new_sessions(port, seconds, prefix, connections=16):
     return answered, int(failed.group(1)) if failed else 0
 
 
+def wave_of_at_least(port, minimum, prefix, seconds=5, max_rounds=4):
+    """Starts at least `minimum` new sessions with wrk, in rounds of
+    `seconds` (a slow machine, or a sanitizer build, needs more than one);
+    returns (sessions started, answers that were not 2xx)."""
+    started = failed = 0
+    for round_number in range(max_rounds):
+        answered, not_ok = wrk_new_sessions(port, seconds,
+                                            f"{prefix}{round_number}")
+        started += answered
+        failed += not_ok
+        if started >= minimum:
+            break
+    return started, failed
+
+
 class Probe(threading.Thread):
     """GETs one session over and over, one request at a time on a fresh
     connection, and records (status, seconds) for each."""
