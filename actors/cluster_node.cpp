@@ -7,6 +7,8 @@
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
 
+#include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/rendezvous.hpp"
 
 namespace motorhead {
@@ -14,8 +16,7 @@ namespace motorhead {
 namespace {
 
 void log(cluster_pointer self, const std::string& text) {
-  caf::aout(self) << "cluster " << self->state.settings.self_name << ": "
-                  << text << "\n";
+  log_info("cluster", text, {text_field("node", self->state.settings.self_name)});
 }
 
 std::string comma_separated(const std::vector<std::string>& names) {
@@ -42,6 +43,8 @@ void membership_changed(cluster_pointer self, bool peer_joined) {
   for (const auto& entry : st.peers)
     st.members.push_back(entry.first);
   std::sort(st.members.begin(), st.members.end());
+  metrics::global().cluster_members.set(
+    static_cast<int64_t>(st.members.size()));
   log(self, "members now " + comma_separated(st.members));
   if (peer_joined)
     retire_all_sessions(self);
@@ -106,9 +109,11 @@ void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
     return;
   }
   auto peer = it->second.handle;
+  metrics::global().forwarded_requests.add();
   self->request(peer, st.settings.forward_timeout, forward_atom::value, xs...)
     .then([=](T& value) mutable { rp.deliver(std::move(value)); },
           [=](caf::error& err) mutable {
+            metrics::global().forward_failures.add();
             bool gone = peer_is_gone(err);
             if (retries == 0
                 || !(gone || is_service_error(err, service_errc::fenced))) {
@@ -254,6 +259,7 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
   st.pool = std::move(pool);
   st.connector = std::move(connector);
   st.members = {st.settings.self_name};
+  metrics::global().cluster_members.set(1);
   st.last_tick = self->clock().now();
   self->set_down_handler([=](caf::down_msg& msg) {
     for (const auto& [name, peer] : self->state.peers)

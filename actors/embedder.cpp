@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "core/json_codec.hpp"
+#include "core/log.hpp"
 
 namespace motorhead {
 
@@ -15,7 +16,8 @@ void submit(embedder_pointer self, uint64_t id) {
   http_call call{cfg.endpoint.url, cfg.endpoint.headers,
                  json::encode_embedding_request(cfg.endpoint.model, pending.texts),
                  cfg.calls.timeout};
-  cfg.calls.submit(std::move(call), caf::actor_cast<embedder_actor>(self), id);
+  cfg.calls.submit(std::move(call), metrics::provider_purpose::embedding,
+                   caf::actor_cast<embedder_actor>(self), id);
 }
 
 void fail(embedder_pointer self, uint64_t id, const std::string& why) {
@@ -30,15 +32,15 @@ void handle_failure(embedder_pointer self, uint64_t id, const std::string& why,
   auto& cfg = self->state.settings;
   auto& pending = self->state.calls.at(id);
   if (!retryable || pending.attempt >= cfg.calls.backoff.max_attempts) {
-    caf::aout(self) << "embedder: provider call failed (" << why << "), attempt "
-                    << pending.attempt << ", giving up\n";
+    log_error("embedder", "provider call failed (" + why + "), giving up",
+              {number_field("attempt", uint64_t{pending.attempt})});
     fail(self, id, why);
     return;
   }
   auto delay = cfg.calls.retry_delay(pending.attempt, retry_after);
-  caf::aout(self) << "embedder: provider call failed (" << why << "), attempt "
-                  << pending.attempt << ", retrying in " << delay.count()
-                  << " ms\n";
+  log_warn("embedder", "provider call failed (" + why + "), retrying",
+           {number_field("attempt", uint64_t{pending.attempt}),
+            number_field("retry_ms", uint64_t(delay.count()))});
   ++pending.attempt;
   self->delayed_send(self, delay, provider_retry_atom::value, id);
 }

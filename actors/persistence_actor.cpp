@@ -2,6 +2,8 @@
 
 #include <caf/all.hpp>
 
+#include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/unix_time.hpp"
 #include "storage/shared_rate_limit.hpp"
 
@@ -86,9 +88,11 @@ void flush(persistence_pointer self) {
   std::vector<redis_command> commands;
   for (auto& op : batch)
     commands.insert(commands.end(), op.commands.begin(), op.commands.end());
+  metrics::global().commit_batch_operations.observe(
+    static_cast<double>(batch.size()));
   auto result = st.redis->execute(commands);
   if (!result.complete())
-    caf::aout(self) << "persistence: " << result.error << "\n";
+    log_error("persistence", result.error);
   auto next = result.replies.begin();
   for (auto& op : batch) {
     auto size = static_cast<std::ptrdiff_t>(op.commands.size());

@@ -11,6 +11,7 @@
 #include <caf/send.hpp>
 
 #include "actors/protocol.hpp"
+#include "core/metrics.hpp"
 #include "provider/curl_transport.hpp"
 #include "provider/retry_policy.hpp"
 
@@ -32,10 +33,18 @@ struct provider_calls {
   }
 
   /// Sends `call`; its result comes back to `actor`, from the transport's
-  /// thread, as (provider_reply, id, result).
+  /// thread, as (provider_reply, id, result). The call counts in the
+  /// provider metrics under `purpose`.
   template <class Handle>
-  void submit(http_call call, Handle actor, uint64_t id) const {
-    transport->submit(std::move(call), [actor, id](http_result result) {
+  void submit(http_call call, metrics::provider_purpose purpose, Handle actor,
+              uint64_t id) const {
+    auto started = std::chrono::steady_clock::now();
+    transport->submit(std::move(call), [actor, id, purpose,
+                                        started](http_result result) {
+      std::chrono::duration<double> took = std::chrono::steady_clock::now()
+                                           - started;
+      metrics::global().record_provider_call(purpose, metrics_result(result),
+                                             took.count());
       caf::anon_send(actor, provider_reply_atom::value, id, std::move(result));
     });
   }

@@ -3,6 +3,8 @@
 #include <caf/all.hpp>
 
 #include "core/json_codec.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
 
 namespace motorhead {
 
@@ -27,7 +29,8 @@ void submit_call(provider_worker_pointer self, uint64_t id) {
                  json::encode_chat_request(ctx.endpoint.model, fold.call.prompt,
                                            ctx.budget.completion_tokens),
                  ctx.calls.timeout};
-  ctx.calls.submit(std::move(call), caf::actor_cast<provider_worker_actor>(self),
+  ctx.calls.submit(std::move(call), metrics::provider_purpose::summary,
+                   caf::actor_cast<provider_worker_actor>(self),
                    id);
 }
 
@@ -55,8 +58,8 @@ void send_call(provider_worker_pointer self) {
   auto& st = self->state;
   auto& ctx = *st.context;
   if (self->clock().now() >= st.fold->deadline) {
-    caf::aout(self) << "session " << st.fold->job.session_id
-                    << ": fold abandoned, its requester stopped waiting\n";
+    log_warn("summarizer", "fold abandoned, its requester stopped waiting",
+             {text_field("session", st.fold->job.session_id)});
     fail_fold(self, "the fold took longer than its requester waits");
     return;
   }
@@ -99,17 +102,20 @@ void handle_failure(provider_worker_pointer self, const std::string& why,
   auto& fold = *self->state.fold;
   auto& session = fold.job.session_id;
   if (!retryable || fold.attempt >= ctx.calls.backoff.max_attempts) {
-    caf::aout(self) << "session " << session << ": provider call failed ("
-                    << why << "), attempt " << fold.attempt << " of "
-                    << ctx.calls.backoff.max_attempts << ", giving up\n";
+    log_error("summarizer", "provider call failed (" + why + "), giving up",
+              {text_field("session", session),
+               number_field("attempt", uint64_t{fold.attempt}),
+               number_field("max_attempts",
+                            uint64_t{ctx.calls.backoff.max_attempts})});
     fail_fold(self, why);
     return;
   }
   auto delay = ctx.calls.retry_delay(fold.attempt, retry_after);
-  caf::aout(self) << "session " << session << ": provider call failed (" << why
-                  << "), attempt " << fold.attempt << " of "
-                  << ctx.calls.backoff.max_attempts << ", retrying in "
-                  << delay.count() << " ms\n";
+  log_warn("summarizer", "provider call failed (" + why + "), retrying",
+           {text_field("session", session),
+            number_field("attempt", uint64_t{fold.attempt}),
+            number_field("max_attempts", uint64_t{ctx.calls.backoff.max_attempts}),
+            number_field("retry_ms", uint64_t(delay.count()))});
   ++fold.attempt;
   self->delayed_send(self, delay, provider_retry_atom::value,
                      ++self->state.call_id);
@@ -131,6 +137,7 @@ void handle_reply(provider_worker_pointer self, http_result& result) {
   if (!is_none_answer(completion.value->content))
     fold.summary = completion.value->content;
   fold.tokens_used += completion.value->total_tokens;
+  metrics::global().provider_tokens.add(completion.value->total_tokens);
   fold.next_line += fold.call.lines_used;
   if (fold.next_line >= fold.job.lines.size()) {
     finish_fold(self);

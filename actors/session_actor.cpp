@@ -4,6 +4,8 @@
 
 #include <caf/all.hpp>
 
+#include "core/log.hpp"
+
 namespace motorhead {
 
 namespace {
@@ -82,9 +84,10 @@ void schedule_retry(session_pointer self, std::chrono::milliseconds& delay,
                     Atom what, const char* name, const caf::error& why) {
   auto& st = self->state;
   delay = next_retry_delay(delay, st.limits);
-  caf::aout(self) << "session " << st.id << ": " << name << " failed ("
-                  << self->system().render(why) << "), retrying in "
-                  << delay.count() << " ms\n";
+  log_warn("session", std::string{name} + " failed ("
+                        + self->system().render(why) + "), retrying",
+           {text_field("session", st.id),
+            number_field("retry_ms", uint64_t(delay.count()))});
   self->delayed_send(self, delay, what);
 }
 
@@ -103,9 +106,10 @@ void resync(session_pointer self, const caf::error& why) {
     return;
   st.loaded = false;
   st.retry_delay = next_retry_delay(st.retry_delay, st.limits);
-  caf::aout(self) << "session " << st.id << ": a write failed ("
-                  << self->system().render(why)
-                  << "), reloading it from Redis\n";
+  log_warn("session",
+           "a write failed (" + self->system().render(why)
+             + "), reloading it from Redis",
+           {text_field("session", st.id)});
   // The fold retry reloads the session even if no request comes.
   self->delayed_send(self, st.retry_delay, fold_atom::value);
 }
@@ -141,8 +145,8 @@ void write(session_pointer self, bool replaces_summary, Applied applied,
         done();
         if (is_fenced(err)) {
           failed(err);
-          caf::aout(self) << "session " << self->state.id
-                          << ": a newer owner holds it, stopping\n";
+          log_info("session", "a newer owner holds it, stopping",
+                   {text_field("session", self->state.id)});
           self->quit(err);
           return;
         }
@@ -262,6 +266,7 @@ void with_loaded_state(session_pointer self, Fn fn, Fail fail) {
                 st.id)
     .await(
       [=](session_snapshot& snapshot) mutable {
+        metrics::global().session_loads.add();
         apply_snapshot(self->state, std::move(snapshot));
         fn();
         start_fold_if_due(self);
@@ -560,8 +565,10 @@ void check_idle(session_pointer self) {
   self->request(st.peers.registry, caf::infinite, idle_atom::value, st.id,
                 st.handled)
     .await([=](bool may_stop) {
-      if (may_stop)
+      if (may_stop) {
+        metrics::global().session_idle_stops.add();
         self->quit();
+      }
       else
         schedule_idle_check(self, self->state.limits.idle);
     });

@@ -13,6 +13,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/protocol.hpp"
+#include "core/metrics.hpp"
 #include "core/retrieval_index.hpp"
 
 namespace motorhead {
@@ -74,6 +75,9 @@ struct session_state {
   uint64_t unembedded = 0; // messages waiting for a vector
   bool embedding = false;  // a batch is with the embedder
   std::chrono::milliseconds embed_retry_delay{0};
+
+  /// Counts this actor in motorhead_sessions_live while it exists.
+  metrics::gauge_hold live{metrics::global().live_sessions};
 
   /// Requests received from the registry, for the idle hand-shake.
   uint64_t handled = 0;

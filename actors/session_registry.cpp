@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include "core/log.hpp"
 #include "core/rendezvous.hpp"
 
 namespace motorhead {
@@ -78,8 +79,8 @@ void handle_down(registry_pointer self, caf::down_msg& msg) {
   auto id = st.ids.find(msg.source);
   if (id == st.ids.end())
     return;
-  caf::aout(self) << "session " << id->second << " stopped: "
-                  << self->system().render(msg.reason) << "\n";
+  log_warn("registry", "session stopped: " + self->system().render(msg.reason),
+           {text_field("session", id->second)});
   forget(self, st.sessions.find(id->second));
 }
 

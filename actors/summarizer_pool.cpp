@@ -2,6 +2,9 @@
 
 #include <caf/all.hpp>
 
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+
 namespace motorhead {
 
 namespace {
@@ -17,11 +20,13 @@ void drop_expired(summarizer_pool_pointer self) {
   auto& queue = self->state.queue;
   auto now = self->clock().now();
   while (!queue.empty() && queue.front().deadline <= now) {
-    caf::aout(self) << "session " << queue.front().job.session_id
-                    << ": fold dropped, its requester stopped waiting\n";
+    log_warn("summarizer", "fold dropped, its requester stopped waiting",
+             {text_field("session", queue.front().job.session_id)});
     queue.front().promise.deliver(make_error(
       service_errc::overloaded, "the fold waited longer than its requester"));
     queue.pop_front();
+    metrics::global().folds_queued.sub();
+    metrics::global().folds_failed.add();
   }
 }
 
@@ -35,20 +40,36 @@ void release(summarizer_pool_pointer self, summarizer_actor worker) {
   }
   auto next = std::move(st.queue.front());
   st.queue.pop_front();
+  metrics::global().folds_queued.sub();
   dispatch(self, std::move(worker), std::move(next));
 }
 
+/// Counts a fold that left the pool's hands, done or failed.
+void count_finished(summarizer_pool_pointer self,
+                    caf::actor_clock::time_point accepted, bool done) {
+  auto& m = metrics::global();
+  m.folds_in_flight.sub();
+  (done ? m.folds_done : m.folds_failed).add();
+  std::chrono::duration<double> took = self->clock().now() - accepted;
+  m.fold_seconds.observe(took.count());
+}
+
+/// Hands the job to the worker and answers its requester with the result.
 void dispatch(summarizer_pool_pointer self, summarizer_actor worker,
               summarizer_pool_state::queued_job queued) {
   auto rp = queued.promise;
+  auto accepted = queued.accepted;
+  metrics::global().folds_in_flight.add();
   self->request(worker, caf::infinite, summarize_atom::value,
                 std::move(queued.job))
     .then(
       [=](fold_result& result) mutable {
+        count_finished(self, accepted, true);
         rp.deliver(std::move(result));
         release(self, worker);
       },
       [=](caf::error& err) mutable {
+        count_finished(self, accepted, false);
         rp.deliver(std::move(err));
         release(self, worker);
       });
@@ -63,9 +84,11 @@ caf::result<fold_result> accept(summarizer_pool_pointer self, fold_job job) {
   auto& st = self->state;
   auto rp = self->make_response_promise<fold_result>();
   auto deadline = deadline_of(job, self->clock().now());
-  summarizer_pool_state::queued_job queued{std::move(job), rp, deadline};
+  summarizer_pool_state::queued_job queued{std::move(job), rp, deadline,
+                                           self->clock().now()};
   if (st.idle_workers.empty()) {
     st.queue.push_back(std::move(queued));
+    metrics::global().folds_queued.add();
   } else {
     auto worker = std::move(st.idle_workers.back());
     st.idle_workers.pop_back();

@@ -22,6 +22,7 @@ struct summarizer_pool_state {
     fold_job job;
     caf::typed_response_promise<fold_result> promise;
     caf::actor_clock::time_point deadline; // the requester stops waiting
+    caf::actor_clock::time_point accepted; // for the fold duration metric
   };
 
   std::vector<summarizer_actor> idle_workers;

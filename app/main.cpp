@@ -105,16 +105,16 @@ spawn_summarizers(caf::actor_system& system, const settings& cfg,
   std::vector<summarizer_actor> workers;
   auto endpoint = chat_endpoint_from(cfg);
   if (!endpoint) {
-    std::cerr << "motorhead: summarizer: built-in extractive (no model "
-                 "provider configured)\n";
+    log_info("main", "summarizer: built-in extractive (no model provider "
+                     "configured)");
     extractive_options options;
     options.max_chars = cfg.summary_max_chars;
     for (std::size_t i = 0; i < cfg.summarizer_concurrency; ++i)
       workers.push_back(system.spawn(extractive_summarizer, options));
     return {std::move(workers), {}};
   }
-  std::cerr << "motorhead: summarizer: " << endpoint->description
-            << ", model " << endpoint->model << "\n";
+  log_info("main", "summarizer: " + endpoint->description + ", model "
+                     + endpoint->model);
   auto ctx = make_provider_context(cfg, std::move(*endpoint), calls, store);
   if (!ctx)
     return outcome<std::vector<summarizer_actor>>::failure(ctx.error);
@@ -141,8 +141,9 @@ std::string join_cluster(caf::actor_system& system, const settings& cfg,
     return "cannot listen on cluster port " + std::to_string(cfg.cluster_port)
            + ": " + system.render(port.error());
   actors.router = actors.cluster;
-  std::cerr << "motorhead: cluster node " << cfg.node_name << " of "
-            << cfg.cluster_peers.size() << ", actors on port " << *port << "\n";
+  log_info("main", "cluster node " + cfg.node_name + " of "
+                     + std::to_string(cfg.cluster_peers.size())
+                     + ", actors on port " + std::to_string(*port));
   return {};
 }
 
@@ -152,11 +153,11 @@ embedder_actor spawn_embedder(caf::actor_system& system, const settings& cfg,
   auto endpoint = embedding_endpoint_from(cfg);
   if (!cfg.long_term_memory || !endpoint) {
     if (cfg.long_term_memory)
-      std::cerr << "motorhead: long-term memory: BM25 (no model provider)\n";
+      log_info("main", "long-term memory: BM25 (no model provider)");
     return {};
   }
-  std::cerr << "motorhead: long-term memory: BM25 and embeddings ("
-            << endpoint->model << ", " << endpoint->description << ")\n";
+  log_info("main", "long-term memory: BM25 and embeddings (" + endpoint->model
+                     + ", " + endpoint->description + ")");
   embedder_settings es;
   es.endpoint = std::move(*endpoint);
   es.calls = calls;
@@ -235,8 +236,8 @@ bool hand_over_and_flush(caf::actor_system& system, const node_actors& actors,
   bool done = true;
   auto failed = [&](const char* step) {
     return [&done, &system, step](caf::error& err) {
-      std::cerr << "motorhead: shutdown: " << step << " failed: "
-                << system.render(err) << "\n";
+      log_error("main", std::string{"shutdown: "} + step + " failed: "
+                          + system.render(err));
       done = false;
     };
   };
@@ -250,9 +251,10 @@ bool hand_over_and_flush(caf::actor_system& system, const node_actors& actors,
 }
 
 void log_startup(const settings& cfg, uint16_t port) {
-  std::cerr << "motorhead: listening on " << cfg.host << ":" << port
-            << ", Redis at " << cfg.redis.host << ":" << cfg.redis.port
-            << ", window " << cfg.max_window_size << "\n";
+  log_info("main", "listening on " + cfg.host + ":" + std::to_string(port)
+                     + ", Redis at " + cfg.redis.host + ":"
+                     + std::to_string(cfg.redis.port) + ", window "
+                     + std::to_string(cfg.max_window_size));
 }
 
 } // namespace
@@ -271,10 +273,11 @@ int main(int argc, char** argv) {
   auto loaded = load_settings([](const char* name) { return std::getenv(name); });
   if (!loaded.errors.empty()) {
     for (const auto& err : loaded.errors)
-      std::cerr << "motorhead: " << err << "\n";
+      log_error("main", err);
     return EXIT_FAILURE;
   }
   const auto& cfg = loaded.value;
+  configure_log(cfg.log_min, cfg.log_output);
   curl_global_init(CURL_GLOBAL_DEFAULT); // before any thread starts
 
   caf::actor_system_config caf_cfg;
@@ -283,7 +286,7 @@ int main(int argc, char** argv) {
   caf::actor_system system{caf_cfg};
   auto actors = start_actors(system, cfg);
   if (!actors) {
-    std::cerr << "motorhead: " << actors.error << "\n";
+    log_error("main", actors.error);
     return EXIT_FAILURE;
   }
   bool clean = false;
@@ -295,12 +298,11 @@ int main(int argc, char** argv) {
     clean = hand_over_and_flush(system, *actors.value, served.deadline)
             && served.drained;
   } catch (const std::exception& ex) {
-    std::cerr << "motorhead: " << ex.what() << "\n";
+    log_error("main", ex.what());
     actors.value->stop();
     return EXIT_FAILURE;
   }
   actors.value->stop();
-  std::cerr << "motorhead: stopped" << (clean ? "" : " (shutdown cut short)")
-            << "\n";
+  log_info("main", clean ? "stopped" : "stopped (shutdown cut short)");
   return clean ? EXIT_SUCCESS : EXIT_FAILURE;
 }

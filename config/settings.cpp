@@ -17,6 +17,8 @@ struct option_spec {
   const char* default_text; // shown in --help; nullptr when there is none
   const char* meaning;
   apply_fn apply;
+  /// The value may hold a password or a key: an error does not repeat it.
+  bool secret = false;
 };
 
 std::string parse_unsigned(const std::string& text, uint64_t min, uint64_t max,
@@ -76,6 +78,22 @@ apply_fn bool_option(bool settings::*field) {
   };
 }
 
+std::string apply_log_level(const std::string& text, settings& cfg) {
+  auto level = parse_log_level(text);
+  if (!level)
+    return "expected debug, info, warn or error";
+  cfg.log_min = *level;
+  return {};
+}
+
+std::string apply_log_format(const std::string& text, settings& cfg) {
+  auto format = parse_log_format(text);
+  if (!format)
+    return "expected text or json";
+  cfg.log_output = *format;
+  return {};
+}
+
 std::string apply_redis_url(const std::string& text, settings& cfg) {
   auto endpoint = parse_redis_url(text);
   if (!endpoint)
@@ -131,7 +149,7 @@ const std::vector<option_spec>& option_specs() {
      string_option(&settings::host)},
     {"REDIS_URL", "redis://127.0.0.1:6379",
      "redis://[:password@]host:port[/db] of the store of record",
-     apply_redis_url},
+     apply_redis_url, true},
     {"MOTORHEAD_REDIS_TIMEOUT_MS", "2000",
      "connect and reply timeout of a Redis round trip",
      duration_option(&settings::redis_timeout, 10, 60000)},
@@ -150,13 +168,13 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_EMBEDDING_BATCH", "100", "messages embedded per provider call",
      unsigned_option(&settings::embedding_batch, 1, 2048)},
     {"OPENAI_API_KEY", nullptr, "key for the OpenAI-compatible provider",
-     string_option(&settings::openai_api_key)},
+     string_option(&settings::openai_api_key), true},
     {"OPENAI_API_BASE", default_openai_api_base,
      "any OpenAI-compatible endpoint (vLLM, Ollama, LiteLLM...); setting it "
      "alone, without a key, enables the provider too",
      string_option(&settings::openai_api_base)},
     {"AZURE_API_KEY", nullptr, "Azure OpenAI key",
-     string_option(&settings::azure_api_key)},
+     string_option(&settings::azure_api_key), true},
     {"AZURE_API_BASE", nullptr, "Azure OpenAI resource URL",
      string_option(&settings::azure_api_base)},
     {"AZURE_DEPLOYMENT_ID", nullptr, "Azure chat deployment",
@@ -245,7 +263,15 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_API_KEYS", nullptr,
      "comma-separated keys; when set, every route but health needs "
      "Authorization: Bearer <key>",
-     apply_api_keys},
+     apply_api_keys, true},
+    {"MOTORHEAD_LOG_LEVEL", "info",
+     "least severe records written: debug (one line per request), info, "
+     "warn or error",
+     apply_log_level},
+    {"MOTORHEAD_LOG_FORMAT", "text",
+     "text (\"<time> <LEVEL> <component>: <message> name=value ...\") or json "
+     "(one object per line)",
+     apply_log_format},
   };
   return specs;
 }
@@ -260,8 +286,10 @@ settings_result load_settings(const env_lookup& lookup) {
     if (text == nullptr)
       continue;
     if (auto err = spec.apply(text, result.value); !err.empty())
-      result.errors.push_back(std::string{"invalid "} + spec.name + "=\""
-                              + text + "\": " + err);
+      result.errors.push_back(std::string{"invalid "} + spec.name
+                              + (spec.secret ? std::string{}
+                                             : "=\"" + std::string{text} + "\"")
+                              + ": " + err);
   }
   if (result.errors.empty())
     if (auto err = resolve_cluster_identity(result.value); !err.empty())

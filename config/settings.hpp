@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/log.hpp"
 #include "storage/redis_connection.hpp"
 
 namespace motorhead {
@@ -59,6 +60,8 @@ struct settings {
   std::string node_name;                  // this node's entry in the peers
   std::chrono::milliseconds cluster_heartbeat{500};
   std::chrono::milliseconds cluster_failure{2000};
+  log_level log_min = log_level::info;
+  log_format log_output = log_format::text;
 
   bool clustered() const { return !cluster_peers.empty(); }
 };

@@ -260,6 +260,33 @@ std::string encode_error(std::string_view message) {
   });
 }
 
+std::string encode_log_record(std::string_view time, log_level level,
+                              std::string_view component,
+                              std::string_view message,
+                              std::initializer_list<log_field> fields) {
+  return write_json([&](writer_type& out) {
+    out.StartObject();
+    out.Key("time");
+    write_string(out, time);
+    out.Key("level");
+    write_string(out, to_string(level));
+    out.Key("component");
+    write_string(out, component);
+    out.Key("message");
+    write_string(out, message);
+    for (const auto& field : fields) {
+      out.Key(field.name.data(),
+              static_cast<rapidjson::SizeType>(field.name.size()));
+      if (field.is_number)
+        out.RawValue(field.value.data(), field.value.size(),
+                     rapidjson::kNumberType);
+      else
+        write_string(out, field.value);
+    }
+    out.EndObject();
+  });
+}
+
 std::string encode_chat_request(const std::string& model,
                                 const std::string& prompt,
                                 uint32_t max_tokens) {

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/log.hpp"
 #include "core/memory_types.hpp"
 #include "core/outcome.hpp"
 
@@ -68,6 +69,15 @@ std::string encode_embedding_request(const std::string& model,
 /// usage.total_tokens; `expected` vectors must come back.
 decoded<embedding_result> decode_embedding_response(std::string_view body,
                                                     std::size_t expected);
+
+// -- log records ---------------------------------------------------------------
+
+/// {"time", "level", "component", "message", then each field}: one line of
+/// the JSON log format.
+std::string encode_log_record(std::string_view time, log_level level,
+                              std::string_view component,
+                              std::string_view message,
+                              std::initializer_list<log_field> fields);
 
 // -- records kept in Redis ----------------------------------------------------
 

@@ -1,13 +1,13 @@
 #include "http/api_handler.hpp"
 
-#include <iostream>
-
 #include <caf/all.hpp>
 
 #include "core/json_codec.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/unix_time.hpp"
 #include "http/auth.hpp"
-#include "http/routes.hpp"
+#include "http/http_metrics.hpp"
 
 namespace motorhead::http {
 
@@ -46,14 +46,25 @@ void respond_with(const responder& respond, MakeResponse make_response) {
   try {
     response = make_response();
   } catch (const std::exception& ex) {
-    std::cerr << "http: encoding an answer failed: " << ex.what() << "\n";
+    log_error("http", std::string{"encoding an answer failed: "} + ex.what());
     response = error_response(500, "internal error");
   }
   respond(std::move(response));
 }
 
 api_response ok_response(std::string body) {
-  return {200, std::move(body), {}};
+  return {200, std::move(body), {}, {}};
+}
+
+/// GET /metrics: the Prometheus text format, version 0.0.4.
+api_response metrics_response() {
+  metrics::text_writer out;
+  global_http_metrics().render(out);
+  metrics::global().render(out);
+  return {200,
+          out.text(),
+          {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}},
+          {}};
 }
 
 std::string error_text(const caf::error& err) {
@@ -66,7 +77,7 @@ std::string error_text(const caf::error& err) {
 } // namespace
 
 api_response error_response(unsigned status, std::string_view message) {
-  return {status, json::encode_error(message), {}};
+  return {status, json::encode_error(message), {}, std::string{message}};
 }
 
 api_response error_response(const caf::error& err) {
@@ -127,23 +138,29 @@ void api_handler::ask_router(responder respond, ToResponse to_response,
   caf::anon_send(bridge_, bridge_task{std::move(task)});
 }
 
-void api_handler::handle(const api_request& request, responder respond) {
+route_kind api_handler::handle(const api_request& request, responder respond) {
+  auto target = parse_target(request.target);
+  if (!target) {
+    respond(error_response(400, target.error));
+    return route_kind::not_found;
+  }
+  auto route = match_route(target.value->path);
   try {
-    route_request(request, respond);
+    route_request(request, *target.value, route, respond);
   } catch (const std::exception& ex) {
     // One request's failure must not take the I/O thread down with it.
-    std::cerr << "http: " << request.method << " " << request.target
-              << " failed: " << ex.what() << "\n";
+    log_error("http", std::string{"handling a request failed: "} + ex.what(),
+              {text_field("method", request.method),
+               text_field("route", std::string{route_template(route.kind)})});
     respond(error_response(500, "internal error"));
   }
+  return route.kind;
 }
 
 void api_handler::route_request(const api_request& request,
+                                const request_target& target,
+                                const route_match& route,
                                 const responder& respond) {
-  auto target = parse_target(request.target);
-  if (!target)
-    return respond(error_response(400, target.error));
-  auto route = match_route(target.value->path);
   // Before 404 and 405, so that routes cannot be probed without a key.
   if (!is_public(route.kind) && !is_authorized(request)) {
     auto res = error_response(401, "a valid API key is required "
@@ -151,11 +168,15 @@ void api_handler::route_request(const api_request& request,
     res.headers.emplace_back("WWW-Authenticate", "Bearer");
     return respond(std::move(res));
   }
-  if (route.kind == route_kind::not_found)
-    return respond(error_response(404, "no route for " + target.value->path));
+  if (route.kind == route_kind::not_found) {
+    auto res = error_response(404, "no route for " + target.path);
+    res.error = "no such route";
+    return respond(std::move(res));
+  }
   if (!is_method_allowed(route.kind, request.method)) {
     auto res = error_response(405, request.method + " is not allowed on "
-                                     + target.value->path);
+                                     + target.path);
+    res.error = "method not allowed";
     res.headers.emplace_back("Allow", allowed_methods(route.kind));
     return respond(std::move(res));
   }
@@ -164,12 +185,14 @@ void api_handler::route_request(const api_request& request,
       return respond(ok_response(json::encode_health(unix_time_ms())));
     case route_kind::healthz:
       return respond(ok_response(json::encode_status_ok()));
+    case route_kind::metrics:
+      return respond(metrics_response());
     case route_kind::readyz:
       return ask_router<ok_atom>(
         respond, [](ok_atom) { return ok_response(json::encode_status_ok()); },
         ping_atom::value);
     case route_kind::sessions: {
-      auto page = parse_session_page(*target.value);
+      auto page = parse_session_page(target);
       if (!page)
         return respond(error_response(400, page.error));
       return ask_router<std::vector<std::string>>(
@@ -180,9 +203,9 @@ void api_handler::route_request(const api_request& request,
         list_atom::value, *page.value);
     }
     case route_kind::cluster: {
-      auto it = target.value->query.find("session");
-      std::string session = it == target.value->query.end() ? "" : it->second;
-      if (it != target.value->query.end())
+      auto it = target.query.find("session");
+      std::string session = it == target.query.end() ? "" : it->second;
+      if (it != target.query.end())
         if (auto err = session_id_error(session); !err.empty())
           return respond(error_response(400, err));
       return ask_router<cluster_view>(
@@ -199,7 +222,7 @@ void api_handler::route_request(const api_request& request,
         return respond(error_response(400, err));
       if (route.kind == route_kind::retrieval)
         return handle_retrieval(request, route.session_id, respond);
-      return handle_memory(request, route.session_id, *target.value, respond);
+      return handle_memory(request, route.session_id, target, respond);
     }
     case route_kind::not_found:
       break;

@@ -14,6 +14,7 @@
 
 #include "actors/protocol.hpp"
 #include "config/settings.hpp"
+#include "http/routes.hpp"
 
 namespace motorhead::http {
 
@@ -28,6 +29,9 @@ struct api_response {
   unsigned status = 200;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// What went wrong, for the log: the client's error text, or a
+  /// shorter one where that text echoes the request's path.
+  std::string error;
 };
 
 /// Called exactly once per request, from an I/O thread or an actor thread.
@@ -47,12 +51,14 @@ public:
   api_handler(const api_handler&) = delete;
   api_handler& operator=(const api_handler&) = delete;
 
-  /// Answers `request` through `respond`, exactly once. An exception
-  /// thrown while handling it is answered with a 500 and logged.
-  void handle(const api_request& request, responder respond);
+  /// Answers `request` through `respond`, exactly once, and returns the
+  /// route it matched. An exception thrown while handling it is answered
+  /// with a 500 and logged.
+  route_kind handle(const api_request& request, responder respond);
 
 private:
-  void route_request(const api_request& request, const responder& respond);
+  void route_request(const api_request& request, const request_target& target,
+                     const route_match& route, const responder& respond);
 
   /// Sends (xs...) to the router from the bridge actor and answers with
   /// `to_response(value)`, or with the error.
@@ -60,7 +66,7 @@ private:
   void ask_router(responder respond, ToResponse to_response, Ts... xs);
 
   void handle_memory(const api_request& request, const std::string& id,
-                     const struct request_target& target, responder respond);
+                     const request_target& target, responder respond);
   void handle_retrieval(const api_request& request, const std::string& id,
                         responder respond);
   bool is_authorized(const api_request& request) const;

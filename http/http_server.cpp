@@ -1,7 +1,6 @@
 #include "http/http_server.hpp"
 
 #include <chrono>
-#include <iostream>
 #include <functional>
 #include <optional>
 #include <unordered_set>
@@ -15,7 +14,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "core/json_codec.hpp"
+#include "core/log.hpp"
+#include "http/http_metrics.hpp"
+#include "http/request_id.hpp"
 
 namespace motorhead::http {
 
@@ -48,6 +49,33 @@ bool too_many_fields(const bhttp::request<bhttp::string_body>& request) {
   return static_cast<std::size_t>(
            std::distance(request.begin(), request.end()))
          > max_header_fields;
+}
+
+/// What the metrics and the log need of the request being answered.
+struct request_record {
+  std::string method;
+  route_kind route = route_kind::not_found;
+  std::string id;
+  std::chrono::steady_clock::time_point started;
+};
+
+/// One line per request: debug when it succeeded, warn for a client's
+/// error, error for the server's. Route templates only: a path may carry
+/// anything a client put in it.
+void log_request(const request_record& request, const api_response& answer,
+                 double seconds) {
+  auto level = answer.status >= 500   ? log_level::error
+               : answer.status >= 400 ? log_level::warn
+                                      : log_level::debug;
+  if (!log_enabled(level))
+    return;
+  log_record(level, "http",
+             answer.status >= 400 ? answer.error : "request answered",
+             {text_field("request_id", request.id),
+              text_field("method", request.method),
+              text_field("route", std::string{route_template(request.route)}),
+              number_field("status", uint64_t{answer.status}),
+              number_field("duration_ms", seconds * 1000)});
 }
 
 class connection;
@@ -143,6 +171,7 @@ private:
         || ec == asio::error::connection_reset || ec == asio::error::eof
         || ec == asio::error::operation_aborted)
       return close();
+    note_request(parser_->get(), parser_->is_header_done());
     if (ec == bhttp::error::body_limit)
       return send(error_response(413, "the request body is larger than "
                                         + std::to_string(limits_.body_bytes)
@@ -160,6 +189,7 @@ private:
                                         + ec.message()),
                   false);
     auto request = parser_->release();
+    note_request(request, true);
     ++requests_;
     keep_alive_ = request.keep_alive();
     version_ = request.version();
@@ -167,7 +197,9 @@ private:
                      std::string{request.target()}, std::move(request.body()),
                      std::string{request[bhttp::field::authorization]}};
     stream_.expires_never(); // the actors have their own timeout
-    api_.handle(call, [self = shared_from_this()](api_response response) {
+    // The answer is posted, so send() runs after the route is noted.
+    record_.route = api_.handle(call, [self = shared_from_this()](
+                                        api_response response) {
       auto executor = self->stream_.get_executor();
       asio::post(executor, [self, response = std::move(response)]() mutable {
         self->send(std::move(response), self->keep_alive_);
@@ -175,13 +207,38 @@ private:
     });
   }
 
+  /// Starts the record of the request about to be answered; a request
+  /// refused before its header was read has no method and no route.
+  void note_request(const bhttp::request<bhttp::string_body>& request,
+                    bool header_done) {
+    record_.started = std::chrono::steady_clock::now();
+    record_.method = header_done ? std::string{request.method_string()} : "";
+    auto view = [](beast::string_view text) {
+      return std::string_view{text.data(), text.size()};
+    };
+    record_.route = header_done ? route_of_target(view(request.target()))
+                                : route_kind::not_found;
+    record_.id = request_id_for(header_done ? view(request["X-Request-Id"])
+                                            : std::string_view{});
+  }
+
+  void finish_record(const api_response& answer) {
+    std::chrono::duration<double> took = std::chrono::steady_clock::now()
+                                         - record_.started;
+    global_http_metrics().record(record_.route, record_.method, answer.status,
+                                 took.count());
+    log_request(record_, answer, took.count());
+  }
+
   void send(api_response answer, bool keep_alive) {
+    finish_record(answer);
     auto response = std::make_shared<bhttp::response<bhttp::string_body>>(
       static_cast<bhttp::status>(answer.status), version_);
     response->set(bhttp::field::server, "motorhead");
     response->set(bhttp::field::content_type, "application/json");
     for (auto& [name, value] : answer.headers)
       response->set(name, value);
+    response->set("X-Request-Id", record_.id);
     response->keep_alive(keep_alive && !tracker_->draining);
     response->body() = std::move(answer.body);
     response->prepare_payload();
@@ -223,6 +280,8 @@ private:
   api_handler& api_;
   std::shared_ptr<connection_tracker> tracker_;
   connection_limits limits_;
+  metrics::gauge_hold open_{global_http_metrics().open_connections};
+  request_record record_;
   bool reading_ = false;
   uint64_t requests_ = 0;
   bool keep_alive_ = false;
@@ -256,9 +315,10 @@ struct http_server::impl {
     acceptor.close(ignored);
     accept_retry.cancel();
     tracker->draining = true;
-    std::cerr << "motorhead: signal " << signal << ", draining "
-              << tracker->serving.size() << " connections (up to "
-              << shutdown_timeout.count() << " ms)\n";
+    log_info("http", "signal " + std::to_string(signal) + ", draining "
+                       + std::to_string(tracker->serving.size())
+                       + " connections (up to "
+                       + std::to_string(shutdown_timeout.count()) + " ms)");
     tracker->on_drained = [this] { finish(true); };
     std::vector<std::weak_ptr<connection>> serving;
     for (auto* conn : tracker->serving)
@@ -299,8 +359,9 @@ struct http_server::impl {
     finished = true;
     outcome.drained = drained;
     if (!drained)
-      std::cerr << "motorhead: shutdown timeout: " << tracker->serving.size()
-                << " connections still had a request in flight\n";
+      log_error("http", "shutdown timeout: "
+                          + std::to_string(tracker->serving.size())
+                          + " connections still had a request in flight");
     shutdown_deadline.cancel();
     signals.cancel();
     io.stop();
@@ -321,9 +382,9 @@ struct http_server::impl {
       return;
     if (ec) {
       if (failed_accepts++ == 0)
-        std::cerr << "http: accept failed: " << ec.message()
-                  << "; retrying every " << accept_retry_delay.count()
-                  << " ms\n";
+        log_error("http", "accept failed: " + ec.message() + "; retrying every "
+                            + std::to_string(accept_retry_delay.count())
+                            + " ms");
       accept_retry.expires_after(accept_retry_delay);
       accept_retry.async_wait([this](beast::error_code wait_ec) {
         if (!wait_ec)
@@ -332,8 +393,8 @@ struct http_server::impl {
       return;
     }
     if (failed_accepts > 0) {
-      std::cerr << "http: accepting again after " << failed_accepts
-                << " failed attempts\n";
+      log_info("http", "accepting again after "
+                         + std::to_string(failed_accepts) + " failed attempts");
       failed_accepts = 0;
     }
     if (tracker->serving.size() >= max_connections)
@@ -346,10 +407,11 @@ struct http_server::impl {
   /// Over MOTORHEAD_MAX_CONNECTIONS: a short 503 and a close, at once.
   void refuse(tcp::socket socket) {
     accept();
+    global_http_metrics().refused_connections.add();
     if (refused_connections++ % 1000 == 0)
-      std::cerr << "http: " << max_connections << " connections open; "
-                << "refusing new ones (" << refused_connections
-                << " so far)\n";
+      log_warn("http", std::to_string(max_connections)
+                         + " connections open; refusing new ones ("
+                         + std::to_string(refused_connections) + " so far)");
     static const std::string answer = [] {
       auto body = error_response(503, "too many connections; retry later").body;
       return "HTTP/1.1 503 Service Unavailable\r\nServer: motorhead\r\n"
@@ -406,7 +468,7 @@ serve_outcome http_server::run() {
       impl_->io.run();
       return impl_->outcome;
     } catch (const std::exception& ex) {
-      std::cerr << "http: an I/O handler failed: " << ex.what() << "\n";
+      log_error("http", std::string{"an I/O handler failed: "} + ex.what());
     }
   }
 }

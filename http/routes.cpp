@@ -115,6 +115,8 @@ route_match match_route(const std::string& path) {
     return {route_kind::sessions, {}};
   if (path == "/cluster")
     return {route_kind::cluster, {}};
+  if (path == "/metrics")
+    return {route_kind::metrics, {}};
   auto parts = split(path, '/');
   // "/sessions/{id}/memory" splits into "", "sessions", id, "memory".
   if (parts.size() == 4 && parts[0].empty() && parts[1] == "sessions") {
@@ -125,6 +127,35 @@ route_match match_route(const std::string& path) {
       return {route_kind::retrieval, std::move(id)};
   }
   return {route_kind::not_found, {}};
+}
+
+route_kind route_of_target(std::string_view target) {
+  auto parsed = parse_target(target);
+  return parsed ? match_route(parsed.value->path).kind : route_kind::not_found;
+}
+
+std::string_view route_template(route_kind kind) {
+  switch (kind) {
+    case route_kind::health:
+      return "/";
+    case route_kind::healthz:
+      return "/healthz";
+    case route_kind::readyz:
+      return "/readyz";
+    case route_kind::sessions:
+      return "/sessions";
+    case route_kind::cluster:
+      return "/cluster";
+    case route_kind::memory:
+      return "/sessions/{id}/memory";
+    case route_kind::retrieval:
+      return "/sessions/{id}/retrieval";
+    case route_kind::metrics:
+      return "/metrics";
+    case route_kind::not_found:
+      break;
+  }
+  return "unmatched";
 }
 
 std::string allowed_methods(route_kind kind) {

@@ -19,8 +19,10 @@ enum class route_kind {
   cluster,       // GET /cluster
   memory,        // GET|POST|DELETE /sessions/{id}/memory
   retrieval,     // POST /sessions/{id}/retrieval
+  metrics,       // GET /metrics
   not_found,
 };
+inline constexpr std::size_t route_kind_count = 9;
 
 struct route_match {
   route_kind kind = route_kind::not_found;
@@ -36,6 +38,14 @@ struct request_target {
 outcome<request_target> parse_target(std::string_view target);
 
 route_match match_route(const std::string& path);
+
+/// The route a raw request target matches; not_found when it does not parse.
+route_kind route_of_target(std::string_view target);
+
+/// The route's path template ("/sessions/{id}/memory"; "unmatched" for
+/// not_found), the label metrics and logs use instead of the path, which
+/// may carry anything a client put in it.
+std::string_view route_template(route_kind kind);
 
 /// The methods a route answers, as an Allow header lists them.
 std::string allowed_methods(route_kind kind);

@@ -17,6 +17,19 @@ call_outcome classify(const http_result& result) {
   return call_outcome::permanent;
 }
 
+metrics::provider_call_result metrics_result(const http_result& result) {
+  using metrics::provider_call_result;
+  if (result.status == 0)
+    return provider_call_result::transport_error;
+  if (result.succeeded())
+    return provider_call_result::ok;
+  if (result.status == 429)
+    return provider_call_result::rate_limited;
+  if (result.status >= 400 && result.status < 500)
+    return provider_call_result::client_error;
+  return provider_call_result::server_error;
+}
+
 std::optional<std::chrono::milliseconds>
 parse_retry_after(const std::string& value,
                   std::chrono::system_clock::time_point now) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "core/metrics.hpp"
 #include "provider/http_call.hpp"
 
 namespace motorhead {
@@ -14,6 +15,9 @@ namespace motorhead {
 enum class call_outcome { succeeded, retryable, permanent };
 
 call_outcome classify(const http_result& result);
+
+/// How the call ended, as motorhead_provider_calls_total counts it.
+metrics::provider_call_result metrics_result(const http_result& result);
 
 /// Seconds ("120") or an HTTP date; nullopt when absent or unreadable.
 std::optional<std::chrono::milliseconds>

@@ -5,6 +5,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "core/metrics.hpp"
+
 namespace motorhead {
 
 namespace {
@@ -137,11 +139,15 @@ std::string redis_connection::connect() {
 pipeline_result
 redis_connection::execute(const std::vector<redis_command>& commands) {
   pipeline_result result;
+  auto& counters = metrics::global();
   if (context_ == nullptr)
     if (auto err = connect(); !err.empty()) {
+      counters.redis_errors.add();
       result.error = "Redis is unreachable: " + err;
       return result;
     }
+  counters.redis_round_trips.add();
+  counters.redis_commands.add(commands.size());
   std::vector<const char*> argv;
   std::vector<size_t> argv_len;
   for (const auto& command : commands) {
@@ -158,6 +164,7 @@ redis_connection::execute(const std::vector<redis_command>& commands) {
   for (size_t i = 0; i < commands.size(); ++i) {
     void* raw = nullptr;
     if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+      counters.redis_errors.add();
       result.error = std::string{"Redis connection lost: "} + context_->errstr;
       result.maybe_applied = true;
       disconnect();
@@ -165,6 +172,8 @@ redis_connection::execute(const std::vector<redis_command>& commands) {
     }
     result.replies.push_back(copy_reply(*static_cast<redisReply*>(raw)));
     freeReplyObject(raw);
+    if (result.replies.back().is_error())
+      counters.redis_errors.add();
   }
   return result;
 }

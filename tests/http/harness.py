@@ -13,6 +13,8 @@ import sys
 import tempfile
 import time
 
+import prometheus
+
 MOTORHEAD = os.environ.get("MOTORHEAD_BINARY", os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "motorhead"))
 
@@ -130,7 +132,9 @@ class Motorhead:
         self.process = subprocess.Popen([MOTORHEAD], env=self.env,
                                         stdout=self.log, stderr=self.log,
                                         preexec_fn=self._limit_open_files)
-        if not wait_until(self._answers_health):
+        exited = lambda: self.process.poll() is not None
+        if not wait_until(lambda: exited() or self._answers_health()) \
+                or exited():
             self.stop()
             raise RuntimeError("motorhead did not start:\n" + self.output())
 
@@ -191,6 +195,23 @@ class Motorhead:
             return response.status, json.loads(text), dict(response.getheaders())
         finally:
             conn.close()
+
+    def scrape(self, headers=None):
+        """GET /metrics: (status, body text, headers)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        try:
+            conn.request("GET", "/metrics", headers=headers or {})
+            response = conn.getresponse()
+            return (response.status, response.read().decode(),
+                    dict(response.getheaders()))
+        finally:
+            conn.close()
+
+    def metrics(self, headers=None):
+        """The parsed exposition of GET /metrics (see prometheus.py)."""
+        status, text, _ = self.scrape(headers)
+        assert status == 200, text
+        return prometheus.parse(text)
 
     def get_memory(self, session):
         status, body, _ = self.request("GET", f"/sessions/{session}/memory")

@@ -10,6 +10,7 @@ import time
 import unittest
 import uuid
 
+import prometheus
 from harness import Cluster, FakeOpenAI, Motorhead, RedisServer, turn, wait_until
 
 
@@ -123,8 +124,15 @@ class RoutingTest(ClusterTestCase):
         other = next(n for n, name in zip(self.nodes, self.cluster.names)
                      if name != owner)
         ns = "fwd-" + uuid.uuid4().hex[:6]
+        forwarded = "motorhead_forwarded_requests_total"
+        before = prometheus.value(other.metrics(), forwarded)
         self.assertEqual(other.post_memory(session, [turn(0)], context="c",
                                            namespace=ns)[0], 200)
+        metrics = other.metrics()
+        self.assertEqual(prometheus.value(metrics, forwarded) - before, 1)
+        self.assertEqual(
+            prometheus.value(metrics, "motorhead_cluster_members"),
+            len(self.nodes))
         self.assertEqual(other.get_memory(session)["messages"], [turn(0)])
         self.assertEqual(other.get_memory(session)["context"], "c")
         for node in self.nodes:

@@ -10,6 +10,7 @@ import time
 import unittest
 import uuid
 
+import prometheus
 from harness import (MOTORHEAD, FakeOpenAI, Motorhead, RedisServer, turn,
                      wait_until)
 
@@ -59,6 +60,10 @@ class ProviderTestCase(unittest.TestCase):
     def chat_requests(self):
         return [r for r in self.fake.requests() if r["body"] is not None]
 
+    def provider_calls(self, metrics, result):
+        return prometheus.value(metrics, "motorhead_provider_calls_total",
+                                purpose="summary", result=result)
+
 
 class OpenAiRequestTest(ProviderTestCase):
 
@@ -92,8 +97,17 @@ class OpenAiRequestTest(ProviderTestCase):
         requests = self.chat_requests()
         self.assertIn(first, requests[1]["body"]["messages"][0]["content"])
         memory = self.server.get_memory(session)
-        self.assertEqual(memory["tokens"], sum(
-            r["answer"]["usage"]["total_tokens"] for r in requests))
+        tokens = sum(r["answer"]["usage"]["total_tokens"] for r in requests)
+        self.assertEqual(memory["tokens"], tokens)
+        metrics = self.server.metrics()
+        self.assertEqual(self.provider_calls(metrics, "ok"), len(requests))
+        self.assertEqual(
+            prometheus.value(metrics, "motorhead_provider_tokens_total"), tokens)
+        self.assertEqual(
+            prometheus.value(metrics, "motorhead_folds_done_total"), 2)
+        self.assertEqual(prometheus.value(
+            metrics, "motorhead_provider_call_duration_seconds_count",
+            purpose="summary"), len(requests))
 
     def test_none_keeps_the_previous_summary(self):
         session = new_session()
@@ -163,6 +177,8 @@ class FailureTest(ProviderTestCase):
         self.assertGreaterEqual(second["time"] - first["time"], 0.95)
         self.assertIn("429", self.server.output())
         self.assertIn(session, self.server.output())
+        self.assertEqual(
+            self.provider_calls(self.server.metrics(), "rate_limited"), 1)
 
     def test_500_and_malformed_answers_are_retried(self):
         self.fake.control(script=[{"status": 500}, {"malformed": True}])
@@ -188,6 +204,10 @@ class FailureTest(ProviderTestCase):
         self.assertEqual(len(self.server.get_memory(session)["messages"]), WINDOW)
         self.wait_for_context(session)
         self.assertIn("scripted failure 400", self.server.output())
+        metrics = self.server.metrics()
+        self.assertEqual(self.provider_calls(metrics, "client_error"), 1)
+        self.assertEqual(
+            prometheus.value(metrics, "motorhead_folds_failed_total"), 1)
 
 
 class HungProviderTest(ProviderTestCase):

@@ -9,6 +9,7 @@ import time
 import unittest
 import uuid
 
+import prometheus
 from harness import FakeOpenAI, Motorhead, RedisServer, turn, wait_until
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "data", "retrieval_set.json")
@@ -179,6 +180,9 @@ class HybridTest(RetrievalTestCase):
         self.assertEqual(self.redis.command("HGET", meta, "embedding_model"),
                          "text-embedding-3-small")
         self.assertEqual(self.redis.command("HGET", meta, "embedding_dim"), "128")
+        self.assertGreaterEqual(prometheus.value(
+            self.server.metrics(), "motorhead_provider_calls_total",
+            purpose="embedding", result="ok"), 1)
 
     def test_a_restart_needs_no_new_embeddings(self):
         data = self.load_labelled_set()

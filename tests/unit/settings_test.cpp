@@ -120,3 +120,27 @@ TEST(Settings, ApiKeysSetButEmptyAreRefused) {
     EXPECT_NE(result.errors[0].find("MOTORHEAD_API_KEYS"), std::string::npos);
   }
 }
+
+TEST(Settings, LogLevelAndFormat) {
+  auto defaults = load({});
+  EXPECT_EQ(defaults.value.log_min, log_level::info);
+  EXPECT_EQ(defaults.value.log_output, log_format::text);
+  auto set = load({{"MOTORHEAD_LOG_LEVEL", "debug"},
+                   {"MOTORHEAD_LOG_FORMAT", "json"}});
+  ASSERT_TRUE(set.errors.empty());
+  EXPECT_EQ(set.value.log_min, log_level::debug);
+  EXPECT_EQ(set.value.log_output, log_format::json);
+  auto bad = load({{"MOTORHEAD_LOG_LEVEL", "loud"},
+                   {"MOTORHEAD_LOG_FORMAT", "xml"}});
+  EXPECT_EQ(bad.errors.size(), 2u);
+}
+
+TEST(Settings, AnInvalidSecretIsNotRepeated) {
+  auto result = load({{"REDIS_URL", "redis://:hunter2@cache:99999"},
+                      {"MOTORHEAD_MAX_WINDOW_SIZE", "x"}});
+  ASSERT_EQ(result.errors.size(), 2u);
+  for (const auto& err : result.errors)
+    EXPECT_EQ(err.find("hunter2"), std::string::npos) << err;
+  EXPECT_NE(result.errors[0].find("REDIS_URL"), std::string::npos);
+  EXPECT_NE(result.errors[1].find("\"x\""), std::string::npos);
+}

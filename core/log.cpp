@@ -1,0 +1,142 @@
+#include "core/log.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+#include "core/json_codec.hpp"
+
+namespace motorhead {
+
+namespace {
+
+std::atomic<log_level> min_level{log_level::info};
+std::atomic<log_format> format{log_format::text};
+std::mutex write_mutex;
+
+/// UTC with milliseconds: "2026-11-25T09:14:03.271Z".
+std::string timestamp() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+              now.time_since_epoch())
+              .count();
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  auto n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(text + n, sizeof text - n, ".%03dZ",
+                static_cast<int>(ms % 1000));
+  return text;
+}
+
+/// A value that needs no quotes in the text format: no space, quote,
+/// equals sign or control character, and not empty.
+bool is_bare(std::string_view value) {
+  if (value.empty())
+    return false;
+  for (unsigned char c : value)
+    if (c <= ' ' || c == '"' || c == '=' || c == 0x7f)
+      return false;
+  return true;
+}
+
+void append_quoted(std::string& out, std::string_view value) {
+  out.push_back('"');
+  for (char c : value) {
+    if (c == '"' || c == '\\')
+      out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+std::string text_record(std::string_view time, log_level level,
+                        std::string_view component, std::string_view message,
+                        std::initializer_list<log_field> fields) {
+  static constexpr std::string_view upper[] = {"DEBUG", "INFO", "WARN",
+                                               "ERROR"};
+  std::string line;
+  line.reserve(64 + message.size());
+  line += time;
+  line.push_back(' ');
+  line += upper[static_cast<int>(level)];
+  line.push_back(' ');
+  line += component;
+  line += ": ";
+  line += message;
+  for (const auto& field : fields) {
+    line.push_back(' ');
+    line += field.name;
+    line.push_back('=');
+    if (field.is_number || is_bare(field.value))
+      line += field.value;
+    else
+      append_quoted(line, field.value);
+  }
+  return line;
+}
+
+} // namespace
+
+std::optional<log_level> parse_log_level(std::string_view text) {
+  for (auto level : {log_level::debug, log_level::info, log_level::warn,
+                     log_level::error})
+    if (text == to_string(level))
+      return level;
+  return std::nullopt;
+}
+
+std::optional<log_format> parse_log_format(std::string_view text) {
+  if (text == "text")
+    return log_format::text;
+  if (text == "json")
+    return log_format::json;
+  return std::nullopt;
+}
+
+std::string_view to_string(log_level level) {
+  switch (level) {
+    case log_level::debug:
+      return "debug";
+    case log_level::info:
+      return "info";
+    case log_level::warn:
+      return "warn";
+    case log_level::error:
+      break;
+  }
+  return "error";
+}
+
+void configure_log(log_level level, log_format fmt) {
+  min_level.store(level, std::memory_order_relaxed);
+  format.store(fmt, std::memory_order_relaxed);
+}
+
+bool log_enabled(log_level level) noexcept {
+  return level >= min_level.load(std::memory_order_relaxed);
+}
+
+void log_record(log_level level, std::string_view component,
+                std::string_view message,
+                std::initializer_list<log_field> fields) {
+  if (!log_enabled(level))
+    return;
+  auto time = timestamp();
+  auto line = format.load(std::memory_order_relaxed) == log_format::json
+                ? json::encode_log_record(time, level, component, message,
+                                          fields)
+                : text_record(time, level, component, message, fields);
+  line.push_back('\n');
+  std::lock_guard<std::mutex> guard{write_mutex};
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+} // namespace motorhead

@@ -1,0 +1,97 @@
+#include "core/log.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/json_codec.hpp"
+#include "core/rapidjson.hpp"
+#include "http/request_id.hpp"
+
+using namespace motorhead;
+
+namespace {
+
+/// Runs `fn` with the log configured so, and returns what it wrote.
+template <class Fn>
+std::string captured(log_level level, log_format format, Fn fn) {
+  configure_log(level, format);
+  testing::internal::CaptureStderr();
+  fn();
+  auto text = testing::internal::GetCapturedStderr();
+  configure_log(log_level::info, log_format::text);
+  return text;
+}
+
+} // namespace
+
+TEST(Log, ParsesLevelsAndFormats) {
+  EXPECT_EQ(parse_log_level("debug"), log_level::debug);
+  EXPECT_EQ(parse_log_level("error"), log_level::error);
+  EXPECT_FALSE(parse_log_level("verbose"));
+  EXPECT_FALSE(parse_log_level("INFO"));
+  EXPECT_EQ(parse_log_format("json"), log_format::json);
+  EXPECT_FALSE(parse_log_format("xml"));
+}
+
+TEST(Log, DropsRecordsBelowTheLevel) {
+  auto text = captured(log_level::warn, log_format::text, [] {
+    log_info("test", "quiet");
+    log_warn("test", "loud");
+  });
+  EXPECT_EQ(text.find("quiet"), std::string::npos);
+  EXPECT_NE(text.find("loud"), std::string::npos);
+}
+
+TEST(Log, TextLinesQuoteValuesThatNeedIt) {
+  auto text = captured(log_level::debug, log_format::text, [] {
+    log_warn("http", "a message",
+             {text_field("id", "abc"), text_field("reason", "two words"),
+              text_field("empty", ""), number_field("ms", 1.5),
+              number_field("count", uint64_t{3})});
+  });
+  ASSERT_GT(text.size(), 25u);
+  EXPECT_EQ(text.substr(25), "WARN http: a message id=abc reason=\"two words\" "
+                             "empty=\"\" ms=1.5 count=3\n");
+  EXPECT_EQ(text[10], 'T'); // 2026-11-25T09:14:03.271Z
+  EXPECT_EQ(text[23], 'Z');
+}
+
+TEST(Log, JsonLinesAreObjectsWithTypedFields) {
+  auto text = captured(log_level::debug, log_format::json, [] {
+    log_error("session", "line \"one\"\nline two",
+              {text_field("session", "s-1"), number_field("status", uint64_t{503}),
+               number_field("duration_ms", 0.25)});
+  });
+  ASSERT_EQ(text.back(), '\n');
+  EXPECT_EQ(text.find('\n'), text.size() - 1); // one line
+  rapidjson::Document doc;
+  doc.Parse(text.c_str());
+  ASSERT_FALSE(doc.HasParseError()) << text;
+  EXPECT_STREQ(doc["level"].GetString(), "error");
+  EXPECT_STREQ(doc["component"].GetString(), "session");
+  EXPECT_STREQ(doc["message"].GetString(), "line \"one\"\nline two");
+  EXPECT_STREQ(doc["session"].GetString(), "s-1");
+  EXPECT_EQ(doc["status"].GetInt(), 503);
+  EXPECT_DOUBLE_EQ(doc["duration_ms"].GetDouble(), 0.25);
+  EXPECT_EQ(std::string{doc["time"].GetString()}.size(), 24u);
+}
+
+TEST(RequestId, AcceptsOnlySafeIds) {
+  EXPECT_TRUE(http::is_valid_request_id("abc-123_x.y:z/w+v=u~"));
+  EXPECT_TRUE(http::is_valid_request_id(std::string(128, 'a')));
+  EXPECT_FALSE(http::is_valid_request_id(""));
+  EXPECT_FALSE(http::is_valid_request_id(std::string(129, 'a')));
+  EXPECT_FALSE(http::is_valid_request_id("a b"));
+  EXPECT_FALSE(http::is_valid_request_id("a\"b"));
+  EXPECT_FALSE(http::is_valid_request_id("a\nb"));
+  EXPECT_FALSE(http::is_valid_request_id("caf\xc3\xa9"));
+}
+
+TEST(RequestId, FreshIdsAreRandomHex) {
+  auto a = http::make_request_id();
+  auto b = http::make_request_id();
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(http::request_id_for("keep-me"), "keep-me");
+  EXPECT_NE(http::request_id_for("no good"), "no good");
+}
