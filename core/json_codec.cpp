@@ -13,6 +13,33 @@ void write_string(writer_type& out, std::string_view text) {
   out.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
+/// Whether every string of `root`, member names included, is well-formed
+/// UTF-8. RapidJSON 1.1.0 decodes an escaped low surrogate with no high one
+/// before it ("\udc00") into three bytes that are no character. Iterative,
+/// as the parse is, so that no nesting depth overflows the stack.
+bool has_only_valid_strings(const rapidjson::Value& root) {
+  auto is_valid = [](const rapidjson::Value& text) {
+    return is_valid_utf8({text.GetString(), text.GetStringLength()});
+  };
+  std::vector<const rapidjson::Value*> pending{&root};
+  while (!pending.empty()) {
+    const auto& value = *pending.back();
+    pending.pop_back();
+    if (value.IsString() && !is_valid(value))
+      return false;
+    if (value.IsArray())
+      for (const auto& item : value.GetArray())
+        pending.push_back(&item);
+    if (value.IsObject())
+      for (const auto& m : value.GetObject()) {
+        if (!is_valid(m.name))
+          return false;
+        pending.push_back(&m.value);
+      }
+  }
+  return true;
+}
+
 /// Parses `text` into `doc`; returns an empty string or the parse error.
 std::string parse(std::string_view text, rapidjson::Document& doc) {
   // RapidJSON takes a NUL byte for the end of the input and would ignore
@@ -26,8 +53,14 @@ std::string parse(std::string_view text, rapidjson::Document& doc) {
     return "the body is not valid UTF-8 (at byte " + std::to_string(bad)
            + ")";
   doc.Parse(text.data(), text.size());
-  if (!doc.HasParseError())
+  if (!doc.HasParseError()) {
+    // Valid UTF-8 in, valid UTF-8 out, unless an escape made it otherwise.
+    if (text.find("\\u") != std::string_view::npos
+        && !has_only_valid_strings(doc))
+      return "the body holds an escaped lone surrogate (\\udc00 to "
+             "\\udfff with no \\ud800 to \\udbff before it)";
     return {};
+  }
   return std::string{"malformed JSON at offset "}
          + std::to_string(doc.GetErrorOffset()) + ": "
          + rapidjson::GetParseError_En(doc.GetParseError());

@@ -345,6 +345,16 @@ class BadInputTest(ServerTestCase):
                 self.assertError(self.post_raw(
                     b'{"messages":[],"context":"' + bad + b'"}', session),
                     400, "not valid UTF-8")
+        # Escapes that decode to no character: a lone low surrogate, a
+        # high one without its pair, a low one before a high one.
+        for escape in (rb"\udc00", rb"\udfff", rb"\ud800x", rb"\udc00\ud800"):
+            with self.subTest(escape=escape):
+                self.assertError(self.post_raw(
+                    b'{"messages":[{"role":"Human","content":"' + escape
+                    + b'"}]}', session), 400)
+                self.assertError(self.post_raw(
+                    b'{"messages":[],"context":"' + escape + b'"}', session),
+                    400)
         # Still decodable by any JSON client: nothing was stored.
         self.assertEqual(self.server.get_memory(session),
                          {"messages": [], "context": None, "tokens": 0})

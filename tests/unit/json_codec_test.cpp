@@ -60,7 +60,29 @@ INSTANTIATE_TEST_SUITE_P(
                     bad_body{"{\"messages\":[{\"role\":\"\xed\xa0\x80\",\"content\":\"\"}]}",
                              "not valid UTF-8"},
                     bad_body{R"({"messages":[{"role":"a","content":"\ud800"}]})",
+                             "malformed JSON"},
+                    bad_body{R"({"messages":[{"role":"a","content":"x\udc00"}]})",
+                             "lone surrogate"},
+                    bad_body{R"({"messages":[{"role":"\udfff","content":""}]})",
+                             "lone surrogate"},
+                    bad_body{R"({"messages":[],"context":"\udc00\ud800"})",
                              "malformed JSON"}));
+
+TEST(Decoders, RefuseEscapedLoneSurrogatesAnywhere) {
+  EXPECT_FALSE(json::decode_retrieval_query(R"({"text":"\udc00"})"));
+  EXPECT_FALSE(json::decode_string_list(R"(["ok","\udfff"])"));
+  EXPECT_FALSE(json::decode_stored_message(
+    R"({"seq":1,"role":"a","content":"\udc01"})"));
+  EXPECT_FALSE(json::decode_chat_response(
+    R"({"choices":[{"message":{"content":"\udc00"}}]})"));
+  // A key the decoders never read counts too: nothing decoded is kept
+  // from a text with one.
+  EXPECT_FALSE(json::decode_retrieval_query(R"({"text":"a","\udc00":1})"));
+  // A proper pair is a character.
+  auto pair = json::decode_retrieval_query(R"({"text":"\ud83d\ude00"})");
+  ASSERT_TRUE(pair) << pair.error;
+  EXPECT_EQ(pair.value->text, "\xf0\x9f\x98\x80");
+}
 
 TEST(MemoryView, EncodesNewestFirstWithNullContext) {
   memory_view view{{{"AI", "pong"}, {"Human", "ping"}}, std::nullopt, 0};
