@@ -296,7 +296,7 @@ std::string encode_error(std::string_view message) {
 std::string encode_log_record(std::string_view time, log_level level,
                               std::string_view component,
                               std::string_view message,
-                              std::initializer_list<log_field> fields) {
+                              const std::vector<log_field>& fields) {
   return write_json([&](writer_type& out) {
     out.StartObject();
     out.Key("time");

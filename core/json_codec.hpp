@@ -77,7 +77,7 @@ decoded<embedding_result> decode_embedding_response(std::string_view body,
 std::string encode_log_record(std::string_view time, log_level level,
                               std::string_view component,
                               std::string_view message,
-                              std::initializer_list<log_field> fields);
+                              const std::vector<log_field>& fields);
 
 // -- records kept in Redis ----------------------------------------------------
 

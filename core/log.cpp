@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <vector>
 
 #include "core/json_codec.hpp"
+#include "core/utf8.hpp"
 
 namespace motorhead {
 
@@ -59,7 +61,7 @@ void append_quoted(std::string& out, std::string_view value) {
 
 std::string text_record(std::string_view time, log_level level,
                         std::string_view component, std::string_view message,
-                        std::initializer_list<log_field> fields) {
+                        const std::vector<log_field>& fields) {
   static constexpr std::string_view upper[] = {"DEBUG", "INFO", "WARN",
                                                "ERROR"};
   std::string line;
@@ -129,11 +131,19 @@ void log_record(log_level level, std::string_view component,
                 std::initializer_list<log_field> fields) {
   if (!log_enabled(level))
     return;
+  // Text from elsewhere (a provider's error page) may be any bytes; a JSON
+  // line must stay decodable, and a text line readable.
+  std::string valid_message = to_valid_utf8(message);
+  std::vector<log_field> valid_fields(fields);
+  for (auto& field : valid_fields)
+    if (!is_valid_utf8(field.value))
+      field.value = to_valid_utf8(field.value);
   auto time = timestamp();
   auto line = format.load(std::memory_order_relaxed) == log_format::json
-                ? json::encode_log_record(time, level, component, message,
-                                          fields)
-                : text_record(time, level, component, message, fields);
+                ? json::encode_log_record(time, level, component,
+                                          valid_message, valid_fields)
+                : text_record(time, level, component, valid_message,
+                              valid_fields);
   line.push_back('\n');
   std::lock_guard<std::mutex> guard{write_mutex};
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -59,6 +59,23 @@ std::size_t invalid_utf8_offset(std::string_view text) {
   return std::string_view::npos;
 }
 
+std::string to_valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto bad = invalid_utf8_offset(text.substr(i));
+    if (bad == std::string_view::npos) {
+      out.append(text.substr(i));
+      break;
+    }
+    out.append(text.substr(i, bad));
+    out += "\xEF\xBF\xBD"; // U+FFFD
+    i += bad + 1;
+  }
+  return out;
+}
+
 std::size_t utf8_boundary_at_or_before(std::string_view text, std::size_t pos) {
   if (pos >= text.size())
     return text.size();

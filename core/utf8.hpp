@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace motorhead {
@@ -16,6 +17,11 @@ std::size_t invalid_utf8_offset(std::string_view text);
 inline bool is_valid_utf8(std::string_view text) {
   return invalid_utf8_offset(text) == std::string_view::npos;
 }
+
+/// `text` with each byte that starts no well-formed sequence replaced by
+/// U+FFFD, for text from elsewhere (a provider's error page) that goes into
+/// the log.
+std::string to_valid_utf8(std::string_view text);
 
 /// The largest character boundary of valid UTF-8 `text` at or before `pos`:
 /// cutting there never splits a character.

@@ -75,6 +75,19 @@ TEST(Log, JsonLinesAreObjectsWithTypedFields) {
   EXPECT_EQ(std::string{doc["time"].GetString()}.size(), 24u);
 }
 
+TEST(Log, JsonLinesStayDecodableWhateverTheBytes) {
+  auto text = captured(log_level::debug, log_format::json, [] {
+    log_warn("summarizer", "provider said \xff\xfe",
+             {text_field("body", "<html>\xc3")});
+  });
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(text.c_str());
+  ASSERT_FALSE(doc.HasParseError()) << text;
+  EXPECT_STREQ(doc["message"].GetString(),
+               "provider said \xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_STREQ(doc["body"].GetString(), "<html>\xef\xbf\xbd");
+}
+
 TEST(RequestId, AcceptsOnlySafeIds) {
   EXPECT_TRUE(http::is_valid_request_id("abc-123_x.y:z/w+v=u~"));
   EXPECT_TRUE(http::is_valid_request_id(std::string(128, 'a')));

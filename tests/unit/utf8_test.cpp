@@ -55,3 +55,13 @@ TEST(Utf8, BoundariesNeverSplitACharacter) {
   EXPECT_EQ(utf8_boundary_at_or_before(text, 6), 6u);
   EXPECT_EQ(utf8_boundary_at_or_before(text, 99), 6u);
 }
+
+TEST(Utf8, InvalidBytesBecomeReplacementCharacters) {
+  EXPECT_EQ(to_valid_utf8("plain"), "plain");
+  EXPECT_EQ(to_valid_utf8("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(to_valid_utf8("a\xff" "b"), "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(to_valid_utf8("\xed\xa0\x80"),
+            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(to_valid_utf8("x\xe2\x82"), "x\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_TRUE(is_valid_utf8(to_valid_utf8("\xc0\xaf\xf4\x90\x80\x80")));
+}
