@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/json_codec.hpp"
+#include "core/text.hpp"
 #include "core/utf8.hpp"
 
 namespace motorhead {
@@ -47,15 +48,7 @@ bool is_bare(std::string_view value) {
 
 void append_quoted(std::string& out, std::string_view value) {
   out.push_back('"');
-  for (char c : value) {
-    if (c == '"' || c == '\\')
-      out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(c);
-  }
+  append_escaped(out, value);
   out.push_back('"');
 }
 

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/text.hpp"
+
 namespace motorhead::metrics {
 
 // -- primitives ---------------------------------------------------------------
@@ -76,19 +78,6 @@ void append_number(std::string& out, double value) {
     }
   }
   out.append(text, static_cast<std::size_t>(n));
-}
-
-/// Label values escape backslash, double quote and newline.
-void append_escaped(std::string& out, std::string_view value) {
-  for (char c : value) {
-    if (c == '\\' || c == '"')
-      out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(c);
-  }
 }
 
 std::string with_label(std::string_view label_text, std::string_view extra) {

@@ -1,6 +1,8 @@
-// Small text helpers shared by the configuration and the HTTP layer.
+// Small text helpers shared by the configuration, the HTTP layer, the log
+// and the metrics.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace motorhead {
@@ -13,6 +15,21 @@ inline std::string_view trim(std::string_view text) {
     return {};
   auto last = text.find_last_not_of(blanks);
   return text.substr(first, last - first + 1);
+}
+
+/// Appends `text` with backslash, double quote and newline escaped by a
+/// backslash ("\n" for the newline): a Prometheus label value, or a
+/// quoted value of a text log line.
+inline void append_escaped(std::string& out, std::string_view text) {
+  for (char c : text) {
+    if (c == '\\' || c == '"')
+      out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
 }
 
 } // namespace motorhead

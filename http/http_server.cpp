@@ -288,6 +288,23 @@ private:
   unsigned version_ = 11;
 };
 
+/// A connection whose last reference may go on any thread (an actor's
+/// copy of its responder often is the last) but which is always destroyed
+/// on its own strand: its destructor touches the tracker and the socket,
+/// which belong to the I/O thread.
+std::shared_ptr<connection>
+make_connection(tcp::socket socket, api_handler& api,
+                std::shared_ptr<connection_tracker> tracker,
+                const connection_limits& limits) {
+  auto* conn = new connection(std::move(socket), api, std::move(tracker),
+                              limits);
+  return std::shared_ptr<connection>(conn, [](connection* dying) {
+    // Were the I/O loop gone, destroying the handler still deletes it.
+    asio::post(dying->executor(),
+               [owned = std::unique_ptr<connection>(dying)] {});
+  });
+}
+
 } // namespace
 
 struct http_server::impl {
@@ -348,9 +365,12 @@ struct http_server::impl {
       tcp::socket socket{asio::make_strand(io)};
       acceptor.accept(socket, ec);
       if (!ec)
-        std::make_shared<connection>(std::move(socket), api, tracker, limits)
-          ->start();
+        start_connection(std::move(socket));
     }
+  }
+
+  void start_connection(tcp::socket socket) {
+    make_connection(std::move(socket), api, tracker, limits)->start();
   }
 
   void finish(bool drained) {
@@ -399,8 +419,7 @@ struct http_server::impl {
     }
     if (tracker->serving.size() >= max_connections)
       return refuse(std::move(socket));
-    std::make_shared<connection>(std::move(socket), api, tracker, limits)
-      ->start();
+    start_connection(std::move(socket));
     accept();
   }
 

@@ -22,7 +22,8 @@ enum class route_kind {
   metrics,       // GET /metrics
   not_found,
 };
-inline constexpr std::size_t route_kind_count = 9;
+inline constexpr std::size_t route_kind_count =
+  static_cast<std::size_t>(route_kind::not_found) + 1; // the last
 
 struct route_match {
   route_kind kind = route_kind::not_found;

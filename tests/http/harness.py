@@ -171,11 +171,13 @@ class Motorhead:
         self.stop(sig)
         output = self.output()
         self.log.close()
-        if any(report in output for report in (
-                "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                "runtime error:", "ThreadSanitizer")):
+        reports = [output.find(marker) for marker in (
+            "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+            "runtime error:", "WARNING: ThreadSanitizer")]
+        first = min((at for at in reports if at >= 0), default=-1)
+        if first >= 0:
             raise AssertionError("the server reported a sanitizer error:\n"
-                                 + output[-4000:])
+                                 + output[first:first + 8000])
 
     def output(self):
         self.log.seek(0)
