@@ -261,9 +261,14 @@ const std::vector<option_spec>& option_specs() {
      "a node that answers no heartbeat for this long leaves the membership",
      duration_option(&settings::cluster_failure, 50, 600000)},
     {"MOTORHEAD_API_KEYS", nullptr,
-     "comma-separated keys; when set, every route but health needs "
-     "Authorization: Bearer <key>",
+     "comma-separated keys; when set, every route but health needs one "
+     "(Authorization: Bearer <key>, x-metal-api-key: <key> or /key/<key>/ "
+     "before the route)",
      apply_api_keys, true},
+    {"MOTORHEAD_DATA_ENVELOPE", "true",
+     "GET memory also carries its fields under \"data\" (Flowise reads "
+     "only data.messages)",
+     bool_option(&settings::data_envelope)},
     {"MOTORHEAD_LOG_LEVEL", "info",
      "least severe records written: debug (one line per request), info, "
      "warn or error",

@@ -60,6 +60,7 @@ struct settings {
   std::string node_name;                  // this node's entry in the peers
   std::chrono::milliseconds cluster_heartbeat{500};
   std::chrono::milliseconds cluster_failure{2000};
+  bool data_envelope = true;
   log_level log_min = log_level::info;
   log_format log_output = log_format::text;
 

@@ -216,27 +216,53 @@ std::string encode_retrieval_hits(const std::vector<retrieval_hit>& hits) {
   });
 }
 
-std::string encode_memory_view(const memory_view& view) {
+namespace {
+
+/// The members of a memory view, inside an object the caller opened.
+void write_memory_members(writer_type& out, const memory_view& view) {
+  out.Key("messages");
+  out.StartArray();
+  for (const auto& msg : view.messages) {
+    out.StartObject();
+    out.Key("role");
+    write_string(out, msg.role);
+    out.Key("content");
+    write_string(out, msg.content);
+    out.EndObject();
+  }
+  out.EndArray();
+  out.Key("context");
+  if (view.context)
+    write_string(out, *view.context);
+  else
+    out.Null();
+  out.Key("tokens");
+  out.Uint64(view.tokens);
+}
+
+} // namespace
+
+std::string encode_memory_view(const memory_view& view, bool data_envelope) {
   return write_json([&](writer_type& out) {
     out.StartObject();
-    out.Key("messages");
-    out.StartArray();
-    for (const auto& msg : view.messages) {
+    write_memory_members(out, view);
+    if (data_envelope) {
+      out.Key("data");
       out.StartObject();
-      out.Key("role");
-      write_string(out, msg.role);
-      out.Key("content");
-      write_string(out, msg.content);
+      write_memory_members(out, view);
       out.EndObject();
     }
-    out.EndArray();
-    out.Key("context");
-    if (view.context)
-      write_string(out, *view.context);
-    else
-      out.Null();
-    out.Key("tokens");
-    out.Uint64(view.tokens);
+    out.EndObject();
+  });
+}
+
+std::string encode_key_status(bool authenticated) {
+  return write_json([&](writer_type& out) {
+    out.StartObject();
+    out.Key("status");
+    out.String("Ok");
+    out.Key("authenticated");
+    out.Bool(authenticated);
     out.EndObject();
   });
 }

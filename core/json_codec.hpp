@@ -28,9 +28,14 @@ decoded<retrieval_query> decode_retrieval_query(std::string_view body);
 /// [{"role", "content", "dist"}], nearest first.
 std::string encode_retrieval_hits(const std::vector<retrieval_hit>& hits);
 
-std::string encode_memory_view(const memory_view& view);
+/// {"messages", "context", "tokens"}; with `data_envelope` the same three
+/// again under "data", where Flowise and the Metal SDK read them.
+std::string encode_memory_view(const memory_view& view, bool data_envelope);
 std::string encode_session_ids(const std::vector<std::string>& ids);
 std::string encode_status_ok();
+
+/// GET /keys/current: {"status": "Ok", "authenticated": whether keys are on}.
+std::string encode_key_status(bool authenticated);
 
 /// GET /cluster: {"node", "members", "peers", "owner" (when asked)}.
 std::string encode_cluster(const std::string& node,

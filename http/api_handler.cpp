@@ -116,7 +116,8 @@ api_handler::api_handler(caf::actor_system& system, router_actor router,
     long_term_memory_(cfg.long_term_memory),
     api_keys_(cfg.api_keys),
     max_messages_per_post_(cfg.max_messages_per_post),
-    max_message_bytes_(cfg.max_message_bytes) {
+    max_message_bytes_(cfg.max_message_bytes),
+    data_envelope_(cfg.data_envelope) {
 }
 
 api_handler::~api_handler() {
@@ -162,9 +163,11 @@ void api_handler::route_request(const api_request& request,
                                 const route_match& route,
                                 const responder& respond) {
   // Before 404 and 405, so that routes cannot be probed without a key.
-  if (!is_public(route.kind) && !is_authorized(request)) {
+  if (!is_public(route.kind) && !is_authorized(request, target)) {
     auto res = error_response(401, "a valid API key is required "
-                                   "(Authorization: Bearer <key>)");
+                                   "(Authorization: Bearer <key>, "
+                                   "x-metal-api-key: <key>, or /key/<key> "
+                                   "before the route)");
     res.headers.emplace_back("WWW-Authenticate", "Bearer");
     return respond(std::move(res));
   }
@@ -187,6 +190,8 @@ void api_handler::route_request(const api_request& request,
       return respond(ok_response(json::encode_status_ok()));
     case route_kind::metrics:
       return respond(metrics_response());
+    case route_kind::keys_current:
+      return respond(ok_response(json::encode_key_status(!api_keys_.empty())));
     case route_kind::readyz:
       return ask_router<ok_atom>(
         respond, [](ok_atom) { return ok_response(json::encode_status_ok()); },
@@ -240,8 +245,8 @@ void api_handler::handle_memory(const api_request& request,
   if (request.method == "GET")
     return ask_router<memory_view>(
       respond,
-      [](const memory_view& view) {
-        return ok_response(json::encode_memory_view(view));
+      [envelope = data_envelope_](const memory_view& view) {
+        return ok_response(json::encode_memory_view(view, envelope));
       },
       memory_get_atom::value, id);
   if (request.method == "DELETE") {
@@ -297,11 +302,16 @@ std::string api_handler::limit_error(const append_request& request) const {
   return {};
 }
 
-bool api_handler::is_authorized(const api_request& request) const {
+bool api_handler::is_authorized(const api_request& request,
+                                const request_target& target) const {
   if (api_keys_.empty())
     return true;
-  auto key = bearer_token(request.authorization);
-  return !key.empty() && is_known_key(key, api_keys_);
+  for (auto key : {bearer_token(request.authorization),
+                   std::string_view{request.metal_key},
+                   std::string_view{target.path_key}})
+    if (!key.empty() && is_known_key(key, api_keys_))
+      return true;
+  return false;
 }
 
 } // namespace motorhead::http

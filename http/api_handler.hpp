@@ -23,6 +23,7 @@ struct api_request {
   std::string target;
   std::string body;
   std::string authorization;
+  std::string metal_key; // x-metal-api-key, as the Metal SDK sends it
 };
 
 struct api_response {
@@ -69,7 +70,10 @@ private:
                      const request_target& target, responder respond);
   void handle_retrieval(const api_request& request, const std::string& id,
                         responder respond);
-  bool is_authorized(const api_request& request) const;
+  /// Whether the request carries a known key (Bearer, x-metal-api-key or
+  /// in the path), or keys are off.
+  bool is_authorized(const api_request& request,
+                     const request_target& target) const;
   /// Why a POST exceeds the message limits, or "".
   std::string limit_error(const append_request& request) const;
 
@@ -80,6 +84,7 @@ private:
   std::vector<std::string> api_keys_;
   std::size_t max_messages_per_post_;
   std::size_t max_message_bytes_;
+  bool data_envelope_;
 };
 
 } // namespace motorhead::http

@@ -72,13 +72,60 @@ outcome<uint32_t> page_parameter(const request_target& target,
   return {value, {}};
 }
 
+/// What is left of `path` after its first `length` bytes; "/" for nothing.
+std::string_view rest_of(std::string_view path, std::size_t length) {
+  return length < path.size() ? path.substr(length) : std::string_view{"/"};
+}
+
+/// Takes `prefix` ("/motorhead") off the start of `path` when it is a
+/// whole segment there.
+bool strip_segment(std::string_view& path, std::string_view prefix) {
+  if (path.substr(0, prefix.size()) != prefix
+      || (path.size() > prefix.size() && path[prefix.size()] != '/'))
+    return false;
+  path = rest_of(path, prefix.size());
+  return true;
+}
+
+/// Takes "/key/{KEY}" off the start of `path` into `key` (still encoded,
+/// so that a key may hold an encoded slash).
+bool strip_path_key(std::string_view& path, std::string_view& key) {
+  constexpr std::string_view marker = "/key/";
+  if (path.substr(0, marker.size()) != marker)
+    return false;
+  auto end = std::min(path.find('/', marker.size()), path.size());
+  key = path.substr(marker.size(), end - marker.size());
+  path = rest_of(path, end);
+  return true;
+}
+
+/// Takes n8n's "/motorhead" and a key off the raw path, each at most once
+/// and in either order; true when a key was there.
+bool strip_client_prefixes(std::string_view& path, std::string_view& key) {
+  constexpr std::string_view n8n_prefix = "/motorhead";
+  bool prefixed = strip_segment(path, n8n_prefix);
+  if (!strip_path_key(path, key))
+    return false;
+  if (!prefixed)
+    strip_segment(path, n8n_prefix);
+  return true;
+}
+
 } // namespace
 
 outcome<request_target> parse_target(std::string_view target) {
   using result = outcome<request_target>;
   request_target out;
   auto question = target.find('?');
-  auto path = percent_decode(target.substr(0, question), false);
+  auto raw_path = target.substr(0, question);
+  std::string_view raw_key;
+  if (strip_client_prefixes(raw_path, raw_key)) {
+    auto key = percent_decode(raw_key, false);
+    if (!key)
+      return result::failure("bad percent-encoding in the URL");
+    out.path_key = std::move(*key.value);
+  }
+  auto path = percent_decode(raw_path, false);
   if (!path)
     return result::failure(path.error);
   if (!is_valid_utf8(*path.value))
@@ -117,6 +164,8 @@ route_match match_route(const std::string& path) {
     return {route_kind::cluster, {}};
   if (path == "/metrics")
     return {route_kind::metrics, {}};
+  if (path == "/keys/current")
+    return {route_kind::keys_current, {}};
   auto parts = split(path, '/');
   // "/sessions/{id}/memory" splits into "", "sessions", id, "memory".
   if (parts.size() == 4 && parts[0].empty() && parts[1] == "sessions") {
@@ -152,6 +201,8 @@ std::string_view route_template(route_kind kind) {
       return "/sessions/{id}/retrieval";
     case route_kind::metrics:
       return "/metrics";
+    case route_kind::keys_current:
+      return "/keys/current";
     case route_kind::not_found:
       break;
   }

@@ -20,6 +20,7 @@ enum class route_kind {
   memory,        // GET|POST|DELETE /sessions/{id}/memory
   retrieval,     // POST /sessions/{id}/retrieval
   metrics,       // GET /metrics
+  keys_current,  // GET /keys/current (the Metal API's key check)
   not_found,
 };
 inline constexpr std::size_t route_kind_count =
@@ -33,9 +34,15 @@ struct route_match {
 struct request_target {
   std::string path;
   std::map<std::string, std::string> query; // percent-decoded
+  /// A key given in the path, "{base}/key/{KEY}/sessions/...", for clients
+  /// that cannot send headers; taken out of `path`, so that no route, log
+  /// line or error message ever holds it. Empty when there is none.
+  std::string path_key;
 };
 
-/// Splits "/path?a=1&b=2" into path and decoded query parameters.
+/// Splits "/path?a=1&b=2" into path and decoded query parameters. The forms
+/// clients put before a route come off the path: n8n's "/motorhead" and a
+/// key ("/key/{KEY}"), each at most once, in either order.
 outcome<request_target> parse_target(std::string_view target);
 
 route_match match_route(const std::string& path);

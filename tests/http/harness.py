@@ -216,8 +216,12 @@ class Motorhead:
         return prometheus.parse(text)
 
     def get_memory(self, session):
+        """The session's memory view. The copy under "data" (on by default,
+        for Flowise) must equal it, and is left out of what is returned."""
         status, body, _ = self.request("GET", f"/sessions/{session}/memory")
         assert status == 200, body
+        envelope = body.pop("data", None)
+        assert envelope is None or envelope == body, (envelope, body)
         return body
 
     def post_memory(self, session, messages, context=None, namespace=None):

@@ -86,13 +86,20 @@ TEST(Decoders, RefuseEscapedLoneSurrogatesAnywhere) {
 
 TEST(MemoryView, EncodesNewestFirstWithNullContext) {
   memory_view view{{{"AI", "pong"}, {"Human", "ping"}}, std::nullopt, 0};
-  EXPECT_EQ(json::encode_memory_view(view),
+  EXPECT_EQ(json::encode_memory_view(view, false),
             R"({"messages":[{"role":"AI","content":"pong"},{"role":"Human","content":"ping"}],"context":null,"tokens":0})");
+}
+
+TEST(MemoryView, RepeatsItselfUnderDataForFlowise) {
+  memory_view view{{{"AI", "pong"}}, std::string{"sum"}, 3};
+  EXPECT_EQ(json::encode_memory_view(view, true),
+            R"({"messages":[{"role":"AI","content":"pong"}],"context":"sum","tokens":3,)"
+            R"("data":{"messages":[{"role":"AI","content":"pong"}],"context":"sum","tokens":3}})");
 }
 
 TEST(MemoryView, EscapesContent) {
   memory_view view{{{"AI", "line\n\"q\""}}, std::string{"sum"}, 12};
-  EXPECT_EQ(json::encode_memory_view(view),
+  EXPECT_EQ(json::encode_memory_view(view, false),
             R"({"messages":[{"role":"AI","content":"line\n\"q\""}],"context":"sum","tokens":12})");
 }
 

@@ -19,6 +19,35 @@ TEST(Routes, MatchTheApi) {
   EXPECT_EQ(match_route("/nope").kind, route_kind::not_found);
 }
 
+TEST(Target, TakesClientPrefixesOffThePath) {
+  struct form {
+    const char* target;
+    const char* path;
+    const char* key;
+  };
+  for (auto [text, path, key] : {
+         form{"/motorhead/sessions/a/memory?x=1", "/sessions/a/memory", ""},
+         form{"/motorhead", "/", ""},
+         form{"/key/k%2F1/sessions/a/memory", "/sessions/a/memory", "k/1"},
+         form{"/motorhead/key/k1/keys/current", "/keys/current", "k1"},
+         form{"/key/k1/motorhead/sessions", "/sessions", "k1"},
+         form{"/key/k1", "/", "k1"},
+         form{"/key//sessions", "/sessions", ""},
+         // Each form once, and only as a whole segment at the start.
+         form{"/motorhead/motorhead/sessions", "/motorhead/sessions", ""},
+         form{"/key/a/key/b/sessions", "/key/b/sessions", "a"},
+         form{"/motorheads/sessions", "/motorheads/sessions", ""},
+         form{"/sessions/key/k1", "/sessions/key/k1", ""},
+       }) {
+    auto target = parse_target(text);
+    ASSERT_TRUE(target) << text;
+    EXPECT_EQ(target.value->path, path) << text;
+    EXPECT_EQ(target.value->path_key, key) << text;
+  }
+  EXPECT_EQ(route_of_target("/motorhead/keys/current"), route_kind::keys_current);
+  EXPECT_EQ(route_template(route_kind::keys_current), "/keys/current");
+}
+
 TEST(Routes, KnowTheirMethods) {
   EXPECT_TRUE(is_method_allowed(route_kind::memory, "DELETE"));
   EXPECT_TRUE(is_method_allowed(route_kind::memory, "GET"));

@@ -1,0 +1,152 @@
+"""Black-box tests of the forms real clients use over HTTP: n8n's
+/motorhead prefix and credential test (GET /keys/current), the Metal SDK's
+x-metal-api-key header, Flowise's `data` envelope, and a key in the path for
+clients that cannot send headers."""
+
+import unittest
+import uuid
+
+from harness import Motorhead, RedisServer, turn
+
+KEYS = ["k-" + uuid.uuid4().hex, "k-" + uuid.uuid4().hex]
+
+
+def new_session():
+    return "c-" + uuid.uuid4().hex
+
+
+class ClientTestCase(unittest.TestCase):
+    server_env = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = RedisServer(durable=False)
+        cls.redis.start()
+        cls.server = Motorhead(cls.redis.url, MOTORHEAD_LOG_LEVEL="debug",
+                               **cls.server_env)
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+        cls.redis.remove()
+
+    def post(self, path, messages, headers=None):
+        return self.server.request("POST", path, {"messages": messages},
+                                   headers=headers)
+
+
+class PrefixAndEnvelopeTest(ClientTestCase):
+
+    def test_every_route_is_served_under_motorhead(self):
+        session = new_session()
+        status, body, _ = self.post(f"/motorhead/sessions/{session}/memory",
+                                    [turn(0), turn(1)])
+        self.assertEqual((status, body), (200, {"status": "Ok"}))
+        plain = self.server.get_memory(session)
+        status, prefixed, _ = self.server.request(
+            "GET", f"/motorhead/sessions/{session}/memory")
+        self.assertEqual(status, 200)
+        prefixed.pop("data")
+        self.assertEqual(prefixed, plain)
+        self.assertEqual(self.server.request("GET", "/motorhead/healthz")[0],
+                         200)
+        self.assertEqual(self.server.request("GET", "/motorhead")[0], 200)
+        status, _, _ = self.server.request(
+            "DELETE", f"/motorhead/sessions/{session}/memory")
+        self.assertEqual(status, 200)
+        self.assertEqual(self.server.get_memory(session)["messages"], [])
+
+    def test_keys_current_answers_the_credential_test(self):
+        for path in ("/keys/current", "/motorhead/keys/current"):
+            with self.subTest(path=path):
+                status, body, _ = self.server.request("GET", path)
+                self.assertEqual(status, 200, body)
+                self.assertEqual(body["status"], "Ok")
+
+    def test_get_memory_carries_a_data_envelope(self):
+        session = new_session()
+        self.post(f"/sessions/{session}/memory", [turn(0)])
+        _, body, _ = self.server.request("GET", f"/sessions/{session}/memory")
+        self.assertEqual(body["data"], {"messages": body["messages"],
+                                        "context": body["context"],
+                                        "tokens": body["tokens"]})
+        self.assertEqual(body["data"]["messages"], [turn(0)])
+
+    def test_a_look_alike_prefix_is_not_a_route(self):
+        for path in ("/motorheads/sessions/a/memory",
+                     "/motorhead/motorhead/sessions/a/memory",
+                     "/sessions/a/memory/motorhead"):
+            with self.subTest(path=path):
+                self.assertEqual(self.server.request("GET", path)[0], 404)
+
+
+class EnvelopeOffTest(ClientTestCase):
+    server_env = {"MOTORHEAD_DATA_ENVELOPE": "false"}
+
+    def test_the_envelope_can_be_turned_off(self):
+        session = new_session()
+        self.post(f"/sessions/{session}/memory", [turn(0)])
+        _, body, _ = self.server.request("GET", f"/sessions/{session}/memory")
+        self.assertEqual(body, {"messages": [turn(0)], "context": None,
+                                "tokens": 0})
+
+
+class ClientKeysTest(ClientTestCase):
+    server_env = {"MOTORHEAD_API_KEYS": ",".join(KEYS)}
+
+    def test_the_metal_header_carries_a_key(self):
+        session = new_session()
+        headers = {"x-metal-api-key": KEYS[1], "x-metal-client-id": "client"}
+        self.assertEqual(self.post(f"/sessions/{session}/memory", [turn(0)],
+                                   headers)[0], 200)
+        status, body, _ = self.server.request(
+            "GET", f"/sessions/{session}/memory", headers=headers)
+        self.assertEqual((status, body["messages"]), (200, [turn(0)]))
+        status, _, _ = self.server.request(
+            "GET", f"/sessions/{session}/memory",
+            headers={"x-metal-api-key": "wrong"})
+        self.assertEqual(status, 401)
+
+    def test_a_key_in_the_path_opens_every_route(self):
+        session = new_session()
+        for base in (f"/key/{KEYS[0]}", f"/motorhead/key/{KEYS[0]}",
+                     f"/key/{KEYS[0]}/motorhead"):
+            with self.subTest(base=base):
+                self.assertEqual(self.post(f"{base}/sessions/{session}/memory",
+                                           [turn(0)])[0], 200)
+                status, body, _ = self.server.request(
+                    "GET", f"{base}/sessions/{session}/memory")
+                self.assertEqual(status, 200)
+                self.assertEqual(self.server.request(
+                    "GET", f"{base}/keys/current")[0], 200)
+
+    def test_a_wrong_or_missing_key_is_refused(self):
+        for path in ("/keys/current", "/motorhead/keys/current",
+                     "/key/wrong/keys/current", "/key//keys/current",
+                     "/key/wrong/sessions/a/memory"):
+            with self.subTest(path=path):
+                status, body, _ = self.server.request("GET", path)
+                self.assertEqual(status, 401, body)
+        status, _, _ = self.server.request(
+            "GET", "/keys/current", headers={"Authorization": "Bearer " + KEYS[1]})
+        self.assertEqual(status, 200)
+
+    def test_a_key_in_the_path_is_never_echoed_or_logged(self):
+        for path, status in ((f"/key/{KEYS[0]}/no/such/route", 404),
+                             (f"/key/{KEYS[0]}/sessions", 200),
+                             (f"/key/{KEYS[0]}/keys/current", 200)):
+            code, body, _ = self.server.request("GET", path)
+            self.assertEqual(code, status, body)
+            self.assertNotIn(KEYS[0], str(body))
+        code, body, _ = self.server.request(
+            "PUT", f"/key/{KEYS[0]}/sessions/a/memory")
+        self.assertEqual(code, 405)
+        self.assertNotIn(KEYS[0], str(body))
+        self.assertNotIn(KEYS[0], self.server.output())
+        self.assertNotIn(KEYS[0], self.server.scrape(
+            {"x-metal-api-key": KEYS[0]})[1])
+
+
+if __name__ == "__main__":
+    unittest.main()
