@@ -265,6 +265,13 @@ const std::vector<option_spec>& option_specs() {
      "(Authorization: Bearer <key>, x-metal-api-key: <key> or /key/<key>/ "
      "before the route)",
      apply_api_keys, true},
+    {"MOTORHEAD_CORS_ORIGINS", nullptr,
+     "comma-separated origins browser pages may call the API from, or *; "
+     "unset: no CORS headers",
+     [](const std::string& text, settings& cfg) {
+       cfg.cors_origins = split_list(text);
+       return std::string{};
+     }},
     {"MOTORHEAD_DATA_ENVELOPE", "true",
      "GET memory also carries its fields under \"data\" (Flowise reads "
      "only data.messages)",

@@ -61,6 +61,7 @@ struct settings {
   std::chrono::milliseconds cluster_heartbeat{500};
   std::chrono::milliseconds cluster_failure{2000};
   bool data_envelope = true;
+  std::vector<std::string> cors_origins; // empty: CORS off
   log_level log_min = log_level::info;
   log_format log_output = log_format::text;
 

@@ -117,7 +117,8 @@ api_handler::api_handler(caf::actor_system& system, router_actor router,
     api_keys_(cfg.api_keys),
     max_messages_per_post_(cfg.max_messages_per_post),
     max_message_bytes_(cfg.max_message_bytes),
-    data_envelope_(cfg.data_envelope) {
+    data_envelope_(cfg.data_envelope),
+    cors_(cfg.cors_origins) {
 }
 
 api_handler::~api_handler() {
@@ -141,11 +142,23 @@ void api_handler::ask_router(responder respond, ToResponse to_response,
 
 route_kind api_handler::handle(const api_request& request, responder respond) {
   auto target = parse_target(request.target);
+  auto route = target ? match_route(target.value->path) : route_match{};
+  if (cors_.is_on() && request.method == "OPTIONS" && !request.origin.empty()) {
+    respond(cors_.preflight(route.kind, request.origin));
+    return route.kind;
+  }
+  if (cors_.allows(request.origin))
+    respond = [respond = std::move(respond),
+               headers = cors_.headers_for(request.origin)](
+                api_response response) {
+      response.headers.insert(response.headers.end(), headers.begin(),
+                              headers.end());
+      respond(std::move(response));
+    };
   if (!target) {
     respond(error_response(400, target.error));
-    return route_kind::not_found;
+    return route.kind;
   }
-  auto route = match_route(target.value->path);
   try {
     route_request(request, *target.value, route, respond);
   } catch (const std::exception& ex) {

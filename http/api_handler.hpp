@@ -14,31 +14,11 @@
 
 #include "actors/protocol.hpp"
 #include "config/settings.hpp"
+#include "http/api_message.hpp"
+#include "http/cors.hpp"
 #include "http/routes.hpp"
 
 namespace motorhead::http {
-
-struct api_request {
-  std::string method;
-  std::string target;
-  std::string body;
-  std::string authorization;
-  std::string metal_key; // x-metal-api-key, as the Metal SDK sends it
-};
-
-struct api_response {
-  unsigned status = 200;
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-  /// What went wrong, for the log: the client's error text, or a
-  /// shorter one where that text echoes the request's path.
-  std::string error;
-};
-
-/// Called exactly once per request, from an I/O thread or an actor thread.
-using responder = std::function<void(api_response)>;
-
-api_response error_response(unsigned status, std::string_view message);
 
 /// Maps an error from the actors to a status and a JSON body.
 api_response error_response(const caf::error& err);
@@ -85,6 +65,7 @@ private:
   std::size_t max_messages_per_post_;
   std::size_t max_message_bytes_;
   bool data_envelope_;
+  cors_policy cors_;
 };
 
 } // namespace motorhead::http

@@ -196,7 +196,8 @@ private:
     api_request call{std::string{request.method_string()},
                      std::string{request.target()}, std::move(request.body()),
                      std::string{request[bhttp::field::authorization]},
-                     std::string{request["x-metal-api-key"]}};
+                     std::string{request["x-metal-api-key"]},
+                     std::string{request[bhttp::field::origin]}};
     stream_.expires_never(); // the actors have their own timeout
     // The answer is posted, so send() runs after the route is noted.
     record_.route = api_.handle(call, [self = shared_from_this()](

@@ -3,6 +3,7 @@
 x-metal-api-key header, Flowise's `data` envelope, and a key in the path for
 clients that cannot send headers."""
 
+import http.client
 import unittest
 import uuid
 
@@ -146,6 +147,81 @@ class ClientKeysTest(ClientTestCase):
         self.assertNotIn(KEYS[0], self.server.output())
         self.assertNotIn(KEYS[0], self.server.scrape(
             {"x-metal-api-key": KEYS[0]})[1])
+
+
+class CorsTest(ClientTestCase):
+    APP = "https://app.example"
+    server_env = {"MOTORHEAD_API_KEYS": KEYS[0],
+                  "MOTORHEAD_CORS_ORIGINS": f"{APP}, https://other.example"}
+
+    def test_a_preflight_needs_no_key_and_lists_what_is_allowed(self):
+        status, _, headers = self.raw("OPTIONS", "/sessions/a/memory", {
+            "Origin": self.APP, "Access-Control-Request-Method": "POST"})
+        self.assertEqual(status, 204)
+        self.assertEqual(headers["Access-Control-Allow-Origin"], self.APP)
+        self.assertEqual(headers["Access-Control-Allow-Methods"],
+                         "GET, POST, DELETE")
+        allowed = headers["Access-Control-Allow-Headers"].lower()
+        for header in ("content-type", "authorization", "x-metal-api-key",
+                       "x-metal-client-id"):
+            self.assertIn(header, allowed)
+        self.assertIn("Origin", headers["Vary"])
+
+    def test_a_preflight_from_another_origin_is_refused(self):
+        status, body, headers = self.raw("OPTIONS", "/sessions/a/memory", {
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "POST"})
+        self.assertEqual(status, 403)
+        self.assertIn("origin", body)
+        self.assertNotIn("Access-Control-Allow-Origin", headers)
+
+    def test_answers_to_an_allowed_origin_carry_the_headers(self):
+        session = new_session()
+        status, _, headers = self.server.request(
+            "POST", f"/sessions/{session}/memory", {"messages": [turn(0)]},
+            headers={"Origin": self.APP, "x-metal-api-key": KEYS[0]})
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Access-Control-Allow-Origin"], self.APP)
+        self.assertIn("X-Request-Id",
+                      headers["Access-Control-Expose-Headers"])
+        # A page must be able to read a 401 too, to ask for a key.
+        status, _, headers = self.server.request(
+            "GET", f"/sessions/{session}/memory", headers={"Origin": self.APP})
+        self.assertEqual(status, 401)
+        self.assertEqual(headers["Access-Control-Allow-Origin"], self.APP)
+        for origin in ({}, {"Origin": "https://evil.example"}):
+            _, _, headers = self.server.request(
+                "GET", "/healthz", headers=origin)
+            self.assertNotIn("Access-Control-Allow-Origin", headers)
+
+    def raw(self, method, path, headers):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port,
+                                          timeout=10)
+        try:
+            conn.request(method, path, headers=headers)
+            response = conn.getresponse()
+            return (response.status, response.read().decode(),
+                    dict(response.getheaders()))
+        finally:
+            conn.close()
+
+
+class CorsOffTest(ClientTestCase):
+
+    def test_without_origins_there_is_no_cors(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port,
+                                          timeout=10)
+        conn.request("OPTIONS", "/sessions/a/memory", headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST"})
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        self.assertEqual(response.status, 405)
+        self.assertIsNone(response.getheader("Access-Control-Allow-Origin"))
+        _, _, headers = self.server.request(
+            "GET", "/healthz", headers={"Origin": "https://app.example"})
+        self.assertNotIn("Access-Control-Allow-Origin", headers)
 
 
 if __name__ == "__main__":
