@@ -44,6 +44,7 @@ TEST(Target, TakesClientPrefixesOffThePath) {
     EXPECT_EQ(target.value->path, path) << text;
     EXPECT_EQ(target.value->path_key, key) << text;
   }
+  EXPECT_FALSE(parse_target("/key/%ZZ/sessions")); // a key badly encoded
   EXPECT_EQ(route_of_target("/motorhead/keys/current"), route_kind::keys_current);
   EXPECT_EQ(route_template(route_kind::keys_current), "/keys/current");
 }
