@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <set>
+#include <type_traits>
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
@@ -72,16 +73,55 @@ void check_lease(cluster_pointer self) {
   }
 }
 
-/// `name` is a copy: callers may pass the key of the entry erased here.
-void drop_peer(cluster_pointer self, std::string name,
+/// Gives up on the requests forwarded to a peer that left: each goes to
+/// its session's next owner, or fails (see route_to_owner). Their answers,
+/// should they still come, are ignored.
+void abandon_forwards(cluster_pointer self, const std::string& name) {
+  auto& in_flight = self->state.forwards_in_flight;
+  auto it = in_flight.find(name);
+  if (it == in_flight.end())
+    return;
+  auto abandoned = std::move(it->second);
+  in_flight.erase(it);
+  for (auto& entry : abandoned)
+    entry.second();
+}
+
+/// Takes a forwarded request off the peer's list; false when it is no
+/// longer there, because it was abandoned when the peer left.
+bool settle_forward(cluster_pointer self, const std::string& name,
+                    uint64_t ticket) {
+  auto& in_flight = self->state.forwards_in_flight;
+  auto it = in_flight.find(name);
+  if (it == in_flight.end() || it->second.erase(ticket) == 0)
+    return false;
+  if (it->second.empty())
+    in_flight.erase(it);
+  return true;
+}
+
+/// Takes the peer out of the membership; false when it was gone already or
+/// `handle` is an older connection. `name` is a copy: callers may pass the
+/// key of the entry erased here.
+bool drop_peer(cluster_pointer self, std::string name,
                const caf::actor_addr& handle, const std::string& why) {
   auto it = self->state.peers.find(name);
   if (it == self->state.peers.end() || it->second.handle.address() != handle)
-    return; // already gone, or a newer connection
+    return false;
   self->demonitor(handle);
   self->state.peers.erase(it);
   log(self, name + " left (" + why + ")");
   membership_changed(self, false);
+  return true;
+}
+
+/// A peer that failed (silent, unreachable, down) leaves, and what was
+/// forwarded to it is not waited for. (A peer that leaves because it shuts
+/// down still answers what it was sent.)
+void peer_failed(cluster_pointer self, std::string name,
+                 const caf::actor_addr& handle, const std::string& why) {
+  if (drop_peer(self, name, handle, why))
+    abandon_forwards(self, name);
 }
 
 /// True when the error says the peer is gone, or leaving, so that the
@@ -92,38 +132,67 @@ bool peer_is_gone(const caf::error& err) {
          || is_service_error(err, service_errc::leaving);
 }
 
+/// Whether a request may run twice: all but a POST. A POST forwarded to a
+/// peer that went silent may have been stored there, so it is not sent
+/// again; its client is told to read the session before retrying.
+template <class Atom>
+constexpr bool may_repeat(Atom) {
+  return !std::is_same<Atom, memory_append_atom>::value;
+}
+
 /// Sends the request to the session's owner: the local registry, or the
 /// owning peer. When the peer turns out to be gone, it leaves the
 /// membership and the request goes to the next owner. When the peer's
 /// session was fenced (a new owner claimed it while the request was on its
 /// way, as when the peer hands over at shutdown), the write did not run and
-/// goes to the owner again. At most `retries` times.
-template <class T, class... Ts>
+/// goes to the owner again. When the peer fails while the request is on its
+/// way, a request that may run twice goes to the next owner, and a write
+/// fails at once. At most `retries` times.
+template <class T, class Atom, class... Ts>
 void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
-                    const std::string& id, int retries, Ts... xs) {
+                    const std::string& id, int retries, Atom atom, Ts... xs) {
   auto& st = self->state;
   auto owner = owner_of(id, st.members);
   auto it = st.peers.find(owner);
   if (it == st.peers.end()) {
-    rp.delegate(st.registry, xs...);
+    rp.delegate(st.registry, atom, xs...);
     return;
   }
   auto peer = it->second.handle;
+  auto ticket = st.next_forward_ticket++;
+  st.forwards_in_flight[owner][ticket] = [=]() mutable {
+    metrics::global().forward_failures.add();
+    if (!may_repeat(atom))
+      rp.deliver(make_error(service_errc::write_unknown,
+                            owner + " failed before it answered"));
+    else if (retries > 0)
+      route_to_owner(self, rp, id, retries - 1, atom, xs...);
+    else
+      rp.deliver(make_error(service_errc::leaving,
+                            owner + " failed before it answered"));
+  };
   metrics::global().forwarded_requests.add();
-  self->request(peer, st.settings.forward_timeout, forward_atom::value, xs...)
-    .then([=](T& value) mutable { rp.deliver(std::move(value)); },
-          [=](caf::error& err) mutable {
-            metrics::global().forward_failures.add();
-            bool gone = peer_is_gone(err);
-            if (retries == 0
-                || !(gone || is_service_error(err, service_errc::fenced))) {
-              rp.deliver(std::move(err));
-              return;
-            }
-            if (gone)
-              drop_peer(self, owner, peer.address(), "unreachable");
-            route_to_owner(self, rp, id, retries - 1, xs...);
-          });
+  self->request(peer, st.settings.forward_timeout, forward_atom::value, atom,
+                xs...)
+    .then(
+      [=](T& value) mutable {
+        if (settle_forward(self, owner, ticket))
+          rp.deliver(std::move(value));
+      },
+      [=](caf::error& err) mutable {
+        if (!settle_forward(self, owner, ticket))
+          return;
+        metrics::global().forward_failures.add();
+        bool gone = peer_is_gone(err);
+        if (retries == 0
+            || !(gone || is_service_error(err, service_errc::fenced))) {
+          rp.deliver(std::move(err));
+          return;
+        }
+        if (gone)
+          peer_failed(self, owner, peer.address(), "unreachable");
+        route_to_owner(self, rp, id, retries - 1, atom, xs...);
+      });
 }
 
 template <class T, class... Ts>
@@ -174,7 +243,7 @@ void heartbeat_round(cluster_pointer self) {
             it->second.credits = credits;
         },
         [=](caf::error& err) {
-          drop_peer(self, peer_name, handle.address(),
+          peer_failed(self, peer_name, handle.address(),
                     "no heartbeat: " + self->system().render(err));
         });
   }
@@ -264,7 +333,7 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
   self->set_down_handler([=](caf::down_msg& msg) {
     for (const auto& [name, peer] : self->state.peers)
       if (peer.handle.address() == msg.source) {
-        drop_peer(self, name, msg.source, self->system().render(msg.reason));
+        peer_failed(self, name, msg.source, self->system().render(msg.reason));
         return;
       }
   });

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -42,6 +44,13 @@ struct cluster_state {
   /// in is not taken back as a member while it still answers.
   std::map<std::string, caf::node_id> departed;
   bool leaving = false; // this node shuts down: it connects to no one
+  /// Requests forwarded to each peer and not answered yet, by ticket: what
+  /// to do with each if the peer leaves first. A request sent to a peer
+  /// that went silent may never be answered; waiting for its timeout would
+  /// hold the client for the whole request timeout.
+  std::map<std::string, std::map<uint64_t, std::function<void()>>>
+    forwards_in_flight;
+  uint64_t next_forward_ticket = 0;
 
   static inline const char* name = "cluster_node";
 };

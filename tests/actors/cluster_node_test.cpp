@@ -9,6 +9,43 @@ using namespace motorhead::testing;
 
 namespace {
 
+/// A peer that went silent: it takes every request and answers none.
+struct silent_node_state {
+  std::vector<caf::response_promise> held;
+  static inline const char* name = "silent_node";
+};
+
+node_actor::behavior_type
+silent_node(node_actor::stateful_pointer<silent_node_state> self) {
+  auto hold = [self]() {
+    self->state.held.push_back(self->make_response_promise());
+    return caf::delegated<void>{};
+  };
+  return {
+    [=](forward_atom, memory_get_atom, std::string&)
+      -> caf::delegated<memory_view> { hold(); return {}; },
+    [=](forward_atom, memory_append_atom, std::string&, append_request&)
+      -> caf::delegated<ok_atom> { hold(); return {}; },
+    [=](forward_atom, memory_delete_atom, std::string&,
+        std::vector<std::string>&) -> caf::delegated<ok_atom> {
+      hold();
+      return {};
+    },
+    [=](forward_atom, retrieve_atom, std::string&, retrieval_query&)
+      -> caf::delegated<std::vector<retrieval_hit>> { hold(); return {}; },
+    [=](heartbeat_atom, std::string&)
+      -> caf::delegated<std::string, uint64_t> { hold(); return {}; },
+    [=](handoff_atom, fold_job&) -> caf::delegated<fold_result> {
+      hold();
+      return {};
+    },
+    [=](leave_atom, std::string&) -> caf::delegated<ok_atom> {
+      hold();
+      return {};
+    },
+  };
+}
+
 /// Two nodes, "a" and "b", in one actor system: each a cluster node with
 /// its own registry and summarizer pool, sharing the fake store.
 struct cluster_fixture : actor_fixture {
@@ -171,6 +208,39 @@ CAF_TEST(a forwarded write refused by the fence goes to the owner again) {
   CAF_REQUIRE(view);
   CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m2", "m1"}));
   CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a", "b"}));
+}
+
+CAF_TEST(requests forwarded to a peer that goes silent are not waited for) {
+  auto id = session_owned_by("b");
+  CAF_REQUIRE(post_via(a, id, 1));
+  // b's process hangs (as after SIGSTOP, or a connection that went dark).
+  auto silent = sys.spawn(silent_node);
+  connect(a, node{"b", {}, {}, caf::actor_cast<cluster_actor>(silent)});
+  auto get = self->request(a.cluster, caf::infinite, memory_get_atom::value, id);
+  auto post = self->request(a.cluster, caf::infinite, memory_append_atom::value,
+                            id, append_request{numbered_messages(2, 2), {}, {}});
+  sched.run();
+  CAF_REQUIRE(self->mailbox().empty()); // both wait on b
+  // The next heartbeat round finds b silent for the failure timeout.
+  advance_time(std::chrono::milliseconds{500});
+  sched.run();
+  advance_time(std::chrono::milliseconds{2000});
+  sched.run();
+  CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a"}));
+  // The read went to the new owner at once; the write, which b may have
+  // stored, failed at once with an error that says so.
+  CAF_REQUIRE(!self->mailbox().empty());
+  get.receive(
+    [](memory_view& view) {
+      CAF_CHECK_EQUAL(contents(view), (std::vector<std::string>{"m1"}));
+    },
+    [](caf::error& err) { CAF_FAIL("the read failed: " << err); });
+  CAF_REQUIRE(!self->mailbox().empty());
+  post.receive([](ok_atom) { CAF_FAIL("the write was acknowledged"); },
+               [](caf::error& err) {
+                 CAF_CHECK(is_service_error(err, service_errc::write_unknown));
+               });
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST(a node with a full queue hands folds to a peer with credits) {
