@@ -8,6 +8,7 @@
 #include "core/unix_time.hpp"
 #include "http/auth.hpp"
 #include "http/http_metrics.hpp"
+#include "http/static_assets.hpp"
 
 namespace motorhead::http {
 
@@ -64,6 +65,21 @@ api_response metrics_response() {
   return {200,
           out.text(),
           {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}},
+          {}};
+}
+
+/// A file compiled into the server, cacheable only until it is rebuilt.
+api_response asset_response(const std::string& path) {
+  const auto* asset = find_static_asset(path);
+  if (!asset) {
+    auto res = error_response(404, "no such file: " + path);
+    res.error = "no such file";
+    return res;
+  }
+  return {200,
+          std::string{asset->body},
+          {{"Content-Type", std::string{asset->content_type}},
+           {"Cache-Control", "no-cache"}},
           {}};
 }
 
@@ -205,6 +221,9 @@ void api_handler::route_request(const api_request& request,
       return respond(metrics_response());
     case route_kind::keys_current:
       return respond(ok_response(json::encode_key_status(!api_keys_.empty())));
+    case route_kind::openapi:
+    case route_kind::admin_ui:
+      return respond(asset_response(target.path));
     case route_kind::readyz:
       return ask_router<ok_atom>(
         respond, [](ok_atom) { return ok_response(json::encode_status_ok()); },

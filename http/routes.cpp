@@ -166,6 +166,10 @@ route_match match_route(const std::string& path) {
     return {route_kind::metrics, {}};
   if (path == "/keys/current")
     return {route_kind::keys_current, {}};
+  if (path == "/openapi.json")
+    return {route_kind::openapi, {}};
+  if (path == "/ui" || path.rfind("/ui/", 0) == 0)
+    return {route_kind::admin_ui, {}};
   auto parts = split(path, '/');
   // "/sessions/{id}/memory" splits into "", "sessions", id, "memory".
   if (parts.size() == 4 && parts[0].empty() && parts[1] == "sessions") {
@@ -203,6 +207,10 @@ std::string_view route_template(route_kind kind) {
       return "/metrics";
     case route_kind::keys_current:
       return "/keys/current";
+    case route_kind::openapi:
+      return "/openapi.json";
+    case route_kind::admin_ui:
+      return "/ui";
     case route_kind::not_found:
       break;
   }
@@ -232,7 +240,8 @@ bool is_method_allowed(route_kind kind, std::string_view method) {
 
 bool is_public(route_kind kind) {
   return kind == route_kind::health || kind == route_kind::healthz
-         || kind == route_kind::readyz;
+         || kind == route_kind::readyz || kind == route_kind::openapi
+         || kind == route_kind::admin_ui;
 }
 
 outcome<session_page> parse_session_page(const request_target& target) {

@@ -21,6 +21,8 @@ enum class route_kind {
   retrieval,     // POST /sessions/{id}/retrieval
   metrics,       // GET /metrics
   keys_current,  // GET /keys/current (the Metal API's key check)
+  openapi,       // GET /openapi.json
+  admin_ui,      // GET /ui, /ui/{file}
   not_found,
 };
 inline constexpr std::size_t route_kind_count =
@@ -59,7 +61,8 @@ std::string_view route_template(route_kind kind);
 std::string allowed_methods(route_kind kind);
 bool is_method_allowed(route_kind kind, std::string_view method);
 
-/// Health routes answer without an API key.
+/// Health routes, the OpenAPI document and the admin page's files answer
+/// without an API key (the page asks for one, and sends it with its calls).
 bool is_public(route_kind kind);
 
 /// page and size (1..100, defaults 1 and 10) and namespace of GET /sessions.

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 
+import openapi_check
 import prometheus
 
 MOTORHEAD = os.environ.get("MOTORHEAD_BINARY", os.path.join(
@@ -194,20 +195,29 @@ class Motorhead:
             conn.request(method, path, body=data, headers=all_headers)
             response = conn.getresponse()
             text = response.read().decode()
-            return response.status, json.loads(text), dict(response.getheaders())
+            headers = dict(response.getheaders())
+            openapi_check.check(method, path, response.status, headers, text)
+            return response.status, json.loads(text), headers
+        finally:
+            conn.close()
+
+    def get_text(self, path, headers=None):
+        """GET of a body that need not be JSON: (status, text, headers)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        try:
+            conn.request("GET", path, headers=headers or {})
+            response = conn.getresponse()
+            text = response.read().decode()
+            answer_headers = dict(response.getheaders())
+            openapi_check.check("GET", path, response.status, answer_headers,
+                                text)
+            return response.status, text, answer_headers
         finally:
             conn.close()
 
     def scrape(self, headers=None):
         """GET /metrics: (status, body text, headers)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
-        try:
-            conn.request("GET", "/metrics", headers=headers or {})
-            response = conn.getresponse()
-            return (response.status, response.read().decode(),
-                    dict(response.getheaders()))
-        finally:
-            conn.close()
+        return self.get_text("/metrics", headers)
 
     def metrics(self, headers=None):
         """The parsed exposition of GET /metrics (see prometheus.py)."""

@@ -1,12 +1,16 @@
 """Black-box tests of the forms real clients use over HTTP: n8n's
 /motorhead prefix and credential test (GET /keys/current), the Metal SDK's
 x-metal-api-key header, Flowise's `data` envelope, and a key in the path for
-clients that cannot send headers."""
+clients that cannot send headers; the OpenAPI document."""
 
 import http.client
+import json
 import unittest
 import uuid
 
+from jsonschema import Draft202012Validator
+
+import openapi_check
 from harness import Motorhead, RedisServer, turn
 
 KEYS = ["k-" + uuid.uuid4().hex, "k-" + uuid.uuid4().hex]
@@ -226,3 +230,62 @@ class CorsOffTest(ClientTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OpenApiTest(ClientTestCase):
+    """The document the server serves is docs/openapi.yaml, and it agrees
+    with the server on its routes and methods. (Every answer the black-box
+    suites receive is checked against it by the harness.)"""
+
+    server_env = {"MOTORHEAD_API_KEYS": KEYS[0]}
+    methods = ["GET", "POST", "DELETE", "PUT", "PATCH"]
+
+    def test_the_served_document_is_the_one_in_docs(self):
+        status, text, headers = self.server.get_text("/openapi.json")
+        self.assertEqual(status, 200)  # no key needed
+        self.assertEqual(headers["Content-Type"], "application/json")
+        self.assertEqual(json.loads(text), openapi_check.load_document())
+        status, _, _ = self.server.get_text("/motorhead/openapi.json")
+        self.assertEqual(status, 200)
+
+    def test_every_schema_is_valid_json_schema(self):
+        document = openapi_check.document()
+        self.assertEqual(document.raw["openapi"], "3.1.0")
+        for schema in document.schemas():
+            Draft202012Validator.check_schema(schema)
+
+    def test_the_server_answers_the_documented_methods_and_no_other(self):
+        key = {"Authorization": f"Bearer {KEYS[0]}"}
+        samples = {"{session_id}": new_session(), "{file}": "index.html"}
+        for template, item in openapi_check.document().raw["paths"].items():
+            path = template
+            for placeholder, value in samples.items():
+                path = path.replace(placeholder, value)
+            for method in self.methods:
+                status = self.raw_status(method, path, key)
+                if method.lower() in item:
+                    self.assertNotIn(status, (404, 405), f"{method} {path}")
+                else:
+                    self.assertEqual(status, 405, f"{method} {path}")
+
+    def test_an_undocumented_path_is_a_json_404(self):
+        key = {"Authorization": f"Bearer {KEYS[0]}"}
+        status, body, _ = self.server.request("GET", "/no/such/route",
+                                              headers=key)
+        self.assertEqual(status, 404)
+        self.assertIn("error", body)
+
+    def raw_status(self, method, path, headers):
+        body = json.dumps({"messages": [turn(0)], "text": "message"}) \
+            if method in ("POST", "PUT", "PATCH") else None
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port,
+                                          timeout=20)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            text = response.read().decode()
+            openapi_check.check(method, path, response.status,
+                                dict(response.getheaders()), text)
+            return response.status
+        finally:
+            conn.close()

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "http/static_assets.hpp"
+
 using namespace motorhead;
 using namespace motorhead::http;
 
@@ -47,6 +49,32 @@ TEST(Target, TakesClientPrefixesOffThePath) {
   EXPECT_FALSE(parse_target("/key/%ZZ/sessions")); // a key badly encoded
   EXPECT_EQ(route_of_target("/motorhead/keys/current"), route_kind::keys_current);
   EXPECT_EQ(route_template(route_kind::keys_current), "/keys/current");
+}
+
+TEST(Routes, ServeTheDocumentAndThePageWithoutAKey) {
+  for (auto kind : {route_kind::openapi, route_kind::admin_ui,
+                    route_kind::health, route_kind::healthz, route_kind::readyz})
+    EXPECT_TRUE(is_public(kind)) << route_template(kind);
+  for (auto kind : {route_kind::memory, route_kind::sessions,
+                    route_kind::metrics, route_kind::cluster})
+    EXPECT_FALSE(is_public(kind)) << route_template(kind);
+  EXPECT_EQ(match_route("/openapi.json").kind, route_kind::openapi);
+  EXPECT_EQ(match_route("/ui").kind, route_kind::admin_ui);
+  EXPECT_EQ(match_route("/ui/app.js").kind, route_kind::admin_ui);
+  EXPECT_EQ(match_route("/uix").kind, route_kind::not_found);
+}
+
+TEST(StaticAssets, AreFoundByPath) {
+  const auto* page = find_static_asset("/ui");
+  ASSERT_NE(page, nullptr);
+  EXPECT_EQ(page, find_static_asset("/ui/"));
+  EXPECT_EQ(page->content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page->body.find("/ui/app.js"), std::string_view::npos);
+  const auto* document = find_static_asset("/openapi.json");
+  ASSERT_NE(document, nullptr);
+  EXPECT_EQ(document->body.substr(0, 19), R"({"openapi":"3.1.0",)");
+  EXPECT_EQ(find_static_asset("/ui/../CMakeLists.txt"), nullptr);
+  EXPECT_EQ(find_static_asset("/ui/missing.js"), nullptr);
 }
 
 TEST(Routes, KnowTheirMethods) {

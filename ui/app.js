@@ -1,0 +1,248 @@
+// The admin page: browses sessions, reads and deletes one, searches it, and
+// shows the cluster and the main metrics. It calls the server's own API, so
+// it sees exactly what clients see. Everything a session holds is user
+// data: it is only ever put into the page as text, never as HTML.
+"use strict";
+
+// The API lives where the page does: "/ui" under "/", "/motorhead" or
+// "/key/<key>".
+const apiBase = location.pathname.replace(/\/ui(\/.*)?$/, "");
+const keyStorage = "motorhead-admin-key";
+
+const shownMetrics = [
+  ["motorhead_sessions_live", "live sessions"],
+  ["motorhead_http_requests_total", "HTTP requests"],
+  ["motorhead_http_connections", "open connections"],
+  ["motorhead_session_loads_total", "session loads"],
+  ["motorhead_session_idle_stops_total", "idle stops"],
+  ["motorhead_folds_queued", "folds queued"],
+  ["motorhead_folds_in_flight", "folds in flight"],
+  ["motorhead_folds_done_total", "folds done"],
+  ["motorhead_folds_failed_total", "folds failed"],
+  ["motorhead_provider_calls_total", "provider calls"],
+  ["motorhead_provider_tokens_total", "provider tokens"],
+  ["motorhead_redis_round_trips_total", "Redis round trips"],
+  ["motorhead_redis_errors_total", "Redis errors"],
+  ["motorhead_cluster_members", "cluster members"],
+  ["motorhead_forwarded_requests_total", "forwarded requests"],
+];
+
+const state = { page: 1, session: null };
+
+const $ = (id) => document.getElementById(id);
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  const key = sessionStorage.getItem(keyStorage);
+  if (key) headers.Authorization = `Bearer ${key}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(apiBase + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try {
+      message = JSON.parse(text).error || message;
+    } catch (_) { /* not JSON: keep the status line */ }
+    throw new ApiError(response.status, message);
+  }
+  const type = response.headers.get("Content-Type") || "";
+  return type.startsWith("application/json") ? JSON.parse(text) : text;
+}
+
+function notify(message) {
+  const notice = $("notice");
+  notice.textContent = message;
+  notice.hidden = !message;
+}
+
+/// Runs an action, showing its failure; a 401 asks for a key.
+async function attempt(action) {
+  try {
+    notify("");
+    await action();
+  } catch (error) {
+    if (error.status === 401) askForKey("the key was refused");
+    notify(error.message);
+  }
+}
+
+function askForKey(reason) {
+  $("key-form").hidden = false;
+  $("key-status").textContent = reason;
+}
+
+async function checkKey() {
+  try {
+    const status = await api("GET", "/keys/current");
+    $("key-form").hidden = true;
+    $("key-status").textContent = status.authenticated
+      ? "key accepted" : "keys are off";
+    return true;
+  } catch (error) {
+    if (error.status !== 401) throw error;
+    askForKey(sessionStorage.getItem(keyStorage)
+      ? "the key was refused" : "this server needs a key");
+    return false;
+  }
+}
+
+function replaceRows(table, rows) {
+  const body = table.tBodies[0];
+  body.replaceChildren(...rows.map((cells) => {
+    const row = document.createElement("tr");
+    for (const cell of cells) {
+      const td = document.createElement("td");
+      td.textContent = cell;
+      row.append(td);
+    }
+    return row;
+  }));
+}
+
+async function listSessions() {
+  const size = Number($("page-size").value);
+  const query = new URLSearchParams({ page: state.page, size });
+  const namespace = $("namespace").value.trim();
+  if (namespace) query.set("namespace", namespace);
+  const ids = await api("GET", `/sessions?${query}`);
+  $("sessions").replaceChildren(...ids.map((id) => {
+    const item = document.createElement("li");
+    const link = document.createElement("button");
+    link.type = "button";
+    link.className = "link";
+    link.textContent = id;
+    link.addEventListener("click", () => attempt(() => openSession(id)));
+    item.append(link);
+    return item;
+  }));
+  if (ids.length === 0) {
+    const empty = document.createElement("li");
+    empty.className = "muted";
+    empty.textContent = "no sessions on this page";
+    $("sessions").append(empty);
+  }
+  $("page-number").textContent = `page ${state.page}`;
+  $("previous-page").disabled = state.page === 1;
+  $("next-page").disabled = ids.length < size || state.page >= 100;
+}
+
+const sessionPath = (id) => `/sessions/${encodeURIComponent(id)}`;
+
+async function openSession(id) {
+  const view = await api("GET", `${sessionPath(id)}/memory`);
+  state.session = id;
+  $("session-panel").hidden = false;
+  $("session-id").textContent = id;
+  $("session-tokens").textContent = `${view.tokens} tokens spent on summaries`;
+  $("session-context").textContent = view.context ?? "no summary yet";
+  replaceRows($("window"),
+    view.messages.map((message) => [message.role, message.content]));
+  $("hits").hidden = true;
+}
+
+async function deleteSession() {
+  const id = state.session;
+  if (!id || !confirm(`Delete session ${id} and everything it holds?`)) return;
+  await api("DELETE", `${sessionPath(id)}/memory`);
+  state.session = null;
+  $("session-panel").hidden = true;
+  notify(`session ${id} deleted`);
+  await listSessions();
+}
+
+async function search() {
+  const hits = await api("POST", `${sessionPath(state.session)}/retrieval`, {
+    text: $("query").value,
+    top_k: Number($("top-k").value),
+  });
+  replaceRows($("hits"), hits.map((hit) =>
+    [hit.dist.toFixed(3), hit.role, hit.content]));
+  $("hits").hidden = false;
+  if (hits.length === 0) notify("nothing matches");
+}
+
+/// Sums each metric over its label sets: "name{labels} value" lines.
+function metricTotals(text) {
+  const totals = new Map();
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const name = line.match(/^[A-Za-z_:][A-Za-z0-9_:]*/)[0];
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    totals.set(name, (totals.get(name) || 0) + value);
+  }
+  return totals;
+}
+
+async function showCluster() {
+  const view = await api("GET", "/cluster");
+  const entries = [
+    ["node", view.node],
+    ["members", view.members.join(", ") || "none"],
+    ["peers", view.peers.join(", ") || "none (a single node)"],
+  ];
+  $("cluster").replaceChildren(...entries.flatMap(([term, detail]) => {
+    const dt = document.createElement("dt");
+    dt.textContent = term;
+    const dd = document.createElement("dd");
+    dd.textContent = detail;
+    return [dt, dd];
+  }));
+  const totals = metricTotals(await api("GET", "/metrics"));
+  // A series the server does not expose (the cluster's, on a single node)
+  // shows as a dash.
+  replaceRows($("metrics"), shownMetrics.map(([name, label]) =>
+    [label, totals.has(name) ? String(totals.get(name)) : "–"]));
+}
+
+async function refresh() {
+  if (!(await checkKey())) return;
+  await listSessions();
+  await showCluster();
+  if (state.session) await openSession(state.session);
+}
+
+function bind() {
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(keyStorage, $("key").value);
+    $("key").value = "";
+    attempt(refresh);
+  });
+  $("sessions-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.page = 1;
+    attempt(listSessions);
+  });
+  $("previous-page").addEventListener("click", () => {
+    state.page -= 1;
+    attempt(listSessions);
+  });
+  $("next-page").addEventListener("click", () => {
+    state.page += 1;
+    attempt(listSessions);
+  });
+  $("open-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    attempt(() => openSession($("open-id").value.trim()));
+  });
+  $("delete-session").addEventListener("click", () => attempt(deleteSession));
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    attempt(search);
+  });
+  $("refresh").addEventListener("click", () => attempt(refresh));
+}
+
+bind();
+attempt(refresh);
