@@ -27,7 +27,9 @@ const shownMetrics = [
   ["motorhead_forwarded_requests_total", "forwarded requests"],
 ];
 
-const state = { page: 1, session: null };
+// `listing` numbers the session listings: an answer that a later listing
+// overtook is not shown.
+const state = { page: 1, session: null, listing: 0 };
 
 const $ = (id) => document.getElementById(id);
 
@@ -115,7 +117,9 @@ async function listSessions() {
   const query = new URLSearchParams({ page: state.page, size });
   const namespace = $("namespace").value.trim();
   if (namespace) query.set("namespace", namespace);
+  const listing = ++state.listing;
   const ids = await api("GET", `/sessions?${query}`);
+  if (listing !== state.listing) return;
   $("sessions").replaceChildren(...ids.map((id) => {
     const item = document.createElement("li");
     const link = document.createElement("button");

@@ -51,6 +51,7 @@ describe("the admin page", () => {
     await page.click("#key-form button");
     await page.locator("#key-status", { hasText: "key accepted" }).waitFor();
     assert.equal(await page.locator("#key-form").isHidden(), true);
+    await page.locator("#cluster dd").first().waitFor(); // the first refresh is done
 
     await page.fill("#namespace", namespace);
     await page.selectOption("#page-size", "10");
