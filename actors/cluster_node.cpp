@@ -340,19 +340,24 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
   self->send(self, tick_atom::value);
   return {
     // -- the router protocol, for the HTTP front --------------------------------
-    [=](memory_get_atom get, std::string& id) {
-      return route<memory_view>(self, id, get, id);
+    [=](memory_get_atom get, std::string& id, access_scope& scope) {
+      return route<memory_view>(self, id, get, id, std::move(scope));
     },
-    [=](memory_append_atom append, std::string& id, append_request& request) {
-      return route<ok_atom>(self, id, append, id, std::move(request));
+    [=](memory_append_atom append, std::string& id, append_request& request,
+        access_scope& scope) {
+      return route<ok_atom>(self, id, append, id, std::move(request),
+                            std::move(scope));
     },
     [=](memory_delete_atom erase, std::string& id,
-        std::vector<std::string>& namespaces) {
-      return route<ok_atom>(self, id, erase, id, std::move(namespaces));
+        std::vector<std::string>& namespaces, access_scope& scope) {
+      return route<ok_atom>(self, id, erase, id, std::move(namespaces),
+                            std::move(scope));
     },
-    [=](retrieve_atom retrieve, std::string& id, retrieval_query& query) {
+    [=](retrieve_atom retrieve, std::string& id, retrieval_query& query,
+        access_scope& scope) {
       return route<std::vector<retrieval_hit>>(self, id, retrieve, id,
-                                               std::move(query));
+                                               std::move(query),
+                                               std::move(scope));
     },
     [=](list_atom, session_page& page) {
       return self->delegate(self->state.registry, list_atom::value,
@@ -368,23 +373,25 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
                           id.empty() ? "" : owner_of(id, st.members)};
     },
     // -- the node protocol, for peers ------------------------------------------
-    [=](forward_atom, memory_get_atom get, std::string& id) {
-      return serve_forwarded<memory_view>(self, get, std::move(id));
+    [=](forward_atom, memory_get_atom get, std::string& id,
+        access_scope& scope) {
+      return serve_forwarded<memory_view>(self, get, std::move(id),
+                                          std::move(scope));
     },
     [=](forward_atom, memory_append_atom append, std::string& id,
-        append_request& request) {
+        append_request& request, access_scope& scope) {
       return serve_forwarded<ok_atom>(self, append, std::move(id),
-                                      std::move(request));
+                                      std::move(request), std::move(scope));
     },
     [=](forward_atom, memory_delete_atom erase, std::string& id,
-        std::vector<std::string>& namespaces) {
+        std::vector<std::string>& namespaces, access_scope& scope) {
       return serve_forwarded<ok_atom>(self, erase, std::move(id),
-                                      std::move(namespaces));
+                                      std::move(namespaces), std::move(scope));
     },
     [=](forward_atom, retrieve_atom retrieve, std::string& id,
-        retrieval_query& query) {
+        retrieval_query& query, access_scope& scope) {
       return serve_forwarded<std::vector<retrieval_hit>>(
-        self, retrieve, std::move(id), std::move(query));
+        self, retrieve, std::move(id), std::move(query), std::move(scope));
     },
     [=](heartbeat_atom, const std::string&)
       -> caf::result<std::string, uint64_t> {

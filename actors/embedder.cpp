@@ -103,7 +103,8 @@ caf::behavior embedding_sweeper(caf::event_based_actor* self,
         .then(
           [=](const std::vector<std::string>& sessions) {
             for (const auto& id : sessions)
-              self->request(router, interval, memory_get_atom::value, id)
+              self->request(router, interval, memory_get_atom::value, id,
+                            access_scope{})
                 .then([](const memory_view&) {}, [](const caf::error&) {});
           },
           [](const caf::error&) {});

@@ -29,6 +29,7 @@ caf::actor_clock::time_point deadline_of(const fold_job& job,
 void add_protocol_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<chat_message>("chat_message");
   cfg.add_message_type<stored_message>("stored_message");
+  cfg.add_message_type<access_scope>("access_scope");
   cfg.add_message_type<append_request>("append_request");
   cfg.add_message_type<memory_view>("memory_view");
   cfg.add_message_type<session_snapshot>("session_snapshot");

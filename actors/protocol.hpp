@@ -79,12 +79,17 @@ struct cluster_view {
 
 /// A session: owns its window, summary, token count, namespaces and, with
 /// long-term memory, its retrieval index.
+/// Each request carries the scope of the key that sent it: a session
+/// outside it answers `forbidden`.
 using session_actor = caf::typed_actor<
-  caf::replies_to<memory_get_atom>::with<memory_view>,
-  caf::replies_to<memory_append_atom, append_request>::with<ok_atom>,
+  caf::replies_to<memory_get_atom, access_scope>::with<memory_view>,
+  caf::replies_to<memory_append_atom, append_request,
+                  access_scope>::with<ok_atom>,
   // The namespace named by the DELETE, in addition to the session's own.
-  caf::replies_to<memory_delete_atom, std::vector<std::string>>::with<ok_atom>,
-  caf::replies_to<retrieve_atom, retrieval_query>::with<std::vector<retrieval_hit>>,
+  caf::replies_to<memory_delete_atom, std::vector<std::string>,
+                  access_scope>::with<ok_atom>,
+  caf::replies_to<retrieve_atom, retrieval_query,
+                  access_scope>::with<std::vector<retrieval_hit>>,
   // Sent by the session to itself: embed messages that wait for it.
   caf::reacts_to<embed_atom>,
   // Sent by the session to itself: start a fold if one is due.
@@ -97,12 +102,13 @@ using session_actor = caf::typed_actor<
 /// What the HTTP front needs, by session id. Implemented by the session
 /// registry; a cluster router can implement it too and forward elsewhere.
 using router_actor = caf::typed_actor<
-  caf::replies_to<memory_get_atom, std::string>::with<memory_view>,
-  caf::replies_to<memory_append_atom, std::string, append_request>::with<ok_atom>,
-  caf::replies_to<memory_delete_atom, std::string,
-                  std::vector<std::string>>::with<ok_atom>,
-  caf::replies_to<retrieve_atom, std::string,
-                  retrieval_query>::with<std::vector<retrieval_hit>>,
+  caf::replies_to<memory_get_atom, std::string, access_scope>::with<memory_view>,
+  caf::replies_to<memory_append_atom, std::string, append_request,
+                  access_scope>::with<ok_atom>,
+  caf::replies_to<memory_delete_atom, std::string, std::vector<std::string>,
+                  access_scope>::with<ok_atom>,
+  caf::replies_to<retrieve_atom, std::string, retrieval_query,
+                  access_scope>::with<std::vector<retrieval_hit>>,
   caf::replies_to<list_atom, session_page>::with<std::vector<std::string>>,
   // Readiness: is the store reachable?
   caf::replies_to<ping_atom>::with<ok_atom>,
@@ -168,13 +174,14 @@ using summarizer_pool_actor = summarizer_actor::extend<
 /// A node as its peers see it: published on the cluster port.
 using node_actor = caf::typed_actor<
   // Requests from a peer that believes this node owns the session.
-  caf::replies_to<forward_atom, memory_get_atom, std::string>::with<memory_view>,
+  caf::replies_to<forward_atom, memory_get_atom, std::string,
+                  access_scope>::with<memory_view>,
   caf::replies_to<forward_atom, memory_append_atom, std::string,
-                  append_request>::with<ok_atom>,
+                  append_request, access_scope>::with<ok_atom>,
   caf::replies_to<forward_atom, memory_delete_atom, std::string,
-                  std::vector<std::string>>::with<ok_atom>,
-  caf::replies_to<forward_atom, retrieve_atom, std::string,
-                  retrieval_query>::with<std::vector<retrieval_hit>>,
+                  std::vector<std::string>, access_scope>::with<ok_atom>,
+  caf::replies_to<forward_atom, retrieve_atom, std::string, retrieval_query,
+                  access_scope>::with<std::vector<retrieval_hit>>,
   // Heartbeat with the caller's name: answers this node's name and its free
   // summarizer capacity (credits).
   caf::replies_to<heartbeat_atom, std::string>::with<std::string, uint64_t>,
@@ -213,6 +220,7 @@ enum class service_errc : uint8_t {
   write_unknown, // Redis did not answer a write: it may or may not be applied
   stale,         // Redis no longer holds what a fold was computed from
   leaving,       // the node shuts down and left the cluster: nothing ran
+  forbidden,     // the request's key may not reach the session
 };
 
 caf::atom_value service_error_category();
@@ -260,6 +268,11 @@ typename Inspector::result_type inspect(Inspector& f, chat_message& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stored_message& x) {
   return f(caf::meta::type_name("stored_message"), x.seq, x.role, x.content);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, access_scope& x) {
+  return f(caf::meta::type_name("access_scope"), x.restricted, x.namespaces);
 }
 
 template <class Inspector>

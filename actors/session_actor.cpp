@@ -275,6 +275,33 @@ void with_loaded_state(session_pointer self, Fn fn, Fail fail) {
       [=](caf::error& err) mutable { fail(err); });
 }
 
+/// Nothing was posted to the session since it was created or deleted: a
+/// key scoped to other namespaces may take it.
+bool holds_nothing(const session_state& st) {
+  return st.namespaces.empty() && st.messages.empty() && !st.context;
+}
+
+/// with_loaded_state for a request sent with a key of `scope`: the session
+/// answers only when the key reaches one of its namespaces, or when it
+/// holds nothing; else `fail` gets a `forbidden` error.
+template <class Fn, class Fail>
+void with_reachable_state(session_pointer self, access_scope scope, Fn fn,
+                          Fail fail) {
+  with_loaded_state(
+    self,
+    [=]() mutable {
+      auto& st = self->state;
+      if (scope.reaches(st.namespaces) || holds_nothing(st)) {
+        fn();
+        return;
+      }
+      auto err = make_error(service_errc::forbidden,
+                            "this API key may not reach session " + st.id);
+      fail(err);
+    },
+    fail);
+}
+
 /// The change a POST makes, its messages numbered. The session's namespaces
 /// grow as the POST is sent, not when it is acknowledged: the writes of a
 /// session reach Redis in the order they are sent, and each writes the
@@ -310,10 +337,11 @@ void apply_append(session_state& st, const store::append_change& change) {
   }
 }
 
-caf::result<ok_atom> append(session_pointer self, append_request request) {
+caf::result<ok_atom> append(session_pointer self, append_request request,
+                            access_scope scope) {
   auto rp = self->make_response_promise<ok_atom>();
-  with_loaded_state(
-    self,
+  with_reachable_state(
+    self, std::move(scope),
     [=]() mutable {
       auto& st = self->state;
       auto change = make_append_change(st, request);
@@ -346,10 +374,11 @@ void apply_erase(session_state& st) {
 }
 
 caf::result<ok_atom> erase(session_pointer self,
-                           std::vector<std::string> extra_namespaces) {
+                           std::vector<std::string> extra_namespaces,
+                           access_scope scope) {
   auto rp = self->make_response_promise<ok_atom>();
-  with_loaded_state(
-    self,
+  with_reachable_state(
+    self, std::move(scope),
     [=]() mutable {
       auto& st = self->state;
       auto namespaces = std::move(st.namespaces);
@@ -500,11 +529,12 @@ std::vector<retrieval_hit> answer_hits(const retrieval_index& index,
 /// runs on the index the query started with, even if a DELETE or a reload
 /// replaces it while the query is being embedded.
 caf::result<std::vector<retrieval_hit>> retrieve(session_pointer self,
-                                                 retrieval_query query) {
+                                                 retrieval_query query,
+                                                 access_scope scope) {
   auto rp = self->make_response_promise<std::vector<retrieval_hit>>();
   auto fail = [=](caf::error& err) mutable { rp.deliver(err); };
-  with_loaded_state(
-    self,
+  with_reachable_state(
+    self, std::move(scope),
     [=]() mutable {
       with_index(
         self,
@@ -604,28 +634,30 @@ session_actor::behavior_type session(session_pointer self, std::string id,
   self->state.last_request = self->clock().now();
   schedule_idle_check(self, limits.idle);
   return {
-    [=](memory_get_atom) -> caf::result<memory_view> {
+    [=](memory_get_atom, access_scope& scope) -> caf::result<memory_view> {
       note_request(self);
       auto rp = self->make_response_promise<memory_view>();
-      with_loaded_state(
-        self, [=]() mutable { rp.deliver(make_memory_view(self->state)); },
+      with_reachable_state(
+        self, scope,
+        [=]() mutable { rp.deliver(make_memory_view(self->state)); },
         [=](caf::error& err) mutable { rp.deliver(err); });
       return rp;
     },
-    [=](memory_append_atom, append_request& request) -> caf::result<ok_atom> {
+    [=](memory_append_atom, append_request& request, access_scope& scope)
+      -> caf::result<ok_atom> {
       note_request(self);
-      return append(self, std::move(request));
+      return append(self, std::move(request), std::move(scope));
     },
-    [=](memory_delete_atom,
-        std::vector<std::string>& namespaces) -> caf::result<ok_atom> {
+    [=](memory_delete_atom, std::vector<std::string>& namespaces,
+        access_scope& scope) -> caf::result<ok_atom> {
       note_request(self);
-      return erase(self, std::move(namespaces));
+      return erase(self, std::move(namespaces), std::move(scope));
     },
     [=](fold_atom) { resume_folding(self); },
-    [=](retrieve_atom, retrieval_query& query)
+    [=](retrieve_atom, retrieval_query& query, access_scope& scope)
       -> caf::result<std::vector<retrieval_hit>> {
       note_request(self);
-      return retrieve(self, std::move(query));
+      return retrieve(self, std::move(query), std::move(scope));
     },
     [=](embed_atom) { start_embedding_if_due(self); },
     [=](idle_atom) { check_idle(self); },

@@ -95,21 +95,24 @@ registry_actor::behavior_type session_registry(registry_pointer self,
   self->set_down_handler(
     [=](caf::down_msg& msg) { handle_down(self, msg); });
   return {
-    [=](memory_get_atom, const std::string& id) {
-      return self->delegate(session_for(self, id), memory_get_atom::value);
+    [=](memory_get_atom, const std::string& id, access_scope& scope) {
+      return self->delegate(session_for(self, id), memory_get_atom::value,
+                            std::move(scope));
     },
-    [=](memory_append_atom, const std::string& id, append_request& request) {
+    [=](memory_append_atom, const std::string& id, append_request& request,
+        access_scope& scope) {
       return self->delegate(session_for(self, id), memory_append_atom::value,
-                            std::move(request));
+                            std::move(request), std::move(scope));
     },
     [=](memory_delete_atom, const std::string& id,
-        std::vector<std::string>& namespaces) {
+        std::vector<std::string>& namespaces, access_scope& scope) {
       return self->delegate(session_for(self, id), memory_delete_atom::value,
-                            std::move(namespaces));
+                            std::move(namespaces), std::move(scope));
     },
-    [=](retrieve_atom, const std::string& id, retrieval_query& query) {
+    [=](retrieve_atom, const std::string& id, retrieval_query& query,
+        access_scope& scope) {
       return self->delegate(session_for(self, id), retrieve_atom::value,
-                            std::move(query));
+                            std::move(query), std::move(scope));
     },
     [=](list_atom, session_page& page) {
       return self->delegate(self->state.peers.store, list_atom::value,

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/outcome.hpp"
+#include "core/session_id.hpp"
 #include "core/text.hpp"
 
 namespace motorhead {
@@ -116,8 +118,37 @@ std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
+/// "secret" or "secret:ns1|ns2". The message never repeats the secret.
+outcome<api_key> parse_api_key(std::string_view item) {
+  auto colon = item.find(':');
+  api_key key{std::string{item.substr(0, colon)}, {}};
+  if (key.secret.empty())
+    return outcome<api_key>::failure("has an entry with an empty key");
+  if (colon == std::string_view::npos)
+    return {std::move(key), {}};
+  key.scope.restricted = true;
+  auto scope = item.substr(colon + 1);
+  for (std::size_t start = 0; start <= scope.size();) {
+    auto bar = std::min(scope.find('|', start), scope.size());
+    auto ns = scope.substr(start, bar - start);
+    if (!is_valid_identifier(ns))
+      return outcome<api_key>::failure(
+        "scopes a key to a namespace that is not 1 to 256 characters of "
+        "letters, digits and . _ : @ -");
+    key.scope.namespaces.emplace_back(ns);
+    start = bar + 1;
+  }
+  return {std::move(key), {}};
+}
+
 std::string apply_api_keys(const std::string& text, settings& cfg) {
-  cfg.api_keys = split_list(text);
+  cfg.api_keys.clear();
+  for (const auto& item : split_list(text)) {
+    auto key = parse_api_key(item);
+    if (!key)
+      return key.error;
+    cfg.api_keys.push_back(std::move(*key.value));
+  }
   // Set but empty is a mistake, not a wish to turn authentication off.
   if (cfg.api_keys.empty())
     return "names no key (unset it to serve without keys)";
@@ -263,7 +294,7 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_API_KEYS", nullptr,
      "comma-separated keys; when set, every route but health needs one "
      "(Authorization: Bearer <key>, x-metal-api-key: <key> or /key/<key>/ "
-     "before the route)",
+     "before the route); key:ns1|ns2 scopes a key to those namespaces",
      apply_api_keys, true},
     {"MOTORHEAD_CORS_ORIGINS", nullptr,
      "comma-separated origins browser pages may call the API from, or *; "

@@ -10,9 +10,17 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/memory_types.hpp"
 #include "storage/redis_connection.hpp"
 
 namespace motorhead {
+
+/// One of MOTORHEAD_API_KEYS: the secret and, for "secret:ns1|ns2", the
+/// namespaces it is scoped to.
+struct api_key {
+  std::string secret;
+  access_scope scope;
+};
 
 constexpr const char* default_openai_api_base = "https://api.openai.com/v1";
 
@@ -54,7 +62,7 @@ struct settings {
   std::size_t summarizer_concurrency = 8;
   std::size_t summarizer_queue = 1024;
   std::size_t summary_max_chars = 1200;
-  std::vector<std::string> api_keys;
+  std::vector<api_key> api_keys;
   std::vector<std::string> cluster_peers; // host:port of every node
   uint16_t cluster_port = 0;              // 0: a node on its own
   std::string node_name;                  // this node's entry in the peers

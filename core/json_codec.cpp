@@ -256,13 +256,20 @@ std::string encode_memory_view(const memory_view& view, bool data_envelope) {
   });
 }
 
-std::string encode_key_status(bool authenticated) {
+std::string encode_key_status(bool authenticated, const access_scope& scope) {
   return write_json([&](writer_type& out) {
     out.StartObject();
     out.Key("status");
     out.String("Ok");
     out.Key("authenticated");
     out.Bool(authenticated);
+    if (scope.restricted) {
+      out.Key("namespaces");
+      out.StartArray();
+      for (const auto& ns : scope.namespaces)
+        write_string(out, ns);
+      out.EndArray();
+    }
     out.EndObject();
   });
 }

@@ -34,8 +34,9 @@ std::string encode_memory_view(const memory_view& view, bool data_envelope);
 std::string encode_session_ids(const std::vector<std::string>& ids);
 std::string encode_status_ok();
 
-/// GET /keys/current: {"status": "Ok", "authenticated": whether keys are on}.
-std::string encode_key_status(bool authenticated);
+/// GET /keys/current: {"status": "Ok", "authenticated": whether keys are
+/// on}, and "namespaces" for a key scoped to them.
+std::string encode_key_status(bool authenticated, const access_scope& scope);
 
 /// GET /cluster: {"node", "members", "peers", "owner" (when asked)}.
 std::string encode_cluster(const std::string& node,

@@ -23,6 +23,32 @@ struct stored_message {
   std::string content;
 };
 
+/// The namespaces a request may reach. A key scoped to namespaces reaches
+/// the sessions listed under one of them, and sessions that hold nothing
+/// yet (so that its first POST can create one); every other request is
+/// unrestricted.
+struct access_scope {
+  bool restricted = false;
+  std::vector<std::string> namespaces;
+
+  bool allows(const std::string& ns) const {
+    if (!restricted)
+      return true;
+    for (const auto& mine : namespaces)
+      if (mine == ns)
+        return true;
+    return false;
+  }
+
+  /// Whether a session listed under `session_namespaces` may be reached.
+  bool reaches(const std::vector<std::string>& session_namespaces) const {
+    for (const auto& ns : session_namespaces)
+      if (allows(ns))
+        return true;
+    return !restricted;
+  }
+};
+
 /// The body of POST /sessions/{id}/memory plus its namespace parameter.
 struct append_request {
   std::vector<chat_message> messages;

@@ -108,6 +108,8 @@ api_response error_response(const caf::error& err) {
         return error_response(503, "storage did not confirm the write in "
                                    "time; it may have been stored: read the "
                                    "session before sending it again");
+      case service_errc::forbidden:
+        return error_response(403, error_text(err));
       case service_errc::fenced:
       case service_errc::leaving:
         return error_response(503, "the session moved to another node; "
@@ -191,8 +193,9 @@ void api_handler::route_request(const api_request& request,
                                 const request_target& target,
                                 const route_match& route,
                                 const responder& respond) {
+  auto scope = authorize(request, target);
   // Before 404 and 405, so that routes cannot be probed without a key.
-  if (!is_public(route.kind) && !is_authorized(request, target)) {
+  if (!is_public(route.kind) && !scope) {
     auto res = error_response(401, "a valid API key is required "
                                    "(Authorization: Bearer <key>, "
                                    "x-metal-api-key: <key>, or /key/<key> "
@@ -212,6 +215,45 @@ void api_handler::route_request(const api_request& request,
     res.headers.emplace_back("Allow", allowed_methods(route.kind));
     return respond(std::move(res));
   }
+  serve_route(request, target, route, scope.value_or(access_scope{}), respond);
+}
+
+namespace {
+
+/// Why a key scoped to namespaces may not make this request, or "": it
+/// reaches sessions of its namespaces only, so a list or a POST must name
+/// one of them, and the operators' routes need a key without a scope.
+std::string scope_error(route_kind route, std::string_view method,
+                        const std::optional<std::string>& ns,
+                        const access_scope& scope) {
+  if (!scope.restricted)
+    return {};
+  if (route == route_kind::metrics || route == route_kind::cluster)
+    return "this API key is scoped to namespaces; "
+           + std::string{route_template(route)} + " needs a key without a scope";
+  bool names_one = route == route_kind::sessions
+                   || (route == route_kind::memory && method == "POST");
+  if (ns ? !scope.allows(*ns) : names_one)
+    return "this API key may reach only the namespaces it is scoped to: "
+           "name one of them in the \"namespace\" parameter";
+  return {};
+}
+
+} // namespace
+
+void api_handler::serve_route(const api_request& request,
+                              const request_target& target,
+                              const route_match& route,
+                              const access_scope& scope,
+                              const responder& respond) {
+  if (scope.restricted) {
+    auto ns = parse_namespace(target);
+    if (!ns)
+      return respond(error_response(400, ns.error));
+    if (auto err = scope_error(route.kind, request.method, *ns.value, scope);
+        !err.empty())
+      return respond(error_response(403, err));
+  }
   switch (route.kind) {
     case route_kind::health:
       return respond(ok_response(json::encode_health(unix_time_ms())));
@@ -220,7 +262,8 @@ void api_handler::route_request(const api_request& request,
     case route_kind::metrics:
       return respond(metrics_response());
     case route_kind::keys_current:
-      return respond(ok_response(json::encode_key_status(!api_keys_.empty())));
+      return respond(
+        ok_response(json::encode_key_status(!api_keys_.empty(), scope)));
     case route_kind::openapi:
     case route_kind::admin_ui:
       return respond(asset_response(target.path));
@@ -258,8 +301,8 @@ void api_handler::route_request(const api_request& request,
       if (auto err = session_id_error(route.session_id); !err.empty())
         return respond(error_response(400, err));
       if (route.kind == route_kind::retrieval)
-        return handle_retrieval(request, route.session_id, respond);
-      return handle_memory(request, route.session_id, target, respond);
+        return handle_retrieval(request, route.session_id, scope, respond);
+      return handle_memory(request, route.session_id, target, scope, respond);
     }
     case route_kind::not_found:
       break;
@@ -269,7 +312,7 @@ void api_handler::route_request(const api_request& request,
 void api_handler::handle_memory(const api_request& request,
                                 const std::string& id,
                                 const request_target& target,
-                                responder respond) {
+                                const access_scope& scope, responder respond) {
   auto ns = parse_namespace(target);
   if (!ns)
     return respond(error_response(400, ns.error));
@@ -280,13 +323,13 @@ void api_handler::handle_memory(const api_request& request,
       [envelope = data_envelope_](const memory_view& view) {
         return ok_response(json::encode_memory_view(view, envelope));
       },
-      memory_get_atom::value, id);
+      memory_get_atom::value, id, scope);
   if (request.method == "DELETE") {
     std::vector<std::string> namespaces;
     if (*ns.value)
       namespaces.push_back(**ns.value);
     return ask_router<ok_atom>(respond, acknowledge, memory_delete_atom::value,
-                               id, std::move(namespaces));
+                               id, std::move(namespaces), scope);
   }
   auto body = json::decode_append_request(request.body);
   if (!body)
@@ -295,12 +338,14 @@ void api_handler::handle_memory(const api_request& request,
     return respond(error_response(413, err));
   body.value->ns = *ns.value;
   ask_router<ok_atom>(respond, acknowledge, memory_append_atom::value, id,
-                      std::move(*body.value));
+                      std::move(*body.value), scope);
 }
 
 
 void api_handler::handle_retrieval(const api_request& request,
-                                   const std::string& id, responder respond) {
+                                   const std::string& id,
+                                   const access_scope& scope,
+                                   responder respond) {
   if (!long_term_memory_)
     return respond(error_response(400, "long-term memory is disabled "
                                        "(MOTORHEAD_LONG_TERM_MEMORY=true "
@@ -313,7 +358,7 @@ void api_handler::handle_retrieval(const api_request& request,
     [](const std::vector<retrieval_hit>& hits) {
       return ok_response(json::encode_retrieval_hits(hits));
     },
-    retrieve_atom::value, id, std::move(*query.value));
+    retrieve_atom::value, id, std::move(*query.value), scope);
 }
 
 std::string api_handler::limit_error(const append_request& request) const {
@@ -334,16 +379,18 @@ std::string api_handler::limit_error(const append_request& request) const {
   return {};
 }
 
-bool api_handler::is_authorized(const api_request& request,
-                                const request_target& target) const {
+std::optional<access_scope>
+api_handler::authorize(const api_request& request,
+                       const request_target& target) const {
   if (api_keys_.empty())
-    return true;
+    return access_scope{};
   for (auto key : {bearer_token(request.authorization),
                    std::string_view{request.metal_key},
                    std::string_view{target.path_key}})
-    if (!key.empty() && is_known_key(key, api_keys_))
-      return true;
-  return false;
+    if (!key.empty())
+      if (const auto* known = find_key(key, api_keys_))
+        return known->scope;
+  return std::nullopt;
 }
 
 } // namespace motorhead::http

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,9 @@ public:
 private:
   void route_request(const api_request& request, const request_target& target,
                      const route_match& route, const responder& respond);
+  void serve_route(const api_request& request, const request_target& target,
+                   const route_match& route, const access_scope& scope,
+                   const responder& respond);
 
   /// Sends (xs...) to the router from the bridge actor and answers with
   /// `to_response(value)`, or with the error.
@@ -47,13 +51,15 @@ private:
   void ask_router(responder respond, ToResponse to_response, Ts... xs);
 
   void handle_memory(const api_request& request, const std::string& id,
-                     const request_target& target, responder respond);
+                     const request_target& target, const access_scope& scope,
+                     responder respond);
   void handle_retrieval(const api_request& request, const std::string& id,
-                        responder respond);
-  /// Whether the request carries a known key (Bearer, x-metal-api-key or
-  /// in the path), or keys are off.
-  bool is_authorized(const api_request& request,
-                     const request_target& target) const;
+                        const access_scope& scope, responder respond);
+  /// The scope of the known key the request carries (Bearer,
+  /// x-metal-api-key or in the path), unrestricted when keys are off;
+  /// nothing when it carries none.
+  std::optional<access_scope> authorize(const api_request& request,
+                                        const request_target& target) const;
   /// Why a POST exceeds the message limits, or "".
   std::string limit_error(const append_request& request) const;
 
@@ -61,7 +67,7 @@ private:
   router_actor router_;
   std::chrono::milliseconds timeout_;
   bool long_term_memory_;
-  std::vector<std::string> api_keys_;
+  std::vector<api_key> api_keys_;
   std::size_t max_messages_per_post_;
   std::size_t max_message_bytes_;
   bool data_envelope_;

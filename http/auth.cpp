@@ -33,11 +33,12 @@ std::string_view bearer_token(std::string_view authorization) {
   return trim(value.substr(scheme.size()));
 }
 
-bool is_known_key(std::string_view key, const std::vector<std::string>& keys) {
-  bool known = false;
+const api_key* find_key(std::string_view key, const std::vector<api_key>& keys) {
+  const api_key* found = nullptr;
   for (const auto& candidate : keys)
-    known |= equals_in_constant_time(key, candidate);
-  return known;
+    if (equals_in_constant_time(key, candidate.secret))
+      found = &candidate;
+  return found;
 }
 
 } // namespace motorhead::http

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/settings.hpp"
+
 namespace motorhead::http {
 
 /// The token of an `Authorization: Bearer <token>` header. The scheme is
@@ -13,9 +15,10 @@ namespace motorhead::http {
 /// empty when the header is not a Bearer credential.
 std::string_view bearer_token(std::string_view authorization);
 
-/// Whether `key` is one of `keys`. Every key is compared, each in a time
-/// that does not depend on where the first difference lies, so timing
-/// tells nothing of a key's bytes (only, at most, of its length).
-bool is_known_key(std::string_view key, const std::vector<std::string>& keys);
+/// The entry of `keys` whose secret is `key`, or null. Every key is
+/// compared, each in a time that does not depend on where the first
+/// difference lies, so timing tells nothing of a key's bytes (only, at
+/// most, of its length).
+const api_key* find_key(std::string_view key, const std::vector<api_key>& keys);
 
 } // namespace motorhead::http

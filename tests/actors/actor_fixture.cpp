@@ -212,7 +212,7 @@ actor_fixture::~actor_fixture() {
 }
 
 caf::expected<memory_view> actor_fixture::get(const std::string& id) {
-  return ask<memory_view>(registry, memory_get_atom::value, id);
+  return ask<memory_view>(registry, memory_get_atom::value, id, access_scope{});
 }
 
 void actor_fixture::check_erased(const std::string& id) {
@@ -231,7 +231,7 @@ caf::expected<ok_atom> actor_fixture::post(const std::string& id,
   append_request request{std::move(messages), std::move(context),
                          std::move(ns)};
   return ask<ok_atom>(registry, memory_append_atom::value, id,
-                      std::move(request));
+                      std::move(request), access_scope{});
 }
 
 fake_store_state& actor_fixture::store_state() {

@@ -99,11 +99,12 @@ struct actor_fixture : test_coordinator_fixture<test_config> {
 
   /// A POST and a DELETE sent so, to be answered later.
   auto post_later(const std::string& id, append_request request) {
-    return send_request(memory_append_atom::value, id, std::move(request));
+    return send_request(memory_append_atom::value, id, std::move(request),
+                        access_scope{});
   }
   auto delete_later(const std::string& id) {
     return send_request(memory_delete_atom::value, id,
-                        std::vector<std::string>{});
+                        std::vector<std::string>{}, access_scope{});
   }
 
   /// Fails the test unless the request sent with `handle` was answered ok.

@@ -22,17 +22,23 @@ silent_node(node_actor::stateful_pointer<silent_node_state> self) {
     return caf::delegated<void>{};
   };
   return {
-    [=](forward_atom, memory_get_atom, std::string&)
+    [=](forward_atom, memory_get_atom, std::string&, access_scope&)
       -> caf::delegated<memory_view> { hold(); return {}; },
-    [=](forward_atom, memory_append_atom, std::string&, append_request&)
-      -> caf::delegated<ok_atom> { hold(); return {}; },
-    [=](forward_atom, memory_delete_atom, std::string&,
-        std::vector<std::string>&) -> caf::delegated<ok_atom> {
+    [=](forward_atom, memory_append_atom, std::string&, append_request&,
+        access_scope&) -> caf::delegated<ok_atom> {
       hold();
       return {};
     },
-    [=](forward_atom, retrieve_atom, std::string&, retrieval_query&)
-      -> caf::delegated<std::vector<retrieval_hit>> { hold(); return {}; },
+    [=](forward_atom, memory_delete_atom, std::string&,
+        std::vector<std::string>&, access_scope&) -> caf::delegated<ok_atom> {
+      hold();
+      return {};
+    },
+    [=](forward_atom, retrieve_atom, std::string&, retrieval_query&,
+        access_scope&) -> caf::delegated<std::vector<retrieval_hit>> {
+      hold();
+      return {};
+    },
     [=](heartbeat_atom, std::string&)
       -> caf::delegated<std::string, uint64_t> { hold(); return {}; },
     [=](handoff_atom, fold_job&) -> caf::delegated<fold_result> {
@@ -114,7 +120,8 @@ struct cluster_fixture : actor_fixture {
 
   caf::expected<ok_atom> post_via(const node& n, const std::string& id, int m) {
     return ask<ok_atom>(n.cluster, memory_append_atom::value, id,
-                        append_request{numbered_messages(m, m), {}, {}});
+                        append_request{numbered_messages(m, m), {}, {}},
+                        access_scope{});
   }
 
   node a;
@@ -138,7 +145,8 @@ CAF_TEST(a request reaching a non owner is served by the owner) {
   CAF_REQUIRE(post_via(a, id, 1));
   CAF_CHECK_EQUAL(registry_of(a).sessions.count(id), 0u);
   CAF_CHECK_EQUAL(registry_of(b).sessions.count(id), 1u);
-  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id);
+  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id,
+                               access_scope{});
   CAF_REQUIRE(view);
   CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m1"}));
 }
@@ -151,7 +159,8 @@ CAF_TEST(when the owner dies its sessions move and reload) {
   CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a"}));
   CAF_REQUIRE(post_via(a, id, 2));
   CAF_CHECK_EQUAL(registry_of(a).sessions.count(id), 1u);
-  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id);
+  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id,
+                               access_scope{});
   CAF_REQUIRE(view);
   CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m2", "m1"}));
   // The new owner claimed the session anew.
@@ -193,7 +202,8 @@ CAF_TEST(a request a leaving node cannot run goes to the next owner) {
     .state.leaving = true;
   CAF_REQUIRE(post_via(a, id, 2));
   CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a"}));
-  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id);
+  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id,
+                               access_scope{});
   CAF_REQUIRE(view);
   CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m2", "m1"}));
 }
@@ -204,7 +214,8 @@ CAF_TEST(a forwarded write refused by the fence goes to the owner again) {
   // Another claim (a node that briefly owned the session) fences b's copy.
   ++store_state().sessions[id].epoch;
   CAF_REQUIRE(post_via(a, id, 2));
-  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id);
+  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id,
+                               access_scope{});
   CAF_REQUIRE(view);
   CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m2", "m1"}));
   CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a", "b"}));
@@ -216,9 +227,11 @@ CAF_TEST(requests forwarded to a peer that goes silent are not waited for) {
   // b's process hangs (as after SIGSTOP, or a connection that went dark).
   auto silent = sys.spawn(silent_node);
   connect(a, node{"b", {}, {}, caf::actor_cast<cluster_actor>(silent)});
-  auto get = self->request(a.cluster, caf::infinite, memory_get_atom::value, id);
+  auto get = self->request(a.cluster, caf::infinite, memory_get_atom::value, id,
+                           access_scope{});
   auto post = self->request(a.cluster, caf::infinite, memory_append_atom::value,
-                            id, append_request{numbered_messages(2, 2), {}, {}});
+                            id, append_request{numbered_messages(2, 2), {}, {}},
+                            access_scope{});
   sched.run();
   CAF_REQUIRE(self->mailbox().empty()); // both wait on b
   // The next heartbeat round finds b silent for the failure timeout.
@@ -248,7 +261,8 @@ CAF_TEST(a node with a full queue hands folds to a peer with credits) {
   // fills it, and a's queue has no room.
   auto first = session_owned_by("a");
   CAF_REQUIRE(ask<ok_atom>(a.cluster, memory_append_atom::value, first,
-                           append_request{numbered_messages(1, 5), {}, {}}));
+                           append_request{numbered_messages(1, 5), {}, {}},
+                           access_scope{}));
   CAF_REQUIRE_EQUAL(summarizer_state().held.size(), 1u);
   advance_time(std::chrono::milliseconds{500}); // a heartbeat: b has credits
   sched.run();
@@ -257,9 +271,11 @@ CAF_TEST(a node with a full queue hands folds to a peer with credits) {
     if (auto id = "t" + std::to_string(i); owner_of(id, {"a", "b"}) == "a")
       second = id;
   CAF_REQUIRE(ask<ok_atom>(a.cluster, memory_append_atom::value, second,
-                           append_request{numbered_messages(1, 5), {}, {}}));
+                           append_request{numbered_messages(1, 5), {}, {}},
+                           access_scope{}));
   // b's extractive worker folded it; a's worker still holds the first.
-  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, second);
+  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, second,
+                               access_scope{});
   CAF_REQUIRE(view);
   CAF_CHECK(view->context.has_value());
   CAF_CHECK_EQUAL(view->messages.size(), 2u);

@@ -56,7 +56,8 @@ struct long_term_fixture : actor_fixture {
 
   std::vector<std::string> retrieve(const std::string& text) {
     auto hits = ask<std::vector<retrieval_hit>>(
-      memory, retrieve_atom::value, std::string{"s"}, retrieval_query{text, 10});
+      memory, retrieve_atom::value, std::string{"s"}, retrieval_query{text, 10},
+      access_scope{});
     CAF_REQUIRE(hits);
     std::vector<std::string> contents;
     for (const auto& hit : *hits)
@@ -66,7 +67,8 @@ struct long_term_fixture : actor_fixture {
 
   caf::expected<ok_atom> post_ltm(std::vector<chat_message> messages) {
     return ask<ok_atom>(memory, memory_append_atom::value, std::string{"s"},
-                        append_request{std::move(messages), {}, {}});
+                        append_request{std::move(messages), {}, {}},
+                        access_scope{});
   }
 
   embedder_actor embedder;

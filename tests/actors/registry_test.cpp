@@ -59,7 +59,7 @@ CAF_TEST(the registry refuses a stop while requests are on their way) {
   // before the session's offer to stop does.
   advance_time(limits.idle);
   auto pending = self->request(registry, caf::infinite, memory_get_atom::value,
-                               std::string{"a"});
+                               std::string{"a"}, access_scope{});
   sched.run();
   CAF_CHECK_EQUAL(registry_data().sessions.count("a"), 1u);
   bool answered = false;

@@ -121,7 +121,7 @@ CAF_TEST(a context posted during a fold wins over the fold) {
 CAF_TEST(delete clears the session and drops a fold under way) {
   CAF_REQUIRE(post("s", numbered_messages(1, 5)));
   auto deleted = ask<ok_atom>(registry, memory_delete_atom::value,
-                              std::string{"s"}, strings{});
+                              std::string{"s"}, strings{}, access_scope{});
   CAF_REQUIRE(deleted);
   finish_fold("must not come back");
   auto view = get("s");
@@ -318,6 +318,43 @@ CAF_TEST(a fold of meaningless lines leaves a missing context null) {
   CAF_CHECK(!view->context);
   CAF_CHECK(!store_state().sessions["s"].context);
   CAF_CHECK_EQUAL(contents(*view), (strings{"m5", "m4"}));
+}
+
+CAF_TEST(a key scoped to namespaces reaches only their sessions) {
+  access_scope tenant_a{true, {"a"}};
+  access_scope tenant_b{true, {"b"}};
+  auto forbidden = [](const auto& answer) {
+    return !answer && is_service_error(answer.error(), service_errc::forbidden);
+  };
+  // A session that holds nothing may be taken by either tenant.
+  CAF_CHECK(ask<memory_view>(registry, memory_get_atom::value,
+                             std::string{"s"}, tenant_b));
+  CAF_REQUIRE(ask<ok_atom>(registry, memory_append_atom::value,
+                           std::string{"s"},
+                           append_request{numbered_messages(1, 2), {}, "a"},
+                           tenant_a));
+  CAF_CHECK(ask<memory_view>(registry, memory_get_atom::value,
+                             std::string{"s"}, tenant_a));
+  // Tenant b can neither read, write, search nor delete it.
+  CAF_CHECK(forbidden(ask<memory_view>(registry, memory_get_atom::value,
+                                       std::string{"s"}, tenant_b)));
+  CAF_CHECK(forbidden(ask<ok_atom>(
+    registry, memory_append_atom::value, std::string{"s"},
+    append_request{numbered_messages(3, 3), {}, "b"}, tenant_b)));
+  CAF_CHECK(forbidden(ask<ok_atom>(registry, memory_delete_atom::value,
+                                   std::string{"s"}, strings{}, tenant_b)));
+  CAF_CHECK(forbidden(ask<std::vector<retrieval_hit>>(
+    registry, retrieve_atom::value, std::string{"s"},
+    retrieval_query{"m1", 10}, tenant_b)));
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (strings{"m2", "m1"}));
+  CAF_CHECK_EQUAL(store_state().sessions["s"].namespaces, (strings{"a"}));
+  // Its own tenant deletes it; then it holds nothing, for anyone.
+  CAF_REQUIRE(ask<ok_atom>(registry, memory_delete_atom::value,
+                           std::string{"s"}, strings{}, tenant_a));
+  CAF_CHECK(ask<memory_view>(registry, memory_get_atom::value,
+                             std::string{"s"}, tenant_b));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

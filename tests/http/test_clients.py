@@ -289,3 +289,86 @@ class OpenApiTest(ClientTestCase):
             return response.status
         finally:
             conn.close()
+
+
+class ScopedKeysTest(ClientTestCase):
+    """MOTORHEAD_API_KEYS=admin,tenantA:a|shared,tenantB:b: a key scoped to
+    namespaces reaches only the sessions posted under them."""
+
+    admin, tenant_a, tenant_b = ("adm-" + uuid.uuid4().hex,
+                                 "ta-" + uuid.uuid4().hex,
+                                 "tb-" + uuid.uuid4().hex)
+    server_env = {"MOTORHEAD_API_KEYS":
+                  f"{admin},{tenant_a}:a|shared,{tenant_b}:b",
+                  "MOTORHEAD_LONG_TERM_MEMORY": "true"}
+
+    def call(self, key, method, path, body=None):
+        return self.server.request(method, path, body,
+                                   headers={"Authorization": f"Bearer {key}"})
+
+    def posted_by_a(self):
+        session = new_session()
+        status, _, _ = self.call(self.tenant_a, "POST",
+                                 f"/sessions/{session}/memory?namespace=a",
+                                 {"messages": [turn(0), turn(1)]})
+        self.assertEqual(status, 200)
+        return session
+
+    def test_another_tenant_cannot_read_write_search_or_delete(self):
+        session = self.posted_by_a()
+        memory = f"/sessions/{session}/memory"
+        for method, path, body in [
+                ("GET", memory, None),
+                ("POST", memory + "?namespace=b", {"messages": [turn(2)]}),
+                ("DELETE", memory, None),
+                ("POST", f"/sessions/{session}/retrieval", {"text": "topic0"})]:
+            status, answer, _ = self.call(self.tenant_b, method, path, body)
+            self.assertEqual(status, 403, (method, path, answer))
+            self.assertIn("may not reach", answer["error"])
+        # Nothing changed; the owner and the admin key still read it.
+        for key in (self.tenant_a, self.admin):
+            status, answer, _ = self.call(key, "GET", memory)
+            self.assertEqual(status, 200)
+            self.assertEqual(len(answer["messages"]), 2)
+        status, hits, _ = self.call(self.tenant_a, "POST",
+                                    f"/sessions/{session}/retrieval",
+                                    {"text": "topic0"})
+        self.assertEqual(status, 200)
+        self.assertEqual(hits[0]["content"], turn(0)["content"])
+
+    def test_a_post_and_a_list_must_name_a_namespace_of_the_key(self):
+        session = new_session()
+        memory = f"/sessions/{session}/memory"
+        for path in (memory, memory + "?namespace=b"):
+            status, answer, _ = self.call(self.tenant_a, "POST", path,
+                                          {"messages": [turn(0)]})
+            self.assertEqual(status, 403, path)
+            self.assertIn("namespace", answer["error"])
+        for path in ("/sessions", "/sessions?namespace=b"):
+            self.assertEqual(self.call(self.tenant_a, "GET", path)[0], 403)
+        session = self.posted_by_a()
+        status, ids, _ = self.call(self.tenant_a, "GET",
+                                   "/sessions?namespace=a&size=100")
+        self.assertEqual(status, 200)
+        self.assertIn(session, ids)
+
+    def test_a_session_that_holds_nothing_reads_empty(self):
+        status, answer, _ = self.call(self.tenant_b, "GET",
+                                      f"/sessions/{new_session()}/memory")
+        self.assertEqual(status, 200)
+        self.assertEqual(answer["messages"], [])
+
+    def test_operations_routes_need_a_key_without_scope(self):
+        for path in ("/metrics", "/cluster"):
+            conn_status = self.server.get_text(
+                path, {"Authorization": f"Bearer {self.tenant_a}"})[0]
+            self.assertEqual(conn_status, 403, path)
+            self.assertEqual(self.server.get_text(
+                path, {"Authorization": f"Bearer {self.admin}"})[0], 200)
+
+    def test_the_key_check_lists_the_scope(self):
+        status, answer, _ = self.call(self.tenant_a, "GET", "/keys/current")
+        self.assertEqual((status, answer["namespaces"]), (200, ["a", "shared"]))
+        status, answer, _ = self.call(self.admin, "GET", "/keys/current")
+        self.assertEqual(status, 200)
+        self.assertNotIn("namespaces", answer)

@@ -16,6 +16,13 @@ settings_result load(const std::map<std::string, std::string>& env) {
   });
 }
 
+std::vector<std::string> secrets(const std::vector<api_key>& keys) {
+  std::vector<std::string> out;
+  for (const auto& key : keys)
+    out.push_back(key.secret);
+  return out;
+}
+
 } // namespace
 
 TEST(Settings, DefaultsAreTheOriginals) {
@@ -50,7 +57,7 @@ TEST(Settings, ReadsTheEnvironment) {
   EXPECT_EQ(cfg.max_window_size, 20u);
   EXPECT_TRUE(cfg.long_term_memory);
   EXPECT_EQ(cfg.session_idle.count(), 5);
-  EXPECT_EQ(cfg.api_keys, (std::vector<std::string>{"k1", "k2"}));
+  EXPECT_EQ(secrets(cfg.api_keys), (std::vector<std::string>{"k1", "k2"}));
 }
 
 TEST(Settings, ReportsEveryInvalidValue) {
@@ -109,7 +116,27 @@ TEST(Settings, ClusterIdentityComesFromThePeers) {
 TEST(Settings, ApiKeysAreTrimmed) {
   auto result = load({{"MOTORHEAD_API_KEYS", " k1 ,\tk2\t, "}});
   ASSERT_TRUE(result.errors.empty());
-  EXPECT_EQ(result.value.api_keys, (std::vector<std::string>{"k1", "k2"}));
+  EXPECT_EQ(secrets(result.value.api_keys),
+            (std::vector<std::string>{"k1", "k2"}));
+}
+
+TEST(Settings, ApiKeysMayBeScopedToNamespaces) {
+  auto result = load({{"MOTORHEAD_API_KEYS", "admin,t1key:tenant-1|team:a"}});
+  ASSERT_TRUE(result.errors.empty());
+  const auto& keys = result.value.api_keys;
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_FALSE(keys[0].scope.restricted);
+  EXPECT_EQ(keys[1].secret, "t1key");
+  EXPECT_TRUE(keys[1].scope.restricted);
+  EXPECT_EQ(keys[1].scope.namespaces,
+            (std::vector<std::string>{"tenant-1", "team:a"}));
+  for (const char* text : {"k:", "k:ns|", "k:a b", ":ns", "k:|ns"}) {
+    auto bad = load({{"MOTORHEAD_API_KEYS", text}});
+    ASSERT_EQ(bad.errors.size(), 1u) << text;
+    // The message names the variable, never the key.
+    EXPECT_NE(bad.errors[0].find("MOTORHEAD_API_KEYS"), std::string::npos);
+    EXPECT_EQ(bad.errors[0].find(text), std::string::npos) << bad.errors[0];
+  }
 }
 
 TEST(Settings, ApiKeysSetButEmptyAreRefused) {
