@@ -33,7 +33,7 @@ start_motorhead() {
   MOTORHEAD_PORT="$(free_port)"
   env PORT="$MOTORHEAD_PORT" MOTORHEAD_HOST=127.0.0.1 \
     REDIS_URL="redis://127.0.0.1:$REDIS_PORT" "$@" \
-    build/motorhead >"$workdir/motorhead-$MOTORHEAD_PORT.log" 2>&1 &
+    "${MOTORHEAD_BINARY:-build/motorhead}" >"$workdir/motorhead-$MOTORHEAD_PORT.log" 2>&1 &
   pids+=($!)
   wait_for curl -sf "http://127.0.0.1:$MOTORHEAD_PORT/"
 }
