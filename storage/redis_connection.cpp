@@ -6,6 +6,7 @@
 #include <hiredis/hiredis.h>
 
 #include "core/metrics.hpp"
+#include "storage/lua_script.hpp"
 
 namespace motorhead {
 
@@ -105,6 +106,7 @@ void redis_connection::disconnect() {
     redisFree(context_);
     context_ = nullptr;
   }
+  loaded_scripts_.clear();
 }
 
 std::string redis_connection::connect() {
@@ -147,35 +149,66 @@ redis_connection::execute(const std::vector<redis_command>& commands) {
       return result;
     }
   counters.redis_round_trips.add();
-  counters.redis_commands.add(commands.size());
-  std::vector<const char*> argv;
-  std::vector<size_t> argv_len;
+  // How many commands went out for each of `commands`: a script's first
+  // call on this connection is preceded by its SCRIPT LOAD.
+  std::vector<std::size_t> sent;
+  sent.reserve(commands.size());
+  std::size_t total = 0;
   for (const auto& command : commands) {
-    argv.clear();
-    argv_len.clear();
-    for (const auto& arg : command) {
-      argv.push_back(arg.data());
-      argv_len.push_back(arg.size());
-    }
-    redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
-                           argv_len.data());
+    sent.push_back(append(command));
+    total += sent.back();
   }
+  counters.redis_commands.add(total);
   result.replies.reserve(commands.size());
-  for (size_t i = 0; i < commands.size(); ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
-      counters.redis_errors.add();
-      result.error = std::string{"Redis connection lost: "} + context_->errstr;
-      result.maybe_applied = true;
-      disconnect();
-      return result;
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    redis_reply reply;
+    for (std::size_t part = 0; part < sent[i]; ++part) {
+      void* raw = nullptr;
+      if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+        counters.redis_errors.add();
+        result.error = std::string{"Redis connection lost: "} + context_->errstr;
+        result.maybe_applied = true;
+        disconnect();
+        return result;
+      }
+      reply = copy_reply(*static_cast<redisReply*>(raw));
+      freeReplyObject(raw);
     }
-    result.replies.push_back(copy_reply(*static_cast<redisReply*>(raw)));
-    freeReplyObject(raw);
-    if (result.replies.back().is_error())
+    if (reply.is_error()) {
       counters.redis_errors.add();
+      // Nothing ran; the next calls load their scripts again.
+      if (reply.text.rfind("NOSCRIPT", 0) == 0)
+        loaded_scripts_.clear();
+    }
+    result.replies.push_back(std::move(reply));
   }
   return result;
+}
+
+std::size_t redis_connection::append(const redis_command& command) {
+  std::size_t count = 0;
+  if (command.size() > 1 && command[0] == "EVALSHA"
+      && loaded_scripts_.count(command[1]) == 0)
+    if (const auto* script = store::lua_script::find(command[1])) {
+      const std::string load[] = {"SCRIPT", "LOAD", script->text()};
+      const char* argv[] = {load[0].data(), load[1].data(), load[2].data()};
+      const size_t argv_len[] = {load[0].size(), load[1].size(),
+                                 load[2].size()};
+      redisAppendCommandArgv(context_, 3, argv, argv_len);
+      loaded_scripts_.insert(command[1]);
+      ++count;
+    }
+  std::vector<const char*> argv;
+  std::vector<size_t> argv_len;
+  argv.reserve(command.size());
+  argv_len.reserve(command.size());
+  for (const auto& arg : command) {
+    argv.push_back(arg.data());
+    argv_len.push_back(arg.size());
+  }
+  redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
+                         argv_len.data());
+  return count + 1;
 }
 
 } // namespace motorhead

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,16 +60,27 @@ public:
 
   /// Sends all commands in one pipeline and reads their replies, in order.
   /// Connects first when needed. An I/O failure drops the connection (the
-  /// next call reconnects) and keeps the replies read before it.
+  /// next call reconnects) and keeps the replies read before it. Before
+  /// the first EVALSHA of a registered script (store::lua_script) on a
+  /// connection, the script is loaded in the same pipeline; its reply is
+  /// not among the results.
   pipeline_result execute(const std::vector<redis_command>& commands);
 
 private:
   std::string connect();
   void disconnect();
+  /// Appends `command` to the pipeline, preceded by a SCRIPT LOAD when it
+  /// runs a script this connection has not loaded; returns how many
+  /// commands it appended.
+  std::size_t append(const redis_command& command);
 
   redis_endpoint endpoint_;
   std::chrono::milliseconds timeout_;
   redisContext* context_ = nullptr;
+  /// SHA-1s of the scripts loaded through this connection. A server that
+  /// restarted or failed over has none: cleared on every disconnect, and
+  /// on a NOSCRIPT reply (a SCRIPT FLUSH).
+  std::set<std::string, std::less<>> loaded_scripts_;
 };
 
 } // namespace motorhead

@@ -7,6 +7,7 @@
 
 #include "core/json_codec.hpp"
 #include "core/retrieval_index.hpp"
+#include "storage/lua_script.hpp"
 
 namespace motorhead::store {
 
@@ -26,14 +27,14 @@ end
 // KEYS: messages, meta. ARGV: ttl. Claims the session: its epoch goes up by
 // one and is returned. A session never written (no next_seq) expires after
 // `ttl` seconds unless a write makes it real.
-const std::string claim_script = R"lua(
+const lua_script claim_script{R"lua(
 local epoch = redis.call('HINCRBY', KEYS[2], 'epoch', 1)
 if redis.call('EXISTS', KEYS[1]) == 0
    and redis.call('HEXISTS', KEYS[2], 'next_seq') == 0 then
   redis.call('EXPIRE', KEYS[2], ARGV[1])
 end
 return epoch
-)lua";
+)lua"};
 
 // The index entries of a session are written by its fenced scripts, so a
 // stale owner can neither list nor unlist a session. (A standalone Redis
@@ -45,7 +46,7 @@ return epoch
 // session id, score (ms), message records... The archive and the marks of
 // messages waiting for an embedding are written with the messages, so none
 // is ever lost. A new context starts a new summary generation.
-const std::string append_script = fence + R"lua(
+const lua_script append_script{fence + R"lua(
 redis.call('PERSIST', KEYS[2])
 for i = 10, #ARGV do
   redis.call('RPUSH', KEYS[1], ARGV[i])
@@ -67,14 +68,14 @@ if ARGV[7] == '1' and #ARGV >= 10 then
   redis.call('ZADD', KEYS[5], ARGV[9], ARGV[8])
 end
 return 1
-)lua";
+)lua"};
 
 // KEYS: messages, meta, archive, unembedded, vectors, sessions index,
 // pending embeddings, then the index of each namespace. ARGV: epoch, ttl,
 // session id. Removes everything but the claim (epoch) and the summary
 // generation, which moves on so that no fold computed before lands after;
 // they expire like the claim of a session never written.
-const std::string delete_script = fence + R"lua(
+const lua_script delete_script{fence + R"lua(
 redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5])
 local generation = redis.call('HGET', KEYS[2], 'summary_gen') or 0
 redis.call('DEL', KEYS[2])
@@ -84,14 +85,14 @@ for i = 6, #KEYS do
   redis.call('ZREM', KEYS[i], ARGV[3])
 end
 return 1
-)lua";
+)lua"};
 
 // KEYS: messages, meta. ARGV: epoch, summary generation, summary,
 // tokens_used, then the seqs the summary covers, oldest first. Removes
 // exactly those messages, which must head the list, and only if the summary
 // it extends is still the session's: otherwise nothing changes and the
 // answer is STALE. An empty summary leaves the context as it was.
-const std::string fold_script = fence + R"lua(
+const lua_script fold_script{fence + R"lua(
 if (redis.call('HGET', KEYS[2], 'summary_gen') or '0') ~= ARGV[2] then
   return redis.error_reply('STALE the summary was replaced')
 end
@@ -111,14 +112,14 @@ if ARGV[3] ~= '' then
 end
 redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[4])
 return count
-)lua";
+)lua"};
 
 // KEYS: messages, meta, unembedded, vectors, pending embeddings, archive.
 // ARGV: epoch, model, dimension, all_embedded (0/1), session id, then seq
 // and packed vector pairs. A vector is kept only for a message still in the
 // archive: none comes back after a DELETE. The session leaves the pending
 // list only when it says no message waits for an embedding any more.
-const std::string vectors_script = fence + R"lua(
+const lua_script vectors_script{fence + R"lua(
 local stored = 0
 for i = 6, #ARGV, 2 do
   if redis.call('HEXISTS', KEYS[6], ARGV[i]) == 1 then
@@ -134,7 +135,7 @@ if ARGV[4] == '1' then
   redis.call('ZREM', KEYS[5], ARGV[5])
 end
 return redis.call('SCARD', KEYS[3])
-)lua";
+)lua"};
 
 const std::string pending_embeddings_key = "motorhead:embedding:pending";
 
@@ -203,8 +204,8 @@ std::string index_key(const std::optional<std::string>& ns) {
 }
 
 command_list load_commands(const std::string& session_id) {
-  return {{"EVAL", claim_script, "2", messages_key(session_id),
-           meta_key(session_id), unwritten_epoch_ttl},
+  return {claim_script.call({messages_key(session_id), meta_key(session_id)},
+                           {unwritten_epoch_ttl}),
           {"LRANGE", messages_key(session_id), "0", "-1"},
           {"HGETALL", meta_key(session_id)},
           {"SCARD", unembedded_key(session_id)}};
@@ -233,16 +234,6 @@ outcome<session_snapshot> decode_load(const std::vector<redis_reply>& replies) {
   return {std::move(snapshot), {}};
 }
 
-/// An EVAL of `script` with `keys` (their count first), then `args`.
-redis_command eval_command(const std::string& script, redis_command keys,
-                           redis_command args) {
-  redis_command eval{"EVAL", script, std::to_string(keys.size())};
-  eval.reserve(eval.size() + keys.size() + args.size());
-  std::move(keys.begin(), keys.end(), std::back_inserter(eval));
-  std::move(args.begin(), args.end(), std::back_inserter(eval));
-  return eval;
-}
-
 command_list append_commands(const std::string& session_id,
                              const append_change& change, int64_t now_ms) {
   redis_command keys{messages_key(session_id),  meta_key(session_id),
@@ -261,7 +252,7 @@ command_list append_commands(const std::string& session_id,
                      std::to_string(now_ms)};
   for (const auto& msg : change.messages)
     args.push_back(json::encode_stored_message(msg));
-  return {eval_command(append_script, std::move(keys), std::move(args))};
+  return {append_script.call(std::move(keys), std::move(args))};
 }
 
 command_list fold_commands(const std::string& session_id,
@@ -271,9 +262,8 @@ command_list fold_commands(const std::string& session_id,
                      std::to_string(change.tokens_used)};
   for (auto seq : change.seqs)
     args.push_back(std::to_string(seq));
-  return {eval_command(fold_script,
-                       {messages_key(session_id), meta_key(session_id)},
-                       std::move(args))};
+  return {fold_script.call({messages_key(session_id), meta_key(session_id)},
+                           std::move(args))};
 }
 
 command_list delete_commands(const std::string& session_id,
@@ -285,9 +275,8 @@ command_list delete_commands(const std::string& session_id,
                      pending_embeddings_key};
   for (const auto& ns : namespaces)
     keys.push_back(index_key(ns));
-  return {eval_command(delete_script, std::move(keys),
-                       {std::to_string(epoch), unwritten_epoch_ttl,
-                        session_id})};
+  return {delete_script.call(
+    std::move(keys), {std::to_string(epoch), unwritten_epoch_ttl, session_id})};
 }
 
 command_list list_commands(const session_page& page) {
@@ -349,11 +338,10 @@ command_list vectors_commands(const std::string& session_id,
     args.push_back(std::to_string(v.seq));
     args.push_back(pack_vector(v.values));
   }
-  return {eval_command(vectors_script,
-                       {messages_key(session_id), meta_key(session_id),
-                        unembedded_key(session_id), vectors_key(session_id),
-                        pending_embeddings_key, archive_key(session_id)},
-                       std::move(args))};
+  return {vectors_script.call(
+    {messages_key(session_id), meta_key(session_id), unembedded_key(session_id),
+     vectors_key(session_id), pending_embeddings_key, archive_key(session_id)},
+    std::move(args))};
 }
 
 command_list pending_embedding_commands(std::size_t limit) {

@@ -2,13 +2,15 @@
 
 #include <string>
 
+#include "storage/lua_script.hpp"
+
 namespace motorhead::store {
 
 namespace {
 
 // KEYS: requests bucket, tokens bucket. ARGV: rpm, tpm, tokens (0: no limit).
 // The same continuous refill as the node-local limiter, on Redis' clock.
-const char* bucket_script = R"lua(
+const lua_script bucket_script{R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function level_of(key, capacity)
@@ -41,16 +43,17 @@ if tokens then
   redis.call('PEXPIRE', KEYS[2], 120000)
 end
 return math.ceil(wait)
-)lua";
+)lua"};
 
 } // namespace
 
 std::vector<redis_command> rate_limit_commands(uint64_t requests_per_minute,
                                                uint64_t tokens_per_minute,
                                                uint64_t tokens) {
-  return {{"EVAL", bucket_script, "2", "motorhead:{ratelimit}:requests",
-           "motorhead:{ratelimit}:tokens", std::to_string(requests_per_minute),
-           std::to_string(tokens_per_minute), std::to_string(tokens)}};
+  return {bucket_script.call(
+    {"motorhead:{ratelimit}:requests", "motorhead:{ratelimit}:tokens"},
+    {std::to_string(requests_per_minute), std::to_string(tokens_per_minute),
+     std::to_string(tokens)})};
 }
 
 outcome<int64_t> decode_rate_limit(const std::vector<redis_reply>& replies) {

@@ -461,6 +461,24 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(self.server.get_memory(session)["messages"],
                          [turn(1), turn(0)])
 
+    def test_scripts_travel_once_and_survive_a_script_flush(self):
+        session = new_session()
+        for i in range(3):
+            self.assertEqual(self.server.post_memory(session, [turn(i)])[0], 200)
+        # Each script is loaded once, then called by its SHA-1.
+        stats = self.redis.command("INFO", "commandstats")
+        self.assertIn("cmdstat_evalsha:", stats)
+        self.assertNotIn("cmdstat_eval:", stats)
+        self.redis.command("SCRIPT", "FLUSH")
+        # The first write after the flush finds no script: not applied, a
+        # 503 that says retry; the connection loads its scripts again.
+        first = self.server.post_memory(session, [turn(3)])
+        if first[0] != 200:
+            self.assertError(first, 503)
+            self.assertEqual(self.server.post_memory(session, [turn(3)])[0], 200)
+        self.assertEqual(self.server.get_memory(session)["messages"],
+                         [turn(i) for i in reversed(range(4))])
+
     def assertError(self, response, status):
         self.assertEqual(response[0], status, response[1])
         self.assertIn("error", response[1])

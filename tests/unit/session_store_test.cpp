@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/lua_script.hpp"
+
 using namespace motorhead;
 
 namespace {
@@ -16,6 +18,16 @@ bool is_index_key(const std::string& key) {
 
 } // namespace
 
+TEST(LuaScript, IsCalledByItsSha1) {
+  static const store::lua_script script{"return 1"};
+  // Redis names a script by the SHA-1 of its text: SCRIPT LOAD "return 1".
+  EXPECT_EQ(script.sha(), "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+  EXPECT_EQ(store::lua_script::find(script.sha()), &script);
+  EXPECT_EQ(store::lua_script::find("0000"), nullptr);
+  EXPECT_EQ(script.call({"k1", "k2"}, {"a"}),
+            (redis_command{"EVALSHA", script.sha(), "2", "k1", "k2", "a"}));
+}
+
 TEST(SessionStore, EveryKeyOfASessionCarriesItsHashTag) {
   EXPECT_EQ(store::messages_key("abc"), "motorhead:session:{abc}:messages");
   EXPECT_EQ(store::meta_key("abc"), "motorhead:session:{abc}:meta");
@@ -27,7 +39,8 @@ TEST(SessionStore, EveryKeyOfASessionCarriesItsHashTag) {
        {store::append_commands("abc", change, 1), store::load_commands("abc"),
         store::fold_commands("abc", {}), store::delete_commands("abc", {"team"}, 1),
         store::vectors_commands("abc", {}, false)}) {
-    ASSERT_EQ(commands[0][0], "EVAL");
+    ASSERT_EQ(commands[0][0], "EVALSHA");
+    ASSERT_NE(store::lua_script::find(commands[0][1]), nullptr);
     auto keys = std::stoul(commands[0][2]);
     EXPECT_GE(keys, 2u);
     EXPECT_EQ(commands[0][3], store::messages_key("abc"));
@@ -50,7 +63,7 @@ TEST(SessionStore, AppendIsOneFencedScriptThatAlsoListsTheSession) {
   // Nothing runs outside the script, so a stale owner lists nothing.
   ASSERT_EQ(commands.size(), 1u);
   const auto& eval = commands[0];
-  EXPECT_EQ(eval[0], "EVAL");
+  EXPECT_EQ(eval[0], "EVALSHA");
   auto keys = std::stoul(eval[2]);
   std::vector<std::string> key_args(eval.begin() + 3, eval.begin() + 3 + keys);
   EXPECT_NE(std::find(key_args.begin(), key_args.end(), "motorhead:sessions"),
