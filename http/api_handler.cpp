@@ -1,5 +1,9 @@
 #include "http/api_handler.hpp"
 
+#include <algorithm>
+#include <optional>
+#include <unordered_map>
+
 #include <caf/all.hpp>
 
 #include "core/json_codec.hpp"
@@ -12,9 +16,11 @@
 
 namespace motorhead::http {
 
+class bridge;
+
 /// A closure to run inside the bridge actor, where it may send requests.
 struct bridge_task {
-  std::function<void(caf::event_based_actor*)> run;
+  std::function<void(bridge*)> run;
 };
 
 } // namespace motorhead::http
@@ -23,21 +29,81 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(motorhead::http::bridge_task)
 
 namespace motorhead::http {
 
-namespace {
-
 /// Runs the closures the I/O thread hands it, so that requests to actors
-/// start from an actor. (A class: CAF 0.17 spawns a function actor without
-/// arguments through an empty argument tuple that UBSan reports.)
+/// start from an actor, and answers 504 for those not answered in time.
+/// CAF's own request timeouts would put one timer per request on the
+/// actor clock (a lock and a wake-up of its thread each); instead the
+/// bridge keeps its requests in flight, at most one per connection, and
+/// sweeps them every `sweep_interval`. (A class: CAF 0.17 spawns a
+/// function actor without arguments through an empty argument tuple that
+/// UBSan reports.)
 class bridge : public caf::event_based_actor {
 public:
-  using caf::event_based_actor::event_based_actor;
+  bridge(caf::actor_config& cfg, std::chrono::milliseconds timeout)
+    : caf::event_based_actor(cfg),
+      timeout_(timeout),
+      sweep_interval_(std::max(std::chrono::milliseconds{10}, timeout / 50)) {
+  }
 
   caf::behavior make_behavior() override {
     return {
       [this](bridge_task& task) { task.run(this); },
+      [this](caf::tick_atom) { sweep(); },
     };
   }
+
+  /// Keeps `respond` until `settle` takes it back or the request times out.
+  uint64_t track(responder respond) {
+    auto id = next_id_++;
+    in_flight_.emplace(id, pending_request{std::move(respond),
+                                           clock().now() + timeout_});
+    if (!sweep_scheduled_) {
+      sweep_scheduled_ = true;
+      delayed_send(this, sweep_interval_, caf::tick_atom::value);
+    }
+    return id;
+  }
+
+  /// The responder of request `id`, unless it timed out already.
+  std::optional<responder> settle(uint64_t id) {
+    auto it = in_flight_.find(id);
+    if (it == in_flight_.end())
+      return std::nullopt;
+    auto respond = std::move(it->second.respond);
+    in_flight_.erase(it);
+    return respond;
+  }
+
+private:
+  struct pending_request {
+    responder respond;
+    caf::actor_clock::time_point deadline;
+  };
+
+  void sweep() {
+    auto now = clock().now();
+    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+      if (it->second.deadline > now) {
+        ++it;
+        continue;
+      }
+      it->second.respond(
+        error_response(caf::make_error(caf::sec::request_timeout)));
+      it = in_flight_.erase(it);
+    }
+    sweep_scheduled_ = !in_flight_.empty();
+    if (sweep_scheduled_)
+      delayed_send(this, sweep_interval_, caf::tick_atom::value);
+  }
+
+  std::chrono::milliseconds timeout_;
+  std::chrono::milliseconds sweep_interval_;
+  std::unordered_map<uint64_t, pending_request> in_flight_;
+  uint64_t next_id_ = 0;
+  bool sweep_scheduled_ = false;
 };
+
+namespace {
 
 /// Answers with what `make_response` returns, or with a 500 when it throws:
 /// the bridge serves every request, so an exception must not stop it.
@@ -128,9 +194,8 @@ api_response error_response(const caf::error& err) {
 
 api_handler::api_handler(caf::actor_system& system, router_actor router,
                          const settings& cfg)
-  : bridge_(system.spawn<bridge>()),
+  : bridge_(system.spawn<bridge>(cfg.request_timeout)),
     router_(std::move(router)),
-    timeout_(cfg.request_timeout),
     long_term_memory_(cfg.long_term_memory),
     api_keys_(cfg.api_keys),
     max_messages_per_post_(cfg.max_messages_per_post),
@@ -146,14 +211,18 @@ api_handler::~api_handler() {
 template <class T, class ToResponse, class... Ts>
 void api_handler::ask_router(responder respond, ToResponse to_response,
                              Ts... xs) {
-  auto task = [router = router_, timeout = timeout_, respond, to_response,
-               xs...](caf::event_based_actor* self) {
-    self->request(router, timeout, xs...)
+  auto task = [router = router_, respond, to_response, xs...](bridge* self) {
+    auto id = self->track(respond);
+    self->request(router, caf::infinite, xs...)
       .then(
         [=](T& value) {
-          respond_with(respond, [&] { return to_response(value); });
+          if (auto settled = self->settle(id))
+            respond_with(*settled, [&] { return to_response(value); });
         },
-        [=](caf::error& err) { respond(error_response(err)); });
+        [=](caf::error& err) {
+          if (auto settled = self->settle(id))
+            (*settled)(error_response(err));
+        });
   };
   caf::anon_send(bridge_, bridge_task{std::move(task)});
 }

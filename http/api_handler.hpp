@@ -3,7 +3,6 @@
 // actor is handed to a bridge actor, so the I/O thread never waits.
 #pragma once
 
-#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -65,7 +64,6 @@ private:
 
   caf::actor bridge_;
   router_actor router_;
-  std::chrono::milliseconds timeout_;
   bool long_term_memory_;
   std::vector<api_key> api_keys_;
   std::size_t max_messages_per_post_;
