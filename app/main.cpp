@@ -206,8 +206,10 @@ outcome<node_actors> start_actors(caf::actor_system& system,
 void configure_actor_system(caf::actor_system_config& caf_cfg,
                             const settings& cfg) {
   add_protocol_types(caf_cfg);
-  caf_cfg.set("scheduler.max-threads",
-              std::max(1u, std::thread::hardware_concurrency()));
+  auto threads = cfg.actor_threads != 0
+                   ? cfg.actor_threads
+                   : std::max(1u, std::thread::hardware_concurrency());
+  caf_cfg.set("scheduler.max-threads", threads);
   // One shared queue. Work stealing in CAF 0.17 takes from the tail of a
   // singly linked queue by walking it from the head: when one handler wakes
   // thousands of actors at once (retiring every session, a wave of idle

@@ -60,6 +60,7 @@ struct settings {
   std::size_t max_messages_per_post = 1000;
   std::size_t max_message_bytes = 256 * 1024;
   std::size_t summarizer_concurrency = 8;
+  std::size_t actor_threads = 0; // CAF's workers; 0: one per hardware thread
   std::size_t summarizer_queue = 1024;
   std::size_t summary_max_chars = 1200;
   std::vector<api_key> api_keys;
