@@ -29,10 +29,13 @@ start_redis() {
 }
 
 # start_motorhead [VAR=value ...]: one server on a free port, using REDIS_PORT.
+# MOTORHEAD_BINARY picks the build; MOTORHEAD_PRELOAD, a library preloaded
+# into the server alone (an allocator to compare), not into wrk or Redis.
 start_motorhead() {
   MOTORHEAD_PORT="$(free_port)"
   env PORT="$MOTORHEAD_PORT" MOTORHEAD_HOST=127.0.0.1 \
-    REDIS_URL="redis://127.0.0.1:$REDIS_PORT" "$@" \
+    REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
+    ${MOTORHEAD_PRELOAD:+LD_PRELOAD="$MOTORHEAD_PRELOAD"} "$@" \
     "${MOTORHEAD_BINARY:-build/motorhead}" >"$workdir/motorhead-$MOTORHEAD_PORT.log" 2>&1 &
   pids+=($!)
   wait_for curl -sf "http://127.0.0.1:$MOTORHEAD_PORT/"
