@@ -13,6 +13,14 @@ void write_string(writer_type& out, std::string_view text) {
   out.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
+void write_string_array(writer_type& out,
+                        const std::vector<std::string>& items) {
+  out.StartArray();
+  for (const auto& item : items)
+    write_string(out, item);
+  out.EndArray();
+}
+
 /// Whether every string of `root`, member names included, is well-formed
 /// UTF-8. RapidJSON 1.1.0 decodes an escaped low surrogate with no high one
 /// before it ("\udc00") into three bytes that are no character. Iterative,
@@ -265,10 +273,7 @@ std::string encode_key_status(bool authenticated, const access_scope& scope) {
     out.Bool(authenticated);
     if (scope.restricted) {
       out.Key("namespaces");
-      out.StartArray();
-      for (const auto& ns : scope.namespaces)
-        write_string(out, ns);
-      out.EndArray();
+      write_string_array(out, scope.namespaces);
     }
     out.EndObject();
   });
@@ -282,20 +287,14 @@ std::string encode_cluster(const std::string& node,
                            const std::vector<std::string>& members,
                            const std::vector<std::string>& peers,
                            const std::string& owner) {
-  auto write_list = [](writer_type& out, const std::vector<std::string>& items) {
-    out.StartArray();
-    for (const auto& item : items)
-      write_string(out, item);
-    out.EndArray();
-  };
   return write_json([&](writer_type& out) {
     out.StartObject();
     out.Key("node");
     write_string(out, node);
     out.Key("members");
-    write_list(out, members);
+    write_string_array(out, members);
     out.Key("peers");
-    write_list(out, peers);
+    write_string_array(out, peers);
     if (!owner.empty()) {
       out.Key("owner");
       write_string(out, owner);
@@ -403,10 +402,7 @@ std::string encode_embedding_request(const std::string& model,
     out.Key("model");
     write_string(out, model);
     out.Key("input");
-    out.StartArray();
-    for (const auto& text : texts)
-      write_string(out, text);
-    out.EndArray();
+    write_string_array(out, texts);
     out.EndObject();
   });
 }
@@ -491,12 +487,8 @@ decoded<stored_message> decode_stored_message(std::string_view text) {
 }
 
 std::string encode_string_list(const std::vector<std::string>& items) {
-  return write_json([&](writer_type& out) {
-    out.StartArray();
-    for (const auto& item : items)
-      write_string(out, item);
-    out.EndArray();
-  });
+  return write_json(
+    [&](writer_type& out) { write_string_array(out, items); });
 }
 
 decoded<std::vector<std::string>> decode_string_list(std::string_view text) {
