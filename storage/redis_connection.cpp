@@ -154,8 +154,10 @@ redis_connection::execute(const std::vector<redis_command>& commands) {
   std::vector<std::size_t> sent;
   sent.reserve(commands.size());
   std::size_t total = 0;
+  std::vector<const char*> argv;
+  std::vector<size_t> argv_len;
   for (const auto& command : commands) {
-    sent.push_back(append(command));
+    sent.push_back(append(command, argv, argv_len));
     total += sent.back();
   }
   counters.redis_commands.add(total);
@@ -185,7 +187,9 @@ redis_connection::execute(const std::vector<redis_command>& commands) {
   return result;
 }
 
-std::size_t redis_connection::append(const redis_command& command) {
+std::size_t redis_connection::append(const redis_command& command,
+                                     std::vector<const char*>& argv,
+                                     std::vector<size_t>& argv_len) {
   std::size_t count = 0;
   if (command.size() > 1 && command[0] == "EVALSHA"
       && loaded_scripts_.count(command[1]) == 0)
@@ -198,10 +202,8 @@ std::size_t redis_connection::append(const redis_command& command) {
       loaded_scripts_.insert(command[1]);
       ++count;
     }
-  std::vector<const char*> argv;
-  std::vector<size_t> argv_len;
-  argv.reserve(command.size());
-  argv_len.reserve(command.size());
+  argv.clear();
+  argv_len.clear();
   for (const auto& arg : command) {
     argv.push_back(arg.data());
     argv_len.push_back(arg.size());

@@ -71,8 +71,11 @@ private:
   void disconnect();
   /// Appends `command` to the pipeline, preceded by a SCRIPT LOAD when it
   /// runs a script this connection has not loaded; returns how many
-  /// commands it appended.
-  std::size_t append(const redis_command& command);
+  /// commands it appended. `argv` and `argv_len` are scratch space, kept
+  /// across the commands of a pipeline so that each does not allocate.
+  std::size_t append(const redis_command& command,
+                     std::vector<const char*>& argv,
+                     std::vector<size_t>& argv_len);
 
   redis_endpoint endpoint_;
   std::chrono::milliseconds timeout_;
