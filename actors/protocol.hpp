@@ -94,8 +94,9 @@ using session_actor = caf::typed_actor<
   caf::reacts_to<embed_atom>,
   // Sent by the session to itself: start a fold if one is due.
   caf::reacts_to<fold_atom>,
-  // Sent by the session to itself: stop if it has been idle long enough.
-  caf::reacts_to<idle_atom>,
+  // The registry asks whether the session may stop: true when it has
+  // nothing in flight (a write, a fold, an embedding).
+  caf::replies_to<idle_atom>::with<bool>,
   // Another node owns the session now: stop once nothing is in flight.
   caf::reacts_to<retire_atom>>;
 
@@ -115,13 +116,14 @@ using router_actor = caf::typed_actor<
   // Membership, and the owner of a session ("" for none).
   caf::replies_to<cluster_atom, std::string>::with<cluster_view>>;
 
-/// The registry: the router plus the idle hand-shake with its sessions, and
-/// the retirement of sessions whose owner is now another node.
-/// A session that has been idle sends (idle, id, messages it has handled);
-/// the registry answers true, and forgets the session, only when it has
-/// delegated no more than that to it, so no request is lost to a stop.
+/// The registry: the router plus the session cache, and the retirement of
+/// sessions whose owner is now another node.
+/// The cache asks an idle or least recently used session whether it may
+/// stop, and stops it only when the session has handled every request
+/// delegated to it, so no request is lost to a stop.
 using registry_actor = router_actor::extend<
-  caf::replies_to<idle_atom, std::string, uint64_t>::with<bool>,
+  // To itself: ask the sessions idle for long enough to stop.
+  caf::reacts_to<idle_atom>,
   // The members now alive, and this node's name: sessions owned elsewhere
   // are retired.
   caf::reacts_to<retire_atom, std::vector<std::string>, std::string>,

@@ -173,9 +173,11 @@ bool fold_still_applies(const session_state& st, const fold_basis& basis) {
 /// Memory after a fold that Redis applied: the same messages go, the
 /// summary moves on (an empty one keeps the context as it was).
 void apply_fold(session_state& st, const store::fold_change& change) {
+  auto folded = st.messages.begin();
   for (auto seq : change.seqs)
-    if (!st.messages.empty() && st.messages.front().seq == seq)
-      st.messages.pop_front();
+    if (folded != st.messages.end() && folded->seq == seq)
+      ++folded;
+  st.messages.erase(st.messages.begin(), folded);
   if (!change.summary.empty())
     st.context = change.summary;
   st.tokens += change.tokens_used;
@@ -565,45 +567,6 @@ caf::result<std::vector<retrieval_hit>> retrieve(session_pointer self,
   return rp;
 }
 
-void schedule_idle_check(session_pointer self, caf::timespan delay) {
-  self->delayed_send(self, delay, idle_atom::value);
-}
-
-/// Counts a request from the registry and notes when it came.
-void note_request(session_pointer self) {
-  ++self->state.handled;
-  self->state.last_request = self->clock().now();
-}
-
-/// Stops the session once it has had no request for the idle time and has
-/// nothing in flight. The registry must agree: it does when it has handed
-/// the session no request the session has not seen. While the session
-/// awaits that answer it handles nothing else, so nothing slips in between.
-/// (A delayed message rather than after(): that one re-arms on every
-/// message and fires periodically.)
-void check_idle(session_pointer self) {
-  auto& st = self->state;
-  auto idle_for = self->clock().now() - st.last_request;
-  if (idle_for < st.limits.idle) {
-    schedule_idle_check(self, st.limits.idle - idle_for);
-    return;
-  }
-  if (!is_quiescent(st)) {
-    schedule_idle_check(self, st.limits.idle);
-    return;
-  }
-  self->request(st.peers.registry, caf::infinite, idle_atom::value, st.id,
-                st.handled)
-    .await([=](bool may_stop) {
-      if (may_stop) {
-        metrics::global().session_idle_stops.add();
-        self->quit();
-      }
-      else
-        schedule_idle_check(self, self->state.limits.idle);
-    });
-}
-
 } // namespace
 
 memory_view make_memory_view(const session_state& st) {
@@ -631,11 +594,8 @@ session_actor::behavior_type session(session_pointer self, std::string id,
   self->state.id = std::move(id);
   self->state.limits = limits;
   self->state.peers = std::move(peers);
-  self->state.last_request = self->clock().now();
-  schedule_idle_check(self, limits.idle);
   return {
     [=](memory_get_atom, access_scope& scope) -> caf::result<memory_view> {
-      note_request(self);
       auto rp = self->make_response_promise<memory_view>();
       with_reachable_state(
         self, scope,
@@ -645,22 +605,19 @@ session_actor::behavior_type session(session_pointer self, std::string id,
     },
     [=](memory_append_atom, append_request& request, access_scope& scope)
       -> caf::result<ok_atom> {
-      note_request(self);
       return append(self, std::move(request), std::move(scope));
     },
     [=](memory_delete_atom, std::vector<std::string>& namespaces,
         access_scope& scope) -> caf::result<ok_atom> {
-      note_request(self);
       return erase(self, std::move(namespaces), std::move(scope));
     },
     [=](fold_atom) { resume_folding(self); },
     [=](retrieve_atom, retrieval_query& query, access_scope& scope)
       -> caf::result<std::vector<retrieval_hit>> {
-      note_request(self);
       return retrieve(self, std::move(query), std::move(scope));
     },
     [=](embed_atom) { start_embedding_if_due(self); },
-    [=](idle_atom) { check_idle(self); },
+    [=](idle_atom) { return is_quiescent(self->state); },
     [=](retire_atom) {
       self->state.retiring = true;
       stop_if_retired(self);

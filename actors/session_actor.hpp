@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
 
@@ -20,7 +19,6 @@ namespace motorhead {
 
 struct session_limits {
   std::size_t max_window = 12;
-  std::chrono::seconds idle{300};
   std::chrono::milliseconds store_timeout{10000};
   std::chrono::milliseconds summarizer_timeout{std::chrono::minutes{5}};
   std::chrono::milliseconds first_retry_delay{1000};
@@ -46,7 +44,9 @@ struct session_state {
   /// False until the first load, and again after a write whose outcome is
   /// unknown: the next request (or fold retry) reloads from Redis.
   bool loaded = false;
-  std::deque<stored_message> messages; // acknowledged by Redis, oldest first
+  /// Acknowledged by Redis, oldest first. A vector: a window is short, and
+  /// an empty deque would cost more than half a kilobyte per session.
+  std::vector<stored_message> messages;
   std::optional<std::string> context;
   uint64_t tokens = 0;
   uint64_t next_seq = 1;
@@ -78,10 +78,6 @@ struct session_state {
 
   /// Counts this actor in motorhead_sessions_live while it exists.
   metrics::gauge_hold live{metrics::global().live_sessions};
-
-  /// Requests received from the registry, for the idle hand-shake.
-  uint64_t handled = 0;
-  caf::actor_clock::time_point last_request;
 
   static inline const char* name = "session";
 };

@@ -1,8 +1,11 @@
 #include "actors/session_registry.hpp"
 
+#include <utility>
+
 #include <caf/all.hpp>
 
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/rendezvous.hpp"
 
 namespace motorhead {
@@ -14,22 +17,53 @@ registry_state::~registry_state() {
     caf::anon_send_exit(address, caf::exit_reason::user_shutdown);
 }
 
+void registry_state::recency_list::push_newest(slot& s) {
+  s.second.newer = nullptr;
+  s.second.older = newest_;
+  (newest_ != nullptr ? newest_->second.newer : oldest_) = &s;
+  newest_ = &s;
+}
+
+void registry_state::recency_list::unlink(slot& s) {
+  auto& links = s.second;
+  (links.newer != nullptr ? links.newer->second.older : newest_) = links.older;
+  (links.older != nullptr ? links.older->second.newer : oldest_) = links.newer;
+  links.newer = links.older = nullptr;
+}
+
 namespace {
 
+using slot = registry_state::slot;
 using session_iterator =
   std::unordered_map<std::string, registry_state::entry>::iterator;
 
-/// A batch of sessions to retire, and the pause before the next: the pause
-/// lets the workers stop this batch before the next joins their queue, so
-/// that a request's actor never waits behind thousands of them.
-constexpr std::size_t retire_batch = 256;
-constexpr auto retire_pause = std::chrono::milliseconds{1};
+/// A batch of sessions to retire or to ask whether they may stop, and the
+/// pause before the next: the pause lets the workers stop this batch
+/// before the next joins their queue, so that a request's actor never
+/// waits behind thousands of them.
+constexpr std::size_t stop_batch = 256;
+constexpr auto stop_pause = std::chrono::milliseconds{1};
+
+enum class stop_reason { idle, evicted };
+
+/// Takes the session out of the recency list, or out of the sessions asked
+/// whether they may stop (which are not in the list).
+void unlink(registry_state& st, slot& s) {
+  if (s.second.asked_to_stop) {
+    s.second.asked_to_stop = false;
+    --st.asked_to_stop;
+  } else {
+    st.recency.unlink(s);
+  }
+}
 
 /// Forgets a session that is about to stop or hand over.
 void forget(registry_pointer self, session_iterator it) {
-  self->state.ids.erase(it->second.handle.address());
-  self->state.to_retire.erase(it->first);
-  self->state.sessions.erase(it);
+  auto& st = self->state;
+  unlink(st, *it);
+  st.ids.erase(it->second.handle.address());
+  st.to_retire.erase(it->first);
+  st.sessions.erase(it);
 }
 
 /// Tells the session to stop once its writes in flight are done; requests
@@ -38,6 +72,104 @@ void retire(registry_pointer self, session_iterator it) {
   self->state.retired.insert(it->second.handle.address());
   self->send(it->second.handle, retire_atom::value);
   forget(self, it);
+}
+
+/// Arms the sweep of idle sessions unless it is armed already.
+void schedule_sweep(registry_pointer self, caf::timespan delay) {
+  if (std::exchange(self->state.sweep_scheduled, true))
+    return;
+  self->delayed_send(self, delay, idle_atom::value);
+}
+
+/// Makes the session the most recently used, and arms the sweep that
+/// finds it idle if nothing older will.
+void make_newest(registry_pointer self, slot& s) {
+  auto& st = self->state;
+  unlink(st, s);
+  s.second.last_used = self->clock().now();
+  st.recency.push_newest(s);
+  schedule_sweep(self, st.cache.idle);
+}
+
+/// The session's answer to whether it may stop. It stops only while it is
+/// still asked: a request delegated since then made it the newest again,
+/// and reached it after the question. A busy session goes back to the
+/// list as the newest, to be asked again an idle time later.
+void settle_stop(registry_pointer self, const caf::actor_addr& address,
+                 bool may_stop, stop_reason reason) {
+  auto& st = self->state;
+  auto found = st.ids.find(address);
+  if (found == st.ids.end() || !found->second->second.asked_to_stop)
+    return;
+  auto& s = *found->second;
+  if (!may_stop) {
+    make_newest(self, s);
+    return;
+  }
+  self->demonitor(address);
+  self->send(s.second.handle, retire_atom::value);
+  forget(self, st.sessions.find(s.first));
+  auto& metrics = metrics::global();
+  (reason == stop_reason::idle ? metrics.session_idle_stops
+                               : metrics.session_evictions)
+    .add();
+}
+
+/// Asks the session whether it may stop; until it answers, it is out of
+/// the recency list.
+void ask_to_stop(registry_pointer self, slot& s, stop_reason reason) {
+  auto& st = self->state;
+  st.recency.unlink(s);
+  s.second.asked_to_stop = true;
+  ++st.asked_to_stop;
+  auto address = s.second.handle.address();
+  self->request(s.second.handle, caf::infinite, idle_atom::value)
+    .then([=](bool may_stop) { settle_stop(self, address, may_stop, reason); },
+          // It failed: its down message forgets it.
+          [=](caf::error&) { settle_stop(self, address, false, reason); });
+}
+
+/// Asks the sessions idle for the idle time to stop, oldest first and a
+/// batch per turn, and arms the sweep for the next one to become idle.
+void sweep_idle(registry_pointer self) {
+  auto& st = self->state;
+  st.sweep_scheduled = false;
+  auto now = self->clock().now();
+  for (std::size_t n = 0; n < stop_batch; ++n) {
+    auto* oldest = st.recency.oldest();
+    if (oldest == nullptr)
+      return;
+    auto idle_for = now - oldest->second.last_used;
+    if (idle_for < st.cache.idle) {
+      schedule_sweep(self, st.cache.idle - idle_for);
+      return;
+    }
+    ask_to_stop(self, *oldest, stop_reason::idle);
+  }
+  schedule_sweep(self, stop_pause);
+}
+
+/// Beyond the bound on live sessions, asks the least recently used to
+/// stop. Sessions already asked do not count: they stop unless busy.
+void evict_beyond_bound(registry_pointer self) {
+  auto& st = self->state;
+  if (st.cache.max_sessions == 0)
+    return;
+  while (st.sessions.size() - st.asked_to_stop > st.cache.max_sessions
+         && st.recency.oldest() != nullptr)
+    ask_to_stop(self, *st.recency.oldest(), stop_reason::evicted);
+}
+
+/// A fresh, monitored actor for the session.
+session_iterator start_session(registry_pointer self, const std::string& id) {
+  auto& st = self->state;
+  auto handle = self->spawn(session, id, st.limits, st.peers);
+  self->monitor(handle);
+  auto it = st.sessions.try_emplace(id).first;
+  it->second.handle = handle;
+  st.ids.emplace(handle.address(), &*it);
+  st.recency.push_newest(*it);
+  return it;
 }
 
 /// The session's actor, spawned and monitored when the session has none;
@@ -49,13 +181,11 @@ session_actor& session_for(registry_pointer self, const std::string& id) {
     retire(self, it);
     it = st.sessions.end();
   }
-  if (it == st.sessions.end()) {
-    auto handle = self->spawn(session, id, st.limits, st.peers);
-    self->monitor(handle);
-    st.ids.emplace(handle.address(), id);
-    it = st.sessions.emplace(id, registry_state::entry{handle, 0}).first;
-  }
+  if (it == st.sessions.end())
+    it = start_session(self, id);
+  make_newest(self, *it);
   ++it->second.delegated;
+  evict_beyond_bound(self);
   return it->second.handle;
 }
 
@@ -63,10 +193,10 @@ session_actor& session_for(registry_pointer self, const std::string& id) {
 /// turn, a pause later, while any are left.
 void retire_next_batch(registry_pointer self) {
   auto& st = self->state;
-  for (std::size_t n = 0; n < retire_batch && !st.to_retire.empty(); ++n)
+  for (std::size_t n = 0; n < stop_batch && !st.to_retire.empty(); ++n)
     retire(self, st.sessions.find(*st.to_retire.begin()));
   if (!st.to_retire.empty())
-    self->delayed_send(self, retire_pause, retire_atom::value);
+    self->delayed_send(self, stop_pause, retire_atom::value);
 }
 
 /// A session stopped without the registry asking: retired ones do when
@@ -76,22 +206,25 @@ void handle_down(registry_pointer self, caf::down_msg& msg) {
   auto& st = self->state;
   if (st.retired.erase(msg.source) > 0)
     return;
-  auto id = st.ids.find(msg.source);
-  if (id == st.ids.end())
+  auto found = st.ids.find(msg.source);
+  if (found == st.ids.end())
     return;
+  const auto& id = found->second->first;
   log_warn("registry", "session stopped: " + self->system().render(msg.reason),
-           {text_field("session", id->second)});
-  forget(self, st.sessions.find(id->second));
+           {text_field("session", id)});
+  forget(self, st.sessions.find(id));
 }
 
 } // namespace
 
 registry_actor::behavior_type session_registry(registry_pointer self,
                                                session_peers peers,
-                                               session_limits limits) {
+                                               session_limits limits,
+                                               session_cache_policy cache) {
   self->state.peers = std::move(peers);
   self->state.peers.registry = caf::actor_cast<registry_actor>(self);
   self->state.limits = limits;
+  self->state.cache = cache;
   self->set_down_handler(
     [=](caf::down_msg& msg) { handle_down(self, msg); });
   return {
@@ -126,17 +259,7 @@ registry_actor::behavior_type session_registry(registry_pointer self,
       const std::string node = "local";
       return cluster_view{node, {node}, {}, id.empty() ? "" : node};
     },
-    [=](idle_atom, const std::string& id, uint64_t handled) {
-      auto& sessions = self->state.sessions;
-      auto it = sessions.find(id);
-      auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      if (it == sessions.end() || it->second.handle.address() != sender
-          || it->second.delegated != handled)
-        return false;
-      self->demonitor(it->second.handle.address());
-      forget(self, it);
-      return true;
-    },
+    [=](idle_atom) { sweep_idle(self); },
     [=](retire_atom, const std::vector<std::string>& members,
         const std::string& node) {
       auto& st = self->state;

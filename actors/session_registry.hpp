@@ -1,12 +1,18 @@
 // The session registry maps a session id to its session actor, spawning it
-// on first use, and forwards the router protocol to it.
+// on first use, and forwards the router protocol to it. It keeps the
+// session cache: sessions idle for long enough stop, and beyond a bound
+// the least recently used stop first.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include <caf/actor_addr.hpp>
+#include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -15,18 +21,53 @@
 
 namespace motorhead {
 
+/// When session actors stop; their data stays in Redis.
+struct session_cache_policy {
+  /// A session with no request for this long stops.
+  std::chrono::milliseconds idle{std::chrono::minutes{5}};
+  /// Live sessions at most (0: no bound); beyond it the least recently
+  /// used idle ones stop first.
+  std::size_t max_sessions = 0;
+};
+
 /// The registry monitors its sessions instead of linking them: CAF 0.17
 /// keeps an actor's links in one list that every link and unlink walks, so
 /// a registry linked to N sessions pays O(N) per session that starts or
 /// stops. A monitor lives in the session's own, short list.
 struct registry_state {
+  struct entry;
+  using slot = std::pair<const std::string, entry>;
   struct entry {
     session_actor handle;
     uint64_t delegated = 0; // requests handed to the session so far
+    caf::actor_clock::time_point last_used;
+    /// Links in the recency list; both null while the session is asked
+    /// whether it may stop, and so out of the list.
+    slot* newer = nullptr;
+    slot* older = nullptr;
+    bool asked_to_stop = false;
   };
+
+  /// Sessions by the time of their last request, intrusive so that it costs
+  /// two pointers per session: the oldest go first, when idle or evicted.
+  class recency_list {
+  public:
+    void push_newest(slot& s);
+    void unlink(slot& s);
+    slot* oldest() const { return oldest_; }
+
+  private:
+    slot* newest_ = nullptr;
+    slot* oldest_ = nullptr;
+  };
+
   std::unordered_map<std::string, entry> sessions;
-  /// The id of each live session by address, for its down message.
-  std::unordered_map<caf::actor_addr, std::string> ids;
+  recency_list recency;
+  /// Sessions asked whether they may stop, awaiting their answer.
+  std::size_t asked_to_stop = 0;
+  bool sweep_scheduled = false;
+  /// Each live session by address, for its down message.
+  std::unordered_map<caf::actor_addr, slot*> ids;
   /// Sessions to retire, a batch per turn (so that requests interleave
   /// with a retirement of every session). A request for one of them
   /// retires it at once and goes to a fresh actor.
@@ -36,6 +77,7 @@ struct registry_state {
   std::unordered_set<caf::actor_addr> retired;
   session_peers peers; // what each session needs; the registry is this one
   session_limits limits;
+  session_cache_policy cache;
 
   registry_state() = default;
   registry_state(const registry_state&) = delete;
@@ -52,6 +94,7 @@ using registry_pointer = registry_actor::stateful_pointer<registry_state>;
 /// the sessions; the registry adds itself.
 registry_actor::behavior_type session_registry(registry_pointer self,
                                                session_peers peers,
-                                               session_limits limits);
+                                               session_limits limits,
+                                               session_cache_policy cache);
 
 } // namespace motorhead

@@ -181,7 +181,6 @@ outcome<node_actors> start_actors(caf::actor_system& system,
   actors.embedder = spawn_embedder(system, cfg, calls);
   session_limits limits;
   limits.max_window = cfg.max_window_size;
-  limits.idle = cfg.session_idle;
   limits.store_timeout = cfg.request_timeout;
   limits.long_term_memory = cfg.long_term_memory;
   limits.embedding_batch = cfg.embedding_batch;
@@ -190,7 +189,7 @@ outcome<node_actors> start_actors(caf::actor_system& system,
     session_registry,
     session_peers{actors.store, summarizer_actor{actors.pool}, {},
                   actors.embedder},
-    limits);
+    limits, session_cache_policy{cfg.session_idle, cfg.max_sessions});
   actors.router = actors.registry;
   if (cfg.clustered())
     if (auto err = join_cluster(system, cfg, actors); !err.empty()) {

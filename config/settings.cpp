@@ -245,6 +245,10 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_SESSION_IDLE_SECONDS", "300",
      "seconds without requests before a session actor is stopped",
      duration_option(&settings::session_idle, 1, 86400)},
+    {"MOTORHEAD_MAX_SESSIONS", "0",
+     "live session actors at most (0: no bound); beyond it the least "
+     "recently used idle ones stop first",
+     unsigned_option(&settings::max_sessions, 0, 1u << 30)},
     {"MOTORHEAD_REQUEST_TIMEOUT_MS", "10000",
      "time an HTTP request may wait for the actors before a 504",
      duration_option(&settings::request_timeout, 10, 600000)},

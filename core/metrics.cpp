@@ -204,6 +204,10 @@ void server_metrics::render(text_writer& out) const {
   render_counter(out, "motorhead_session_idle_stops_total",
                  "Session actors stopped after their idle time.",
                  session_idle_stops);
+  render_counter(out, "motorhead_session_evictions_total",
+                 "Idle session actors stopped, least recently used first, "
+                 "to stay within MOTORHEAD_MAX_SESSIONS.",
+                 session_evictions);
 
   render_gauge(out, "motorhead_folds_queued",
                "Folds waiting for a summarizer worker.", folds_queued);

@@ -132,6 +132,7 @@ struct server_metrics {
   gauge live_sessions;
   counter session_loads;
   counter session_idle_stops;
+  counter session_evictions;
 
   // -- folds -----------------------------------------------------------------
   gauge folds_queued;

@@ -195,11 +195,11 @@ fake_summarizer(fake_summarizer_pointer self) {
 
 actor_fixture::actor_fixture() {
   limits.max_window = 4;
-  limits.idle = std::chrono::seconds{30};
   store = sys.spawn(fake_store);
   summarizer = sys.spawn(fake_summarizer);
   registry = sys.spawn(session_registry,
-                       session_peers{store, summarizer, {}, {}}, limits);
+                       session_peers{store, summarizer, {}, {}}, limits,
+                       cache);
   sched.run();
 }
 

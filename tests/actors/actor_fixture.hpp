@@ -137,6 +137,7 @@ struct actor_fixture : test_coordinator_fixture<test_config> {
   void fail_fold();
 
   session_limits limits;
+  session_cache_policy cache{std::chrono::seconds{30}, 0};
   fake_store_actor store;
   fake_summarizer_actor summarizer;
   registry_actor registry;

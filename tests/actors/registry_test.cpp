@@ -1,6 +1,7 @@
 #define CAF_SUITE registry
 #include "actor_fixture.hpp"
 
+#include "core/metrics.hpp"
 #include "core/rendezvous.hpp"
 
 using namespace motorhead;
@@ -9,6 +10,15 @@ using namespace motorhead::testing;
 namespace {
 
 struct registry_fixture : actor_fixture {
+  /// Replaces the fixture's registry by one with this cache policy.
+  void use_registry(session_cache_policy policy) {
+    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+    registry = sys.spawn(session_registry,
+                         session_peers{store, summarizer, {}, {}}, limits,
+                         policy);
+    sched.run();
+  }
+
   registry_state& registry_data() {
     return deref<caf::stateful_actor<registry_state, registry_actor::base>>(
              registry)
@@ -31,7 +41,7 @@ CAF_TEST(each session id gets one actor) {
 CAF_TEST(an idle session stops and comes back from the store) {
   CAF_REQUIRE(post("a", numbered_messages(1, 2)));
   auto first = registry_data().sessions.at("a").handle;
-  advance_time(limits.idle);
+  advance_time(cache.idle);
   sched.run();
   CAF_CHECK_EQUAL(registry_data().sessions.count("a"), 0u);
   CAF_CHECK(registry_data().ids.empty());
@@ -44,20 +54,20 @@ CAF_TEST(an idle session stops and comes back from the store) {
 
 CAF_TEST(a session does not stop while a fold is under way) {
   CAF_REQUIRE(post("a", numbered_messages(1, 5)));
-  advance_time(limits.idle);
+  advance_time(cache.idle);
   sched.run();
   CAF_CHECK_EQUAL(registry_data().sessions.count("a"), 1u);
   finish_fold("done");
-  advance_time(limits.idle);
+  advance_time(cache.idle);
   sched.run();
   CAF_CHECK_EQUAL(registry_data().sessions.count("a"), 0u);
 }
 
 CAF_TEST(the registry refuses a stop while requests are on their way) {
   CAF_REQUIRE(post("a", numbered_messages(1, 1)));
-  // The idle check reaches the session first; a GET reaches the registry
-  // before the session's offer to stop does.
-  advance_time(limits.idle);
+  // The registry asks the session whether it may stop, then a GET for it
+  // arrives before the session's answer does.
+  advance_time(cache.idle);
   auto pending = self->request(registry, caf::infinite, memory_get_atom::value,
                                std::string{"a"}, access_scope{});
   sched.run();
@@ -68,13 +78,66 @@ CAF_TEST(the registry refuses a stop while requests are on their way) {
   CAF_CHECK(answered);
 }
 
-CAF_TEST(only the session itself may offer its stop) {
+CAF_TEST(idle sessions stop in batches so that requests interleave) {
+  for (int i = 0; i < 600; ++i)
+    CAF_REQUIRE(post("s" + std::to_string(i), numbered_messages(1, 1)));
+  auto stops_before = metrics::global().session_idle_stops.value();
+  advance_time(cache.idle);
+  sched.run();
+  CAF_CHECK_EQUAL(registry_data().sessions.size(), 600u - 256u);
+  for (int turn = 0; turn < 2; ++turn) {
+    advance_time(std::chrono::milliseconds{1});
+    sched.run();
+  }
+  CAF_CHECK(registry_data().sessions.empty());
+  CAF_CHECK_EQUAL(registry_data().asked_to_stop, 0u);
+  CAF_CHECK_EQUAL(metrics::global().session_idle_stops.value() - stops_before,
+                  600u);
+}
+
+CAF_TEST(a session used since the last sweep waits a whole idle time more) {
   CAF_REQUIRE(post("a", numbered_messages(1, 1)));
-  auto stranger = ask<bool>(registry, idle_atom::value, std::string{"a"},
-                            uint64_t{1});
-  CAF_REQUIRE(stranger);
-  CAF_CHECK_EQUAL(*stranger, false);
+  advance_time(cache.idle / 2);
+  CAF_REQUIRE(get("a"));
+  advance_time(cache.idle / 2);
+  sched.run();
   CAF_CHECK_EQUAL(registry_data().sessions.count("a"), 1u);
+  advance_time(cache.idle / 2);
+  sched.run();
+  CAF_CHECK_EQUAL(registry_data().sessions.count("a"), 0u);
+}
+
+CAF_TEST(beyond the bound the least recently used session stops first) {
+  use_registry(session_cache_policy{cache.idle, 2});
+  auto evictions_before = metrics::global().session_evictions.value();
+  CAF_REQUIRE(post("a", numbered_messages(1, 1)));
+  CAF_REQUIRE(post("b", numbered_messages(1, 1)));
+  CAF_REQUIRE(get("a"));
+  CAF_REQUIRE(post("c", numbered_messages(1, 1)));
+  CAF_CHECK_EQUAL(registry_data().sessions.count("a"), 1u);
+  CAF_CHECK_EQUAL(registry_data().sessions.count("b"), 0u);
+  CAF_CHECK_EQUAL(registry_data().sessions.count("c"), 1u);
+  // b comes back from the store, and a, now the oldest, makes room.
+  auto view = get("b");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m1"}));
+  CAF_CHECK_EQUAL(registry_data().sessions.count("a"), 0u);
+  CAF_CHECK_EQUAL(registry_data().sessions.size(), 2u);
+  CAF_CHECK_EQUAL(metrics::global().session_evictions.value() - evictions_before,
+                  2u);
+}
+
+CAF_TEST(a busy session is not evicted) {
+  use_registry(session_cache_policy{cache.idle, 1});
+  CAF_REQUIRE(post("a", numbered_messages(1, 5))); // a fold starts
+  CAF_REQUIRE(post("b", numbered_messages(1, 1)));
+  CAF_CHECK_EQUAL(registry_data().sessions.size(), 2u);
+  finish_fold("done");
+  // a declined and became the newest: b goes first, then a.
+  CAF_REQUIRE(post("c", numbered_messages(1, 1)));
+  CAF_CHECK_EQUAL(registry_data().sessions.size(), 1u);
+  CAF_CHECK_EQUAL(registry_data().sessions.count("c"), 1u);
+  CAF_CHECK_EQUAL(store_state().sessions["a"].context, std::string{"done"});
 }
 
 CAF_TEST(sessions owned elsewhere are retired) {

@@ -11,6 +11,7 @@ import unittest
 
 from harness import Cluster, Motorhead, RedisServer, wait_until
 from load import Probe, percentile, wave_of_at_least
+import prometheus
 
 IDLE_SECONDS = 3
 WAVE_MINIMUM = 3000
@@ -103,6 +104,56 @@ class RetireWaveTest(unittest.TestCase):
         finally:
             probe.stop()
         assert_no_stall(self, probe, answered)
+
+
+class SessionCacheTest(unittest.TestCase):
+    """MOTORHEAD_MAX_SESSIONS bounds the live session actors: beyond it the
+    least recently used idle ones stop, and come back from Redis whole."""
+
+    MAX_SESSIONS = 100
+
+    def setUp(self):
+        self.redis = RedisServer(durable=False)
+        self.redis.start()
+        self.server = Motorhead(self.redis.url,
+                                MOTORHEAD_MAX_SESSIONS=self.MAX_SESSIONS,
+                                MOTORHEAD_REQUEST_TIMEOUT_MS=3000)
+        self.server.start()
+
+    def tearDown(self):
+        self.server.close()
+        self.redis.remove()
+
+    def live_sessions(self):
+        return prometheus.value(self.server.metrics(), "motorhead_sessions_live")
+
+    def test_a_wave_beyond_the_bound_keeps_the_cache_bounded_and_loses_nothing(self):
+        self.server.post_memory("probe", [{"role": "Human", "content": "hi"}])
+        probe = Probe(self.server.port, "/sessions/probe/memory")
+        probe.start()
+        try:
+            started, failed = wave_of_at_least(self.server.port,
+                                               WAVE_MINIMUM, "cache")
+        finally:
+            probe.stop()
+        self.assertEqual(failed, 0)
+        assert_no_stall(self, probe, started)
+        self.assertTrue(wait_until(
+            lambda: self.live_sessions() <= self.MAX_SESSIONS, timeout=10),
+            f"{self.live_sessions()} sessions live")
+        metrics = self.server.metrics()
+        self.assertGreaterEqual(
+            prometheus.value(metrics, "motorhead_session_evictions_total"),
+            started - self.MAX_SESSIONS)
+        # The first sessions of the wave were evicted long ago. (wrk makes
+        # one request of a run that it never sends: numbers start at 2.)
+        for thread in (0, 1):
+            for n in range(2, 52):
+                memory = self.server.get_memory(f"cache0t{thread}-{n}")
+                self.assertEqual(memory["messages"],
+                                 [{"role": "Human",
+                                   "content": f"hello number {n}"}])
+        self.assertLessEqual(self.live_sessions(), self.MAX_SESSIONS)
 
 
 class Writer(threading.Thread):
