@@ -131,7 +131,10 @@ using registry_actor = router_actor::extend<
   caf::reacts_to<retire_atom>>;
 
 /// Owner of the Redis connection. Commands that arrive while a round trip
-/// is under way go out together in the next one (group commit).
+/// is under way go out together in the next one (group commit). Every
+/// request is answered within two round trips, each bounded by the Redis
+/// timeout, so its clients wait without a timer of their own (in CAF 0.17
+/// a request timeout stays on the actor clock until it expires).
 using persistence_actor = caf::typed_actor<
   caf::replies_to<load_atom, std::string>::with<session_snapshot>,
   caf::replies_to<append_atom, std::string, store::append_change>::with<ok_atom>,

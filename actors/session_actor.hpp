@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,6 @@ namespace motorhead {
 
 struct session_limits {
   std::size_t max_window = 12;
-  std::chrono::milliseconds store_timeout{10000};
   std::chrono::milliseconds summarizer_timeout{std::chrono::minutes{5}};
   std::chrono::milliseconds first_retry_delay{1000};
   std::chrono::milliseconds max_retry_delay{60000};
@@ -32,18 +32,33 @@ struct session_limits {
 struct session_peers {
   persistence_actor store;
   summarizer_actor summarizer;
-  registry_actor registry;
   embedder_actor embedder; // none: long-term memory is lexical only
+};
+
+/// What every session of a registry shares, in one copy for them all.
+struct session_setup {
+  session_limits limits;
+  session_peers peers;
 };
 
 struct session_state {
   std::string id;
-  session_limits limits;
-  session_peers peers;
+  std::shared_ptr<const session_setup> setup;
 
   /// False until the first load, and again after a write whose outcome is
   /// unknown: the next request (or fold retry) reloads from Redis.
   bool loaded = false;
+  bool folding = false;   // a fold is with the summarizer
+  bool embedding = false; // a batch is with the embedder
+  /// The registry retired the session (another node owns it, or the cache
+  /// stops it): stop once nothing is in flight.
+  bool retiring = false;
+  // Counters of 32 bits, next to the flags: the state packs into fewer
+  // bytes, and every live session carries it.
+  uint32_t writes_in_flight = 0;
+  /// Writes in flight that replace the summary (a context, a DELETE); no
+  /// fold starts or commits while there are any.
+  uint32_t summary_writes_in_flight = 0;
   /// Acknowledged by Redis, oldest first. A vector: a window is short, and
   /// an empty deque would cost more than half a kilobyte per session.
   std::vector<stored_message> messages;
@@ -62,18 +77,10 @@ struct session_state {
   /// the order they were sent, within one load; a write sent before the
   /// latest load is already in that snapshot and changes no memory.
   uint64_t incarnation = 0;
-  bool folding = false;
-  /// Another node owns the session: stop once nothing is in flight.
-  bool retiring = false;
   std::chrono::milliseconds retry_delay{0};
-  uint64_t writes_in_flight = 0;
-  /// Writes in flight that replace the summary (a context, a DELETE); no
-  /// fold starts or commits while there are any.
-  uint64_t summary_writes_in_flight = 0;
   /// Long-term memory, loaded from Redis on first need; null until then.
   std::shared_ptr<retrieval_index> index;
   uint64_t unembedded = 0; // messages waiting for a vector
-  bool embedding = false;  // a batch is with the embedder
   std::chrono::milliseconds embed_retry_delay{0};
 
   /// Counts this actor in motorhead_sessions_live while it exists.
@@ -84,9 +91,9 @@ struct session_state {
 
 using session_pointer = session_actor::stateful_pointer<session_state>;
 
-session_actor::behavior_type session(session_pointer self, std::string id,
-                                     session_limits limits,
-                                     session_peers peers);
+session_actor::behavior_type
+session(session_pointer self, std::string id,
+        std::shared_ptr<const session_setup> setup);
 
 /// The answer to GET: the newest `max_window` messages, newest first.
 memory_view make_memory_view(const session_state& state);

@@ -163,7 +163,7 @@ void evict_beyond_bound(registry_pointer self) {
 /// A fresh, monitored actor for the session.
 session_iterator start_session(registry_pointer self, const std::string& id) {
   auto& st = self->state;
-  auto handle = self->spawn(session, id, st.limits, st.peers);
+  auto handle = self->spawn(session, id, st.setup);
   self->monitor(handle);
   auto it = st.sessions.try_emplace(id).first;
   it->second.handle = handle;
@@ -173,7 +173,7 @@ session_iterator start_session(registry_pointer self, const std::string& id) {
 }
 
 /// The session's actor, spawned and monitored when the session has none;
-/// counts the request handed to it.
+/// now its most recently used.
 session_actor& session_for(registry_pointer self, const std::string& id) {
   auto& st = self->state;
   auto it = st.sessions.find(id);
@@ -184,7 +184,6 @@ session_actor& session_for(registry_pointer self, const std::string& id) {
   if (it == st.sessions.end())
     it = start_session(self, id);
   make_newest(self, *it);
-  ++it->second.delegated;
   evict_beyond_bound(self);
   return it->second.handle;
 }
@@ -221,9 +220,8 @@ registry_actor::behavior_type session_registry(registry_pointer self,
                                                session_peers peers,
                                                session_limits limits,
                                                session_cache_policy cache) {
-  self->state.peers = std::move(peers);
-  self->state.peers.registry = caf::actor_cast<registry_actor>(self);
-  self->state.limits = limits;
+  self->state.setup = std::make_shared<const session_setup>(
+    session_setup{limits, std::move(peers)});
   self->state.cache = cache;
   self->set_down_handler(
     [=](caf::down_msg& msg) { handle_down(self, msg); });
@@ -248,11 +246,11 @@ registry_actor::behavior_type session_registry(registry_pointer self,
                             std::move(query), std::move(scope));
     },
     [=](list_atom, session_page& page) {
-      return self->delegate(self->state.peers.store, list_atom::value,
+      return self->delegate(self->state.setup->peers.store, list_atom::value,
                             std::move(page));
     },
     [=](ping_atom) {
-      return self->delegate(self->state.peers.store, ping_atom::value);
+      return self->delegate(self->state.setup->peers.store, ping_atom::value);
     },
     [=](cluster_atom, const std::string& id) {
       // A node on its own: it owns every session.

@@ -39,7 +39,6 @@ struct registry_state {
   using slot = std::pair<const std::string, entry>;
   struct entry {
     session_actor handle;
-    uint64_t delegated = 0; // requests handed to the session so far
     caf::actor_clock::time_point last_used;
     /// Links in the recency list; both null while the session is asked
     /// whether it may stop, and so out of the list.
@@ -75,8 +74,8 @@ struct registry_state {
   /// Sessions retired because another node owns them now, until they
   /// finish their writes and stop.
   std::unordered_set<caf::actor_addr> retired;
-  session_peers peers; // what each session needs; the registry is this one
-  session_limits limits;
+  /// What each session needs, shared by all of them.
+  std::shared_ptr<const session_setup> setup;
   session_cache_policy cache;
 
   registry_state() = default;
@@ -91,7 +90,7 @@ struct registry_state {
 using registry_pointer = registry_actor::stateful_pointer<registry_state>;
 
 /// `peers` names the store, the summarizer and the embedder (if any) of
-/// the sessions; the registry adds itself.
+/// the sessions.
 registry_actor::behavior_type session_registry(registry_pointer self,
                                                session_peers peers,
                                                session_limits limits,

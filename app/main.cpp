@@ -181,13 +181,12 @@ outcome<node_actors> start_actors(caf::actor_system& system,
   actors.embedder = spawn_embedder(system, cfg, calls);
   session_limits limits;
   limits.max_window = cfg.max_window_size;
-  limits.store_timeout = cfg.request_timeout;
   limits.long_term_memory = cfg.long_term_memory;
   limits.embedding_batch = cfg.embedding_batch;
   limits.embedder_timeout = cfg.provider_timeout * cfg.provider_max_attempts;
   actors.registry = system.spawn(
     session_registry,
-    session_peers{actors.store, summarizer_actor{actors.pool}, {},
+    session_peers{actors.store, summarizer_actor{actors.pool},
                   actors.embedder},
     limits, session_cache_policy{cfg.session_idle, cfg.max_sessions});
   actors.router = actors.registry;
