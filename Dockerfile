@@ -3,7 +3,8 @@ FROM debian:12 AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
       --no-install-recommends build-essential cmake pkg-config libcaf-dev \
       libboost-dev libhiredis-dev rapidjson-dev libcurl4-openssl-dev \
-      libpcre2-dev libgtest-dev python3 npm ca-certificates \
+      libssl-dev libmimalloc-dev libpcre2-dev libgtest-dev python3 \
+      python3-yaml npm ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -16,7 +17,7 @@ RUN scripts/fetch-tokenizers \
 FROM debian:12-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
       --no-install-recommends libcaf-core0.17 libcaf-io0.17 libhiredis0.14 \
-      libcurl4 libpcre2-8-0 ca-certificates \
+      libcurl4 libssl3 libmimalloc2.0 libpcre2-8-0 ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/motorhead /usr/local/bin/motorhead
 COPY --from=build /src/data/tokenizers /usr/local/share/motorhead/tokenizers
