@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -17,6 +18,7 @@
 #include "core/log.hpp"
 #include "http/http_metrics.hpp"
 #include "http/request_id.hpp"
+#include "http/response_writer.hpp"
 
 namespace motorhead::http {
 
@@ -234,24 +236,16 @@ private:
 
   void send(api_response answer, bool keep_alive) {
     finish_record(answer);
-    auto response = std::make_shared<bhttp::response<bhttp::string_body>>(
-      static_cast<bhttp::status>(answer.status), version_);
-    response->set(bhttp::field::server, "motorhead");
-    response->set(bhttp::field::content_type, "application/json");
-    for (auto& [name, value] : answer.headers)
-      response->set(name, value);
-    response->set("X-Request-Id", record_.id);
-    response->keep_alive(keep_alive && !tracker_->draining);
-    response->body() = std::move(answer.body);
-    response->prepare_payload();
+    keep_alive = keep_alive && !tracker_->draining;
+    write_response(out_, answer, {version_, keep_alive, record_.id});
     stream_.expires_after(idle_timeout);
-    bhttp::async_write(stream_, *response,
-                       [self = shared_from_this(), response](
-                         beast::error_code ec, std::size_t) {
-                         if (ec || !response->keep_alive())
-                           return self->close();
-                         self->read_request();
-                       });
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = shared_from_this(), keep_alive](
+                        beast::error_code ec, std::size_t) {
+                        if (ec || !keep_alive)
+                          return self->close();
+                        self->read_request();
+                      });
   }
 
   /// Stops sending, then reads and discards what the client still sends
@@ -278,6 +272,7 @@ private:
   beast::tcp_stream stream_;
   asio::steady_timer grace_; // a fresh connection's first request, at shutdown
   beast::flat_buffer buffer_;
+  std::string out_; // the answer being sent; its capacity is kept
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   api_handler& api_;
   std::shared_ptr<connection_tracker> tracker_;
