@@ -11,7 +11,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -26,6 +25,12 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
+
+// One thread runs the I/O loop, so connections need no strand; a concrete
+// executor spares the type-erased one's copies on every operation.
+using io_executor = asio::io_context::executor_type;
+using client_socket = tcp::socket::rebind_executor<io_executor>::other;
+using client_stream = beast::basic_stream<tcp, io_executor>;
 
 namespace {
 
@@ -99,7 +104,7 @@ struct connection_tracker {
 /// answer when it comes, repeat while the client keeps the connection.
 class connection : public std::enable_shared_from_this<connection> {
 public:
-  connection(tcp::socket socket, api_handler& api,
+  connection(client_socket socket, api_handler& api,
              std::shared_ptr<connection_tracker> tracker,
              const connection_limits& limits)
     : stream_(std::move(socket)), grace_(stream_.get_executor()), api_(api),
@@ -113,7 +118,7 @@ public:
     read_request();
   }
 
-  asio::any_io_executor executor() { return stream_.get_executor(); }
+  io_executor executor() { return stream_.get_executor(); }
 
   /// The server shuts down: a connection waiting for a request closes now;
   /// one with a request under way answers it with `Connection: close`.
@@ -269,7 +274,7 @@ private:
       });
   }
 
-  beast::tcp_stream stream_;
+  client_stream stream_;
   asio::steady_timer grace_; // a fresh connection's first request, at shutdown
   beast::flat_buffer buffer_;
   std::string out_; // the answer being sent; its capacity is kept
@@ -287,10 +292,10 @@ private:
 
 /// A connection whose last reference may go on any thread (an actor's
 /// copy of its responder often is the last) but which is always destroyed
-/// on its own strand: its destructor touches the tracker and the socket,
+/// on the I/O thread: its destructor touches the tracker and the socket,
 /// which belong to the I/O thread.
 std::shared_ptr<connection>
-make_connection(tcp::socket socket, api_handler& api,
+make_connection(client_socket socket, api_handler& api,
                 std::shared_ptr<connection_tracker> tracker,
                 const connection_limits& limits) {
   auto* conn = new connection(std::move(socket), api, std::move(tracker),
@@ -359,14 +364,14 @@ struct http_server::impl {
     beast::error_code ec;
     acceptor.non_blocking(true, ec);
     while (!ec) {
-      tcp::socket socket{asio::make_strand(io)};
+      client_socket socket{io.get_executor()};
       acceptor.accept(socket, ec);
       if (!ec)
         start_connection(std::move(socket));
     }
   }
 
-  void start_connection(tcp::socket socket) {
+  void start_connection(client_socket socket) {
     make_connection(std::move(socket), api, tracker, limits)->start();
   }
 
@@ -385,8 +390,8 @@ struct http_server::impl {
   }
 
   void accept() {
-    acceptor.async_accept(asio::make_strand(io),
-                          [this](beast::error_code ec, tcp::socket socket) {
+    acceptor.async_accept(io.get_executor(),
+                          [this](beast::error_code ec, client_socket socket) {
                             on_accept(ec, std::move(socket));
                           });
   }
@@ -394,7 +399,7 @@ struct http_server::impl {
   /// Only a closed acceptor ends the loop. Other errors (EMFILE and ENFILE
   /// when out of descriptors, ECONNABORTED) pass: accepting again a little
   /// later gives connections that close meanwhile time to free descriptors.
-  void on_accept(beast::error_code ec, tcp::socket socket) {
+  void on_accept(beast::error_code ec, client_socket socket) {
     if (ec == asio::error::operation_aborted)
       return;
     if (ec) {
@@ -421,7 +426,7 @@ struct http_server::impl {
   }
 
   /// Over MOTORHEAD_MAX_CONNECTIONS: a short 503 and a close, at once.
-  void refuse(tcp::socket socket) {
+  void refuse(client_socket socket) {
     accept();
     global_http_metrics().refused_connections.add();
     if (refused_connections++ % 1000 == 0)
@@ -438,7 +443,7 @@ struct http_server::impl {
     beast::error_code ignored;
     socket.non_blocking(true, ignored);
     socket.write_some(asio::buffer(answer), ignored);
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.shutdown(client_socket::shutdown_both, ignored);
   }
 
   static constexpr std::chrono::milliseconds accept_retry_delay{50};
