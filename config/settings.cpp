@@ -273,8 +273,8 @@ const std::vector<option_spec>& option_specs() {
      "bytes of one message's content at most (413 above)",
      unsigned_option(&settings::max_message_bytes, 16, 64u << 20)},
     {"MOTORHEAD_ACTOR_THREADS", "0",
-     "threads running the actors (0: one per hardware thread); the HTTP "
-     "front has one more",
+     "threads running the actors (0: half the hardware threads, at least "
+     "one); the HTTP front has one more",
      unsigned_option(&settings::actor_threads, 0, 256)},
     {"MOTORHEAD_SUMMARIZER_CONCURRENCY", "8", "summaries computed at once",
      unsigned_option(&settings::summarizer_concurrency, 1, 1024)},
