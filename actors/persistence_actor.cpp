@@ -16,9 +16,9 @@ namespace {
 /// same pipeline: a batch is whatever arrived during the previous trip.
 template <class Complete>
 void enqueue(persistence_pointer self, store::command_list commands,
-             Complete complete) {
+             bool writes, Complete complete) {
   auto& st = self->state;
-  st.pending.push_back({std::move(commands), std::move(complete)});
+  st.pending.push_back({std::move(commands), writes, std::move(complete)});
   if (!st.flush_scheduled) {
     st.flush_scheduled = true;
     self->send(self, flush_atom::value);
@@ -40,7 +40,7 @@ caf::error refusal(const std::vector<redis_reply>& replies) {
 template <class Promise>
 void enqueue_write(persistence_pointer self, store::command_list commands,
                    Promise rp) {
-  enqueue(self, std::move(commands),
+  enqueue(self, std::move(commands), true,
           [rp](const outcome<std::vector<redis_reply>>& replies,
                bool maybe_applied) mutable {
             if (!replies)
@@ -59,7 +59,7 @@ void enqueue_write(persistence_pointer self, store::command_list commands,
 template <class Promise, class Decode>
 void enqueue_read(persistence_pointer self, store::command_list commands,
                   Promise rp, Decode decode) {
-  enqueue(self, std::move(commands),
+  enqueue(self, std::move(commands), false,
           [rp, decode](const outcome<std::vector<redis_reply>>& replies,
                        bool) mutable {
             if (!replies) {
@@ -86,13 +86,28 @@ void flush(persistence_pointer self) {
   auto batch = std::move(st.pending);
   st.pending.clear();
   std::vector<redis_command> commands;
-  for (auto& op : batch)
+  bool writes = false;
+  for (auto& op : batch) {
     commands.insert(commands.end(), op.commands.begin(), op.commands.end());
+    writes = writes || op.writes;
+  }
   metrics::global().commit_batch_operations.observe(
     static_cast<double>(batch.size()));
+  bool waits = writes && st.wait.replicas > 0;
+  if (waits)
+    commands.push_back(store::wait_command(st.wait.replicas, st.wait.timeout));
   auto result = st.redis->execute(commands);
   if (!result.complete())
     log_error("persistence", result.error);
+  // Writes that did not reach the replicas required are applied on the
+  // master but not acknowledged: their outcome is unknown to the writer.
+  std::string shortfall;
+  if (waits && result.complete()) {
+    shortfall = store::replication_shortfall(result.replies.back(),
+                                             st.wait.replicas);
+    if (!shortfall.empty())
+      log_error("persistence", shortfall);
+  }
   auto next = result.replies.begin();
   for (auto& op : batch) {
     auto size = static_cast<std::ptrdiff_t>(op.commands.size());
@@ -102,22 +117,27 @@ void flush(persistence_pointer self) {
       next = result.replies.end();
       continue;
     }
-    op.complete(outcome<std::vector<redis_reply>>{
-                  std::vector<redis_reply>(std::make_move_iterator(next),
-                                           std::make_move_iterator(next + size)),
-                  {}},
-                false);
+    std::vector<redis_reply> replies(std::make_move_iterator(next),
+                                     std::make_move_iterator(next + size));
     next += size;
+    // A write its script refused changed nothing: it reports that instead.
+    if (op.writes && !shortfall.empty() && !refusal(replies))
+      op.complete(outcome<std::vector<redis_reply>>::failure(shortfall), true);
+    else
+      op.complete(outcome<std::vector<redis_reply>>{std::move(replies), {}},
+                  false);
   }
 }
 
 } // namespace
 
 persistence_actor::behavior_type persistence(persistence_pointer self,
-                                             redis_endpoint endpoint,
-                                             std::chrono::milliseconds timeout) {
-  self->state.redis = std::make_unique<redis_connection>(std::move(endpoint),
+                                             redis_target target,
+                                             std::chrono::milliseconds timeout,
+                                             replication_wait wait) {
+  self->state.redis = std::make_unique<redis_connection>(std::move(target),
                                                          timeout);
+  self->state.wait = wait;
   return {
     [=](load_atom, const std::string& id) {
       auto rp = self->make_response_promise<session_snapshot>();

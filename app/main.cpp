@@ -168,8 +168,11 @@ embedder_actor spawn_embedder(caf::actor_system& system, const settings& cfg,
 outcome<node_actors> start_actors(caf::actor_system& system,
                                   const settings& cfg) {
   node_actors actors;
-  actors.store = system.spawn<caf::detached>(persistence, cfg.redis,
-                                             cfg.redis_timeout);
+  actors.store = system.spawn<caf::detached>(
+    persistence,
+    redis_target{cfg.redis, cfg.redis_sentinels, cfg.redis_master},
+    cfg.redis_timeout,
+    replication_wait{cfg.redis_wait_replicas, cfg.redis_wait_timeout});
   auto calls = make_provider_calls(cfg);
   auto workers = spawn_summarizers(system, cfg, calls, actors.store);
   if (!workers) {
@@ -255,9 +258,14 @@ bool hand_over_and_flush(caf::actor_system& system, const node_actors& actors,
 }
 
 void log_startup(const settings& cfg, uint16_t port) {
+  auto redis = cfg.redis_sentinels.empty()
+                 ? "Redis at " + cfg.redis.host + ":"
+                     + std::to_string(cfg.redis.port)
+                 : "Redis master \"" + cfg.redis_master + "\" of "
+                     + std::to_string(cfg.redis_sentinels.size())
+                     + " sentinels";
   log_info("main", "listening on " + cfg.host + ":" + std::to_string(port)
-                     + ", Redis at " + cfg.redis.host + ":"
-                     + std::to_string(cfg.redis.port) + ", window "
+                     + ", " + redis + ", window "
                      + std::to_string(cfg.max_window_size));
 }
 

@@ -164,6 +164,20 @@ uint16_t port_of(const std::string& address) {
   return static_cast<uint16_t>(port);
 }
 
+std::string apply_redis_sentinels(const std::string& text, settings& cfg) {
+  cfg.redis_sentinels.clear();
+  for (const auto& item : split_list(text)) {
+    auto port = port_of(item);
+    if (port == 0)
+      return "\"" + item + "\" is not host:port";
+    cfg.redis_sentinels.push_back(
+      redis_endpoint{item.substr(0, item.rfind(':')), port, {}, 0});
+  }
+  if (cfg.redis_sentinels.empty())
+    return "names no sentinel";
+  return {};
+}
+
 std::string apply_cluster_peers(const std::string& text, settings& cfg) {
   cfg.cluster_peers = split_list(text);
   for (const auto& peer : cfg.cluster_peers)
@@ -184,6 +198,21 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_REDIS_TIMEOUT_MS", "2000",
      "connect and reply timeout of a Redis round trip",
      duration_option(&settings::redis_timeout, 10, 60000)},
+    {"MOTORHEAD_REDIS_SENTINELS", nullptr,
+     "host:port of each Redis Sentinel, comma-separated: the store is the "
+     "master they name (REDIS_URL then gives only the password and "
+     "database)",
+     apply_redis_sentinels},
+    {"MOTORHEAD_REDIS_MASTER", nullptr,
+     "the master's name that the sentinels monitor",
+     string_option(&settings::redis_master)},
+    {"MOTORHEAD_REDIS_WAIT_REPLICAS", "0",
+     "writes are acknowledged only once this many replicas have them "
+     "(Redis WAIT); 0: once the master has them",
+     unsigned_option(&settings::redis_wait_replicas, 0, 100)},
+    {"MOTORHEAD_REDIS_WAIT_TIMEOUT_MS", "1000",
+     "how long a write waits for those replicas before it fails with 503",
+     duration_option(&settings::redis_wait_timeout, 1, 60000)},
     {"MOTORHEAD_MAX_WINDOW_SIZE", "12",
      "messages returned by GET; summarization starts above it",
      unsigned_option(&settings::max_window_size, 2, 10000)},
@@ -342,6 +371,11 @@ settings_result load_settings(const env_lookup& lookup) {
                                              : "=\"" + std::string{text} + "\"")
                               + ": " + err);
   }
+  if (result.errors.empty()
+      && result.value.redis_sentinels.empty()
+           != result.value.redis_master.empty())
+    result.errors.push_back("MOTORHEAD_REDIS_SENTINELS and "
+                            "MOTORHEAD_REDIS_MASTER go together");
   if (result.errors.empty())
     if (auto err = resolve_cluster_identity(result.value); !err.empty())
       result.errors.push_back(err);

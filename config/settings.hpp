@@ -29,6 +29,10 @@ struct settings {
   uint16_t port = 8000;
   redis_endpoint redis;
   std::chrono::milliseconds redis_timeout{2000};
+  std::vector<redis_endpoint> redis_sentinels; // host and port of each
+  std::string redis_master; // the name the sentinels monitor
+  std::size_t redis_wait_replicas = 0; // WAIT for this many after writes
+  std::chrono::milliseconds redis_wait_timeout{1000};
   std::size_t max_window_size = 12;
   bool long_term_memory = false;
   std::string model = "gpt-3.5-turbo";

@@ -1,6 +1,7 @@
 #include "storage/redis_connection.hpp"
 
 #include <charconv>
+#include <memory>
 #include <sys/time.h>
 
 #include <hiredis/hiredis.h>
@@ -92,9 +93,9 @@ outcome<redis_endpoint> parse_redis_url(const std::string& url) {
   return {endpoint, {}};
 }
 
-redis_connection::redis_connection(redis_endpoint endpoint,
+redis_connection::redis_connection(redis_target target,
                                    std::chrono::milliseconds timeout)
-  : endpoint_(std::move(endpoint)), timeout_(timeout) {
+  : target_(std::move(target)), timeout_(timeout) {
 }
 
 redis_connection::~redis_connection() {
@@ -110,8 +111,34 @@ void redis_connection::disconnect() {
 }
 
 std::string redis_connection::connect() {
+  if (!target_.uses_sentinels())
+    return connect_to(target_.server);
+  auto found = ask_sentinels();
+  if (!found)
+    return found.error;
+  auto master = *found.value;
+  master.password = target_.server.password;
+  master.database = target_.server.database;
+  if (auto err = connect_to(master); !err.empty())
+    return err;
+  // A sentinel may name a server that is not the master yet, or not any
+  // more: writes never go to a replica.
+  std::vector<redis_reply> role;
+  if (auto err = run_handshake({{"ROLE"}}, &role); !err.empty())
+    return err;
+  if (role.front().elements.empty()
+      || role.front().elements.front().text != "master") {
+    disconnect();
+    return master.host + ":" + std::to_string(master.port)
+           + " is a replica, not the master of \"" + target_.master_name
+           + "\"";
+  }
+  return {};
+}
+
+std::string redis_connection::connect_to(const redis_endpoint& endpoint) {
   auto tv = to_timeval(timeout_);
-  context_ = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, tv);
+  context_ = redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, tv);
   if (context_ == nullptr)
     return "cannot allocate a Redis context";
   if (context_->err != 0) {
@@ -121,13 +148,19 @@ std::string redis_connection::connect() {
   }
   redisSetTimeout(context_, tv);
   std::vector<redis_command> handshake;
-  if (!endpoint_.password.empty())
-    handshake.push_back({"AUTH", endpoint_.password});
-  if (endpoint_.database != 0)
-    handshake.push_back({"SELECT", std::to_string(endpoint_.database)});
+  if (!endpoint.password.empty())
+    handshake.push_back({"AUTH", endpoint.password});
+  if (endpoint.database != 0)
+    handshake.push_back({"SELECT", std::to_string(endpoint.database)});
   if (handshake.empty())
     return {};
-  auto result = execute(handshake);
+  return run_handshake(handshake, nullptr);
+}
+
+std::string
+redis_connection::run_handshake(const std::vector<redis_command>& commands,
+                                std::vector<redis_reply>* replies) {
+  auto result = execute(commands);
   if (!result.complete())
     return result.error;
   for (const auto& reply : result.replies)
@@ -135,7 +168,46 @@ std::string redis_connection::connect() {
       disconnect();
       return reply.text;
     }
+  if (replies != nullptr)
+    *replies = std::move(result.replies);
   return {};
+}
+
+outcome<redis_endpoint> redis_connection::ask_sentinels() {
+  using result = outcome<redis_endpoint>;
+  auto tv = to_timeval(timeout_);
+  std::string errors;
+  for (const auto& sentinel : target_.sentinels) {
+    auto where = sentinel.host + ":" + std::to_string(sentinel.port);
+    std::unique_ptr<redisContext, void (*)(redisContext*)> context{
+      redisConnectWithTimeout(sentinel.host.c_str(), sentinel.port, tv),
+      redisFree};
+    if (context == nullptr || context->err != 0) {
+      errors += "; " + where + ": "
+                + (context ? context->errstr : "cannot allocate a context");
+      continue;
+    }
+    redisSetTimeout(context.get(), tv);
+    auto* raw = static_cast<redisReply*>(
+      redisCommand(context.get(), "SENTINEL get-master-addr-by-name %s",
+                   target_.master_name.c_str()));
+    if (raw == nullptr) {
+      errors += "; " + where + ": " + context->errstr;
+      continue;
+    }
+    auto reply = copy_reply(*raw);
+    freeReplyObject(raw);
+    long port = 0;
+    if (reply.type == redis_reply::kind::array && reply.elements.size() == 2
+        && parse_number(reply.elements[1].text, 65535, port) && port > 0)
+      return {redis_endpoint{reply.elements[0].text,
+                             static_cast<uint16_t>(port), {}, 0},
+              {}};
+    errors += "; " + where + ": "
+              + (reply.is_error() ? reply.text : "does not know the master");
+  }
+  return result::failure("no sentinel names the master \""
+                         + target_.master_name + "\"" + errors);
 }
 
 pipeline_result
@@ -162,6 +234,7 @@ redis_connection::execute(const std::vector<redis_command>& commands) {
   }
   counters.redis_commands.add(total);
   result.replies.reserve(commands.size());
+  bool demoted = false; // the server has become a replica
   for (std::size_t i = 0; i < commands.size(); ++i) {
     redis_reply reply;
     for (std::size_t part = 0; part < sent[i]; ++part) {
@@ -181,9 +254,13 @@ redis_connection::execute(const std::vector<redis_command>& commands) {
       // Nothing ran; the next calls load their scripts again.
       if (reply.text.rfind("NOSCRIPT", 0) == 0)
         loaded_scripts_.clear();
+      if (reply.text.rfind("READONLY", 0) == 0)
+        demoted = true;
     }
     result.replies.push_back(std::move(reply));
   }
+  if (demoted)
+    disconnect();
   return result;
 }
 

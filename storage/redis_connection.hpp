@@ -25,6 +25,16 @@ struct redis_endpoint {
 /// Parses redis://[:password@]host[:port][/db].
 outcome<redis_endpoint> parse_redis_url(const std::string& url);
 
+/// Where the master is: the server of REDIS_URL, or the one that the
+/// sentinels name (REDIS_URL then gives only the password and database).
+struct redis_target {
+  redis_endpoint server;
+  std::vector<redis_endpoint> sentinels; // host and port of each
+  std::string master_name;
+
+  bool uses_sentinels() const { return !sentinels.empty(); }
+};
+
 using redis_command = std::vector<std::string>;
 
 /// A Redis reply, copied out of hiredis so it outlives the connection.
@@ -52,7 +62,7 @@ struct pipeline_result {
 
 class redis_connection {
 public:
-  redis_connection(redis_endpoint endpoint, std::chrono::milliseconds timeout);
+  redis_connection(redis_target target, std::chrono::milliseconds timeout);
   ~redis_connection();
 
   redis_connection(const redis_connection&) = delete;
@@ -63,11 +73,19 @@ public:
   /// next call reconnects) and keeps the replies read before it. Before
   /// the first EVALSHA of a registered script (store::lua_script) on a
   /// connection, the script is loaded in the same pipeline; its reply is
-  /// not among the results.
+  /// not among the results. A `READONLY` reply (the server is a replica
+  /// now: a failover) drops the connection, so the next call finds the
+  /// master again.
   pipeline_result execute(const std::vector<redis_command>& commands);
 
 private:
   std::string connect();
+  std::string connect_to(const redis_endpoint& endpoint);
+  /// The master's address, from the first sentinel that knows it.
+  outcome<redis_endpoint> ask_sentinels();
+  /// Runs `commands` on a fresh connection: the handshake and checks.
+  std::string run_handshake(const std::vector<redis_command>& commands,
+                            std::vector<redis_reply>* replies);
   void disconnect();
   /// Appends `command` to the pipeline, preceded by a SCRIPT LOAD when it
   /// runs a script this connection has not loaded; returns how many
@@ -77,7 +95,7 @@ private:
                      std::vector<const char*>& argv,
                      std::vector<size_t>& argv_len);
 
-  redis_endpoint endpoint_;
+  redis_target target_;
   std::chrono::milliseconds timeout_;
   redisContext* context_ = nullptr;
   /// SHA-1s of the scripts loaded through this connection. A server that

@@ -352,6 +352,23 @@ command_list ping_commands() {
   return {{"PING"}};
 }
 
+redis_command wait_command(std::size_t replicas,
+                           std::chrono::milliseconds timeout) {
+  return {"WAIT", std::to_string(replicas), std::to_string(timeout.count())};
+}
+
+std::string replication_shortfall(const redis_reply& reply,
+                                  std::size_t replicas) {
+  if (reply.is_error())
+    return reply.text;
+  if (reply.type != redis_reply::kind::integer)
+    return "WAIT gave no count of replicas";
+  if (reply.integer >= 0 && static_cast<std::size_t>(reply.integer) >= replicas)
+    return {};
+  return "the write reached " + std::to_string(reply.integer) + " of the "
+         + std::to_string(replicas) + " replicas required in time";
+}
+
 std::string first_error(const std::vector<redis_reply>& replies) {
   for (const auto& reply : replies)
     if (reply.is_error())

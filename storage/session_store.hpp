@@ -15,6 +15,7 @@
 //   motorhead:embedding:pending       ZSET sessions with messages to embed
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -91,6 +92,16 @@ command_list vectors_commands(const std::string& session_id,
 command_list pending_embedding_commands(std::size_t limit);
 
 command_list ping_commands();
+
+/// Waits until `replicas` replicas have every write sent before it on the
+/// connection, or `timeout` passed (Redis WAIT).
+redis_command wait_command(std::size_t replicas,
+                           std::chrono::milliseconds timeout);
+
+/// Why the writes before a WAIT are not acknowledged, from its reply;
+/// "" when `replicas` replicas have them.
+std::string replication_shortfall(const redis_reply& reply,
+                                  std::size_t replicas);
 
 /// The first error among replies that only acknowledge, or "".
 std::string first_error(const std::vector<redis_reply>& replies);

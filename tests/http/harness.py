@@ -40,20 +40,23 @@ class RedisServer:
     fsync on every write, so that a restart keeps what was acknowledged;
     `durable=False` keeps data in memory only, for traffic tests."""
 
-    def __init__(self, durable=True):
+    def __init__(self, durable=True, replica_of=None):
         self.durable = durable
+        self.replica_of = replica_of  # a RedisServer to replicate
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="motorhead-redis-")
         self.process = None
 
     def start(self):
+        replication = (["--replicaof", "127.0.0.1", str(self.replica_of.port)]
+                       if self.replica_of else [])
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--dir", self.dir, "--save", "",
              "--appendonly", "yes" if self.durable else "no",
              "--appendfsync", "always",
              # Tests widen race windows with DEBUG SLEEP.
-             "--enable-debug-command", "local"],
+             "--enable-debug-command", "local", *replication],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not wait_until(self._answers_ping):
             raise RuntimeError("redis-server did not start")
@@ -80,6 +83,10 @@ class RedisServer:
     def url(self):
         return f"redis://127.0.0.1:{self.port}"
 
+    def replicating(self):
+        """Whether this replica's link to its master is up."""
+        return "master_link_status:up" in self.command("INFO", "replication")
+
     def command(self, *args):
         """Sends one command over RESP and returns the decoded reply."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
@@ -89,6 +96,35 @@ class RedisServer:
                 payload += f"${len(data)}\r\n" + data.decode() + "\r\n"
             sock.sendall(payload.encode())
             return _read_reply(sock.makefile("rb"))
+
+
+class Sentinel(RedisServer):
+    """A redis-sentinel watching `master` under `name`, quorum 1: it fails
+    the master over to a replica once it has not answered for
+    `down_after_ms`."""
+
+    def __init__(self, master, name="motorhead", down_after_ms=1000):
+        super().__init__(durable=False)
+        self.master, self.name, self.down_after_ms = master, name, down_after_ms
+
+    def start(self):
+        config = os.path.join(self.dir, "sentinel.conf")
+        with open(config, "w") as out:
+            out.write(f"port {self.port}\nbind 127.0.0.1\ndir {self.dir}\n"
+                      f"sentinel monitor {self.name} 127.0.0.1 "
+                      f"{self.master.port} 1\n"
+                      f"sentinel down-after-milliseconds {self.name} "
+                      f"{self.down_after_ms}\n"
+                      f"sentinel failover-timeout {self.name} 5000\n")
+        self.process = subprocess.Popen(
+            ["redis-sentinel", config],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_until(self._answers_ping):
+            raise RuntimeError("redis-sentinel did not start")
+
+    def master_port(self):
+        return int(self.command("SENTINEL", "get-master-addr-by-name",
+                                self.name)[1])
 
 
 class RedisError(RuntimeError):

@@ -171,3 +171,25 @@ TEST(Settings, AnInvalidSecretIsNotRepeated) {
   EXPECT_NE(result.errors[0].find("REDIS_URL"), std::string::npos);
   EXPECT_NE(result.errors[1].find("\"x\""), std::string::npos);
 }
+
+TEST(Settings, SentinelsAndTheMasterNameGoTogether) {
+  auto result = load({{"MOTORHEAD_REDIS_SENTINELS", " s1:26379, 10.0.0.2:26380"},
+                      {"MOTORHEAD_REDIS_MASTER", "mymaster"},
+                      {"MOTORHEAD_REDIS_WAIT_REPLICAS", "1"}});
+  ASSERT_TRUE(result.errors.empty());
+  const auto& sentinels = result.value.redis_sentinels;
+  ASSERT_EQ(sentinels.size(), 2u);
+  EXPECT_EQ(sentinels[0].host, "s1");
+  EXPECT_EQ(sentinels[1].host, "10.0.0.2");
+  EXPECT_EQ(sentinels[1].port, 26380);
+  EXPECT_EQ(result.value.redis_master, "mymaster");
+  EXPECT_EQ(result.value.redis_wait_replicas, 1u);
+  EXPECT_EQ(result.value.redis_wait_timeout.count(), 1000);
+
+  EXPECT_EQ(load({{"MOTORHEAD_REDIS_SENTINELS", "s1:26379"}}).errors.size(), 1u);
+  EXPECT_EQ(load({{"MOTORHEAD_REDIS_MASTER", "mymaster"}}).errors.size(), 1u);
+  auto bad = load({{"MOTORHEAD_REDIS_SENTINELS", "s1"},
+                   {"MOTORHEAD_REDIS_MASTER", "mymaster"}});
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_NE(bad.errors[0].find("host:port"), std::string::npos);
+}
