@@ -24,14 +24,6 @@ import prometheus  # noqa: E402
 SCRIPT = os.path.join(os.path.dirname(__file__), "lua", "many_sessions.lua")
 
 
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
-
-
 def wrk(port, seconds, *args):
     """Runs wrk -t2 -c64 with the script; returns (req/s, p50, p99,
     requests, non-2xx answers, empty answers)."""
@@ -61,7 +53,6 @@ def main():
     redis.start()
     server = Motorhead(redis.url, MOTORHEAD_MAX_SESSIONS=args.cache)
     server.start()
-    pid = server.process.pid
     rows = []
 
     def note(step, measured=None):
@@ -69,7 +60,7 @@ def main():
         rows.append((step, measured,
                      prometheus.value(metrics, "motorhead_sessions_live"),
                      prometheus.value(metrics, "motorhead_session_evictions_total"),
-                     rss_mib(pid)))
+                     server.rss_bytes() / 2**20))
 
     try:
         written, rounds = [], 0

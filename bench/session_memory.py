@@ -26,14 +26,6 @@ import prometheus  # noqa: E402
 MESSAGE_BYTES = len("Human") + len("hello number 12345")
 
 
-def rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
-
-
 def live_sessions(server):
     return prometheus.value(server.metrics(), "motorhead_sessions_live")
 
@@ -62,19 +54,18 @@ def main():
     redis.start()
     server = Motorhead(redis.url, MOTORHEAD_SESSION_IDLE_SECONDS=args.idle)
     server.start()
-    pid = server.process.pid
     try:
         server.post_memory("warm-up", [{"role": "Human", "content": "hi"}])
         wait_idle(server, args.idle)
-        before = rss_bytes(pid)
+        before = server.rss_bytes()
         first = wave(server, args.seconds, "first")
         live = live_sessions(server)
-        during = rss_bytes(pid)
+        during = server.rss_bytes()
         wait_idle(server, args.idle)
-        after_idle = rss_bytes(pid)
+        after_idle = server.rss_bytes()
         second = wave(server, args.seconds, "second")
         live_second = live_sessions(server)
-        during_second = rss_bytes(pid)
+        during_second = server.rss_bytes()
     finally:
         server.close()
         redis.remove()

@@ -19,6 +19,14 @@ struct registry_fixture : actor_fixture {
     sched.run();
   }
 
+  /// Lets the next batches of sessions to stop go, a pause apart.
+  void run_batches(int turns) {
+    for (int turn = 0; turn < turns; ++turn) {
+      advance_time(std::chrono::milliseconds{1});
+      sched.run();
+    }
+  }
+
   registry_state& registry_data() {
     return deref<caf::stateful_actor<registry_state, registry_actor::base>>(
              registry)
@@ -85,10 +93,7 @@ CAF_TEST(idle sessions stop in batches so that requests interleave) {
   advance_time(cache.idle);
   sched.run();
   CAF_CHECK_EQUAL(registry_data().sessions.size(), 600u - 256u);
-  for (int turn = 0; turn < 2; ++turn) {
-    advance_time(std::chrono::milliseconds{1});
-    sched.run();
-  }
+  run_batches(2);
   CAF_CHECK(registry_data().sessions.empty());
   CAF_CHECK_EQUAL(registry_data().asked_to_stop, 0u);
   CAF_CHECK_EQUAL(metrics::global().session_idle_stops.value() - stops_before,
@@ -174,10 +179,7 @@ CAF_TEST(sessions retire in batches so that requests interleave) {
   // The next batch waits for a pause.
   sched.run();
   CAF_CHECK_EQUAL(registry_data().sessions.size(), 600u - 256u);
-  for (int turn = 0; turn < 2; ++turn) {
-    advance_time(std::chrono::milliseconds{1});
-    sched.run();
-  }
+  run_batches(2);
   CAF_CHECK(registry_data().sessions.empty());
   CAF_CHECK(registry_data().to_retire.empty());
   CAF_CHECK(registry_data().retired.empty()); // all of them stopped

@@ -216,6 +216,14 @@ class Motorhead:
             raise AssertionError("the server reported a sanitizer error:\n"
                                  + output[first:first + 8000])
 
+    def rss_bytes(self):
+        """The server's resident set size (VmRSS)."""
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
     def output(self):
         self.log.seek(0)
         return self.log.read().decode(errors="replace")
