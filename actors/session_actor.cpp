@@ -36,7 +36,7 @@ bool is_current(const session_state& st, uint64_t incarnation) {
 }
 
 bool embeds(const session_state& st) {
-  return st.setup->limits.long_term_memory && st.setup->peers.embedder;
+  return st.limits().long_term_memory && st.peers().embedder;
 }
 
 /// The next delay of a retry: the first, then twice the last, capped.
@@ -83,7 +83,7 @@ template <class Atom>
 void schedule_retry(session_pointer self, std::chrono::milliseconds& delay,
                     Atom what, const char* name, const caf::error& why) {
   auto& st = self->state;
-  delay = next_retry_delay(delay, st.setup->limits);
+  delay = next_retry_delay(delay, st.limits());
   log_warn("session", std::string{name} + " failed ("
                         + self->system().render(why) + "), retrying",
            {text_field("session", st.id),
@@ -105,7 +105,7 @@ void resync(session_pointer self, const caf::error& why) {
   if (!st.loaded)
     return;
   st.loaded = false;
-  st.retry_delay = next_retry_delay(st.retry_delay, st.setup->limits);
+  st.retry_delay = next_retry_delay(st.retry_delay, st.limits());
   log_warn("session",
            "a write failed (" + self->system().render(why)
              + "), reloading it from Redis",
@@ -134,7 +134,7 @@ void write(session_pointer self, bool replaces_summary, Applied applied,
     if (replaces_summary)
       --st.summary_writes_in_flight;
   };
-  self->request(st.setup->peers.store, caf::infinite, std::move(xs)...)
+  self->request(st.peers().store, caf::infinite, std::move(xs)...)
     .then(
       [=](ok_atom) mutable {
         done();
@@ -222,8 +222,8 @@ void start_fold_if_due(session_pointer self) {
   for (const auto& line : lines)
     basis.seqs.push_back(line.seq);
   fold_job job{st.id, st.context, std::move(lines),
-               static_cast<uint64_t>(st.setup->limits.summarizer_timeout.count())};
-  self->request(st.setup->peers.summarizer, st.setup->limits.summarizer_timeout,
+               static_cast<uint64_t>(st.limits().summarizer_timeout.count())};
+  self->request(st.peers().summarizer, st.limits().summarizer_timeout,
                 summarize_atom::value, std::move(job))
     .then(
       [=](fold_result& result) mutable {
@@ -264,7 +264,7 @@ void with_loaded_state(session_pointer self, Fn fn, Fail fail) {
     fn();
     return;
   }
-  self->request(st.setup->peers.store, caf::infinite, load_atom::value, st.id)
+  self->request(st.peers().store, caf::infinite, load_atom::value, st.id)
     .await(
       [=](session_snapshot& snapshot) mutable {
         metrics::global().session_loads.add();
@@ -315,7 +315,7 @@ store::append_change make_append_change(session_state& st,
       st.next_seq++, std::move(msg.role), std::move(msg.content)});
   change.next_seq = st.next_seq;
   change.epoch = st.epoch;
-  change.archive = st.setup->limits.long_term_memory;
+  change.archive = st.limits().long_term_memory;
   change.embed = embeds(st);
   change.context = std::move(request.context);
   if (request.ns)
@@ -412,7 +412,7 @@ void with_index(session_pointer self, Fn fn, Fail fail) {
     fn();
     return;
   }
-  self->request(self->state.setup->peers.store, caf::infinite, archive_atom::value,
+  self->request(self->state.peers().store, caf::infinite, archive_atom::value,
                 self->state.id)
     .await(
       [=](session_archive& archive) mutable {
@@ -483,13 +483,13 @@ void embed_next_batch(session_pointer self) {
     st.embedding = false;
     return;
   }
-  if (seqs.size() > st.setup->limits.embedding_batch)
-    seqs.resize(st.setup->limits.embedding_batch);
+  if (seqs.size() > st.limits().embedding_batch)
+    seqs.resize(st.limits().embedding_batch);
   std::vector<std::string> texts;
   for (auto seq : seqs)
     texts.push_back(index->message(seq).content);
-  self->request(st.setup->peers.embedder, st.setup->limits.embedder_timeout, embed_atom::value,
-                std::move(texts))
+  self->request(st.peers().embedder, st.limits().embedder_timeout,
+                embed_atom::value, std::move(texts))
     .then(
       [=](embedding_result& result) {
         store_vectors(self, index, seqs, std::move(result));
@@ -547,7 +547,7 @@ caf::result<std::vector<retrieval_hit>> retrieve(session_pointer self,
                                                          query.top_k)));
             return;
           }
-          self->request(st.setup->peers.embedder, st.setup->limits.embedder_timeout,
+          self->request(st.peers().embedder, st.limits().embedder_timeout,
                         embed_atom::value, std::vector<std::string>{query.text})
             .then(
               [=](embedding_result& result) mutable {
@@ -570,7 +570,7 @@ caf::result<std::vector<retrieval_hit>> retrieve(session_pointer self,
 
 memory_view make_memory_view(const session_state& st) {
   memory_view view;
-  auto count = std::min(st.messages.size(), st.setup->limits.max_window);
+  auto count = std::min(st.messages.size(), st.limits().max_window);
   view.messages.reserve(count);
   std::transform(st.messages.rbegin(), st.messages.rbegin() + count,
                  std::back_inserter(view.messages), to_chat_message);
@@ -580,9 +580,9 @@ memory_view make_memory_view(const session_state& st) {
 }
 
 std::vector<stored_message> messages_to_fold(const session_state& st) {
-  if (st.messages.size() <= st.setup->limits.max_window)
+  if (st.messages.size() <= st.limits().max_window)
     return {};
-  auto keep = st.setup->limits.max_window / 2;
+  auto keep = st.limits().max_window / 2;
   auto count = st.messages.size() - keep;
   return {st.messages.begin(), st.messages.begin() + count};
 }

@@ -44,6 +44,8 @@ struct session_setup {
 struct session_state {
   std::string id;
   std::shared_ptr<const session_setup> setup;
+  const session_limits& limits() const { return setup->limits; }
+  const session_peers& peers() const { return setup->peers; }
 
   /// False until the first load, and again after a write whose outcome is
   /// unknown: the next request (or fold retry) reloads from Redis.
