@@ -88,7 +88,10 @@ void flush(persistence_pointer self) {
   std::vector<redis_command> commands;
   bool writes = false;
   for (auto& op : batch) {
-    commands.insert(commands.end(), op.commands.begin(), op.commands.end());
+    // Moved, not copied: an operation keeps only its number of commands.
+    commands.insert(commands.end(),
+                    std::make_move_iterator(op.commands.begin()),
+                    std::make_move_iterator(op.commands.end()));
     writes = writes || op.writes;
   }
   metrics::global().commit_batch_operations.observe(
