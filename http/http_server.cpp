@@ -196,7 +196,6 @@ private:
                                         + ec.message()),
                   false);
     auto request = parser_->release();
-    note_request(request, true);
     ++requests_;
     keep_alive_ = request.keep_alive();
     version_ = request.version();
