@@ -1,5 +1,7 @@
 #include "actors/persistence_actor.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "core/log.hpp"
@@ -11,18 +13,29 @@ namespace motorhead {
 
 namespace {
 
-/// Queues `commands` for the next round trip. The flush message goes to the
-/// back of the mailbox, so every request already waiting there joins the
-/// same pipeline: a batch is whatever arrived during the previous trip.
-template <class Complete>
-void enqueue(persistence_pointer self, store::command_list commands,
-             bool writes, Complete complete) {
+using operation_result = outcome<std::vector<redis_reply>>;
+using plan_builder = std::function<store::write_plan(const store::key_layout&)>;
+
+/// Queues an operation for the next round trip. The flush message goes to
+/// the back of the mailbox, so every request already waiting there joins
+/// the same pipeline: a batch is whatever arrived during the previous trip.
+void enqueue(persistence_pointer self, plan_builder build, bool writes,
+             persistence_state::completion complete) {
   auto& st = self->state;
-  st.pending.push_back({std::move(commands), writes, std::move(complete)});
+  st.pending.push_back({std::move(build), writes, std::move(complete)});
   if (!st.flush_scheduled) {
     st.flush_scheduled = true;
     self->send(self, flush_atom::value);
   }
+}
+
+/// A plan of commands that need no index updates: reads, and writes that
+/// touch only the session's keys.
+template <class MakeCommands>
+plan_builder commands_only(MakeCommands make) {
+  return [make](const store::key_layout& layout) {
+    return store::write_plan{make(layout), {}, false};
+  };
 }
 
 /// The error of a write whose replies say it was not applied, or none.
@@ -36,13 +49,11 @@ caf::error refusal(const std::vector<redis_reply>& replies) {
   return {};
 }
 
-/// Queues commands whose replies only acknowledge, answering `rp` with ok.
+/// Queues a write whose replies only acknowledge, answering `rp` with ok.
 template <class Promise>
-void enqueue_write(persistence_pointer self, store::command_list commands,
-                   Promise rp) {
-  enqueue(self, std::move(commands), true,
-          [rp](const outcome<std::vector<redis_reply>>& replies,
-               bool maybe_applied) mutable {
+void enqueue_write(persistence_pointer self, plan_builder build, Promise rp) {
+  enqueue(self, std::move(build), true,
+          [rp](const operation_result& replies, bool maybe_applied) mutable {
             if (!replies)
               rp.deliver(make_error(maybe_applied
                                       ? service_errc::write_unknown
@@ -57,11 +68,10 @@ void enqueue_write(persistence_pointer self, store::command_list commands,
 
 /// Queues a read whose replies `decode` turns into the answer of `rp`.
 template <class Promise, class Decode>
-void enqueue_read(persistence_pointer self, store::command_list commands,
-                  Promise rp, Decode decode) {
-  enqueue(self, std::move(commands), false,
-          [rp, decode](const outcome<std::vector<redis_reply>>& replies,
-                       bool) mutable {
+void enqueue_read(persistence_pointer self, plan_builder build, Promise rp,
+                  Decode decode) {
+  enqueue(self, std::move(build), false,
+          [rp, decode](const operation_result& replies, bool) mutable {
             if (!replies) {
               rp.deliver(make_error(service_errc::storage_unavailable,
                                     replies.error));
@@ -76,102 +86,165 @@ void enqueue_read(persistence_pointer self, store::command_list commands,
           });
 }
 
+/// Completes a write whose script succeeded once its index updates are
+/// applied too (Redis Cluster: the indexes live in other slots). When they
+/// fail, a write that requires them fails as possibly applied; any other
+/// completes anyway: its session's next write updates the indexes again.
+void complete_after_indexes(persistence_pointer self,
+                            store::write_plan plan,
+                            persistence_state::completion complete,
+                            std::vector<redis_reply> replies) {
+  auto updates = std::move(plan.index_updates);
+  auto required = plan.indexes_required;
+  enqueue(
+    self,
+    [updates](const store::key_layout&) {
+      return store::write_plan{updates, {}, false};
+    },
+    true,
+    [complete, required, replies = std::move(replies)](
+      const operation_result& indexed, bool) {
+      auto why = indexed ? store::first_error(*indexed.value) : indexed.error;
+      if (why.empty()) {
+        complete({replies, {}}, false);
+        return;
+      }
+      log_error("persistence", "index update failed: " + why);
+      if (required)
+        complete(operation_result::failure(why), true);
+      else
+        complete({replies, {}}, false);
+    });
+}
+
 /// Sends every pending command in one pipeline and completes each operation
 /// with its own slice of the replies. When the round trip fails part-way,
-/// the operations answered before the failure complete as usual; the rest
-/// fail, as possibly applied if their commands were sent.
+/// the operations answered completely complete as usual; the rest fail,
+/// as possibly applied if their commands were sent.
 void flush(persistence_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   auto batch = std::move(st.pending);
   st.pending.clear();
+  auto topology = st.redis->topology();
+  if (!topology) {
+    log_error("persistence", topology.error);
+    for (auto& op : batch)
+      op.complete(operation_result::failure(topology.error), false);
+    return;
+  }
+  auto layout = store::key_layout::of(*topology.value);
+  std::vector<store::write_plan> plans;
+  plans.reserve(batch.size());
   std::vector<redis_command> commands;
   bool writes = false;
   for (auto& op : batch) {
-    // Moved, not copied: an operation keeps only its number of commands.
-    commands.insert(commands.end(),
-                    std::make_move_iterator(op.commands.begin()),
-                    std::make_move_iterator(op.commands.end()));
+    plans.push_back(op.build(layout));
+    // Moved, not copied: a plan keeps only its number of commands.
+    auto& planned = plans.back().commands;
+    commands.insert(commands.end(), std::make_move_iterator(planned.begin()),
+                    std::make_move_iterator(planned.end()));
     writes = writes || op.writes;
   }
   metrics::global().commit_batch_operations.observe(
     static_cast<double>(batch.size()));
-  bool waits = writes && st.wait.replicas > 0;
-  if (waits)
-    commands.push_back(store::wait_command(st.wait.replicas, st.wait.timeout));
-  auto result = st.redis->execute(commands);
+  auto result = st.redis->execute(commands, writes);
   if (!result.complete())
     log_error("persistence", result.error);
   // Writes that did not reach the replicas required are applied on the
   // master but not acknowledged: their outcome is unknown to the writer.
-  std::string shortfall;
-  if (waits && result.complete()) {
-    shortfall = store::replication_shortfall(result.replies.back(),
-                                             st.wait.replicas);
-    if (!shortfall.empty())
-      log_error("persistence", shortfall);
-  }
+  const auto& shortfall = result.replication_shortfall;
+  if (!shortfall.empty())
+    log_error("persistence", shortfall);
   auto next = result.replies.begin();
-  for (auto& op : batch) {
-    auto size = static_cast<std::ptrdiff_t>(op.commands.size());
-    if (std::distance(next, result.replies.end()) < size) {
-      op.complete(outcome<std::vector<redis_reply>>::failure(result.error),
-                  result.maybe_applied);
-      next = result.replies.end();
-      continue;
-    }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto& op = batch[i];
+    auto& plan = plans[i];
+    auto size = static_cast<std::ptrdiff_t>(plan.commands.size());
     std::vector<redis_reply> replies(std::make_move_iterator(next),
                                      std::make_move_iterator(next + size));
     next += size;
+    if (std::any_of(replies.begin(), replies.end(),
+                    [](const auto& reply) { return reply.is_missing(); }))
+      op.complete(operation_result::failure(result.error),
+                  result.maybe_applied);
     // A write its script refused changed nothing: it reports that instead.
-    if (op.writes && !shortfall.empty() && !refusal(replies))
-      op.complete(outcome<std::vector<redis_reply>>::failure(shortfall), true);
+    else if (op.writes && !shortfall.empty() && !refusal(replies))
+      op.complete(operation_result::failure(shortfall), true);
+    else if (!plan.index_updates.empty() && !refusal(replies))
+      complete_after_indexes(self, std::move(plan), std::move(op.complete),
+                             std::move(replies));
     else
-      op.complete(outcome<std::vector<redis_reply>>{std::move(replies), {}},
-                  false);
+      op.complete({std::move(replies), {}}, false);
   }
 }
 
 } // namespace
 
 persistence_actor::behavior_type persistence(persistence_pointer self,
-                                             redis_target target,
-                                             std::chrono::milliseconds timeout,
-                                             replication_wait wait) {
-  self->state.redis = std::make_unique<redis_connection>(std::move(target),
-                                                         timeout);
-  self->state.wait = wait;
+                                             redis_options options) {
+  self->state.redis = make_redis_client(std::move(options));
   return {
     [=](load_atom, const std::string& id) {
       auto rp = self->make_response_promise<session_snapshot>();
-      enqueue_read(self, store::load_commands(id), rp, store::decode_load);
+      enqueue_read(self,
+                   commands_only([id](const store::key_layout&) {
+                     return store::load_commands(id);
+                   }),
+                   rp, store::decode_load);
       return rp;
     },
-    [=](append_atom, const std::string& id, const store::append_change& change) {
+    [=](append_atom, const std::string& id, store::append_change& change) {
       auto rp = self->make_response_promise<ok_atom>();
-      enqueue_write(self, store::append_commands(id, change, unix_time_ms()), rp);
+      enqueue_write(self,
+                    [id, change = std::move(change), now = unix_time_ms()](
+                      const store::key_layout& layout) {
+                      return store::append_commands(id, change, now, layout);
+                    },
+                    rp);
       return rp;
     },
     [=](fold_atom, const std::string& id, const store::fold_change& change) {
       auto rp = self->make_response_promise<ok_atom>();
-      enqueue_write(self, store::fold_commands(id, change), rp);
+      enqueue_write(self,
+                    commands_only([id, change](const store::key_layout&) {
+                      return store::fold_commands(id, change);
+                    }),
+                    rp);
       return rp;
     },
     [=](erase_atom, const std::string& id,
         const std::vector<std::string>& namespaces, uint64_t epoch) {
       auto rp = self->make_response_promise<ok_atom>();
-      enqueue_write(self, store::delete_commands(id, namespaces, epoch), rp);
+      enqueue_write(self,
+                    [id, namespaces, epoch](const store::key_layout& layout) {
+                      return store::delete_commands(id, namespaces, epoch,
+                                                    layout);
+                    },
+                    rp);
       return rp;
     },
     [=](list_atom, const session_page& page) {
       auto rp = self->make_response_promise<std::vector<std::string>>();
-      enqueue_read(self, store::list_commands(page), rp, store::decode_list);
+      auto layout = std::make_shared<store::key_layout>();
+      enqueue_read(self,
+                   commands_only([page, layout](const store::key_layout& used) {
+                     *layout = used;
+                     return store::list_commands(page, used);
+                   }),
+                   rp,
+                   [page, layout](const std::vector<redis_reply>& replies) {
+                     return store::decode_list(replies, page, *layout);
+                   });
       return rp;
     },
     [=](ping_atom) {
       auto rp = self->make_response_promise<ok_atom>();
-      enqueue_read(self, store::ping_commands(), rp,
-                   [](const std::vector<redis_reply>& replies) {
+      enqueue_read(self,
+                   commands_only([](const store::key_layout&) {
+                     return store::ping_commands();
+                   }),
+                   rp, [](const std::vector<redis_reply>& replies) {
                      auto err = store::first_error(replies);
                      return err.empty() ? outcome<ok_atom>{ok_atom::value, {}}
                                         : outcome<ok_atom>::failure(err);
@@ -180,27 +253,44 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
     },
     [=](archive_atom, const std::string& id) {
       auto rp = self->make_response_promise<session_archive>();
-      enqueue_read(self, store::archive_commands(id), rp, store::decode_archive);
+      enqueue_read(self,
+                   commands_only([id](const store::key_layout&) {
+                     return store::archive_commands(id);
+                   }),
+                   rp, store::decode_archive);
       return rp;
     },
-    [=](vectors_atom, const std::string& id, const store::vector_batch& batch,
+    [=](vectors_atom, const std::string& id, store::vector_batch& batch,
         bool all_embedded) {
       auto rp = self->make_response_promise<ok_atom>();
-      enqueue_write(self, store::vectors_commands(id, batch, all_embedded), rp);
+      enqueue_write(self,
+                    [id, batch = std::move(batch),
+                     all_embedded](const store::key_layout& layout) {
+                      return store::vectors_commands(id, batch, all_embedded,
+                                                     layout);
+                    },
+                    rp);
       return rp;
     },
     [=](pending_atom, uint32_t limit) {
       auto rp = self->make_response_promise<std::vector<std::string>>();
-      enqueue_read(self, store::pending_embedding_commands(limit), rp,
-                   store::decode_list);
+      enqueue_read(self,
+                   commands_only([limit](const store::key_layout& layout) {
+                     return store::pending_embedding_commands(limit, layout);
+                   }),
+                   rp, [limit](const std::vector<redis_reply>& replies) {
+                     return store::decode_pending(replies, limit);
+                   });
       return rp;
     },
     [=](rate_atom, uint64_t requests_per_minute, uint64_t tokens_per_minute,
         uint64_t tokens) {
       auto rp = self->make_response_promise<int64_t>();
       enqueue_read(self,
-                   store::rate_limit_commands(requests_per_minute,
-                                              tokens_per_minute, tokens),
+                   commands_only([=](const store::key_layout&) {
+                     return store::rate_limit_commands(
+                       requests_per_minute, tokens_per_minute, tokens);
+                   }),
                    rp, store::decode_rate_limit);
       return rp;
     },

@@ -168,11 +168,8 @@ embedder_actor spawn_embedder(caf::actor_system& system, const settings& cfg,
 outcome<node_actors> start_actors(caf::actor_system& system,
                                   const settings& cfg) {
   node_actors actors;
-  actors.store = system.spawn<caf::detached>(
-    persistence,
-    redis_target{cfg.redis, cfg.redis_sentinels, cfg.redis_master},
-    cfg.redis_timeout,
-    replication_wait{cfg.redis_wait_replicas, cfg.redis_wait_timeout});
+  actors.store = system.spawn<caf::detached>(persistence,
+                                             redis_options_of(cfg));
   auto calls = make_provider_calls(cfg);
   auto workers = spawn_summarizers(system, cfg, calls, actors.store);
   if (!workers) {

@@ -97,10 +97,23 @@ std::string apply_log_format(const std::string& text, settings& cfg) {
 }
 
 std::string apply_redis_url(const std::string& text, settings& cfg) {
-  auto endpoint = parse_redis_url(text);
-  if (!endpoint)
-    return endpoint.error;
-  cfg.redis = *endpoint.value;
+  auto seeds = parse_redis_seeds(text);
+  if (!seeds)
+    return seeds.error;
+  cfg.redis_seeds = std::move(*seeds.value);
+  cfg.redis = cfg.redis_seeds.front();
+  return {};
+}
+
+std::string apply_redis_mode(const std::string& text, settings& cfg) {
+  if (text == "auto")
+    cfg.redis_mode = redis_options::mode::automatic;
+  else if (text == "single")
+    cfg.redis_mode = redis_options::mode::single;
+  else if (text == "cluster")
+    cfg.redis_mode = redis_options::mode::cluster;
+  else
+    return "expected auto, single or cluster";
   return {};
 }
 
@@ -193,8 +206,14 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_HOST", "0.0.0.0", "address the HTTP server binds",
      string_option(&settings::host)},
     {"REDIS_URL", "redis://127.0.0.1:6379",
-     "redis://[:password@]host:port[/db] of the store of record",
+     "redis://[:password@]host:port[/db] of the store of record; for a "
+     "Redis Cluster, one or more of its nodes: "
+     "redis://[:password@]host:port,host:port",
      apply_redis_url, true},
+    {"MOTORHEAD_REDIS_MODE", "auto",
+     "single, cluster, or auto: asks the first node that answers "
+     "whether it runs in cluster mode",
+     apply_redis_mode},
     {"MOTORHEAD_REDIS_TIMEOUT_MS", "2000",
      "connect and reply timeout of a Redis round trip",
      duration_option(&settings::redis_timeout, 10, 60000)},
@@ -358,6 +377,30 @@ const std::vector<option_spec>& option_specs() {
 
 } // namespace
 
+namespace {
+
+std::string check_redis_topology(const settings& cfg) {
+  bool several = cfg.redis_seeds.size() > 1;
+  if (several && (cfg.redis_mode == redis_options::mode::single
+                  || !cfg.redis_sentinels.empty()))
+    return "REDIS_URL names several hosts, which only a Redis Cluster has";
+  if (cfg.redis_mode == redis_options::mode::cluster && cfg.redis.database != 0)
+    return "a Redis Cluster has only database 0 (REDIS_URL names another)";
+  return {};
+}
+
+} // namespace
+
+redis_options redis_options_of(const settings& cfg) {
+  redis_options options;
+  options.topology = cfg.redis_mode;
+  options.target = {cfg.redis, cfg.redis_sentinels, cfg.redis_master};
+  options.seeds = cfg.redis_seeds;
+  options.timeout = cfg.redis_timeout;
+  options.wait = {cfg.redis_wait_replicas, cfg.redis_wait_timeout};
+  return options;
+}
+
 settings_result load_settings(const env_lookup& lookup) {
   settings_result result;
   result.value.tokenizer_dir = MOTORHEAD_DEFAULT_TOKENIZER_DIR;
@@ -376,6 +419,9 @@ settings_result load_settings(const env_lookup& lookup) {
            != result.value.redis_master.empty())
     result.errors.push_back("MOTORHEAD_REDIS_SENTINELS and "
                             "MOTORHEAD_REDIS_MASTER go together");
+  if (result.errors.empty())
+    if (auto err = check_redis_topology(result.value); !err.empty())
+      result.errors.push_back(err);
   if (result.errors.empty())
     if (auto err = resolve_cluster_identity(result.value); !err.empty())
       result.errors.push_back(err);

@@ -11,7 +11,7 @@
 
 #include "core/log.hpp"
 #include "core/memory_types.hpp"
-#include "storage/redis_connection.hpp"
+#include "storage/redis_client.hpp"
 
 namespace motorhead {
 
@@ -27,7 +27,9 @@ constexpr const char* default_openai_api_base = "https://api.openai.com/v1";
 struct settings {
   std::string host = "0.0.0.0";
   uint16_t port = 8000;
-  redis_endpoint redis;
+  redis_endpoint redis; // the first of redis_seeds
+  std::vector<redis_endpoint> redis_seeds{redis}; // every node REDIS_URL names
+  redis_options::mode redis_mode = redis_options::mode::automatic;
   std::chrono::milliseconds redis_timeout{2000};
   std::vector<redis_endpoint> redis_sentinels; // host and port of each
   std::string redis_master; // the name the sentinels monitor
@@ -93,6 +95,9 @@ struct settings_result {
 /// Builds the settings from the environment; every invalid value is
 /// reported, not just the first.
 settings_result load_settings(const env_lookup& lookup);
+
+/// How the persistence actor reaches Redis, from the REDIS_* settings.
+redis_options redis_options_of(const settings& cfg);
 
 /// The cluster settings' own consistency: a port, and this node's name
 /// among the peers (given, or the one peer with this node's port). Returns

@@ -249,6 +249,13 @@ void server_metrics::render(text_writer& out) const {
   render_counter(out, "motorhead_redis_errors_total",
                  "Failed connections, lost connections and error replies.",
                  redis_errors);
+  render_counter(out, "motorhead_redis_redirections_total",
+                 "Commands a Redis Cluster node sent elsewhere (MOVED, ASK) "
+                 "or asked to send again (TRYAGAIN), and that were.",
+                 redis_redirections);
+  render_counter(out, "motorhead_redis_slot_map_refreshes_total",
+                 "Times the slot map of the Redis Cluster was read.",
+                 redis_slot_map_refreshes);
   render_histogram(out, "motorhead_commit_batch_operations",
                    "Operations sharing one Redis pipeline (group commit).",
                    commit_batch_operations);

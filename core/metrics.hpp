@@ -152,6 +152,8 @@ struct server_metrics {
   counter redis_round_trips;
   counter redis_commands;
   counter redis_errors;
+  counter redis_redirections;
+  counter redis_slot_map_refreshes;
   histogram commit_batch_operations;
 
   // -- cluster ---------------------------------------------------------------

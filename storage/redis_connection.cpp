@@ -1,5 +1,6 @@
 #include "storage/redis_connection.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <sys/time.h>
@@ -58,18 +59,19 @@ timeval to_timeval(std::chrono::milliseconds timeout) {
 
 } // namespace
 
-outcome<redis_endpoint> parse_redis_url(const std::string& url) {
-  using result = outcome<redis_endpoint>;
+outcome<std::vector<redis_endpoint>>
+parse_redis_seeds(const std::string& url) {
+  using result = outcome<std::vector<redis_endpoint>>;
   const std::string scheme = "redis://";
   if (url.compare(0, scheme.size(), scheme) != 0)
     return result::failure("expected redis://[:password@]host[:port][/db]");
-  redis_endpoint endpoint;
+  redis_endpoint shared;
   auto rest = url.substr(scheme.size());
   if (auto at = rest.rfind('@'); at != std::string::npos) {
     auto credentials = rest.substr(0, at);
     auto colon = credentials.find(':');
-    endpoint.password = colon == std::string::npos ? credentials
-                                                   : credentials.substr(colon + 1);
+    shared.password = colon == std::string::npos ? credentials
+                                                 : credentials.substr(colon + 1);
     rest = rest.substr(at + 1);
   }
   if (auto slash = rest.find('/'); slash != std::string::npos) {
@@ -77,20 +79,38 @@ outcome<redis_endpoint> parse_redis_url(const std::string& url) {
     auto db_text = rest.substr(slash + 1);
     if (!db_text.empty() && !parse_number(db_text, 15, db))
       return result::failure("the database must be a number from 0 to 15");
-    endpoint.database = static_cast<int>(db);
+    shared.database = static_cast<int>(db);
     rest = rest.substr(0, slash);
   }
-  if (auto colon = rest.rfind(':'); colon != std::string::npos) {
-    long port = 0;
-    if (!parse_number(rest.substr(colon + 1), 65535, port) || port == 0)
-      return result::failure("the port must be a number from 1 to 65535");
-    endpoint.port = static_cast<uint16_t>(port);
-    rest = rest.substr(0, colon);
-  }
-  if (rest.empty())
-    return result::failure("the URL names no host");
-  endpoint.host = rest;
-  return {endpoint, {}};
+  std::vector<redis_endpoint> seeds;
+  std::size_t start = 0;
+  do {
+    auto comma = std::min(rest.find(',', start), rest.size());
+    auto host = rest.substr(start, comma - start);
+    start = comma + 1;
+    auto endpoint = shared;
+    if (auto colon = host.rfind(':'); colon != std::string::npos) {
+      long port = 0;
+      if (!parse_number(host.substr(colon + 1), 65535, port) || port == 0)
+        return result::failure("the port must be a number from 1 to 65535");
+      endpoint.port = static_cast<uint16_t>(port);
+      host = host.substr(0, colon);
+    }
+    if (host.empty())
+      return result::failure("the URL names no host");
+    endpoint.host = host;
+    seeds.push_back(std::move(endpoint));
+  } while (start <= rest.size());
+  return {std::move(seeds), {}};
+}
+
+outcome<redis_endpoint> parse_redis_url(const std::string& url) {
+  auto seeds = parse_redis_seeds(url);
+  if (!seeds)
+    return outcome<redis_endpoint>::failure(seeds.error);
+  if (seeds.value->size() != 1)
+    return outcome<redis_endpoint>::failure("the URL names several hosts");
+  return {seeds.value->front(), {}};
 }
 
 redis_connection::redis_connection(redis_target target,
@@ -210,41 +230,69 @@ outcome<redis_endpoint> redis_connection::ask_sentinels() {
                          + target_.master_name + "\"" + errors);
 }
 
+void pipeline_result::fail(const std::string& why, bool sent) {
+  if (error.empty())
+    error = why;
+  maybe_applied = maybe_applied || sent;
+}
+
 pipeline_result
 redis_connection::execute(const std::vector<redis_command>& commands) {
-  pipeline_result result;
+  pipeline_result result(commands.size());
+  std::vector<routed_command> routed;
+  routed.reserve(commands.size());
+  for (const auto& command : commands)
+    routed.push_back({&command});
+  if (send(routed, result))
+    receive(result.replies, result);
+  return result;
+}
+
+bool redis_connection::send(const std::vector<routed_command>& commands,
+                            pipeline_result& result) {
   auto& counters = metrics::global();
   if (context_ == nullptr)
     if (auto err = connect(); !err.empty()) {
       counters.redis_errors.add();
-      result.error = "Redis is unreachable: " + err;
-      return result;
+      result.fail("Redis is unreachable: " + err, false);
+      return false;
     }
   counters.redis_round_trips.add();
-  // How many commands went out for each of `commands`: a script's first
-  // call on this connection is preceded by its SCRIPT LOAD.
-  std::vector<std::size_t> sent;
-  sent.reserve(commands.size());
+  replies_expected_.clear();
   std::size_t total = 0;
-  std::vector<const char*> argv;
-  std::vector<size_t> argv_len;
   for (const auto& command : commands) {
-    sent.push_back(append(command, argv, argv_len));
-    total += sent.back();
+    replies_expected_.push_back(append(command));
+    total += replies_expected_.back();
   }
   counters.redis_commands.add(total);
-  result.replies.reserve(commands.size());
-  bool demoted = false; // the server has become a replica
-  for (std::size_t i = 0; i < commands.size(); ++i) {
+  for (int done = 0; done == 0;)
+    if (redisBufferWrite(context_, &done) != REDIS_OK) {
+      counters.redis_errors.add();
+      result.fail(std::string{"Redis connection lost: "} + context_->errstr,
+                  true);
+      disconnect();
+      return false;
+    }
+  return true;
+}
+
+void redis_connection::receive(std::vector<redis_reply>& replies,
+                               pipeline_result& result) {
+  auto& counters = metrics::global();
+  demoted_ = false;
+  replies.resize(replies_expected_.size(),
+                 redis_reply{redis_reply::kind::missing, 0, {}, {}});
+  for (std::size_t i = 0; i < replies_expected_.size(); ++i) {
     redis_reply reply;
-    for (std::size_t part = 0; part < sent[i]; ++part) {
+    // The replies of a SCRIPT LOAD or ASKING sent before are not kept.
+    for (std::size_t part = 0; part < replies_expected_[i]; ++part) {
       void* raw = nullptr;
       if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
         counters.redis_errors.add();
-        result.error = std::string{"Redis connection lost: "} + context_->errstr;
-        result.maybe_applied = true;
+        result.fail(std::string{"Redis connection lost: "} + context_->errstr,
+                    true);
         disconnect();
-        return result;
+        return;
       }
       reply = copy_reply(*static_cast<redisReply*>(raw));
       freeReplyObject(raw);
@@ -252,42 +300,44 @@ redis_connection::execute(const std::vector<redis_command>& commands) {
     if (reply.is_error()) {
       counters.redis_errors.add();
       // Nothing ran; the next calls load their scripts again.
-      if (reply.text.rfind("NOSCRIPT", 0) == 0)
+      if (reply.is_error("NOSCRIPT"))
         loaded_scripts_.clear();
-      if (reply.text.rfind("READONLY", 0) == 0)
-        demoted = true;
+      if (reply.is_error("READONLY"))
+        demoted_ = true;
     }
-    result.replies.push_back(std::move(reply));
+    replies[i] = std::move(reply);
   }
-  if (demoted)
+  if (demoted_)
     disconnect();
-  return result;
 }
 
-std::size_t redis_connection::append(const redis_command& command,
-                                     std::vector<const char*>& argv,
-                                     std::vector<size_t>& argv_len) {
+std::size_t redis_connection::append(const routed_command& routed) {
+  const auto& command = *routed.command;
   std::size_t count = 0;
   if (command.size() > 1 && command[0] == "EVALSHA"
       && loaded_scripts_.count(command[1]) == 0)
     if (const auto* script = store::lua_script::find(command[1])) {
-      const std::string load[] = {"SCRIPT", "LOAD", script->text()};
-      const char* argv[] = {load[0].data(), load[1].data(), load[2].data()};
-      const size_t argv_len[] = {load[0].size(), load[1].size(),
-                                 load[2].size()};
-      redisAppendCommandArgv(context_, 3, argv, argv_len);
+      append_argv({"SCRIPT", "LOAD", script->text()});
       loaded_scripts_.insert(command[1]);
       ++count;
     }
-  argv.clear();
-  argv_len.clear();
-  for (const auto& arg : command) {
-    argv.push_back(arg.data());
-    argv_len.push_back(arg.size());
+  if (routed.asking) {
+    append_argv({"ASKING"});
+    ++count;
   }
-  redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
-                         argv_len.data());
+  append_argv(command);
   return count + 1;
+}
+
+void redis_connection::append_argv(const redis_command& command) {
+  argv_.clear();
+  argv_len_.clear();
+  for (const auto& arg : command) {
+    argv_.push_back(arg.data());
+    argv_len_.push_back(arg.size());
+  }
+  redisAppendCommandArgv(context_, static_cast<int>(argv_.size()),
+                         argv_.data(), argv_len_.data());
 }
 
 } // namespace motorhead

@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/outcome.hpp"
@@ -25,6 +26,11 @@ struct redis_endpoint {
 /// Parses redis://[:password@]host[:port][/db].
 outcome<redis_endpoint> parse_redis_url(const std::string& url);
 
+/// Parses redis://[:password@]host[:port],host[:port],...[/db]: the nodes
+/// of a Redis Cluster to ask for its slot map (or a single Redis).
+outcome<std::vector<redis_endpoint>>
+parse_redis_seeds(const std::string& url);
+
 /// Where the master is: the server of REDIS_URL, or the one that the
 /// sentinels name (REDIS_URL then gives only the password and database).
 struct redis_target {
@@ -38,26 +44,48 @@ struct redis_target {
 using redis_command = std::vector<std::string>;
 
 /// A Redis reply, copied out of hiredis so it outlives the connection.
+/// `missing` stands for the reply of a command that got none (see the
+/// pipeline's error).
 struct redis_reply {
-  enum class kind { nil, integer, string, status, error, array };
+  enum class kind { nil, integer, string, status, error, array, missing };
   kind type = kind::nil;
   int64_t integer = 0;
   std::string text;
   std::vector<redis_reply> elements;
 
   bool is_error() const { return type == kind::error; }
+  bool is_missing() const { return type == kind::missing; }
+  /// An error reply that starts with `code` ("MOVED", "READONLY", ...).
+  bool is_error(std::string_view code) const {
+    return is_error() && text.compare(0, code.size(), code) == 0;
+  }
 };
 
-/// What a pipeline got back: the replies of the commands Redis answered, in
-/// order, and why the others (if any) got none.
+/// What a pipeline got back: one reply per command, in order, and why some
+/// (if any) got none.
 struct pipeline_result {
   std::vector<redis_reply> replies;
   std::string error; // empty when every command was answered
   /// The unanswered commands were sent, so Redis may have run them (a
   /// timeout or a connection lost mid-way); false when none left.
   bool maybe_applied = false;
+  /// Set when the writes were applied but fewer replicas than required
+  /// confirmed them in time (Redis WAIT).
+  std::string replication_shortfall;
+
+  explicit pipeline_result(std::size_t commands = 0)
+    : replies(commands, redis_reply{redis_reply::kind::missing, 0, {}, {}}) {}
 
   bool complete() const { return error.empty(); }
+  /// Records a failure; the first one names the pipeline's error.
+  void fail(const std::string& why, bool sent);
+};
+
+/// One command of a pipeline. `asking` sends it after ASKING: its slot is
+/// being migrated to this server (Redis Cluster).
+struct routed_command {
+  const redis_command* command;
+  bool asking = false;
 };
 
 class redis_connection {
@@ -70,13 +98,27 @@ public:
 
   /// Sends all commands in one pipeline and reads their replies, in order.
   /// Connects first when needed. An I/O failure drops the connection (the
-  /// next call reconnects) and keeps the replies read before it. Before
+  /// next call reconnects); the replies read before it are kept, the
+  /// others are missing. Before
   /// the first EVALSHA of a registered script (store::lua_script) on a
   /// connection, the script is loaded in the same pipeline; its reply is
   /// not among the results. A `READONLY` reply (the server is a replica
   /// now: a failover) drops the connection, so the next call finds the
   /// master again.
   pipeline_result execute(const std::vector<redis_command>& commands);
+
+  /// The two halves of `execute`, so that a caller can have pipelines on
+  /// several connections in flight at once. `send` writes the commands
+  /// (connecting first when needed) and returns false, with `result`
+  /// failed, if not all of them left; `receive` then reads their replies
+  /// into `replies` (one per command sent; those it could not read stay
+  /// missing and fail `result`).
+  bool send(const std::vector<routed_command>& commands,
+            pipeline_result& result);
+  void receive(std::vector<redis_reply>& replies, pipeline_result& result);
+
+  /// Whether the last round trip found the server read-only (a replica).
+  bool demoted() const { return demoted_; }
 
 private:
   std::string connect();
@@ -88,12 +130,10 @@ private:
                             std::vector<redis_reply>* replies);
   void disconnect();
   /// Appends `command` to the pipeline, preceded by a SCRIPT LOAD when it
-  /// runs a script this connection has not loaded; returns how many
-  /// commands it appended. `argv` and `argv_len` are scratch space, kept
-  /// across the commands of a pipeline so that each does not allocate.
-  std::size_t append(const redis_command& command,
-                     std::vector<const char*>& argv,
-                     std::vector<size_t>& argv_len);
+  /// runs a script this connection has not loaded, and by ASKING when it
+  /// is asked to; returns how many commands it appended.
+  std::size_t append(const routed_command& command);
+  void append_argv(const redis_command& command);
 
   redis_target target_;
   std::chrono::milliseconds timeout_;
@@ -102,6 +142,13 @@ private:
   /// restarted or failed over has none: cleared on every disconnect, and
   /// on a NOSCRIPT reply (a SCRIPT FLUSH).
   std::set<std::string, std::less<>> loaded_scripts_;
+  /// For each command of the pipeline in flight, how many replies it has:
+  /// its own, after those of a SCRIPT LOAD and an ASKING sent before it.
+  std::vector<std::size_t> replies_expected_;
+  /// Scratch space of `append_argv`, kept so that commands do not allocate.
+  std::vector<const char*> argv_;
+  std::vector<size_t> argv_len_;
+  bool demoted_ = false;
 };
 
 } // namespace motorhead

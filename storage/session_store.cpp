@@ -1,12 +1,14 @@
 #include "storage/session_store.hpp"
 
 #include <charconv>
+#include <cstdlib>
 
 #include <algorithm>
 #include <iterator>
 
 #include "core/json_codec.hpp"
 #include "core/retrieval_index.hpp"
+#include "storage/cluster_slots.hpp"
 #include "storage/lua_script.hpp"
 
 namespace motorhead::store {
@@ -36,16 +38,18 @@ end
 return epoch
 )lua"};
 
-// The index entries of a session are written by its fenced scripts, so a
-// stale owner can neither list nor unlist a session. (A standalone Redis
-// runs them; on Redis Cluster the indexes are other slots.)
+// On a single Redis, the index entries of a session are written by its
+// fenced scripts, so a stale owner can neither list nor unlist a session.
+// On a Redis Cluster (indexes in other slots) the scripts get only the
+// session's keys; the index updates follow a script that succeeded.
 
-// KEYS: messages, meta, archive, unembedded, pending embeddings, sessions
-// index, then the index of each namespace. ARGV: epoch, next_seq,
-// has_context, context, namespaces (JSON), archive (0/1), embed (0/1),
-// session id, score (ms), message records... The archive and the marks of
-// messages waiting for an embedding are written with the messages, so none
-// is ever lost. A new context starts a new summary generation.
+// KEYS: messages, meta, archive, unembedded, then, on a single Redis, the
+// pending embeddings, the sessions index and the index of each namespace.
+// ARGV: epoch, next_seq, has_context, context, namespaces (JSON), archive
+// (0/1), embed (0/1), session id, score (ms), message records... The
+// archive and the marks of messages waiting for an embedding are written
+// with the messages, so none is ever lost. A new context starts a new
+// summary generation.
 const lua_script append_script{fence + R"lua(
 redis.call('PERSIST', KEYS[2])
 for i = 10, #ARGV do
@@ -64,14 +68,15 @@ end
 for i = 6, #KEYS do
   redis.call('ZADD', KEYS[i], ARGV[9], ARGV[8])
 end
-if ARGV[7] == '1' and #ARGV >= 10 then
+if #KEYS >= 5 and ARGV[7] == '1' and #ARGV >= 10 then
   redis.call('ZADD', KEYS[5], ARGV[9], ARGV[8])
 end
 return 1
 )lua"};
 
-// KEYS: messages, meta, archive, unembedded, vectors, sessions index,
-// pending embeddings, then the index of each namespace. ARGV: epoch, ttl,
+// KEYS: messages, meta, archive, unembedded, vectors, then, on a single
+// Redis, the sessions index, the pending embeddings and the index of each
+// namespace. ARGV: epoch, ttl,
 // session id. Removes everything but the claim (epoch) and the summary
 // generation, which moves on so that no fold computed before lands after;
 // they expire like the claim of a session never written.
@@ -114,15 +119,15 @@ redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[4])
 return count
 )lua"};
 
-// KEYS: messages, meta, unembedded, vectors, pending embeddings, archive.
-// ARGV: epoch, model, dimension, all_embedded (0/1), session id, then seq
+// KEYS: messages, meta, unembedded, vectors, archive, then, on a single
+// Redis, the pending embeddings. ARGV: epoch, model, dimension, all_embedded (0/1), session id, then seq
 // and packed vector pairs. A vector is kept only for a message still in the
 // archive: none comes back after a DELETE. The session leaves the pending
 // list only when it says no message waits for an embedding any more.
 const lua_script vectors_script{fence + R"lua(
 local stored = 0
 for i = 6, #ARGV, 2 do
-  if redis.call('HEXISTS', KEYS[6], ARGV[i]) == 1 then
+  if redis.call('HEXISTS', KEYS[5], ARGV[i]) == 1 then
     redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
     stored = stored + 1
   end
@@ -131,13 +136,27 @@ end
 if stored > 0 then
   redis.call('HSET', KEYS[2], 'embedding_model', ARGV[2], 'embedding_dim', ARGV[3])
 end
-if ARGV[4] == '1' then
-  redis.call('ZREM', KEYS[5], ARGV[5])
+if #KEYS >= 6 and ARGV[4] == '1' then
+  redis.call('ZREM', KEYS[6], ARGV[5])
 end
 return redis.call('SCARD', KEYS[3])
 )lua"};
 
-const std::string pending_embeddings_key = "motorhead:embedding:pending";
+/// How many keys each index is split into on a Redis Cluster: enough that
+/// the writes of every POST spread over the masters.
+constexpr unsigned cluster_index_shards = 16;
+
+constexpr std::string_view session_list_name = "motorhead:sessions";
+constexpr std::string_view pending_list_name = "motorhead:embedding:pending";
+
+/// The key of one shard of an index: its number is its hash tag.
+std::string shard_key(std::string_view name, unsigned shard) {
+  return std::string{name} + ":{" + std::to_string(shard) + "}";
+}
+
+unsigned shard_of(const std::string& session_id, const key_layout& layout) {
+  return cluster_slots::key_slot(session_id) % layout.index_shards;
+}
 
 /// How long the epoch of a session that was read but never written lives.
 const std::string unwritten_epoch_ttl = "86400";
@@ -199,8 +218,28 @@ std::string vectors_key(const std::string& session_id) {
 
 std::string index_key(const std::optional<std::string>& ns) {
   if (!ns)
-    return "motorhead:sessions";
+    return std::string{session_list_name};
   return "motorhead:namespace:{" + *ns + "}:sessions";
+}
+
+key_layout key_layout::of(redis_topology topology) {
+  if (topology == redis_topology::cluster)
+    return {cluster_index_shards, false};
+  return {};
+}
+
+std::string session_index_key(const std::string& session_id,
+                              const key_layout& layout) {
+  if (layout.index_shards == 1)
+    return std::string{session_list_name};
+  return shard_key(session_list_name, shard_of(session_id, layout));
+}
+
+std::string pending_embeddings_key(const std::string& session_id,
+                                   const key_layout& layout) {
+  if (layout.index_shards == 1)
+    return std::string{pending_list_name};
+  return shard_key(pending_list_name, shard_of(session_id, layout));
 }
 
 command_list load_commands(const std::string& session_id) {
@@ -234,13 +273,11 @@ outcome<session_snapshot> decode_load(const std::vector<redis_reply>& replies) {
   return {std::move(snapshot), {}};
 }
 
-command_list append_commands(const std::string& session_id,
-                             const append_change& change, int64_t now_ms) {
-  redis_command keys{messages_key(session_id),  meta_key(session_id),
-                     archive_key(session_id),   unembedded_key(session_id),
-                     pending_embeddings_key,    index_key(std::nullopt)};
-  for (const auto& ns : change.namespaces)
-    keys.push_back(index_key(ns));
+write_plan append_commands(const std::string& session_id,
+                           const append_change& change, int64_t now_ms,
+                           const key_layout& layout) {
+  redis_command keys{messages_key(session_id), meta_key(session_id),
+                     archive_key(session_id), unembedded_key(session_id)};
   redis_command args{std::to_string(change.epoch),
                      std::to_string(change.next_seq),
                      change.context ? "1" : "0",
@@ -252,7 +289,23 @@ command_list append_commands(const std::string& session_id,
                      std::to_string(now_ms)};
   for (const auto& msg : change.messages)
     args.push_back(json::encode_stored_message(msg));
-  return {append_script.call(std::move(keys), std::move(args))};
+  write_plan plan;
+  std::vector<std::string> indexes{session_index_key(session_id, layout)};
+  for (const auto& ns : change.namespaces)
+    indexes.push_back(index_key(ns));
+  auto pending = pending_embeddings_key(session_id, layout);
+  if (layout.indexes_in_scripts) {
+    keys.push_back(pending);
+    keys.insert(keys.end(), indexes.begin(), indexes.end());
+  } else {
+    auto score = std::to_string(now_ms);
+    for (auto& index : indexes)
+      plan.index_updates.push_back({"ZADD", std::move(index), score, session_id});
+    if (change.embed && !change.messages.empty())
+      plan.index_updates.push_back({"ZADD", pending, score, session_id});
+  }
+  plan.commands.push_back(append_script.call(std::move(keys), std::move(args)));
+  return plan;
 }
 
 command_list fold_commands(const std::string& session_id,
@@ -266,34 +319,65 @@ command_list fold_commands(const std::string& session_id,
                            std::move(args))};
 }
 
-command_list delete_commands(const std::string& session_id,
-                             const std::vector<std::string>& namespaces,
-                             uint64_t epoch) {
-  redis_command keys{messages_key(session_id),   meta_key(session_id),
-                     archive_key(session_id),    unembedded_key(session_id),
-                     vectors_key(session_id),    index_key(std::nullopt),
-                     pending_embeddings_key};
+write_plan delete_commands(const std::string& session_id,
+                           const std::vector<std::string>& namespaces,
+                           uint64_t epoch, const key_layout& layout) {
+  redis_command keys{messages_key(session_id), meta_key(session_id),
+                     archive_key(session_id), unembedded_key(session_id),
+                     vectors_key(session_id)};
+  std::vector<std::string> indexes{session_index_key(session_id, layout),
+                                   pending_embeddings_key(session_id, layout)};
   for (const auto& ns : namespaces)
-    keys.push_back(index_key(ns));
-  return {delete_script.call(
-    std::move(keys), {std::to_string(epoch), unwritten_epoch_ttl, session_id})};
+    indexes.push_back(index_key(ns));
+  write_plan plan;
+  if (layout.indexes_in_scripts)
+    keys.insert(keys.end(), indexes.begin(), indexes.end());
+  else
+    for (auto& index : indexes)
+      plan.index_updates.push_back({"ZREM", std::move(index), session_id});
+  plan.indexes_required = true;
+  plan.commands.push_back(delete_script.call(
+    std::move(keys), {std::to_string(epoch), unwritten_epoch_ttl, session_id}));
+  return plan;
 }
 
-command_list list_commands(const session_page& page) {
+command_list list_commands(const session_page& page, const key_layout& layout) {
   auto first = static_cast<uint64_t>(page.page - 1) * page.size;
   auto last = first + page.size - 1;
-  return {{"ZRANGE", index_key(page.ns), std::to_string(first),
-           std::to_string(last)}};
+  if (page.ns || layout.index_shards == 1)
+    return {{"ZRANGE", index_key(page.ns), std::to_string(first),
+             std::to_string(last)}};
+  command_list commands;
+  for (unsigned shard = 0; shard < layout.index_shards; ++shard)
+    commands.push_back({"ZRANGE", shard_key("motorhead:sessions", shard), "0",
+                        std::to_string(last), "WITHSCORES"});
+  return commands;
 }
 
 outcome<std::vector<std::string>>
-decode_list(const std::vector<redis_reply>& replies) {
+decode_list(const std::vector<redis_reply>& replies, const session_page& page,
+            const key_layout& layout) {
   using result = outcome<std::vector<std::string>>;
   if (auto err = first_error(replies); !err.empty())
     return result::failure(err);
   std::vector<std::string> ids;
-  for (const auto& element : replies.at(0).elements)
-    ids.push_back(element.text);
+  if (page.ns || layout.index_shards == 1) {
+    for (const auto& element : replies.at(0).elements)
+      ids.push_back(element.text);
+    return {std::move(ids), {}};
+  }
+  // Every shard gave its sessions up to the page's end, with their scores:
+  // merged in the order of a single index (score, then id).
+  std::vector<std::pair<double, std::string>> listed;
+  for (const auto& reply : replies)
+    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2)
+      listed.emplace_back(std::strtod(reply.elements[i + 1].text.c_str(),
+                                      nullptr),
+                          reply.elements[i].text);
+  std::sort(listed.begin(), listed.end());
+  auto first = static_cast<std::size_t>(page.page - 1) * page.size;
+  for (auto i = first; i < listed.size() && i < first + page.size; ++i)
+    ids.push_back(std::move(listed[i].second));
   return {std::move(ids), {}};
 }
 
@@ -328,8 +412,9 @@ outcome<session_archive> decode_archive(const std::vector<redis_reply>& replies)
   return {std::move(archive), {}};
 }
 
-command_list vectors_commands(const std::string& session_id,
-                              const vector_batch& batch, bool all_embedded) {
+write_plan vectors_commands(const std::string& session_id,
+                            const vector_batch& batch, bool all_embedded,
+                            const key_layout& layout) {
   auto dimension = batch.vectors.empty() ? 0 : batch.vectors[0].values.size();
   redis_command args{std::to_string(batch.epoch), batch.model,
                      std::to_string(dimension), all_embedded ? "1" : "0",
@@ -338,35 +423,46 @@ command_list vectors_commands(const std::string& session_id,
     args.push_back(std::to_string(v.seq));
     args.push_back(pack_vector(v.values));
   }
-  return {vectors_script.call(
-    {messages_key(session_id), meta_key(session_id), unembedded_key(session_id),
-     vectors_key(session_id), pending_embeddings_key, archive_key(session_id)},
-    std::move(args))};
+  redis_command keys{messages_key(session_id), meta_key(session_id),
+                     unembedded_key(session_id), vectors_key(session_id),
+                     archive_key(session_id)};
+  auto pending = pending_embeddings_key(session_id, layout);
+  write_plan plan;
+  if (layout.indexes_in_scripts)
+    keys.push_back(std::move(pending));
+  else if (all_embedded)
+    plan.index_updates.push_back({"ZREM", std::move(pending), session_id});
+  plan.commands.push_back(vectors_script.call(std::move(keys), std::move(args)));
+  return plan;
 }
 
-command_list pending_embedding_commands(std::size_t limit) {
-  return {{"ZRANGE", pending_embeddings_key, "0", std::to_string(limit - 1)}};
+command_list pending_embedding_commands(std::size_t limit,
+                                        const key_layout& layout) {
+  command_list commands;
+  for (unsigned shard = 0; shard < layout.index_shards; ++shard)
+    commands.push_back({"ZRANGE",
+                        layout.index_shards == 1
+                          ? std::string{pending_list_name}
+                          : shard_key(pending_list_name, shard),
+                        "0", std::to_string(limit - 1)});
+  return commands;
+}
+
+outcome<std::vector<std::string>>
+decode_pending(const std::vector<redis_reply>& replies, std::size_t limit) {
+  using result = outcome<std::vector<std::string>>;
+  if (auto err = first_error(replies); !err.empty())
+    return result::failure(err);
+  std::vector<std::string> ids;
+  for (const auto& reply : replies)
+    for (const auto& element : reply.elements)
+      if (ids.size() < limit)
+        ids.push_back(element.text);
+  return {std::move(ids), {}};
 }
 
 command_list ping_commands() {
   return {{"PING"}};
-}
-
-redis_command wait_command(std::size_t replicas,
-                           std::chrono::milliseconds timeout) {
-  return {"WAIT", std::to_string(replicas), std::to_string(timeout.count())};
-}
-
-std::string replication_shortfall(const redis_reply& reply,
-                                  std::size_t replicas) {
-  if (reply.is_error())
-    return reply.text;
-  if (reply.type != redis_reply::kind::integer)
-    return "WAIT gave no count of replicas";
-  if (reply.integer >= 0 && static_cast<std::size_t>(reply.integer) >= replicas)
-    return {};
-  return "the write reached " + std::to_string(reply.integer) + " of the "
-         + std::to_string(replicas) + " replicas required in time";
 }
 
 std::string first_error(const std::vector<redis_reply>& replies) {

@@ -10,9 +10,16 @@
 //                                          ever stored (long-term memory)
 //   motorhead:session:{ID}:unembedded SET seqs still waiting for a vector
 //   motorhead:session:{ID}:vectors    HASH seq -> packed float32 embedding
+// and the indexes, which a session's fenced scripts update on a single
+// Redis (the same server: atomic), and which on a Redis Cluster (other
+// slots) are updated by commands sent once the script succeeded:
 //   motorhead:sessions                ZSET session id -> ms of last POST
 //   motorhead:namespace:{NS}:sessions ZSET session id -> ms of last POST
 //   motorhead:embedding:pending       ZSET sessions with messages to embed
+// On a Redis Cluster, every POST would write the session index and many the
+// pending list: each is split into `key_layout::index_shards` keys,
+// motorhead:sessions:{N} and motorhead:embedding:pending:{N}, a session in
+// the one its id hashes to.
 #pragma once
 
 #include <chrono>
@@ -23,13 +30,30 @@
 
 #include "core/memory_types.hpp"
 #include "core/outcome.hpp"
-#include "storage/redis_connection.hpp"
+#include "storage/redis_client.hpp"
 
 namespace motorhead::store {
 
 std::string messages_key(const std::string& session_id);
 std::string meta_key(const std::string& session_id);
 std::string index_key(const std::optional<std::string>& ns);
+
+/// Where the keys that are not a session's own live.
+struct key_layout {
+  /// How many keys the session index and the pending list are each split
+  /// into; 1 keeps the single keys.
+  unsigned index_shards = 1;
+  /// Whether the session's scripts update the indexes themselves.
+  bool indexes_in_scripts = true;
+
+  static key_layout of(redis_topology topology);
+};
+
+/// The shard of the session index (or pending list) that lists a session.
+std::string session_index_key(const std::string& session_id,
+                              const key_layout& layout);
+std::string pending_embeddings_key(const std::string& session_id,
+                                   const key_layout& layout);
 std::string archive_key(const std::string& session_id);
 std::string unembedded_key(const std::string& session_id);
 std::string vectors_key(const std::string& session_id);
@@ -65,43 +89,54 @@ struct fold_change {
 /// Commands sent together; their replies come back in the same order.
 using command_list = std::vector<redis_command>;
 
+/// A session's write: its fenced script, and the index updates to send
+/// once the script succeeded (none when the script makes them). With
+/// `indexes_required`, the write is acknowledged only once they are
+/// applied too (a delete must not leave a session listed); otherwise an
+/// index that missed the write catches up with the session's next one.
+struct write_plan {
+  command_list commands;
+  command_list index_updates;
+  bool indexes_required = false;
+};
+
 /// Claims the session (its epoch goes up by one) and reads it.
 command_list load_commands(const std::string& session_id);
 outcome<session_snapshot> decode_load(const std::vector<redis_reply>& replies);
 
-command_list append_commands(const std::string& session_id,
-                             const append_change& change, int64_t now_ms);
+write_plan append_commands(const std::string& session_id,
+                           const append_change& change, int64_t now_ms,
+                           const key_layout& layout);
 command_list fold_commands(const std::string& session_id,
                            const fold_change& change);
-command_list delete_commands(const std::string& session_id,
-                             const std::vector<std::string>& namespaces,
-                             uint64_t epoch);
-command_list list_commands(const session_page& page);
+write_plan delete_commands(const std::string& session_id,
+                           const std::vector<std::string>& namespaces,
+                           uint64_t epoch, const key_layout& layout);
+/// A page of the sessions listed, oldest POST first. The shards of a split
+/// index are merged: each gives its first sessions up to the page's end.
+command_list list_commands(const session_page& page, const key_layout& layout);
 outcome<std::vector<std::string>>
-decode_list(const std::vector<redis_reply>& replies);
+decode_list(const std::vector<redis_reply>& replies, const session_page& page,
+            const key_layout& layout);
 command_list archive_commands(const std::string& session_id);
 outcome<session_archive> decode_archive(const std::vector<redis_reply>& replies);
 
 /// Stores vectors and clears their marks, in one fenced script;
 /// `all_embedded` also takes the session off the list of sessions with work
 /// pending.
-command_list vectors_commands(const std::string& session_id,
-                              const vector_batch& batch, bool all_embedded);
+write_plan vectors_commands(const std::string& session_id,
+                            const vector_batch& batch, bool all_embedded,
+                            const key_layout& layout);
 
-/// The first `limit` sessions with messages waiting for embeddings.
-command_list pending_embedding_commands(std::size_t limit);
+/// Up to `limit` sessions with messages waiting for embeddings (from each
+/// shard of the pending list).
+command_list pending_embedding_commands(std::size_t limit,
+                                        const key_layout& layout);
+/// The sessions of every shard's reply, at most `limit`.
+outcome<std::vector<std::string>>
+decode_pending(const std::vector<redis_reply>& replies, std::size_t limit);
 
 command_list ping_commands();
-
-/// Waits until `replicas` replicas have every write sent before it on the
-/// connection, or `timeout` passed (Redis WAIT).
-redis_command wait_command(std::size_t replicas,
-                           std::chrono::milliseconds timeout);
-
-/// Why the writes before a WAIT are not acknowledged, from its reply;
-/// "" when `replicas` replicas have them.
-std::string replication_shortfall(const redis_reply& reply,
-                                  std::size_t replicas);
 
 /// The first error among replies that only acknowledge, or "".
 std::string first_error(const std::vector<redis_reply>& replies);

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import openapi_check
@@ -24,6 +25,20 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def free_cluster_port():
+    """A free port whose cluster bus port (10000 above) is free too."""
+    while True:
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 10000))
+                return port
+            except OSError:
+                continue
 
 
 def wait_until(predicate, timeout=10.0, interval=0.05):
@@ -43,6 +58,7 @@ class RedisServer:
     def __init__(self, durable=True, replica_of=None):
         self.durable = durable
         self.replica_of = replica_of  # a RedisServer to replicate
+        self.extra_args = []
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="motorhead-redis-")
         self.process = None
@@ -56,7 +72,8 @@ class RedisServer:
              "--appendonly", "yes" if self.durable else "no",
              "--appendfsync", "always",
              # Tests widen race windows with DEBUG SLEEP.
-             "--enable-debug-command", "local", *replication],
+             "--enable-debug-command", "local", *replication,
+             *self.extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not wait_until(self._answers_ping):
             raise RuntimeError("redis-server did not start")
@@ -89,13 +106,23 @@ class RedisServer:
 
     def command(self, *args):
         """Sends one command over RESP and returns the decoded reply."""
+        return self._send([args])[-1]
+
+    def command_asking(self, *args):
+        """Sends one command after ASKING (a slot migrating here)."""
+        return self._send([("ASKING",), args])[-1]
+
+    def _send(self, commands):
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
-            payload = f"*{len(args)}\r\n"
-            for arg in args:
-                data = str(arg).encode()
-                payload += f"${len(data)}\r\n" + data.decode() + "\r\n"
-            sock.sendall(payload.encode())
-            return _read_reply(sock.makefile("rb"))
+            payload = b""
+            for args in commands:
+                payload += f"*{len(args)}\r\n".encode()
+                for arg in args:
+                    data = str(arg).encode()
+                    payload += f"${len(data)}\r\n".encode() + data + b"\r\n"
+            sock.sendall(payload)
+            stream = sock.makefile("rb")
+            return [_read_reply(stream) for _ in commands]
 
 
 class Sentinel(RedisServer):
@@ -125,6 +152,106 @@ class Sentinel(RedisServer):
     def master_port(self):
         return int(self.command("SENTINEL", "get-master-addr-by-name",
                                 self.name)[1])
+
+
+class RedisCluster:
+    """A Redis Cluster of `masters` masters, each with `replicas_each`
+    replicas, made with `redis-cli --cluster create`. A master that stops
+    answering for `node_timeout_ms` is replaced by its replica.
+    `command` follows redirections like `redis-cli -c`."""
+
+    def __init__(self, masters=3, replicas_each=1, node_timeout_ms=1000,
+                 durable=True):
+        self.node_timeout_ms = node_timeout_ms
+        self.replicas_each = replicas_each
+        self.nodes = [RedisServer(durable=durable)
+                      for _ in range(masters * (1 + replicas_each))]
+
+    def start(self):
+        for node in self.nodes:
+            node.port = free_cluster_port()
+            node.extra_args = ["--cluster-enabled", "yes",
+                               "--cluster-config-file", "nodes.conf",
+                               "--cluster-node-timeout",
+                               str(self.node_timeout_ms)]
+            node.start()
+        subprocess.run(
+            ["redis-cli", "--cluster", "create",
+             *[f"127.0.0.1:{node.port}" for node in self.nodes],
+             "--cluster-replicas", str(self.replicas_each), "--cluster-yes"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_until(self.healthy, timeout=30):
+            raise RuntimeError("the Redis Cluster did not form")
+
+    def healthy(self):
+        """Every node that runs sees every slot served, and every replica
+        of a running master is in sync."""
+        for node in self.running():
+            try:
+                if "cluster_state:ok" not in node.command("CLUSTER", "INFO"):
+                    return False
+                if node.command("ROLE")[0] == "slave" \
+                        and not node.replicating():
+                    return False
+            except (OSError, RedisError):
+                return False
+        return True
+
+    def running(self):
+        return [node for node in self.nodes if node.process]
+
+    def agrees(self):
+        """Whether every node has the same view of the slots (as
+        `redis-cli --cluster` requires before it changes them)."""
+        return subprocess.run(
+            ["redis-cli", "--cluster", "check",
+             f"127.0.0.1:{self.running()[0].port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+    def masters(self):
+        return [node for node in self.running()
+                if node.command("ROLE")[0] == "master"]
+
+    def master_of(self, key):
+        """The node that serves `key`, as the cluster sees it now."""
+        node = self.running()[0]
+        slot = node.command("CLUSTER", "KEYSLOT", key)
+        for start, end, master, *_ in node.command("CLUSTER", "SLOTS"):
+            if start <= slot <= end:
+                return next(n for n in self.nodes if n.port == int(master[1]))
+        raise RuntimeError(f"no master serves slot {slot}")
+
+    @property
+    def url(self):
+        return "redis://" + ",".join(
+            f"127.0.0.1:{node.port}" for node in self.nodes[:3])
+
+    def command(self, *args):
+        """Runs a command on the master of its key (args[1])."""
+        node = self.running()[0]
+        for _ in range(5):
+            try:
+                return node.command(*args)
+            except RedisError as err:
+                kind, _slot, address = (str(err).split() + ["", ""])[:3]
+                if kind not in ("MOVED", "ASK"):
+                    raise
+                port = int(address.rsplit(":", 1)[1])
+                node = next(n for n in self.nodes if n.port == port)
+                if kind == "ASK":
+                    return node.command_asking(*args)
+        raise RuntimeError("too many redirections")
+
+    def keys(self, pattern="*"):
+        """Every key of every master."""
+        found = []
+        for node in self.masters():
+            found += node.command("KEYS", pattern)
+        return found
+
+    def remove(self):
+        for node in self.nodes:
+            node.remove()
 
 
 class RedisError(RuntimeError):
@@ -295,6 +422,46 @@ def turn(i):
 
 FAKE_OPENAI = os.path.join(os.path.dirname(__file__), "..", "fake_openai",
                            "fake_openai.py")
+
+
+def human(text):
+    return [{"role": "Human", "content": text}]
+
+
+class Writer(threading.Thread):
+    """POSTs numbered messages to one session until stopped; keeps the
+    numbers whose POST was acknowledged, and counts the others."""
+
+    def __init__(self, port, session):
+        super().__init__(daemon=True)
+        self.port, self.session = port, session
+        self.acknowledged, self.refused = [], 0
+        self.stopping = threading.Event()
+
+    def run(self):
+        n = 0
+        while not self.stopping.is_set():
+            n += 1
+            body = json.dumps({"messages": human(f"{self.session}-{n}")})
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                                  timeout=10)
+                conn.request("POST", f"/sessions/{self.session}/memory", body,
+                             {"Content-Type": "application/json"})
+                status = conn.getresponse().status
+                conn.close()
+            except OSError:
+                status = 0
+            if status == 200:
+                self.acknowledged.append(n)
+            else:
+                self.refused += 1
+            # Paced, so that a session's messages stay within its window.
+            time.sleep(0.005 if status == 200 else 0.05)
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
 
 
 class FakeOpenAI:

@@ -26,6 +26,8 @@ FAMILIES = [
     "motorhead_provider_call_duration_seconds",
     "motorhead_provider_tokens_total", "motorhead_redis_round_trips_total",
     "motorhead_redis_commands_total", "motorhead_redis_errors_total",
+    "motorhead_redis_redirections_total",
+    "motorhead_redis_slot_map_refreshes_total",
     "motorhead_commit_batch_operations", "motorhead_cluster_members",
     "motorhead_forwarded_requests_total", "motorhead_forward_failures_total",
 ]

@@ -2,24 +2,19 @@
 across a failover under writes, writes acknowledged only once replicas have
 them (MOTORHEAD_REDIS_WAIT_REPLICAS), and never a write to a replica."""
 
-import http.client
-import json
 import socket
 import threading
 import time
 import unittest
 
-from harness import Motorhead, RedisServer, Sentinel, free_port, wait_until
+from harness import (Motorhead, RedisServer, Sentinel, Writer, free_port,
+                     human, wait_until)
 
 MASTER_NAME = "motorhead"
 
 
 def messages_key(session):
     return f"motorhead:session:{{{session}}}:messages"
-
-
-def human(text):
-    return [{"role": "Human", "content": text}]
 
 
 class FakeSentinel(threading.Thread):
@@ -45,42 +40,6 @@ class FakeSentinel(threading.Thread):
 
     def close(self):
         self.listener.close()
-
-
-class Writer(threading.Thread):
-    """POSTs numbered messages to one session until stopped; keeps the
-    numbers whose POST was acknowledged, and counts the others."""
-
-    def __init__(self, port, session):
-        super().__init__(daemon=True)
-        self.port, self.session = port, session
-        self.acknowledged, self.refused = [], 0
-        self.stopping = threading.Event()
-
-    def run(self):
-        n = 0
-        while not self.stopping.is_set():
-            n += 1
-            body = json.dumps({"messages": human(f"{self.session}-{n}")})
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port,
-                                                  timeout=10)
-                conn.request("POST", f"/sessions/{self.session}/memory", body,
-                             {"Content-Type": "application/json"})
-                status = conn.getresponse().status
-                conn.close()
-            except OSError:
-                status = 0
-            if status == 200:
-                self.acknowledged.append(n)
-            else:
-                self.refused += 1
-            # Paced, so that a session's messages stay within its window.
-            time.sleep(0.005 if status == 200 else 0.05)
-
-    def stop(self):
-        self.stopping.set()
-        self.join()
 
 
 class WaitForReplicasTest(unittest.TestCase):

@@ -27,9 +27,22 @@ class RetrievalTestCase(unittest.TestCase):
     with_provider = False
     extra_env = {}
 
-    def setUp(self):
+    def start_redis(self):
+        """The Redis of one test (test_redis_cluster runs these tests on a
+        Redis Cluster instead)."""
         self.redis = RedisServer()
         self.redis.start()
+
+    def remove_redis(self):
+        self.redis.remove()
+
+    def is_pending(self, session):
+        """Whether the session is listed as having messages to embed."""
+        return self.redis.command("ZSCORE", "motorhead:embedding:pending",
+                                  session) is not None
+
+    def setUp(self):
+        self.start_redis()
         env = {"MOTORHEAD_LONG_TERM_MEMORY": "true", "MOTORHEAD_MAX_WINDOW_SIZE": 4,
                "MOTORHEAD_PROVIDER_RETRY_BASE_MS": 50}
         self.fake = None
@@ -46,7 +59,7 @@ class RetrievalTestCase(unittest.TestCase):
         self.server.close()
         if self.fake:
             self.fake.stop()
-        self.redis.remove()
+        self.remove_redis()
 
     def retrieve(self, session, text, top_k=None):
         body = {"text": text}
@@ -223,7 +236,7 @@ class CrashRecoveryTest(RetrievalTestCase):
         self.server.start()
         # No request names the session: the sweeper finds its pending mark.
         self.assertTrue(wait_until(lambda: self.unembedded(session) == 0, timeout=20))
-        self.assertEqual(self.redis.command("ZCARD", "motorhead:embedding:pending"), 0)
+        self.assertFalse(self.is_pending(session))
 
 
 class DisabledTest(unittest.TestCase):

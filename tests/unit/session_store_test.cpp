@@ -1,9 +1,11 @@
 #include "storage/session_store.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include <gtest/gtest.h>
 
+#include "storage/cluster_slots.hpp"
 #include "storage/lua_script.hpp"
 
 using namespace motorhead;
@@ -11,6 +13,7 @@ using namespace motorhead;
 namespace {
 
 bool is_index_key(const std::string& key) {
+  // The single keys of a single Redis.
   return key == "motorhead:sessions" || key == "motorhead:embedding:pending"
          || (key.rfind("motorhead:namespace:{", 0) == 0
              && key.find("}:sessions") != std::string::npos);
@@ -28,51 +31,88 @@ TEST(LuaScript, IsCalledByItsSha1) {
             (redis_command{"EVALSHA", script.sha(), "2", "k1", "k2", "a"}));
 }
 
+const store::key_layout single = store::key_layout::of(redis_topology::single);
+const store::key_layout sharded
+  = store::key_layout::of(redis_topology::cluster);
+
+std::vector<std::string> script_keys(const redis_command& eval) {
+  auto keys = std::stoul(eval[2]);
+  return {eval.begin() + 3, eval.begin() + 3 + static_cast<long>(keys)};
+}
+
+bool contains(const std::vector<std::string>& keys, const std::string& key) {
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
 TEST(SessionStore, EveryKeyOfASessionCarriesItsHashTag) {
   EXPECT_EQ(store::messages_key("abc"), "motorhead:session:{abc}:messages");
   EXPECT_EQ(store::meta_key("abc"), "motorhead:session:{abc}:meta");
   // EVAL's key arguments are the session's own keys, messages and meta
-  // first (the fence reads KEYS[2]), and the indexes it is listed in.
+  // first (the fence reads KEYS[2]), and on a single Redis the indexes it
+  // is listed in.
   store::append_change change;
   change.namespaces = {"team"};
-  for (const auto& commands :
-       {store::append_commands("abc", change, 1), store::load_commands("abc"),
-        store::fold_commands("abc", {}), store::delete_commands("abc", {"team"}, 1),
-        store::vectors_commands("abc", {}, false)}) {
-    ASSERT_EQ(commands[0][0], "EVALSHA");
-    ASSERT_NE(store::lua_script::find(commands[0][1]), nullptr);
-    auto keys = std::stoul(commands[0][2]);
-    EXPECT_GE(keys, 2u);
-    EXPECT_EQ(commands[0][3], store::messages_key("abc"));
-    EXPECT_EQ(commands[0][4], store::meta_key("abc"));
-    for (std::size_t i = 0; i < keys; ++i) {
-      const auto& key = commands[0][3 + i];
-      EXPECT_TRUE(key.find("{abc}") != std::string::npos || is_index_key(key))
-        << key;
+  for (const auto& layout : {single, sharded})
+    for (const auto& commands :
+         {store::append_commands("abc", change, 1, layout).commands,
+          store::load_commands("abc"), store::fold_commands("abc", {}),
+          store::delete_commands("abc", {"team"}, 1, layout).commands,
+          store::vectors_commands("abc", {}, false, layout).commands}) {
+      ASSERT_EQ(commands[0][0], "EVALSHA");
+      ASSERT_NE(store::lua_script::find(commands[0][1]), nullptr);
+      auto keys = script_keys(commands[0]);
+      ASSERT_GE(keys.size(), 2u);
+      EXPECT_EQ(keys[0], store::messages_key("abc"));
+      EXPECT_EQ(keys[1], store::meta_key("abc"));
+      for (const auto& key : keys)
+        EXPECT_TRUE(key.find("{abc}") != std::string::npos
+                    || (layout.indexes_in_scripts && is_index_key(key)))
+          << key;
     }
-  }
 }
 
-TEST(SessionStore, AppendIsOneFencedScriptThatAlsoListsTheSession) {
+TEST(SessionStore, OnASingleRedisAppendIsOneFencedScriptThatListsTheSession) {
   store::append_change change;
   change.messages = {{7, "Human", "hi"}};
   change.namespaces = {"team"};
   change.next_seq = 8;
   change.epoch = 3;
-  auto commands = store::append_commands("abc", change, 1234);
+  auto plan = store::append_commands("abc", change, 1234, single);
   // Nothing runs outside the script, so a stale owner lists nothing.
-  ASSERT_EQ(commands.size(), 1u);
-  const auto& eval = commands[0];
+  ASSERT_EQ(plan.commands.size(), 1u);
+  EXPECT_TRUE(plan.index_updates.empty());
+  const auto& eval = plan.commands[0];
   EXPECT_EQ(eval[0], "EVALSHA");
-  auto keys = std::stoul(eval[2]);
-  std::vector<std::string> key_args(eval.begin() + 3, eval.begin() + 3 + keys);
-  EXPECT_NE(std::find(key_args.begin(), key_args.end(), "motorhead:sessions"),
-            key_args.end());
-  EXPECT_NE(std::find(key_args.begin(), key_args.end(),
-                      "motorhead:namespace:{team}:sessions"),
-            key_args.end());
-  EXPECT_EQ(eval[3 + keys], "3"); // the fencing token comes first
+  auto keys = script_keys(eval);
+  EXPECT_TRUE(contains(keys, "motorhead:sessions"));
+  EXPECT_TRUE(contains(keys, "motorhead:namespace:{team}:sessions"));
+  EXPECT_EQ(eval[3 + keys.size()], "3"); // the fencing token comes first
   EXPECT_EQ(eval.back(), R"({"seq":7,"role":"Human","content":"hi"})");
+}
+
+TEST(SessionStore, OnAClusterTheIndexesFollowTheScriptInShards) {
+  store::append_change change;
+  change.messages = {{7, "Human", "hi"}};
+  change.namespaces = {"team"};
+  change.embed = true;
+  auto plan = store::append_commands("abc", change, 1234, sharded);
+  ASSERT_EQ(plan.commands.size(), 1u);
+  EXPECT_EQ(script_keys(plan.commands[0]).size(), 4u);
+  EXPECT_FALSE(plan.indexes_required);
+  auto shard = store::session_index_key("abc", sharded);
+  EXPECT_EQ(shard.rfind("motorhead:sessions:{", 0), 0u) << shard;
+  EXPECT_EQ(plan.index_updates,
+            (store::command_list{
+              {"ZADD", shard, "1234", "abc"},
+              {"ZADD", "motorhead:namespace:{team}:sessions", "1234", "abc"},
+              {"ZADD", store::pending_embeddings_key("abc", sharded), "1234",
+               "abc"}}));
+  // The shards spread the sessions of every POST over many slots.
+  std::set<uint16_t> slots;
+  for (int i = 0; i < 200; ++i)
+    slots.insert(cluster_slots::key_slot(
+      store::session_index_key("session-" + std::to_string(i), sharded)));
+  EXPECT_EQ(slots.size(), sharded.index_shards);
 }
 
 TEST(SessionStore, AFoldNamesExactlyTheMessagesItCovers) {
@@ -85,24 +125,56 @@ TEST(SessionStore, AFoldNamesExactlyTheMessagesItCovers) {
             (std::vector<std::string>{"9", "2", "summary", "10", "4", "5", "7"}));
 }
 
-TEST(SessionStore, DeleteIsOneFencedScriptThatUnlistsEverywhere) {
-  auto commands = store::delete_commands("abc", {"a", "b"}, 4);
-  ASSERT_EQ(commands.size(), 1u);
-  const auto& eval = commands[0];
-  auto keys = std::stoul(eval[2]);
-  std::vector<std::string> key_args(eval.begin() + 3, eval.begin() + 3 + keys);
-  for (const char* index :
-       {"motorhead:sessions", "motorhead:embedding:pending",
-        "motorhead:namespace:{a}:sessions", "motorhead:namespace:{b}:sessions"})
-    EXPECT_NE(std::find(key_args.begin(), key_args.end(), index),
-              key_args.end())
-      << index;
+TEST(SessionStore, DeleteUnlistsEverywhere) {
+  auto plan = store::delete_commands("abc", {"a", "b"}, 4, single);
+  ASSERT_EQ(plan.commands.size(), 1u);
+  auto keys = script_keys(plan.commands[0]);
+  std::vector<std::string> indexes{
+    "motorhead:sessions", "motorhead:embedding:pending",
+    "motorhead:namespace:{a}:sessions", "motorhead:namespace:{b}:sessions"};
+  for (const auto& index : indexes)
+    EXPECT_TRUE(contains(keys, index)) << index;
+  // On a cluster, once the script succeeded, and the delete waits for them.
+  auto on_cluster = store::delete_commands("abc", {"a", "b"}, 4, sharded);
+  EXPECT_EQ(script_keys(on_cluster.commands[0]).size(), 5u);
+  EXPECT_TRUE(on_cluster.indexes_required);
+  indexes[0] = store::session_index_key("abc", sharded);
+  indexes[1] = store::pending_embeddings_key("abc", sharded);
+  ASSERT_EQ(on_cluster.index_updates.size(), indexes.size());
+  for (std::size_t i = 0; i < indexes.size(); ++i)
+    EXPECT_EQ(on_cluster.index_updates[i],
+              (redis_command{"ZREM", indexes[i], "abc"}));
 }
 
 TEST(SessionStore, ListPagesAreOneBased) {
-  auto commands = store::list_commands({3, 10, std::nullopt});
+  auto commands = store::list_commands({3, 10, std::nullopt}, single);
   EXPECT_EQ(commands[0],
             (redis_command{"ZRANGE", "motorhead:sessions", "20", "29"}));
+  EXPECT_EQ(store::list_commands({3, 10, "team"}, sharded)[0],
+            (redis_command{"ZRANGE", "motorhead:namespace:{team}:sessions",
+                           "20", "29"}));
+}
+
+TEST(SessionStore, AShardedListMergesTheShardsInOrderOfLastPost) {
+  session_page page{2, 2, std::nullopt};
+  auto commands = store::list_commands(page, sharded);
+  ASSERT_EQ(commands.size(), sharded.index_shards);
+  EXPECT_EQ(commands[0], (redis_command{"ZRANGE", "motorhead:sessions:{0}",
+                                        "0", "3", "WITHSCORES"}));
+  auto shard = [](std::vector<std::string> flat) {
+    redis_reply reply{redis_reply::kind::array, 0, {}, {}};
+    for (auto& text : flat)
+      reply.elements.push_back({redis_reply::kind::string, 0, text, {}});
+    return reply;
+  };
+  std::vector<redis_reply> replies(sharded.index_shards, shard({}));
+  replies[0] = shard({"a", "10", "d", "40", "f", "60"});
+  replies[5] = shard({"b", "20", "c", "30"});
+  replies[9] = shard({"e", "30"});
+  auto ids = store::decode_list(replies, page, sharded);
+  ASSERT_TRUE(ids) << ids.error;
+  // a 10, b 20, c 30, e 30, d 40, f 60: the second page of two.
+  EXPECT_EQ(*ids.value, (std::vector<std::string>{"c", "e"}));
 }
 
 TEST(SessionStore, DecodesALoadedSession) {

@@ -193,3 +193,30 @@ TEST(Settings, SentinelsAndTheMasterNameGoTogether) {
   ASSERT_EQ(bad.errors.size(), 1u);
   EXPECT_NE(bad.errors[0].find("host:port"), std::string::npos);
 }
+
+TEST(Settings, ARedisClusterIsNamedByItsNodes) {
+  auto result = load({{"REDIS_URL", "redis://:pw@n1:7000,n2:7001"},
+                      {"MOTORHEAD_REDIS_MODE", "cluster"}});
+  ASSERT_TRUE(result.errors.empty()) << result.errors.front();
+  ASSERT_EQ(result.value.redis_seeds.size(), 2u);
+  EXPECT_EQ(result.value.redis.host, "n1");
+  auto options = redis_options_of(result.value);
+  EXPECT_EQ(options.topology, redis_options::mode::cluster);
+  EXPECT_EQ(options.seeds[1].port, 7001);
+  EXPECT_EQ(options.seeds[1].password, "pw");
+  // One Redis by default, asked whether it runs a cluster.
+  auto plain = load({});
+  EXPECT_EQ(plain.value.redis_seeds.size(), 1u);
+  EXPECT_EQ(plain.value.redis_mode, redis_options::mode::automatic);
+
+  EXPECT_EQ(load({{"MOTORHEAD_REDIS_MODE", "sharded"}}).errors.size(), 1u);
+  // Several nodes are a cluster's; a cluster has only database 0.
+  EXPECT_EQ(load({{"REDIS_URL", "redis://n1,n2"},
+                  {"MOTORHEAD_REDIS_MODE", "single"}})
+              .errors.size(),
+            1u);
+  EXPECT_EQ(load({{"REDIS_URL", "redis://n1/2"},
+                  {"MOTORHEAD_REDIS_MODE", "cluster"}})
+              .errors.size(),
+            1u);
+}

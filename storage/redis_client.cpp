@@ -1,0 +1,139 @@
+#include "storage/redis_client.hpp"
+
+#include "core/log.hpp"
+#include "storage/redis_cluster.hpp"
+
+namespace motorhead {
+
+namespace {
+
+/// One Redis, or the master that the sentinels name.
+class single_redis final : public redis_client {
+public:
+  single_redis(redis_target target, std::chrono::milliseconds timeout,
+               replication_wait wait)
+    : connection_(std::move(target), timeout), wait_(wait),
+      wait_command_(wait_command(wait)) {
+  }
+
+  pipeline_result execute(const std::vector<redis_command>& commands,
+                          bool writes) override {
+    std::vector<routed_command> routed;
+    routed.reserve(commands.size() + 1);
+    for (const auto& command : commands)
+      routed.push_back({&command});
+    bool waits = writes && wait_.replicas > 0;
+    if (waits)
+      routed.push_back({&wait_command_});
+    pipeline_result result(routed.size());
+    if (connection_.send(routed, result))
+      connection_.receive(result.replies, result);
+    if (waits) {
+      if (!result.replies.back().is_missing())
+        result.replication_shortfall
+          = replication_shortfall(result.replies.back(), wait_.replicas);
+      result.replies.pop_back();
+    }
+    return result;
+  }
+
+  outcome<redis_topology> topology() override {
+    return {redis_topology::single, {}};
+  }
+
+private:
+  redis_connection connection_;
+  replication_wait wait_;
+  redis_command wait_command_;
+};
+
+/// Asks the first seed that answers whether it runs in cluster mode, then
+/// becomes the client of the kind it found.
+class detected_redis final : public redis_client {
+public:
+  explicit detected_redis(redis_options options)
+    : options_(std::move(options)) {
+  }
+
+  pipeline_result execute(const std::vector<redis_command>& commands,
+                          bool writes) override {
+    if (!detect()) {
+      pipeline_result result(commands.size());
+      result.fail("Redis is unreachable: " + why_unknown_, false);
+      return result;
+    }
+    return detected_->execute(commands, writes);
+  }
+
+  outcome<redis_topology> topology() override {
+    if (!detect())
+      return outcome<redis_topology>::failure("Redis is unreachable: "
+                                              + why_unknown_);
+    return detected_->topology();
+  }
+
+private:
+  bool detect() {
+    if (detected_)
+      return true;
+    why_unknown_.clear();
+    for (const auto& seed : options_.seeds) {
+      redis_target target;
+      target.server = seed;
+      redis_connection probe{target, options_.timeout};
+      auto result = probe.execute({{"INFO", "cluster"}});
+      if (!result.complete() || result.replies.front().is_error()) {
+        why_unknown_ += (why_unknown_.empty() ? "" : "; ")
+                        + (result.complete() ? result.replies.front().text
+                                             : result.error);
+        continue;
+      }
+      auto cluster = result.replies.front().text.find("cluster_enabled:1")
+                     != std::string::npos;
+      log_info("redis", cluster ? "Redis Cluster detected"
+                                : "a single Redis detected");
+      options_.topology = cluster ? redis_options::mode::cluster
+                                  : redis_options::mode::single;
+      detected_ = make_redis_client(options_);
+      return true;
+    }
+    return false;
+  }
+
+  redis_options options_;
+  std::unique_ptr<redis_client> detected_;
+  std::string why_unknown_;
+};
+
+} // namespace
+
+std::unique_ptr<redis_client> make_redis_client(redis_options options) {
+  // Sentinels watch a master with replicas, never a cluster.
+  if (options.target.uses_sentinels()
+      || options.topology == redis_options::mode::single)
+    return std::make_unique<single_redis>(std::move(options.target),
+                                          options.timeout, options.wait);
+  if (options.topology == redis_options::mode::cluster)
+    return std::make_unique<redis_cluster>(std::move(options.seeds),
+                                           options.timeout, options.wait);
+  return std::make_unique<detected_redis>(std::move(options));
+}
+
+redis_command wait_command(const replication_wait& wait) {
+  return {"WAIT", std::to_string(wait.replicas),
+          std::to_string(wait.timeout.count())};
+}
+
+std::string replication_shortfall(const redis_reply& reply,
+                                  std::size_t replicas) {
+  if (reply.is_error())
+    return reply.text;
+  if (reply.type != redis_reply::kind::integer)
+    return "WAIT gave no count of replicas";
+  if (reply.integer >= 0 && static_cast<std::size_t>(reply.integer) >= replicas)
+    return {};
+  return "the write reached " + std::to_string(reply.integer) + " of the "
+         + std::to_string(replicas) + " replicas required in time";
+}
+
+} // namespace motorhead
