@@ -115,6 +115,10 @@ class OriginalApiOnBothClusters(OnRedisCluster, api.OriginalApiTest):
     serve = NodesInTurn
 
 
+class BadInputOnBothClusters(OnRedisCluster, api.BadInputTest):
+    serve = NodesInTurn
+
+
 class KeyLayoutTest(unittest.TestCase):
     """No key is written by every POST, and nothing spans two slots."""
 
