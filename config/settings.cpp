@@ -384,6 +384,11 @@ std::string check_redis_topology(const settings& cfg) {
   if (several && (cfg.redis_mode == redis_options::mode::single
                   || !cfg.redis_sentinels.empty()))
     return "REDIS_URL names several hosts, which only a Redis Cluster has";
+  if (cfg.redis_mode == redis_options::mode::cluster
+      && !cfg.redis_sentinels.empty())
+    return "Sentinel watches a single Redis with replicas, not a Redis "
+           "Cluster: set MOTORHEAD_REDIS_SENTINELS or "
+           "MOTORHEAD_REDIS_MODE=cluster, not both";
   if (cfg.redis_mode == redis_options::mode::cluster && cfg.redis.database != 0)
     return "a Redis Cluster has only database 0 (REDIS_URL names another)";
   return {};

@@ -55,9 +55,10 @@ class RedisServer:
     fsync on every write, so that a restart keeps what was acknowledged;
     `durable=False` keeps data in memory only, for traffic tests."""
 
-    def __init__(self, durable=True, replica_of=None):
+    def __init__(self, durable=True, replica_of=None, password=None):
         self.durable = durable
         self.replica_of = replica_of  # a RedisServer to replicate
+        self.password = password  # required of clients and replicas
         self.extra_args = []
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="motorhead-redis-")
@@ -66,6 +67,9 @@ class RedisServer:
     def start(self):
         replication = (["--replicaof", "127.0.0.1", str(self.replica_of.port)]
                        if self.replica_of else [])
+        if self.password:
+            replication += ["--requirepass", self.password,
+                            "--masterauth", self.password]
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--dir", self.dir, "--save", "",
@@ -113,6 +117,11 @@ class RedisServer:
         return self._send([("ASKING",), args])[-1]
 
     def _send(self, commands):
+        if self.password:
+            return self._send_all([("AUTH", self.password), *commands])[1:]
+        return self._send_all(commands)
+
+    def _send_all(self, commands):
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
             payload = b""
             for args in commands:
@@ -161,11 +170,16 @@ class RedisCluster:
     `command` follows redirections like `redis-cli -c`."""
 
     def __init__(self, masters=3, replicas_each=1, node_timeout_ms=1000,
-                 durable=True):
+                 durable=True, password=None):
         self.node_timeout_ms = node_timeout_ms
         self.replicas_each = replicas_each
-        self.nodes = [RedisServer(durable=durable)
+        self.password = password
+        self.nodes = [RedisServer(durable=durable, password=password)
                       for _ in range(masters * (1 + replicas_each))]
+
+    def _cli_auth(self):
+        return ["-a", self.password, "--no-auth-warning"] if self.password \
+            else []
 
     def start(self):
         for node in self.nodes:
@@ -176,7 +190,7 @@ class RedisCluster:
                                str(self.node_timeout_ms)]
             node.start()
         subprocess.run(
-            ["redis-cli", "--cluster", "create",
+            ["redis-cli", *self._cli_auth(), "--cluster", "create",
              *[f"127.0.0.1:{node.port}" for node in self.nodes],
              "--cluster-replicas", str(self.replicas_each), "--cluster-yes"],
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -204,7 +218,7 @@ class RedisCluster:
         """Whether every node has the same view of the slots (as
         `redis-cli --cluster` requires before it changes them)."""
         return subprocess.run(
-            ["redis-cli", "--cluster", "check",
+            ["redis-cli", *self._cli_auth(), "--cluster", "check",
              f"127.0.0.1:{self.running()[0].port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
@@ -223,7 +237,8 @@ class RedisCluster:
 
     @property
     def url(self):
-        return "redis://" + ",".join(
+        credentials = f":{self.password}@" if self.password else ""
+        return f"redis://{credentials}" + ",".join(
             f"127.0.0.1:{node.port}" for node in self.nodes[:3])
 
     def command(self, *args):

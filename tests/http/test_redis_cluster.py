@@ -230,6 +230,27 @@ class MigratingSlotTest(unittest.TestCase):
             fresh.close()
 
 
+class PasswordTest(unittest.TestCase):
+    def test_every_master_is_reached_with_the_password_of_the_url(self):
+        redis = RedisCluster(replicas_each=0, durable=False, password="s3cret")
+        redis.start()
+        server = Motorhead(redis.url)
+        try:
+            server.start()
+            sessions = [f"auth-{i}" for i in range(12)]
+            for session in sessions:
+                self.assertEqual(server.post_memory(
+                    session, [{"role": "Human", "content": "hi"}])[0], 200)
+            holders = {redis.master_of(messages_key(s)).port for s in sessions}
+            self.assertEqual(len(holders), 3)
+            for session in sessions:
+                self.assertEqual(redis.command(
+                    "LLEN", messages_key(session)), 1)
+        finally:
+            server.close()
+            redis.remove()
+
+
 def lost_writes(redis, writers):
     """Acknowledged messages that Redis does not have."""
     lost = 0

@@ -219,4 +219,9 @@ TEST(Settings, ARedisClusterIsNamedByItsNodes) {
                   {"MOTORHEAD_REDIS_MODE", "cluster"}})
               .errors.size(),
             1u);
+  EXPECT_EQ(load({{"MOTORHEAD_REDIS_MODE", "cluster"},
+                  {"MOTORHEAD_REDIS_SENTINELS", "s1:26379"},
+                  {"MOTORHEAD_REDIS_MASTER", "m"}})
+              .errors.size(),
+            1u);
 }
