@@ -57,9 +57,9 @@ public:
 
   pipeline_result execute(const std::vector<redis_command>& commands,
                           bool writes) override {
-    if (!detect()) {
+    if (auto known = topology(); !known) {
       pipeline_result result(commands.size());
-      result.fail("Redis is unreachable: " + why_unknown_, false);
+      result.fail(known.error, false);
       return result;
     }
     return detected_->execute(commands, writes);
@@ -82,14 +82,15 @@ private:
       target.server = seed;
       redis_connection probe{target, options_.timeout};
       auto result = probe.execute({{"INFO", "cluster"}});
-      if (!result.complete() || result.replies.front().is_error()) {
-        why_unknown_ += (why_unknown_.empty() ? "" : "; ")
-                        + (result.complete() ? result.replies.front().text
-                                             : result.error);
+      if (!result.complete()) {
+        why_unknown_ += (why_unknown_.empty() ? "" : "; ") + result.error;
         continue;
       }
-      auto cluster = result.replies.front().text.find("cluster_enabled:1")
-                     != std::string::npos;
+      // A cluster node always answers INFO; a server that refuses it (a
+      // hosted Redis may rename it) is taken for a single one.
+      const auto& info = result.replies.front();
+      auto cluster = !info.is_error()
+                     && info.text.find("cluster_enabled:1") != std::string::npos;
       log_info("redis", cluster ? "Redis Cluster detected"
                                 : "a single Redis detected");
       options_.topology = cluster ? redis_options::mode::cluster

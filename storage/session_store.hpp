@@ -22,7 +22,6 @@
 // the one its id hashes to.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>

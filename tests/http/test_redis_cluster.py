@@ -13,8 +13,8 @@ import unittest
 import prometheus
 import test_http_api as api
 import test_retrieval as retrieval
-from harness import (Cluster, Motorhead, RedisCluster, Writer, free_port,
-                     wait_until)
+from harness import (Cluster, Motorhead, RedisCluster, RedisServer, Writer,
+                     free_port, wait_until)
 
 shared_redis = None
 
@@ -228,6 +228,26 @@ class MigratingSlotTest(unittest.TestCase):
                 fresh.metrics(), "motorhead_redis_redirections_total"), 0)
         finally:
             fresh.close()
+
+
+class DetectionTest(unittest.TestCase):
+    """MOTORHEAD_REDIS_MODE=auto (the default) on a single Redis."""
+
+    def test_a_single_redis_keeps_its_single_keys(self):
+        redis = RedisServer(durable=False)
+        # A hosted Redis may hide INFO: it is then taken for a single one.
+        redis.extra_args = ["--rename-command", "INFO", ""]
+        redis.start()
+        server = Motorhead(redis.url)
+        try:
+            server.start()
+            self.assertEqual(server.post_memory(
+                "alone", [{"role": "Human", "content": "hi"}])[0], 200)
+            self.assertEqual(redis.command("ZRANGE", "motorhead:sessions",
+                                           0, -1), ["alone"])
+        finally:
+            server.close()
+            redis.remove()
 
 
 class PasswordTest(unittest.TestCase):
