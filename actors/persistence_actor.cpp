@@ -44,6 +44,11 @@ caf::error refusal(const std::vector<redis_reply>& replies) {
     return make_error(service_errc::fenced, replies.front().text);
   if (store::is_stale(replies))
     return make_error(service_errc::stale, replies.front().text);
+  if (store::is_already_stored(replies))
+    return make_error(service_errc::already_stored, replies.front().text);
+  if (store::is_id_conflict(replies))
+    return make_error(service_errc::id_conflict,
+                      replies.front().text.substr(sizeof "CONFLICT"));
   if (auto err = store::first_error(replies); !err.empty())
     return make_error(service_errc::storage_unavailable, err);
   return {};

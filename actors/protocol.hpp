@@ -226,6 +226,10 @@ enum class service_errc : uint8_t {
   stale,         // Redis no longer holds what a fold was computed from
   leaving,       // the node shuts down and left the cluster: nothing ran
   forbidden,     // the request's key may not reach the session
+  /// Every message of a POST was stored already (a retry): nothing changed.
+  already_stored,
+  /// A POST repeats some stored message ids but not all: nothing changed.
+  id_conflict,
 };
 
 caf::atom_value service_error_category();
@@ -266,13 +270,21 @@ typename Inspector::result_type inspect(Inspector& f,
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, message_details& x) {
+  return f(caf::meta::type_name("message_details"), x.id, x.created_at,
+           x.metadata, x.token_count);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, chat_message& x) {
-  return f(caf::meta::type_name("chat_message"), x.role, x.content);
+  return f(caf::meta::type_name("chat_message"), x.role, x.content,
+           x.details);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stored_message& x) {
-  return f(caf::meta::type_name("stored_message"), x.seq, x.role, x.content);
+  return f(caf::meta::type_name("stored_message"), x.seq, x.role, x.content,
+           x.details);
 }
 
 template <class Inspector>

@@ -5,13 +5,15 @@
 #include <caf/all.hpp>
 
 #include "core/log.hpp"
+#include "core/random_id.hpp"
+#include "core/unix_time.hpp"
 
 namespace motorhead {
 
 namespace {
 
 chat_message to_chat_message(const stored_message& msg) {
-  return {msg.role, msg.content};
+  return {msg.role, msg.content, msg.details};
 }
 
 void apply_snapshot(session_state& st, session_snapshot snapshot) {
@@ -48,6 +50,13 @@ std::chrono::milliseconds next_retry_delay(std::chrono::milliseconds last,
 
 bool is_fenced(const caf::error& err) {
   return is_service_error(err, service_errc::fenced);
+}
+
+/// Whether Redis refused a write and says that nothing changed, with
+/// memory still equal to it: a retried POST, or one whose ids conflict.
+bool left_unchanged(const caf::error& err) {
+  return is_service_error(err, service_errc::already_stored)
+         || is_service_error(err, service_errc::id_conflict);
 }
 
 void add_namespace(std::vector<std::string>& namespaces,
@@ -150,7 +159,7 @@ void write(session_pointer self, bool replaces_summary, Applied applied,
           self->quit(err);
           return;
         }
-        if (is_current(self->state, incarnation))
+        if (is_current(self->state, incarnation) && !left_unchanged(err))
           resync(self, err);
         failed(err);
         stop_if_retired(self);
@@ -303,6 +312,20 @@ void with_reachable_state(session_pointer self, access_scope scope, Fn fn,
     fail);
 }
 
+/// Gives a posted message what the client may leave out: an id (a UUID),
+/// its time (now), and its count of tokens, which only the server makes.
+void complete_details(stored_message& msg, const bpe_tokenizer* tokenizer,
+                      int64_t now) {
+  auto& details = msg.details;
+  if (details.id.empty())
+    details.id = random_uuid();
+  if (details.created_at == 0)
+    details.created_at = now;
+  details.token_count = tokenizer == nullptr
+                          ? 0
+                          : static_cast<uint32_t>(tokenizer->count(msg.content));
+}
+
 /// The change a POST makes, its messages numbered. The session's namespaces
 /// grow as the POST is sent, not when it is acknowledged: the writes of a
 /// session reach Redis in the order they are sent, and each writes the
@@ -310,9 +333,13 @@ void with_reachable_state(session_pointer self, access_scope scope, Fn fn,
 store::append_change make_append_change(session_state& st,
                                         append_request& request) {
   store::append_change change;
-  for (auto& msg : request.messages)
-    change.messages.push_back(stored_message{
-      st.next_seq++, std::move(msg.role), std::move(msg.content)});
+  auto now = unix_time_ms();
+  for (auto& msg : request.messages) {
+    change.messages.push_back(stored_message{st.next_seq++, std::move(msg.role),
+                                             std::move(msg.content),
+                                             std::move(msg.details)});
+    complete_details(change.messages.back(), st.setup->tokenizer.get(), now);
+  }
   change.next_seq = st.next_seq;
   change.epoch = st.epoch;
   change.archive = st.limits().long_term_memory;
@@ -345,19 +372,28 @@ caf::result<ok_atom> append(session_pointer self, append_request request,
     self, std::move(scope),
     [=]() mutable {
       auto& st = self->state;
-      auto change = make_append_change(st, request);
-      auto replaces_summary = change.context.has_value();
+      // Shared with the reply's handler rather than copied into it: a
+      // change carries every message with its details.
+      auto change = std::make_shared<const store::append_change>(
+        make_append_change(st, request));
+      auto replaces_summary = change->context.has_value();
       write(
         self, replaces_summary,
         [=](bool current) mutable {
           if (current)
-            apply_append(self->state, change);
+            apply_append(self->state, *change);
           rp.deliver(ok_atom::value);
           start_fold_if_due(self);
           start_embedding_if_due(self);
         },
-        [=](const caf::error& err) mutable { rp.deliver(err); },
-        append_atom::value, st.id, change);
+        [=](const caf::error& err) mutable {
+          // A retry of a POST that was stored: its answer is the same.
+          if (is_service_error(err, service_errc::already_stored))
+            rp.deliver(ok_atom::value);
+          else
+            rp.deliver(err);
+        },
+        append_atom::value, st.id, *change);
     },
     [=](caf::error& err) mutable { rp.deliver(err); });
   return rp;

@@ -15,6 +15,7 @@
 #include "actors/protocol.hpp"
 #include "core/metrics.hpp"
 #include "core/retrieval_index.hpp"
+#include "core/tokenizer.hpp"
 
 namespace motorhead {
 
@@ -39,6 +40,8 @@ struct session_peers {
 struct session_setup {
   session_limits limits;
   session_peers peers;
+  /// Counts the tokens of posted messages; none: they count 0.
+  std::shared_ptr<const bpe_tokenizer> tokenizer;
 };
 
 struct session_state {

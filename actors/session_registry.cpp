@@ -217,11 +217,9 @@ void handle_down(registry_pointer self, caf::down_msg& msg) {
 } // namespace
 
 registry_actor::behavior_type session_registry(registry_pointer self,
-                                               session_peers peers,
-                                               session_limits limits,
+                                               session_setup setup,
                                                session_cache_policy cache) {
-  self->state.setup = std::make_shared<const session_setup>(
-    session_setup{limits, std::move(peers)});
+  self->state.setup = std::make_shared<const session_setup>(std::move(setup));
   self->state.cache = cache;
   self->set_down_handler(
     [=](caf::down_msg& msg) { handle_down(self, msg); });

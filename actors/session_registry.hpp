@@ -89,11 +89,10 @@ struct registry_state {
 
 using registry_pointer = registry_actor::stateful_pointer<registry_state>;
 
-/// `peers` names the store, the summarizer and the embedder (if any) of
-/// the sessions.
+/// `setup` is what every session shares: its limits, the store, the
+/// summarizer and the embedder (if any), the tokenizer.
 registry_actor::behavior_type session_registry(registry_pointer self,
-                                               session_peers peers,
-                                               session_limits limits,
+                                               session_setup setup,
                                                session_cache_policy cache);
 
 } // namespace motorhead

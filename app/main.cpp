@@ -64,12 +64,10 @@ provider_calls make_provider_calls(const settings& cfg) {
   return calls;
 }
 
-/// Everything provider workers share, or the reason it cannot be built.
-outcome<std::shared_ptr<const provider_context>>
-make_provider_context(const settings& cfg, chat_endpoint endpoint,
-                      const provider_calls& calls,
-                      const persistence_actor& store) {
-  using result = outcome<std::shared_ptr<const provider_context>>;
+/// The tokenizer of the model's encoding (or MOTORHEAD_TOKENIZER's): it
+/// counts the tokens of every posted message and of provider prompts.
+outcome<std::shared_ptr<const bpe_tokenizer>> load_tokenizer(const settings& cfg) {
+  using result = outcome<std::shared_ptr<const bpe_tokenizer>>;
   auto encoding = cfg.tokenizer.empty() ? encoding_for_model(cfg.model)
                                         : cfg.tokenizer;
   auto tokenizer = bpe_tokenizer::load_file(cfg.tokenizer_dir + "/" + encoding
@@ -78,6 +76,17 @@ make_provider_context(const settings& cfg, chat_endpoint endpoint,
     return result::failure(tokenizer.error
                            + " (scripts/fetch-tokenizers puts the files in "
                              "place; MOTORHEAD_TOKENIZER_DIR says where)");
+  return {std::make_shared<const bpe_tokenizer>(std::move(*tokenizer.value)),
+          {}};
+}
+
+/// Everything provider workers share, or the reason it cannot be built.
+outcome<std::shared_ptr<const provider_context>>
+make_provider_context(const settings& cfg, chat_endpoint endpoint,
+                      const provider_calls& calls,
+                      const persistence_actor& store,
+                      std::shared_ptr<const bpe_tokenizer> tokenizer) {
+  using result = outcome<std::shared_ptr<const provider_context>>;
   auto prompt = cfg.summary_prompt_file.empty()
                   ? outcome<summary_prompt>{summary_prompt::standard(), {}}
                   : summary_prompt::from_file(cfg.summary_prompt_file);
@@ -86,7 +95,7 @@ make_provider_context(const settings& cfg, chat_endpoint endpoint,
   auto ctx = std::make_shared<provider_context>();
   ctx->endpoint = std::move(endpoint);
   ctx->calls = calls;
-  ctx->tokenizer = std::make_shared<bpe_tokenizer>(std::move(*tokenizer.value));
+  ctx->tokenizer = std::move(tokenizer);
   ctx->prompt = std::make_shared<summary_prompt>(std::move(*prompt.value));
   ctx->limiter = std::make_shared<rate_limiter>(cfg.provider_rpm,
                                                 cfg.provider_tpm);
@@ -101,7 +110,8 @@ make_provider_context(const settings& cfg, chat_endpoint endpoint,
 /// else the built-in extractive summarizer.
 outcome<std::vector<summarizer_actor>>
 spawn_summarizers(caf::actor_system& system, const settings& cfg,
-                  const provider_calls& calls, const persistence_actor& store) {
+                  const provider_calls& calls, const persistence_actor& store,
+                  std::shared_ptr<const bpe_tokenizer> tokenizer) {
   std::vector<summarizer_actor> workers;
   auto endpoint = chat_endpoint_from(cfg);
   if (!endpoint) {
@@ -115,7 +125,8 @@ spawn_summarizers(caf::actor_system& system, const settings& cfg,
   }
   log_info("main", "summarizer: " + endpoint->description + ", model "
                      + endpoint->model);
-  auto ctx = make_provider_context(cfg, std::move(*endpoint), calls, store);
+  auto ctx = make_provider_context(cfg, std::move(*endpoint), calls, store,
+                                   std::move(tokenizer));
   if (!ctx)
     return outcome<std::vector<summarizer_actor>>::failure(ctx.error);
   for (std::size_t i = 0; i < cfg.summarizer_concurrency; ++i)
@@ -167,11 +178,15 @@ embedder_actor spawn_embedder(caf::actor_system& system, const settings& cfg,
 
 outcome<node_actors> start_actors(caf::actor_system& system,
                                   const settings& cfg) {
+  auto tokenizer = load_tokenizer(cfg);
+  if (!tokenizer)
+    return outcome<node_actors>::failure(tokenizer.error);
   node_actors actors;
   actors.store = system.spawn<caf::detached>(persistence,
                                              redis_options_of(cfg));
   auto calls = make_provider_calls(cfg);
-  auto workers = spawn_summarizers(system, cfg, calls, actors.store);
+  auto workers = spawn_summarizers(system, cfg, calls, actors.store,
+                                   *tokenizer.value);
   if (!workers) {
     actors.stop();
     return outcome<node_actors>::failure(workers.error);
@@ -186,9 +201,11 @@ outcome<node_actors> start_actors(caf::actor_system& system,
   limits.embedder_timeout = cfg.provider_timeout * cfg.provider_max_attempts;
   actors.registry = system.spawn(
     session_registry,
-    session_peers{actors.store, summarizer_actor{actors.pool},
-                  actors.embedder},
-    limits, session_cache_policy{cfg.session_idle, cfg.max_sessions});
+    session_setup{limits,
+                  {actors.store, summarizer_actor{actors.pool},
+                   actors.embedder},
+                  std::move(*tokenizer.value)},
+    session_cache_policy{cfg.session_idle, cfg.max_sessions});
   actors.router = actors.registry;
   if (cfg.clustered())
     if (auto err = join_cluster(system, cfg, actors); !err.empty()) {

@@ -320,6 +320,10 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_MAX_MESSAGE_BYTES", "262144",
      "bytes of one message's content at most (413 above)",
      unsigned_option(&settings::max_message_bytes, 16, 64u << 20)},
+    {"MOTORHEAD_MAX_METADATA_BYTES", "4096",
+     "bytes of a message's metadata object, as compact JSON; more is "
+     "refused with 400",
+     unsigned_option(&settings::max_metadata_bytes, 2, 1u << 20)},
     {"MOTORHEAD_ACTOR_THREADS", "0",
      "threads running the actors (0: half the hardware threads, at least "
      "one); the HTTP front has one more",

@@ -66,6 +66,7 @@ struct settings {
   std::size_t max_connections = 10000;
   std::size_t max_messages_per_post = 1000;
   std::size_t max_message_bytes = 256 * 1024;
+  std::size_t max_metadata_bytes = 4096; // a message's metadata, as JSON
   std::size_t summarizer_concurrency = 8;
   std::size_t actor_threads = 0; // CAF's workers; 0: one per hardware thread
   std::size_t summarizer_queue = 1024;

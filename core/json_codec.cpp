@@ -1,6 +1,10 @@
 #include "core/json_codec.hpp"
 
+#include <unordered_map>
+
 #include "core/rapidjson.hpp"
+#include "core/session_id.hpp"
+#include "core/timestamp.hpp"
 #include "core/utf8.hpp"
 
 namespace motorhead::json {
@@ -110,9 +114,8 @@ decoded<std::string> string_member(const rapidjson::Value& object,
   return {as_string(**value.value), {}};
 }
 
-decoded<chat_message> decode_chat_message(const rapidjson::Value& value,
-                                          std::size_t index) {
-  auto where = "message " + std::to_string(index);
+decoded<chat_message> decode_role_and_content(const rapidjson::Value& value,
+                                              const std::string& where) {
   if (!value.IsObject())
     return decoded<chat_message>::failure(where + " must be an object");
   auto role = string_member(value, "role", where);
@@ -121,7 +124,90 @@ decoded<chat_message> decode_chat_message(const rapidjson::Value& value,
   auto content = string_member(value, "content", where);
   if (!content)
     return decoded<chat_message>::failure(content.error);
-  return {chat_message{std::move(*role.value), std::move(*content.value)}, {}};
+  return {chat_message{std::move(*role.value), std::move(*content.value), {}},
+          {}};
+}
+
+/// Member `name` of `object` unless it is missing or null.
+decoded<const rapidjson::Value*> present_member(const rapidjson::Value& object,
+                                                const char* name) {
+  auto value = member(object, name);
+  if (value && *value.value != nullptr && (*value.value)->IsNull())
+    *value.value = nullptr;
+  return value;
+}
+
+std::string compact(const rapidjson::Value& value) {
+  rapidjson::StringBuffer buffer;
+  writer_type out{buffer};
+  value.Accept(out);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+/// The optional members a client may give a message: "id", "created_at"
+/// (RFC 3339) and "metadata" (an object). Anything else is ignored.
+std::string decode_client_details(const rapidjson::Value& value,
+                                  const std::string& where,
+                                  message_details& details) {
+  auto id = present_member(value, "id");
+  auto created_at = present_member(value, "created_at");
+  auto metadata = present_member(value, "metadata");
+  for (const auto* found : {&id, &created_at, &metadata})
+    if (!*found)
+      return found->error;
+  if (const auto* given = *id.value) {
+    if (!given->IsString() || !is_valid_identifier(as_string(*given)))
+      return where + " field \"id\" must be a string of 1 to 256 characters "
+                     "of [A-Za-z0-9._:@-]";
+    details.id = as_string(*given);
+  }
+  if (const auto* given = *created_at.value) {
+    auto time = given->IsString() ? parse_rfc3339(as_string(*given))
+                                  : std::nullopt;
+    if (!time)
+      return where + " field \"created_at\" must be an RFC 3339 date-time, "
+                     "such as \"2026-12-01T20:14:57Z\"";
+    details.created_at = *time;
+  }
+  if (const auto* given = *metadata.value) {
+    if (!given->IsObject())
+      return where + " field \"metadata\" must be an object";
+    details.metadata = compact(*given);
+  }
+  return {};
+}
+
+decoded<chat_message> decode_chat_message(const rapidjson::Value& value,
+                                          std::size_t index) {
+  auto where = "message " + std::to_string(index);
+  auto msg = decode_role_and_content(value, where);
+  if (!msg)
+    return msg;
+  if (auto err = decode_client_details(value, where, msg.value->details);
+      !err.empty())
+    return decoded<chat_message>::failure(err);
+  return msg;
+}
+
+/// The members of a message's details, inside an object the caller
+/// opened; `created_at` as `write_time` writes it. A message stored before
+/// messages had ids has no details, and gets none.
+template <class WriteTime>
+void write_details(writer_type& out, const message_details& details,
+                   WriteTime write_time) {
+  if (details.id.empty())
+    return;
+  out.Key("id");
+  write_string(out, details.id);
+  out.Key("created_at");
+  write_time(details.created_at);
+  if (!details.metadata.empty()) {
+    out.Key("metadata");
+    out.RawValue(details.metadata.data(), details.metadata.size(),
+                 rapidjson::kObjectType);
+  }
+  out.Key("token_count");
+  out.Uint(details.token_count);
 }
 
 /// Member `name` of `value` when `value` is an object that has it, else
@@ -165,12 +251,21 @@ decoded<append_request> decode_append_request(std::string_view body) {
   if (!(*messages.value)->IsArray())
     return result::failure("\"messages\" must be an array");
   append_request request;
+  // One POST cannot hold one id twice: message index by id.
+  std::unordered_map<std::string, std::size_t> ids;
   std::size_t index = 0;
   for (const auto& item : (*messages.value)->GetArray()) {
-    auto msg = decode_chat_message(item, index++);
+    auto msg = decode_chat_message(item, index);
     if (!msg)
       return result::failure(msg.error);
+    const auto& id = msg.value->details.id;
+    if (!id.empty())
+      if (auto [first, added] = ids.emplace(id, index); !added)
+        return result::failure("message " + std::to_string(index)
+                               + " repeats the id of message "
+                               + std::to_string(first->second));
     request.messages.push_back(std::move(*msg.value));
+    ++index;
   }
   auto context = member(doc, "context");
   if (!context)
@@ -236,6 +331,9 @@ void write_memory_members(writer_type& out, const memory_view& view) {
     write_string(out, msg.role);
     out.Key("content");
     write_string(out, msg.content);
+    write_details(out, msg.details, [&](int64_t time) {
+      write_string(out, format_rfc3339(time));
+    });
     out.EndObject();
   }
   out.EndArray();
@@ -464,9 +562,37 @@ std::string encode_stored_message(const stored_message& msg) {
     write_string(out, msg.role);
     out.Key("content");
     write_string(out, msg.content);
+    write_details(out, msg.details, [&](int64_t time) { out.Int64(time); });
     out.EndObject();
   });
 }
+
+namespace {
+
+/// The details as encode_stored_message writes them.
+std::string decode_stored_details(const rapidjson::Value& doc,
+                                  message_details& details) {
+  const auto* id = field(doc, "id");
+  const auto* created_at = field(doc, "created_at");
+  const auto* metadata = field(doc, "metadata");
+  const auto* token_count = field(doc, "token_count");
+  if ((id && !id->IsString()) || (created_at && !created_at->IsInt64())
+      || (metadata && !metadata->IsObject())
+      || (token_count && !token_count->IsUint()))
+    return "a stored message has a malformed id, created_at, metadata or "
+           "token_count";
+  if (id)
+    details.id = as_string(*id);
+  if (created_at)
+    details.created_at = created_at->GetInt64();
+  if (metadata)
+    details.metadata = compact(*metadata);
+  if (token_count)
+    details.token_count = token_count->GetUint();
+  return {};
+}
+
+} // namespace
 
 decoded<stored_message> decode_stored_message(std::string_view text) {
   using result = decoded<stored_message>;
@@ -478,12 +604,14 @@ decoded<stored_message> decode_stored_message(std::string_view text) {
   const auto* seq = field(doc, "seq");
   if (seq == nullptr || !seq->IsUint64())
     return result::failure("a stored message needs an unsigned \"seq\"");
-  auto msg = decode_chat_message(doc, 0);
+  auto msg = decode_role_and_content(doc, "a stored message");
   if (!msg)
     return result::failure(msg.error);
-  return {stored_message{seq->GetUint64(), std::move(msg.value->role),
-                         std::move(msg.value->content)},
-          {}};
+  stored_message stored{seq->GetUint64(), std::move(msg.value->role),
+                        std::move(msg.value->content), {}};
+  if (auto err = decode_stored_details(doc, stored.details); !err.empty())
+    return result::failure(err);
+  return {std::move(stored), {}};
 }
 
 std::string encode_string_list(const std::vector<std::string>& items) {

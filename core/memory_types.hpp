@@ -5,14 +5,31 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace motorhead {
+
+/// What the server keeps of a message besides its role and content.
+/// Messages stored before these existed have none of them (empty, 0).
+struct message_details {
+  std::string id;          // the client's, or a UUID the server made
+  int64_t created_at = 0;  // ms since the Unix epoch
+  std::string metadata;    // the text of a JSON object; empty: none
+  uint32_t token_count = 0; // the tokenizer's count of the content
+};
 
 /// One turn of a conversation as clients send it. Roles are free strings.
 struct chat_message {
   std::string role;
   std::string content;
+  message_details details;
+
+  chat_message() = default;
+  chat_message(std::string role, std::string content,
+               message_details details = {})
+    : role(std::move(role)), content(std::move(content)),
+      details(std::move(details)) {}
 };
 
 /// A message as a session keeps it: numbered in arrival order, so that a
@@ -21,6 +38,13 @@ struct stored_message {
   uint64_t seq = 0;
   std::string role;
   std::string content;
+  message_details details;
+
+  stored_message() = default;
+  stored_message(uint64_t seq, std::string role, std::string content,
+                 message_details details = {})
+    : seq(seq), role(std::move(role)), content(std::move(content)),
+      details(std::move(details)) {}
 };
 
 /// The namespaces a request may reach. A key scoped to namespaces reaches

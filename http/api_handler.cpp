@@ -176,6 +176,8 @@ api_response error_response(const caf::error& err) {
                                    "session before sending it again");
       case service_errc::forbidden:
         return error_response(403, error_text(err));
+      case service_errc::id_conflict:
+        return error_response(409, error_text(err));
       case service_errc::fenced:
       case service_errc::leaving:
         return error_response(503, "the session moved to another node; "
@@ -200,6 +202,7 @@ api_handler::api_handler(caf::actor_system& system, router_actor router,
     api_keys_(cfg.api_keys),
     max_messages_per_post_(cfg.max_messages_per_post),
     max_message_bytes_(cfg.max_message_bytes),
+    max_metadata_bytes_(cfg.max_metadata_bytes),
     data_envelope_(cfg.data_envelope),
     cors_(cfg.cors_origins) {
 }
@@ -405,6 +408,8 @@ void api_handler::handle_memory(const api_request& request,
     return respond(error_response(400, body.error));
   if (auto err = limit_error(*body.value); !err.empty())
     return respond(error_response(413, err));
+  if (auto err = metadata_error(*body.value); !err.empty())
+    return respond(error_response(400, err));
   body.value->ns = *ns.value;
   ask_router<ok_atom>(respond, acknowledge, memory_append_atom::value, id,
                       std::move(*body.value), scope);
@@ -445,6 +450,16 @@ std::string api_handler::limit_error(const append_request& request) const {
   if (request.context && too_long(*request.context))
     return "the context is longer than " + std::to_string(max_message_bytes_)
            + " bytes";
+  return {};
+}
+
+std::string api_handler::metadata_error(const append_request& request) const {
+  for (std::size_t i = 0; i < request.messages.size(); ++i)
+    if (request.messages[i].details.metadata.size() > max_metadata_bytes_)
+      return "message " + std::to_string(i) + " field \"metadata\" is "
+             + std::to_string(request.messages[i].details.metadata.size())
+             + " bytes of JSON; at most "
+             + std::to_string(max_metadata_bytes_) + " are kept";
   return {};
 }
 

@@ -61,6 +61,8 @@ private:
                                         const request_target& target) const;
   /// Why a POST exceeds the message limits, or "".
   std::string limit_error(const append_request& request) const;
+  /// Why a message's metadata is too large, or "".
+  std::string metadata_error(const append_request& request) const;
 
   caf::actor bridge_;
   router_actor router_;
@@ -68,6 +70,7 @@ private:
   std::vector<api_key> api_keys_;
   std::size_t max_messages_per_post_;
   std::size_t max_message_bytes_;
+  std::size_t max_metadata_bytes_;
   bool data_envelope_;
   cors_policy cors_;
 };

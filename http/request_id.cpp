@@ -1,7 +1,6 @@
 #include "http/request_id.hpp"
 
-#include <cstdint>
-#include <random>
+#include "core/random_id.hpp"
 
 namespace motorhead::http {
 
@@ -25,15 +24,7 @@ bool is_valid_request_id(std::string_view id) {
 }
 
 std::string make_request_id() {
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string id(32, '0');
-  for (std::size_t half = 0; half < 2; ++half) {
-    auto bits = random();
-    for (std::size_t i = 0; i < 16; ++i, bits >>= 4)
-      id[half * 16 + i] = digits[bits & 0xf];
-  }
-  return id;
+  return random_hex(32);
 }
 
 std::string request_id_for(std::string_view incoming) {

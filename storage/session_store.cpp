@@ -20,6 +20,8 @@ namespace {
 // A newer owner has claimed a higher one; the stale owner's write fails.
 const std::string fenced_prefix = "FENCED";
 const std::string stale_prefix = "STALE";
+const std::string stored_prefix = "STORED";
+const std::string conflict_prefix = "CONFLICT";
 const std::string fence = R"lua(
 if redis.call('HGET', KEYS[2], 'epoch') ~= ARGV[1] then
   return redis.error_reply('FENCED the session has a newer owner')
@@ -43,50 +45,64 @@ return epoch
 // On a Redis Cluster (indexes in other slots) the scripts get only the
 // session's keys; the index updates follow a script that succeeded.
 
-// KEYS: messages, meta, archive, unembedded, then, on a single Redis, the
-// pending embeddings, the sessions index and the index of each namespace.
-// ARGV: epoch, next_seq, has_context, context, namespaces (JSON), archive
-// (0/1), embed (0/1), session id, score (ms), message records... The
-// archive and the marks of messages waiting for an embedding are written
-// with the messages, so none is ever lost. A new context starts a new
-// summary generation.
+// KEYS: messages, meta, archive, unembedded, ids, then, on a single Redis,
+// the pending embeddings, the sessions index and the index of each
+// namespace. ARGV: epoch, next_seq, has_context, context, namespaces
+// (JSON), archive (0/1), embed (0/1), session id, score (ms), then for each
+// message its id, seq and record. A POST whose message ids are all stored
+// already is a retry: nothing changes (STORED); one that repeats only some
+// changes nothing either (CONFLICT). The archive and the marks of messages
+// waiting for an embedding are written with the messages, so none is ever
+// lost. A new context starts a new summary generation.
 const lua_script append_script{fence + R"lua(
-redis.call('PERSIST', KEYS[2])
-for i = 10, #ARGV do
-  redis.call('RPUSH', KEYS[1], ARGV[i])
-  if ARGV[6] == '1' or ARGV[7] == '1' then
-    local seq = cjson.decode(ARGV[i]).seq
-    if ARGV[6] == '1' then redis.call('HSET', KEYS[3], seq, ARGV[i]) end
-    if ARGV[7] == '1' then redis.call('SADD', KEYS[4], seq) end
+local count = (#ARGV - 9) / 3
+local added = {}
+for i = 10, #ARGV, 3 do
+  if redis.call('HSETNX', KEYS[5], ARGV[i], ARGV[i + 1]) == 1 then
+    added[#added + 1] = ARGV[i]
   end
+end
+if #added < count then
+  if #added > 0 then
+    redis.call('HDEL', KEYS[5], unpack(added))
+    return redis.error_reply('CONFLICT ' .. (count - #added) .. ' of the '
+      .. count .. ' message ids are stored already: a POST repeats all of '
+      .. 'its ids or none')
+  end
+  return redis.error_reply('STORED every message of the POST is stored already')
+end
+redis.call('PERSIST', KEYS[2])
+for i = 10, #ARGV, 3 do
+  redis.call('RPUSH', KEYS[1], ARGV[i + 2])
+  if ARGV[6] == '1' then redis.call('HSET', KEYS[3], ARGV[i + 1], ARGV[i + 2]) end
+  if ARGV[7] == '1' then redis.call('SADD', KEYS[4], ARGV[i + 1]) end
 end
 redis.call('HSET', KEYS[2], 'next_seq', ARGV[2], 'namespaces', ARGV[5])
 if ARGV[3] == '1' then
   redis.call('HSET', KEYS[2], 'context', ARGV[4])
   redis.call('HINCRBY', KEYS[2], 'summary_gen', 1)
 end
-for i = 6, #KEYS do
+for i = 7, #KEYS do
   redis.call('ZADD', KEYS[i], ARGV[9], ARGV[8])
 end
-if #KEYS >= 5 and ARGV[7] == '1' and #ARGV >= 10 then
-  redis.call('ZADD', KEYS[5], ARGV[9], ARGV[8])
+if #KEYS >= 6 and ARGV[7] == '1' and count > 0 then
+  redis.call('ZADD', KEYS[6], ARGV[9], ARGV[8])
 end
 return 1
 )lua"};
 
-// KEYS: messages, meta, archive, unembedded, vectors, then, on a single
-// Redis, the sessions index, the pending embeddings and the index of each
-// namespace. ARGV: epoch, ttl,
-// session id. Removes everything but the claim (epoch) and the summary
+// KEYS: messages, meta, archive, unembedded, vectors, ids, then, on a
+// single Redis, the sessions index, the pending embeddings and the index of
+// each namespace. ARGV: epoch, ttl, session id. Removes everything but the claim (epoch) and the summary
 // generation, which moves on so that no fold computed before lands after;
 // they expire like the claim of a session never written.
 const lua_script delete_script{fence + R"lua(
-redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5])
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 local generation = redis.call('HGET', KEYS[2], 'summary_gen') or 0
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[2], 'epoch', ARGV[1], 'summary_gen', generation + 1)
 redis.call('EXPIRE', KEYS[2], ARGV[2])
-for i = 6, #KEYS do
+for i = 7, #KEYS do
   redis.call('ZREM', KEYS[i], ARGV[3])
 end
 return 1
@@ -216,6 +232,10 @@ std::string vectors_key(const std::string& session_id) {
   return session_prefix + session_id + "}:vectors";
 }
 
+std::string ids_key(const std::string& session_id) {
+  return session_prefix + session_id + "}:ids";
+}
+
 std::string index_key(const std::optional<std::string>& ns) {
   if (!ns)
     return std::string{session_list_name};
@@ -277,7 +297,8 @@ write_plan append_commands(const std::string& session_id,
                            const append_change& change, int64_t now_ms,
                            const key_layout& layout) {
   redis_command keys{messages_key(session_id), meta_key(session_id),
-                     archive_key(session_id), unembedded_key(session_id)};
+                     archive_key(session_id), unembedded_key(session_id),
+                     ids_key(session_id)};
   redis_command args{std::to_string(change.epoch),
                      std::to_string(change.next_seq),
                      change.context ? "1" : "0",
@@ -287,8 +308,11 @@ write_plan append_commands(const std::string& session_id,
                      change.embed ? "1" : "0",
                      session_id,
                      std::to_string(now_ms)};
-  for (const auto& msg : change.messages)
+  for (const auto& msg : change.messages) {
+    args.push_back(msg.details.id);
+    args.push_back(std::to_string(msg.seq));
     args.push_back(json::encode_stored_message(msg));
+  }
   write_plan plan;
   std::vector<std::string> indexes{session_index_key(session_id, layout)};
   for (const auto& ns : change.namespaces)
@@ -324,7 +348,7 @@ write_plan delete_commands(const std::string& session_id,
                            uint64_t epoch, const key_layout& layout) {
   redis_command keys{messages_key(session_id), meta_key(session_id),
                      archive_key(session_id), unembedded_key(session_id),
-                     vectors_key(session_id)};
+                     vectors_key(session_id), ids_key(session_id)};
   std::vector<std::string> indexes{session_index_key(session_id, layout),
                                    pending_embeddings_key(session_id, layout)};
   for (const auto& ns : namespaces)
@@ -488,6 +512,14 @@ bool is_fenced(const std::vector<redis_reply>& replies) {
 
 bool is_stale(const std::vector<redis_reply>& replies) {
   return first_reply_starts_with(replies, stale_prefix);
+}
+
+bool is_already_stored(const std::vector<redis_reply>& replies) {
+  return first_reply_starts_with(replies, stored_prefix);
+}
+
+bool is_id_conflict(const std::vector<redis_reply>& replies) {
+  return first_reply_starts_with(replies, conflict_prefix);
 }
 
 } // namespace motorhead::store

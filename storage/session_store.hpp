@@ -10,6 +10,8 @@
 //                                          ever stored (long-term memory)
 //   motorhead:session:{ID}:unembedded SET seqs still waiting for a vector
 //   motorhead:session:{ID}:vectors    HASH seq -> packed float32 embedding
+//   motorhead:session:{ID}:ids        HASH message id -> seq, every message
+//                                          ever stored (retries are known)
 // and the indexes, which a session's fenced scripts update on a single
 // Redis (the same server: atomic), and which on a Redis Cluster (other
 // slots) are updated by commands sent once the script succeeded:
@@ -56,6 +58,7 @@ std::string pending_embeddings_key(const std::string& session_id,
 std::string archive_key(const std::string& session_id);
 std::string unembedded_key(const std::string& session_id);
 std::string vectors_key(const std::string& session_id);
+std::string ids_key(const std::string& session_id);
 
 /// What one POST changes in a session; applied atomically by a Lua script.
 struct append_change {
@@ -147,5 +150,11 @@ bool is_fenced(const std::vector<redis_reply>& replies);
 /// Whether a fold's script refused it because Redis no longer holds what
 /// the fold was computed from: the writer's view of the session is stale.
 bool is_stale(const std::vector<redis_reply>& replies);
+
+/// Whether an append's script found every one of its message ids stored
+/// already (a retry), or some of them (a conflict); either way nothing
+/// changed.
+bool is_already_stored(const std::vector<redis_reply>& replies);
+bool is_id_conflict(const std::vector<redis_reply>& replies);
 
 } // namespace motorhead::store

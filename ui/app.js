@@ -150,8 +150,14 @@ async function openSession(id) {
   $("session-id").textContent = id;
   $("session-tokens").textContent = `${view.tokens} tokens spent on summaries`;
   $("session-context").textContent = view.context ?? "no summary yet";
-  replaceRows($("window"),
-    view.messages.map((message) => [message.role, message.content]));
+  replaceRows($("window"), view.messages.map((message) => [
+    message.created_at ?? "",
+    message.role,
+    message.content,
+    message.token_count ?? "",
+    message.metadata ? JSON.stringify(message.metadata) : "",
+    message.id ?? "",
+  ]));
   $("hits").hidden = true;
 }
 

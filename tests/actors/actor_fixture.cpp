@@ -198,7 +198,7 @@ actor_fixture::actor_fixture() {
   store = sys.spawn(fake_store);
   summarizer = sys.spawn(fake_summarizer);
   registry = sys.spawn(session_registry,
-                       session_peers{store, summarizer, {}}, limits,
+                       session_setup{limits, {store, summarizer, {}}, nullptr},
                        cache);
   sched.run();
 }

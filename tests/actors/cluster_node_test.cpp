@@ -82,8 +82,10 @@ struct cluster_fixture : actor_fixture {
     n.name = name;
     n.pool = sys.spawn(summarizer_pool, std::move(workers), std::size_t{0});
     n.registry = sys.spawn(session_registry,
-                           session_peers{store, summarizer_actor{n.pool}, {}},
-                           limits, cache);
+                           session_setup{limits,
+                                         {store, summarizer_actor{n.pool}, {}},
+                                         nullptr},
+                           cache);
     cluster_settings settings{name, {"a", "b"}};
     n.cluster = sys.spawn(cluster_node, settings, n.registry, n.pool,
                           caf::actor{});

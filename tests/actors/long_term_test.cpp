@@ -38,7 +38,8 @@ struct long_term_fixture : actor_fixture {
     ltm_limits.long_term_memory = true;
     ltm_limits.embedding_batch = 2;
     memory = sys.spawn(session_registry,
-                       session_peers{store, summarizer, embedder}, ltm_limits,
+                       session_setup{ltm_limits, {store, summarizer, embedder},
+                                     nullptr},
                        cache);
     sched.run();
   }

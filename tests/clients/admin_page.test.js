@@ -32,7 +32,8 @@ describe("the admin page", () => {
       await post(session, [
         { role: "Human", content: `Session ${i}: what do otters eat?` },
         { role: "AI", content: `Otters eat fish and crabs (session ${i}).` },
-        { role: "Human", content: "<b>not bold</b> and where do they sleep?" },
+        { role: "Human", content: "<b>not bold</b> and where do they sleep?",
+          id: `question-${i}`, metadata: { channel: "web" } },
       ]);
     browser = await chromium.launch({ executablePath: browserPath,
                                       args: ["--no-sandbox"] });
@@ -74,6 +75,10 @@ describe("the admin page", () => {
     const rows = await page.locator("#window tbody tr").allInnerTexts();
     assert.equal(rows.length, 3);
     assert.match(rows[0], /<b>not bold<\/b>/);
+    // Its time, token count, metadata and id are shown too.
+    assert.match(rows[0], /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/);
+    assert.match(rows[0], /\{"channel":"web"\}/);
+    assert.match(rows[0], /question-11/);
     assert.match(rows[2], /Session 11: what do otters eat\?/);
     assert.equal(await page.locator("#window b").count(), 0);
     assert.match(await page.locator("#session-context").innerText(), /no summary yet/);

@@ -14,6 +14,7 @@ import unittest
 import urllib.error
 import urllib.request
 import uuid
+from datetime import datetime
 
 from harness import MOTORHEAD, Motorhead, RedisServer, turn, wait_until
 
@@ -198,6 +199,118 @@ class OriginalApiTest(ServerTestCase):
             self.assertEqual(list(pool.map(post, sessions)), [200] * 30)
         for session in sessions:
             self.assertEqual(len(self.server.get_memory(session)["messages"]), 2)
+
+
+class MessageDetailsTest(ServerTestCase):
+    """Every message has an id, a time, a token count and perhaps
+    metadata; a POST retried with the same ids is stored once."""
+
+    server_env = {"MOTORHEAD_MAX_WINDOW_SIZE": WINDOW,
+                  "MOTORHEAD_MAX_METADATA_BYTES": 64}
+
+    def messages(self, session):
+        return self.server.get_memory(session, details=True)["messages"]
+
+    def stored_count(self, session):
+        return len(self.redis.command(
+            "LRANGE", f"motorhead:session:{{{session}}}:messages", 0, -1))
+
+    def test_the_server_gives_an_id_a_time_and_a_token_count(self):
+        session = new_session()
+        before = time.time()
+        self.server.post_memory(session, [{"role": "Human",
+                                           "content": "hello world"}])
+        [message] = self.messages(session)
+        self.assertEqual(set(message),
+                         {"role", "content", "id", "created_at", "token_count"})
+        self.assertEqual(uuid.UUID(message["id"]).version, 4)
+        created = datetime.fromisoformat(
+            message["created_at"].replace("Z", "+00:00")).timestamp()
+        self.assertTrue(before - 1 <= created <= time.time() + 1, message)
+        self.assertRegex(message["created_at"],
+                         r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        # cl100k_base, the encoding of the default model: "hello", " world".
+        self.assertEqual(message["token_count"], 2)
+
+    def test_the_details_a_client_gives_are_kept(self):
+        session = new_session()
+        self.server.post_memory(session, [
+            {"role": "Human", "content": "hi", "id": "msg-1",
+             "created_at": "2026-01-02T03:04:05.678+02:00",
+             "metadata": {"channel": "web", "tags": ["a", "b"]},
+             "token_count": 1000}])
+        [message] = self.messages(session)
+        self.assertEqual(message["id"], "msg-1")
+        self.assertEqual(message["created_at"], "2026-01-02T01:04:05.678Z")
+        self.assertEqual(message["metadata"], {"channel": "web",
+                                               "tags": ["a", "b"]})
+        self.assertEqual(message["token_count"], 1)  # counted, not taken
+
+    def test_a_retried_post_is_stored_once(self):
+        session = new_session()
+        turn_ = [{"role": "Human", "content": "once", "id": "r-1"},
+                 {"role": "AI", "content": "only once", "id": "r-2"}]
+        for _ in range(3):
+            self.assertEqual(self.server.post_memory(session, turn_)[:2],
+                             (200, {"status": "Ok"}))
+        self.assertEqual([m["id"] for m in self.messages(session)],
+                         ["r-2", "r-1"])
+        self.assertEqual(self.stored_count(session), 2)
+
+    def test_a_retry_after_the_messages_were_folded_stores_nothing(self):
+        session = new_session()
+        first = [{"role": "Human", "content": "first", "id": "f-1"}]
+        self.server.post_memory(session, first)
+        for i in range(WINDOW + 2):
+            self.server.post_memory(session, [turn(i)])
+        self.assertTrue(wait_until(
+            lambda: self.stored_count(session) <= WINDOW))
+        self.assertEqual(self.server.post_memory(session, first)[0], 200)
+        self.assertNotIn("first",
+                         [m["content"] for m in self.messages(session)])
+
+    def test_a_post_that_repeats_only_some_ids_is_refused(self):
+        session = new_session()
+        self.server.post_memory(session, [{"role": "Human", "content": "a",
+                                           "id": "c-1"}])
+        response = self.server.post_memory(session, [
+            {"role": "Human", "content": "a", "id": "c-1"},
+            {"role": "AI", "content": "b", "id": "c-2"}])
+        self.assertError(response, 409, "1 of the 2 message ids")
+        self.assertEqual([m["id"] for m in self.messages(session)], ["c-1"])
+        # Nothing changed: the session takes new messages as before.
+        self.server.post_memory(session, [{"role": "AI", "content": "b",
+                                           "id": "c-2"}])
+        self.assertEqual([m["id"] for m in self.messages(session)],
+                         ["c-2", "c-1"])
+
+    def test_bad_details_are_refused_and_store_nothing(self):
+        session = new_session()
+        for message, part in [
+                ({"id": 7}, '"id" must be a string'),
+                ({"id": "has space"}, "[A-Za-z0-9._:@-]"),
+                ({"created_at": "last tuesday"}, "RFC 3339"),
+                ({"created_at": 1764616497}, "RFC 3339"),
+                ({"metadata": ["a"]}, '"metadata" must be an object'),
+                ({"metadata": "a"}, '"metadata" must be an object'),
+                ({"metadata": {"text": "x" * 100}}, "at most 64 are kept")]:
+            with self.subTest(message=message):
+                self.assertError(self.server.post_memory(
+                    session, [{"role": "Human", "content": "x", **message}]),
+                    400, part)
+        self.assertError(self.server.post_memory(session, [
+            {"role": "Human", "content": "x", "id": "same"},
+            {"role": "AI", "content": "y", "id": "same"}]),
+            400, "message 1 repeats the id of message 0")
+        self.assertEqual(self.stored_count(session), 0)
+
+    def test_messages_stored_before_ids_keep_their_shape(self):
+        session = new_session()
+        self.redis.command("RPUSH", f"motorhead:session:{{{session}}}:messages",
+                           json.dumps({"seq": 1, "role": "Human",
+                                       "content": "from before"}))
+        self.assertEqual(self.messages(session),
+                         [{"role": "Human", "content": "from before"}])
 
 
 class BadInputTest(ServerTestCase):

@@ -58,6 +58,10 @@ class BadInputOnRedisCluster(OnRedisCluster, api.BadInputTest):
     pass
 
 
+class MessageDetailsOnRedisCluster(OnRedisCluster, api.MessageDetailsTest):
+    pass
+
+
 class AuthOnRedisCluster(OnRedisCluster, api.AuthTest):
     pass
 
@@ -116,6 +120,10 @@ class OriginalApiOnBothClusters(OnRedisCluster, api.OriginalApiTest):
 
 
 class BadInputOnBothClusters(OnRedisCluster, api.BadInputTest):
+    serve = NodesInTurn
+
+
+class MessageDetailsOnBothClusters(OnRedisCluster, api.MessageDetailsTest):
     serve = NodesInTurn
 
 

@@ -176,7 +176,9 @@ class Writer(threading.Thread):
                                               timeout=30)
             try:
                 conn.connect()
-            except ConnectionRefusedError:
+            except (ConnectionRefusedError, ConnectionResetError):
+                # Refused, or reset in the backlog of a listener that
+                # closed: either way the server took no request.
                 self.refused = True
                 return
             try:

@@ -66,7 +66,46 @@ INSTANTIATE_TEST_SUITE_P(
                     bad_body{R"({"messages":[{"role":"\udfff","content":""}]})",
                              "lone surrogate"},
                     bad_body{R"({"messages":[],"context":"\udc00\ud800"})",
-                             "malformed JSON"}));
+                             "malformed JSON"},
+                    bad_body{R"({"messages":[{"role":"a","content":"","id":7}]})",
+                             "message 0 field \"id\" must be a string"},
+                    bad_body{R"({"messages":[{"role":"a","content":"","id":"a b"}]})",
+                             "[A-Za-z0-9._:@-]"},
+                    bad_body{R"({"messages":[{"role":"a","content":"","id":""}]})",
+                             "\"id\" must be"},
+                    bad_body{R"({"messages":[{"role":"a","content":"","id":"x"},)"
+                             R"({"role":"b","content":"","id":"x"}]})",
+                             "message 1 repeats the id of message 0"},
+                    bad_body{R"({"messages":[{"role":"a","content":"",)"
+                             R"("created_at":"yesterday"}]})",
+                             "\"created_at\" must be an RFC 3339"},
+                    bad_body{R"({"messages":[{"role":"a","content":"",)"
+                             R"("created_at":1764620097}]})",
+                             "\"created_at\" must be an RFC 3339"},
+                    bad_body{R"({"messages":[{"role":"a","content":"",)"
+                             R"("metadata":[1]}]})",
+                             "\"metadata\" must be an object"},
+                    bad_body{R"({"messages":[{"role":"a","content":"",)"
+                             R"("metadata":"x"}]})",
+                             "\"metadata\" must be an object"}));
+
+TEST(AppendRequest, KeepsTheDetailsAClientGives) {
+  auto req = json::decode_append_request(
+    R"({"messages":[{"role":"Human","content":"hi","id":"m-1",)"
+    R"("created_at":"2026-12-01T20:14:57.5+01:00",)"
+    R"("metadata":{"lang": "en", "n": [1, 2]},"token_count":99},)"
+    R"({"role":"AI","content":"yo","id":null,"metadata":null}]})");
+  ASSERT_TRUE(req) << req.error;
+  const auto& first = req.value->messages[0].details;
+  EXPECT_EQ(first.id, "m-1");
+  EXPECT_EQ(first.created_at, 1796152497500); // 19:14:57.5 UTC
+  EXPECT_EQ(first.metadata, R"({"lang":"en","n":[1,2]})");
+  EXPECT_EQ(first.token_count, 0u); // only the server counts
+  const auto& second = req.value->messages[1].details;
+  EXPECT_EQ(second.id, "");
+  EXPECT_EQ(second.created_at, 0);
+  EXPECT_EQ(second.metadata, "");
+}
 
 TEST(Decoders, RefuseEscapedLoneSurrogatesAnywhere) {
   EXPECT_FALSE(json::decode_retrieval_query(R"({"text":"\udc00"})"));
@@ -97,6 +136,18 @@ TEST(MemoryView, RepeatsItselfUnderDataForFlowise) {
             R"("data":{"messages":[{"role":"AI","content":"pong"}],"context":"sum","tokens":3}})");
 }
 
+TEST(MemoryView, ShowsTheDetailsOfMessagesThatHaveThem) {
+  memory_view view{{{"AI", "pong", {"m-2", 1796152497500, R"({"a":1})", 1}},
+                    {"Human", "ping", {"m-1", 1796152497000, "", 1}}},
+                   std::nullopt, 0};
+  EXPECT_EQ(json::encode_memory_view(view, false),
+            R"({"messages":[{"role":"AI","content":"pong","id":"m-2",)"
+            R"("created_at":"2026-12-01T19:14:57.500Z","metadata":{"a":1},)"
+            R"("token_count":1},{"role":"Human","content":"ping","id":"m-1",)"
+            R"("created_at":"2026-12-01T19:14:57.000Z","token_count":1}],)"
+            R"("context":null,"tokens":0})");
+}
+
 TEST(MemoryView, EscapesContent) {
   memory_view view{{{"AI", "line\n\"q\""}}, std::string{"sum"}, 12};
   EXPECT_EQ(json::encode_memory_view(view, false),
@@ -118,6 +169,22 @@ TEST(StoredMessage, RoundTrips) {
   EXPECT_EQ(back.value->seq, 42u);
   EXPECT_EQ(back.value->role, "user: admin");
   EXPECT_EQ(back.value->content, "hello\tworld");
+}
+
+TEST(StoredMessage, KeepsItsDetails) {
+  stored_message msg{3, "Human", "hi", {"m-1", 1796152497500, R"({"k":"v"})", 2}};
+  auto text = json::encode_stored_message(msg);
+  EXPECT_EQ(text, R"({"seq":3,"role":"Human","content":"hi","id":"m-1",)"
+                  R"("created_at":1796152497500,"metadata":{"k":"v"},)"
+                  R"("token_count":2})");
+  auto back = json::decode_stored_message(text);
+  ASSERT_TRUE(back) << back.error;
+  EXPECT_EQ(back.value->details.id, "m-1");
+  EXPECT_EQ(back.value->details.created_at, 1796152497500);
+  EXPECT_EQ(back.value->details.metadata, R"({"k":"v"})");
+  EXPECT_EQ(back.value->details.token_count, 2u);
+  EXPECT_FALSE(json::decode_stored_message(
+    R"({"seq":3,"role":"a","content":"b","metadata":"x"})"));
 }
 
 TEST(StoredMessage, RejectsRecordsWithoutSeq) {

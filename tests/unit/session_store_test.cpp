@@ -97,7 +97,7 @@ TEST(SessionStore, OnAClusterTheIndexesFollowTheScriptInShards) {
   change.embed = true;
   auto plan = store::append_commands("abc", change, 1234, sharded);
   ASSERT_EQ(plan.commands.size(), 1u);
-  EXPECT_EQ(script_keys(plan.commands[0]).size(), 4u);
+  EXPECT_EQ(script_keys(plan.commands[0]).size(), 5u);
   EXPECT_FALSE(plan.indexes_required);
   auto shard = store::session_index_key("abc", sharded);
   EXPECT_EQ(shard.rfind("motorhead:sessions:{", 0), 0u) << shard;
@@ -136,7 +136,7 @@ TEST(SessionStore, DeleteUnlistsEverywhere) {
     EXPECT_TRUE(contains(keys, index)) << index;
   // On a cluster, once the script succeeded, and the delete waits for them.
   auto on_cluster = store::delete_commands("abc", {"a", "b"}, 4, sharded);
-  EXPECT_EQ(script_keys(on_cluster.commands[0]).size(), 5u);
+  EXPECT_EQ(script_keys(on_cluster.commands[0]).size(), 6u);
   EXPECT_TRUE(on_cluster.indexes_required);
   indexes[0] = store::session_index_key("abc", sharded);
   indexes[1] = store::pending_embeddings_key("abc", sharded);

@@ -1,0 +1,39 @@
+#include "core/random_id.hpp"
+
+#include <cstdint>
+#include <random>
+
+namespace motorhead {
+
+namespace {
+
+constexpr char hex_digits[] = "0123456789abcdef";
+
+/// One generator per thread, seeded once: ids need no lock.
+std::mt19937_64& generator() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return engine;
+}
+
+} // namespace
+
+std::string random_hex(std::size_t digits) {
+  std::string id(digits, '0');
+  uint64_t bits = 0;
+  for (std::size_t i = 0; i < digits; ++i, bits >>= 4) {
+    if (i % 16 == 0)
+      bits = generator()();
+    id[i] = hex_digits[bits & 0xf];
+  }
+  return id;
+}
+
+std::string random_uuid() {
+  auto hex = random_hex(32);
+  hex[12] = '4';                                // version 4
+  hex[16] = hex_digits[8 + (generator()() & 3)]; // variant 10xx
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4)
+         + "-" + hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+} // namespace motorhead

@@ -1,0 +1,46 @@
+#include "core/timestamp.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/random_id.hpp"
+
+using namespace motorhead;
+
+TEST(Rfc3339, ReadsUtcOffsetsAndFractions) {
+  EXPECT_EQ(parse_rfc3339("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(parse_rfc3339("2026-12-01T19:14:57Z"), 1796152497000);
+  EXPECT_EQ(parse_rfc3339("2026-12-01t19:14:57.123456z"), 1796152497123);
+  EXPECT_EQ(parse_rfc3339("2026-12-01 20:14:57.5+01:00"), 1796152497500);
+  EXPECT_EQ(parse_rfc3339("2026-12-01T14:14:57-05:00"), 1796152497000);
+  EXPECT_EQ(parse_rfc3339("2024-02-29T00:00:00Z"), 1709164800000);
+  EXPECT_EQ(parse_rfc3339("1969-12-31T23:59:59Z"), -1000);
+}
+
+TEST(Rfc3339, RefusesWhatIsNotOne) {
+  for (const char* text :
+       {"", "2026-12-01", "2026-12-01T19:14:57", "2026-13-01T00:00:00Z",
+        "2025-02-29T00:00:00Z", "2026-12-01T24:00:00Z", "2026-12-01T19:14:57.Z",
+        "2026-12-01T19:14:57+0100", "2026-12-01T19:14:57Z ", "1796152497",
+        "2026-12-01T19:14:57+24:00", "２026-12-01T19:14:57Z"})
+    EXPECT_FALSE(parse_rfc3339(text)) << text;
+}
+
+TEST(Rfc3339, WritesUtcToTheMillisecond) {
+  EXPECT_EQ(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_rfc3339(1796152497123), "2026-12-01T19:14:57.123Z");
+  EXPECT_EQ(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
+  for (int64_t ms : {1709164800000LL, 951782400000LL, 4102444799999LL})
+    EXPECT_EQ(parse_rfc3339(format_rfc3339(ms)), ms);
+}
+
+TEST(RandomId, UuidsAreVersion4AndDiffer) {
+  auto a = random_uuid();
+  auto b = random_uuid();
+  EXPECT_NE(a, b);
+  ASSERT_EQ(a.size(), 36u);
+  for (std::size_t dash : {8u, 13u, 18u, 23u})
+    EXPECT_EQ(a[dash], '-');
+  EXPECT_EQ(a[14], '4');
+  EXPECT_NE(std::string{"89ab"}.find(a[19]), std::string::npos) << a;
+  EXPECT_EQ(random_hex(40).size(), 40u);
+}
