@@ -99,13 +99,11 @@ void complete_after_indexes(persistence_pointer self,
                             store::write_plan plan,
                             persistence_state::completion complete,
                             std::vector<redis_reply> replies) {
-  auto updates = std::move(plan.index_updates);
   auto required = plan.indexes_required;
   enqueue(
     self,
-    [updates](const store::key_layout&) {
-      return store::write_plan{updates, {}, false};
-    },
+    commands_only([updates = std::move(plan.index_updates)](
+                    const store::key_layout&) { return updates; }),
     true,
     [complete, required, replies = std::move(replies)](
       const operation_result& indexed, bool) {

@@ -137,11 +137,16 @@ decoded<const rapidjson::Value*> present_member(const rapidjson::Value& object,
   return value;
 }
 
-std::string compact(const rapidjson::Value& value) {
+template <class Fn>
+std::string write_json(Fn&& fn) {
   rapidjson::StringBuffer buffer;
   writer_type out{buffer};
-  value.Accept(out);
+  fn(out);
   return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string compact(const rapidjson::Value& value) {
+  return write_json([&](writer_type& out) { value.Accept(out); });
 }
 
 /// The optional members a client may give a message: "id", "created_at"
@@ -226,14 +231,6 @@ uint64_t total_tokens_of(const rapidjson::Value& doc) {
   return total && total->IsUint64() ? total->GetUint64() : 0;
 }
 
-template <class Fn>
-std::string write_json(Fn&& fn) {
-  rapidjson::StringBuffer buffer;
-  writer_type out{buffer};
-  fn(out);
-  return {buffer.GetString(), buffer.GetSize()};
-}
-
 } // namespace
 
 decoded<append_request> decode_append_request(std::string_view body) {
@@ -267,10 +264,10 @@ decoded<append_request> decode_append_request(std::string_view body) {
     request.messages.push_back(std::move(*msg.value));
     ++index;
   }
-  auto context = member(doc, "context");
+  auto context = present_member(doc, "context");
   if (!context)
     return result::failure(context.error);
-  if (*context.value != nullptr && !(*context.value)->IsNull()) {
+  if (*context.value != nullptr) {
     if (!(*context.value)->IsString())
       return result::failure("\"context\" must be a string or null");
     request.context = as_string(**context.value);
@@ -291,10 +288,10 @@ decoded<retrieval_query> decode_retrieval_query(std::string_view body) {
   if (text.value->empty())
     return result::failure("\"text\" must not be empty");
   retrieval_query query{std::move(*text.value), 10};
-  auto top_k = member(doc, "top_k");
+  auto top_k = present_member(doc, "top_k");
   if (!top_k)
     return result::failure(top_k.error);
-  if (const auto* value = *top_k.value; value != nullptr && !value->IsNull()) {
+  if (const auto* value = *top_k.value) {
     if (!value->IsUint() || value->GetUint() < 1 || value->GetUint() > 100)
       return result::failure("\"top_k\" must be a whole number from 1 to 100");
     query.top_k = value->GetUint();

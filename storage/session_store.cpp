@@ -500,8 +500,7 @@ namespace {
 
 bool first_reply_starts_with(const std::vector<redis_reply>& replies,
                              const std::string& prefix) {
-  return !replies.empty() && replies.front().is_error()
-         && replies.front().text.rfind(prefix, 0) == 0;
+  return !replies.empty() && replies.front().is_error(prefix);
 }
 
 } // namespace
