@@ -180,11 +180,10 @@ uint16_t port_of(const std::string& address) {
 std::string apply_redis_sentinels(const std::string& text, settings& cfg) {
   cfg.redis_sentinels.clear();
   for (const auto& item : split_list(text)) {
-    auto port = port_of(item);
-    if (port == 0)
-      return "\"" + item + "\" is not host:port";
-    cfg.redis_sentinels.push_back(
-      redis_endpoint{item.substr(0, item.rfind(':')), port, {}, 0});
+    auto sentinel = endpoint_of(item);
+    if (!sentinel)
+      return sentinel.error;
+    cfg.redis_sentinels.push_back(std::move(*sentinel.value));
   }
   if (cfg.redis_sentinels.empty())
     return "names no sentinel";

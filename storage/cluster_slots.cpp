@@ -27,17 +27,6 @@ uint16_t crc16(std::string_view data) {
   return crc;
 }
 
-bool parse_port(std::string_view text, uint16_t& port) {
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(),
-                                   value);
-  if (ec != std::errc{} || end != text.data() + text.size() || value == 0
-      || value > 65535)
-    return false;
-  port = static_cast<uint16_t>(value);
-  return true;
-}
-
 bool is_keyless(const std::string& name) {
   for (const char* keyless : {"PING", "WAIT", "SCRIPT", "CLUSTER", "INFO",
                               "ASKING", "ROLE"})
@@ -66,22 +55,6 @@ std::optional<std::string_view> routing_key(const redis_command& command) {
     return std::string_view{command[3]};
   }
   return std::string_view{command[1]};
-}
-
-std::string address_of(const redis_endpoint& endpoint) {
-  return endpoint.host + ":" + std::to_string(endpoint.port);
-}
-
-outcome<redis_endpoint> endpoint_of(const std::string& address) {
-  auto colon = address.rfind(':');
-  redis_endpoint endpoint;
-  if (colon == std::string::npos || colon == 0
-      || !parse_port(std::string_view{address}.substr(colon + 1),
-                     endpoint.port))
-    return outcome<redis_endpoint>::failure("\"" + address
-                                            + "\" is not host:port");
-  endpoint.host = address.substr(0, colon);
-  return {endpoint, {}};
 }
 
 const std::string* slot_map::master_of(uint16_t slot) const {

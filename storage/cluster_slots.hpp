@@ -26,10 +26,6 @@ uint16_t key_slot(std::string_view key);
 /// (PING, WAIT, SCRIPT, CLUSTER, INFO and scripts without keys).
 std::optional<std::string_view> routing_key(const redis_command& command);
 
-/// "host:port", the name of a node in the slot map and in redirections.
-std::string address_of(const redis_endpoint& endpoint);
-outcome<redis_endpoint> endpoint_of(const std::string& address);
-
 /// Which master serves each slot.
 struct slot_map {
   std::vector<std::string> masters;   // addresses

@@ -33,7 +33,7 @@ redis_cluster::redis_cluster(std::vector<redis_endpoint> seeds,
 redis_connection& redis_cluster::connection_to(const std::string& address) {
   auto& connection = connections_[address];
   if (!connection) {
-    auto endpoint = cluster_slots::endpoint_of(address);
+    auto endpoint = endpoint_of(address);
     redis_target target;
     target.server = endpoint ? *endpoint.value : redis_endpoint{};
     target.server.password = password_;
@@ -47,7 +47,7 @@ std::string redis_cluster::refresh_slots() {
   metrics::global().redis_slot_map_refreshes.add();
   std::vector<std::string> candidates = slots_.masters;
   for (const auto& seed : seeds_)
-    candidates.push_back(cluster_slots::address_of(seed));
+    candidates.push_back(address_of(seed));
   std::string errors;
   for (const auto& address : candidates) {
     auto result = connection_to(address).execute({{"CLUSTER", "SLOTS"}});

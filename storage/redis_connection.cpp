@@ -59,6 +59,23 @@ timeval to_timeval(std::chrono::milliseconds timeout) {
 
 } // namespace
 
+std::string address_of(const redis_endpoint& endpoint) {
+  return endpoint.host + ":" + std::to_string(endpoint.port);
+}
+
+outcome<redis_endpoint> endpoint_of(const std::string& address) {
+  auto colon = address.rfind(':');
+  long port = 0;
+  if (colon == std::string::npos || colon == 0
+      || !parse_number(address.substr(colon + 1), 65535, port) || port == 0)
+    return outcome<redis_endpoint>::failure("\"" + address
+                                            + "\" is not host:port");
+  redis_endpoint endpoint;
+  endpoint.host = address.substr(0, colon);
+  endpoint.port = static_cast<uint16_t>(port);
+  return {endpoint, {}};
+}
+
 outcome<std::vector<redis_endpoint>>
 parse_redis_seeds(const std::string& url) {
   using result = outcome<std::vector<redis_endpoint>>;
@@ -198,7 +215,7 @@ outcome<redis_endpoint> redis_connection::ask_sentinels() {
   auto tv = to_timeval(timeout_);
   std::string errors;
   for (const auto& sentinel : target_.sentinels) {
-    auto where = sentinel.host + ":" + std::to_string(sentinel.port);
+    auto where = address_of(sentinel);
     std::unique_ptr<redisContext, void (*)(redisContext*)> context{
       redisConnectWithTimeout(sentinel.host.c_str(), sentinel.port, tv),
       redisFree};

@@ -23,6 +23,11 @@ struct redis_endpoint {
   int database = 0;
 };
 
+/// "host:port": how sentinels, cluster nodes and redirections name a
+/// server, and back (without password or database).
+std::string address_of(const redis_endpoint& endpoint);
+outcome<redis_endpoint> endpoint_of(const std::string& address);
+
 /// Parses redis://[:password@]host[:port][/db].
 outcome<redis_endpoint> parse_redis_url(const std::string& url);
 

@@ -99,7 +99,7 @@ TEST(RedisUrl, NamesTheSeedsOfACluster) {
   auto seeds = parse_redis_seeds("redis://:pw@a:7000,b:7001,c/0");
   ASSERT_TRUE(seeds) << seeds.error;
   ASSERT_EQ(seeds.value->size(), 3u);
-  EXPECT_EQ(address_of((*seeds.value)[1]), "b:7001");
+  EXPECT_EQ(motorhead::address_of((*seeds.value)[1]), "b:7001");
   EXPECT_EQ((*seeds.value)[2].port, 6379);
   for (const auto& seed : *seeds.value)
     EXPECT_EQ(seed.password, "pw");
