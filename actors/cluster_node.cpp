@@ -359,6 +359,11 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
                                                std::move(query),
                                                std::move(scope));
     },
+    [=](info_atom info, std::string& id, session_patch& patch,
+        access_scope& scope) {
+      return route<session_info>(self, id, info, id, std::move(patch),
+                                 std::move(scope));
+    },
     [=](list_atom, session_page& page) {
       return self->delegate(self->state.registry, list_atom::value,
                             std::move(page));
@@ -392,6 +397,11 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
         retrieval_query& query, access_scope& scope) {
       return serve_forwarded<std::vector<retrieval_hit>>(
         self, retrieve, std::move(id), std::move(query), std::move(scope));
+    },
+    [=](forward_atom, info_atom info, std::string& id, session_patch& patch,
+        access_scope& scope) {
+      return serve_forwarded<session_info>(self, info, std::move(id),
+                                           std::move(patch), std::move(scope));
     },
     [=](heartbeat_atom, const std::string&)
       -> caf::result<std::string, uint64_t> {

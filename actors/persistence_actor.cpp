@@ -197,6 +197,15 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
                    rp, store::decode_load);
       return rp;
     },
+    [=](info_atom, const std::string& id) {
+      auto rp = self->make_response_promise<session_info>();
+      enqueue_read(self,
+                   commands_only([id](const store::key_layout&) {
+                     return store::info_commands(id);
+                   }),
+                   rp, store::decode_info);
+      return rp;
+    },
     [=](append_atom, const std::string& id, store::append_change& change) {
       auto rp = self->make_response_promise<ok_atom>();
       enqueue_write(self,

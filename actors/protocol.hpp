@@ -56,6 +56,7 @@ using embed_atom = caf::atom_constant<caf::atom("embed")>;
 using archive_atom = caf::atom_constant<caf::atom("archive")>;
 using vectors_atom = caf::atom_constant<caf::atom("vectors")>;
 using pending_atom = caf::atom_constant<caf::atom("pending")>;
+using info_atom = caf::atom_constant<caf::atom("info")>;
 using caf::connect_atom;
 using caf::tick_atom;
 using provider_retry_atom = caf::atom_constant<caf::atom("prov_retry")>;
@@ -90,6 +91,8 @@ using session_actor = caf::typed_actor<
                   access_scope>::with<ok_atom>,
   caf::replies_to<retrieve_atom, retrieval_query,
                   access_scope>::with<std::vector<retrieval_hit>>,
+  // The session's metadata, after the patch (if it changes anything).
+  caf::replies_to<info_atom, session_patch, access_scope>::with<session_info>,
   // Sent by the session to itself: embed messages that wait for it.
   caf::reacts_to<embed_atom>,
   // Sent by the session to itself: start a fold if one is due.
@@ -110,6 +113,8 @@ using router_actor = caf::typed_actor<
                   access_scope>::with<ok_atom>,
   caf::replies_to<retrieve_atom, std::string, retrieval_query,
                   access_scope>::with<std::vector<retrieval_hit>>,
+  caf::replies_to<info_atom, std::string, session_patch,
+                  access_scope>::with<session_info>,
   caf::replies_to<list_atom, session_page>::with<std::vector<std::string>>,
   // Readiness: is the store reachable?
   caf::replies_to<ping_atom>::with<ok_atom>,
@@ -137,6 +142,8 @@ using registry_actor = router_actor::extend<
 /// a request timeout stays on the actor clock until it expires).
 using persistence_actor = caf::typed_actor<
   caf::replies_to<load_atom, std::string>::with<session_snapshot>,
+  // What GET /sessions/{id} shows, read without claiming the session.
+  caf::replies_to<info_atom, std::string>::with<session_info>,
   caf::replies_to<append_atom, std::string, store::append_change>::with<ok_atom>,
   caf::replies_to<fold_atom, std::string, store::fold_change>::with<ok_atom>,
   // Namespaces to leave, and the epoch of the writer.
@@ -187,6 +194,8 @@ using node_actor = caf::typed_actor<
                   std::vector<std::string>, access_scope>::with<ok_atom>,
   caf::replies_to<forward_atom, retrieve_atom, std::string, retrieval_query,
                   access_scope>::with<std::vector<retrieval_hit>>,
+  caf::replies_to<forward_atom, info_atom, std::string, session_patch,
+                  access_scope>::with<session_info>,
   // Heartbeat with the caller's name: answers this node's name and its free
   // summarizer capacity (credits).
   caf::replies_to<heartbeat_atom, std::string>::with<std::string, uint64_t>,
@@ -230,6 +239,8 @@ enum class service_errc : uint8_t {
   already_stored,
   /// A POST repeats some stored message ids but not all: nothing changed.
   id_conflict,
+  not_found,       // the session does not exist
+  invalid_request, // the request cannot apply to what the session holds
 };
 
 caf::atom_value service_error_category();
@@ -297,6 +308,18 @@ typename Inspector::result_type inspect(Inspector& f, append_request& x) {
   optional_string_field context{x.context};
   optional_string_field ns{x.ns};
   return f(caf::meta::type_name("append_request"), x.messages, context, ns);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_info& x) {
+  return f(caf::meta::type_name("session_info"), x.exists, x.metadata,
+           x.created_at, x.updated_at, x.message_count, x.namespaces);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_patch& x) {
+  optional_string_field ns{x.ns};
+  return f(caf::meta::type_name("session_patch"), x.changes, x.metadata, ns);
 }
 
 template <class Inspector>
@@ -377,8 +400,10 @@ namespace motorhead::store {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_change& x) {
   optional_string_field context{x.context};
+  optional_string_field session_metadata{x.session_metadata};
   return f(caf::meta::type_name("append_change"), x.messages, context,
-           x.namespaces, x.next_seq, x.epoch, x.archive, x.embed);
+           x.namespaces, x.next_seq, x.epoch, x.archive, x.embed,
+           session_metadata);
 }
 
 template <class Inspector>

@@ -21,6 +21,8 @@ namespace motorhead {
 
 struct session_limits {
   std::size_t max_window = 12;
+  /// The largest metadata of a session, as JSON, after a PATCH.
+  std::size_t max_metadata_bytes = 4096;
   std::chrono::milliseconds summarizer_timeout{std::chrono::minutes{5}};
   std::chrono::milliseconds first_retry_delay{1000};
   std::chrono::milliseconds max_retry_delay{60000};

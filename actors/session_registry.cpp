@@ -243,6 +243,11 @@ registry_actor::behavior_type session_registry(registry_pointer self,
       return self->delegate(session_for(self, id), retrieve_atom::value,
                             std::move(query), std::move(scope));
     },
+    [=](info_atom, const std::string& id, session_patch& patch,
+        access_scope& scope) {
+      return self->delegate(session_for(self, id), info_atom::value,
+                            std::move(patch), std::move(scope));
+    },
     [=](list_atom, session_page& page) {
       return self->delegate(self->state.setup->peers.store, list_atom::value,
                             std::move(page));

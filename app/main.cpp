@@ -196,6 +196,7 @@ outcome<node_actors> start_actors(caf::actor_system& system,
   actors.embedder = spawn_embedder(system, cfg, calls);
   session_limits limits;
   limits.max_window = cfg.max_window_size;
+  limits.max_metadata_bytes = cfg.max_metadata_bytes;
   limits.long_term_memory = cfg.long_term_memory;
   limits.embedding_batch = cfg.embedding_batch;
   limits.embedder_timeout = cfg.provider_timeout * cfg.provider_max_attempts;

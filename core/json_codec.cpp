@@ -299,6 +299,108 @@ decoded<retrieval_query> decode_retrieval_query(std::string_view body) {
   return {std::move(query), {}};
 }
 
+decoded<session_patch> decode_session_patch(std::string_view body) {
+  using result = decoded<session_patch>;
+  rapidjson::Document doc;
+  if (auto err = parse(body, doc); !err.empty())
+    return result::failure(err);
+  if (!doc.IsObject())
+    return result::failure("the body must be a JSON object");
+  for (const auto& m : doc.GetObject())
+    if (as_string(m.name) != "metadata")
+      return result::failure("\"" + as_string(m.name)
+                             + "\" cannot be changed: a PATCH sets "
+                               "\"metadata\" only");
+  auto metadata = member(doc, "metadata");
+  if (!metadata)
+    return result::failure(metadata.error);
+  session_patch patch{true, "{}", std::nullopt};
+  if (const auto* given = *metadata.value) {
+    if (!given->IsObject() && !given->IsNull())
+      return result::failure("\"metadata\" must be an object or null");
+    patch.metadata = compact(*given);
+  }
+  return {std::move(patch), {}};
+}
+
+namespace {
+
+/// RFC 7396, section 2, on RapidJSON values. Recursion is bounded by the
+/// nesting of the patch, whose size the caller bounds.
+void merge_patch(rapidjson::Value& target, const rapidjson::Value& patch,
+                 rapidjson::Document::AllocatorType& allocator) {
+  if (!patch.IsObject()) {
+    target.CopyFrom(patch, allocator);
+    return;
+  }
+  if (!target.IsObject())
+    target.SetObject();
+  for (const auto& m : patch.GetObject()) {
+    auto found = target.FindMember(m.name);
+    if (m.value.IsNull()) {
+      if (found != target.MemberEnd())
+        target.EraseMember(found);
+      continue;
+    }
+    if (found != target.MemberEnd()) {
+      merge_patch(found->value, m.value, allocator);
+      continue;
+    }
+    rapidjson::Value name{m.name, allocator};
+    rapidjson::Value value;
+    merge_patch(value, m.value, allocator);
+    target.AddMember(name, value, allocator);
+  }
+}
+
+} // namespace
+
+decoded<std::string> merge_metadata(std::string_view current,
+                                    std::string_view patch) {
+  using result = decoded<std::string>;
+  rapidjson::Document target;
+  if (!current.empty())
+    if (auto err = parse(current, target); !err.empty())
+      return result::failure("the stored metadata is corrupt: " + err);
+  rapidjson::Document changes;
+  if (auto err = parse(patch, changes); !err.empty())
+    return result::failure(err);
+  merge_patch(target, changes, target.GetAllocator());
+  if (target.IsNull())
+    return {std::string{}, {}};
+  return {compact(target), {}};
+}
+
+std::string encode_session_info(const std::string& id,
+                                const session_info& info) {
+  auto write_time = [](writer_type& out, int64_t ms) {
+    if (ms == 0)
+      out.Null();
+    else
+      write_string(out, format_rfc3339(ms));
+  };
+  return write_json([&](writer_type& out) {
+    out.StartObject();
+    out.Key("session_id");
+    write_string(out, id);
+    out.Key("metadata");
+    if (info.metadata.empty())
+      out.Null();
+    else
+      out.RawValue(info.metadata.data(), info.metadata.size(),
+                   rapidjson::kObjectType);
+    out.Key("created_at");
+    write_time(out, info.created_at);
+    out.Key("updated_at");
+    write_time(out, info.updated_at);
+    out.Key("message_count");
+    out.Uint64(info.message_count);
+    out.Key("namespaces");
+    write_string_array(out, info.namespaces);
+    out.EndObject();
+  });
+}
+
 std::string encode_retrieval_hits(const std::vector<retrieval_hit>& hits) {
   return write_json([&](writer_type& out) {
     out.StartArray();

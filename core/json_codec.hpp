@@ -28,6 +28,23 @@ decoded<retrieval_query> decode_retrieval_query(std::string_view body);
 /// [{"role", "content", "dist"}], nearest first.
 std::string encode_retrieval_hits(const std::vector<retrieval_hit>& hits);
 
+/// PATCH /sessions/{id}: {"metadata": an object or null}; a body without
+/// "metadata" changes nothing. Other fields of the session are read-only.
+decoded<session_patch> decode_session_patch(std::string_view body);
+
+/// The session's metadata after a JSON merge patch (RFC 7396): members of
+/// `patch` replace those of `current`, objects merge member by member, a
+/// null removes a member, and a null patch removes everything (""). Both
+/// are JSON texts; `current` may be "" (none).
+decoded<std::string> merge_metadata(std::string_view current,
+                                    std::string_view patch);
+
+/// GET /sessions/{id}: {"session_id", "metadata" (null for none),
+/// "created_at", "updated_at" (RFC 3339, null when unknown),
+/// "message_count", "namespaces"}.
+std::string encode_session_info(const std::string& id,
+                                const session_info& info);
+
 /// {"messages", "context", "tokens"}; with `data_envelope` the same three
 /// again under "data", where Flowise and the Metal SDK read them.
 std::string encode_memory_view(const memory_view& view, bool data_envelope);

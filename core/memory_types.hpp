@@ -87,6 +87,27 @@ struct memory_view {
   uint64_t tokens = 0;
 };
 
+/// GET /sessions/{id}: what the server keeps of a session besides its
+/// messages. Times are ms since the Unix epoch; 0 when unknown (a session
+/// written before they were kept).
+struct session_info {
+  bool exists = false;        // a POST or PATCH made it, and no DELETE since
+  std::string metadata;       // the text of a JSON object; empty: none
+  int64_t created_at = 0;
+  int64_t updated_at = 0;     // the last POST or PATCH
+  uint64_t message_count = 0; // messages posted since it was created
+  std::vector<std::string> namespaces;
+};
+
+/// PATCH /sessions/{id}: a JSON merge patch (RFC 7396) of the session's
+/// metadata, and the namespace parameter. GET sends one that changes
+/// nothing.
+struct session_patch {
+  bool changes = false;
+  std::string metadata; // the patch's "metadata": an object, or "null"
+  std::optional<std::string> ns;
+};
+
 /// Everything Redis holds for one session, as loaded when a session wakes.
 struct session_snapshot {
   std::vector<stored_message> messages; // oldest first

@@ -178,6 +178,10 @@ api_response error_response(const caf::error& err) {
         return error_response(403, error_text(err));
       case service_errc::id_conflict:
         return error_response(409, error_text(err));
+      case service_errc::not_found:
+        return error_response(404, error_text(err));
+      case service_errc::invalid_request:
+        return error_response(400, error_text(err));
       case service_errc::fenced:
       case service_errc::leaving:
         return error_response(503, "the session moved to another node; "
@@ -304,7 +308,8 @@ std::string scope_error(route_kind route, std::string_view method,
     return "this API key is scoped to namespaces; "
            + std::string{route_template(route)} + " needs a key without a scope";
   bool names_one = route == route_kind::sessions
-                   || (route == route_kind::memory && method == "POST");
+                   || (route == route_kind::memory && method == "POST")
+                   || (route == route_kind::session && method == "PATCH");
   if (ns ? !scope.allows(*ns) : names_one)
     return "this API key may reach only the namespaces it is scoped to: "
            "name one of them in the \"namespace\" parameter";
@@ -368,12 +373,16 @@ void api_handler::serve_route(const api_request& request,
         },
         cluster_atom::value, session);
     }
+    case route_kind::session:
     case route_kind::memory:
     case route_kind::retrieval: {
       if (auto err = session_id_error(route.session_id); !err.empty())
         return respond(error_response(400, err));
       if (route.kind == route_kind::retrieval)
         return handle_retrieval(request, route.session_id, scope, respond);
+      if (route.kind == route_kind::session)
+        return handle_session(request, route.session_id, target, scope,
+                              respond);
       return handle_memory(request, route.session_id, target, scope, respond);
     }
     case route_kind::not_found:
@@ -415,6 +424,34 @@ void api_handler::handle_memory(const api_request& request,
                       std::move(*body.value), scope);
 }
 
+void api_handler::handle_session(const api_request& request,
+                                 const std::string& id,
+                                 const request_target& target,
+                                 const access_scope& scope,
+                                 responder respond) {
+  session_patch patch;
+  if (request.method == "PATCH") {
+    auto ns = parse_namespace(target);
+    if (!ns)
+      return respond(error_response(400, ns.error));
+    auto body = json::decode_session_patch(request.body);
+    if (!body)
+      return respond(error_response(400, body.error));
+    if (body.value->metadata.size() > max_metadata_bytes_)
+      return respond(error_response(
+        400, "field \"metadata\" is " + std::to_string(body.value->metadata.size())
+               + " bytes of JSON; at most " + std::to_string(max_metadata_bytes_)
+               + " are kept"));
+    patch = std::move(*body.value);
+    patch.ns = *ns.value;
+  }
+  ask_router<session_info>(
+    respond,
+    [id](const session_info& info) {
+      return ok_response(json::encode_session_info(id, info));
+    },
+    info_atom::value, id, std::move(patch), scope);
+}
 
 void api_handler::handle_retrieval(const api_request& request,
                                    const std::string& id,

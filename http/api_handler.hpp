@@ -52,6 +52,10 @@ private:
   void handle_memory(const api_request& request, const std::string& id,
                      const request_target& target, const access_scope& scope,
                      responder respond);
+  /// GET and PATCH /sessions/{id}.
+  void handle_session(const api_request& request, const std::string& id,
+                      const request_target& target, const access_scope& scope,
+                      responder respond);
   void handle_retrieval(const api_request& request, const std::string& id,
                         const access_scope& scope, responder respond);
   /// The scope of the known key the request carries (Bearer,

@@ -171,6 +171,8 @@ route_match match_route(const std::string& path) {
   if (path == "/ui" || path.rfind("/ui/", 0) == 0)
     return {route_kind::admin_ui, {}};
   auto parts = split(path, '/');
+  if (parts.size() == 3 && parts[0].empty() && parts[1] == "sessions")
+    return {route_kind::session, std::string{parts[2]}};
   // "/sessions/{id}/memory" splits into "", "sessions", id, "memory".
   if (parts.size() == 4 && parts[0].empty() && parts[1] == "sessions") {
     std::string id{parts[2]};
@@ -199,6 +201,8 @@ std::string_view route_template(route_kind kind) {
       return "/sessions";
     case route_kind::cluster:
       return "/cluster";
+    case route_kind::session:
+      return "/sessions/{id}";
     case route_kind::memory:
       return "/sessions/{id}/memory";
     case route_kind::retrieval:
@@ -223,6 +227,8 @@ std::string allowed_methods(route_kind kind) {
       return "GET, POST, DELETE";
     case route_kind::retrieval:
       return "POST";
+    case route_kind::session:
+      return "GET, PATCH";
     case route_kind::not_found:
       return "";
     default:

@@ -17,6 +17,7 @@ enum class route_kind {
   readyz,        // GET /readyz
   sessions,      // GET /sessions
   cluster,       // GET /cluster
+  session,       // GET|PATCH /sessions/{id}
   memory,        // GET|POST|DELETE /sessions/{id}/memory
   retrieval,     // POST /sessions/{id}/retrieval
   metrics,       // GET /metrics

@@ -48,16 +48,20 @@ return epoch
 // KEYS: messages, meta, archive, unembedded, ids, then, on a single Redis,
 // the pending embeddings, the sessions index and the index of each
 // namespace. ARGV: epoch, next_seq, has_context, context, namespaces
-// (JSON), archive (0/1), embed (0/1), session id, score (ms), then for each
-// message its id, seq and record. A POST whose message ids are all stored
-// already is a retry: nothing changes (STORED); one that repeats only some
-// changes nothing either (CONFLICT). The archive and the marks of messages
-// waiting for an embedding are written with the messages, so none is ever
-// lost. A new context starts a new summary generation.
+// (JSON), archive (0/1), embed (0/1), session id, time (ms),
+// has_metadata, metadata (JSON, "" for none), then for each message its
+// id, seq and record. A POST whose message ids are all stored already is a
+// retry: nothing changes (STORED); one that repeats only some changes
+// nothing either (CONFLICT). The archive and the marks of messages waiting
+// for an embedding are written with the messages, so none is ever lost. A
+// new context starts a new summary generation. The time is the session's
+// last update, its creation time if it has none, and its score in the
+// indexes.
 const lua_script append_script{fence + R"lua(
-local count = (#ARGV - 9) / 3
+local first = 12
+local count = (#ARGV - first + 1) / 3
 local added = {}
-for i = 10, #ARGV, 3 do
+for i = first, #ARGV, 3 do
   if redis.call('HSETNX', KEYS[5], ARGV[i], ARGV[i + 1]) == 1 then
     added[#added + 1] = ARGV[i]
   end
@@ -72,12 +76,22 @@ if #added < count then
   return redis.error_reply('STORED every message of the POST is stored already')
 end
 redis.call('PERSIST', KEYS[2])
-for i = 10, #ARGV, 3 do
+for i = first, #ARGV, 3 do
   redis.call('RPUSH', KEYS[1], ARGV[i + 2])
   if ARGV[6] == '1' then redis.call('HSET', KEYS[3], ARGV[i + 1], ARGV[i + 2]) end
   if ARGV[7] == '1' then redis.call('SADD', KEYS[4], ARGV[i + 1]) end
 end
-redis.call('HSET', KEYS[2], 'next_seq', ARGV[2], 'namespaces', ARGV[5])
+redis.call('HSET', KEYS[2], 'next_seq', ARGV[2], 'namespaces', ARGV[5],
+  'updated_at', ARGV[9])
+redis.call('HSETNX', KEYS[2], 'created_at', ARGV[9])
+redis.call('HINCRBY', KEYS[2], 'message_count', count)
+if ARGV[10] == '1' then
+  if ARGV[11] == '' then
+    redis.call('HDEL', KEYS[2], 'metadata')
+  else
+    redis.call('HSET', KEYS[2], 'metadata', ARGV[11])
+  end
+end
 if ARGV[3] == '1' then
   redis.call('HSET', KEYS[2], 'context', ARGV[4])
   redis.call('HINCRBY', KEYS[2], 'summary_gen', 1)
@@ -262,6 +276,48 @@ std::string pending_embeddings_key(const std::string& session_id,
   return shard_key(pending_list_name, shard_of(session_id, layout));
 }
 
+command_list info_commands(const std::string& session_id) {
+  return {{"HMGET", meta_key(session_id), "next_seq", "created_at",
+           "updated_at", "message_count", "metadata", "namespaces"}};
+}
+
+outcome<session_info> decode_info(const std::vector<redis_reply>& replies) {
+  using result = outcome<session_info>;
+  if (auto err = first_error(replies); !err.empty())
+    return result::failure(err);
+  const auto& fields = replies.at(0).elements;
+  if (fields.size() != 6)
+    return result::failure("HMGET answered " + std::to_string(fields.size())
+                           + " fields, not 6");
+  session_info info;
+  auto given = [&](std::size_t i) {
+    return fields[i].type != redis_reply::kind::nil;
+  };
+  // Every POST and PATCH sets next_seq; a DELETE removes it.
+  info.exists = given(0);
+  uint64_t next_seq = 0;
+  uint64_t created = 0;
+  uint64_t updated = 0;
+  if ((given(0) && !parse_u64(fields[0].text, next_seq))
+      || (given(1) && !parse_u64(fields[1].text, created))
+      || (given(2) && !parse_u64(fields[2].text, updated))
+      || (given(3) && !parse_u64(fields[3].text, info.message_count)))
+    return result::failure("corrupt session fields in Redis");
+  info.created_at = static_cast<int64_t>(created);
+  info.updated_at = static_cast<int64_t>(updated);
+  // Sessions written before the count was kept: every seq was a message.
+  if (!given(3) && next_seq > 0)
+    info.message_count = next_seq - 1;
+  info.metadata = fields[4].text;
+  if (given(5)) {
+    auto list = json::decode_string_list(fields[5].text);
+    if (!list)
+      return result::failure("corrupt namespaces field: " + list.error);
+    info.namespaces = std::move(*list.value);
+  }
+  return {std::move(info), {}};
+}
+
 command_list load_commands(const std::string& session_id) {
   return {claim_script.call({messages_key(session_id), meta_key(session_id)},
                            {unwritten_epoch_ttl}),
@@ -307,7 +363,9 @@ write_plan append_commands(const std::string& session_id,
                      change.archive ? "1" : "0",
                      change.embed ? "1" : "0",
                      session_id,
-                     std::to_string(now_ms)};
+                     std::to_string(now_ms),
+                     change.session_metadata ? "1" : "0",
+                     change.session_metadata.value_or("")};
   for (const auto& msg : change.messages) {
     args.push_back(msg.details.id);
     args.push_back(std::to_string(msg.seq));

@@ -5,7 +5,9 @@
 // Keys (every key of a session carries the session id as a hash tag):
 //   motorhead:session:{ID}:messages   LIST of JSON messages, oldest first
 //   motorhead:session:{ID}:meta       HASH context, tokens, next_seq, namespaces,
-//                                          epoch (the fencing token), summary_gen
+//                                          epoch (the fencing token), summary_gen,
+//                                          created_at, updated_at, message_count,
+//                                          metadata (the session's)
 //   motorhead:session:{ID}:archive    HASH seq -> JSON message, every message
 //                                          ever stored (long-term memory)
 //   motorhead:session:{ID}:unembedded SET seqs still waiting for a vector
@@ -69,6 +71,8 @@ struct append_change {
   uint64_t epoch = 0;                     // the writer's claim
   bool archive = false;                   // long-term memory keeps them
   bool embed = false;                     // and they wait for embeddings
+  /// Replaces the session's metadata when set ("" removes it).
+  std::optional<std::string> session_metadata;
 };
 
 /// Embeddings computed for some of a session's messages.
@@ -101,6 +105,10 @@ struct write_plan {
   command_list index_updates;
   bool indexes_required = false;
 };
+
+/// What GET /sessions/{id} shows of the session, read without a claim.
+command_list info_commands(const std::string& session_id);
+outcome<session_info> decode_info(const std::vector<redis_reply>& replies);
 
 /// Claims the session (its epoch goes up by one) and reads it.
 command_list load_commands(const std::string& session_id);

@@ -96,7 +96,18 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
         }
         session.next_seq = change.next_seq;
         session.namespaces = change.namespaces;
+        auto& info = self->state.infos[id];
+        info.exists = true;
+        info.message_count += change.messages.size();
+        info.namespaces = change.namespaces;
+        if (change.session_metadata)
+          info.metadata = *change.session_metadata;
         return ok_atom::value;
+      });
+    },
+    [=](info_atom, const std::string& id) {
+      return serve<session_info>(self, false, [=]() -> caf::expected<session_info> {
+        return self->state.infos[id];
       });
     },
     [=](fold_atom, const std::string& id, store::fold_change& change) {
@@ -115,6 +126,7 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
         erased.summary_generation = session.summary_generation + 1;
         session = erased;
         self->state.archives.erase(id);
+        self->state.infos.erase(id);
         return ok_atom::value;
       });
     },

@@ -29,6 +29,7 @@ using release_atom = caf::atom_constant<caf::atom("release")>;
 struct fake_store_state {
   std::map<std::string, session_snapshot> sessions;
   std::map<std::string, session_archive> archives;
+  std::map<std::string, session_info> infos;
   std::vector<bool> all_embedded_flags; // of every vectors write, in order
   bool down = false;
   std::size_t loads = 0;

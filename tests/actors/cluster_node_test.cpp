@@ -39,6 +39,11 @@ silent_node(node_actor::stateful_pointer<silent_node_state> self) {
       hold();
       return {};
     },
+    [=](forward_atom, info_atom, std::string&, session_patch&,
+        access_scope&) -> caf::delegated<session_info> {
+      hold();
+      return {};
+    },
     [=](heartbeat_atom, std::string&)
       -> caf::delegated<std::string, uint64_t> { hold(); return {}; },
     [=](handoff_atom, fold_job&) -> caf::delegated<fold_result> {

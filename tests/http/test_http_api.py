@@ -313,6 +313,114 @@ class MessageDetailsTest(ServerTestCase):
                          [{"role": "Human", "content": "from before"}])
 
 
+class SessionResourceTest(ServerTestCase):
+    """GET /sessions/{id} shows a session's metadata, times, message count
+    and namespaces; PATCH merges metadata into it (RFC 7396)."""
+
+    server_env = {"MOTORHEAD_MAX_WINDOW_SIZE": WINDOW,
+                  "MOTORHEAD_MAX_METADATA_BYTES": 64}
+
+    def info(self, session):
+        status, body, _ = self.server.request("GET", f"/sessions/{session}")
+        self.assertEqual(status, 200, body)
+        return body
+
+    def patch(self, session, body, query=""):
+        return self.server.request("PATCH", f"/sessions/{session}{query}",
+                                   body)
+
+    def test_a_posted_session_shows_its_times_count_and_namespaces(self):
+        session = new_session()
+        before = time.time()
+        self.server.post_memory(session, [turn(0), turn(1)], namespace="ns-a")
+        first = self.info(session)
+        self.assertEqual(first["session_id"], session)
+        self.assertIsNone(first["metadata"])
+        self.assertEqual(first["message_count"], 2)
+        self.assertEqual(first["namespaces"], ["ns-a"])
+        created = datetime.fromisoformat(
+            first["created_at"].replace("Z", "+00:00")).timestamp()
+        self.assertTrue(before - 1 <= created <= time.time() + 1, first)
+        time.sleep(0.01)
+        for i in range(2, WINDOW + 3):  # past the window: folds happen
+            self.server.post_memory(session, [turn(i)], namespace="ns-b")
+        later = self.info(session)
+        self.assertEqual(later["message_count"], WINDOW + 3)
+        self.assertEqual(later["created_at"], first["created_at"])
+        self.assertGreater(later["updated_at"], first["updated_at"])
+        self.assertEqual(later["namespaces"], ["ns-a", "ns-b"])
+
+    def test_an_unknown_or_deleted_session_is_404(self):
+        session = new_session()
+        self.assertError(self.server.request("GET", f"/sessions/{session}"),
+                         404, session)
+        self.server.post_memory(session, [turn(0)])
+        self.server.request("DELETE", f"/sessions/{session}/memory")
+        self.assertError(self.server.request("GET", f"/sessions/{session}"),
+                         404, session)
+
+    def test_patch_merges_metadata(self):
+        session = new_session()
+        self.server.post_memory(session, [turn(0)])
+        status, body, _ = self.patch(session, {"metadata": {
+            "user": "ann", "plan": {"tier": "pro", "seats": 3}}})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["metadata"],
+                         {"user": "ann", "plan": {"tier": "pro", "seats": 3}})
+        self.patch(session, {"metadata": {"plan": {"seats": None}, "lang": "de"}})
+        self.assertEqual(self.info(session)["metadata"],
+                         {"user": "ann", "plan": {"tier": "pro"}, "lang": "de"})
+        self.patch(session, {"metadata": None})
+        self.assertIsNone(self.info(session)["metadata"])
+        # A PATCH touches the session; its messages stay as they were.
+        self.assertEqual(self.info(session)["message_count"], 1)
+        self.assertEqual(len(self.server.get_memory(session)["messages"]), 1)
+
+    def test_concurrent_patches_all_land(self):
+        session = new_session()
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(
+                lambda i: self.patch(session, {"metadata": {f"k{i}": i}})[0],
+                range(8)))
+        self.assertEqual(answers, [200] * 8)
+        self.assertEqual(self.info(session)["metadata"],
+                         {f"k{i}": i for i in range(8)})
+
+    def test_patch_creates_a_session_in_its_namespace(self):
+        session = new_session()
+        status, body, _ = self.patch(session, {"metadata": {"user": "bo"}},
+                                     "?namespace=ns-p")
+        self.assertEqual(status, 200, body)
+        self.assertEqual((body["message_count"], body["namespaces"]),
+                         (0, ["ns-p"]))
+        self.assertIsNotNone(body["created_at"])
+        status, listed, _ = self.server.request(
+            "GET", "/sessions?namespace=ns-p&size=100")
+        self.assertIn(session, listed)
+        self.assertEqual(self.server.get_memory(session)["messages"], [])
+
+    def test_bad_patches_are_refused_and_change_nothing(self):
+        session = new_session()
+        self.patch(session, {"metadata": {"keep": 1}})
+        for body, part in [
+                ([], "must be a JSON object"),
+                ({"metadata": [1]}, '"metadata" must be an object or null'),
+                ({"metadata": "x"}, '"metadata" must be an object or null'),
+                ({"message_count": 3}, '"message_count" cannot be changed'),
+                ({"metadata": {"text": "x" * 100}}, "at most 64 are kept"),
+                ({"metadata": {"a": "x" * 50}}, "would be")]:
+            with self.subTest(body=body):
+                self.assertError(self.patch(session, body), 400, part)
+        self.assertError(self.server.request(
+            "PATCH", f"/sessions/{session}", raw_body="{bad"), 400, "malformed")
+        self.assertError(self.patch(session, {}, "?namespace=a%20b"), 400,
+                         "namespace")
+        self.assertEqual(self.info(session)["metadata"], {"keep": 1})
+
+    def test_other_methods_are_405(self):
+        self.assertError(self.server.request("POST", "/sessions/x", {}), 405)
+
+
 class BadInputTest(ServerTestCase):
 
     def post_raw(self, raw, session="bad-input"):

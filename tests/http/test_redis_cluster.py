@@ -62,6 +62,10 @@ class MessageDetailsOnRedisCluster(OnRedisCluster, api.MessageDetailsTest):
     pass
 
 
+class SessionResourceOnRedisCluster(OnRedisCluster, api.SessionResourceTest):
+    pass
+
+
 class AuthOnRedisCluster(OnRedisCluster, api.AuthTest):
     pass
 
@@ -124,6 +128,10 @@ class BadInputOnBothClusters(OnRedisCluster, api.BadInputTest):
 
 
 class MessageDetailsOnBothClusters(OnRedisCluster, api.MessageDetailsTest):
+    serve = NodesInTurn
+
+
+class SessionResourceOnBothClusters(OnRedisCluster, api.SessionResourceTest):
     serve = NodesInTurn
 
 

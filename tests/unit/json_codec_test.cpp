@@ -253,3 +253,58 @@ INSTANTIATE_TEST_SUITE_P(
                     R"({"choices":[{"message":{"content":1}}]})",
                     R"({"usage":1,"choices":[]})", R"({"error":1})",
                     R"({"error":{"message":1}})"));
+
+TEST(SessionPatch, TakesMetadataOnly) {
+  auto patch = json::decode_session_patch(R"({"metadata":{"a":1}})");
+  ASSERT_TRUE(patch) << patch.error;
+  EXPECT_TRUE(patch.value->changes);
+  EXPECT_EQ(patch.value->metadata, R"({"a":1})");
+  EXPECT_EQ(json::decode_session_patch(R"({"metadata":null})").value->metadata,
+            "null");
+  // No "metadata": a patch that changes nothing.
+  EXPECT_EQ(json::decode_session_patch("{}").value->metadata, "{}");
+  for (auto bad : {"[]", R"({"metadata":[1]})", R"({"metadata":"x"})",
+                   R"({"created_at":"2026-01-01T00:00:00Z"})",
+                   R"({"metadata":{},"metadata":{}})", "{"})
+    EXPECT_FALSE(json::decode_session_patch(bad)) << bad;
+}
+
+TEST(MergeMetadata, FollowsRfc7396) {
+  // The examples of RFC 7396, appendix A, that apply to objects.
+  struct example {
+    const char* target;
+    const char* patch;
+    const char* result;
+  };
+  for (auto [target, patch, result] : std::vector<example>{
+         {R"({"a":"b"})", R"({"a":"c"})", R"({"a":"c"})"},
+         {R"({"a":"b"})", R"({"b":"c"})", R"({"a":"b","b":"c"})"},
+         {R"({"a":"b"})", R"({"a":null})", "{}"},
+         {R"({"a":"b","b":"c"})", R"({"a":null})", R"({"b":"c"})"},
+         {R"({"a":["b"]})", R"({"a":"c"})", R"({"a":"c"})"},
+         {R"({"a":{"b":"c"}})", R"({"a":{"b":"d","c":null}})",
+          R"({"a":{"b":"d"}})"},
+         {R"({"a":[{"b":"c"}]})", R"({"a":[1]})", R"({"a":[1]})"},
+         {R"({"e":null})", R"({"a":1})", R"({"e":null,"a":1})"},
+         {"", R"({"a":{"bb":{"ccc":null}}})", R"({"a":{"bb":{}}})"},
+       }) {
+    auto merged = json::merge_metadata(target, patch);
+    ASSERT_TRUE(merged) << merged.error;
+    EXPECT_EQ(*merged.value, result) << target << " + " << patch;
+  }
+  EXPECT_EQ(*json::merge_metadata(R"({"a":1})", "null").value, "");
+  EXPECT_FALSE(json::merge_metadata("{corrupt", R"({"a":1})"));
+}
+
+TEST(SessionInfo, EncodesTimesAndNullsForWhatIsUnknown) {
+  session_info info;
+  info.exists = true;
+  info.metadata = R"({"user":"ann"})";
+  info.created_at = 1764616497000;
+  info.message_count = 3;
+  info.namespaces = {"team"};
+  EXPECT_EQ(json::encode_session_info("s1", info),
+            R"({"session_id":"s1","metadata":{"user":"ann"},)"
+            R"("created_at":"2025-12-01T19:14:57.000Z","updated_at":null,)"
+            R"("message_count":3,"namespaces":["team"]})");
+}

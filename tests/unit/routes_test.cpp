@@ -16,6 +16,9 @@ TEST(Routes, MatchTheApi) {
   EXPECT_EQ(memory.kind, route_kind::memory);
   EXPECT_EQ(memory.session_id, "abc-1");
   EXPECT_EQ(match_route("/sessions/abc/retrieval").kind, route_kind::retrieval);
+  auto session = match_route("/sessions/abc-2");
+  EXPECT_EQ(session.kind, route_kind::session);
+  EXPECT_EQ(session.session_id, "abc-2");
   EXPECT_EQ(match_route("/sessions/abc/other").kind, route_kind::not_found);
   EXPECT_EQ(match_route("/sessions/abc/memory/x").kind, route_kind::not_found);
   EXPECT_EQ(match_route("/nope").kind, route_kind::not_found);
@@ -84,6 +87,8 @@ TEST(Routes, KnowTheirMethods) {
   EXPECT_TRUE(is_method_allowed(route_kind::retrieval, "POST"));
   EXPECT_FALSE(is_method_allowed(route_kind::retrieval, "GET"));
   EXPECT_FALSE(is_method_allowed(route_kind::sessions, "POST"));
+  EXPECT_TRUE(is_method_allowed(route_kind::session, "PATCH"));
+  EXPECT_FALSE(is_method_allowed(route_kind::session, "DELETE"));
   EXPECT_EQ(allowed_methods(route_kind::memory), "GET, POST, DELETE");
 }
 

@@ -1,6 +1,7 @@
 #include "storage/session_store.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -222,4 +223,33 @@ TEST(SessionStore, ReportsRedisErrors) {
   redis_reply stale{redis_reply::kind::error, 0, "STALE summary replaced", {}};
   EXPECT_TRUE(store::is_stale({stale}));
   EXPECT_FALSE(store::is_stale({fenced}));
+}
+
+TEST(SessionStore, DecodesASessionsInfo) {
+  auto fields = [](std::vector<std::optional<std::string>> values) {
+    redis_reply reply{redis_reply::kind::array, 0, {}, {}};
+    for (auto& value : values)
+      reply.elements.push_back(
+        value ? redis_reply{redis_reply::kind::string, 0, *value, {}}
+              : redis_reply{redis_reply::kind::nil, 0, {}, {}});
+    return reply;
+  };
+  auto info = store::decode_info({fields(
+    {"8", "1000", "2000", "5", R"({"a":1})", R"(["team"])"})});
+  ASSERT_TRUE(info) << info.error;
+  EXPECT_TRUE(info.value->exists);
+  EXPECT_EQ(info.value->created_at, 1000);
+  EXPECT_EQ(info.value->updated_at, 2000);
+  EXPECT_EQ(info.value->message_count, 5u);
+  EXPECT_EQ(info.value->metadata, R"({"a":1})");
+  EXPECT_EQ(info.value->namespaces, (std::vector<std::string>{"team"}));
+  // Written before the count and times were kept: each seq was a message.
+  auto old = store::decode_info({fields({"8", {}, {}, {}, {}, {}})});
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old.value->message_count, 7u);
+  EXPECT_EQ(old.value->created_at, 0);
+  // Deleted, or never written.
+  EXPECT_FALSE(store::decode_info({fields({{}, {}, {}, {}, {}, {}})})
+                 .value->exists);
+  EXPECT_FALSE(store::decode_info({fields({"x", {}, {}, {}, {}, {}})}));
 }
