@@ -1,6 +1,7 @@
 #include "actors/cluster_node.hpp"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
 #include <type_traits>
@@ -8,9 +9,11 @@
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
 
+#include "actors/fan_in.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/rendezvous.hpp"
+#include "core/retrieval_index.hpp"
 
 namespace motorhead {
 
@@ -212,6 +215,42 @@ caf::result<T> serve_forwarded(cluster_pointer self, Ts&&... xs) {
   return self->delegate(self->state.registry, std::forward<Ts>(xs)...);
 }
 
+/// Runs a step of a namespace's search on every node that owns some of
+/// the sessions `parts` names, and answers their answers merged. `parts`
+/// maps each owner to what it is sent (its sessions, or its picks). A
+/// node that fails fails the search: the client may repeat it.
+template <class T, class Part, class Merge, class Atom, class... Ts>
+caf::result<T> ask_owners(cluster_pointer self,
+                          std::map<std::string, Part> parts, Merge merge,
+                          Atom atom, Ts... xs) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<T>();
+  auto answers = make_fan_in(rp, parts.size(), std::move(merge));
+  for (auto& [owner, part] : parts) {
+    auto peer = st.peers.find(owner);
+    auto handle = peer == st.peers.end()
+                    ? self->request(st.registry, caf::infinite, atom,
+                                    std::move(part), xs...)
+                    : self->request(peer->second.handle,
+                                    st.settings.forward_timeout,
+                                    forward_atom::value, atom, std::move(part),
+                                    xs...);
+    std::move(handle).then(
+      [answers](T& value) mutable { answers.add(std::move(value)); },
+      [answers](caf::error& err) mutable { answers.fail(std::move(err)); });
+  }
+  return rp;
+}
+
+/// The sessions named, by owner.
+std::map<std::string, std::vector<std::string>>
+sessions_by_owner(cluster_pointer self, const std::vector<std::string>& ids) {
+  std::map<std::string, std::vector<std::string>> parts;
+  for (const auto& id : ids)
+    parts[owner_of(id, self->state.members)].push_back(id);
+  return parts;
+}
+
 /// Hands a fold job the local pool has no room for to the peer with the
 /// most credits.
 caf::result<fold_result> hand_off(cluster_pointer self, fold_job job) {
@@ -364,6 +403,40 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
       return route<session_info>(self, id, info, id, std::move(patch),
                                  std::move(scope));
     },
+    [=](retrieve_atom, namespace_query& request, access_scope& scope) {
+      return self->delegate(self->state.registry, retrieve_atom::value,
+                            std::move(request), std::move(scope),
+                            caf::actor_cast<router_actor>(self));
+    },
+    [=](stats_atom stats, const std::vector<std::string>& ids,
+        retrieval_query& query, access_scope& scope) {
+      return ask_owners<corpus_stats>(
+        self, sessions_by_owner(self, ids),
+        [](corpus_stats& total, corpus_stats part) { add_stats(total, part); },
+        stats, std::move(query), std::move(scope));
+    },
+    [=](candidates_atom candidates, const std::vector<std::string>& ids,
+        candidate_request& request, access_scope& scope) {
+      return ask_owners<search_candidates>(
+        self, sessions_by_owner(self, ids),
+        [](search_candidates& total, search_candidates part) {
+          merge_candidates(total, std::move(part));
+        },
+        candidates, std::move(request), std::move(scope));
+    },
+    [=](fetch_atom fetch, std::vector<ranked_message>& picks,
+        access_scope& scope) {
+      std::map<std::string, std::vector<ranked_message>> parts;
+      for (auto& pick : picks)
+        parts[owner_of(pick.session_id, self->state.members)].push_back(
+          std::move(pick));
+      return ask_owners<std::vector<retrieval_hit>>(
+        self, std::move(parts),
+        [](std::vector<retrieval_hit>& total, std::vector<retrieval_hit> part) {
+          total.insert(total.end(), part.begin(), part.end());
+        },
+        fetch, std::move(scope));
+    },
     [=](list_atom, session_page& page) {
       return self->delegate(self->state.registry, list_atom::value,
                             std::move(page));
@@ -402,6 +475,22 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
         access_scope& scope) {
       return serve_forwarded<session_info>(self, info, std::move(id),
                                            std::move(patch), std::move(scope));
+    },
+    [=](forward_atom, stats_atom stats, std::vector<std::string>& ids,
+        retrieval_query& query, access_scope& scope) {
+      return serve_forwarded<corpus_stats>(self, stats, std::move(ids),
+                                           std::move(query), std::move(scope));
+    },
+    [=](forward_atom, candidates_atom candidates,
+        std::vector<std::string>& ids, candidate_request& request,
+        access_scope& scope) {
+      return serve_forwarded<search_candidates>(
+        self, candidates, std::move(ids), std::move(request), std::move(scope));
+    },
+    [=](forward_atom, fetch_atom fetch, std::vector<ranked_message>& picks,
+        access_scope& scope) {
+      return serve_forwarded<std::vector<retrieval_hit>>(
+        self, fetch, std::move(picks), std::move(scope));
     },
     [=](heartbeat_atom, const std::string&)
       -> caf::result<std::string, uint64_t> {

@@ -1,6 +1,7 @@
 #include "actors/persistence_actor.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <caf/all.hpp>
 
@@ -291,7 +292,19 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
                      return store::pending_embedding_commands(limit, layout);
                    }),
                    rp, [limit](const std::vector<redis_reply>& replies) {
-                     return store::decode_pending(replies, limit);
+                     return store::decode_session_ids(replies, limit);
+                   });
+      return rp;
+    },
+    [=](namespace_atom, const std::string& ns) {
+      auto rp = self->make_response_promise<std::vector<std::string>>();
+      enqueue_read(self,
+                   commands_only([ns](const store::key_layout&) {
+                     return store::namespace_sessions_commands(ns);
+                   }),
+                   rp, [](const std::vector<redis_reply>& replies) {
+                     return store::decode_session_ids(
+                       replies, std::numeric_limits<std::size_t>::max());
                    });
       return rp;
     },

@@ -44,6 +44,14 @@ void add_protocol_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<session_archive>("session_archive");
   cfg.add_message_type<retrieval_query>("retrieval_query");
   cfg.add_message_type<retrieval_hit>("retrieval_hit");
+  cfg.add_message_type<std::vector<retrieval_hit>>("std::vector<retrieval_hit>");
+  cfg.add_message_type<corpus_stats>("corpus_stats");
+  cfg.add_message_type<search_candidates>("search_candidates");
+  cfg.add_message_type<candidate_request>("candidate_request");
+  cfg.add_message_type<namespace_query>("namespace_query");
+  cfg.add_message_type<ranked_message>("ranked_message");
+  cfg.add_message_type<std::vector<ranked_message>>(
+    "std::vector<ranked_message>");
   cfg.add_message_type<embedding_result>("embedding_result");
   cfg.add_message_type<store::vector_batch>("vector_batch");
   cfg.add_message_type<std::vector<float>>("std::vector<float>");

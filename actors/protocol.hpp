@@ -57,6 +57,10 @@ using archive_atom = caf::atom_constant<caf::atom("archive")>;
 using vectors_atom = caf::atom_constant<caf::atom("vectors")>;
 using pending_atom = caf::atom_constant<caf::atom("pending")>;
 using info_atom = caf::atom_constant<caf::atom("info")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using candidates_atom = caf::atom_constant<caf::atom("candidates")>;
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using namespace_atom = caf::atom_constant<caf::atom("namespace")>;
 using caf::connect_atom;
 using caf::tick_atom;
 using provider_retry_atom = caf::atom_constant<caf::atom("prov_retry")>;
@@ -93,6 +97,14 @@ using session_actor = caf::typed_actor<
                   access_scope>::with<std::vector<retrieval_hit>>,
   // The session's metadata, after the patch (if it changes anything).
   caf::replies_to<info_atom, session_patch, access_scope>::with<session_info>,
+  // The steps of a namespace's search (see core/retrieval_index.hpp): the
+  // statistics of the query's terms, the candidates under the statistics
+  // of the whole namespace, and the hits of the messages picked.
+  caf::replies_to<stats_atom, retrieval_query, access_scope>::with<corpus_stats>,
+  caf::replies_to<candidates_atom, candidate_request,
+                  access_scope>::with<search_candidates>,
+  caf::replies_to<fetch_atom, std::vector<ranked_message>,
+                  access_scope>::with<std::vector<retrieval_hit>>,
   // Sent by the session to itself: embed messages that wait for it.
   caf::reacts_to<embed_atom>,
   // Sent by the session to itself: start a fold if one is due.
@@ -115,6 +127,16 @@ using router_actor = caf::typed_actor<
                   access_scope>::with<std::vector<retrieval_hit>>,
   caf::replies_to<info_atom, std::string, session_patch,
                   access_scope>::with<session_info>,
+  // A namespace's search, and its steps over the sessions named, answered
+  // for them all.
+  caf::replies_to<retrieve_atom, namespace_query,
+                  access_scope>::with<std::vector<retrieval_hit>>,
+  caf::replies_to<stats_atom, std::vector<std::string>, retrieval_query,
+                  access_scope>::with<corpus_stats>,
+  caf::replies_to<candidates_atom, std::vector<std::string>, candidate_request,
+                  access_scope>::with<search_candidates>,
+  caf::replies_to<fetch_atom, std::vector<ranked_message>,
+                  access_scope>::with<std::vector<retrieval_hit>>,
   caf::replies_to<list_atom, session_page>::with<std::vector<std::string>>,
   // Readiness: is the store reachable?
   caf::replies_to<ping_atom>::with<ok_atom>,
@@ -127,6 +149,10 @@ using router_actor = caf::typed_actor<
 /// stop, and stops it only when the session has handled every request
 /// delegated to it, so no request is lost to a stop.
 using registry_actor = router_actor::extend<
+  // Runs a namespace's search, its steps sent to the given router: the
+  // registry itself, or the cluster node that splits them by owner.
+  caf::replies_to<retrieve_atom, namespace_query, access_scope,
+                  router_actor>::with<std::vector<retrieval_hit>>,
   // To itself: ask the sessions idle for long enough to stop.
   caf::reacts_to<idle_atom>,
   // The members now alive, and this node's name: sessions owned elsewhere
@@ -144,6 +170,8 @@ using persistence_actor = caf::typed_actor<
   caf::replies_to<load_atom, std::string>::with<session_snapshot>,
   // What GET /sessions/{id} shows, read without claiming the session.
   caf::replies_to<info_atom, std::string>::with<session_info>,
+  // Every session listed under a namespace.
+  caf::replies_to<namespace_atom, std::string>::with<std::vector<std::string>>,
   caf::replies_to<append_atom, std::string, store::append_change>::with<ok_atom>,
   caf::replies_to<fold_atom, std::string, store::fold_change>::with<ok_atom>,
   // Namespaces to leave, and the epoch of the writer.
@@ -164,6 +192,13 @@ using persistence_actor = caf::typed_actor<
   caf::replies_to<rate_atom, uint64_t, uint64_t, uint64_t>::with<int64_t>,
   // Sent by the persistence actor to itself: run the pending round trip.
   caf::reacts_to<flush_atom>>;
+
+/// One namespace's search, which stops once it answered: it lists the
+/// namespace's sessions, embeds the query, and takes its router through
+/// the three steps of the search.
+using search_actor = caf::typed_actor<
+  caf::replies_to<retrieve_atom, namespace_query,
+                  access_scope>::with<std::vector<retrieval_hit>>>;
 
 /// A summarizer: the pool and its workers share this interface.
 using summarizer_actor = caf::typed_actor<
@@ -196,6 +231,13 @@ using node_actor = caf::typed_actor<
                   access_scope>::with<std::vector<retrieval_hit>>,
   caf::replies_to<forward_atom, info_atom, std::string, session_patch,
                   access_scope>::with<session_info>,
+  // The steps of a namespace's search, for the sessions this node owns.
+  caf::replies_to<forward_atom, stats_atom, std::vector<std::string>,
+                  retrieval_query, access_scope>::with<corpus_stats>,
+  caf::replies_to<forward_atom, candidates_atom, std::vector<std::string>,
+                  candidate_request, access_scope>::with<search_candidates>,
+  caf::replies_to<forward_atom, fetch_atom, std::vector<ranked_message>,
+                  access_scope>::with<std::vector<retrieval_hit>>,
   // Heartbeat with the caller's name: answers this node's name and its free
   // summarizer capacity (credits).
   caf::replies_to<heartbeat_atom, std::string>::with<std::string, uint64_t>,
@@ -361,13 +403,48 @@ typename Inspector::result_type inspect(Inspector& f, session_archive& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, retrieval_filter& x) {
+  return f(caf::meta::type_name("retrieval_filter"), x.roles, x.metadata,
+           x.created_after, x.created_before);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, retrieval_query& x) {
-  return f(caf::meta::type_name("retrieval_query"), x.text, x.top_k);
+  return f(caf::meta::type_name("retrieval_query"), x.text, x.top_k, x.filter);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, retrieval_hit& x) {
-  return f(caf::meta::type_name("retrieval_hit"), x.role, x.content, x.dist);
+  return f(caf::meta::type_name("retrieval_hit"), x.role, x.content, x.dist,
+           x.details, x.session_id, x.seq);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, corpus_stats& x) {
+  return f(caf::meta::type_name("corpus_stats"), x.documents, x.total_length,
+           x.document_frequencies);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ranked_message& x) {
+  return f(caf::meta::type_name("ranked_message"), x.session_id, x.seq,
+           x.score);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, search_candidates& x) {
+  return f(caf::meta::type_name("search_candidates"), x.lexical, x.semantic);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, candidate_request& x) {
+  return f(caf::meta::type_name("candidate_request"), x.query, x.query_vector,
+           x.stats);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, namespace_query& x) {
+  return f(caf::meta::type_name("namespace_query"), x.ns, x.query);
 }
 
 template <class Inspector>

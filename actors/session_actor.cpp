@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/query_embedding.hpp"
 #include "core/json_codec.hpp"
 #include "core/log.hpp"
 #include "core/random_id.hpp"
@@ -627,14 +628,32 @@ void start_embedding_if_due(session_pointer self) {
     });
 }
 
+retrieval_hit hit_of(const stored_message& msg, double dist,
+                     std::string session_id) {
+  return {msg.role, msg.content, dist, msg.details, std::move(session_id),
+          msg.seq};
+}
+
 std::vector<retrieval_hit> answer_hits(const retrieval_index& index,
                                        const std::vector<search_hit>& hits) {
   std::vector<retrieval_hit> answer;
-  for (const auto& hit : hits) {
-    const auto& msg = index.message(hit.seq);
-    answer.push_back({msg.role, msg.content, hit.dist});
-  }
+  for (const auto& hit : hits)
+    answer.push_back(hit_of(index.message(hit.seq), hit.dist, {}));
   return answer;
+}
+
+/// Runs `fn(index)` once the session is loaded, reachable with `scope`,
+/// and its long-term memory is in memory.
+template <class Fn, class Fail>
+void with_searchable_index(session_pointer self, access_scope scope, Fn fn,
+                           Fail fail) {
+  with_reachable_state(
+    self, std::move(scope),
+    [=]() mutable {
+      with_index(
+        self, [=]() mutable { fn(self->state.index); }, fail);
+    },
+    fail);
 }
 
 /// Searches the session's own messages: BM25, fused with cosine similarity
@@ -646,36 +665,48 @@ caf::result<std::vector<retrieval_hit>> retrieve(session_pointer self,
                                                  access_scope scope) {
   auto rp = self->make_response_promise<std::vector<retrieval_hit>>();
   auto fail = [=](caf::error& err) mutable { rp.deliver(err); };
-  with_reachable_state(
+  auto search = [=](const retrieval_index& index,
+                    const std::vector<float>& query_vector) mutable {
+    rp.deliver(answer_hits(index, index.search(query.text, query_vector,
+                                               query.top_k, query.filter)));
+  };
+  with_searchable_index(
     self, std::move(scope),
-    [=]() mutable {
-      with_index(
-        self,
-        [=]() mutable {
-          auto& st = self->state;
-          auto index = st.index;
-          if (!embeds(st)) {
-            rp.deliver(answer_hits(*index, index->search(query.text, {},
-                                                         query.top_k)));
-            return;
-          }
-          self->request(st.peers().embedder, st.limits().embedder_timeout,
-                        embed_atom::value, std::vector<std::string>{query.text})
-            .then(
-              [=](embedding_result& result) mutable {
-                rp.deliver(answer_hits(
-                  *index, index->search(query.text, result.vectors.at(0),
-                                        query.top_k)));
-              },
-              [=](caf::error&) mutable {
-                rp.deliver(answer_hits(
-                  *index, index->search(query.text, {}, query.top_k)));
-              });
-        },
-        fail);
+    [=](std::shared_ptr<retrieval_index> index) mutable {
+      with_query_vector(self, *self->state.setup, query.text,
+                        [=](std::vector<float> vector) mutable {
+                          search(*index, vector);
+                        });
     },
     fail);
   return rp;
+}
+
+/// One step of a namespace's search on this session's messages: answers
+/// `step(index)`.
+template <class T, class Step>
+caf::result<T> search_step(session_pointer self, access_scope scope,
+                           Step step) {
+  auto rp = self->make_response_promise<T>();
+  with_searchable_index(
+    self, std::move(scope),
+    [=](std::shared_ptr<retrieval_index> index) mutable {
+      rp.deliver(step(*index));
+    },
+    [=](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+/// The hits of the messages picked among this session's (those still
+/// there: a DELETE may have come between the steps).
+std::vector<retrieval_hit> fetch_hits(const retrieval_index& index,
+                                      const std::vector<ranked_message>& picks) {
+  std::vector<retrieval_hit> hits;
+  for (const auto& pick : picks)
+    if (index.contains(pick.seq))
+      hits.push_back(hit_of(index.message(pick.seq), pick.score,
+                            pick.session_id));
+  return hits;
 }
 
 } // namespace
@@ -729,6 +760,28 @@ session(session_pointer self, std::string id,
     [=](retrieve_atom, retrieval_query& query, access_scope& scope)
       -> caf::result<std::vector<retrieval_hit>> {
       return retrieve(self, std::move(query), std::move(scope));
+    },
+    [=](stats_atom, retrieval_query& query, access_scope& scope) {
+      auto terms = query_terms(query.text);
+      return search_step<corpus_stats>(
+        self, std::move(scope),
+        [terms](const retrieval_index& index) { return index.stats(terms); });
+    },
+    [=](candidates_atom, candidate_request& request, access_scope& scope) {
+      return search_step<search_candidates>(
+        self, std::move(scope),
+        [=, id = self->state.id](const retrieval_index& index) {
+          return index.candidates(id, query_terms(request.query.text),
+                                  request.query_vector, request.stats,
+                                  request.query.filter);
+        });
+    },
+    [=](fetch_atom, std::vector<ranked_message>& picks, access_scope& scope) {
+      return search_step<std::vector<retrieval_hit>>(
+        self, std::move(scope),
+        [picks = std::move(picks)](const retrieval_index& index) {
+          return fetch_hits(index, picks);
+        });
     },
     [=](embed_atom) { start_embedding_if_due(self); },
     [=](idle_atom) { return is_quiescent(self->state); },

@@ -1,9 +1,12 @@
 #include "actors/session_registry.hpp"
 
+#include <map>
 #include <utility>
 
 #include <caf/all.hpp>
 
+#include "actors/fan_in.hpp"
+#include "actors/namespace_search.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/rendezvous.hpp"
@@ -214,6 +217,53 @@ void handle_down(registry_pointer self, caf::down_msg& msg) {
   forget(self, st.sessions.find(id));
 }
 
+/// Asks every session of `ids` the same, and answers their answers merged.
+template <class T, class Merge, class... Ts>
+caf::result<T> ask_sessions(registry_pointer self,
+                            const std::vector<std::string>& ids, Merge merge,
+                            Ts... xs) {
+  auto rp = self->make_response_promise<T>();
+  auto answers = make_fan_in(rp, ids.size(), std::move(merge));
+  for (const auto& id : ids)
+    self->request(session_for(self, id), caf::infinite, xs...)
+      .then([answers](T& part) mutable { answers.add(std::move(part)); },
+            [answers](caf::error& err) mutable { answers.fail(std::move(err)); });
+  return rp;
+}
+
+/// The hits of the messages picked, each asked of its session.
+caf::result<std::vector<retrieval_hit>>
+fetch_picks(registry_pointer self, std::vector<ranked_message> picks,
+            access_scope scope) {
+  using hit_list = std::vector<retrieval_hit>;
+  std::map<std::string, std::vector<ranked_message>> by_session;
+  for (auto& pick : picks)
+    by_session[pick.session_id].push_back(std::move(pick));
+  auto rp = self->make_response_promise<hit_list>();
+  auto answers = make_fan_in(rp, by_session.size(),
+                             [](hit_list& total, hit_list part) {
+                               total.insert(total.end(), part.begin(),
+                                            part.end());
+                             });
+  for (auto& [id, own] : by_session)
+    self->request(session_for(self, id), caf::infinite, fetch_atom::value,
+                  std::move(own), scope)
+      .then([answers](hit_list& part) mutable { answers.add(std::move(part)); },
+            [answers](caf::error& err) mutable { answers.fail(std::move(err)); });
+  return rp;
+}
+
+/// Runs a namespace's search in an actor of its own, its steps sent to
+/// `router`.
+caf::result<std::vector<retrieval_hit>>
+search_namespace(registry_pointer self, namespace_query request,
+                 access_scope scope, router_actor router) {
+  auto search = self->spawn(namespace_search, std::move(router),
+                            self->state.setup);
+  return self->delegate(search, retrieve_atom::value, std::move(request),
+                        std::move(scope));
+}
+
 } // namespace
 
 registry_actor::behavior_type session_registry(registry_pointer self,
@@ -247,6 +297,34 @@ registry_actor::behavior_type session_registry(registry_pointer self,
         access_scope& scope) {
       return self->delegate(session_for(self, id), info_atom::value,
                             std::move(patch), std::move(scope));
+    },
+    [=](retrieve_atom, namespace_query& request, access_scope& scope) {
+      return search_namespace(self, std::move(request), std::move(scope),
+                              caf::actor_cast<router_actor>(self));
+    },
+    [=](retrieve_atom, namespace_query& request, access_scope& scope,
+        router_actor& router) {
+      return search_namespace(self, std::move(request), std::move(scope),
+                              std::move(router));
+    },
+    [=](stats_atom, const std::vector<std::string>& ids,
+        retrieval_query& query, access_scope& scope) {
+      return ask_sessions<corpus_stats>(
+        self, ids,
+        [](corpus_stats& total, corpus_stats part) { add_stats(total, part); },
+        stats_atom::value, std::move(query), std::move(scope));
+    },
+    [=](candidates_atom, const std::vector<std::string>& ids,
+        candidate_request& request, access_scope& scope) {
+      return ask_sessions<search_candidates>(
+        self, ids,
+        [](search_candidates& total, search_candidates part) {
+          merge_candidates(total, std::move(part));
+        },
+        candidates_atom::value, std::move(request), std::move(scope));
+    },
+    [=](fetch_atom, std::vector<ranked_message>& picks, access_scope& scope) {
+      return fetch_picks(self, std::move(picks), std::move(scope));
     },
     [=](list_atom, session_page& page) {
       return self->delegate(self->state.setup->peers.store, list_atom::value,

@@ -275,6 +275,86 @@ decoded<append_request> decode_append_request(std::string_view body) {
   return {std::move(request), {}};
 }
 
+namespace {
+
+/// "role": a string, or an array of strings (any of them).
+std::string decode_roles(const rapidjson::Value& value,
+                         std::vector<std::string>& roles) {
+  const char* error = "filter field \"role\" must be a string or an array "
+                      "of strings";
+  if (value.IsString()) {
+    roles.push_back(as_string(value));
+    return {};
+  }
+  if (!value.IsArray() || value.Empty())
+    return error;
+  for (const auto& role : value.GetArray()) {
+    if (!role.IsString())
+      return error;
+    roles.push_back(as_string(role));
+  }
+  return {};
+}
+
+std::string decode_time_bound(const rapidjson::Value& value, const char* name,
+                              int64_t& bound) {
+  auto time = value.IsString() ? parse_rfc3339(as_string(value))
+                               : std::nullopt;
+  if (!time)
+    return std::string{"filter field \""} + name
+           + "\" must be an RFC 3339 date-time, such as "
+             "\"2026-12-01T20:14:57Z\"";
+  bound = *time;
+  return {};
+}
+
+/// A retrieval's "filter" object; an unknown member is an error, so that a
+/// misspelt filter does not silently select everything.
+std::string decode_filter(const rapidjson::Value& value,
+                          retrieval_filter& filter) {
+  if (!value.IsObject())
+    return "\"filter\" must be an object";
+  for (const auto& m : value.GetObject()) {
+    auto name = as_string(m.name);
+    std::string err;
+    if (name == "role") {
+      err = decode_roles(m.value, filter.roles);
+    } else if (name == "metadata") {
+      if (!m.value.IsObject())
+        return "filter field \"metadata\" must be an object";
+      for (const auto& wanted : m.value.GetObject())
+        filter.metadata.emplace_back(as_string(wanted.name),
+                                     compact(wanted.value));
+    } else if (name == "created_after") {
+      err = decode_time_bound(m.value, "created_after", filter.created_after);
+    } else if (name == "created_before") {
+      err = decode_time_bound(m.value, "created_before", filter.created_before);
+    } else {
+      err = "unknown filter field \"" + name
+            + "\" (there are role, metadata, created_after and "
+              "created_before)";
+    }
+    if (!err.empty())
+      return err;
+  }
+  return {};
+}
+
+} // namespace
+
+std::vector<std::pair<std::string, std::string>>
+metadata_members(std::string_view object_text) {
+  std::vector<std::pair<std::string, std::string>> members;
+  if (object_text.empty())
+    return members;
+  rapidjson::Document doc;
+  if (!parse(object_text, doc).empty() || !doc.IsObject())
+    return members;
+  for (const auto& m : doc.GetObject())
+    members.emplace_back(as_string(m.name), compact(m.value));
+  return members;
+}
+
 decoded<retrieval_query> decode_retrieval_query(std::string_view body) {
   using result = decoded<retrieval_query>;
   rapidjson::Document doc;
@@ -287,7 +367,13 @@ decoded<retrieval_query> decode_retrieval_query(std::string_view body) {
     return result::failure(text.error);
   if (text.value->empty())
     return result::failure("\"text\" must not be empty");
-  retrieval_query query{std::move(*text.value), 10};
+  retrieval_query query{std::move(*text.value), 10, {}};
+  auto filter = present_member(doc, "filter");
+  if (!filter)
+    return result::failure(filter.error);
+  if (*filter.value != nullptr)
+    if (auto err = decode_filter(**filter.value, query.filter); !err.empty())
+      return result::failure(err);
   auto top_k = present_member(doc, "top_k");
   if (!top_k)
     return result::failure(top_k.error);
@@ -412,6 +498,13 @@ std::string encode_retrieval_hits(const std::vector<retrieval_hit>& hits) {
       write_string(out, hit.content);
       out.Key("dist");
       out.Double(hit.dist);
+      write_details(out, hit.details, [&](int64_t time) {
+        write_string(out, format_rfc3339(time));
+      });
+      if (!hit.session_id.empty()) {
+        out.Key("session_id");
+        write_string(out, hit.session_id);
+      }
       out.EndObject();
     }
     out.EndArray();

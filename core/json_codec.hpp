@@ -22,11 +22,20 @@ using decoded = outcome<T>;
 
 decoded<append_request> decode_append_request(std::string_view body);
 
-/// {"text": "...", "top_k": 1..100 (optional, 10)}.
+/// {"text": "...", "top_k": 1..100 (optional, 10), "filter": {"role": a
+/// string or an array of them, "metadata": an object, "created_after" and
+/// "created_before": RFC 3339} (optional, every member optional)}.
 decoded<retrieval_query> decode_retrieval_query(std::string_view body);
 
-/// [{"role", "content", "dist"}], nearest first.
+/// [{"role", "content", "dist"}], nearest first; then the message's id,
+/// created_at, metadata and token_count when it has an id, and its
+/// session_id in a namespace's search.
 std::string encode_retrieval_hits(const std::vector<retrieval_hit>& hits);
+
+/// The members of a JSON object as (name, compact JSON of the value), as
+/// filters compare them; none when `object_text` is not an object.
+std::vector<std::pair<std::string, std::string>>
+metadata_members(std::string_view object_text);
 
 /// PATCH /sessions/{id}: {"metadata": an object or null}; a body without
 /// "metadata" changes nothing. Other fields of the session are read-only.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -135,17 +136,70 @@ struct session_archive {
   std::string embedding_model;
 };
 
-/// POST /sessions/{id}/retrieval.
+/// Which messages a retrieval may answer; an empty filter selects all.
+struct retrieval_filter {
+  std::vector<std::string> roles; // any of them; none: every role
+  /// Members the message's metadata must hold, each with the same value:
+  /// names and values as compact JSON text.
+  std::vector<std::pair<std::string, std::string>> metadata;
+  /// Bounds on created_at, in ms, both exclusive.
+  int64_t created_after = std::numeric_limits<int64_t>::min();
+  int64_t created_before = std::numeric_limits<int64_t>::max();
+};
+
+/// POST /sessions/{id}/retrieval and POST /namespaces/{ns}/retrieval.
 struct retrieval_query {
   std::string text;
   uint32_t top_k = 10;
+  retrieval_filter filter;
 };
 
-/// One answer of a retrieval: the original's shape.
+/// One answer of a retrieval: the original's shape, plus the message's
+/// details and, in a namespace's search, its session.
 struct retrieval_hit {
   std::string role;
   std::string content;
   double dist = 0;
+  message_details details;
+  std::string session_id; // empty in a session's own search
+  uint64_t seq = 0;       // the message's in its session (not answered)
+};
+
+/// What BM25 needs to know of the whole corpus searched: a namespace's
+/// search adds up the statistics of its sessions, so that every session
+/// scores its messages as one index of them all would.
+struct corpus_stats {
+  uint64_t documents = 0;
+  uint64_t total_length = 0; // terms, over every document
+  /// Of each term of the query, in the order of query_terms.
+  std::vector<uint64_t> document_frequencies;
+};
+
+/// A message ranked by one of the searches, by session and seq.
+struct ranked_message {
+  std::string session_id;
+  uint64_t seq = 0;
+  double score = 0; // higher is better; after fusion, the hit's dist
+};
+
+/// The best messages of each ranking, best first: merged over sessions,
+/// their union holds the best of the whole corpus.
+struct search_candidates {
+  std::vector<ranked_message> lexical;  // BM25 under the corpus' statistics
+  std::vector<ranked_message> semantic; // cosine similarity
+};
+
+/// The second step of a namespace's search, for each session.
+struct candidate_request {
+  retrieval_query query;
+  std::vector<float> query_vector; // empty: BM25 alone
+  corpus_stats stats;
+};
+
+/// POST /namespaces/{ns}/retrieval.
+struct namespace_query {
+  std::string ns;
+  retrieval_query query;
 };
 
 /// What an embedding provider made of some texts, in their order.

@@ -6,6 +6,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "core/json_codec.hpp"
 #include "core/text_terms.hpp"
 
 namespace motorhead {
@@ -16,17 +17,22 @@ constexpr double bm25_k1 = 1.2;
 constexpr double bm25_b = 0.75;
 /// Reciprocal rank fusion's constant: 1 / (k + rank), as in Cormack et al.
 constexpr double rrf_k = 60;
-/// How deep each ranking goes into the fusion; also the largest top_k.
-constexpr std::size_t fusion_depth = 100;
 
-/// Keeps the best `depth` entries, best first (ties: the newer message).
-void keep_best(std::vector<std::pair<std::size_t, double>>& ranked,
-               std::size_t depth) {
-  auto better = [](const auto& a, const auto& b) {
-    return a.second != b.second ? a.second > b.second : a.first > b.first;
-  };
+/// The order of a ranking: higher score first; ties go to the newer
+/// message, then to the session whose id sorts first.
+bool ranks_before(const ranked_message& a, const ranked_message& b) {
+  if (a.score != b.score)
+    return a.score > b.score;
+  if (a.seq != b.seq)
+    return a.seq > b.seq;
+  return a.session_id < b.session_id;
+}
+
+/// Keeps the best `depth` entries, best first.
+void keep_best(std::vector<ranked_message>& ranked, std::size_t depth) {
   depth = std::min(depth, ranked.size());
-  std::partial_sort(ranked.begin(), ranked.begin() + depth, ranked.end(), better);
+  std::partial_sort(ranked.begin(), ranked.begin() + depth, ranked.end(),
+                    ranks_before);
   ranked.resize(depth);
 }
 
@@ -58,6 +64,13 @@ void normalise(std::vector<float>& values) {
 
 } // namespace
 
+std::vector<std::string> query_terms(const std::string& text) {
+  auto terms = content_terms(text);
+  std::sort(terms.begin(), terms.end());
+  terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+  return terms;
+}
+
 void retrieval_index::add(const stored_message& msg) {
   if (contains(msg.seq))
     return;
@@ -70,7 +83,7 @@ void retrieval_index::add(const stored_message& msg) {
   }
   for (auto& [term, frequency] : frequencies)
     postings_[term].push_back({index, frequency});
-  docs_.push_back({msg, length, {}});
+  docs_.push_back({msg, length, {}, json::metadata_members(msg.details.metadata)});
   by_seq_.emplace(msg.seq, index);
   total_length_ += length;
 }
@@ -96,23 +109,53 @@ std::vector<uint64_t> retrieval_index::unembedded() const {
   return seqs;
 }
 
-retrieval_index::ranking retrieval_index::bm25(const std::string& query) const {
-  ranking ranked;
-  if (docs_.empty())
-    return ranked;
-  auto count = static_cast<double>(docs_.size());
-  auto average = std::max(1.0, static_cast<double>(total_length_) / count);
-  std::unordered_map<std::size_t, double> scores;
-  auto terms = content_terms(query);
-  std::sort(terms.begin(), terms.end());
-  terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+bool retrieval_index::passes(const doc& d,
+                             const retrieval_filter& filter) const {
+  const auto& msg = d.msg;
+  if (!filter.roles.empty()
+      && std::find(filter.roles.begin(), filter.roles.end(), msg.role)
+           == filter.roles.end())
+    return false;
+  auto created = msg.details.created_at;
+  if (created <= filter.created_after || created >= filter.created_before)
+    return false;
+  for (const auto& wanted : filter.metadata)
+    if (std::find(d.metadata.begin(), d.metadata.end(), wanted)
+        == d.metadata.end())
+      return false;
+  return true;
+}
+
+corpus_stats retrieval_index::stats(const std::vector<std::string>& terms) const {
+  corpus_stats stats{docs_.size(), total_length_, {}};
   for (const auto& term : terms) {
     auto it = postings_.find(term);
-    if (it == postings_.end())
+    stats.document_frequencies.push_back(it == postings_.end() ? 0
+                                                               : it->second.size());
+  }
+  return stats;
+}
+
+search_candidates
+retrieval_index::candidates(const std::string& session_id,
+                            const std::vector<std::string>& terms,
+                            const std::vector<float>& query_vector,
+                            const corpus_stats& stats,
+                            const retrieval_filter& filter) const {
+  search_candidates out;
+  auto count = static_cast<double>(stats.documents);
+  auto average = std::max(1.0, static_cast<double>(stats.total_length)
+                                 / std::max(1.0, count));
+  std::unordered_map<std::size_t, double> scores;
+  for (std::size_t t = 0; t < terms.size(); ++t) {
+    auto it = postings_.find(terms[t]);
+    if (it == postings_.end() || t >= stats.document_frequencies.size())
       continue;
-    auto df = static_cast<double>(it->second.size());
+    auto df = static_cast<double>(stats.document_frequencies[t]);
     auto idf = std::log(1.0 + (count - df + 0.5) / (df + 0.5));
     for (const auto& p : it->second) {
+      if (!passes(docs_[p.doc], filter))
+        continue;
       auto tf = static_cast<double>(p.frequency);
       auto norm = bm25_k1 * (1 - bm25_b
                              + bm25_b * static_cast<double>(docs_[p.doc].length)
@@ -120,53 +163,82 @@ retrieval_index::ranking retrieval_index::bm25(const std::string& query) const {
       scores[p.doc] += idf * tf * (bm25_k1 + 1) / (tf + norm);
     }
   }
-  ranked.assign(scores.begin(), scores.end());
-  keep_best(ranked, fusion_depth);
-  return ranked;
-}
-
-retrieval_index::ranking
-retrieval_index::cosine(const std::vector<float>& query) const {
-  auto q = query;
+  for (const auto& [index, score] : scores)
+    out.lexical.push_back({session_id, docs_[index].msg.seq, score});
+  keep_best(out.lexical, fusion_depth);
+  if (query_vector.empty())
+    return out;
+  auto q = query_vector;
   normalise(q);
-  ranking ranked;
-  for (std::size_t i = 0; i < docs_.size(); ++i) {
-    const auto& v = docs_[i].vector;
-    if (v.size() != q.size())
-      continue; // not embedded (yet), or by another model
-    ranked.emplace_back(i, dot(v.data(), q.data(), q.size()));
+  for (const auto& d : docs_) {
+    if (d.vector.size() != q.size() || !passes(d, filter))
+      continue; // not embedded (yet), by another model, or filtered out
+    out.semantic.push_back(
+      {session_id, d.msg.seq, dot(d.vector.data(), q.data(), q.size())});
   }
-  keep_best(ranked, fusion_depth);
-  return ranked;
+  keep_best(out.semantic, fusion_depth);
+  return out;
 }
 
 std::vector<search_hit>
 retrieval_index::search(const std::string& query,
                         const std::vector<float>& query_vector,
-                        std::size_t top_k) const {
+                        std::size_t top_k,
+                        const retrieval_filter& filter) const {
+  auto terms = query_terms(query);
+  auto ranked = fuse(candidates({}, terms, query_vector, stats(terms), filter),
+                     top_k, !query_vector.empty());
   std::vector<search_hit> hits;
-  auto lexical = bm25(query);
-  if (query_vector.empty()) {
-    // BM25 alone: dist = 1 / (1 + score), in (0, 1].
-    for (std::size_t i = 0; i < lexical.size() && i < top_k; ++i)
-      hits.push_back({docs_[lexical[i].first].msg.seq,
-                      1.0 / (1.0 + lexical[i].second)});
-    return hits;
-  }
-  // Reciprocal rank fusion; dist = 1 - fused / best possible, in [0, 1).
-  std::unordered_map<std::size_t, double> fused;
-  auto semantic = cosine(query_vector);
-  for (const auto* ranked : {&lexical, &semantic})
-    for (std::size_t rank = 0; rank < ranked->size() && rank < fusion_depth;
-         ++rank)
-      fused[(*ranked)[rank].first] += 1.0 / (rrf_k + rank + 1);
-  ranking combined(fused.begin(), fused.end());
-  keep_best(combined, top_k);
-  auto best = 2.0 / (rrf_k + 1);
-  for (std::size_t i = 0; i < combined.size() && i < top_k; ++i)
-    hits.push_back({docs_[combined[i].first].msg.seq,
-                    1.0 - combined[i].second / best});
+  for (const auto& r : ranked)
+    hits.push_back({r.seq, r.score});
   return hits;
+}
+
+void add_stats(corpus_stats& total, const corpus_stats& part) {
+  total.documents += part.documents;
+  total.total_length += part.total_length;
+  auto& frequencies = total.document_frequencies;
+  if (frequencies.size() < part.document_frequencies.size())
+    frequencies.resize(part.document_frequencies.size());
+  for (std::size_t i = 0; i < part.document_frequencies.size(); ++i)
+    frequencies[i] += part.document_frequencies[i];
+}
+
+void merge_candidates(search_candidates& into, search_candidates part) {
+  auto merge = [](std::vector<ranked_message>& a,
+                  std::vector<ranked_message>& b) {
+    a.insert(a.end(), std::make_move_iterator(b.begin()),
+             std::make_move_iterator(b.end()));
+    keep_best(a, fusion_depth);
+  };
+  merge(into.lexical, part.lexical);
+  merge(into.semantic, part.semantic);
+}
+
+std::vector<ranked_message> fuse(const search_candidates& candidates,
+                                 std::size_t top_k, bool hybrid) {
+  std::vector<ranked_message> ranked;
+  if (!hybrid) {
+    for (std::size_t i = 0; i < candidates.lexical.size() && i < top_k; ++i) {
+      ranked.push_back(candidates.lexical[i]);
+      ranked.back().score = 1.0 / (1.0 + ranked.back().score);
+    }
+    return ranked;
+  }
+  std::map<std::pair<std::string, uint64_t>, double> fused;
+  for (const auto* list : {&candidates.lexical, &candidates.semantic})
+    for (std::size_t rank = 0; rank < list->size() && rank < fusion_depth;
+         ++rank) {
+      const auto& r = (*list)[rank];
+      fused[{r.session_id, r.seq}] += 1.0 / (rrf_k + rank + 1);
+    }
+  for (const auto& [key, score] : fused)
+    ranked.push_back({key.first, key.second, score});
+  keep_best(ranked, top_k);
+  auto best = 2.0 / (rrf_k + 1);
+  for (auto& r : ranked)
+    r.score = 1.0 - r.score / best;
+  return ranked;
 }
 
 std::string pack_vector(const std::vector<float>& values) {

@@ -1,11 +1,18 @@
 // The long-term memory of one session: every message it ever stored, with a
 // BM25 index over their terms and, when a provider embeds them, their
 // vectors. Searches are exact (brute force over one session).
+//
+// A search runs in three steps, so that the sessions of a namespace can
+// each run them on their own messages and still rank as one index of them
+// all would: the statistics of the query's terms (added up over sessions),
+// each ranking's candidates under those statistics (merged, best kept), and
+// their fusion.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/memory_types.hpp"
@@ -16,6 +23,13 @@ struct search_hit {
   uint64_t seq = 0;
   double dist = 0; // ascending: nearest first
 };
+
+/// How deep each ranking goes into the fusion; also the largest top_k.
+inline constexpr std::size_t fusion_depth = 100;
+
+/// The distinct content terms of a query, sorted: the order of
+/// corpus_stats::document_frequencies.
+std::vector<std::string> query_terms(const std::string& text);
 
 class retrieval_index {
 public:
@@ -32,32 +46,61 @@ public:
   /// Seqs of messages that have no vector yet, oldest first.
   std::vector<uint64_t> unembedded() const;
 
-  /// BM25 alone when `query_vector` is empty; else the reciprocal rank
-  /// fusion of BM25 and cosine similarity. At most `top_k` hits.
+  /// The statistics of `terms` over every message (a filter narrows what a
+  /// search answers, not what its terms weigh).
+  corpus_stats stats(const std::vector<std::string>& terms) const;
+
+  /// The best `fusion_depth` messages that pass `filter` in each ranking:
+  /// BM25 of `terms` under `stats`, and cosine similarity to
+  /// `query_vector` (none when it is empty), named as `session_id`'s.
+  search_candidates candidates(const std::string& session_id,
+                               const std::vector<std::string>& terms,
+                               const std::vector<float>& query_vector,
+                               const corpus_stats& stats,
+                               const retrieval_filter& filter) const;
+
+  /// The session's own search: BM25 alone when `query_vector` is empty,
+  /// else the reciprocal rank fusion of BM25 and cosine similarity. At
+  /// most `top_k` hits.
   std::vector<search_hit> search(const std::string& query,
                                  const std::vector<float>& query_vector,
-                                 std::size_t top_k) const;
+                                 std::size_t top_k,
+                                 const retrieval_filter& filter = {}) const;
 
 private:
   struct doc {
     stored_message msg;
     std::size_t length = 0; // terms
     std::vector<float> vector;
+    /// The members of the message's metadata, for filters.
+    std::vector<std::pair<std::string, std::string>> metadata;
   };
   struct posting {
     std::size_t doc;
     uint32_t frequency;
   };
-  using ranking = std::vector<std::pair<std::size_t, double>>; // doc, score
 
-  ranking bm25(const std::string& query) const;
-  ranking cosine(const std::vector<float>& query) const;
+  bool passes(const doc& d, const retrieval_filter& filter) const;
 
   std::vector<doc> docs_;
   std::unordered_map<uint64_t, std::size_t> by_seq_;
   std::unordered_map<std::string, std::vector<posting>> postings_;
   std::size_t total_length_ = 0;
 };
+
+/// Adds the statistics of another part of the corpus to `total`.
+void add_stats(corpus_stats& total, const corpus_stats& part);
+
+/// Adds another part's candidates to `into`, keeping the best
+/// `fusion_depth` of each ranking.
+void merge_candidates(search_candidates& into, search_candidates part);
+
+/// The best `top_k` candidates, each with its dist (smaller is nearer) as
+/// its score. BM25 alone (dist = 1 / (1 + score)) unless `hybrid`, else the
+/// reciprocal rank fusion of both rankings (dist = 1 - fused / best
+/// possible).
+std::vector<ranked_message> fuse(const search_candidates& candidates,
+                                 std::size_t top_k, bool hybrid);
 
 /// Float32 vectors as Redis keeps them: packed little-endian bytes.
 std::string pack_vector(const std::vector<float>& values);

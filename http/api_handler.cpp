@@ -379,12 +379,19 @@ void api_handler::serve_route(const api_request& request,
       if (auto err = session_id_error(route.session_id); !err.empty())
         return respond(error_response(400, err));
       if (route.kind == route_kind::retrieval)
-        return handle_retrieval(request, route.session_id, scope, respond);
+        return handle_retrieval(request, route, scope, respond);
       if (route.kind == route_kind::session)
         return handle_session(request, route.session_id, target, scope,
                               respond);
       return handle_memory(request, route.session_id, target, scope, respond);
     }
+    case route_kind::namespace_retrieval:
+      if (auto err = namespace_error(route.ns); !err.empty())
+        return respond(error_response(400, err));
+      if (!scope.allows(route.ns))
+        return respond(error_response(
+          403, "this API key may not reach namespace " + route.ns));
+      return handle_retrieval(request, route, scope, respond);
     case route_kind::not_found:
       break;
   }
@@ -454,7 +461,7 @@ void api_handler::handle_session(const api_request& request,
 }
 
 void api_handler::handle_retrieval(const api_request& request,
-                                   const std::string& id,
+                                   const route_match& route,
                                    const access_scope& scope,
                                    responder respond) {
   if (!long_term_memory_)
@@ -464,12 +471,16 @@ void api_handler::handle_retrieval(const api_request& request,
   auto query = json::decode_retrieval_query(request.body);
   if (!query)
     return respond(error_response(400, query.error));
-  ask_router<std::vector<retrieval_hit>>(
-    respond,
-    [](const std::vector<retrieval_hit>& hits) {
-      return ok_response(json::encode_retrieval_hits(hits));
-    },
-    retrieve_atom::value, id, std::move(*query.value), scope);
+  auto answer = [](const std::vector<retrieval_hit>& hits) {
+    return ok_response(json::encode_retrieval_hits(hits));
+  };
+  if (route.kind == route_kind::namespace_retrieval)
+    return ask_router<std::vector<retrieval_hit>>(
+      respond, answer, retrieve_atom::value,
+      namespace_query{route.ns, std::move(*query.value)}, scope);
+  ask_router<std::vector<retrieval_hit>>(respond, answer, retrieve_atom::value,
+                                         route.session_id,
+                                         std::move(*query.value), scope);
 }
 
 std::string api_handler::limit_error(const append_request& request) const {

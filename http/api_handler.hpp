@@ -56,7 +56,8 @@ private:
   void handle_session(const api_request& request, const std::string& id,
                       const request_target& target, const access_scope& scope,
                       responder respond);
-  void handle_retrieval(const api_request& request, const std::string& id,
+  /// A session's retrieval, or a namespace's.
+  void handle_retrieval(const api_request& request, const route_match& route,
                         const access_scope& scope, responder respond);
   /// The scope of the known key the request carries (Bearer,
   /// x-metal-api-key or in the path), unrestricted when keys are off;

@@ -173,6 +173,9 @@ route_match match_route(const std::string& path) {
   auto parts = split(path, '/');
   if (parts.size() == 3 && parts[0].empty() && parts[1] == "sessions")
     return {route_kind::session, std::string{parts[2]}};
+  if (parts.size() == 4 && parts[0].empty() && parts[1] == "namespaces"
+      && parts[3] == "retrieval")
+    return {route_kind::namespace_retrieval, {}, std::string{parts[2]}};
   // "/sessions/{id}/memory" splits into "", "sessions", id, "memory".
   if (parts.size() == 4 && parts[0].empty() && parts[1] == "sessions") {
     std::string id{parts[2]};
@@ -207,6 +210,8 @@ std::string_view route_template(route_kind kind) {
       return "/sessions/{id}/memory";
     case route_kind::retrieval:
       return "/sessions/{id}/retrieval";
+    case route_kind::namespace_retrieval:
+      return "/namespaces/{ns}/retrieval";
     case route_kind::metrics:
       return "/metrics";
     case route_kind::keys_current:
@@ -226,6 +231,7 @@ std::string allowed_methods(route_kind kind) {
     case route_kind::memory:
       return "GET, POST, DELETE";
     case route_kind::retrieval:
+    case route_kind::namespace_retrieval:
       return "POST";
     case route_kind::session:
       return "GET, PATCH";
@@ -274,6 +280,13 @@ parse_namespace(const request_target& target) {
     return result::failure("\"namespace\" must be 1 to 256 characters of "
                            "letters, digits and . _ : @ -");
   return {it->second, {}};
+}
+
+std::string namespace_error(const std::string& ns) {
+  if (is_valid_identifier(ns))
+    return {};
+  return "a namespace must be 1 to 256 characters of letters, digits and "
+         ". _ : @ -";
 }
 
 std::string session_id_error(const std::string& id) {

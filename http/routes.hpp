@@ -20,6 +20,7 @@ enum class route_kind {
   session,       // GET|PATCH /sessions/{id}
   memory,        // GET|POST|DELETE /sessions/{id}/memory
   retrieval,     // POST /sessions/{id}/retrieval
+  namespace_retrieval, // POST /namespaces/{ns}/retrieval
   metrics,       // GET /metrics
   keys_current,  // GET /keys/current (the Metal API's key check)
   openapi,       // GET /openapi.json
@@ -32,6 +33,7 @@ inline constexpr std::size_t route_kind_count =
 struct route_match {
   route_kind kind = route_kind::not_found;
   std::string session_id; // percent-decoded, not yet validated
+  std::string ns;         // of the namespace routes, likewise
 };
 
 struct request_target {
@@ -72,6 +74,9 @@ outcome<session_page> parse_session_page(const request_target& target);
 /// The optional namespace parameter; an invalid one is an error.
 outcome<std::optional<std::string>>
 parse_namespace(const request_target& target);
+
+/// A valid namespace in a path, or the reason it is not.
+std::string namespace_error(const std::string& ns);
 
 /// A valid session id, or the reason it is not.
 std::string session_id_error(const std::string& id);

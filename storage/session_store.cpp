@@ -531,7 +531,7 @@ command_list pending_embedding_commands(std::size_t limit,
 }
 
 outcome<std::vector<std::string>>
-decode_pending(const std::vector<redis_reply>& replies, std::size_t limit) {
+decode_session_ids(const std::vector<redis_reply>& replies, std::size_t limit) {
   using result = outcome<std::vector<std::string>>;
   if (auto err = first_error(replies); !err.empty())
     return result::failure(err);
@@ -541,6 +541,10 @@ decode_pending(const std::vector<redis_reply>& replies, std::size_t limit) {
       if (ids.size() < limit)
         ids.push_back(element.text);
   return {std::move(ids), {}};
+}
+
+command_list namespace_sessions_commands(const std::string& ns) {
+  return {{"ZRANGE", index_key(ns), "0", "-1"}};
 }
 
 command_list ping_commands() {

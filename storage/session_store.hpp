@@ -142,9 +142,13 @@ write_plan vectors_commands(const std::string& session_id,
 /// shard of the pending list).
 command_list pending_embedding_commands(std::size_t limit,
                                         const key_layout& layout);
-/// The sessions of every shard's reply, at most `limit`.
+/// The session ids of every reply (each shard's, say), at most `limit`.
 outcome<std::vector<std::string>>
-decode_pending(const std::vector<redis_reply>& replies, std::size_t limit);
+decode_session_ids(const std::vector<redis_reply>& replies, std::size_t limit);
+
+/// Every session listed under a namespace, oldest activity first
+/// (decode_session_ids reads the reply).
+command_list namespace_sessions_commands(const std::string& ns);
 
 command_list ping_commands();
 

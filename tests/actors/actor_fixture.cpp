@@ -158,6 +158,13 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
       });
     },
     [=](pending_atom, uint32_t) -> std::vector<std::string> { return {}; },
+    [=](namespace_atom, const std::string& ns) {
+      std::vector<std::string> ids;
+      for (const auto& [id, session] : self->state.sessions)
+        if (std::count(session.namespaces.begin(), session.namespaces.end(), ns))
+          ids.push_back(id);
+      return ids;
+    },
     [=](rate_atom, uint64_t, uint64_t, uint64_t) -> int64_t { return 0; },
     [=](flush_atom) {},
     [=](release_atom, std::size_t count) {

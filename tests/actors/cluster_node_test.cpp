@@ -44,6 +44,22 @@ silent_node(node_actor::stateful_pointer<silent_node_state> self) {
       hold();
       return {};
     },
+    [=](forward_atom, stats_atom, std::vector<std::string>&,
+        retrieval_query&, access_scope&) -> caf::delegated<corpus_stats> {
+      hold();
+      return {};
+    },
+    [=](forward_atom, candidates_atom, std::vector<std::string>&,
+        candidate_request&, access_scope&)
+      -> caf::delegated<search_candidates> {
+      hold();
+      return {};
+    },
+    [=](forward_atom, fetch_atom, std::vector<ranked_message>&, access_scope&)
+      -> caf::delegated<std::vector<retrieval_hit>> {
+      hold();
+      return {};
+    },
     [=](heartbeat_atom, std::string&)
       -> caf::delegated<std::string, uint64_t> { hold(); return {}; },
     [=](handoff_atom, fold_job&) -> caf::delegated<fold_result> {

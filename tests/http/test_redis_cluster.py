@@ -14,7 +14,7 @@ import prometheus
 import test_http_api as api
 import test_retrieval as retrieval
 from harness import (Cluster, Motorhead, RedisCluster, RedisServer, Writer,
-                     free_port, wait_until)
+                     free_port, human, wait_until)
 
 shared_redis = None
 
@@ -96,6 +96,11 @@ class CrashRecoveryOnRedisCluster(RetrievalOnRedisCluster,
     pass
 
 
+class NamespaceSearchOnRedisCluster(RetrievalOnRedisCluster,
+                                    retrieval.NamespaceSearchTest):
+    pass
+
+
 class NodesInTurn:
     """A three-node CAF cluster seen as one server: each request goes to
     the next node in turn, so most are forwarded to the session's owner."""
@@ -133,6 +138,37 @@ class MessageDetailsOnBothClusters(OnRedisCluster, api.MessageDetailsTest):
 
 class SessionResourceOnBothClusters(OnRedisCluster, api.SessionResourceTest):
     serve = NodesInTurn
+
+
+class OnBothClusters(RetrievalOnRedisCluster):
+    """Long-term memory on three CAF nodes and the shared Redis Cluster:
+    a namespace's sessions are owned by different nodes."""
+
+    def make_server(self, env):
+        return NodesInTurn(self.redis.url, **env)
+
+
+class NamespaceSearchOnBothClusters(OnBothClusters,
+                                    retrieval.NamespaceSearchTest):
+
+    def test_a_search_reaches_sessions_on_every_node(self):
+        namespace = self.prefix + "user"
+        sessions = [f"{self.prefix}s{i}" for i in range(12)]
+        for session in sessions:
+            self.assertEqual(self.server.post_memory(
+                session, human(f"owl notes {session}"),
+                namespace=namespace)[0], 200)
+        owners = {self.server.request("GET", f"/cluster?session={s}")[1]["owner"]
+                  for s in sessions}
+        self.assertEqual(len(owners), 3)  # all on one node: 3 in 3^12
+        for _ in range(3):  # asked of each node in turn: the same answer
+            hits = self.search(namespace, "owl notes", 100)
+            self.assertEqual(sorted(h["session_id"] for h in hits), sorted(sessions))
+
+
+class NamespaceHybridOnBothClusters(OnBothClusters,
+                                    retrieval.NamespaceHybridTest):
+    pass
 
 
 class KeyLayoutTest(unittest.TestCase):

@@ -16,6 +16,8 @@ DATA = os.path.join(os.path.dirname(__file__), "..", "data", "retrieval_set.json
 # Floors for recall@5 on the labelled set; the measured values are printed.
 BM25_FLOOR = 0.35
 HYBRID_FLOOR = 0.9
+NAMESPACE_BM25_FLOOR = 0.35
+NAMESPACE_HYBRID_FLOOR = 0.9
 
 
 def load_set():
@@ -51,9 +53,14 @@ class RetrievalTestCase(unittest.TestCase):
             env.update(OPENAI_API_BASE=self.fake.base_url + "/v1",
                        MOTORHEAD_TOKENIZER="cl100k_base")
         env.update(self.extra_env)
-        self.server = Motorhead(self.redis.url, **env)
+        self.server = self.make_server(env)
         self.server.start()
         self.prefix = uuid.uuid4().hex[:8] + "-"
+
+    def make_server(self, env):
+        """One server (test_redis_cluster runs some of these tests on
+        three nodes instead)."""
+        return Motorhead(self.redis.url, **env)
 
     def tearDown(self):
         self.server.close()
@@ -70,12 +77,13 @@ class RetrievalTestCase(unittest.TestCase):
         self.assertEqual(status, 200, answer)
         return answer
 
-    def load_labelled_set(self):
+    def load_labelled_set(self, namespace=None):
         data = load_set()
         for name, messages in data["sessions"].items():
             for role, content in messages:
                 self.assertEqual(self.server.post_memory(
-                    self.prefix + name, [{"role": role, "content": content}])[0], 200)
+                    self.prefix + name, [{"role": role, "content": content}],
+                    namespace=namespace)[0], 200)
         return data
 
     def recall_at_5(self, data):
@@ -104,7 +112,9 @@ class LexicalTest(RetrievalTestCase):
         data = self.load_labelled_set()
         hits = self.retrieve(self.prefix + "travel", "sushi restaurant Tokyo")
         self.assertLessEqual(len(hits), 10)
-        self.assertEqual(set(hits[0]), {"role", "content", "dist"})
+        # The original's members, then the message's details (additions).
+        self.assertEqual(set(hits[0]), {"role", "content", "dist", "id",
+                                        "created_at", "token_count"})
         self.assertEqual(hits[0]["content"], data["sessions"]["travel"][4][1])
         dists = [h["dist"] for h in hits]
         self.assertEqual(dists, sorted(dists))
@@ -221,6 +231,179 @@ class HybridTest(RetrievalTestCase):
         self.assertEqual(len(self.redis.command(
             "HKEYS", f"motorhead:session:{{{session}}}:vectors")), 4)
         self.assertIn("embedding", self.server.output())
+
+
+class NamespaceSearchTestCase(RetrievalTestCase):
+    """POST /namespaces/{ns}/retrieval over the labelled set, its three
+    sessions posted under one namespace: a user's whole memory."""
+
+    def search(self, namespace, text, top_k=5, filter_=None, status=200):
+        body = {"text": text, "top_k": top_k}
+        if filter_ is not None:
+            body["filter"] = filter_
+        code, answer, _ = self.server.request(
+            "POST", f"/namespaces/{namespace}/retrieval", body)
+        self.assertEqual(code, status, answer)
+        return answer
+
+    def namespace_recall_at_5(self, data, namespace):
+        """Relevant messages found in the top 5 of the whole namespace;
+        a hit from another session counts as a miss."""
+        found = total = 0
+        for query in data["queries"]:
+            session = self.prefix + query["session"]
+            hits = {(h["session_id"], h["content"])
+                    for h in self.search(namespace, query["text"])}
+            for index in query["relevant"]:
+                total += 1
+                content = data["sessions"][query["session"]][index][1]
+                found += (session, content) in hits
+        return found / total
+
+
+class NamespaceSearchTest(NamespaceSearchTestCase):
+
+    def test_recall_at_5_across_the_namespace_with_bm25(self):
+        namespace = self.prefix + "user"
+        recall = self.namespace_recall_at_5(
+            self.load_labelled_set(namespace), namespace)
+        print(f"\nnamespace recall@5, BM25 alone: {recall:.2f}")
+        self.assertGreaterEqual(recall, NAMESPACE_BM25_FLOOR)
+
+    def test_ranks_as_one_session_holding_every_message_would(self):
+        namespace = self.prefix + "user"
+        data = self.load_labelled_set(namespace)
+        union = self.prefix + "union"
+        for messages in data["sessions"].values():
+            for role, content in messages:
+                self.server.post_memory(union, [{"role": role,
+                                                 "content": content}])
+        for query in data["queries"]:
+            across = self.search(namespace, query["text"], 100)
+            alone = self.retrieve(union, query["text"], 100)
+            self.assertEqual(
+                sorted((round(h["dist"], 9), h["content"]) for h in across),
+                sorted((round(h["dist"], 9), h["content"]) for h in alone),
+                query["text"])
+
+    def test_hits_name_their_session_message_time_and_metadata(self):
+        namespace = self.prefix + "user"
+        session = self.prefix + "alpha"
+        self.server.post_memory(session, [
+            {"role": "Human", "content": "my cat is called Miso", "id": "m-1",
+             "created_at": "2026-03-04T05:06:07Z",
+             "metadata": {"topic": "pets"}}], namespace=namespace)
+        [hit] = self.search(namespace, "cat Miso")
+        self.assertEqual(
+            {k: hit[k] for k in ("session_id", "id", "created_at", "metadata",
+                                 "role", "content")},
+            {"session_id": session, "id": "m-1",
+             "created_at": "2026-03-04T05:06:07.000Z",
+             "metadata": {"topic": "pets"}, "role": "Human",
+             "content": "my cat is called Miso"})
+        self.assertEqual(hit["token_count"], 6)
+        self.assertGreater(hit["dist"], 0)
+
+    def test_only_the_namespaces_sessions_are_searched(self):
+        namespace = self.prefix + "user"
+        self.load_labelled_set(namespace)
+        other = self.prefix + "other-session"
+        self.server.post_memory(other, [{"role": "Human",
+                                         "content": "sushi Tokyo sushi"}],
+                                namespace=self.prefix + "someone-else")
+        hits = self.search(namespace, "sushi Tokyo", 100)
+        self.assertTrue(hits)
+        self.assertNotIn(other, {h["session_id"] for h in hits})
+        self.assertEqual(self.search(self.prefix + "nobody", "sushi"), [])
+        # A deleted session leaves the namespace's search with its DELETE.
+        self.server.request("DELETE", f"/sessions/{self.prefix}travel/memory")
+        self.assertNotIn(self.prefix + "travel", {
+            h["session_id"] for h in self.search(namespace, "sushi Tokyo", 100)})
+
+    def post_filtered_set(self, namespace):
+        for session, role, text, time, topic in [
+                ("a", "Human", "pizza dough recipe", "2026-01-01T10:00:00Z", "food"),
+                ("a", "AI", "pizza dough needs time", "2026-01-02T10:00:00Z", "food"),
+                ("b", "Human", "pizza oven prices", "2026-02-01T10:00:00Z", "shop"),
+                ("b", "AI", "pizza stones are cheap", "2026-03-01T10:00:00Z", None)]:
+            message = {"role": role, "content": text, "created_at": time}
+            if topic:
+                message["metadata"] = {"topic": topic, "n": 1}
+            self.server.post_memory(self.prefix + session, [message],
+                                    namespace=namespace)
+
+    def test_filters_select_by_role_metadata_and_time(self):
+        namespace = self.prefix + "user"
+        self.post_filtered_set(namespace)
+
+        def contents(filter_, session=None):
+            if session:
+                hits = self.retrieve_filtered(self.prefix + session, filter_)
+            else:
+                hits = self.search(namespace, "pizza", 10, filter_)
+            return sorted(h["content"] for h in hits)
+
+        self.assertEqual(len(contents({})), 4)
+        self.assertEqual(contents({"role": "AI"}),
+                         ["pizza dough needs time", "pizza stones are cheap"])
+        self.assertEqual(contents({"role": ["Human", "Nobody"]}),
+                         ["pizza dough recipe", "pizza oven prices"])
+        self.assertEqual(contents({"metadata": {"topic": "food", "n": 1}}),
+                         ["pizza dough needs time", "pizza dough recipe"])
+        self.assertEqual(contents({"metadata": {"topic": "food", "n": 2}}), [])
+        self.assertEqual(contents({"created_after": "2026-01-01T10:00:00Z",
+                                   "created_before": "2026-03-01T10:00:00Z"}),
+                         ["pizza dough needs time", "pizza oven prices"])
+        self.assertEqual(contents({"role": "Human", "metadata": {"topic": "shop"}}),
+                         ["pizza oven prices"])
+        # The same filter on a session's own retrieval.
+        self.assertEqual(contents({"role": "AI"}, session="b"),
+                         ["pizza stones are cheap"])
+        self.assertEqual(contents({"created_before": "2026-01-02T00:00:00Z"},
+                                  session="a"), ["pizza dough recipe"])
+
+    def retrieve_filtered(self, session, filter_):
+        code, answer, _ = self.server.request(
+            "POST", f"/sessions/{session}/retrieval",
+            {"text": "pizza", "filter": filter_})
+        self.assertEqual(code, 200, answer)
+        return answer
+
+    def test_bad_filters_and_namespaces_are_400(self):
+        for filter_, part in [
+                ([], '"filter" must be an object'),
+                ({"role": 3}, '"role" must be a string or an array'),
+                ({"role": []}, '"role" must be a string or an array'),
+                ({"metadata": [1]}, '"metadata" must be an object'),
+                ({"created_after": "yesterday"}, "RFC 3339"),
+                ({"created_before": 5}, "RFC 3339"),
+                ({"roles": "AI"}, 'unknown filter field "roles"')]:
+            for path in ("/namespaces/ns/retrieval", "/sessions/s/retrieval"):
+                with self.subTest(filter=filter_, path=path):
+                    code, body, _ = self.server.request(
+                        "POST", path, {"text": "x", "filter": filter_})
+                    self.assertEqual(code, 400, body)
+                    self.assertIn(part, body["error"])
+        code, body, _ = self.server.request(
+            "POST", "/namespaces/a%20b/retrieval", {"text": "x"})
+        self.assertEqual(code, 400, body)
+        self.assertIn("namespace", body["error"])
+        code, body, _ = self.server.request("GET", "/namespaces/ns/retrieval")
+        self.assertEqual(code, 405, body)
+
+
+class NamespaceHybridTest(NamespaceSearchTestCase):
+    with_provider = True
+
+    def test_recall_at_5_across_the_namespace_hybrid(self):
+        namespace = self.prefix + "user"
+        data = self.load_labelled_set(namespace)
+        sessions = [self.prefix + name for name in data["sessions"]]
+        self.assertTrue(wait_until(
+            lambda: all(self.unembedded(s) == 0 for s in sessions), timeout=20))
+        recall = self.namespace_recall_at_5(data, namespace)
+        print(f"\nnamespace recall@5, BM25 + embeddings (RRF): {recall:.2f}")
+        self.assertGreaterEqual(recall, NAMESPACE_HYBRID_FLOOR)
 
 
 class CrashRecoveryTest(RetrievalTestCase):

@@ -68,6 +68,56 @@ TEST(RetrievalIndex, HybridFusesLexicalAndSemanticRankings) {
   EXPECT_NEAR(both[0].dist, 0.0, 1e-12);
 }
 
+TEST(RetrievalIndex, SessionsSearchedTogetherRankAsOneIndexOfThemAll) {
+  auto all = sample();
+  retrieval_index first, second;
+  for (uint64_t seq = 1; seq <= 5; ++seq)
+    (seq % 2 == 0 ? first : second).add(all.message(seq));
+  for (auto vector : {std::vector<float>{}, std::vector<float>{1, 0, 0}}) {
+    if (!vector.empty())
+      for (auto* index : {&all, &first, &second})
+        for (uint64_t seq = 1; seq <= 5; ++seq)
+          index->set_vector(seq, {float(seq), 1, 0});
+    auto terms = query_terms("car Hokkaido Tokyo");
+    corpus_stats stats;
+    add_stats(stats, first.stats(terms));
+    add_stats(stats, second.stats(terms));
+    EXPECT_EQ(stats.documents, 5u);
+    auto merged = first.candidates("a", terms, vector, stats, {});
+    merge_candidates(merged, second.candidates("a", terms, vector, stats, {}));
+    auto together = fuse(merged, 10, !vector.empty());
+    auto alone = all.search("car Hokkaido Tokyo", vector, 10);
+    ASSERT_EQ(together.size(), alone.size());
+    for (std::size_t i = 0; i < alone.size(); ++i) {
+      EXPECT_EQ(together[i].seq, alone[i].seq);
+      EXPECT_DOUBLE_EQ(together[i].score, alone[i].dist);
+    }
+  }
+}
+
+TEST(RetrievalIndex, FiltersSelectByRoleMetadataAndTime) {
+  retrieval_index index;
+  index.add({1, "Human", "pizza", {"a", 1000, R"({"topic":"food","n":1})", 1}});
+  index.add({2, "AI", "pizza", {"b", 2000, R"({"topic":"food"})", 1}});
+  index.add({3, "AI", "pizza", {"c", 3000, "", 1}});
+  auto found = [&](const retrieval_filter& filter) {
+    return seqs(index.search("pizza", {}, 10, filter));
+  };
+  retrieval_filter by_role;
+  by_role.roles = {"AI"};
+  EXPECT_EQ(found(by_role), (std::vector<uint64_t>{3, 2}));
+  retrieval_filter by_metadata;
+  by_metadata.metadata = {{"topic", R"("food")"}, {"n", "1"}};
+  EXPECT_EQ(found(by_metadata), (std::vector<uint64_t>{1}));
+  retrieval_filter by_time;
+  by_time.created_after = 1000;
+  by_time.created_before = 3000;
+  EXPECT_EQ(found(by_time), (std::vector<uint64_t>{2}));
+  // A filter narrows the answers, not the statistics: the scores stay.
+  EXPECT_EQ(index.search("pizza", {}, 10, by_time)[0].dist,
+            index.search("pizza", {}, 10)[1].dist);
+}
+
 TEST(RetrievalIndex, VectorsPackAsFloat32) {
   std::vector<float> values{1.5f, -2.25f, 0.0f};
   auto bytes = pack_vector(values);
@@ -97,8 +147,34 @@ TEST(RetrievalCodec, QueriesAndAnswers) {
   EXPECT_EQ(query.value->top_k, 3u);
   EXPECT_EQ(json::decode_retrieval_query(R"({"text":"x"})").value->top_k, 10u);
   EXPECT_FALSE(json::decode_retrieval_query(R"({"text":"x","top_k":-1})"));
-  EXPECT_EQ(json::encode_retrieval_hits({{"AI", "pong", 0.5}}),
+  EXPECT_EQ(json::encode_retrieval_hits({{"AI", "pong", 0.5, {}, {}, 1}}),
             R"([{"role":"AI","content":"pong","dist":0.5}])");
+  retrieval_hit named{"AI", "pong", 0.5, {"m1", 0, R"({"a":1})", 2}, "s1", 1};
+  EXPECT_EQ(json::encode_retrieval_hits({named}),
+            R"([{"role":"AI","content":"pong","dist":0.5,"id":"m1",)"
+            R"("created_at":"1970-01-01T00:00:00.000Z","metadata":{"a":1},)"
+            R"("token_count":2,"session_id":"s1"}])");
+}
+
+TEST(RetrievalCodec, Filters) {
+  auto query = json::decode_retrieval_query(
+    R"({"text":"x","filter":{"role":["AI","Human"],"metadata":{"k":[1, 2]},)"
+    R"("created_after":"2026-01-01T00:00:00Z","created_before":"2026-01-01T00:00:01Z"}})");
+  ASSERT_TRUE(query) << query.error;
+  const auto& filter = query.value->filter;
+  EXPECT_EQ(filter.roles, (std::vector<std::string>{"AI", "Human"}));
+  ASSERT_EQ(filter.metadata.size(), 1u);
+  EXPECT_EQ(filter.metadata[0].second, "[1,2]"); // compact, as stored
+  EXPECT_EQ(filter.created_before - filter.created_after, 1000);
+  for (auto bad : {R"({"text":"x","filter":{"role":[]}})",
+                   R"({"text":"x","filter":{"when":1}})",
+                   R"({"text":"x","filter":{"created_after":"soon"}})",
+                   R"({"text":"x","filter":[]})"})
+    EXPECT_FALSE(json::decode_retrieval_query(bad)) << bad;
+  EXPECT_EQ(json::metadata_members(R"({"a":{"b": 1},"c":"d"})"),
+            (std::vector<std::pair<std::string, std::string>>{
+              {"a", R"({"b":1})"}, {"c", R"("d")"}}));
+  EXPECT_TRUE(json::metadata_members("").empty());
 }
 
 TEST(EmbeddingCodec, RequestsAndAnswers) {
