@@ -387,10 +387,15 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
       return route<ok_atom>(self, id, append, id, std::move(request),
                             std::move(scope));
     },
-    [=](memory_delete_atom erase, std::string& id,
-        std::vector<std::string>& namespaces, access_scope& scope) {
-      return route<ok_atom>(self, id, erase, id, std::move(namespaces),
+    [=](memory_delete_atom erase, std::string& id, erase_request& request,
+        access_scope& scope) {
+      return route<ok_atom>(self, id, erase, id, std::move(request),
                             std::move(scope));
+    },
+    [=](forget_atom, std::string& ns, access_scope& scope) {
+      return self->delegate(self->state.registry, forget_atom::value,
+                            std::move(ns), std::move(scope),
+                            caf::actor_cast<router_actor>(self));
     },
     [=](retrieve_atom retrieve, std::string& id, retrieval_query& query,
         access_scope& scope) {
@@ -462,9 +467,9 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
                                       std::move(request), std::move(scope));
     },
     [=](forward_atom, memory_delete_atom erase, std::string& id,
-        std::vector<std::string>& namespaces, access_scope& scope) {
+        erase_request& request, access_scope& scope) {
       return serve_forwarded<ok_atom>(self, erase, std::move(id),
-                                      std::move(namespaces), std::move(scope));
+                                      std::move(request), std::move(scope));
     },
     [=](forward_atom, retrieve_atom retrieve, std::string& id,
         retrieval_query& query, access_scope& scope) {

@@ -47,6 +47,8 @@ caf::error refusal(const std::vector<redis_reply>& replies) {
     return make_error(service_errc::stale, replies.front().text);
   if (store::is_already_stored(replies))
     return make_error(service_errc::already_stored, replies.front().text);
+  if (store::is_touched(replies))
+    return make_error(service_errc::touched, replies.front().text);
   if (store::is_id_conflict(replies))
     return make_error(service_errc::id_conflict,
                       replies.front().text.substr(sizeof "CONFLICT"));
@@ -226,15 +228,27 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
                     rp);
       return rp;
     },
-    [=](erase_atom, const std::string& id,
-        const std::vector<std::string>& namespaces, uint64_t epoch) {
+    [=](erase_atom, const std::string& id, const erase_request& request,
+        uint64_t epoch) {
       auto rp = self->make_response_promise<ok_atom>();
       enqueue_write(self,
-                    [id, namespaces, epoch](const store::key_layout& layout) {
-                      return store::delete_commands(id, namespaces, epoch,
-                                                    layout);
+                    [id, request, epoch](const store::key_layout& layout) {
+                      return store::delete_commands(id, request, epoch, layout);
                     },
                     rp);
+      return rp;
+    },
+    [=](expire_atom, int64_t cutoff_ms, uint32_t limit) {
+      auto rp = self->make_response_promise<std::vector<std::string>>();
+      enqueue_read(self,
+                   commands_only([=](const store::key_layout& layout) {
+                     return store::untouched_sessions_commands(cutoff_ms, limit,
+                                                               layout);
+                   }),
+                   rp, [](const std::vector<redis_reply>& replies) {
+                     return store::decode_session_ids(
+                       replies, std::numeric_limits<std::size_t>::max());
+                   });
       return rp;
     },
     [=](list_atom, const session_page& page) {

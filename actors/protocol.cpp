@@ -34,6 +34,7 @@ void add_protocol_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<memory_view>("memory_view");
   cfg.add_message_type<session_info>("session_info");
   cfg.add_message_type<session_patch>("session_patch");
+  cfg.add_message_type<erase_request>("erase_request");
   cfg.add_message_type<session_snapshot>("session_snapshot");
   cfg.add_message_type<session_page>("session_page");
   cfg.add_message_type<fold_job>("fold_job");

@@ -61,6 +61,8 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using candidates_atom = caf::atom_constant<caf::atom("candidates")>;
 using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 using namespace_atom = caf::atom_constant<caf::atom("namespace")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using forget_atom = caf::atom_constant<caf::atom("forget")>;
 using caf::connect_atom;
 using caf::tick_atom;
 using provider_retry_atom = caf::atom_constant<caf::atom("prov_retry")>;
@@ -90,8 +92,7 @@ using session_actor = caf::typed_actor<
   caf::replies_to<memory_get_atom, access_scope>::with<memory_view>,
   caf::replies_to<memory_append_atom, append_request,
                   access_scope>::with<ok_atom>,
-  // The namespace named by the DELETE, in addition to the session's own.
-  caf::replies_to<memory_delete_atom, std::vector<std::string>,
+  caf::replies_to<memory_delete_atom, erase_request,
                   access_scope>::with<ok_atom>,
   caf::replies_to<retrieve_atom, retrieval_query,
                   access_scope>::with<std::vector<retrieval_hit>>,
@@ -121,7 +122,7 @@ using router_actor = caf::typed_actor<
   caf::replies_to<memory_get_atom, std::string, access_scope>::with<memory_view>,
   caf::replies_to<memory_append_atom, std::string, append_request,
                   access_scope>::with<ok_atom>,
-  caf::replies_to<memory_delete_atom, std::string, std::vector<std::string>,
+  caf::replies_to<memory_delete_atom, std::string, erase_request,
                   access_scope>::with<ok_atom>,
   caf::replies_to<retrieve_atom, std::string, retrieval_query,
                   access_scope>::with<std::vector<retrieval_hit>>,
@@ -131,6 +132,9 @@ using router_actor = caf::typed_actor<
   // for them all.
   caf::replies_to<retrieve_atom, namespace_query,
                   access_scope>::with<std::vector<retrieval_hit>>,
+  // Deletes every session of a namespace, leaving nothing of them in
+  // Redis; answers how many there were.
+  caf::replies_to<forget_atom, std::string, access_scope>::with<uint64_t>,
   caf::replies_to<stats_atom, std::vector<std::string>, retrieval_query,
                   access_scope>::with<corpus_stats>,
   caf::replies_to<candidates_atom, std::vector<std::string>, candidate_request,
@@ -153,6 +157,9 @@ using registry_actor = router_actor::extend<
   // registry itself, or the cluster node that splits them by owner.
   caf::replies_to<retrieve_atom, namespace_query, access_scope,
                   router_actor>::with<std::vector<retrieval_hit>>,
+  // Deletes a namespace's sessions, each through the given router.
+  caf::replies_to<forget_atom, std::string, access_scope,
+                  router_actor>::with<uint64_t>,
   // To itself: ask the sessions idle for long enough to stop.
   caf::reacts_to<idle_atom>,
   // The members now alive, and this node's name: sessions owned elsewhere
@@ -172,10 +179,13 @@ using persistence_actor = caf::typed_actor<
   caf::replies_to<info_atom, std::string>::with<session_info>,
   // Every session listed under a namespace.
   caf::replies_to<namespace_atom, std::string>::with<std::vector<std::string>>,
+  // Up to n sessions (of each shard of the index) untouched since a time
+  // (ms), oldest first.
+  caf::replies_to<expire_atom, int64_t, uint32_t>::with<std::vector<std::string>>,
   caf::replies_to<append_atom, std::string, store::append_change>::with<ok_atom>,
   caf::replies_to<fold_atom, std::string, store::fold_change>::with<ok_atom>,
-  // Namespaces to leave, and the epoch of the writer.
-  caf::replies_to<erase_atom, std::string, std::vector<std::string>,
+  // What to delete (every namespace to leave), and the writer's epoch.
+  caf::replies_to<erase_atom, std::string, erase_request,
                   uint64_t>::with<ok_atom>,
   caf::replies_to<list_atom, session_page>::with<std::vector<std::string>>,
   caf::replies_to<ping_atom>::with<ok_atom>,
@@ -226,7 +236,7 @@ using node_actor = caf::typed_actor<
   caf::replies_to<forward_atom, memory_append_atom, std::string,
                   append_request, access_scope>::with<ok_atom>,
   caf::replies_to<forward_atom, memory_delete_atom, std::string,
-                  std::vector<std::string>, access_scope>::with<ok_atom>,
+                  erase_request, access_scope>::with<ok_atom>,
   caf::replies_to<forward_atom, retrieve_atom, std::string, retrieval_query,
                   access_scope>::with<std::vector<retrieval_hit>>,
   caf::replies_to<forward_atom, info_atom, std::string, session_patch,
@@ -283,6 +293,9 @@ enum class service_errc : uint8_t {
   id_conflict,
   not_found,       // the session does not exist
   invalid_request, // the request cannot apply to what the session holds
+  /// A delete of a session untouched since a time found it updated since:
+  /// nothing changed.
+  touched,
 };
 
 caf::atom_value service_error_category();
@@ -362,6 +375,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_patch& x) {
   optional_string_field ns{x.ns};
   return f(caf::meta::type_name("session_patch"), x.changes, x.metadata, ns);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, erase_request& x) {
+  return f(caf::meta::type_name("erase_request"), x.namespaces,
+           x.leave_nothing, x.untouched_since);
 }
 
 template <class Inspector>

@@ -58,7 +58,8 @@ bool is_fenced(const caf::error& err) {
 /// memory still equal to it: a retried POST, or one whose ids conflict.
 bool left_unchanged(const caf::error& err) {
   return is_service_error(err, service_errc::already_stored)
-         || is_service_error(err, service_errc::id_conflict);
+         || is_service_error(err, service_errc::id_conflict)
+         || is_service_error(err, service_errc::touched);
 }
 
 void add_namespace(std::vector<std::string>& namespaces,
@@ -487,29 +488,40 @@ void apply_erase(session_state& st) {
     st.index = std::make_shared<retrieval_index>();
 }
 
-caf::result<ok_atom> erase(session_pointer self,
-                           std::vector<std::string> extra_namespaces,
+caf::result<ok_atom> erase(session_pointer self, erase_request request,
                            access_scope scope) {
   auto rp = self->make_response_promise<ok_atom>();
   with_reachable_state(
     self, std::move(scope),
     [=]() mutable {
       auto& st = self->state;
-      auto namespaces = std::move(st.namespaces);
-      for (const auto& ns : extra_namespaces)
-        add_namespace(namespaces, ns);
+      auto own = st.namespaces;
+      for (const auto& ns : request.namespaces)
+        add_namespace(st.namespaces, ns);
+      request.namespaces = std::move(st.namespaces);
       // The session leaves its namespaces as the DELETE is sent: a POST
-      // sent after it must neither write them back nor lose its own.
+      // sent after it must neither write them back nor lose its own. (A
+      // conditional delete refused puts them back: Redis kept them.)
       st.namespaces.clear();
       write(
         self, true,
         [=](bool current) mutable {
+          auto& st = self->state;
           if (current)
-            apply_erase(self->state);
+            apply_erase(st);
+          // No claim is left in Redis: the next request claims anew.
+          if (request.leave_nothing)
+            st.loaded = false;
           rp.deliver(ok_atom::value);
         },
-        [=](const caf::error& err) mutable { rp.deliver(err); },
-        erase_atom::value, st.id, namespaces, st.epoch);
+        [=](const caf::error& err) mutable {
+          auto& st = self->state;
+          if (is_service_error(err, service_errc::touched))
+            for (const auto& ns : own)
+              add_namespace(st.namespaces, ns);
+          rp.deliver(err);
+        },
+        erase_atom::value, st.id, request, st.epoch);
     },
     [=](caf::error& err) mutable { rp.deliver(err); });
   return rp;
@@ -748,9 +760,9 @@ session(session_pointer self, std::string id,
       -> caf::result<ok_atom> {
       return append(self, std::move(request), std::move(scope));
     },
-    [=](memory_delete_atom, std::vector<std::string>& namespaces,
-        access_scope& scope) -> caf::result<ok_atom> {
-      return erase(self, std::move(namespaces), std::move(scope));
+    [=](memory_delete_atom, erase_request& request, access_scope& scope)
+      -> caf::result<ok_atom> {
+      return erase(self, std::move(request), std::move(scope));
     },
     [=](info_atom, session_patch& patch, access_scope& scope)
       -> caf::result<session_info> {

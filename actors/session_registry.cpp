@@ -253,6 +253,32 @@ fetch_picks(registry_pointer self, std::vector<ranked_message> picks,
   return rp;
 }
 
+/// Deletes every session listed under the namespace, each through
+/// `router` (to its owner), leaving nothing of them in Redis; answers how
+/// many there were. The namespace's index empties with the last of them.
+caf::result<uint64_t> forget_namespace(registry_pointer self, std::string ns,
+                                       access_scope scope,
+                                       router_actor router) {
+  auto rp = self->make_response_promise<uint64_t>();
+  self->request(self->state.setup->peers.store, caf::infinite,
+                namespace_atom::value, ns)
+    .then(
+      [=](std::vector<std::string>& sessions) mutable {
+        auto deleted = make_fan_in(
+          rp, sessions.size(),
+          [](uint64_t& total, uint64_t one) { total += one; });
+        for (const auto& id : sessions)
+          self->request(router, caf::infinite, memory_delete_atom::value, id,
+                        erase_request{{ns}, true, 0}, scope)
+            .then([deleted](ok_atom) mutable { deleted.add(1); },
+                  [deleted](caf::error& err) mutable {
+                    deleted.fail(std::move(err));
+                  });
+      },
+      [=](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
 /// Runs a namespace's search in an actor of its own, its steps sent to
 /// `router`.
 caf::result<std::vector<retrieval_hit>>
@@ -283,10 +309,19 @@ registry_actor::behavior_type session_registry(registry_pointer self,
       return self->delegate(session_for(self, id), memory_append_atom::value,
                             std::move(request), std::move(scope));
     },
-    [=](memory_delete_atom, const std::string& id,
-        std::vector<std::string>& namespaces, access_scope& scope) {
+    [=](memory_delete_atom, const std::string& id, erase_request& request,
+        access_scope& scope) {
       return self->delegate(session_for(self, id), memory_delete_atom::value,
-                            std::move(namespaces), std::move(scope));
+                            std::move(request), std::move(scope));
+    },
+    [=](forget_atom, std::string& ns, access_scope& scope) {
+      return forget_namespace(self, std::move(ns), std::move(scope),
+                              caf::actor_cast<router_actor>(self));
+    },
+    [=](forget_atom, std::string& ns, access_scope& scope,
+        router_actor& router) {
+      return forget_namespace(self, std::move(ns), std::move(scope),
+                              std::move(router));
     },
     [=](retrieve_atom, const std::string& id, retrieval_query& query,
         access_scope& scope) {

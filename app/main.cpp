@@ -17,6 +17,7 @@
 #include "actors/provider_summarizer.hpp"
 #include "actors/session_registry.hpp"
 #include "actors/summarizer_pool.hpp"
+#include "actors/retention_sweeper.hpp"
 #include "config/settings.hpp"
 #include "http/api_handler.hpp"
 #include "http/http_server.hpp"
@@ -31,6 +32,7 @@ struct node_actors {
   summarizer_pool_actor pool;
   embedder_actor embedder; // with long-term memory and a provider
   caf::actor sweeper;      // likewise
+  caf::actor retention;    // with MOTORHEAD_SESSION_TTL_SECONDS
   registry_actor registry;
   cluster_actor cluster;  // none on a node on its own
   caf::actor connector;   // likewise
@@ -38,7 +40,7 @@ struct node_actors {
 
   void stop() {
     for (const caf::actor_addr& addr :
-         {sweeper.address(), cluster.address(), connector.address(),
+         {sweeper.address(), retention.address(), cluster.address(), connector.address(),
           registry.address(), pool.address(), embedder.address(),
           store.address()})
       if (addr)
@@ -216,6 +218,10 @@ outcome<node_actors> start_actors(caf::actor_system& system,
   if (actors.embedder)
     actors.sweeper = system.spawn(embedding_sweeper, actors.store, actors.router,
                                   std::chrono::milliseconds{60000});
+  if (cfg.session_ttl.count() > 0)
+    actors.retention = system.spawn(retention_sweeper, actors.store,
+                                    actors.router, cfg.session_ttl,
+                                    retention_interval(cfg.session_ttl));
   return {std::move(actors), {}};
 }
 

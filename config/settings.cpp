@@ -292,6 +292,10 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_SESSION_IDLE_SECONDS", "300",
      "seconds without requests before a session actor is stopped",
      duration_option(&settings::session_idle, 1, 86400)},
+    {"MOTORHEAD_SESSION_TTL_SECONDS", "0",
+     "sessions without a POST or PATCH for this long are deleted, with "
+     "their archive and vectors (0: kept for good)",
+     duration_option(&settings::session_ttl, 0, 100u * 365 * 86400)},
     {"MOTORHEAD_MAX_SESSIONS", "0",
      "live session actors at most (0: no bound); beyond it the least "
      "recently used idle ones stop first",

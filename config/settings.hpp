@@ -58,6 +58,7 @@ struct settings {
   std::string tokenizer_dir;
   std::string tokenizer; // empty: the model's encoding
   std::chrono::seconds session_idle{300};
+  std::chrono::seconds session_ttl{0}; // retention; 0: sessions stay
   std::size_t max_sessions = 0; // live session actors at most; 0: no bound
   std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds shutdown_timeout{10000};

@@ -52,6 +52,37 @@ bool has_only_valid_strings(const rapidjson::Value& root) {
   return true;
 }
 
+/// How deep JSON may nest. The parse is iterative, but writing a value back
+/// (compact metadata, the merge of a patch) recurses once per level.
+constexpr std::size_t max_nesting = 128;
+
+/// Whether `root` nests deeper than max_nesting; iterative, like the parse.
+bool nests_too_deep(const rapidjson::Value& root) {
+  std::vector<std::pair<const rapidjson::Value*, std::size_t>> pending{{&root, 1}};
+  while (!pending.empty()) {
+    auto [value, depth] = pending.back();
+    pending.pop_back();
+    if (depth > max_nesting)
+      return true;
+    if (value->IsArray())
+      for (const auto& item : value->GetArray())
+        pending.emplace_back(&item, depth + 1);
+    if (value->IsObject())
+      for (const auto& m : value->GetObject())
+        pending.emplace_back(&m.value, depth + 1);
+  }
+  return false;
+}
+
+/// Whether the text opens more arrays and objects than JSON may nest: if
+/// not, it cannot nest too deep, and the walk is spared.
+bool may_nest_too_deep(std::string_view text) {
+  std::size_t opened = 0;
+  for (char c : text)
+    opened += c == '[' || c == '{';
+  return opened > max_nesting;
+}
+
 /// Parses `text` into `doc`; returns an empty string or the parse error.
 std::string parse(std::string_view text, rapidjson::Document& doc) {
   // RapidJSON takes a NUL byte for the end of the input and would ignore
@@ -66,6 +97,9 @@ std::string parse(std::string_view text, rapidjson::Document& doc) {
            + ")";
   doc.Parse(text.data(), text.size());
   if (!doc.HasParseError()) {
+    if (may_nest_too_deep(text) && nests_too_deep(doc))
+      return "the JSON nests deeper than " + std::to_string(max_nesting)
+             + " levels";
     // Valid UTF-8 in, valid UTF-8 out, unless an escape made it otherwise.
     if (text.find("\\u") != std::string_view::npos
         && !has_only_valid_strings(doc))
@@ -595,6 +629,17 @@ std::string encode_cluster(const std::string& node,
 
 std::string encode_status_ok() {
   return R"({"status":"Ok"})";
+}
+
+std::string encode_namespace_deleted(uint64_t sessions) {
+  return write_json([&](writer_type& out) {
+    out.StartObject();
+    out.Key("status");
+    out.String("Ok");
+    out.Key("deleted_sessions");
+    out.Uint64(sessions);
+    out.EndObject();
+  });
 }
 
 std::string encode_health(int64_t now_ms) {

@@ -59,6 +59,8 @@ std::string encode_session_info(const std::string& id,
 std::string encode_memory_view(const memory_view& view, bool data_envelope);
 std::string encode_session_ids(const std::vector<std::string>& ids);
 std::string encode_status_ok();
+/// DELETE /namespaces/{ns}: {"status": "Ok", "deleted_sessions": n}.
+std::string encode_namespace_deleted(uint64_t sessions);
 
 /// GET /keys/current: {"status": "Ok", "authenticated": whether keys are
 /// on}, and "namespaces" for a key scoped to them.

@@ -81,6 +81,18 @@ struct append_request {
   std::optional<std::string> ns;
 };
 
+/// DELETE /sessions/{id}/memory, and the deletions of retention.
+struct erase_request {
+  /// Namespaces to leave besides the session's own (the DELETE's).
+  std::vector<std::string> namespaces;
+  /// Leave nothing of the session in Redis, not even its claim (deleting a
+  /// namespace, expiry). A plain DELETE keeps the claim for a day, so that
+  /// the owner's next writes go on under it.
+  bool leave_nothing = false;
+  /// Delete only a session not updated after this time (ms); 0: any.
+  int64_t untouched_since = 0;
+};
+
 /// The answer of GET /sessions/{id}/memory: newest message first.
 struct memory_view {
   std::vector<chat_message> messages;

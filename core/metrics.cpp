@@ -208,6 +208,10 @@ void server_metrics::render(text_writer& out) const {
                  "Idle session actors stopped, least recently used first, "
                  "to stay within MOTORHEAD_MAX_SESSIONS.",
                  session_evictions);
+  render_counter(out, "motorhead_sessions_expired_total",
+                 "Sessions deleted for being untouched for "
+                 "MOTORHEAD_SESSION_TTL_SECONDS.",
+                 sessions_expired);
 
   render_gauge(out, "motorhead_folds_queued",
                "Folds waiting for a summarizer worker.", folds_queued);

@@ -385,13 +385,21 @@ void api_handler::serve_route(const api_request& request,
                               respond);
       return handle_memory(request, route.session_id, target, scope, respond);
     }
+    case route_kind::namespace_root:
     case route_kind::namespace_retrieval:
       if (auto err = namespace_error(route.ns); !err.empty())
         return respond(error_response(400, err));
       if (!scope.allows(route.ns))
         return respond(error_response(
           403, "this API key may not reach namespace " + route.ns));
-      return handle_retrieval(request, route, scope, respond);
+      if (route.kind == route_kind::namespace_retrieval)
+        return handle_retrieval(request, route, scope, respond);
+      return ask_router<uint64_t>(
+        respond,
+        [](uint64_t deleted) {
+          return ok_response(json::encode_namespace_deleted(deleted));
+        },
+        forget_atom::value, route.ns, scope);
     case route_kind::not_found:
       break;
   }
@@ -413,11 +421,11 @@ void api_handler::handle_memory(const api_request& request,
       },
       memory_get_atom::value, id, scope);
   if (request.method == "DELETE") {
-    std::vector<std::string> namespaces;
+    erase_request erase;
     if (*ns.value)
-      namespaces.push_back(**ns.value);
+      erase.namespaces.push_back(**ns.value);
     return ask_router<ok_atom>(respond, acknowledge, memory_delete_atom::value,
-                               id, std::move(namespaces), scope);
+                               id, std::move(erase), scope);
   }
   auto body = json::decode_append_request(request.body);
   if (!body)

@@ -4,8 +4,8 @@ namespace motorhead::http {
 
 namespace {
 
-constexpr std::array<std::string_view, 4> method_names{"GET", "POST", "DELETE",
-                                                       "other"};
+constexpr std::array<std::string_view, http_metrics::method_count>
+  method_names{"GET", "POST", "PATCH", "DELETE", "other"};
 
 } // namespace
 

@@ -27,9 +27,10 @@ public:
   /// anything are left out.
   void render(metrics::text_writer& out) const;
 
+  /// Methods the routes answer, and "other" for the rest.
+  static constexpr std::size_t method_count = 5;
+
 private:
-  // Methods the routes answer, and "other" for the rest.
-  static constexpr std::size_t method_count = 4;
   // Statuses 100..599, one slot each.
   static constexpr unsigned first_status = 100;
   static constexpr std::size_t status_count = 500;

@@ -173,6 +173,8 @@ route_match match_route(const std::string& path) {
   auto parts = split(path, '/');
   if (parts.size() == 3 && parts[0].empty() && parts[1] == "sessions")
     return {route_kind::session, std::string{parts[2]}};
+  if (parts.size() == 3 && parts[0].empty() && parts[1] == "namespaces")
+    return {route_kind::namespace_root, {}, std::string{parts[2]}};
   if (parts.size() == 4 && parts[0].empty() && parts[1] == "namespaces"
       && parts[3] == "retrieval")
     return {route_kind::namespace_retrieval, {}, std::string{parts[2]}};
@@ -212,6 +214,8 @@ std::string_view route_template(route_kind kind) {
       return "/sessions/{id}/retrieval";
     case route_kind::namespace_retrieval:
       return "/namespaces/{ns}/retrieval";
+    case route_kind::namespace_root:
+      return "/namespaces/{ns}";
     case route_kind::metrics:
       return "/metrics";
     case route_kind::keys_current:
@@ -235,6 +239,8 @@ std::string allowed_methods(route_kind kind) {
       return "POST";
     case route_kind::session:
       return "GET, PATCH";
+    case route_kind::namespace_root:
+      return "DELETE";
     case route_kind::not_found:
       return "";
     default:

@@ -21,6 +21,7 @@ enum class route_kind {
   memory,        // GET|POST|DELETE /sessions/{id}/memory
   retrieval,     // POST /sessions/{id}/retrieval
   namespace_retrieval, // POST /namespaces/{ns}/retrieval
+  namespace_root, // DELETE /namespaces/{ns}
   metrics,       // GET /metrics
   keys_current,  // GET /keys/current (the Metal API's key check)
   openapi,       // GET /openapi.json

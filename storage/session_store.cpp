@@ -22,6 +22,7 @@ const std::string fenced_prefix = "FENCED";
 const std::string stale_prefix = "STALE";
 const std::string stored_prefix = "STORED";
 const std::string conflict_prefix = "CONFLICT";
+const std::string touched_prefix = "TOUCHED";
 const std::string fence = R"lua(
 if redis.call('HGET', KEYS[2], 'epoch') ~= ARGV[1] then
   return redis.error_reply('FENCED the session has a newer owner')
@@ -29,10 +30,18 @@ end
 )lua";
 
 // KEYS: messages, meta. ARGV: ttl. Claims the session: its epoch goes up by
-// one and is returned. A session never written (no next_seq) expires after
-// `ttl` seconds unless a write makes it real.
+// one, to no less than the server's time in microseconds, and is returned.
+// The time makes a claim after a deletion that left nothing (no epoch to
+// go up from) higher than any claim before it. A session never written (no
+// next_seq) expires after `ttl` seconds unless a write makes it real.
 const lua_script claim_script{R"lua(
 local epoch = redis.call('HINCRBY', KEYS[2], 'epoch', 1)
+local now = redis.call('TIME')
+local floor = now[1] .. string.format('%06d', tonumber(now[2]))
+if epoch < tonumber(floor) then
+  redis.call('HSET', KEYS[2], 'epoch', floor)
+  epoch = tonumber(floor)
+end
 if redis.call('EXISTS', KEYS[1]) == 0
    and redis.call('HEXISTS', KEYS[2], 'next_seq') == 0 then
   redis.call('EXPIRE', KEYS[2], ARGV[1])
@@ -107,15 +116,25 @@ return 1
 
 // KEYS: messages, meta, archive, unembedded, vectors, ids, then, on a
 // single Redis, the sessions index, the pending embeddings and the index of
-// each namespace. ARGV: epoch, ttl, session id. Removes everything but the claim (epoch) and the summary
-// generation, which moves on so that no fold computed before lands after;
-// they expire like the claim of a session never written.
+// each namespace. ARGV: epoch, ttl, session id, leave_nothing (0/1),
+// untouched_since (ms; 0: any). A session updated after untouched_since
+// is left as it is (TOUCHED). Removes everything but the claim (epoch) and
+// the summary generation, which moves on so that no fold computed before
+// lands after; they expire like the claim of a session never written.
+// With leave_nothing they go too: a later claim is higher anyway (see the
+// claim script), which fences out every earlier owner and fold.
 const lua_script delete_script{fence + R"lua(
+if ARGV[5] ~= '0' and
+   tonumber(redis.call('HGET', KEYS[2], 'updated_at') or '0') > tonumber(ARGV[5]) then
+  return redis.error_reply('TOUCHED the session was updated since')
+end
 redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 local generation = redis.call('HGET', KEYS[2], 'summary_gen') or 0
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[2], 'epoch', ARGV[1], 'summary_gen', generation + 1)
-redis.call('EXPIRE', KEYS[2], ARGV[2])
+if ARGV[4] ~= '1' then
+  redis.call('HSET', KEYS[2], 'epoch', ARGV[1], 'summary_gen', generation + 1)
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
 for i = 7, #KEYS do
   redis.call('ZREM', KEYS[i], ARGV[3])
 end
@@ -179,12 +198,18 @@ constexpr unsigned cluster_index_shards = 16;
 constexpr std::string_view session_list_name = "motorhead:sessions";
 constexpr std::string_view pending_list_name = "motorhead:embedding:pending";
 
-/// The key of one shard of an index: its number is its hash tag.
-std::string shard_key(std::string_view name, unsigned shard) {
+/// The key of one shard of an index (its number is its hash tag), or the
+/// index itself when the layout does not split it.
+std::string shard_key(std::string_view name, unsigned shard,
+                      const key_layout& layout) {
+  if (layout.index_shards == 1)
+    return std::string{name};
   return std::string{name} + ":{" + std::to_string(shard) + "}";
 }
 
 unsigned shard_of(const std::string& session_id, const key_layout& layout) {
+  if (layout.index_shards == 1)
+    return 0;
   return cluster_slots::key_slot(session_id) % layout.index_shards;
 }
 
@@ -264,16 +289,12 @@ key_layout key_layout::of(redis_topology topology) {
 
 std::string session_index_key(const std::string& session_id,
                               const key_layout& layout) {
-  if (layout.index_shards == 1)
-    return std::string{session_list_name};
-  return shard_key(session_list_name, shard_of(session_id, layout));
+  return shard_key(session_list_name, shard_of(session_id, layout), layout);
 }
 
 std::string pending_embeddings_key(const std::string& session_id,
                                    const key_layout& layout) {
-  if (layout.index_shards == 1)
-    return std::string{pending_list_name};
-  return shard_key(pending_list_name, shard_of(session_id, layout));
+  return shard_key(pending_list_name, shard_of(session_id, layout), layout);
 }
 
 command_list info_commands(const std::string& session_id) {
@@ -402,14 +423,14 @@ command_list fold_commands(const std::string& session_id,
 }
 
 write_plan delete_commands(const std::string& session_id,
-                           const std::vector<std::string>& namespaces,
-                           uint64_t epoch, const key_layout& layout) {
+                           const erase_request& request, uint64_t epoch,
+                           const key_layout& layout) {
   redis_command keys{messages_key(session_id), meta_key(session_id),
                      archive_key(session_id), unembedded_key(session_id),
                      vectors_key(session_id), ids_key(session_id)};
   std::vector<std::string> indexes{session_index_key(session_id, layout),
                                    pending_embeddings_key(session_id, layout)};
-  for (const auto& ns : namespaces)
+  for (const auto& ns : request.namespaces)
     indexes.push_back(index_key(ns));
   write_plan plan;
   if (layout.indexes_in_scripts)
@@ -419,7 +440,10 @@ write_plan delete_commands(const std::string& session_id,
       plan.index_updates.push_back({"ZREM", std::move(index), session_id});
   plan.indexes_required = true;
   plan.commands.push_back(delete_script.call(
-    std::move(keys), {std::to_string(epoch), unwritten_epoch_ttl, session_id}));
+    std::move(keys),
+    {std::to_string(epoch), unwritten_epoch_ttl, session_id,
+     request.leave_nothing ? "1" : "0",
+     std::to_string(request.untouched_since)}));
   return plan;
 }
 
@@ -431,7 +455,7 @@ command_list list_commands(const session_page& page, const key_layout& layout) {
              std::to_string(last)}};
   command_list commands;
   for (unsigned shard = 0; shard < layout.index_shards; ++shard)
-    commands.push_back({"ZRANGE", shard_key("motorhead:sessions", shard), "0",
+    commands.push_back({"ZRANGE", shard_key(session_list_name, shard, layout), "0",
                         std::to_string(last), "WITHSCORES"});
   return commands;
 }
@@ -522,10 +546,7 @@ command_list pending_embedding_commands(std::size_t limit,
                                         const key_layout& layout) {
   command_list commands;
   for (unsigned shard = 0; shard < layout.index_shards; ++shard)
-    commands.push_back({"ZRANGE",
-                        layout.index_shards == 1
-                          ? std::string{pending_list_name}
-                          : shard_key(pending_list_name, shard),
+    commands.push_back({"ZRANGE", shard_key(pending_list_name, shard, layout),
                         "0", std::to_string(limit - 1)});
   return commands;
 }
@@ -581,6 +602,21 @@ bool is_already_stored(const std::vector<redis_reply>& replies) {
 
 bool is_id_conflict(const std::vector<redis_reply>& replies) {
   return first_reply_starts_with(replies, conflict_prefix);
+}
+
+bool is_touched(const std::vector<redis_reply>& replies) {
+  return first_reply_starts_with(replies, touched_prefix);
+}
+
+command_list untouched_sessions_commands(int64_t cutoff_ms, std::size_t limit,
+                                         const key_layout& layout) {
+  command_list commands;
+  for (unsigned shard = 0; shard < layout.index_shards; ++shard)
+    commands.push_back({"ZRANGEBYSCORE",
+                        shard_key(session_list_name, shard, layout), "-inf",
+                        std::to_string(cutoff_ms), "LIMIT", "0",
+                        std::to_string(limit)});
+  return commands;
 }
 
 } // namespace motorhead::store

@@ -119,9 +119,10 @@ write_plan append_commands(const std::string& session_id,
                            const key_layout& layout);
 command_list fold_commands(const std::string& session_id,
                            const fold_change& change);
+/// `request.namespaces` are every namespace the session leaves.
 write_plan delete_commands(const std::string& session_id,
-                           const std::vector<std::string>& namespaces,
-                           uint64_t epoch, const key_layout& layout);
+                           const erase_request& request, uint64_t epoch,
+                           const key_layout& layout);
 /// A page of the sessions listed, oldest POST first. The shards of a split
 /// index are merged: each gives its first sessions up to the page's end.
 command_list list_commands(const session_page& page, const key_layout& layout);
@@ -168,5 +169,15 @@ bool is_stale(const std::vector<redis_reply>& replies);
 /// changed.
 bool is_already_stored(const std::vector<redis_reply>& replies);
 bool is_id_conflict(const std::vector<redis_reply>& replies);
+
+/// Whether a conditional delete found the session updated since: nothing
+/// changed.
+bool is_touched(const std::vector<redis_reply>& replies);
+
+/// Up to `limit` sessions of each shard of the session index whose last
+/// POST or PATCH is at `cutoff_ms` or before, oldest first (read with
+/// decode_session_ids).
+command_list untouched_sessions_commands(int64_t cutoff_ms, std::size_t limit,
+                                         const key_layout& layout);
 
 } // namespace motorhead::store

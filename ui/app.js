@@ -1,5 +1,7 @@
-// The admin page: browses sessions, reads and deletes one, searches it, and
-// shows the cluster and the main metrics. It calls the server's own API, so
+// The admin page: browses sessions, reads one (its window and its
+// metadata, which it can merge into), searches it or its whole namespace,
+// deletes it or its whole namespace, and shows the cluster and the main
+// metrics. It calls the server's own API, so
 // it sees exactly what clients see. Everything a session holds is user
 // data: it is only ever put into the page as text, never as HTML.
 "use strict";
@@ -15,6 +17,7 @@ const shownMetrics = [
   ["motorhead_http_connections", "open connections"],
   ["motorhead_session_loads_total", "session loads"],
   ["motorhead_session_idle_stops_total", "idle stops"],
+  ["motorhead_sessions_expired_total", "sessions expired"],
   ["motorhead_folds_queued", "folds queued"],
   ["motorhead_folds_in_flight", "folds in flight"],
   ["motorhead_folds_done_total", "folds done"],
@@ -136,6 +139,8 @@ async function listSessions() {
     empty.textContent = "no sessions on this page";
     $("sessions").append(empty);
   }
+  $("namespace-tools").hidden = !namespace;
+  $("namespace-name").textContent = namespace;
   $("page-number").textContent = `page ${state.page}`;
   $("previous-page").disabled = state.page === 1;
   $("next-page").disabled = ids.length < size || state.page >= 100;
@@ -143,9 +148,38 @@ async function listSessions() {
 
 const sessionPath = (id) => `/sessions/${encodeURIComponent(id)}`;
 
+/// The session's own record; a session that holds nothing yet has none.
+async function sessionInfo(id) {
+  try {
+    return await api("GET", sessionPath(id));
+  } catch (error) {
+    if (error.status === 404) return null;
+    throw error;
+  }
+}
+
+function showInfo(info) {
+  const entries = info === null ? [["created", "not yet (nothing posted)"]] : [
+    ["created", info.created_at ?? "before times were kept"],
+    ["updated", info.updated_at ?? "–"],
+    ["messages posted", String(info.message_count)],
+    ["namespaces", info.namespaces.join(", ") || "none"],
+    ["metadata", info.metadata ? JSON.stringify(info.metadata) : "none"],
+  ];
+  $("session-info").replaceChildren(...entries.flatMap(([term, detail]) => {
+    const dt = document.createElement("dt");
+    dt.textContent = term;
+    const dd = document.createElement("dd");
+    dd.textContent = detail;
+    return [dt, dd];
+  }));
+}
+
 async function openSession(id) {
-  const view = await api("GET", `${sessionPath(id)}/memory`);
+  const [view, info] = await Promise.all([
+    api("GET", `${sessionPath(id)}/memory`), sessionInfo(id)]);
   state.session = id;
+  showInfo(info);
   $("session-panel").hidden = false;
   $("session-id").textContent = id;
   $("session-tokens").textContent = `${view.tokens} tokens spent on summaries`;
@@ -171,15 +205,62 @@ async function deleteSession() {
   await listSessions();
 }
 
+/// Merges the JSON object typed in into the session's metadata (PATCH).
+async function saveMetadata() {
+  let metadata;
+  try {
+    metadata = JSON.parse($("metadata-patch").value);
+  } catch (_) {
+    notify("the metadata must be JSON: an object, or null to remove it all");
+    return;
+  }
+  showInfo(await api("PATCH", sessionPath(state.session), { metadata }));
+  $("metadata-patch").value = "";
+}
+
+function showHits(table, hits) {
+  replaceRows(table, hits.map((hit) => [
+    hit.dist.toFixed(3),
+    hit.session_id ?? state.session,
+    hit.created_at ?? "",
+    hit.role,
+    hit.content,
+    hit.metadata ? JSON.stringify(hit.metadata) : "",
+  ]));
+  table.hidden = false;
+  if (hits.length === 0) notify("nothing matches");
+}
+
 async function search() {
-  const hits = await api("POST", `${sessionPath(state.session)}/retrieval`, {
+  showHits($("hits"), await api("POST", `${sessionPath(state.session)}/retrieval`, {
     text: $("query").value,
     top_k: Number($("top-k").value),
-  });
-  replaceRows($("hits"), hits.map((hit) =>
-    [hit.dist.toFixed(3), hit.role, hit.content]));
-  $("hits").hidden = false;
-  if (hits.length === 0) notify("nothing matches");
+  }));
+}
+
+const namespacePath = () =>
+  `/namespaces/${encodeURIComponent($("namespace").value.trim())}`;
+
+/// Searches every session of the namespace listed.
+async function searchNamespace() {
+  const body = { text: $("namespace-query").value, top_k: 10 };
+  const role = $("namespace-role").value.trim();
+  if (role) body.filter = { role };
+  showHits($("namespace-hits"),
+           await api("POST", `${namespacePath()}/retrieval`, body));
+}
+
+async function deleteNamespace() {
+  const namespace = $("namespace").value.trim();
+  if (!confirm(`Delete every session of namespace ${namespace}, leaving nothing of them?`))
+    return;
+  const answer = await api("DELETE", namespacePath());
+  state.session = null;
+  $("session-panel").hidden = true;
+  $("namespace-hits").hidden = true;
+  notify(`namespace ${namespace}: ${answer.deleted_sessions} sessions deleted`);
+  state.page = 1;
+  await listSessions();
 }
 
 /// Sums each metric over its label sets: "name{labels} value" lines.
@@ -247,6 +328,15 @@ function bind() {
     attempt(() => openSession($("open-id").value.trim()));
   });
   $("delete-session").addEventListener("click", () => attempt(deleteSession));
+  $("metadata-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    attempt(saveMetadata);
+  });
+  $("namespace-search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    attempt(searchNamespace);
+  });
+  $("delete-namespace").addEventListener("click", () => attempt(deleteNamespace));
   $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
     attempt(search);

@@ -115,7 +115,7 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
         return apply_fold(self->state.sessions[id], change);
       });
     },
-    [=](erase_atom, const std::string& id, std::vector<std::string>&,
+    [=](erase_atom, const std::string& id, erase_request&,
         uint64_t epoch) {
       return serve<ok_atom>(self, true, [=]() -> caf::expected<ok_atom> {
         auto& session = self->state.sessions[id];
@@ -158,6 +158,9 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
       });
     },
     [=](pending_atom, uint32_t) -> std::vector<std::string> { return {}; },
+    [=](expire_atom, int64_t, uint32_t) -> std::vector<std::string> {
+      return {};
+    },
     [=](namespace_atom, const std::string& ns) {
       std::vector<std::string> ids;
       for (const auto& [id, session] : self->state.sessions)

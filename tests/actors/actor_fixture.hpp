@@ -104,8 +104,8 @@ struct actor_fixture : test_coordinator_fixture<test_config> {
                         access_scope{});
   }
   auto delete_later(const std::string& id) {
-    return send_request(memory_delete_atom::value, id,
-                        std::vector<std::string>{}, access_scope{});
+    return send_request(memory_delete_atom::value, id, erase_request{},
+                        access_scope{});
   }
 
   /// Fails the test unless the request sent with `handle` was answered ok.

@@ -29,8 +29,8 @@ silent_node(node_actor::stateful_pointer<silent_node_state> self) {
       hold();
       return {};
     },
-    [=](forward_atom, memory_delete_atom, std::string&,
-        std::vector<std::string>&, access_scope&) -> caf::delegated<ok_atom> {
+    [=](forward_atom, memory_delete_atom, std::string&, erase_request&,
+        access_scope&) -> caf::delegated<ok_atom> {
       hold();
       return {};
     },

@@ -121,7 +121,7 @@ CAF_TEST(a context posted during a fold wins over the fold) {
 CAF_TEST(delete clears the session and drops a fold under way) {
   CAF_REQUIRE(post("s", numbered_messages(1, 5)));
   auto deleted = ask<ok_atom>(registry, memory_delete_atom::value,
-                              std::string{"s"}, strings{}, access_scope{});
+                              std::string{"s"}, erase_request{}, access_scope{});
   CAF_REQUIRE(deleted);
   finish_fold("must not come back");
   auto view = get("s");
@@ -342,7 +342,7 @@ CAF_TEST(a key scoped to namespaces reaches only their sessions) {
     registry, memory_append_atom::value, std::string{"s"},
     append_request{numbered_messages(3, 3), {}, "b"}, tenant_b)));
   CAF_CHECK(forbidden(ask<ok_atom>(registry, memory_delete_atom::value,
-                                   std::string{"s"}, strings{}, tenant_b)));
+                                   std::string{"s"}, erase_request{}, tenant_b)));
   CAF_CHECK(forbidden(ask<std::vector<retrieval_hit>>(
     registry, retrieve_atom::value, std::string{"s"},
     retrieval_query{"m1", 10}, tenant_b)));
@@ -352,7 +352,7 @@ CAF_TEST(a key scoped to namespaces reaches only their sessions) {
   CAF_CHECK_EQUAL(store_state().sessions["s"].namespaces, (strings{"a"}));
   // Its own tenant deletes it; then it holds nothing, for anyone.
   CAF_REQUIRE(ask<ok_atom>(registry, memory_delete_atom::value,
-                           std::string{"s"}, strings{}, tenant_a));
+                           std::string{"s"}, erase_request{}, tenant_a));
   CAF_CHECK(ask<memory_view>(registry, memory_get_atom::value,
                              std::string{"s"}, tenant_b));
 }

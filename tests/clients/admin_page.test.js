@@ -1,6 +1,7 @@
 // The admin page at /ui in headless Chromium (Debian's, driven by
 // playwright-core): asks for the key, lists a namespace's sessions page by
-// page, reads a session, searches it, deletes it, and shows the cluster and
+// page, reads a session and merges metadata into it, searches it and its
+// namespace, deletes it and then the namespace, and shows the cluster and
 // the metrics. MOTORHEAD_SCREENSHOT names a file to save a screenshot to.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -84,6 +85,19 @@ describe("the admin page", () => {
     assert.match(await page.locator("#session-context").innerText(), /no summary yet/);
   });
 
+  test("shows the session's record and merges metadata into it", async () => {
+    const info = () => page.locator("#session-info").innerText();
+    assert.match(await info(), /messages posted\s+3/);
+    assert.match(await info(), new RegExp(`namespaces\\s+${namespace}`));
+    await page.fill("#metadata-patch", '{"plan": {"tier": "pro"}}');
+    await page.click("#metadata-form button");
+    await page.locator("#session-info", { hasText: '{"plan":{"tier":"pro"}}' }).waitFor();
+    await page.fill("#metadata-patch", '{"plan": null, "user": "<i>ann</i>"}');
+    await page.click("#metadata-form button");
+    await page.locator("#session-info", { hasText: '{"user":"<i>ann</i>"}' }).waitFor();
+    assert.equal(await page.locator("#session-info i").count(), 0);
+  });
+
   test("searches the session", async () => {
     await page.fill("#query", "otters fish");
     await page.click("#search-form button");
@@ -92,6 +106,18 @@ describe("the admin page", () => {
     assert.match(first, /Otters eat fish and crabs \(session 11\)/);
     if (process.env.MOTORHEAD_SCREENSHOT)
       await page.screenshot({ path: process.env.MOTORHEAD_SCREENSHOT, fullPage: true });
+  });
+
+  test("searches every session of the namespace", async () => {
+    await page.fill("#namespace-query", "otters fish");
+    await page.fill("#namespace-role", "AI");
+    await page.click("#namespace-search-form button");
+    await page.locator("#namespace-hits tbody tr").first().waitFor();
+    const rows = await page.locator("#namespace-hits tbody tr").allInnerTexts();
+    assert.equal(rows.length, 10);
+    const found = new Set(rows.map((row) => row.match(new RegExp(`${namespace}-s\\d\\d`))[0]));
+    assert.equal(found.size, 10); // one answer from each of ten sessions
+    for (const row of rows) assert.match(row, /Otters eat fish and crabs/);
   });
 
   test("shows the cluster and the metrics", async () => {
@@ -107,6 +133,16 @@ describe("the admin page", () => {
     await page.locator("#notice", { hasText: `session ${sessions[11]} deleted` }).waitFor();
     assert.equal(await page.locator("#session-panel").isHidden(), true);
     const stored = await readMemory(sessions[11], { url: keyedUrl, key: apiKey });
+    assert.deepEqual(stored.messages, []);
+  });
+
+  test("deletes every session of the namespace", async () => {
+    await page.click("#delete-namespace");
+    await page.locator("#notice", { hasText: `namespace ${namespace}: 11 sessions deleted` })
+      .waitFor();
+    await page.waitForFunction(
+      () => document.querySelector("#sessions li")?.textContent === "no sessions on this page");
+    const stored = await readMemory(sessions[0], { url: keyedUrl, key: apiKey });
     assert.deepEqual(stored.messages, []);
   });
 });

@@ -1,5 +1,6 @@
-// Fuzzes the JSON decoders of request bodies: POST .../memory and POST
-// .../retrieval, on the same input.
+// Fuzzes the JSON decoders of request bodies: POST .../memory, POST
+// .../retrieval and PATCH /sessions/{id} (and the merge of its patch), on
+// the same input.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -27,6 +28,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
                 "top_k stays within 1..100");
   } else {
     fuzz::check(!query.error.empty(), "a refused body has a reason");
+  }
+  if (auto patch = json::decode_session_patch(body)) {
+    // The patch merged into metadata that holds some of its own.
+    auto merged = json::merge_metadata(R"({"a":{"b":1},"c":[2]})",
+                                       patch.value->metadata);
+    fuzz::check(bool(merged), "a decoded patch always merges");
+    if (!merged.value->empty())
+      fuzz::check(bool(json::decode_session_patch(
+                    R"({"metadata":)" + *merged.value + "}")),
+                  "merged metadata is an object a patch may carry");
+  } else {
+    fuzz::check(!patch.error.empty(), "a refused body has a reason");
   }
   return 0;
 }

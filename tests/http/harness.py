@@ -116,6 +116,16 @@ class RedisServer:
         """Sends one command after ASKING (a slot migrating here)."""
         return self._send([("ASKING",), args])[-1]
 
+    def keys(self, pattern="*"):
+        """Every key matching `pattern`, found with SCAN."""
+        found, cursor = [], "0"
+        while True:
+            cursor, batch = self.command("SCAN", cursor, "MATCH", pattern,
+                                         "COUNT", 1000)
+            found += batch
+            if cursor == "0":
+                return found
+
     def _send(self, commands):
         if self.password:
             return self._send_all([("AUTH", self.password), *commands])[1:]
@@ -258,10 +268,10 @@ class RedisCluster:
         raise RuntimeError("too many redirections")
 
     def keys(self, pattern="*"):
-        """Every key of every master."""
+        """Every key of every master matching `pattern` (SCAN)."""
         found = []
         for node in self.masters():
-            found += node.command("KEYS", pattern)
+            found += node.keys(pattern)
         return found
 
     def remove(self):

@@ -547,6 +547,21 @@ class BadInputTest(ServerTestCase):
             "POST", "/sessions/a/retrieval", raw_body="[" * 200_000), 400)
         self.assertEqual(self.server.request("GET", "/healthz")[0], 200)
 
+    def test_deep_nesting_in_a_valid_body_is_a_400_not_a_crash(self):
+        # Valid JSON, parsed without recursion; what is done with it next
+        # (metadata compacted, merged, compared) must not recurse as deep.
+        deep = '{"a":' + "[" * 450_000 + "]" * 450_000 + "}"
+        for method, path, body in [
+                ("POST", "/sessions/deep/memory",
+                 '{"messages":[{"role":"Human","content":"x","metadata":'
+                 + deep + "}]}"),
+                ("PATCH", "/sessions/deep", '{"metadata":' + deep + "}")]:
+            with self.subTest(method=method, path=path):
+                self.assertError(self.server.request(method, path,
+                                                     raw_body=body),
+                                 400, "nests deeper than")
+        self.assertEqual(self.server.request("GET", "/healthz")[0], 200)
+
     def test_bytes_after_a_nul_are_not_ignored(self):
         session = new_session()
         self.assertError(self.post_raw(b'{"messages":[]}\x00garbage', session),

@@ -384,6 +384,13 @@ class NamespaceSearchTest(NamespaceSearchTestCase):
                         "POST", path, {"text": "x", "filter": filter_})
                     self.assertEqual(code, 400, body)
                     self.assertIn(part, body["error"])
+        deep = '{"a":' + "[" * 450_000 + "]" * 450_000 + "}"
+        for path in ("/namespaces/ns/retrieval", "/sessions/s/retrieval"):
+            code, body, _ = self.server.request(
+                "POST", path,
+                raw_body='{"text":"x","filter":{"metadata":' + deep + "}}")
+            self.assertEqual(code, 400, body)
+            self.assertIn("nests deeper than 128 levels", body["error"])
         code, body, _ = self.server.request(
             "POST", "/namespaces/a%20b/retrieval", {"text": "x"})
         self.assertEqual(code, 400, body)
@@ -404,6 +411,101 @@ class NamespaceHybridTest(NamespaceSearchTestCase):
         recall = self.namespace_recall_at_5(data, namespace)
         print(f"\nnamespace recall@5, BM25 + embeddings (RRF): {recall:.2f}")
         self.assertGreaterEqual(recall, NAMESPACE_HYBRID_FLOOR)
+
+
+class ForgettingTestCase(RetrievalTestCase):
+    """Sessions with long-term memory and vectors, to be deleted."""
+    with_provider = True
+
+    def keys_of(self, session):
+        """Every key Redis holds that names the session."""
+        return self.redis.keys(f"*{session}*")
+
+    def post_indexed(self, sessions, namespace=None):
+        for session in sessions:
+            self.assertEqual(self.server.post_memory(
+                session, [turn(0), turn(1)], namespace=namespace)[0], 200)
+        self.assertTrue(wait_until(
+            lambda: all(self.unembedded(s) == 0 for s in sessions), timeout=20))
+        for session in sessions:  # archive, vectors, ids, meta, messages
+            self.assertGreaterEqual(len(self.keys_of(session)), 5, session)
+
+
+class NamespaceDeletionTest(ForgettingTestCase):
+
+    def test_deleting_a_namespace_leaves_nothing_of_its_sessions(self):
+        namespace = self.prefix + "user"
+        mine = [self.prefix + f"mine-{i}" for i in range(5)]
+        other = self.prefix + "someone-else"
+        self.post_indexed(mine, namespace)
+        self.post_indexed([other], self.prefix + "other")
+        self.server.request("PATCH", f"/sessions/{mine[0]}",
+                            {"metadata": {"user": "ann"}})
+        status, body, _ = self.server.request("DELETE",
+                                              f"/namespaces/{namespace}")
+        self.assertEqual((status, body),
+                         (200, {"status": "Ok", "deleted_sessions": 5}))
+        for session in mine:
+            self.assertEqual(self.keys_of(session), [], session)
+        self.assertEqual(self.redis.keys(f"*{namespace}*"), [])
+        status, listed, _ = self.server.request("GET", "/sessions?size=100")
+        self.assertEqual(set(mine) & set(listed), set())  # unlisted
+        self.assertGreaterEqual(len(self.keys_of(other)), 5)
+        self.assertEqual(len(self.server.get_memory(other)["messages"]), 2)
+        # Deleted means forgotten: searches find nothing, and a new POST
+        # starts the session afresh.
+        self.assertEqual(self.search_namespace(namespace), [])
+        self.assertEqual(self.server.post_memory(mine[0], [turn(7)])[0], 200)
+        self.assertEqual(len(self.server.get_memory(mine[0])["messages"]), 1)
+        status, info, _ = self.server.request("GET", f"/sessions/{mine[0]}")
+        self.assertEqual((info["metadata"], info["message_count"]), (None, 1))
+
+    def search_namespace(self, namespace):
+        status, hits, _ = self.server.request(
+            "POST", f"/namespaces/{namespace}/retrieval", {"text": "topic0"})
+        self.assertEqual(status, 200, hits)
+        return hits
+
+    def test_an_unknown_namespace_deletes_nothing(self):
+        status, body, _ = self.server.request(
+            "DELETE", f"/namespaces/{self.prefix}nobody")
+        self.assertEqual((status, body["deleted_sessions"]), (200, 0))
+        status, body, _ = self.server.request("DELETE", "/namespaces/a%20b")
+        self.assertEqual(status, 400, body)
+
+
+class RetentionTest(ForgettingTestCase):
+    extra_env = {"MOTORHEAD_SESSION_TTL_SECONDS": 2}
+
+    def test_untouched_sessions_are_deleted_with_everything_they_held(self):
+        idle = self.prefix + "idle"
+        busy = self.prefix + "busy"
+        self.post_indexed([idle, busy], self.prefix + "user")
+        # The busy session is touched every half second, by POST or PATCH.
+        deadline = time.time() + 5
+        i = 0
+        while time.time() < deadline:
+            if i % 2:
+                self.server.post_memory(busy, [turn(i)])
+            else:
+                self.server.request("PATCH", f"/sessions/{busy}",
+                                    {"metadata": {"i": i}})
+            i += 1
+            time.sleep(0.5)
+        self.assertTrue(wait_until(lambda: self.keys_of(idle) == [], timeout=5),
+                        self.keys_of(idle))
+        self.assertEqual(self.server.request("GET", f"/sessions/{idle}")[0], 404)
+        self.assertEqual(self.retrieve(idle, "topic0"), [])
+        self.assertIn(busy, self.server.request("GET", "/sessions?size=100")[1])
+        self.assertEqual(self.server.request("GET", f"/sessions/{busy}")[0], 200)
+        # Counted by the node whose sweep deleted it (of three, on a cluster).
+        cluster = getattr(self.server, "cluster", None)
+        nodes = cluster.nodes if cluster else [self.server]
+        self.assertGreaterEqual(sum(
+            prometheus.value(node.metrics(), "motorhead_sessions_expired_total")
+            for node in nodes), 1)
+        # Once the busy one goes quiet, it expires too.
+        self.assertTrue(wait_until(lambda: self.keys_of(busy) == [], timeout=8))
 
 
 class CrashRecoveryTest(RetrievalTestCase):

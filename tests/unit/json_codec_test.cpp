@@ -214,6 +214,22 @@ TEST(UntrustedJson, DeepNestingIsAnErrorNotACrash) {
   EXPECT_FALSE(json::decode_append_request(closed));
 }
 
+TEST(UntrustedJson, ValidJsonNestsAtMost128Levels) {
+  // Valid, but writing it back (compacting metadata) would recurse as deep.
+  auto message_with = [](std::size_t depth) {
+    return R"({"messages":[{"role":"a","content":"b","metadata":{"m":)"
+           + std::string(depth, '[') + std::string(depth, ']') + "}}]}";
+  };
+  // The body, the messages array, the message, the metadata: 4 levels.
+  EXPECT_TRUE(json::decode_append_request(message_with(124)));
+  auto refused = json::decode_append_request(message_with(125));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error, "the JSON nests deeper than 128 levels");
+  EXPECT_FALSE(json::decode_session_patch(
+    R"({"metadata":{"m":)" + std::string(500000, '[')
+    + std::string(500000, ']') + "}}"));
+}
+
 TEST(UntrustedJson, BytesAfterANulAreNotIgnored) {
   std::string body{"{\"messages\":[]}"};
   body += '\0';

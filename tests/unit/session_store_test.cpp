@@ -57,7 +57,8 @@ TEST(SessionStore, EveryKeyOfASessionCarriesItsHashTag) {
     for (const auto& commands :
          {store::append_commands("abc", change, 1, layout).commands,
           store::load_commands("abc"), store::fold_commands("abc", {}),
-          store::delete_commands("abc", {"team"}, 1, layout).commands,
+          store::delete_commands("abc", erase_request{{"team"}, false, 0}, 1,
+                                 layout).commands,
           store::vectors_commands("abc", {}, false, layout).commands}) {
       ASSERT_EQ(commands[0][0], "EVALSHA");
       ASSERT_NE(store::lua_script::find(commands[0][1]), nullptr);
@@ -127,7 +128,8 @@ TEST(SessionStore, AFoldNamesExactlyTheMessagesItCovers) {
 }
 
 TEST(SessionStore, DeleteUnlistsEverywhere) {
-  auto plan = store::delete_commands("abc", {"a", "b"}, 4, single);
+  erase_request both{{"a", "b"}, false, 0};
+  auto plan = store::delete_commands("abc", both, 4, single);
   ASSERT_EQ(plan.commands.size(), 1u);
   auto keys = script_keys(plan.commands[0]);
   std::vector<std::string> indexes{
@@ -136,7 +138,7 @@ TEST(SessionStore, DeleteUnlistsEverywhere) {
   for (const auto& index : indexes)
     EXPECT_TRUE(contains(keys, index)) << index;
   // On a cluster, once the script succeeded, and the delete waits for them.
-  auto on_cluster = store::delete_commands("abc", {"a", "b"}, 4, sharded);
+  auto on_cluster = store::delete_commands("abc", both, 4, sharded);
   EXPECT_EQ(script_keys(on_cluster.commands[0]).size(), 6u);
   EXPECT_TRUE(on_cluster.indexes_required);
   indexes[0] = store::session_index_key("abc", sharded);
@@ -145,6 +147,16 @@ TEST(SessionStore, DeleteUnlistsEverywhere) {
   for (std::size_t i = 0; i < indexes.size(); ++i)
     EXPECT_EQ(on_cluster.index_updates[i],
               (redis_command{"ZREM", indexes[i], "abc"}));
+}
+
+TEST(SessionStore, UntouchedSessionsAreReadFromEveryShard) {
+  auto one = store::untouched_sessions_commands(5000, 100, single);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0], (redis_command{"ZRANGEBYSCORE", "motorhead:sessions", "-inf",
+                                   "5000", "LIMIT", "0", "100"}));
+  auto sharded_reads = store::untouched_sessions_commands(5000, 100, sharded);
+  ASSERT_EQ(sharded_reads.size(), sharded.index_shards);
+  EXPECT_EQ(sharded_reads[3][1], "motorhead:sessions:{3}");
 }
 
 TEST(SessionStore, ListPagesAreOneBased) {
