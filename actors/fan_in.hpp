@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <utility>
 
@@ -57,6 +58,34 @@ private:
 
   std::shared_ptr<state> state_;
 };
+
+/// How many requests of one fan-out are in flight at once. CAF 0.17 keeps
+/// an actor's pending responses in a flat map, from which each answer is
+/// erased in O(pending): a thousand requests at once cost a million moves.
+inline constexpr std::size_t requests_in_flight = 64;
+
+/// Calls `send(i, done)` for i in [0, count), at most requests_in_flight
+/// at a time: `send` makes a request and calls `done()` once it is
+/// answered, either way, which sends the next.
+template <class Send>
+void send_windowed(std::size_t count, Send send) {
+  struct window {
+    std::size_t next = 0;
+    std::size_t count;
+    Send send;
+  };
+  auto state = std::make_shared<window>(window{0, count, std::move(send)});
+  // Starts the next request; each answer starts one more.
+  auto start_next = std::make_shared<std::function<void()>>();
+  *start_next = [state, weak = std::weak_ptr<std::function<void()>>(start_next)] {
+    if (state->next == state->count)
+      return;
+    auto again = weak.lock();
+    state->send(state->next++, [again] { (*again)(); });
+  };
+  for (std::size_t i = 0; i < requests_in_flight; ++i)
+    (*start_next)();
+}
 
 template <class T, class Merge>
 fan_in<T, Merge> make_fan_in(caf::typed_response_promise<T> rp,

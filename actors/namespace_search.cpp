@@ -49,7 +49,7 @@ void rank_and_fetch(search_pointer self, router_actor router,
                 std::move(sessions), std::move(request), scope)
     .then(
       [=](search_candidates& candidates) {
-        auto picks = fuse(candidates, top_k, hybrid);
+        auto picks = fuse(std::move(candidates), top_k, hybrid);
         if (picks.empty()) {
           finish(self, rp, hit_list{});
           return;

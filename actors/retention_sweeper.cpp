@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/fan_in.hpp"
 #include "core/metrics.hpp"
 #include "core/unix_time.hpp"
 
@@ -27,21 +28,22 @@ void delete_batch(caf::event_based_actor* self, router_actor router,
     return;
   }
   auto waiting = std::make_shared<std::size_t>(sessions.size());
-  for (const auto& id : sessions) {
+  send_windowed(sessions.size(), [=](std::size_t i, auto next) mutable {
     auto one_done = [=]() mutable {
+      next();
       if (--*waiting == 0)
         done(full);
     };
     // A session touched since it was listed answers `touched`, and stays.
-    self->request(router, caf::infinite, memory_delete_atom::value, id,
-                  erase_request{{}, true, cutoff}, access_scope{})
+    self->request(router, caf::infinite, memory_delete_atom::value,
+                  sessions[i], erase_request{{}, true, cutoff}, access_scope{})
       .then(
         [=](ok_atom) mutable {
           metrics::global().sessions_expired.add();
           one_done();
         },
         [=](caf::error&) mutable { one_done(); });
-  }
+  });
 }
 
 } // namespace

@@ -785,7 +785,7 @@ session(session_pointer self, std::string id,
         [=, id = self->state.id](const retrieval_index& index) {
           return index.candidates(id, query_terms(request.query.text),
                                   request.query_vector, request.stats,
-                                  request.query.filter);
+                                  request.query.filter, request.query.top_k);
         });
     },
     [=](fetch_atom, std::vector<ranked_message>& picks, access_scope& scope) {

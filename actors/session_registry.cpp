@@ -224,10 +224,18 @@ caf::result<T> ask_sessions(registry_pointer self,
                             Ts... xs) {
   auto rp = self->make_response_promise<T>();
   auto answers = make_fan_in(rp, ids.size(), std::move(merge));
-  for (const auto& id : ids)
-    self->request(session_for(self, id), caf::infinite, xs...)
-      .then([answers](T& part) mutable { answers.add(std::move(part)); },
-            [answers](caf::error& err) mutable { answers.fail(std::move(err)); });
+  send_windowed(ids.size(), [=](std::size_t i, auto done) mutable {
+    self->request(session_for(self, ids[i]), caf::infinite, xs...)
+      .then(
+        [answers, done](T& part) mutable {
+          answers.add(std::move(part));
+          done();
+        },
+        [answers, done](caf::error& err) mutable {
+          answers.fail(std::move(err));
+          done();
+        });
+  });
   return rp;
 }
 
@@ -267,13 +275,19 @@ caf::result<uint64_t> forget_namespace(registry_pointer self, std::string ns,
         auto deleted = make_fan_in(
           rp, sessions.size(),
           [](uint64_t& total, uint64_t one) { total += one; });
-        for (const auto& id : sessions)
-          self->request(router, caf::infinite, memory_delete_atom::value, id,
-                        erase_request{{ns}, true, 0}, scope)
-            .then([deleted](ok_atom) mutable { deleted.add(1); },
-                  [deleted](caf::error& err) mutable {
-                    deleted.fail(std::move(err));
-                  });
+        send_windowed(sessions.size(), [=](std::size_t i, auto done) mutable {
+          self->request(router, caf::infinite, memory_delete_atom::value,
+                        sessions[i], erase_request{{ns}, true, 0}, scope)
+            .then(
+              [deleted, done](ok_atom) mutable {
+                deleted.add(1);
+                done();
+              },
+              [deleted, done](caf::error& err) mutable {
+                deleted.fail(std::move(err));
+                done();
+              });
+        });
       },
       [=](caf::error& err) mutable { rp.deliver(err); });
   return rp;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <stdexcept>
 
@@ -34,6 +35,33 @@ void keep_best(std::vector<ranked_message>& ranked, std::size_t depth) {
   std::partial_sort(ranked.begin(), ranked.begin() + depth, ranked.end(),
                     ranks_before);
   ranked.resize(depth);
+}
+
+bool is_empty(const retrieval_filter& filter) {
+  return filter.roles.empty() && filter.metadata.empty()
+         && filter.created_after == std::numeric_limits<int64_t>::min()
+         && filter.created_before == std::numeric_limits<int64_t>::max();
+}
+
+/// A session's own scores, by seq: ranked without the session's id, which
+/// only the best are given.
+using seq_scores = std::vector<std::pair<uint64_t, double>>;
+
+/// The best `depth` of `scores`, as ranks_before orders them, named as
+/// `session_id`'s.
+std::vector<ranked_message> best_of(seq_scores& scores, std::size_t depth,
+                                    const std::string& session_id) {
+  depth = std::min(depth, scores.size());
+  std::partial_sort(scores.begin(), scores.begin() + depth, scores.end(),
+                    [](const auto& a, const auto& b) {
+                      return a.second != b.second ? a.second > b.second
+                                                  : a.first > b.first;
+                    });
+  std::vector<ranked_message> best;
+  best.reserve(depth);
+  for (std::size_t i = 0; i < depth; ++i)
+    best.push_back({session_id, scores[i].first, scores[i].second});
+  return best;
 }
 
 /// Eight independent partial sums: the compiler can keep them in vector
@@ -82,7 +110,7 @@ void retrieval_index::add(const stored_message& msg) {
     ++length;
   }
   for (auto& [term, frequency] : frequencies)
-    postings_[term].push_back({index, frequency});
+    postings_[term].push_back({index, frequency, static_cast<uint32_t>(length)});
   docs_.push_back({msg, length, {}, json::metadata_members(msg.details.metadata)});
   by_seq_.emplace(msg.seq, index);
   total_length_ += length;
@@ -109,8 +137,7 @@ std::vector<uint64_t> retrieval_index::unembedded() const {
   return seqs;
 }
 
-bool retrieval_index::passes(const doc& d,
-                             const retrieval_filter& filter) const {
+bool retrieval_index::passes(const doc& d, const retrieval_filter& filter) {
   const auto& msg = d.msg;
   if (!filter.roles.empty()
       && std::find(filter.roles.begin(), filter.roles.end(), msg.role)
@@ -141,12 +168,14 @@ retrieval_index::candidates(const std::string& session_id,
                             const std::vector<std::string>& terms,
                             const std::vector<float>& query_vector,
                             const corpus_stats& stats,
-                            const retrieval_filter& filter) const {
+                            const retrieval_filter& filter,
+                            std::size_t top_k) const {
   search_candidates out;
   auto count = static_cast<double>(stats.documents);
   auto average = std::max(1.0, static_cast<double>(stats.total_length)
                                  / std::max(1.0, count));
   std::unordered_map<std::size_t, double> scores;
+  bool filtered = !is_empty(filter);
   for (std::size_t t = 0; t < terms.size(); ++t) {
     auto it = postings_.find(terms[t]);
     if (it == postings_.end() || t >= stats.document_frequencies.size())
@@ -154,29 +183,31 @@ retrieval_index::candidates(const std::string& session_id,
     auto df = static_cast<double>(stats.document_frequencies[t]);
     auto idf = std::log(1.0 + (count - df + 0.5) / (df + 0.5));
     for (const auto& p : it->second) {
-      if (!passes(docs_[p.doc], filter))
+      if (filtered && !passes(docs_[p.doc], filter))
         continue;
       auto tf = static_cast<double>(p.frequency);
       auto norm = bm25_k1 * (1 - bm25_b
-                             + bm25_b * static_cast<double>(docs_[p.doc].length)
-                                 / average);
+                             + bm25_b * static_cast<double>(p.length) / average);
       scores[p.doc] += idf * tf * (bm25_k1 + 1) / (tf + norm);
     }
   }
+  seq_scores lexical;
+  lexical.reserve(scores.size());
   for (const auto& [index, score] : scores)
-    out.lexical.push_back({session_id, docs_[index].msg.seq, score});
-  keep_best(out.lexical, fusion_depth);
+    lexical.emplace_back(docs_[index].msg.seq, score);
+  out.lexical = best_of(lexical, candidate_depth(top_k, !query_vector.empty()),
+                        session_id);
   if (query_vector.empty())
     return out;
   auto q = query_vector;
   normalise(q);
+  seq_scores semantic;
   for (const auto& d : docs_) {
     if (d.vector.size() != q.size() || !passes(d, filter))
       continue; // not embedded (yet), by another model, or filtered out
-    out.semantic.push_back(
-      {session_id, d.msg.seq, dot(d.vector.data(), q.data(), q.size())});
+    semantic.emplace_back(d.msg.seq, dot(d.vector.data(), q.data(), q.size()));
   }
-  keep_best(out.semantic, fusion_depth);
+  out.semantic = best_of(semantic, fusion_depth, session_id);
   return out;
 }
 
@@ -186,12 +217,17 @@ retrieval_index::search(const std::string& query,
                         std::size_t top_k,
                         const retrieval_filter& filter) const {
   auto terms = query_terms(query);
-  auto ranked = fuse(candidates({}, terms, query_vector, stats(terms), filter),
+  auto ranked = fuse(candidates({}, terms, query_vector, stats(terms), filter,
+                                top_k),
                      top_k, !query_vector.empty());
   std::vector<search_hit> hits;
   for (const auto& r : ranked)
     hits.push_back({r.seq, r.score});
   return hits;
+}
+
+std::size_t candidate_depth(std::size_t top_k, bool hybrid) {
+  return hybrid ? fusion_depth : std::min(top_k, fusion_depth);
 }
 
 void add_stats(corpus_stats& total, const corpus_stats& part) {
@@ -205,18 +241,23 @@ void add_stats(corpus_stats& total, const corpus_stats& part) {
 }
 
 void merge_candidates(search_candidates& into, search_candidates part) {
+  // Trimmed only once twice the depth has piled up: a merge per part would
+  // sort the best again for each of thousands of sessions.
   auto merge = [](std::vector<ranked_message>& a,
                   std::vector<ranked_message>& b) {
     a.insert(a.end(), std::make_move_iterator(b.begin()),
              std::make_move_iterator(b.end()));
-    keep_best(a, fusion_depth);
+    if (a.size() > 2 * fusion_depth)
+      keep_best(a, fusion_depth);
   };
   merge(into.lexical, part.lexical);
   merge(into.semantic, part.semantic);
 }
 
-std::vector<ranked_message> fuse(const search_candidates& candidates,
+std::vector<ranked_message> fuse(search_candidates candidates,
                                  std::size_t top_k, bool hybrid) {
+  keep_best(candidates.lexical, fusion_depth);
+  keep_best(candidates.semantic, fusion_depth);
   std::vector<ranked_message> ranked;
   if (!hybrid) {
     for (std::size_t i = 0; i < candidates.lexical.size() && i < top_k; ++i) {

@@ -50,14 +50,16 @@ public:
   /// search answers, not what its terms weigh).
   corpus_stats stats(const std::vector<std::string>& terms) const;
 
-  /// The best `fusion_depth` messages that pass `filter` in each ranking:
-  /// BM25 of `terms` under `stats`, and cosine similarity to
-  /// `query_vector` (none when it is empty), named as `session_id`'s.
+  /// The best messages that pass `filter` in each ranking, as many as
+  /// candidate_depth says: BM25 of `terms` under `stats`, and cosine
+  /// similarity to `query_vector` (none when it is empty), named as
+  /// `session_id`'s.
   search_candidates candidates(const std::string& session_id,
                                const std::vector<std::string>& terms,
                                const std::vector<float>& query_vector,
                                const corpus_stats& stats,
-                               const retrieval_filter& filter) const;
+                               const retrieval_filter& filter,
+                               std::size_t top_k) const;
 
   /// The session's own search: BM25 alone when `query_vector` is empty,
   /// else the reciprocal rank fusion of BM25 and cosine similarity. At
@@ -78,9 +80,12 @@ private:
   struct posting {
     std::size_t doc;
     uint32_t frequency;
+    // The doc's length, here too: BM25 reads only the postings of a term,
+    // not the docs, which lie elsewhere in memory. (It fills padding.)
+    uint32_t length;
   };
 
-  bool passes(const doc& d, const retrieval_filter& filter) const;
+  static bool passes(const doc& d, const retrieval_filter& filter);
 
   std::vector<doc> docs_;
   std::unordered_map<uint64_t, std::size_t> by_seq_;
@@ -88,18 +93,22 @@ private:
   std::size_t total_length_ = 0;
 };
 
+/// How many candidates each ranking needs for the best `top_k` hits: BM25
+/// alone answers its own best; a fusion looks `fusion_depth` deep.
+std::size_t candidate_depth(std::size_t top_k, bool hybrid);
+
 /// Adds the statistics of another part of the corpus to `total`.
 void add_stats(corpus_stats& total, const corpus_stats& part);
 
-/// Adds another part's candidates to `into`, keeping the best
-/// `fusion_depth` of each ranking.
+/// Adds another part's candidates to `into`, keeping at least the best
+/// `fusion_depth` of each ranking (in no particular order: fuse sorts).
 void merge_candidates(search_candidates& into, search_candidates part);
 
 /// The best `top_k` candidates, each with its dist (smaller is nearer) as
 /// its score. BM25 alone (dist = 1 / (1 + score)) unless `hybrid`, else the
 /// reciprocal rank fusion of both rankings (dist = 1 - fused / best
 /// possible).
-std::vector<ranked_message> fuse(const search_candidates& candidates,
+std::vector<ranked_message> fuse(search_candidates candidates,
                                  std::size_t top_k, bool hybrid);
 
 /// Float32 vectors as Redis keeps them: packed little-endian bytes.

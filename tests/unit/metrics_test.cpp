@@ -63,7 +63,7 @@ TEST(HttpMetrics, LeaveOutSeriesThatNeverCounted) {
   http::http_metrics m;
   m.record(http::route_kind::memory, "POST", 200, 0.002);
   m.record(http::route_kind::memory, "POST", 200, 0.004);
-  m.record(http::route_kind::not_found, "PATCH", 404, 0.0001);
+  m.record(http::route_kind::not_found, "PUT", 404, 0.0001);
   metrics::text_writer out;
   m.render(out);
   const auto& text = out.text();

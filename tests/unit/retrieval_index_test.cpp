@@ -83,8 +83,9 @@ TEST(RetrievalIndex, SessionsSearchedTogetherRankAsOneIndexOfThemAll) {
     add_stats(stats, first.stats(terms));
     add_stats(stats, second.stats(terms));
     EXPECT_EQ(stats.documents, 5u);
-    auto merged = first.candidates("a", terms, vector, stats, {});
-    merge_candidates(merged, second.candidates("a", terms, vector, stats, {}));
+    auto merged = first.candidates("a", terms, vector, stats, {}, 10);
+    merge_candidates(merged,
+                     second.candidates("a", terms, vector, stats, {}, 10));
     auto together = fuse(merged, 10, !vector.empty());
     auto alone = all.search("car Hokkaido Tokyo", vector, 10);
     ASSERT_EQ(together.size(), alone.size());
