@@ -10,15 +10,13 @@ first search of each namespace, which loads every session's index.
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "http"))
 from harness import Motorhead, RedisServer  # noqa: E402
+from retrieval_latency import latency  # noqa: E402
 
-LUA = os.path.join(os.path.dirname(__file__), "lua", "retrieve.lua")
 MESSAGES_PER_SESSION = 100
 
 
@@ -44,18 +42,6 @@ def fill(server, namespace, count):
              {"messages": batch})
         post(server, f"/sessions/{union}/memory", {"messages": batch})
     return union
-
-
-def latency(server, target, seconds):
-    out = subprocess.run(
-        ["wrk", "-t1", "-c4", f"-d{seconds}s", "--latency", "-s", LUA,
-         f"http://127.0.0.1:{server.port}"],
-        env=dict(os.environ, TARGET=target), capture_output=True, text=True,
-        check=True).stdout
-    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)
-    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
-    rps = float(re.search(r"^Requests/sec:\s+(\S+)", out, re.M).group(1))
-    return p50, p99, rps
 
 
 def first_search_ms(server, target):

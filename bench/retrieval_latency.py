@@ -28,15 +28,17 @@ def fill(server, session, count):
         assert status == 200, body
 
 
-def latency(server, session, seconds):
+def latency(server, target, seconds):
+    """wrk -c4 for `seconds` on the retrieval route `target`, rotating
+    queries: p50 and p99 as wrk prints them, and requests per second."""
     out = subprocess.run(
         ["wrk", "-t1", "-c4", f"-d{seconds}s", "--latency", "-s", LUA,
          f"http://127.0.0.1:{server.port}"],
-        env=dict(os.environ, SESSION=session), capture_output=True, text=True,
+        env=dict(os.environ, TARGET=target), capture_output=True, text=True,
         check=True).stdout
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
-    rps = re.search(r"^Requests/sec:\s+(\S+)", out, re.M).group(1)
+    rps = float(re.search(r"^Requests/sec:\s+(\S+)", out, re.M).group(1))
     return p50, p99, rps
 
 
@@ -57,9 +59,10 @@ def run(label, sizes, seconds, provider):
             if fake:
                 key = f"motorhead:session:{{{session}}}:unembedded"
                 wait_until(lambda: redis.command("SCARD", key) == 0, timeout=600)
-            p50, p99, rps = latency(server, session, seconds)
+            p50, p99, rps = latency(server, f"/sessions/{session}/retrieval",
+                                    seconds)
             print(f"{label:7} {size:>6} messages: p50 {p50:>9}  p99 {p99:>9}  "
-                  f"{rps:>9} req/s")
+                  f"{rps:>9.0f} req/s")
     finally:
         server.close()
         if fake:

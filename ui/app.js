@@ -102,6 +102,17 @@ async function checkKey() {
   }
 }
 
+/// Fills a description list with [term, detail] pairs, as text.
+function showTerms(list, entries) {
+  list.replaceChildren(...entries.flatMap(([term, detail]) => {
+    const dt = document.createElement("dt");
+    dt.textContent = term;
+    const dd = document.createElement("dd");
+    dd.textContent = detail;
+    return [dt, dd];
+  }));
+}
+
 function replaceRows(table, rows) {
   const body = table.tBodies[0];
   body.replaceChildren(...rows.map((cells) => {
@@ -166,13 +177,7 @@ function showInfo(info) {
     ["namespaces", info.namespaces.join(", ") || "none"],
     ["metadata", info.metadata ? JSON.stringify(info.metadata) : "none"],
   ];
-  $("session-info").replaceChildren(...entries.flatMap(([term, detail]) => {
-    const dt = document.createElement("dt");
-    dt.textContent = term;
-    const dd = document.createElement("dd");
-    dd.textContent = detail;
-    return [dt, dd];
-  }));
+  showTerms($("session-info"), entries);
 }
 
 async function openSession(id) {
@@ -282,13 +287,7 @@ async function showCluster() {
     ["members", view.members.join(", ") || "none"],
     ["peers", view.peers.join(", ") || "none (a single node)"],
   ];
-  $("cluster").replaceChildren(...entries.flatMap(([term, detail]) => {
-    const dt = document.createElement("dt");
-    dt.textContent = term;
-    const dd = document.createElement("dd");
-    dd.textContent = detail;
-    return [dt, dd];
-  }));
+  showTerms($("cluster"), entries);
   const totals = metricTotals(await api("GET", "/metrics"));
   // A series the server does not expose (the cluster's, on a single node)
   // shows as a dash.
