@@ -62,10 +62,6 @@ class MessageDetailsOnRedisCluster(OnRedisCluster, api.MessageDetailsTest):
     pass
 
 
-class SessionResourceOnRedisCluster(OnRedisCluster, api.SessionResourceTest):
-    pass
-
-
 class AuthOnRedisCluster(OnRedisCluster, api.AuthTest):
     pass
 
@@ -93,11 +89,6 @@ class HybridRetrievalOnRedisCluster(RetrievalOnRedisCluster,
 
 class CrashRecoveryOnRedisCluster(RetrievalOnRedisCluster,
                                   retrieval.CrashRecoveryTest):
-    pass
-
-
-class NamespaceSearchOnRedisCluster(RetrievalOnRedisCluster,
-                                    retrieval.NamespaceSearchTest):
     pass
 
 

@@ -233,7 +233,36 @@ class HybridTest(RetrievalTestCase):
         self.assertIn("embedding", self.server.output())
 
 
-class NamespaceSearchTestCase(RetrievalTestCase):
+class SharedServerTestCase(RetrievalTestCase):
+    """One Redis and one server (or cluster) for the whole class, started
+    by its first test: each test's prefix keeps its sessions apart."""
+
+    def setUp(self):
+        shared = type(self).__dict__.get("shared")
+        if shared is None:
+            super().setUp()
+            type(self).shared = (self.redis, self.server, self.fake,
+                                 self.remove_redis)
+        else:
+            self.redis, self.server, self.fake, _ = shared
+            self.prefix = uuid.uuid4().hex[:8] + "-"
+
+    def tearDown(self):
+        pass
+
+    @classmethod
+    def tearDownClass(cls):
+        shared = cls.__dict__.get("shared")
+        if shared is None:
+            return
+        _, server, fake, remove_redis = shared
+        server.close()
+        if fake:
+            fake.stop()
+        remove_redis()
+
+
+class NamespaceSearchTestCase(SharedServerTestCase):
     """POST /namespaces/{ns}/retrieval over the labelled set, its three
     sessions posted under one namespace: a user's whole memory."""
 
@@ -413,7 +442,7 @@ class NamespaceHybridTest(NamespaceSearchTestCase):
         self.assertGreaterEqual(recall, NAMESPACE_HYBRID_FLOOR)
 
 
-class ForgettingTestCase(RetrievalTestCase):
+class ForgettingTestCase(SharedServerTestCase):
     """Sessions with long-term memory and vectors, to be deleted."""
     with_provider = True
 
@@ -481,8 +510,9 @@ class RetentionTest(ForgettingTestCase):
         idle = self.prefix + "idle"
         busy = self.prefix + "busy"
         self.post_indexed([idle, busy], self.prefix + "user")
-        # The busy session is touched every half second, by POST or PATCH.
-        deadline = time.time() + 5
+        # The busy session is touched every half second, by POST or PATCH,
+        # for two TTLs (sweeps run every second).
+        deadline = time.time() + 4
         i = 0
         while time.time() < deadline:
             if i % 2:
