@@ -1,7 +1,6 @@
 #include "actors/cluster_node.hpp"
 
 #include <algorithm>
-#include <map>
 #include <memory>
 #include <set>
 #include <type_traits>
@@ -221,34 +220,37 @@ caf::result<T> serve_forwarded(cluster_pointer self, Ts&&... xs) {
 /// node that fails fails the search: the client may repeat it.
 template <class T, class Part, class Merge, class Atom, class... Ts>
 caf::result<T> ask_owners(cluster_pointer self,
-                          std::map<std::string, Part> parts, Merge merge,
-                          Atom atom, Ts... xs) {
-  auto& st = self->state;
+                          std::vector<std::pair<std::string, Part>> parts,
+                          Merge merge, Atom atom, Ts... xs) {
   auto rp = self->make_response_promise<T>();
-  auto answers = make_fan_in(rp, parts.size(), std::move(merge));
-  for (auto& [owner, part] : parts) {
+  gather(rp, parts.size(), std::move(merge), [=](std::size_t i) {
+    auto& st = self->state;
+    const auto& [owner, part] = parts[i];
     auto peer = st.peers.find(owner);
-    auto handle = peer == st.peers.end()
-                    ? self->request(st.registry, caf::infinite, atom,
-                                    std::move(part), xs...)
-                    : self->request(peer->second.handle,
-                                    st.settings.forward_timeout,
-                                    forward_atom::value, atom, std::move(part),
-                                    xs...);
-    std::move(handle).then(
-      [answers](T& value) mutable { answers.add(std::move(value)); },
-      [answers](caf::error& err) mutable { answers.fail(std::move(err)); });
-  }
+    return peer == st.peers.end()
+             ? self->request(st.registry, caf::infinite, atom, part, xs...)
+             : self->request(peer->second.handle, st.settings.forward_timeout,
+                             forward_atom::value, atom, part, xs...);
+  });
   return rp;
 }
 
-/// The sessions named, by owner.
-std::map<std::string, std::vector<std::string>>
-sessions_by_owner(cluster_pointer self, const std::vector<std::string>& ids) {
-  std::map<std::string, std::vector<std::string>> parts;
-  for (const auto& id : ids)
-    parts[owner_of(id, self->state.members)].push_back(id);
-  return parts;
+const std::string& id_itself(const std::string& id) {
+  return id;
+}
+
+const std::string& session_of_pick(const ranked_message& pick) {
+  return pick.session_id;
+}
+
+/// What a step names (sessions, or picks of their messages), by the owner
+/// of each session.
+template <class T, class SessionOf>
+std::vector<std::pair<std::string, std::vector<T>>>
+by_owner(cluster_pointer self, std::vector<T> items, SessionOf session_of) {
+  return group_by(std::move(items), [&](const T& item) {
+    return owner_of(session_of(item), self->state.members);
+  });
 }
 
 /// Hands a fold job the local pool has no room for to the peer with the
@@ -415,31 +417,20 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
     },
     [=](stats_atom stats, const std::vector<std::string>& ids,
         retrieval_query& query, access_scope& scope) {
-      return ask_owners<corpus_stats>(
-        self, sessions_by_owner(self, ids),
-        [](corpus_stats& total, corpus_stats part) { add_stats(total, part); },
-        stats, std::move(query), std::move(scope));
+      return ask_owners<corpus_stats>(self, by_owner(self, ids, id_itself),
+                                      add_stats, stats, std::move(query),
+                                      std::move(scope));
     },
     [=](candidates_atom candidates, const std::vector<std::string>& ids,
         candidate_request& request, access_scope& scope) {
       return ask_owners<search_candidates>(
-        self, sessions_by_owner(self, ids),
-        [](search_candidates& total, search_candidates part) {
-          merge_candidates(total, std::move(part));
-        },
+        self, by_owner(self, ids, id_itself), merge_candidates,
         candidates, std::move(request), std::move(scope));
     },
     [=](fetch_atom fetch, std::vector<ranked_message>& picks,
         access_scope& scope) {
-      std::map<std::string, std::vector<ranked_message>> parts;
-      for (auto& pick : picks)
-        parts[owner_of(pick.session_id, self->state.members)].push_back(
-          std::move(pick));
       return ask_owners<std::vector<retrieval_hit>>(
-        self, std::move(parts),
-        [](std::vector<retrieval_hit>& total, std::vector<retrieval_hit> part) {
-          total.insert(total.end(), part.begin(), part.end());
-        },
+        self, by_owner(self, std::move(picks), session_of_pick), merge_hits,
         fetch, std::move(scope));
     },
     [=](list_atom, session_page& page) {

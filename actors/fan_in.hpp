@@ -5,8 +5,11 @@
 
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -59,6 +62,20 @@ private:
   std::shared_ptr<state> state_;
 };
 
+/// The parts of a fan-out: `items` grouped by `key(item)` (a string), in
+/// the order of the keys.
+template <class T, class Key>
+std::vector<std::pair<std::string, std::vector<T>>>
+group_by(std::vector<T> items, Key key) {
+  std::map<std::string, std::vector<T>> groups;
+  for (auto& item : items) {
+    auto name = key(item);
+    groups[name].push_back(std::move(item));
+  }
+  return {std::make_move_iterator(groups.begin()),
+          std::make_move_iterator(groups.end())};
+}
+
 /// How many requests of one fan-out are in flight at once. CAF 0.17 keeps
 /// an actor's pending responses in a flat map, from which each answer is
 /// erased in O(pending): a thousand requests at once cost a million moves.
@@ -91,6 +108,26 @@ template <class T, class Merge>
 fan_in<T, Merge> make_fan_in(caf::typed_response_promise<T> rp,
                              std::size_t parts, Merge merge) {
   return fan_in<T, Merge>{std::move(rp), parts, std::move(merge)};
+}
+
+/// Answers `rp` with the answers of `count` requests merged, or with the
+/// first error: `request(i)` makes the i-th and returns its response
+/// handle; at most requests_in_flight are out at once.
+template <class T, class Merge, class Request>
+void gather(caf::typed_response_promise<T> rp, std::size_t count, Merge merge,
+            Request request) {
+  auto answers = make_fan_in(std::move(rp), count, std::move(merge));
+  send_windowed(count, [=](std::size_t i, auto done) mutable {
+    request(i).then(
+      [answers, done](T& part) mutable {
+        answers.add(std::move(part));
+        done();
+      },
+      [answers, done](caf::error& err) mutable {
+        answers.fail(std::move(err));
+        done();
+      });
+  });
 }
 
 } // namespace motorhead

@@ -74,6 +74,13 @@ void enqueue_write(persistence_pointer self, plan_builder build, Promise rp) {
           });
 }
 
+/// Every session id the replies list.
+outcome<std::vector<std::string>>
+every_session_id(const std::vector<redis_reply>& replies) {
+  return store::decode_session_ids(replies,
+                                   std::numeric_limits<std::size_t>::max());
+}
+
 /// Queues a read whose replies `decode` turns into the answer of `rp`.
 template <class Promise, class Decode>
 void enqueue_read(persistence_pointer self, plan_builder build, Promise rp,
@@ -245,10 +252,7 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
                      return store::untouched_sessions_commands(cutoff_ms, limit,
                                                                layout);
                    }),
-                   rp, [](const std::vector<redis_reply>& replies) {
-                     return store::decode_session_ids(
-                       replies, std::numeric_limits<std::size_t>::max());
-                   });
+                   rp, every_session_id);
       return rp;
     },
     [=](list_atom, const session_page& page) {
@@ -316,10 +320,7 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
                    commands_only([ns](const store::key_layout&) {
                      return store::namespace_sessions_commands(ns);
                    }),
-                   rp, [](const std::vector<redis_reply>& replies) {
-                     return store::decode_session_ids(
-                       replies, std::numeric_limits<std::size_t>::max());
-                   });
+                   rp, every_session_id);
       return rp;
     },
     [=](rate_atom, uint64_t requests_per_minute, uint64_t tokens_per_minute,

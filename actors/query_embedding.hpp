@@ -18,12 +18,11 @@ namespace motorhead {
 template <class Self, class Fn>
 void with_query_vector(Self* self, const session_setup& setup,
                        std::string text, Fn fn) {
-  const auto& limits = setup.limits;
-  if (!limits.long_term_memory || !setup.peers.embedder) {
+  if (!embeds(setup)) {
     fn(std::vector<float>{});
     return;
   }
-  self->request(setup.peers.embedder, limits.embedder_timeout,
+  self->request(setup.peers.embedder, setup.limits.embedder_timeout,
                 embed_atom::value, std::vector<std::string>{std::move(text)})
     .then(
       [=](embedding_result& result) mutable {

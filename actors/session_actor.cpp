@@ -40,7 +40,7 @@ bool is_current(const session_state& st, uint64_t incarnation) {
 }
 
 bool embeds(const session_state& st) {
-  return st.limits().long_term_memory && st.peers().embedder;
+  return embeds(*st.setup);
 }
 
 /// The next delay of a retry: the first, then twice the last, capped.
@@ -722,6 +722,10 @@ std::vector<retrieval_hit> fetch_hits(const retrieval_index& index,
 }
 
 } // namespace
+
+bool embeds(const session_setup& setup) {
+  return setup.limits.long_term_memory && setup.peers.embedder;
+}
 
 memory_view make_memory_view(const session_state& st) {
   memory_view view;

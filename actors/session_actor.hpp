@@ -102,6 +102,10 @@ session_actor::behavior_type
 session(session_pointer self, std::string id,
         std::shared_ptr<const session_setup> setup);
 
+/// Whether long-term memory embeds messages and queries: it has an
+/// embedder.
+bool embeds(const session_setup& setup);
+
 /// The answer to GET: the newest `max_window` messages, newest first.
 memory_view make_memory_view(const session_state& state);
 

@@ -1,6 +1,5 @@
 #include "actors/session_registry.hpp"
 
-#include <map>
 #include <utility>
 
 #include <caf/all.hpp>
@@ -223,18 +222,8 @@ caf::result<T> ask_sessions(registry_pointer self,
                             const std::vector<std::string>& ids, Merge merge,
                             Ts... xs) {
   auto rp = self->make_response_promise<T>();
-  auto answers = make_fan_in(rp, ids.size(), std::move(merge));
-  send_windowed(ids.size(), [=](std::size_t i, auto done) mutable {
-    self->request(session_for(self, ids[i]), caf::infinite, xs...)
-      .then(
-        [answers, done](T& part) mutable {
-          answers.add(std::move(part));
-          done();
-        },
-        [answers, done](caf::error& err) mutable {
-          answers.fail(std::move(err));
-          done();
-        });
+  gather(rp, ids.size(), std::move(merge), [=](std::size_t i) {
+    return self->request(session_for(self, ids[i]), caf::infinite, xs...);
   });
   return rp;
 }
@@ -243,21 +232,15 @@ caf::result<T> ask_sessions(registry_pointer self,
 caf::result<std::vector<retrieval_hit>>
 fetch_picks(registry_pointer self, std::vector<ranked_message> picks,
             access_scope scope) {
-  using hit_list = std::vector<retrieval_hit>;
-  std::map<std::string, std::vector<ranked_message>> by_session;
-  for (auto& pick : picks)
-    by_session[pick.session_id].push_back(std::move(pick));
-  auto rp = self->make_response_promise<hit_list>();
-  auto answers = make_fan_in(rp, by_session.size(),
-                             [](hit_list& total, hit_list part) {
-                               total.insert(total.end(), part.begin(),
-                                            part.end());
-                             });
-  for (auto& [id, own] : by_session)
-    self->request(session_for(self, id), caf::infinite, fetch_atom::value,
-                  std::move(own), scope)
-      .then([answers](hit_list& part) mutable { answers.add(std::move(part)); },
-            [answers](caf::error& err) mutable { answers.fail(std::move(err)); });
+  auto by_session = group_by(std::move(picks), [](const ranked_message& pick) {
+    return pick.session_id;
+  });
+  auto rp = self->make_response_promise<std::vector<retrieval_hit>>();
+  gather(rp, by_session.size(), merge_hits, [=](std::size_t i) {
+    const auto& [id, own] = by_session[i];
+    return self->request(session_for(self, id), caf::infinite,
+                         fetch_atom::value, own, scope);
+  });
   return rp;
 }
 
@@ -358,19 +341,15 @@ registry_actor::behavior_type session_registry(registry_pointer self,
     },
     [=](stats_atom, const std::vector<std::string>& ids,
         retrieval_query& query, access_scope& scope) {
-      return ask_sessions<corpus_stats>(
-        self, ids,
-        [](corpus_stats& total, corpus_stats part) { add_stats(total, part); },
-        stats_atom::value, std::move(query), std::move(scope));
+      return ask_sessions<corpus_stats>(self, ids, add_stats, stats_atom::value,
+                                        std::move(query), std::move(scope));
     },
     [=](candidates_atom, const std::vector<std::string>& ids,
         candidate_request& request, access_scope& scope) {
-      return ask_sessions<search_candidates>(
-        self, ids,
-        [](search_candidates& total, search_candidates part) {
-          merge_candidates(total, std::move(part));
-        },
-        candidates_atom::value, std::move(request), std::move(scope));
+      return ask_sessions<search_candidates>(self, ids, merge_candidates,
+                                             candidates_atom::value,
+                                             std::move(request),
+                                             std::move(scope));
     },
     [=](fetch_atom, std::vector<ranked_message>& picks, access_scope& scope) {
       return fetch_picks(self, std::move(picks), std::move(scope));

@@ -112,6 +112,15 @@ std::string parse(std::string_view text, rapidjson::Document& doc) {
          + rapidjson::GetParseError_En(doc.GetParseError());
 }
 
+/// parse, for a request body, which must be an object.
+std::string parse_object(std::string_view body, rapidjson::Document& doc) {
+  if (auto err = parse(body, doc); !err.empty())
+    return err;
+  if (!doc.IsObject())
+    return "the body must be a JSON object";
+  return {};
+}
+
 std::string as_string(const rapidjson::Value& value) {
   return {value.GetString(), value.GetStringLength()};
 }
@@ -183,6 +192,18 @@ std::string compact(const rapidjson::Value& value) {
   return write_json([&](writer_type& out) { value.Accept(out); });
 }
 
+/// An RFC 3339 date-time into ms since the Unix epoch; else why not,
+/// naming the field as `what`.
+std::string decode_time(const rapidjson::Value& value, const std::string& what,
+                        int64_t& ms) {
+  auto time = value.IsString() ? parse_rfc3339(as_string(value)) : std::nullopt;
+  if (!time)
+    return what + " must be an RFC 3339 date-time, such as "
+                  "\"2026-12-01T20:14:57Z\"";
+  ms = *time;
+  return {};
+}
+
 /// The optional members a client may give a message: "id", "created_at"
 /// (RFC 3339) and "metadata" (an object). Anything else is ignored.
 std::string decode_client_details(const rapidjson::Value& value,
@@ -200,14 +221,11 @@ std::string decode_client_details(const rapidjson::Value& value,
                      "of [A-Za-z0-9._:@-]";
     details.id = as_string(*given);
   }
-  if (const auto* given = *created_at.value) {
-    auto time = given->IsString() ? parse_rfc3339(as_string(*given))
-                                  : std::nullopt;
-    if (!time)
-      return where + " field \"created_at\" must be an RFC 3339 date-time, "
-                     "such as \"2026-12-01T20:14:57Z\"";
-    details.created_at = *time;
-  }
+  if (const auto* given = *created_at.value)
+    if (auto err = decode_time(*given, where + " field \"created_at\"",
+                               details.created_at);
+        !err.empty())
+      return err;
   if (const auto* given = *metadata.value) {
     if (!given->IsObject())
       return where + " field \"metadata\" must be an object";
@@ -270,10 +288,8 @@ uint64_t total_tokens_of(const rapidjson::Value& doc) {
 decoded<append_request> decode_append_request(std::string_view body) {
   using result = decoded<append_request>;
   rapidjson::Document doc;
-  if (auto err = parse(body, doc); !err.empty())
+  if (auto err = parse_object(body, doc); !err.empty())
     return result::failure(err);
-  if (!doc.IsObject())
-    return result::failure("the body must be a JSON object");
   auto messages = member(doc, "messages");
   if (!messages)
     return result::failure(messages.error);
@@ -330,18 +346,6 @@ std::string decode_roles(const rapidjson::Value& value,
   return {};
 }
 
-std::string decode_time_bound(const rapidjson::Value& value, const char* name,
-                              int64_t& bound) {
-  auto time = value.IsString() ? parse_rfc3339(as_string(value))
-                               : std::nullopt;
-  if (!time)
-    return std::string{"filter field \""} + name
-           + "\" must be an RFC 3339 date-time, such as "
-             "\"2026-12-01T20:14:57Z\"";
-  bound = *time;
-  return {};
-}
-
 /// A retrieval's "filter" object; an unknown member is an error, so that a
 /// misspelt filter does not silently select everything.
 std::string decode_filter(const rapidjson::Value& value,
@@ -360,9 +364,11 @@ std::string decode_filter(const rapidjson::Value& value,
         filter.metadata.emplace_back(as_string(wanted.name),
                                      compact(wanted.value));
     } else if (name == "created_after") {
-      err = decode_time_bound(m.value, "created_after", filter.created_after);
+      err = decode_time(m.value, "filter field \"created_after\"",
+                        filter.created_after);
     } else if (name == "created_before") {
-      err = decode_time_bound(m.value, "created_before", filter.created_before);
+      err = decode_time(m.value, "filter field \"created_before\"",
+                        filter.created_before);
     } else {
       err = "unknown filter field \"" + name
             + "\" (there are role, metadata, created_after and "
@@ -392,10 +398,8 @@ metadata_members(std::string_view object_text) {
 decoded<retrieval_query> decode_retrieval_query(std::string_view body) {
   using result = decoded<retrieval_query>;
   rapidjson::Document doc;
-  if (auto err = parse(body, doc); !err.empty())
+  if (auto err = parse_object(body, doc); !err.empty())
     return result::failure(err);
-  if (!doc.IsObject())
-    return result::failure("the body must be a JSON object");
   auto text = string_member(doc, "text", "the body");
   if (!text)
     return result::failure(text.error);
@@ -422,10 +426,8 @@ decoded<retrieval_query> decode_retrieval_query(std::string_view body) {
 decoded<session_patch> decode_session_patch(std::string_view body) {
   using result = decoded<session_patch>;
   rapidjson::Document doc;
-  if (auto err = parse(body, doc); !err.empty())
+  if (auto err = parse_object(body, doc); !err.empty())
     return result::failure(err);
-  if (!doc.IsObject())
-    return result::failure("the body must be a JSON object");
   for (const auto& m : doc.GetObject())
     if (as_string(m.name) != "metadata")
       return result::failure("\"" + as_string(m.name)
@@ -446,7 +448,7 @@ decoded<session_patch> decode_session_patch(std::string_view body) {
 namespace {
 
 /// RFC 7396, section 2, on RapidJSON values. Recursion is bounded by the
-/// nesting of the patch, whose size the caller bounds.
+/// nesting of the patch, which parse bounds.
 void merge_patch(rapidjson::Value& target, const rapidjson::Value& patch,
                  rapidjson::Document::AllocatorType& allocator) {
   if (!patch.IsObject()) {

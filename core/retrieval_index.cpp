@@ -254,6 +254,12 @@ void merge_candidates(search_candidates& into, search_candidates part) {
   merge(into.semantic, part.semantic);
 }
 
+void merge_hits(std::vector<retrieval_hit>& into,
+                std::vector<retrieval_hit> part) {
+  into.insert(into.end(), std::make_move_iterator(part.begin()),
+              std::make_move_iterator(part.end()));
+}
+
 std::vector<ranked_message> fuse(search_candidates candidates,
                                  std::size_t top_k, bool hybrid) {
   keep_best(candidates.lexical, fusion_depth);

@@ -104,6 +104,10 @@ void add_stats(corpus_stats& total, const corpus_stats& part);
 /// `fusion_depth` of each ranking (in no particular order: fuse sorts).
 void merge_candidates(search_candidates& into, search_candidates part);
 
+/// Adds another part's hits to `into`, in no particular order.
+void merge_hits(std::vector<retrieval_hit>& into,
+                std::vector<retrieval_hit> part);
+
 /// The best `top_k` candidates, each with its dist (smaller is nearer) as
 /// its score. BM25 alone (dist = 1 / (1 + score)) unless `hybrid`, else the
 /// reciprocal rank fusion of both rankings (dist = 1 - fused / best

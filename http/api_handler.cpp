@@ -452,11 +452,8 @@ void api_handler::handle_session(const api_request& request,
     auto body = json::decode_session_patch(request.body);
     if (!body)
       return respond(error_response(400, body.error));
-    if (body.value->metadata.size() > max_metadata_bytes_)
-      return respond(error_response(
-        400, "field \"metadata\" is " + std::to_string(body.value->metadata.size())
-               + " bytes of JSON; at most " + std::to_string(max_metadata_bytes_)
-               + " are kept"));
+    if (auto err = metadata_error(body.value->metadata, ""); !err.empty())
+      return respond(error_response(400, err));
     patch = std::move(*body.value);
     patch.ns = *ns.value;
   }
@@ -511,12 +508,20 @@ std::string api_handler::limit_error(const append_request& request) const {
 
 std::string api_handler::metadata_error(const append_request& request) const {
   for (std::size_t i = 0; i < request.messages.size(); ++i)
-    if (request.messages[i].details.metadata.size() > max_metadata_bytes_)
-      return "message " + std::to_string(i) + " field \"metadata\" is "
-             + std::to_string(request.messages[i].details.metadata.size())
-             + " bytes of JSON; at most "
-             + std::to_string(max_metadata_bytes_) + " are kept";
+    if (auto err = metadata_error(request.messages[i].details.metadata,
+                                  "message " + std::to_string(i) + " ");
+        !err.empty())
+      return err;
   return {};
+}
+
+std::string api_handler::metadata_error(const std::string& metadata,
+                                        const std::string& owner) const {
+  if (metadata.size() <= max_metadata_bytes_)
+    return {};
+  return owner + "field \"metadata\" is " + std::to_string(metadata.size())
+         + " bytes of JSON; at most " + std::to_string(max_metadata_bytes_)
+         + " are kept";
 }
 
 std::optional<access_scope>

@@ -68,6 +68,9 @@ private:
   std::string limit_error(const append_request& request) const;
   /// Why a message's metadata is too large, or "".
   std::string metadata_error(const append_request& request) const;
+  /// Why `metadata` is too large, or "": "<owner>field "metadata" is ...".
+  std::string metadata_error(const std::string& metadata,
+                             const std::string& owner) const;
 
   caf::actor bridge_;
   router_actor router_;

@@ -58,7 +58,7 @@ struct long_term_fixture : actor_fixture {
 
   std::vector<std::string> retrieve(const std::string& text) {
     auto hits = ask<std::vector<retrieval_hit>>(
-      memory, retrieve_atom::value, std::string{"s"}, retrieval_query{text, 10},
+      memory, retrieve_atom::value, std::string{"s"}, retrieval_query{text, 10, {}},
       access_scope{});
     CAF_REQUIRE(hits);
     std::vector<std::string> contents;
