@@ -151,42 +151,55 @@ outcome<request_target> parse_target(std::string_view target) {
   return {std::move(out), {}};
 }
 
+namespace {
+
+route_match route_to(route_kind kind, std::string session_id = {}) {
+  return {kind, std::move(session_id), {}};
+}
+
+route_match of_namespace(route_kind kind, std::string ns) {
+  return {kind, {}, std::move(ns)};
+}
+
+} // namespace
+
 route_match match_route(const std::string& path) {
   if (path == "/")
-    return {route_kind::health, {}};
+    return route_to(route_kind::health);
   if (path == "/healthz")
-    return {route_kind::healthz, {}};
+    return route_to(route_kind::healthz);
   if (path == "/readyz")
-    return {route_kind::readyz, {}};
+    return route_to(route_kind::readyz);
   if (path == "/sessions")
-    return {route_kind::sessions, {}};
+    return route_to(route_kind::sessions);
   if (path == "/cluster")
-    return {route_kind::cluster, {}};
+    return route_to(route_kind::cluster);
   if (path == "/metrics")
-    return {route_kind::metrics, {}};
+    return route_to(route_kind::metrics);
   if (path == "/keys/current")
-    return {route_kind::keys_current, {}};
+    return route_to(route_kind::keys_current);
   if (path == "/openapi.json")
-    return {route_kind::openapi, {}};
+    return route_to(route_kind::openapi);
   if (path == "/ui" || path.rfind("/ui/", 0) == 0)
-    return {route_kind::admin_ui, {}};
+    return route_to(route_kind::admin_ui);
   auto parts = split(path, '/');
   if (parts.size() == 3 && parts[0].empty() && parts[1] == "sessions")
-    return {route_kind::session, std::string{parts[2]}};
+    return route_to(route_kind::session, std::string{parts[2]});
   if (parts.size() == 3 && parts[0].empty() && parts[1] == "namespaces")
-    return {route_kind::namespace_root, {}, std::string{parts[2]}};
+    return of_namespace(route_kind::namespace_root, std::string{parts[2]});
   if (parts.size() == 4 && parts[0].empty() && parts[1] == "namespaces"
       && parts[3] == "retrieval")
-    return {route_kind::namespace_retrieval, {}, std::string{parts[2]}};
+    return of_namespace(route_kind::namespace_retrieval,
+                        std::string{parts[2]});
   // "/sessions/{id}/memory" splits into "", "sessions", id, "memory".
   if (parts.size() == 4 && parts[0].empty() && parts[1] == "sessions") {
     std::string id{parts[2]};
     if (parts[3] == "memory")
-      return {route_kind::memory, std::move(id)};
+      return route_to(route_kind::memory, std::move(id));
     if (parts[3] == "retrieval")
-      return {route_kind::retrieval, std::move(id)};
+      return route_to(route_kind::retrieval, std::move(id));
   }
-  return {route_kind::not_found, {}};
+  return route_to(route_kind::not_found);
 }
 
 route_kind route_of_target(std::string_view target) {

@@ -345,7 +345,7 @@ CAF_TEST(a key scoped to namespaces reaches only their sessions) {
                                    std::string{"s"}, erase_request{}, tenant_b)));
   CAF_CHECK(forbidden(ask<std::vector<retrieval_hit>>(
     registry, retrieve_atom::value, std::string{"s"},
-    retrieval_query{"m1", 10, {}}, tenant_b)));
+    retrieval_query{"m1", 10, retrieval_filter{}}, tenant_b)));
   auto view = get("s");
   CAF_REQUIRE(view);
   CAF_CHECK_EQUAL(contents(*view), (strings{"m2", "m1"}));
