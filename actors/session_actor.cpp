@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "actors/query_embedding.hpp"
+#include "actors/shared_behavior.hpp"
 #include "core/json_codec.hpp"
 #include "core/log.hpp"
 #include "core/random_id.hpp"
@@ -14,13 +15,11 @@ namespace motorhead {
 
 namespace {
 
-chat_message to_chat_message(const stored_message& msg) {
-  return {msg.role, msg.content, msg.details};
-}
-
 void apply_snapshot(session_state& st, session_snapshot snapshot) {
-  st.messages.assign(std::make_move_iterator(snapshot.messages.begin()),
-                     std::make_move_iterator(snapshot.messages.end()));
+  st.messages.clear();
+  st.messages.reserve(snapshot.messages.size());
+  for (const auto& msg : snapshot.messages)
+    st.messages.emplace_back(msg);
   st.context = std::move(snapshot.context);
   st.tokens = snapshot.tokens;
   st.next_seq = std::max(st.next_seq, snapshot.next_seq);
@@ -187,7 +186,7 @@ bool fold_still_applies(const session_state& st, const fold_basis& basis) {
 void apply_fold(session_state& st, const store::fold_change& change) {
   auto folded = st.messages.begin();
   for (auto seq : change.seqs)
-    if (folded != st.messages.end() && folded->seq == seq)
+    if (folded != st.messages.end() && folded->seq() == seq)
       ++folded;
   st.messages.erase(st.messages.begin(), folded);
   if (!change.summary.empty())
@@ -358,7 +357,7 @@ void apply_append(session_state& st, const store::append_change& change) {
   for (const auto& msg : change.messages) {
     if (st.index)
       st.index->add(msg);
-    st.messages.push_back(msg);
+    st.messages.emplace_back(msg);
   }
   if (change.embed)
     st.unembedded += change.messages.size();
@@ -732,7 +731,8 @@ memory_view make_memory_view(const session_state& st) {
   auto count = std::min(st.messages.size(), st.limits().max_window);
   view.messages.reserve(count);
   std::transform(st.messages.rbegin(), st.messages.rbegin() + count,
-                 std::back_inserter(view.messages), to_chat_message);
+                 std::back_inserter(view.messages),
+                 [](const packed_message& msg) { return msg.to_chat_message(); });
   view.context = st.context;
   view.tokens = st.tokens;
   return view;
@@ -743,69 +743,123 @@ std::vector<stored_message> messages_to_fold(const session_state& st) {
     return {};
   auto keep = st.limits().max_window / 2;
   auto count = st.messages.size() - keep;
-  return {st.messages.begin(), st.messages.begin() + count};
+  std::vector<stored_message> lines;
+  lines.reserve(count);
+  std::transform(st.messages.begin(), st.messages.begin() + count,
+                 std::back_inserter(lines),
+                 [](const packed_message& msg) { return msg.unpack(); });
+  return lines;
 }
+
+namespace {
+
+// The session's handlers, one per message of session_actor, in its order
+// (see actors/shared_behavior.hpp).
+
+caf::result<memory_view> on_get(session_pointer self, memory_get_atom,
+                                access_scope& scope) {
+  auto rp = self->make_response_promise<memory_view>();
+  with_reachable_state(
+    self, scope, [=]() mutable { rp.deliver(make_memory_view(self->state)); },
+    [=](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+caf::result<ok_atom> on_append(session_pointer self, memory_append_atom,
+                               append_request& request, access_scope& scope) {
+  return append(self, std::move(request), std::move(scope));
+}
+
+caf::result<ok_atom> on_delete(session_pointer self, memory_delete_atom,
+                               erase_request& request, access_scope& scope) {
+  return erase(self, std::move(request), std::move(scope));
+}
+
+caf::result<std::vector<retrieval_hit>>
+on_retrieve(session_pointer self, retrieve_atom, retrieval_query& query,
+            access_scope& scope) {
+  return retrieve(self, std::move(query), std::move(scope));
+}
+
+caf::result<session_info> on_info(session_pointer self, info_atom,
+                                  session_patch& patch, access_scope& scope) {
+  return describe(self, std::move(patch), std::move(scope));
+}
+
+caf::result<corpus_stats> on_stats(session_pointer self, stats_atom,
+                                   retrieval_query& query,
+                                   access_scope& scope) {
+  auto terms = query_terms(query.text);
+  return search_step<corpus_stats>(
+    self, std::move(scope),
+    [terms](const retrieval_index& index) { return index.stats(terms); });
+}
+
+caf::result<search_candidates>
+on_candidates(session_pointer self, candidates_atom,
+              candidate_request& request, access_scope& scope) {
+  return search_step<search_candidates>(
+    self, std::move(scope),
+    [request = std::move(request),
+     id = self->state.id](const retrieval_index& index) {
+      return index.candidates(id, query_terms(request.query.text),
+                              request.query_vector, request.stats,
+                              request.query.filter, request.query.top_k);
+    });
+}
+
+caf::result<std::vector<retrieval_hit>>
+on_fetch(session_pointer self, fetch_atom, std::vector<ranked_message>& picks,
+         access_scope& scope) {
+  return search_step<std::vector<retrieval_hit>>(
+    self, std::move(scope),
+    [picks = std::move(picks)](const retrieval_index& index) {
+      return fetch_hits(index, picks);
+    });
+}
+
+void on_embed(session_pointer self, embed_atom) {
+  start_embedding_if_due(self);
+}
+
+void on_fold(session_pointer self, fold_atom) {
+  resume_folding(self);
+}
+
+bool on_idle(session_pointer self, idle_atom) {
+  return is_quiescent(self->state);
+}
+
+void on_retire(session_pointer self, retire_atom) {
+  self->state.retiring = true;
+  stop_if_retired(self);
+}
+
+constexpr auto session_handlers = std::make_tuple(
+  &on_get, &on_append, &on_delete, &on_retrieve, &on_info, &on_stats,
+  &on_candidates, &on_fetch, &on_embed, &on_fold, &on_idle, &on_retire);
+
+static_assert(
+  std::is_same_v<shared_behavior::interface_of<decltype(session_handlers)>,
+                 session_actor>,
+  "the session's handlers must match session_actor, message by message");
+
+caf::result<caf::message> handle_message(caf::scheduled_actor* self,
+                                         caf::message_view& message) {
+  return shared_behavior::dispatch(static_cast<session_pointer>(self),
+                                   message, session_handlers);
+}
+
+} // namespace
 
 session_actor::behavior_type
 session(session_pointer self, std::string id,
         std::shared_ptr<const session_setup> setup) {
   self->state.id = std::move(id);
   self->state.setup = std::move(setup);
-  return {
-    [=](memory_get_atom, access_scope& scope) -> caf::result<memory_view> {
-      auto rp = self->make_response_promise<memory_view>();
-      with_reachable_state(
-        self, scope,
-        [=]() mutable { rp.deliver(make_memory_view(self->state)); },
-        [=](caf::error& err) mutable { rp.deliver(err); });
-      return rp;
-    },
-    [=](memory_append_atom, append_request& request, access_scope& scope)
-      -> caf::result<ok_atom> {
-      return append(self, std::move(request), std::move(scope));
-    },
-    [=](memory_delete_atom, erase_request& request, access_scope& scope)
-      -> caf::result<ok_atom> {
-      return erase(self, std::move(request), std::move(scope));
-    },
-    [=](info_atom, session_patch& patch, access_scope& scope)
-      -> caf::result<session_info> {
-      return describe(self, std::move(patch), std::move(scope));
-    },
-    [=](fold_atom) { resume_folding(self); },
-    [=](retrieve_atom, retrieval_query& query, access_scope& scope)
-      -> caf::result<std::vector<retrieval_hit>> {
-      return retrieve(self, std::move(query), std::move(scope));
-    },
-    [=](stats_atom, retrieval_query& query, access_scope& scope) {
-      auto terms = query_terms(query.text);
-      return search_step<corpus_stats>(
-        self, std::move(scope),
-        [terms](const retrieval_index& index) { return index.stats(terms); });
-    },
-    [=](candidates_atom, candidate_request& request, access_scope& scope) {
-      return search_step<search_candidates>(
-        self, std::move(scope),
-        [=, id = self->state.id](const retrieval_index& index) {
-          return index.candidates(id, query_terms(request.query.text),
-                                  request.query_vector, request.stats,
-                                  request.query.filter, request.query.top_k);
-        });
-    },
-    [=](fetch_atom, std::vector<ranked_message>& picks, access_scope& scope) {
-      return search_step<std::vector<retrieval_hit>>(
-        self, std::move(scope),
-        [picks = std::move(picks)](const retrieval_index& index) {
-          return fetch_hits(index, picks);
-        });
-    },
-    [=](embed_atom) { start_embedding_if_due(self); },
-    [=](idle_atom) { return is_quiescent(self->state); },
-    [=](retire_atom) {
-      self->state.retiring = true;
-      stop_if_retired(self);
-    },
-  };
+  self->set_default_handler(handle_message);
+  return {session_actor::behavior_type::unsafe_init{},
+          shared_behavior::empty()};
 }
 
 } // namespace motorhead

@@ -14,6 +14,7 @@
 
 #include "actors/protocol.hpp"
 #include "core/metrics.hpp"
+#include "core/packed_message.hpp"
 #include "core/retrieval_index.hpp"
 #include "core/tokenizer.hpp"
 
@@ -68,7 +69,7 @@ struct session_state {
   uint32_t summary_writes_in_flight = 0;
   /// Acknowledged by Redis, oldest first. A vector: a window is short, and
   /// an empty deque would cost more than half a kilobyte per session.
-  std::vector<stored_message> messages;
+  std::vector<packed_message> messages;
   std::optional<std::string> context;
   uint64_t tokens = 0;
   uint64_t next_seq = 1;

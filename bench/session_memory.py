@@ -2,13 +2,18 @@
 """Memory per live session, and whether it comes back after idle stops.
 
 A wave of new sessions (wrk, one POST of one short message each) starts on
-a fresh server; the server's resident set size (VmRSS) is read before, with
-every session live, after the wave went idle and stopped, and after a
-second wave of the same kind. The reference is the server's own RSS before
-the wave, read in the same run. Prints bytes per live session beyond the
-message's own bytes.
+a fresh server, and a second one while the first is still live; the
+server's resident set size (VmRSS) is read before, after each wave, after
+they went idle and stopped, and after a third wave of the same kind. The
+reference is the server's own RSS before the waves, read in the same run.
 
-  bench/session_memory.py [--seconds 6] [--idle 10]
+Prints bytes per live session beyond the message's own bytes, twice: all
+the RSS the waves added over the sessions live, and the RSS the second wave
+added over the sessions it added. The first figure also counts what
+serving a wave leaves in the allocator's free lists (more for a faster
+wave); the second, the sessions alone.
+
+  bench/session_memory.py [--seconds 6] [--idle 20]
 """
 
 import argparse
@@ -47,8 +52,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=6,
                         help="how long wrk starts new sessions")
-    parser.add_argument("--idle", type=int, default=10,
-                        help="MOTORHEAD_SESSION_IDLE_SECONDS")
+    parser.add_argument("--idle", type=int, default=20,
+                        help="MOTORHEAD_SESSION_IDLE_SECONDS, at least "
+                             "twice --seconds")
     args = parser.parse_args()
     redis = RedisServer(durable=False)
     redis.start()
@@ -59,6 +65,9 @@ def main():
         wait_idle(server, args.idle)
         before = server.rss_bytes()
         first = wave(server, args.seconds, "first")
+        live_first = live_sessions(server)
+        during_first = server.rss_bytes()
+        first += wave(server, args.seconds, "more")
         live = live_sessions(server)
         during = server.rss_bytes()
         wait_idle(server, args.idle)
@@ -70,19 +79,24 @@ def main():
         server.close()
         redis.remove()
     per_session = (during - before) / live
+    added = (during - during_first) / max(1, live - live_first)
     mib = 1024 * 1024
-    print(f"first wave: {first} sessions started, {live:.0f} live; "
-          f"second wave: {second} started, {live_second:.0f} live")
+    print(f"first waves: {first} sessions started, {live_first:.0f} live "
+          f"after the first, {live:.0f} after the second; third wave: "
+          f"{second} started, {live_second:.0f} live")
     print("| moment | RSS | vs before |")
     print("|---|---:|---:|")
-    for label, value in [("before the wave", before),
-                         ("every session live", during),
+    for label, value in [("before the waves", before),
+                         ("first wave live", during_first),
+                         ("both waves live", during),
                          ("after they all stopped", after_idle),
-                         ("second wave live", during_second)]:
+                         ("third wave live", during_second)]:
         print(f"| {label} | {value / mib:.1f} MiB | "
               f"{(value - before) / mib:+.1f} MiB |")
     print(f"per live session: {per_session:,.0f} B, of which the message "
           f"{MESSAGE_BYTES} B; beyond it {per_session - MESSAGE_BYTES:,.0f} B")
+    print(f"per session the second wave added: {added:,.0f} B; beyond the "
+          f"message {added - MESSAGE_BYTES:,.0f} B")
     print(f"kept after the idle stops: {(after_idle - before) / mib:.1f} MiB "
           f"({100 * (after_idle - before) / max(1, during - before):.0f} % of "
           f"the wave's)")

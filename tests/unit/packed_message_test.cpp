@@ -1,0 +1,78 @@
+#include "core/packed_message.hpp"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+using namespace motorhead;
+
+namespace {
+
+stored_message full_message() {
+  return {42, "Human", std::string{"caf\xc3\xa9 with a \0 inside", 20},
+          {"c0ffee00-0000-4000-8000-000000000001", 1764633600123,
+           R"({"topic":"billing"})", 9}};
+}
+
+void expect_same(const stored_message& a, const stored_message& b) {
+  EXPECT_EQ(a.seq, b.seq);
+  EXPECT_EQ(a.role, b.role);
+  EXPECT_EQ(a.content, b.content);
+  EXPECT_EQ(a.details.id, b.details.id);
+  EXPECT_EQ(a.details.created_at, b.details.created_at);
+  EXPECT_EQ(a.details.metadata, b.details.metadata);
+  EXPECT_EQ(a.details.token_count, b.details.token_count);
+}
+
+} // namespace
+
+TEST(PackedMessage, KeepsEveryFieldOfTheMessage) {
+  auto original = full_message();
+  packed_message packed{original};
+  EXPECT_EQ(packed.seq(), 42u);
+  EXPECT_EQ(packed.role(), "Human");
+  EXPECT_EQ(packed.content(), original.content);
+  EXPECT_EQ(packed.id(), original.details.id);
+  EXPECT_EQ(packed.metadata(), original.details.metadata);
+  expect_same(packed.unpack(), original);
+}
+
+TEST(PackedMessage, KeepsEmptyParts) {
+  stored_message bare{7, "", "", {}};
+  packed_message packed{bare};
+  EXPECT_TRUE(packed.role().empty());
+  EXPECT_TRUE(packed.content().empty());
+  EXPECT_TRUE(packed.id().empty());
+  EXPECT_TRUE(packed.metadata().empty());
+  expect_same(packed.unpack(), bare);
+}
+
+TEST(PackedMessage, ShowsAsTheChatMessageThatWasPosted) {
+  auto original = full_message();
+  auto shown = packed_message{original}.to_chat_message();
+  EXPECT_EQ(shown.role, original.role);
+  EXPECT_EQ(shown.content, original.content);
+  EXPECT_EQ(shown.details.id, original.details.id);
+  EXPECT_EQ(shown.details.created_at, original.details.created_at);
+  EXPECT_EQ(shown.details.metadata, original.details.metadata);
+  EXPECT_EQ(shown.details.token_count, original.details.token_count);
+}
+
+TEST(PackedMessage, CopiesAreIndependentAndVectorsGrowIntact) {
+  std::vector<packed_message> window;
+  for (uint64_t seq = 1; seq <= 40; ++seq)
+    window.emplace_back(
+      stored_message{seq, "AI", "answer " + std::to_string(seq), {}});
+  auto copy = window;
+  window.erase(window.begin(), window.begin() + 30);
+  ASSERT_EQ(window.size(), 10u);
+  EXPECT_EQ(window.front().seq(), 31u);
+  EXPECT_EQ(window.front().content(), "answer 31");
+  ASSERT_EQ(copy.size(), 40u);
+  EXPECT_EQ(copy.front().content(), "answer 1");
+  packed_message assigned;
+  assigned = copy.back();
+  EXPECT_EQ(assigned.content(), "answer 40");
+  EXPECT_EQ(copy.back().content(), "answer 40");
+}
