@@ -499,6 +499,15 @@ class Writer(threading.Thread):
         self.join()
 
 
+def wait_for_writes(writers, count=20, timeout=30):
+    """Waits until every writer has `count` more acknowledged writes than
+    it has now."""
+    marks = [len(w.acknowledged) for w in writers]
+    return wait_until(lambda: all(len(w.acknowledged) >= mark + count
+                                  for w, mark in zip(writers, marks)),
+                      timeout=timeout)
+
+
 class FakeOpenAI:
     """tests/fake_openai/fake_openai.py on a free port."""
 

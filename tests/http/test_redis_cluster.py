@@ -14,7 +14,7 @@ import prometheus
 import test_http_api as api
 import test_retrieval as retrieval
 from harness import (Cluster, Motorhead, RedisCluster, RedisServer, Writer,
-                     free_port, human, wait_until)
+                     free_port, human, wait_for_writes, wait_until)
 
 shared_redis = None
 
@@ -363,12 +363,12 @@ class ReshardingTest(unittest.TestCase):
         writers = [Writer(self.server.port, f"reshard-{i}") for i in range(8)]
         for writer in writers:
             writer.start()
-        time.sleep(1)
+        self.assertTrue(wait_for_writes(writers))
         a, b, c = self.redis.masters()
         self.reshard(a, b, 3000)
         self.reshard(b, c, 3000)
         self.reshard(c, a, 3000)
-        time.sleep(1)
+        self.assertTrue(wait_for_writes(writers))
         for writer in writers:
             writer.stop()
         acknowledged = sum(len(w.acknowledged) for w in writers)
@@ -404,7 +404,7 @@ class FailoverTest(unittest.TestCase):
         writers = [Writer(self.server.port, f"failover-{i}") for i in range(8)]
         for writer in writers:
             writer.start()
-        time.sleep(1.5)
+        self.assertTrue(wait_for_writes(writers))
         victim = self.redis.masters()[0]
         victim.stop()
         self.assertTrue(wait_until(lambda: len(self.redis.masters()) == 3
@@ -413,7 +413,8 @@ class FailoverTest(unittest.TestCase):
         # Back as a replica of the new master, so WAIT 1 is met again.
         victim.start()
         self.assertTrue(wait_until(self.redis.healthy, timeout=30))
-        time.sleep(2)
+        # Every writer's session gets writes through the new master.
+        self.assertTrue(wait_for_writes(writers))
         for writer in writers:
             writer.stop()
         acknowledged = sum(len(w.acknowledged) for w in writers)

@@ -4,11 +4,10 @@ them (MOTORHEAD_REDIS_WAIT_REPLICAS), and never a write to a replica."""
 
 import socket
 import threading
-import time
 import unittest
 
 from harness import (Motorhead, RedisServer, Sentinel, Writer, free_port,
-                     human, wait_until)
+                     human, wait_for_writes, wait_until)
 
 MASTER_NAME = "motorhead"
 
@@ -130,13 +129,14 @@ class SentinelTest(unittest.TestCase):
         writers = [Writer(self.server.port, f"w{i}") for i in range(4)]
         for writer in writers:
             writer.start()
-        time.sleep(1.5)
+        self.assertTrue(wait_for_writes(writers))
         before = sum(len(w.acknowledged) for w in writers)
         self.master.stop()
         ports = [replica.port for replica in self.replicas]
         self.assertTrue(wait_until(
             lambda: self.sentinel.master_port() in ports, timeout=30))
-        time.sleep(4)
+        # Every writer's session gets writes through the new master.
+        self.assertTrue(wait_for_writes(writers))
         for writer in writers:
             writer.stop()
         acknowledged = sum(len(w.acknowledged) for w in writers)
