@@ -15,14 +15,20 @@ stored_message full_message() {
            R"({"topic":"billing"})", 9}};
 }
 
-void expect_same(const stored_message& a, const stored_message& b) {
-  EXPECT_EQ(a.seq, b.seq);
+/// Role, content and details alike (a chat_message or a stored_message).
+template <class A, class B>
+void expect_same_message(const A& a, const B& b) {
   EXPECT_EQ(a.role, b.role);
   EXPECT_EQ(a.content, b.content);
   EXPECT_EQ(a.details.id, b.details.id);
   EXPECT_EQ(a.details.created_at, b.details.created_at);
   EXPECT_EQ(a.details.metadata, b.details.metadata);
   EXPECT_EQ(a.details.token_count, b.details.token_count);
+}
+
+void expect_same(const stored_message& a, const stored_message& b) {
+  EXPECT_EQ(a.seq, b.seq);
+  expect_same_message(a, b);
 }
 
 } // namespace
@@ -50,13 +56,7 @@ TEST(PackedMessage, KeepsEmptyParts) {
 
 TEST(PackedMessage, ShowsAsTheChatMessageThatWasPosted) {
   auto original = full_message();
-  auto shown = packed_message{original}.to_chat_message();
-  EXPECT_EQ(shown.role, original.role);
-  EXPECT_EQ(shown.content, original.content);
-  EXPECT_EQ(shown.details.id, original.details.id);
-  EXPECT_EQ(shown.details.created_at, original.details.created_at);
-  EXPECT_EQ(shown.details.metadata, original.details.metadata);
-  EXPECT_EQ(shown.details.token_count, original.details.token_count);
+  expect_same_message(packed_message{original}.to_chat_message(), original);
 }
 
 TEST(PackedMessage, CopiesAreIndependentAndVectorsGrowIntact) {
