@@ -132,13 +132,31 @@ std::string format_rfc3339(int64_t unix_ms) {
   int64_t year;
   unsigned month, day;
   civil_from_days(days, year, month, day);
-  char text[48];
-  std::snprintf(text, sizeof text, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(year), month, day,
-                static_cast<long long>(rest / 3600),
-                static_cast<long long>(rest / 60 % 60),
-                static_cast<long long>(rest % 60),
-                static_cast<long long>(millis));
+  if (year < 0 || year > 9999) { // beyond RFC 3339: written all the same
+    char text[48];
+    std::snprintf(text, sizeof text,
+                  "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                  static_cast<long long>(year), month, day,
+                  static_cast<long long>(rest / 3600),
+                  static_cast<long long>(rest / 60 % 60),
+                  static_cast<long long>(rest % 60),
+                  static_cast<long long>(millis));
+    return text;
+  }
+  // Digit by digit: every answer with messages formats their times, and
+  // snprintf showed in the profile of GET.
+  std::string text = "0000-00-00T00:00:00.000Z";
+  auto put = [&text](std::size_t end, int64_t value) {
+    for (auto pos = end; value > 0; value /= 10)
+      text[--pos] = static_cast<char>('0' + value % 10);
+  };
+  put(4, year);
+  put(7, month);
+  put(10, day);
+  put(13, rest / 3600);
+  put(16, rest / 60 % 60);
+  put(19, rest % 60);
+  put(23, millis);
   return text;
 }
 

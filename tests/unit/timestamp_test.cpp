@@ -33,6 +33,16 @@ TEST(Rfc3339, WritesUtcToTheMillisecond) {
     EXPECT_EQ(parse_rfc3339(format_rfc3339(ms)), ms);
 }
 
+TEST(Rfc3339, WritesEveryYearItCanParse) {
+  EXPECT_EQ(format_rfc3339(-62167219200000), "0000-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_rfc3339(253402300799999), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_rfc3339(253402300800000), "10000-01-01T00:00:00.000Z");
+  // Parsing is written independently: a sweep over the whole range, at a
+  // step that visits every field's values, comes back unchanged.
+  for (int64_t ms = -62167219200000; ms < 253402300800000; ms += 987654321011)
+    EXPECT_EQ(parse_rfc3339(format_rfc3339(ms)), ms) << ms;
+}
+
 TEST(RandomId, UuidsAreVersion4AndDiffer) {
   auto a = random_uuid();
   auto b = random_uuid();
