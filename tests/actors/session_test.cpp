@@ -15,6 +15,24 @@ CAF_TEST(an unknown session is empty) {
   CAF_CHECK_EQUAL(view->tokens, 0u);
 }
 
+CAF_TEST(a message outside the session interface is answered with an error) {
+  // Sessions share one empty behavior and dispatch in their default
+  // handler (actors/shared_behavior.hpp): what no handler takes is refused,
+  // and the session goes on.
+  auto setup = std::make_shared<const session_setup>(
+    session_setup{limits, {store, summarizer, {}}, nullptr});
+  auto direct = sys.spawn(motorhead::session, std::string{"direct"}, setup);
+  auto refused = ask<ok_atom>(caf::actor_cast<caf::actor>(direct),
+                              std::string{"not a session message"});
+  CAF_REQUIRE(!refused);
+  CAF_CHECK_EQUAL(refused.error(), caf::make_error(caf::sec::unexpected_message));
+  auto view = ask<memory_view>(direct, memory_get_atom::value, access_scope{});
+  CAF_REQUIRE(view);
+  CAF_CHECK(view->messages.empty());
+  caf::anon_send_exit(direct, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
 CAF_TEST(messages come back newest first) {
   CAF_REQUIRE(post("s", numbered_messages(1, 2)));
   CAF_REQUIRE(post("s", numbered_messages(3, 3)));
