@@ -29,6 +29,13 @@ CAF_TEST(a message outside the session interface is answered with an error) {
   auto view = ask<memory_view>(direct, memory_get_atom::value, access_scope{});
   CAF_REQUIRE(view);
   CAF_CHECK(view->messages.empty());
+  // A handler without a result answers a request with an empty message.
+  auto folded = self->request(direct, caf::infinite, fold_atom::value);
+  sched.run();
+  auto answered = false;
+  folded.receive([&] { answered = true; },
+                 [](caf::error& err) { CAF_FAIL("refused: " << err); });
+  CAF_CHECK(answered);
   caf::anon_send_exit(direct, caf::exit_reason::user_shutdown);
   sched.run();
 }
