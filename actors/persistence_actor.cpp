@@ -17,6 +17,15 @@ namespace {
 using operation_result = outcome<std::vector<redis_reply>>;
 using plan_builder = std::function<store::write_plan(const store::key_layout&)>;
 
+/// Has the actor flush once it has handled the messages already waiting.
+void schedule_flush(persistence_pointer self) {
+  auto& st = self->state;
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
+}
+
 /// Queues an operation for the next round trip. The flush message goes to
 /// the back of the mailbox, so every request already waiting there joins
 /// the same pipeline: a batch is whatever arrived during the previous trip.
@@ -24,10 +33,7 @@ void enqueue(persistence_pointer self, plan_builder build, bool writes,
              persistence_state::completion complete) {
   auto& st = self->state;
   st.pending.push_back({std::move(build), writes, std::move(complete)});
-  if (!st.flush_scheduled) {
-    st.flush_scheduled = true;
-    self->send(self, flush_atom::value);
-  }
+  schedule_flush(self);
 }
 
 /// A plan of commands that need no index updates: reads, and writes that
@@ -130,38 +136,49 @@ void complete_after_indexes(persistence_pointer self,
     });
 }
 
-/// Sends every pending command in one pipeline and completes each operation
-/// with its own slice of the replies. When the round trip fails part-way,
-/// the operations answered completely complete as usual; the rest fail,
-/// as possibly applied if their commands were sent.
-void flush(persistence_pointer self) {
+/// Sends every pending operation's commands in one pipeline, which joins
+/// the round trips in flight; false when Redis cannot be reached (the
+/// operations failed).
+bool send_pending(persistence_pointer self) {
   auto& st = self->state;
-  st.flush_scheduled = false;
-  auto batch = std::move(st.pending);
+  persistence_state::round_trip trip;
+  trip.operations = std::move(st.pending);
   st.pending.clear();
   auto topology = st.redis->topology();
   if (!topology) {
     log_error("persistence", topology.error);
-    for (auto& op : batch)
+    for (auto& op : trip.operations)
       op.complete(operation_result::failure(topology.error), false);
-    return;
+    return false;
   }
   auto layout = store::key_layout::of(*topology.value);
-  std::vector<store::write_plan> plans;
-  plans.reserve(batch.size());
+  trip.plans.reserve(trip.operations.size());
   std::vector<redis_command> commands;
   bool writes = false;
-  for (auto& op : batch) {
-    plans.push_back(op.build(layout));
+  for (auto& op : trip.operations) {
+    trip.plans.push_back(op.build(layout));
     // Moved, not copied: a plan keeps only its number of commands.
-    auto& planned = plans.back().commands;
+    auto& planned = trip.plans.back().commands;
     commands.insert(commands.end(), std::make_move_iterator(planned.begin()),
                     std::make_move_iterator(planned.end()));
     writes = writes || op.writes;
   }
   metrics::global().commit_batch_operations.observe(
-    static_cast<double>(batch.size()));
-  auto result = st.redis->execute(commands, writes);
+    static_cast<double>(trip.operations.size()));
+  st.redis->send(std::move(commands), writes);
+  st.in_flight.push_back(std::move(trip));
+  return true;
+}
+
+/// Receives the replies of the oldest round trip in flight and completes
+/// each of its operations with its own slice of them. When the round trip
+/// failed part-way, the operations answered completely complete as usual;
+/// the rest fail, as possibly applied if their commands were sent.
+void complete_oldest(persistence_pointer self) {
+  auto& st = self->state;
+  auto trip = std::move(st.in_flight.front());
+  st.in_flight.pop_front();
+  auto result = st.redis->receive();
   if (!result.complete())
     log_error("persistence", result.error);
   // Writes that did not reach the replicas required are applied on the
@@ -170,9 +187,9 @@ void flush(persistence_pointer self) {
   if (!shortfall.empty())
     log_error("persistence", shortfall);
   auto next = result.replies.begin();
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    auto& op = batch[i];
-    auto& plan = plans[i];
+  for (std::size_t i = 0; i < trip.operations.size(); ++i) {
+    auto& op = trip.operations[i];
+    auto& plan = trip.plans[i];
     auto size = static_cast<std::ptrdiff_t>(plan.commands.size());
     std::vector<redis_reply> replies(std::make_move_iterator(next),
                                      std::make_move_iterator(next + size));
@@ -190,6 +207,20 @@ void flush(persistence_pointer self) {
     else
       op.complete({std::move(replies), {}}, false);
   }
+}
+
+/// Sends what is pending, then receives the oldest round trip if another
+/// is in flight behind it, so that Redis works on that one while the
+/// replies are handled, or if nothing new was sent. Operations that arrive
+/// meanwhile wait in the mailbox, ahead of the next flush, and go with it.
+void flush(persistence_pointer self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  bool sent = !st.pending.empty() && send_pending(self);
+  if (!st.in_flight.empty() && (st.in_flight.size() > 1 || !sent))
+    complete_oldest(self);
+  if (!st.in_flight.empty())
+    schedule_flush(self);
 }
 
 } // namespace

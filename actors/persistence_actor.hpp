@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -30,8 +31,16 @@ struct persistence_state {
     completion complete;
   };
 
+  /// A pipeline sent and not yet received: its operations and the plans
+  /// their commands came from.
+  struct round_trip {
+    std::vector<pending_operation> operations;
+    std::vector<store::write_plan> plans;
+  };
+
   std::unique_ptr<redis_client> redis;
   std::vector<pending_operation> pending;
+  std::deque<round_trip> in_flight; // oldest first; at most two
   bool flush_scheduled = false;
 
   static inline const char* name = "persistence";

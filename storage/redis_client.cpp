@@ -1,5 +1,7 @@
 #include "storage/redis_client.hpp"
 
+#include <optional>
+
 #include "core/log.hpp"
 #include "storage/redis_cluster.hpp"
 
@@ -7,7 +9,8 @@ namespace motorhead {
 
 namespace {
 
-/// One Redis, or the master that the sentinels name.
+/// One Redis, or the master that the sentinels name, over one connection
+/// that has every pipeline sent in flight until it is received.
 class single_redis final : public redis_client {
 public:
   single_redis(redis_target target, std::chrono::milliseconds timeout,
@@ -16,8 +19,7 @@ public:
       wait_command_(wait_command(wait)) {
   }
 
-  pipeline_result execute(const std::vector<redis_command>& commands,
-                          bool writes) override {
+  void send(std::vector<redis_command> commands, bool writes) override {
     std::vector<routed_command> routed;
     routed.reserve(commands.size() + 1);
     for (const auto& command : commands)
@@ -25,16 +27,24 @@ public:
     bool waits = writes && wait_.replicas > 0;
     if (waits)
       routed.push_back({&wait_command_});
-    pipeline_result result(routed.size());
-    if (connection_.send(routed, result))
+    auto& pipeline = in_flight_.emplace_back(
+      pipeline_in_flight{pipeline_result(routed.size()), false, waits});
+    pipeline.sent = connection_.send(routed, pipeline.result);
+  }
+
+  pipeline_result receive() override {
+    auto pipeline = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    auto& result = pipeline.result;
+    if (pipeline.sent)
       connection_.receive(result.replies, result);
-    if (waits) {
+    if (pipeline.waits) {
       if (!result.replies.back().is_missing())
         result.replication_shortfall
           = replication_shortfall(result.replies.back(), wait_.replicas);
       result.replies.pop_back();
     }
-    return result;
+    return std::move(result);
   }
 
   outcome<redis_topology> topology() override {
@@ -42,27 +52,42 @@ public:
   }
 
 private:
+  struct pipeline_in_flight {
+    pipeline_result result;
+    bool sent;
+    bool waits; // ends with the WAIT for the replicas
+  };
+
   redis_connection connection_;
   replication_wait wait_;
   redis_command wait_command_;
+  std::deque<pipeline_in_flight> in_flight_;
 };
 
 /// Asks the first seed that answers whether it runs in cluster mode, then
-/// becomes the client of the kind it found.
+/// hands every pipeline to a client of the kind it found. Pipelines sent
+/// before that fail.
 class detected_redis final : public redis_client {
 public:
   explicit detected_redis(redis_options options)
     : options_(std::move(options)) {
   }
 
-  pipeline_result execute(const std::vector<redis_command>& commands,
-                          bool writes) override {
+  void send(std::vector<redis_command> commands, bool writes) override {
     if (auto known = topology(); !known) {
-      pipeline_result result(commands.size());
-      result.fail(known.error, false);
-      return result;
+      pipeline_result failed(commands.size());
+      failed.fail(known.error, false);
+      in_flight_.push_back(std::move(failed));
+      return;
     }
-    return detected_->execute(commands, writes);
+    detected_->send(std::move(commands), writes);
+    in_flight_.push_back(std::nullopt);
+  }
+
+  pipeline_result receive() override {
+    auto failed = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    return failed ? std::move(*failed) : detected_->receive();
   }
 
   outcome<redis_topology> topology() override {
@@ -104,9 +129,23 @@ private:
   redis_options options_;
   std::unique_ptr<redis_client> detected_;
   std::string why_unknown_;
+  /// For each pipeline sent and not yet received, oldest first: its result
+  /// if it failed before reaching a client, or nothing.
+  std::deque<std::optional<pipeline_result>> in_flight_;
 };
 
 } // namespace
+
+void one_pipeline_at_a_time::send(std::vector<redis_command> commands,
+                                  bool writes) {
+  queued_.push_back({std::move(commands), writes});
+}
+
+pipeline_result one_pipeline_at_a_time::receive() {
+  auto pipeline = std::move(queued_.front());
+  queued_.pop_front();
+  return run(pipeline.commands, pipeline.writes);
+}
 
 std::unique_ptr<redis_client> make_redis_client(redis_options options) {
   // Sentinels watch a master with replicas, never a cluster.

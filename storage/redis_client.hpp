@@ -1,9 +1,11 @@
 // The store of record as the persistence actor sees it: one Redis (perhaps
 // found through Sentinel) or a Redis Cluster, either of which runs
-// pipelines of commands. Meant to be owned by one thread.
+// pipelines of commands, several in flight at once where it can. Meant to
+// be owned by one thread.
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,16 +39,45 @@ class redis_client {
 public:
   virtual ~redis_client() = default;
 
-  /// Runs `commands` and returns one reply per command, in order. With
-  /// `writes`, a reply counts as acknowledged only once the replicas that
-  /// `replication_wait` requires have it (otherwise the result names the
-  /// shortfall).
-  virtual pipeline_result execute(const std::vector<redis_command>& commands,
-                                  bool writes) = 0;
+  /// Sends `commands` as one pipeline without waiting for their replies;
+  /// `receive` returns them, one pipeline per call, in the order sent. So
+  /// Redis can run one pipeline while the caller handles the replies of
+  /// the one before. With `writes`, a reply counts as acknowledged only
+  /// once the replicas that `replication_wait` requires have it (otherwise
+  /// the result names the shortfall).
+  virtual void send(std::vector<redis_command> commands, bool writes) = 0;
+  virtual pipeline_result receive() = 0;
+
+  /// Runs `commands` and returns one reply per command, in order: `send`,
+  /// then `receive`, with no other pipeline in flight.
+  pipeline_result execute(std::vector<redis_command> commands, bool writes) {
+    send(std::move(commands), writes);
+    return receive();
+  }
 
   /// Single or cluster, once known: detecting it needs a server that
   /// answers, so it may stay unknown (an error) until Redis is up.
   virtual outcome<redis_topology> topology() = 0;
+};
+
+/// A client that runs one pipeline at a time: `send` only queues it, and
+/// `receive` runs the oldest queued (a Redis Cluster, whose commands may be
+/// redirected from one master to another, is such a client).
+class one_pipeline_at_a_time : public redis_client {
+public:
+  void send(std::vector<redis_command> commands, bool writes) final;
+  pipeline_result receive() final;
+
+protected:
+  virtual pipeline_result run(const std::vector<redis_command>& commands,
+                              bool writes) = 0;
+
+private:
+  struct queued_pipeline {
+    std::vector<redis_command> commands;
+    bool writes;
+  };
+  std::deque<queued_pipeline> queued_;
 };
 
 std::unique_ptr<redis_client> make_redis_client(redis_options options);

@@ -135,8 +135,8 @@ redis_cluster::collect(node_batch& batch, std::vector<redis_reply>& replies,
   return again;
 }
 
-pipeline_result redis_cluster::execute(const std::vector<redis_command>& commands,
-                                       bool writes) {
+pipeline_result redis_cluster::run(const std::vector<redis_command>& commands,
+                                   bool writes) {
   pipeline_result result(commands.size());
   if (slots_stale_)
     if (auto err = refresh_slots(); !err.empty()) {

@@ -14,17 +14,19 @@
 
 namespace motorhead {
 
-class redis_cluster final : public redis_client {
+class redis_cluster final : public one_pipeline_at_a_time {
 public:
   /// `seeds` carry the password; any of them that answers gives the map.
   redis_cluster(std::vector<redis_endpoint> seeds,
                 std::chrono::milliseconds timeout, replication_wait wait);
 
-  pipeline_result execute(const std::vector<redis_command>& commands,
-                          bool writes) override;
   outcome<redis_topology> topology() override {
     return {redis_topology::cluster, {}};
   }
+
+protected:
+  pipeline_result run(const std::vector<redis_command>& commands,
+                      bool writes) override;
 
 private:
   /// The commands of one round that go to one master.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <memory>
+#include <utility>
 #include <sys/time.h>
 
 #include <hiredis/hiredis.h>
@@ -141,6 +142,11 @@ redis_connection::~redis_connection() {
 
 void redis_connection::disconnect() {
   if (context_ != nullptr) {
+    std::string why = context_->err != 0 ? context_->errstr
+                                         : "the connection was dropped";
+    for (auto& pipeline : in_flight_)
+      if (pipeline.lost_because.empty())
+        pipeline.lost_because = why;
     redisFree(context_);
     context_ = nullptr;
   }
@@ -197,7 +203,11 @@ std::string redis_connection::connect_to(const redis_endpoint& endpoint) {
 std::string
 redis_connection::run_handshake(const std::vector<redis_command>& commands,
                                 std::vector<redis_reply>* replies) {
+  // Pipelines lost with the previous connection fail when their turn to be
+  // received comes; the handshake's replies are not theirs.
+  auto lost = std::exchange(in_flight_, {});
   auto result = execute(commands);
+  in_flight_ = std::move(lost);
   if (!result.complete())
     return result.error;
   for (const auto& reply : result.replies)
@@ -275,11 +285,11 @@ bool redis_connection::send(const std::vector<routed_command>& commands,
       return false;
     }
   counters.redis_round_trips.add();
-  replies_expected_.clear();
+  auto& expected = in_flight_.emplace_back().replies_expected;
   std::size_t total = 0;
   for (const auto& command : commands) {
-    replies_expected_.push_back(append(command));
-    total += replies_expected_.back();
+    expected.push_back(append(command));
+    total += expected.back();
   }
   counters.redis_commands.add(total);
   for (int done = 0; done == 0;)
@@ -287,6 +297,8 @@ bool redis_connection::send(const std::vector<routed_command>& commands,
       counters.redis_errors.add();
       result.fail(std::string{"Redis connection lost: "} + context_->errstr,
                   true);
+      // The caller fails this pipeline; it is not received.
+      in_flight_.pop_back();
       disconnect();
       return false;
     }
@@ -297,12 +309,20 @@ void redis_connection::receive(std::vector<redis_reply>& replies,
                                pipeline_result& result) {
   auto& counters = metrics::global();
   demoted_ = false;
-  replies.resize(replies_expected_.size(),
+  auto pipeline = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  const auto& expected = pipeline.replies_expected;
+  replies.resize(expected.size(),
                  redis_reply{redis_reply::kind::missing, 0, {}, {}});
-  for (std::size_t i = 0; i < replies_expected_.size(); ++i) {
+  if (!pipeline.lost_because.empty()) {
+    counters.redis_errors.add();
+    result.fail("Redis connection lost: " + pipeline.lost_because, true);
+    return;
+  }
+  for (std::size_t i = 0; i < expected.size(); ++i) {
     redis_reply reply;
     // The replies of a SCRIPT LOAD or ASKING sent before are not kept.
-    for (std::size_t part = 0; part < replies_expected_[i]; ++part) {
+    for (std::size_t part = 0; part < expected[i]; ++part) {
       void* raw = nullptr;
       if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
         counters.redis_errors.add();

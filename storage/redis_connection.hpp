@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <set>
 #include <string>
@@ -109,15 +110,17 @@ public:
   /// connection, the script is loaded in the same pipeline; its reply is
   /// not among the results. A `READONLY` reply (the server is a replica
   /// now: a failover) drops the connection, so the next call finds the
-  /// master again.
+  /// master again. Needs no other pipeline in flight.
   pipeline_result execute(const std::vector<redis_command>& commands);
 
-  /// The two halves of `execute`, so that a caller can have pipelines on
-  /// several connections in flight at once. `send` writes the commands
-  /// (connecting first when needed) and returns false, with `result`
-  /// failed, if not all of them left; `receive` then reads their replies
+  /// The two halves of `execute`, so that a caller can have pipelines in
+  /// flight at once, on several connections or several on one. `send`
+  /// writes the commands (connecting first when needed) and returns false,
+  /// with `result` failed, if not all of them left; for each pipeline sent,
+  /// `receive` then reads the replies of the oldest one not yet received
   /// into `replies` (one per command sent; those it could not read stay
-  /// missing and fail `result`).
+  /// missing and fail `result`). A pipeline sent on a connection that was
+  /// dropped before its replies were read gets none: Redis may have run it.
   bool send(const std::vector<routed_command>& commands,
             pipeline_result& result);
   void receive(std::vector<redis_reply>& replies, pipeline_result& result);
@@ -130,7 +133,8 @@ private:
   std::string connect_to(const redis_endpoint& endpoint);
   /// The master's address, from the first sentinel that knows it.
   outcome<redis_endpoint> ask_sentinels();
-  /// Runs `commands` on a fresh connection: the handshake and checks.
+  /// Runs `commands` on a fresh connection, before any pipeline: the
+  /// handshake and checks.
   std::string run_handshake(const std::vector<redis_command>& commands,
                             std::vector<redis_reply>* replies);
   void disconnect();
@@ -147,9 +151,15 @@ private:
   /// restarted or failed over has none: cleared on every disconnect, and
   /// on a NOSCRIPT reply (a SCRIPT FLUSH).
   std::set<std::string, std::less<>> loaded_scripts_;
-  /// For each command of the pipeline in flight, how many replies it has:
-  /// its own, after those of a SCRIPT LOAD and an ASKING sent before it.
-  std::vector<std::size_t> replies_expected_;
+  /// A pipeline sent and not yet received: for each of its commands, how
+  /// many replies it has (its own, after those of a SCRIPT LOAD and an
+  /// ASKING sent before it), and why it gets none if its connection was
+  /// dropped.
+  struct pipeline_in_flight {
+    std::vector<std::size_t> replies_expected;
+    std::string lost_because;
+  };
+  std::deque<pipeline_in_flight> in_flight_; // oldest first
   /// Scratch space of `append_argv`, kept so that commands do not allocate.
   std::vector<const char*> argv_;
   std::vector<size_t> argv_len_;
