@@ -1,10 +1,16 @@
 #include "http/http_server.hpp"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <unordered_set>
 #include <vector>
+
+#include <linux/filter.h>
+#include <sys/socket.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -46,6 +52,10 @@ constexpr std::size_t first_read_size = 4096;
 /// At shutdown, how long a connection that has not sent its first request
 /// yet may take to send it: its client connected in order to send one.
 constexpr auto first_request_grace = std::chrono::seconds{1};
+/// At shutdown, how long the listener stays open once it takes no new
+/// connection attempt: handshakes already under way complete meanwhile
+/// (a round trip), and are accepted rather than reset by its closing.
+constexpr auto handshake_grace = std::chrono::milliseconds{100};
 
 struct connection_limits {
   std::size_t body_bytes;
@@ -306,6 +316,29 @@ make_connection(client_socket socket, api_handler& api,
   });
 }
 
+/// Has the kernel drop the connection attempts (SYN segments) that reach
+/// `acceptor` from now on, so that no handshake begins that could complete
+/// after the last accept and be reset when the listener closes. A client
+/// retries its SYN after a second and is refused then. Returns why not, or
+/// "".
+std::string stop_new_handshakes(tcp::acceptor& acceptor) {
+  // A TCP socket's filter sees each segment from its TCP header on; byte
+  // 13 holds the flags, 0x02 SYN.
+  static sock_filter drop_syn[] = {
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x02, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+  };
+  sock_fprog program{static_cast<unsigned short>(std::size(drop_syn)),
+                     drop_syn};
+  if (setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_ATTACH_FILTER,
+                 &program, sizeof program)
+      != 0)
+    return std::strerror(errno);
+  return {};
+}
+
 } // namespace
 
 struct http_server::impl {
@@ -323,29 +356,36 @@ struct http_server::impl {
 
   ~impl() { tracker->on_drained = nullptr; }
 
-  /// The first SIGINT or SIGTERM: accept nothing more, close idle
+  /// The first SIGINT or SIGTERM: take no new connection, close idle
   /// connections, let the others answer their request in flight; done when
-  /// none is left, or at the shutdown timeout, or at a second signal.
+  /// none is left and the listener is closed, or at the shutdown timeout,
+  /// or at a second signal.
   void begin_shutdown(int signal) {
     outcome.deadline = std::chrono::steady_clock::now() + shutdown_timeout;
-    accept_backlog();
-    beast::error_code ignored;
-    acceptor.close(ignored);
-    accept_retry.cancel();
+    if (auto err = stop_new_handshakes(acceptor); !err.empty())
+      log_warn("http", "cannot stop new handshakes before closing the "
+                       "listener (" + err + "): a client connecting just "
+                       "then may be reset");
     tracker->draining = true;
     log_info("http", "signal " + std::to_string(signal) + ", draining "
                        + std::to_string(tracker->serving.size())
                        + " connections (up to "
                        + std::to_string(shutdown_timeout.count()) + " ms)");
-    tracker->on_drained = [this] { finish(true); };
+    tracker->on_drained = [this] {
+      if (!acceptor.is_open())
+        finish(true);
+    };
     std::vector<std::weak_ptr<connection>> serving;
     for (auto* conn : tracker->serving)
       serving.push_back(conn->weak_from_this());
     for (auto& conn : serving)
       if (auto alive = conn.lock())
         asio::post(alive->executor(), [alive] { alive->drain(); });
-    if (tracker->serving.empty())
-      return finish(true);
+    listener_grace.expires_after(handshake_grace);
+    listener_grace.async_wait([this](beast::error_code ec) {
+      if (!ec)
+        close_listener();
+    });
     shutdown_deadline.expires_at(outcome.deadline);
     shutdown_deadline.async_wait([this](beast::error_code ec) {
       if (!ec)
@@ -355,6 +395,17 @@ struct http_server::impl {
       if (!ec)
         finish(false);
     });
+  }
+
+  /// Once the handshakes under way at the signal are complete: takes in
+  /// the last connections and closes the listener.
+  void close_listener() {
+    accept_backlog();
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    accept_retry.cancel();
+    if (tracker->serving.empty())
+      finish(true);
   }
 
   /// Takes in the connections the kernel has completed but the server has
@@ -370,8 +421,13 @@ struct http_server::impl {
     }
   }
 
+  /// Serves a connection; during a shutdown, one that has no request
+  /// under way yet gets a short grace to send it.
   void start_connection(client_socket socket) {
-    make_connection(std::move(socket), api, tracker, limits)->start();
+    auto conn = make_connection(std::move(socket), api, tracker, limits);
+    conn->start();
+    if (tracker->draining)
+      conn->drain();
   }
 
   void finish(bool drained) {
@@ -384,6 +440,7 @@ struct http_server::impl {
                           + std::to_string(tracker->serving.size())
                           + " connections still had a request in flight");
     shutdown_deadline.cancel();
+    listener_grace.cancel();
     signals.cancel();
     io.stop();
   }
@@ -458,6 +515,7 @@ struct http_server::impl {
   std::size_t max_connections;
   std::chrono::milliseconds shutdown_timeout;
   asio::steady_timer shutdown_deadline{io};
+  asio::steady_timer listener_grace{io};
   std::shared_ptr<connection_tracker> tracker
     = std::make_shared<connection_tracker>();
   bool finished = false;

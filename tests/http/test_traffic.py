@@ -234,6 +234,42 @@ class ShutdownTest(unittest.TestCase):
             newest = self.server.get_memory(writer.session)["messages"][0]
             self.assertEqual(newest["content"], writer.acknowledged[-1])
 
+    def test_no_connection_is_reset_when_the_listener_closes(self):
+        # A connection the kernel completed after the server's last accept
+        # would be reset by the listener's closing, its request lost. The
+        # server has the kernel drop new SYNs first, then takes in the
+        # handshakes under way, then closes: an attempt during a shutdown
+        # is answered, goes unanswered (the SYN is dropped; a client retries
+        # it and is refused), or is refused; never reset.
+        outcomes = []
+        self.server.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                sock.settimeout(0.05)
+                try:
+                    sock.connect(("127.0.0.1", self.server.port))
+                except ConnectionRefusedError:
+                    outcomes.append("refused")
+                    break
+                except socket.timeout:
+                    outcomes.append("unanswered SYN")
+                    continue
+                try:
+                    sock.settimeout(5)
+                    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                    answer = sock.recv(64)
+                    outcomes.append("answered" if answer.startswith(
+                        b"HTTP/1.1 200") else f"answer {answer!r}")
+                except OSError as error:
+                    outcomes.append(f"broken: {error!r}")
+        self.assertEqual(self.server.wait_exit(), 0)
+        self.assertEqual(outcomes[-1], "refused", outcomes)
+        self.assertIn("unanswered SYN", outcomes)
+        self.assertEqual(
+            [o for o in outcomes if o not in
+             ("answered", "unanswered SYN", "refused")], [], outcomes)
+
     def stall_redis(self, seconds):
         """Blocks Redis for `seconds` from a thread; returns the thread."""
         stall = threading.Thread(
