@@ -795,6 +795,7 @@ std::string provider_error_text(std::string_view body) {
 std::string encode_stored_message(const stored_message& msg) {
   return write_json([&](writer_type& out) {
     out.StartObject();
+    // First: the fold script reads it from the record's start.
     out.Key("seq");
     out.Uint64(msg.seq);
     out.Key("role");

@@ -145,7 +145,9 @@ return 1
 // tokens_used, then the seqs the summary covers, oldest first. Removes
 // exactly those messages, which must head the list, and only if the summary
 // it extends is still the session's: otherwise nothing changes and the
-// answer is STALE. An empty summary leaves the context as it was.
+// answer is STALE. An empty summary leaves the context as it was. A record
+// the server wrote starts with its seq, read without decoding the JSON
+// (a third of the script's time); one written otherwise is decoded.
 const lua_script fold_script{fence + R"lua(
 if (redis.call('HGET', KEYS[2], 'summary_gen') or '0') ~= ARGV[2] then
   return redis.error_reply('STALE the summary was replaced')
@@ -156,7 +158,9 @@ if #head ~= count then
   return redis.error_reply('STALE the messages to fold are gone')
 end
 for i = 1, count do
-  if tostring(cjson.decode(head[i]).seq) ~= ARGV[i + 4] then
+  local seq = string.match(head[i], '^{"seq":(%d+),')
+    or tostring(cjson.decode(head[i]).seq)
+  if seq ~= ARGV[i + 4] then
     return redis.error_reply('STALE the messages to fold are not the oldest')
   end
 end

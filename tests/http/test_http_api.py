@@ -104,6 +104,25 @@ class OriginalApiTest(ServerTestCase):
         self.assertIn("topic0", memory["context"])
         self.assertEqual(memory["tokens"], 0)
 
+    def test_messages_stored_in_another_json_shape_fold_too(self):
+        # Records written by other tools (spaces, another key order) are
+        # checked by decoding them; the server's own by their first bytes.
+        session = new_session()
+        key = f"motorhead:session:{{{session}}}:messages"
+        self.redis.command("RPUSH", key, json.dumps(
+            {"seq": 1, "role": "Human", "content": "spaced topic0"}))
+        self.redis.command("RPUSH", key, json.dumps(
+            {"role": "AI", "content": "reordered topic0", "seq": 2}))
+        for i in range(2, 8):
+            self.server.post_memory(session, [turn(i)])
+        self.assertTrue(wait_until(
+            lambda: len(self.redis.command("LRANGE", key, 0, -1)) <= WINDOW))
+        remaining = [json.loads(m)["seq"]
+                     for m in self.redis.command("LRANGE", key, 0, -1)]
+        self.assertNotIn(1, remaining)
+        self.assertNotIn(2, remaining)
+        self.assertIn("topic0", self.server.get_memory(session)["context"])
+
     def test_posted_context_replaces_the_summary(self):
         session = new_session()
         self.server.post_memory(session, [turn(0)], context="kept elsewhere")
