@@ -324,7 +324,7 @@ int main(int argc, char** argv) {
   }
   bool clean = false;
   try {
-    http::api_handler api{system, actors.value->router, cfg};
+    http::api_handler api{system, actors.value->router, cfg, io};
     http::http_server server{io, api, cfg};
     log_startup(cfg, server.port());
     auto served = server.run();

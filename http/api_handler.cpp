@@ -199,8 +199,9 @@ api_response error_response(const caf::error& err) {
 }
 
 api_handler::api_handler(caf::actor_system& system, router_actor router,
-                         const settings& cfg)
-  : bridge_(system.spawn<bridge>(cfg.request_timeout)),
+                         const settings& cfg, boost::asio::io_context& io)
+  : io_actors_(system, io),
+    bridge_(system.spawn<bridge>(cfg.request_timeout)),
     router_(std::move(router)),
     long_term_memory_(cfg.long_term_memory),
     api_keys_(cfg.api_keys),
@@ -213,6 +214,10 @@ api_handler::api_handler(caf::actor_system& system, router_actor router,
 
 api_handler::~api_handler() {
   caf::anon_send_exit(bridge_, caf::exit_reason::user_shutdown);
+}
+
+void api_handler::io_stopped() {
+  io_actors_.hand_over();
 }
 
 template <class T, class ToResponse, class... Ts>
@@ -231,7 +236,7 @@ void api_handler::ask_router(responder respond, ToResponse to_response,
             (*settled)(error_response(err));
         });
   };
-  caf::anon_send(bridge_, bridge_task{std::move(task)});
+  io_actors_.send(bridge_, caf::make_message(bridge_task{std::move(task)}));
 }
 
 route_kind api_handler::handle(const api_request& request, responder respond) {

@@ -16,6 +16,7 @@
 #include "config/settings.hpp"
 #include "http/api_message.hpp"
 #include "http/cors.hpp"
+#include "http/io_thread_actors.hpp"
 #include "http/routes.hpp"
 
 namespace motorhead::http {
@@ -26,7 +27,7 @@ api_response error_response(const caf::error& err);
 class api_handler {
 public:
   api_handler(caf::actor_system& system, router_actor router,
-              const settings& cfg);
+              const settings& cfg, boost::asio::io_context& io);
   ~api_handler();
 
   api_handler(const api_handler&) = delete;
@@ -36,6 +37,10 @@ public:
   /// route it matched. An exception thrown while handling it is answered
   /// with a 500 and logged.
   route_kind handle(const api_request& request, responder respond);
+
+  /// The I/O loop has stopped: actors waiting to run on its thread run on
+  /// the scheduler's workers instead.
+  void io_stopped();
 
 private:
   void route_request(const api_request& request, const request_target& target,
@@ -72,6 +77,7 @@ private:
   std::string metadata_error(const std::string& metadata,
                              const std::string& owner) const;
 
+  io_thread_actors io_actors_;
   caf::actor bridge_;
   router_actor router_;
   bool long_term_memory_;

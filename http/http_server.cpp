@@ -544,6 +544,7 @@ serve_outcome http_server::run() {
   for (;;) {
     try {
       impl_->io.run();
+      impl_->api.io_stopped();
       return impl_->outcome;
     } catch (const std::exception& ex) {
       log_error("http", std::string{"an I/O handler failed: "} + ex.what());
