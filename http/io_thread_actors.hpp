@@ -25,7 +25,12 @@ namespace motorhead::http {
 /// on this unit sends through it).
 class io_thread_actors final : public caf::execution_unit {
 public:
-  io_thread_actors(caf::actor_system& system, boost::asio::io_context& io);
+  /// How long one round of actors may hold the I/O thread by default.
+  static constexpr std::chrono::microseconds default_round_budget{500};
+
+  io_thread_actors(caf::actor_system& system, boost::asio::io_context& io,
+                   std::chrono::microseconds round_budget
+                   = default_round_budget);
   /// Hands the actors still waiting to run to the scheduler.
   ~io_thread_actors() override;
 
@@ -43,14 +48,12 @@ public:
   /// the I/O loop has stopped and will not run them.
   void hand_over();
 
-  /// How long one round of actors may hold the I/O thread.
-  static constexpr std::chrono::microseconds round_budget{500};
-
 private:
   void run_ready();
   void resume(caf::resumable* job, std::size_t max_throughput);
 
   boost::asio::io_context& io_;
+  std::chrono::microseconds round_budget_;
   std::vector<caf::resumable*> ready_;
   std::vector<caf::resumable*> running_;
   bool run_posted_ = false;
