@@ -41,11 +41,11 @@ void io_thread_actors::exec_later(caf::resumable* job) {
 /// Runs the ready actors, and those they wake, until none is ready: a
 /// request's chain of actors (bridge, router, session, bridge) completes in
 /// one round instead of waiting behind the I/O handlers at each step. A
-/// round that has run for its budget (500 µs by default) hands the actors still ready to the
-/// scheduler's workers, so that a burst (a namespace search waking a
-/// thousand sessions) does not hold up the connections. The reference
-/// counting follows CAF's scheduler workers: a scheduled job holds one
-/// reference, released once it waits for messages or is done.
+/// round that has run for its budget (500 µs by default) hands the actors
+/// still ready to the scheduler's workers, so that a burst (a namespace
+/// search waking a thousand sessions) does not hold up the connections.
+/// The reference counting follows CAF's scheduler workers: a scheduled job
+/// holds one reference, released once it waits for messages or is done.
 void io_thread_actors::run_ready() {
   auto max_throughput = system().scheduler().max_throughput();
   auto deadline = std::chrono::steady_clock::now() + round_budget_;
