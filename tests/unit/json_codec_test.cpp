@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/rapidjson.hpp"
+
 using namespace motorhead;
 
 TEST(AppendRequest, DecodesMessagesAndContext) {
@@ -323,4 +325,49 @@ TEST(SessionInfo, EncodesTimesAndNullsForWhatIsUnknown) {
             R"({"session_id":"s1","metadata":{"user":"ann"},)"
             R"("created_at":"2025-12-01T19:14:57.000Z","updated_at":null,)"
             R"("message_count":3,"namespaces":["team"]})");
+}
+
+/// What RapidJSON's own writer makes of `items`: the codec's writer copies
+/// runs of plain bytes whole and must escape exactly as it does.
+std::string rapidjson_string_list(const std::vector<std::string>& items) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> out{buffer};
+  out.StartArray();
+  for (const auto& item : items)
+    out.String(item.data(), static_cast<rapidjson::SizeType>(item.size()));
+  out.EndArray();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+TEST(StringWriting, EscapesEveryByteAsRapidJsonDoes) {
+  std::string every_byte;
+  for (int byte = 0; byte < 256; ++byte)
+    every_byte.push_back(static_cast<char>(byte));
+  std::vector<std::string> items{"",
+                                 every_byte,
+                                 "plain text longer than sixteen bytes",
+                                 "\"quoted\"",
+                                 "ends with a newline\n",
+                                 "\ttabbed\\slashed\x1f",
+                                 "caf\xc3\xa9 \xf0\x9f\x8e\xb8",
+                                 std::string(1000, 'x') + "\n"};
+  EXPECT_EQ(json::encode_string_list(items), rapidjson_string_list(items));
+  // Every item but the one of all bytes is UTF-8, which a decode accepts.
+  items.erase(items.begin() + 1);
+  auto read_back = json::decode_string_list(json::encode_string_list(items));
+  ASSERT_TRUE(read_back) << read_back.error;
+  EXPECT_EQ(*read_back.value, items);
+}
+
+TEST(StringWriting, FindsAnEscapeInAnyPlaceOfAWord) {
+  std::vector<std::string> items;
+  for (char special : {'"', '\\', '\n', '\x01', '\x1f', '\0'})
+    for (std::size_t place = 0; place < 24; ++place) {
+      // Bytes just beside the escaped ones: space, '!', '#', '[', ']',
+      // DEL and bytes of UTF-8 sequences are written as they are.
+      std::string text = " !#[]\x7f\x80\xff !#[]\x7f\x80\xff !#[]\x7f\x80\xff";
+      text[place] = special;
+      items.push_back(text);
+    }
+  EXPECT_EQ(json::encode_string_list(items), rapidjson_string_list(items));
 }
