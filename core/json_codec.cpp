@@ -51,7 +51,7 @@ private:
   static const char* end_of_plain_run(const char* text, const char* end) {
     constexpr uint64_t ones = 0x0101010101010101;
     constexpr uint64_t highs = ones * 0x80;
-    auto has_zero_byte = [&](uint64_t word) {
+    auto has_zero_byte = [](uint64_t word) {
       return (word - ones) & ~word & highs;
     };
     for (; end - text >= 8; text += 8) {
