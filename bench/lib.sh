@@ -41,6 +41,16 @@ start_motorhead() {
   wait_for curl -sf "http://127.0.0.1:$MOTORHEAD_PORT/"
 }
 
+# cpu_ticks PID...: the CPU time (user + system, in clock ticks) the
+# processes and their children (nginx's workers) have used so far.
+cpu_ticks() {
+  local pid total=0
+  for pid in "$@" $(pgrep -P "$(IFS=,; echo "$*")" || true); do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
 # report LABEL wrk ARGS...: runs wrk and prints requests/s and p50/p99.
 report() {
   local label="$1"; shift

@@ -64,14 +64,6 @@ for server in "$single" "$cluster"; do
   done
 done
 
-cpu_ticks() { # the user + system clock ticks of the given processes
-  local total=0
-  for pid in "$@"; do
-    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
-  done
-  echo "$total"
-}
-
 metric() { # metric SERVER NAME
   curl -sf "$1/metrics" | awk -v name="$2" '$1 == name { print $2 }'
 }
