@@ -2,8 +2,8 @@
 """Fold throughput against the fake provider with a fixed latency.
 
 Starts redis-server, the fake OpenAI-compatible provider and build/motorhead
-on free loopback ports; overflows N sessions with one POST each (one fold
-per session) and measures how fast the folds complete. The ideal is
+on loopback ports held for them; overflows N sessions with one POST each
+(one fold per session) and measures how fast the folds complete. The ideal is
 concurrency / latency folds per second; the report gives the ratio.
 
   bench/fold_throughput.py [--sessions 200] [--latency-ms 200] [--concurrency 8]

@@ -1,5 +1,5 @@
-# Helpers shared by the benchmark scripts: servers on free loopback ports,
-# stopped by PID when the script exits.
+# Helpers shared by the benchmark scripts: servers on loopback ports held
+# for them, stopped by PID when the script exits.
 
 pids=()
 workdir="$(mktemp -d)"
@@ -10,8 +10,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# reserve_ports VAR COUNT [--with-bus]: sets the array VAR to COUNT loopback
+# ports held for servers this script starts, until it exits (see
+# tests/http/reserve_ports.py): no other process binds them meanwhile.
+reserve_ports() {
+  local var="$1"; shift
+  local fifo="$workdir/ports-$BASHPID-$RANDOM"
+  mkfifo "$fifo"
+  setpriv --pdeathsig KILL -- python3 tests/http/reserve_ports.py "$@" >"$fifo" &
+  pids+=($!)
+  read -r -a "$var" <"$fifo"
+  rm "$fifo"
 }
 
 wait_for() {
@@ -21,18 +30,19 @@ wait_for() {
 }
 
 start_redis() {
-  REDIS_PORT="$(free_port)"
+  reserve_ports REDIS_PORT 1
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
     --dir "$workdir" >/dev/null &
   pids+=($!)
   wait_for redis-cli -p "$REDIS_PORT" ping
 }
 
-# start_motorhead [VAR=value ...]: one server on a free port, using REDIS_PORT.
+# start_motorhead [VAR=value ...]: one server on a port of its own, using
+# REDIS_PORT.
 # MOTORHEAD_BINARY picks the build; MOTORHEAD_PRELOAD, a library preloaded
 # into the server alone (an allocator to compare), not into wrk or Redis.
 start_motorhead() {
-  MOTORHEAD_PORT="$(free_port)"
+  reserve_ports MOTORHEAD_PORT 1
   env PORT="$MOTORHEAD_PORT" MOTORHEAD_HOST=127.0.0.1 \
     REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
     ${MOTORHEAD_PRELOAD:+LD_PRELOAD="$MOTORHEAD_PRELOAD"} "$@" \

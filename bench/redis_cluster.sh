@@ -21,10 +21,10 @@ sessions=1000
 
 start_cluster() {
   CLUSTER_PIDS=()
-  local nodes=()
+  local nodes=() ports
+  reserve_ports ports 3 --with-bus
   for i in 1 2 3; do
-    local port
-    while port="$(free_port)"; [ "$port" -gt 55000 ]; do :; done
+    local port="${ports[$((i - 1))]}"
     mkdir -p "$workdir/cluster-$i"
     redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
       --dir "$workdir/cluster-$i" --cluster-enabled yes \
@@ -48,7 +48,7 @@ single="http://127.0.0.1:$MOTORHEAD_PORT"
 single_pid="${pids[-1]}"
 
 start_cluster
-MOTORHEAD_PORT="$(free_port)"
+reserve_ports MOTORHEAD_PORT 1
 env PORT="$MOTORHEAD_PORT" MOTORHEAD_HOST=127.0.0.1 REDIS_URL="$CLUSTER_URL" \
   MOTORHEAD_REDIS_MODE=cluster "${MOTORHEAD_BINARY:-build/motorhead}" \
   >"$workdir/motorhead-cluster.log" 2>&1 &

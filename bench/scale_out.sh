@@ -21,7 +21,7 @@ start_redis
 start_motorhead
 single="$(post_rps "http://127.0.0.1:$MOTORHEAD_PORT")"
 
-cluster_ports=("$(free_port)" "$(free_port)" "$(free_port)")
+reserve_ports cluster_ports 3
 peers="127.0.0.1:${cluster_ports[0]},127.0.0.1:${cluster_ports[1]},127.0.0.1:${cluster_ports[2]}"
 http_ports=()
 for port in "${cluster_ports[@]}"; do

@@ -17,7 +17,8 @@ Knobs count chat and embedding requests alike.
 GET /_requests lists the recorded requests, GET /_stats counts them and
 the most answered at once; POST /_reset forgets everything.
 
-  fake_openai.py [--port N]   prints the port it listens on, then serves
+  fake_openai.py [--port N]   prints the port it listens on (N, or one the
+                              system picks), then serves
 """
 
 import argparse

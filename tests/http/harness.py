@@ -1,10 +1,12 @@
-"""Starts real redis-server and motorhead processes on free loopback ports
-for the black-box tests, and stops them by PID."""
+"""Starts real redis-server and motorhead processes on loopback ports the
+harness holds for them, and stops them by PID when the test, class or module
+that started them ends, however it ends."""
 
+import atexit
+import contextlib
 import http.client
 import json
 import os
-import resource
 import shutil
 import signal
 import socket
@@ -13,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 
 import openapi_check
 import prometheus
@@ -21,24 +24,156 @@ MOTORHEAD = os.environ.get("MOTORHEAD_BINARY", os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "motorhead"))
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# -- ports --------------------------------------------------------------------
+
+class PortReservation:
+    """A loopback port held for a server the harness starts, from before the
+    server starts until the harness lets it go.
+
+    The socket is bound but never listens, and SO_REUSEADDR is set on it only
+    after binding. The kernel then hands the port to no one else: a bind to
+    port 0, an outgoing connection and another reservation each need a port
+    that no socket is bound to. A server told to bind this very port with
+    SO_REUSEADDR (redis-server, redis-sentinel, nginx and motorhead all set
+    it) listens beside the reservation, since it does not listen. So no port
+    is ever picked "free" and bound later by someone else; a server that
+    stops and starts again finds its port still held for it; and a port
+    reserved but never served refuses every connection."""
+
+    def __init__(self, port=0):
+        self._socket = socket.socket()
+        try:
+            self._socket.bind(("127.0.0.1", port))
+        except OSError:
+            self._socket.close()
+            raise
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.port = self._socket.getsockname()[1]
+
+    @classmethod
+    def with_bus(cls, offset=10000):
+        """A port whose Redis Cluster bus port (`offset` above) is held too:
+        returns (port reservation, bus reservation)."""
+        while True:
+            port = cls()
+            if port.port + offset <= 65535:
+                try:
+                    return port, cls(port.port + offset)
+                except OSError:
+                    pass  # the bus port is someone else's: try another
+            port.release()
+
+    def release(self):
+        self._socket.close()
 
 
-def free_cluster_port():
-    """A free port whose cluster bus port (10000 above) is free too."""
-    while True:
-        port = free_port()
-        if port + 10000 > 65535:
-            continue
-        with socket.socket() as sock:
+def refusing_port():
+    """A port where nothing listens, held until the test (or class) that
+    asked ends: every connection to it is refused."""
+    reservation = PortReservation()
+    _owning_scope().add(reservation.release)
+    return reservation.port
+
+
+# -- processes ----------------------------------------------------------------
+
+class _Scope:
+    """What a test, a test class or the whole run started: the finalizers
+    that stop its processes and remove their files, run newest first."""
+
+    def __init__(self):
+        self._finalizers = []
+
+    def add(self, finalizer):
+        self._finalizers.append(finalizer)
+
+    def close(self):
+        while self._finalizers:
+            self._finalizers.pop()()
+
+
+_run_scope = _Scope()
+_scopes = [_run_scope]
+atexit.register(_run_scope.close)
+
+
+@contextlib.contextmanager
+def _entered(scope):
+    _scopes.append(scope)
+    try:
+        yield scope
+    finally:
+        _scopes.remove(scope)
+
+
+def _owning_scope():
+    """The scope that owns what is made now: the innermost open one."""
+    return _scopes[-1]
+
+
+def spawn(args, **popen_args):
+    """Starts `args` as a child process that the kernel kills should this
+    process die first (PR_SET_PDEATHSIG, through setpriv, which execs the
+    program: the PID is the program's). The signal follows the thread that
+    started the child: start servers from the main thread."""
+    return subprocess.Popen(["setpriv", "--pdeathsig", "KILL", "--", *args],
+                            **popen_args)
+
+
+def kill(process):
+    """SIGKILL and reap `process` if it still runs."""
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+
+
+class TestCase(unittest.TestCase):
+    """A test case whose servers never outlive it. Every harness server
+    (Redis, sentinel, motorhead, the fake provider) belongs to the test that
+    made it, or to the class when setUpClass made it, and is stopped when
+    that ends: also when setUp or setUpClass raises and no tearDown runs.
+    A server the test stopped itself is left as it is."""
+
+    def run(self, result=None):
+        with _entered(_Scope()) as scope:
             try:
-                sock.bind(("127.0.0.1", port + 10000))
-                return port
-            except OSError:
-                continue
+                return super().run(result)
+            finally:
+                scope.close()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        set_up_class = cls.__dict__.get("setUpClass")
+        if set_up_class is None:
+            return
+
+        def owned_set_up_class(klass):
+            scope = _Scope()
+            # Class cleanups run even when setUpClass raises.
+            klass.addClassCleanup(scope.close)
+            with _entered(scope):
+                set_up_class.__func__(klass)
+
+        cls.setUpClass = classmethod(owned_set_up_class)
+
+    @classmethod
+    def class_scope(cls):
+        """For servers a test starts for the tests of its class that follow
+        (started lazily, by the first test): made in this context, they
+        belong to the class and are stopped when it ends."""
+        scope = cls.__dict__.get("_lazy_class_scope")
+        if scope is None:
+            scope = cls._lazy_class_scope = _Scope()
+            cls.addClassCleanup(scope.close)
+        return _entered(scope)
+
+
+def module_scope():
+    """For setUpModule: what it makes belongs to the module's tests and is
+    stopped after them, also when setUpModule raises."""
+    scope = _Scope()
+    unittest.addModuleCleanup(scope.close)
+    return _entered(scope)
 
 
 def wait_until(predicate, timeout=10.0, interval=0.05):
@@ -53,16 +188,23 @@ def wait_until(predicate, timeout=10.0, interval=0.05):
 class RedisServer:
     """A redis-server with its data in a temporary folder. Append-only with
     fsync on every write, so that a restart keeps what was acknowledged;
-    `durable=False` keeps data in memory only, for traffic tests."""
+    `durable=False` keeps data in memory only, for traffic tests. Its port
+    (and with `cluster_bus`, the bus port 10000 above) is held for it from
+    the start; the test, class or module that made it removes it at its
+    end, if the test did not."""
 
-    def __init__(self, durable=True, replica_of=None, password=None):
+    def __init__(self, durable=True, replica_of=None, password=None,
+                 cluster_bus=False):
         self.durable = durable
         self.replica_of = replica_of  # a RedisServer to replicate
         self.password = password  # required of clients and replicas
         self.extra_args = []
-        self.port = free_port()
+        self._ports = (PortReservation.with_bus() if cluster_bus
+                       else (PortReservation(),))
+        self.port = self._ports[0].port
         self.dir = tempfile.mkdtemp(prefix="motorhead-redis-")
         self.process = None
+        _owning_scope().add(self.remove)
 
     def start(self):
         replication = (["--replicaof", "127.0.0.1", str(self.replica_of.port)]
@@ -70,7 +212,7 @@ class RedisServer:
         if self.password:
             replication += ["--requirepass", self.password,
                             "--masterauth", self.password]
-        self.process = subprocess.Popen(
+        self.process = spawn(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--dir", self.dir, "--save", "",
              "--appendonly", "yes" if self.durable else "no",
@@ -78,8 +220,9 @@ class RedisServer:
              # Tests widen race windows with DEBUG SLEEP.
              "--enable-debug-command", "local", *replication,
              *self.extra_args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=self.dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not wait_until(self._answers_ping):
+            self.stop()
             raise RuntimeError("redis-server did not start")
 
     def _answers_ping(self):
@@ -92,13 +235,15 @@ class RedisServer:
 
     def stop(self):
         if self.process:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
+            kill(self.process)
             self.process = None
 
     def remove(self):
+        """Stops the server, deletes its data and lets its ports go."""
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+        for reservation in self._ports:
+            reservation.release()
 
     @property
     def url(self):
@@ -162,10 +307,11 @@ class Sentinel(RedisServer):
                       f"sentinel down-after-milliseconds {self.name} "
                       f"{self.down_after_ms}\n"
                       f"sentinel failover-timeout {self.name} 5000\n")
-        self.process = subprocess.Popen(
-            ["redis-sentinel", config],
+        self.process = spawn(
+            ["redis-sentinel", config], cwd=self.dir,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not wait_until(self._answers_ping):
+            self.stop()
             raise RuntimeError("redis-sentinel did not start")
 
     def master_port(self):
@@ -184,7 +330,8 @@ class RedisCluster:
         self.node_timeout_ms = node_timeout_ms
         self.replicas_each = replicas_each
         self.password = password
-        self.nodes = [RedisServer(durable=durable, password=password)
+        self.nodes = [RedisServer(durable=durable, password=password,
+                                  cluster_bus=True)
                       for _ in range(masters * (1 + replicas_each))]
 
     def _cli_auth(self):
@@ -193,7 +340,6 @@ class RedisCluster:
 
     def start(self):
         for node in self.nodes:
-            node.port = free_cluster_port()
             node.extra_args = ["--cluster-enabled", "yes",
                                "--cluster-config-file", "nodes.conf",
                                "--cluster-node-timeout",
@@ -305,32 +451,32 @@ def _read_reply(stream):
 
 
 class Motorhead:
-    """A motorhead server process with the given extra environment."""
+    """A motorhead server process with the given extra environment, on a
+    port held for it (see PortReservation); the test, class or module that
+    made it stops it at its end, if the test did not."""
 
     def __init__(self, redis_url, open_files=None, **env):
         self.open_files = open_files
-        self.port = free_port()
+        self._http_port = PortReservation()
+        self.port = self._http_port.port
         self.env = dict(os.environ)
         self.env.update({"PORT": str(self.port), "REDIS_URL": redis_url,
                          "MOTORHEAD_HOST": "127.0.0.1"})
         self.env.update({k: str(v) for k, v in env.items()})
         self.process = None
         self.log = tempfile.TemporaryFile()
+        _owning_scope().add(self._discard)
 
     def start(self):
-        self.process = subprocess.Popen([MOTORHEAD], env=self.env,
-                                        stdout=self.log, stderr=self.log,
-                                        preexec_fn=self._limit_open_files)
+        limits = (["prlimit", f"--nofile={self.open_files}:{self.open_files}",
+                   "--"] if self.open_files else [])
+        self.process = spawn([*limits, MOTORHEAD], env=self.env,
+                             stdout=self.log, stderr=self.log)
         exited = lambda: self.process.poll() is not None
         if not wait_until(lambda: exited() or self._answers_health()) \
                 or exited():
             self.stop()
             raise RuntimeError("motorhead did not start:\n" + self.output())
-
-    def _limit_open_files(self):
-        if self.open_files:
-            resource.setrlimit(resource.RLIMIT_NOFILE,
-                               (self.open_files, self.open_files))
 
     def _answers_health(self):
         try:
@@ -339,19 +485,20 @@ class Motorhead:
             return False
 
     def stop(self, sig=signal.SIGTERM):
-        if self.process:
-            self.process.send_signal(sig)
-            try:
-                code = self.process.wait(timeout=15)
-            finally:
-                self.process = None
-            return code
-        return None
+        """Sends `sig` and returns the exit code; a server still running
+        after 15 s is killed and the wait fails."""
+        if not self.process:
+            return None
+        self.process.send_signal(sig)
+        return self.wait_exit()
 
     def wait_exit(self, timeout=15):
         """Waits for a process already told to stop; returns its exit code."""
         try:
             return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill(self.process)
+            raise
         finally:
             self.process = None
 
@@ -359,7 +506,7 @@ class Motorhead:
         """Stops the server; fails when a sanitizer build reported an error."""
         self.stop(sig)
         output = self.output()
-        self.log.close()
+        self._discard()
         reports = [output.find(marker) for marker in (
             "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
             "runtime error:", "WARNING: ThreadSanitizer")]
@@ -367,6 +514,14 @@ class Motorhead:
         if first >= 0:
             raise AssertionError("the server reported a sanitizer error:\n"
                                  + output[first:first + 8000])
+
+    def _discard(self):
+        """Kills the server if it still runs; lets its port and log go."""
+        if self.process:
+            kill(self.process)
+            self.process = None
+        self.log.close()
+        self._http_port.release()
 
     def rss_bytes(self):
         """The server's resident set size (VmRSS)."""
@@ -509,12 +664,14 @@ def wait_for_writes(writers, count=20, timeout=30):
 
 
 class FakeOpenAI:
-    """tests/fake_openai/fake_openai.py on a free port."""
+    """tests/fake_openai/fake_openai.py on a port it binds itself (port 0)
+    and reports; stopped like the servers (see TestCase)."""
 
     def __init__(self):
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [sys.executable, FAKE_OPENAI], stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, text=True)
+        _owning_scope().add(self.stop)
         self.port = int(self.process.stdout.readline())
 
     @property
@@ -522,8 +679,7 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
+        kill(self.process)
         self.process.stdout.close()
 
     def _call(self, method, path, body=None):
@@ -548,15 +704,22 @@ class FakeOpenAI:
 
 
 class Cluster:
-    """Nodes of one cluster on free loopback ports, sharing a Redis."""
+    """Nodes of one cluster sharing a Redis, each on an HTTP port and a
+    cluster port held for it (see PortReservation)."""
 
     def __init__(self, redis_url, size=3, **env):
-        cluster_ports = [free_port() for _ in range(size)]
-        peers = ",".join(f"127.0.0.1:{port}" for port in cluster_ports)
-        self.names = [f"127.0.0.1:{port}" for port in cluster_ports]
+        self._cluster_ports = [PortReservation() for _ in range(size)]
+        _owning_scope().add(self._release_ports)
+        self.names = [f"127.0.0.1:{reservation.port}"
+                      for reservation in self._cluster_ports]
+        peers = ",".join(self.names)
         self.nodes = [Motorhead(redis_url, MOTORHEAD_CLUSTER_PEERS=peers,
-                                MOTORHEAD_CLUSTER_PORT=port, **env)
-                      for port in cluster_ports]
+                                MOTORHEAD_CLUSTER_PORT=reservation.port, **env)
+                      for reservation in self._cluster_ports]
+
+    def _release_ports(self):
+        for reservation in self._cluster_ports:
+            reservation.release()
 
     def start(self):
         for node in self.nodes:
@@ -575,3 +738,4 @@ class Cluster:
     def close(self):
         for node in self.nodes:
             node.close()
+        self._release_ports()

@@ -11,7 +11,7 @@ import uuid
 from jsonschema import Draft202012Validator
 
 import openapi_check
-from harness import Motorhead, RedisServer, role_and_content, turn
+from harness import Motorhead, RedisServer, TestCase, role_and_content, turn
 
 KEYS = ["k-" + uuid.uuid4().hex, "k-" + uuid.uuid4().hex]
 
@@ -20,7 +20,7 @@ def new_session():
     return "c-" + uuid.uuid4().hex
 
 
-class ClientTestCase(unittest.TestCase):
+class ClientTestCase(TestCase):
     server_env = {}
 
     @classmethod

@@ -1,5 +1,5 @@
-"""Multi-process tests: three motorhead nodes and one Redis on free loopback
-ports, started and stopped by the tests."""
+"""Multi-process tests: three motorhead nodes and one Redis on loopback
+ports held for them, started and stopped by the tests."""
 
 import concurrent.futures
 import json
@@ -11,7 +11,8 @@ import unittest
 import uuid
 
 import prometheus
-from harness import Cluster, FakeOpenAI, Motorhead, RedisServer, turn, wait_until
+from harness import (Cluster, FakeOpenAI, Motorhead, RedisServer, TestCase,
+                     turn, wait_until)
 
 
 def new_session(tag="c"):
@@ -69,7 +70,7 @@ class WriteLoad:
             test.assertFalse(missing, f"{session} lost {sorted(missing)[:5]}")
 
 
-class ClusterTestCase(unittest.TestCase):
+class ClusterTestCase(TestCase):
     env = {"MOTORHEAD_MAX_WINDOW_SIZE": 4}
 
     def setUp(self):
@@ -251,7 +252,7 @@ class FailoverTest(ClusterTestCase):
                              self.cluster.names[2])
 
 
-class SharedProviderTest(unittest.TestCase):
+class SharedProviderTest(TestCase):
     """The provider's rate limit and summarizer capacity across nodes."""
 
     def start(self, **env):

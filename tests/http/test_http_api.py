@@ -1,5 +1,5 @@
-"""Black-box tests: a real redis-server and build/motorhead on free loopback
-ports, exercised over HTTP like the original's clients do."""
+"""Black-box tests: a real redis-server and build/motorhead on loopback
+ports held for them, exercised over HTTP like the original's clients do."""
 
 import concurrent.futures
 import http.client
@@ -16,7 +16,8 @@ import urllib.request
 import uuid
 from datetime import datetime
 
-from harness import MOTORHEAD, Motorhead, RedisServer, turn, wait_until
+from harness import (MOTORHEAD, Motorhead, RedisServer, TestCase, turn,
+                     wait_until)
 
 WINDOW = 4
 
@@ -25,7 +26,7 @@ def new_session():
     return "s-" + uuid.uuid4().hex
 
 
-class ServerTestCase(unittest.TestCase):
+class ServerTestCase(TestCase):
     """One Redis and one server for the whole class."""
 
     server_env = {"MOTORHEAD_MAX_WINDOW_SIZE": WINDOW}
@@ -665,7 +666,7 @@ class AuthTest(ServerTestCase):
         self.assertEqual(self.server.request("GET", "/healthz")[0], 200)
 
 
-class LifecycleTest(unittest.TestCase):
+class LifecycleTest(TestCase):
     """Restarts of the server and of Redis."""
 
     def setUp(self):
@@ -739,7 +740,7 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("error", response[1])
 
 
-class HungRedisTest(unittest.TestCase):
+class HungRedisTest(TestCase):
     """A Redis that stops answering: requests end in 504 once the request
     timeout passes, and the server serves again when Redis comes back."""
 
@@ -769,7 +770,7 @@ class HungRedisTest(unittest.TestCase):
         self.assertEqual(self.server.get_memory(session)["messages"], [turn(0)])
 
 
-class OutOfDescriptorsTest(unittest.TestCase):
+class OutOfDescriptorsTest(TestCase):
     """With few file descriptors, accepting fails with EMFILE for a while;
     the server must accept again once connections close."""
 
@@ -804,7 +805,7 @@ class OutOfDescriptorsTest(unittest.TestCase):
             return None
 
 
-class HarnessTest(unittest.TestCase):
+class HarnessTest(TestCase):
 
     def test_a_loading_redis_is_waited_for(self):
         """Redis answers -LOADING while it reads its data after a restart."""
@@ -833,7 +834,7 @@ class HarnessTest(unittest.TestCase):
             shutil.rmtree(redis.dir, ignore_errors=True)
 
 
-class CommandLineTest(unittest.TestCase):
+class CommandLineTest(TestCase):
 
     def test_help_lists_the_options(self):
         result = subprocess.run([MOTORHEAD, "--help"], capture_output=True,

@@ -10,7 +10,7 @@ import time
 import unittest
 import uuid
 
-from harness import FakeOpenAI, Motorhead, RedisServer, wait_until
+from harness import FakeOpenAI, Motorhead, RedisServer, TestCase, wait_until
 
 WINDOW = 4
 
@@ -23,7 +23,7 @@ def message(text, role="Human"):
     return {"role": role, "content": text}
 
 
-class RaceTestCase(unittest.TestCase):
+class RaceTestCase(TestCase):
     """One Redis, one fake provider and one server per test."""
 
     server_env = {}

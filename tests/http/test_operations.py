@@ -7,7 +7,7 @@ import unittest
 import uuid
 
 import prometheus
-from harness import Motorhead, RedisServer, turn, wait_until
+from harness import Motorhead, RedisServer, TestCase, turn, wait_until
 
 KEY = "k-" + uuid.uuid4().hex
 AUTH = {"Authorization": "Bearer " + KEY}
@@ -37,7 +37,7 @@ def new_session():
     return "o-" + uuid.uuid4().hex
 
 
-class OperationsTestCase(unittest.TestCase):
+class OperationsTestCase(TestCase):
     """One Redis and one server with an API key, a 1 s idle time and the
     debug log in JSON, for the whole class."""
 
@@ -231,7 +231,7 @@ class LogTest(OperationsTestCase):
             self.assertNotIn(secret, output)
 
 
-class TextLogTest(unittest.TestCase):
+class TextLogTest(TestCase):
     """The default text format at level warn: errors only."""
 
     def test_text_lines_at_level_warn(self):

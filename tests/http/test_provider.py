@@ -1,5 +1,6 @@
 """Black-box tests of summarization through an OpenAI-compatible provider:
-redis-server, build/motorhead and the fake provider on free loopback ports."""
+redis-server, build/motorhead and the fake provider on loopback ports held
+for them."""
 
 import concurrent.futures
 import json
@@ -11,8 +12,8 @@ import unittest
 import uuid
 
 import prometheus
-from harness import (MOTORHEAD, FakeOpenAI, Motorhead, RedisServer, turn,
-                     wait_until)
+from harness import (FakeOpenAI, MOTORHEAD, Motorhead, RedisServer, TestCase,
+                     turn, wait_until)
 
 WINDOW = 4
 
@@ -21,7 +22,7 @@ def new_session():
     return "p-" + uuid.uuid4().hex
 
 
-class ProviderTestCase(unittest.TestCase):
+class ProviderTestCase(TestCase):
     """A Redis, a fake provider and a server wired to it, per test."""
 
     def server_env(self):
@@ -340,7 +341,7 @@ class PromptFileTest(ProviderTestCase):
         self.assertTrue(prompt.endswith("\nDone."), prompt)
 
 
-class StartupTest(unittest.TestCase):
+class StartupTest(TestCase):
 
     def run_server(self, **env):
         full = dict(os.environ)

@@ -13,20 +13,18 @@ import unittest
 import prometheus
 import test_http_api as api
 import test_retrieval as retrieval
-from harness import (Cluster, Motorhead, RedisCluster, RedisServer, Writer,
-                     free_port, human, wait_for_writes, wait_until)
+from harness import (Cluster, Motorhead, RedisCluster, RedisServer, TestCase,
+                     Writer, human, module_scope, refusing_port,
+                     wait_for_writes, wait_until)
 
 shared_redis = None
 
 
 def setUpModule():
     global shared_redis
-    shared_redis = RedisCluster()
-    shared_redis.start()
-
-
-def tearDownModule():
-    shared_redis.remove()
+    with module_scope():
+        shared_redis = RedisCluster()
+        shared_redis.start()
 
 
 def messages_key(session):
@@ -173,7 +171,7 @@ class RetentionOnBothClusters(OnBothClusters, retrieval.RetentionTest):
     pass
 
 
-class KeyLayoutTest(unittest.TestCase):
+class KeyLayoutTest(TestCase):
     """No key is written by every POST, and nothing spans two slots."""
 
     @classmethod
@@ -222,7 +220,7 @@ class KeyLayoutTest(unittest.TestCase):
         self.assertEqual(self.listing(7), everything)
 
     def test_any_seed_that_answers_gives_the_slot_map(self):
-        seeds = f"redis://127.0.0.1:{free_port()}," + shared_redis.url[8:]
+        seeds = f"redis://127.0.0.1:{refusing_port()}," + shared_redis.url[8:]
         server = Motorhead(seeds)
         server.start()
         try:
@@ -234,7 +232,7 @@ class KeyLayoutTest(unittest.TestCase):
             server.close()
 
 
-class MigratingSlotTest(unittest.TestCase):
+class MigratingSlotTest(TestCase):
     """A session's slot half moved to another master, step by step as
     `redis-cli --cluster reshard` moves it."""
 
@@ -284,7 +282,7 @@ class MigratingSlotTest(unittest.TestCase):
             fresh.close()
 
 
-class DetectionTest(unittest.TestCase):
+class DetectionTest(TestCase):
     """MOTORHEAD_REDIS_MODE=auto (the default) on a single Redis."""
 
     def test_a_single_redis_keeps_its_single_keys(self):
@@ -304,7 +302,7 @@ class DetectionTest(unittest.TestCase):
             redis.remove()
 
 
-class PasswordTest(unittest.TestCase):
+class PasswordTest(TestCase):
     def test_every_master_is_reached_with_the_password_of_the_url(self):
         redis = RedisCluster(replicas_each=0, durable=False, password="s3cret")
         redis.start()
@@ -337,7 +335,7 @@ def lost_writes(redis, writers):
     return lost
 
 
-class ReshardingTest(unittest.TestCase):
+class ReshardingTest(TestCase):
     """Slots move between masters while writers run."""
 
     def setUp(self):
@@ -383,7 +381,7 @@ class ReshardingTest(unittest.TestCase):
         self.assertEqual(lost_writes(self.redis, writers), 0)
 
 
-class FailoverTest(unittest.TestCase):
+class FailoverTest(TestCase):
     """A master dies under writers; its replica takes over."""
 
     def setUp(self):

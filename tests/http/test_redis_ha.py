@@ -6,8 +6,8 @@ import socket
 import threading
 import unittest
 
-from harness import (Motorhead, RedisServer, Sentinel, Writer, free_port,
-                     human, wait_for_writes, wait_until)
+from harness import (Motorhead, RedisServer, Sentinel, TestCase, Writer, human,
+                     refusing_port, wait_for_writes, wait_until)
 
 MASTER_NAME = "motorhead"
 
@@ -41,7 +41,7 @@ class FakeSentinel(threading.Thread):
         self.listener.close()
 
 
-class WaitForReplicasTest(unittest.TestCase):
+class WaitForReplicasTest(TestCase):
     def setUp(self):
         self.master = RedisServer()
         self.master.start()
@@ -78,7 +78,7 @@ class WaitForReplicasTest(unittest.TestCase):
         self.assertEqual(self.server.get_memory("s")["messages"], human("hi"))
 
 
-class SentinelTest(unittest.TestCase):
+class SentinelTest(TestCase):
     """One master, two replicas, one sentinel that fails the master over a
     second after it stops answering: one replica becomes the master, the
     other replicates it."""
@@ -107,7 +107,7 @@ class SentinelTest(unittest.TestCase):
 
     def start_server(self, sentinels, **env):
         # REDIS_URL names no Redis at all: only the sentinels know where it is.
-        self.server = Motorhead(f"redis://127.0.0.1:{free_port()}",
+        self.server = Motorhead(f"redis://127.0.0.1:{refusing_port()}",
                                 MOTORHEAD_REDIS_SENTINELS=sentinels,
                                 MOTORHEAD_REDIS_MASTER=MASTER_NAME,
                                 MOTORHEAD_MAX_WINDOW_SIZE=10000, **env)
@@ -115,7 +115,7 @@ class SentinelTest(unittest.TestCase):
 
     def test_the_master_is_the_one_the_sentinels_name(self):
         # The first sentinel is down: the next one answers.
-        self.start_server(f"127.0.0.1:{free_port()},"
+        self.start_server(f"127.0.0.1:{refusing_port()},"
                           f"127.0.0.1:{self.sentinel.port}")
         status, body, _ = self.server.post_memory("s", human("hi"))
         self.assertEqual(status, 200, body)

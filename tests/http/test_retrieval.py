@@ -10,7 +10,8 @@ import unittest
 import uuid
 
 import prometheus
-from harness import FakeOpenAI, Motorhead, RedisServer, turn, wait_until
+from harness import (FakeOpenAI, Motorhead, RedisServer, TestCase, turn,
+                     wait_until)
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "data", "retrieval_set.json")
 # Floors for recall@5 on the labelled set; the measured values are printed.
@@ -25,7 +26,7 @@ def load_set():
         return json.load(f)
 
 
-class RetrievalTestCase(unittest.TestCase):
+class RetrievalTestCase(TestCase):
     with_provider = False
     extra_env = {}
 
@@ -240,7 +241,8 @@ class SharedServerTestCase(RetrievalTestCase):
     def setUp(self):
         shared = type(self).__dict__.get("shared")
         if shared is None:
-            super().setUp()
+            with self.class_scope():
+                super().setUp()
             type(self).shared = (self.redis, self.server, self.fake,
                                  self.remove_redis)
         else:
@@ -554,7 +556,7 @@ class CrashRecoveryTest(RetrievalTestCase):
         self.assertFalse(self.is_pending(session))
 
 
-class DisabledTest(unittest.TestCase):
+class DisabledTest(TestCase):
 
     def test_retrieval_answers_400_when_disabled(self):
         redis = RedisServer()

@@ -9,7 +9,7 @@ import threading
 import time
 import unittest
 
-from harness import Cluster, Motorhead, RedisServer, wait_until
+from harness import Cluster, Motorhead, RedisServer, TestCase, wait_until
 from load import Probe, percentile, wave_of_at_least
 import prometheus
 
@@ -33,7 +33,7 @@ def assert_no_stall(test, probe, sessions):
     test.assertLess(probe.latencies()[-1], 1.0, summary)
 
 
-class IdleWaveTest(unittest.TestCase):
+class IdleWaveTest(TestCase):
     """Thousands of sessions that start within seconds go idle together.
     Each start and stop must cost the registry O(1): with a cost that grows
     with the number of sessions, requests queue behind the wave."""
@@ -67,7 +67,7 @@ class IdleWaveTest(unittest.TestCase):
         assert_no_stall(self, probe, answered)
 
 
-class RetireWaveTest(unittest.TestCase):
+class RetireWaveTest(TestCase):
     """A node that sees a peer join retires every session it holds, all in
     one go: the actors that wakes must not queue up behind each other."""
 
@@ -106,7 +106,7 @@ class RetireWaveTest(unittest.TestCase):
         assert_no_stall(self, probe, answered)
 
 
-class SessionCacheTest(unittest.TestCase):
+class SessionCacheTest(TestCase):
     """MOTORHEAD_MAX_SESSIONS bounds the live session actors: beyond it the
     least recently used idle ones stop, and come back from Redis whole."""
 
@@ -199,7 +199,7 @@ class Writer(threading.Thread):
                 conn.close()
 
 
-class ShutdownTest(unittest.TestCase):
+class ShutdownTest(TestCase):
     """SIGTERM drains: no new connections, every request in flight answered
     (its write included), then exit 0."""
 
@@ -337,7 +337,7 @@ class ShutdownTest(unittest.TestCase):
         self.assertIn("shutdown timeout", self.server.output())
 
 
-class LimitsTest(unittest.TestCase):
+class LimitsTest(TestCase):
     """Limits that hold under abuse."""
 
     def setUp(self):
