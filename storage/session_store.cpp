@@ -10,24 +10,18 @@
 #include "core/retrieval_index.hpp"
 #include "storage/cluster_slots.hpp"
 #include "storage/lua_script.hpp"
+#include "storage/session_store_internal.hpp"
 
 namespace motorhead::store {
 
 namespace {
 
-// Every write script starts with the fence: the session's epoch in Redis
-// must be the one the writing actor claimed when it loaded the session.
-// A newer owner has claimed a higher one; the stale owner's write fails.
+// The first word of each refusal of the scripts.
 const std::string fenced_prefix = "FENCED";
 const std::string stale_prefix = "STALE";
 const std::string stored_prefix = "STORED";
 const std::string conflict_prefix = "CONFLICT";
 const std::string touched_prefix = "TOUCHED";
-const std::string fence = R"lua(
-if redis.call('HGET', KEYS[2], 'epoch') ~= ARGV[1] then
-  return redis.error_reply('FENCED the session has a newer owner')
-end
-)lua";
 
 // KEYS: messages, meta. ARGV: ttl. Claims the session: its epoch goes up by
 // one, to no less than the server's time in microseconds, and is returned.
@@ -48,11 +42,6 @@ if redis.call('EXISTS', KEYS[1]) == 0
 end
 return epoch
 )lua"};
-
-// On a single Redis, the index entries of a session are written by its
-// fenced scripts, so a stale owner can neither list nor unlist a session.
-// On a Redis Cluster (indexes in other slots) the scripts get only the
-// session's keys; the index updates follow a script that succeeded.
 
 // KEYS: messages, meta, archive, unembedded, ids, then, on a single Redis,
 // the pending embeddings, the sessions index and the index of each
@@ -199,33 +188,13 @@ return redis.call('SCARD', KEYS[3])
 /// the writes of every POST spread over the masters.
 constexpr unsigned cluster_index_shards = 16;
 
-constexpr std::string_view session_list_name = "motorhead:sessions";
-constexpr std::string_view pending_list_name = "motorhead:embedding:pending";
-
-/// The key of one shard of an index (its number is its hash tag), or the
-/// index itself when the layout does not split it.
-std::string shard_key(std::string_view name, unsigned shard,
-                      const key_layout& layout) {
-  if (layout.index_shards == 1)
-    return std::string{name};
-  return std::string{name} + ":{" + std::to_string(shard) + "}";
-}
-
 unsigned shard_of(const std::string& session_id, const key_layout& layout) {
   if (layout.index_shards == 1)
     return 0;
   return cluster_slots::key_slot(session_id) % layout.index_shards;
 }
 
-/// How long the epoch of a session that was read but never written lives.
-const std::string unwritten_epoch_ttl = "86400";
-
 const std::string session_prefix = "motorhead:session:{";
-
-bool parse_u64(const std::string& text, uint64_t& out) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc{} && end == text.data() + text.size();
-}
 
 /// Applies one field of the meta hash to the snapshot; returns an error or "".
 std::string apply_meta_field(const std::string& field, const std::string& value,
@@ -254,6 +223,18 @@ std::string apply_meta_field(const std::string& field, const std::string& value,
 }
 
 } // namespace
+
+std::string shard_key(std::string_view name, unsigned shard,
+                      const key_layout& layout) {
+  if (layout.index_shards == 1)
+    return std::string{name};
+  return std::string{name} + ":{" + std::to_string(shard) + "}";
+}
+
+bool parse_u64(const std::string& text, uint64_t& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
 
 std::string messages_key(const std::string& session_id) {
   return session_prefix + session_id + "}:messages";

@@ -1,0 +1,45 @@
+// Private to the session store's files: the fence every write script opens
+// with, the names of the split indexes and the helpers the script families
+// share. Users include storage/session_store.hpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "storage/session_store.hpp"
+
+namespace motorhead::store {
+
+// Every write script starts with the fence: the session's epoch in Redis
+// must be the one the writing actor claimed when it loaded the session.
+// A newer owner has claimed a higher one; the stale owner's write fails.
+// (An inline variable: each file's scripts, defined after this header, are
+// initialized after it.)
+inline const std::string fence = R"lua(
+if redis.call('HGET', KEYS[2], 'epoch') ~= ARGV[1] then
+  return redis.error_reply('FENCED the session has a newer owner')
+end
+)lua";
+
+// On a single Redis, the index entries of a session are written by its
+// fenced scripts, so a stale owner can neither list nor unlist a session.
+// On a Redis Cluster (indexes in other slots) the scripts get only the
+// session's keys; the index updates follow a script that succeeded.
+
+inline constexpr std::string_view session_list_name = "motorhead:sessions";
+inline constexpr std::string_view pending_list_name
+  = "motorhead:embedding:pending";
+
+/// How long the epoch of a session that was read but never written lives.
+inline const std::string unwritten_epoch_ttl = "86400";
+
+/// The key of one shard of an index (its number is its hash tag), or the
+/// index itself when the layout does not split it.
+std::string shard_key(std::string_view name, unsigned shard,
+                      const key_layout& layout);
+
+/// Reads a whole decimal number into `out`; false when `text` is not one.
+bool parse_u64(const std::string& text, uint64_t& out);
+
+} // namespace motorhead::store
