@@ -23,26 +23,6 @@ const std::string stored_prefix = "STORED";
 const std::string conflict_prefix = "CONFLICT";
 const std::string touched_prefix = "TOUCHED";
 
-// KEYS: messages, meta. ARGV: ttl. Claims the session: its epoch goes up by
-// one, to no less than the server's time in microseconds, and is returned.
-// The time makes a claim after a deletion that left nothing (no epoch to
-// go up from) higher than any claim before it. A session never written (no
-// next_seq) expires after `ttl` seconds unless a write makes it real.
-const lua_script claim_script{R"lua(
-local epoch = redis.call('HINCRBY', KEYS[2], 'epoch', 1)
-local now = redis.call('TIME')
-local floor = now[1] .. string.format('%06d', tonumber(now[2]))
-if epoch < tonumber(floor) then
-  redis.call('HSET', KEYS[2], 'epoch', floor)
-  epoch = tonumber(floor)
-end
-if redis.call('EXISTS', KEYS[1]) == 0
-   and redis.call('HEXISTS', KEYS[2], 'next_seq') == 0 then
-  redis.call('EXPIRE', KEYS[2], ARGV[1])
-end
-return epoch
-)lua"};
-
 // KEYS: messages, meta, archive, unembedded, ids, then, on a single Redis,
 // the pending embeddings, the sessions index and the index of each
 // namespace. ARGV: epoch, next_seq, has_context, context, namespaces
@@ -196,32 +176,6 @@ unsigned shard_of(const std::string& session_id, const key_layout& layout) {
 
 const std::string session_prefix = "motorhead:session:{";
 
-/// Applies one field of the meta hash to the snapshot; returns an error or "".
-std::string apply_meta_field(const std::string& field, const std::string& value,
-                             session_snapshot& snapshot) {
-  if (field == "context") {
-    snapshot.context = value;
-  } else if (field == "tokens") {
-    if (!parse_u64(value, snapshot.tokens))
-      return "corrupt tokens field";
-  } else if (field == "next_seq") {
-    if (!parse_u64(value, snapshot.next_seq))
-      return "corrupt next_seq field";
-  } else if (field == "epoch") {
-    if (!parse_u64(value, snapshot.epoch))
-      return "corrupt epoch field";
-  } else if (field == "summary_gen") {
-    if (!parse_u64(value, snapshot.summary_generation))
-      return "corrupt summary_gen field";
-  } else if (field == "namespaces") {
-    auto list = json::decode_string_list(value);
-    if (!list)
-      return "corrupt namespaces field: " + list.error;
-    snapshot.namespaces = std::move(*list.value);
-  }
-  return {};
-}
-
 } // namespace
 
 std::string shard_key(std::string_view name, unsigned shard,
@@ -322,37 +276,6 @@ outcome<session_info> decode_info(const std::vector<redis_reply>& replies) {
     info.namespaces = std::move(*list.value);
   }
   return {std::move(info), {}};
-}
-
-command_list load_commands(const std::string& session_id) {
-  return {claim_script.call({messages_key(session_id), meta_key(session_id)},
-                           {unwritten_epoch_ttl}),
-          {"LRANGE", messages_key(session_id), "0", "-1"},
-          {"HGETALL", meta_key(session_id)},
-          {"SCARD", unembedded_key(session_id)}};
-}
-
-outcome<session_snapshot> decode_load(const std::vector<redis_reply>& replies) {
-  using result = outcome<session_snapshot>;
-  if (auto err = first_error(replies); !err.empty())
-    return result::failure(err);
-  session_snapshot snapshot;
-  for (const auto& element : replies.at(1).elements) {
-    auto msg = json::decode_stored_message(element.text);
-    if (!msg)
-      return result::failure("corrupt stored message: " + msg.error);
-    snapshot.messages.push_back(std::move(*msg.value));
-  }
-  const auto& meta = replies.at(2).elements;
-  for (size_t i = 0; i + 1 < meta.size(); i += 2)
-    if (auto err = apply_meta_field(meta[i].text, meta[i + 1].text, snapshot);
-        !err.empty())
-      return result::failure(err);
-  if (!snapshot.messages.empty())
-    snapshot.next_seq = std::max(snapshot.next_seq,
-                                 snapshot.messages.back().seq + 1);
-  snapshot.unembedded = static_cast<uint64_t>(replies.at(3).integer);
-  return {std::move(snapshot), {}};
 }
 
 write_plan append_commands(const std::string& session_id,
