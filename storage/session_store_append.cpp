@@ -1,0 +1,120 @@
+// The Redis layout of a POST: the append script, which stores a session's
+// new messages with their ids, archive and marks, and its command builder.
+#include "storage/session_store.hpp"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/json_codec.hpp"
+#include "storage/lua_script.hpp"
+#include "storage/session_store_internal.hpp"
+
+namespace motorhead::store {
+
+namespace {
+
+// KEYS: messages, meta, archive, unembedded, ids, then, on a single Redis,
+// the pending embeddings, the sessions index and the index of each
+// namespace. ARGV: epoch, next_seq, has_context, context, namespaces
+// (JSON), archive (0/1), embed (0/1), session id, time (ms),
+// has_metadata, metadata (JSON, "" for none), then for each message its
+// id, seq and record. A POST whose message ids are all stored already is a
+// retry: nothing changes (STORED); one that repeats only some changes
+// nothing either (CONFLICT). The archive and the marks of messages waiting
+// for an embedding are written with the messages, so none is ever lost. A
+// new context starts a new summary generation. The time is the session's
+// last update, its creation time if it has none, and its score in the
+// indexes.
+const lua_script append_script{fence + R"lua(
+local first = 12
+local count = (#ARGV - first + 1) / 3
+local added = {}
+for i = first, #ARGV, 3 do
+  if redis.call('HSETNX', KEYS[5], ARGV[i], ARGV[i + 1]) == 1 then
+    added[#added + 1] = ARGV[i]
+  end
+end
+if #added < count then
+  if #added > 0 then
+    redis.call('HDEL', KEYS[5], unpack(added))
+    return redis.error_reply('CONFLICT ' .. (count - #added) .. ' of the '
+      .. count .. ' message ids are stored already: a POST repeats all of '
+      .. 'its ids or none')
+  end
+  return redis.error_reply('STORED every message of the POST is stored already')
+end
+redis.call('PERSIST', KEYS[2])
+for i = first, #ARGV, 3 do
+  redis.call('RPUSH', KEYS[1], ARGV[i + 2])
+  if ARGV[6] == '1' then redis.call('HSET', KEYS[3], ARGV[i + 1], ARGV[i + 2]) end
+  if ARGV[7] == '1' then redis.call('SADD', KEYS[4], ARGV[i + 1]) end
+end
+redis.call('HSET', KEYS[2], 'next_seq', ARGV[2], 'namespaces', ARGV[5],
+  'updated_at', ARGV[9])
+redis.call('HSETNX', KEYS[2], 'created_at', ARGV[9])
+redis.call('HINCRBY', KEYS[2], 'message_count', count)
+if ARGV[10] == '1' then
+  if ARGV[11] == '' then
+    redis.call('HDEL', KEYS[2], 'metadata')
+  else
+    redis.call('HSET', KEYS[2], 'metadata', ARGV[11])
+  end
+end
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[2], 'context', ARGV[4])
+  redis.call('HINCRBY', KEYS[2], 'summary_gen', 1)
+end
+for i = 7, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[9], ARGV[8])
+end
+if #KEYS >= 6 and ARGV[7] == '1' and count > 0 then
+  redis.call('ZADD', KEYS[6], ARGV[9], ARGV[8])
+end
+return 1
+)lua"};
+
+} // namespace
+
+write_plan append_commands(const std::string& session_id,
+                           const append_change& change, int64_t now_ms,
+                           const key_layout& layout) {
+  redis_command keys{messages_key(session_id), meta_key(session_id),
+                     archive_key(session_id), unembedded_key(session_id),
+                     ids_key(session_id)};
+  redis_command args{std::to_string(change.epoch),
+                     std::to_string(change.next_seq),
+                     change.context ? "1" : "0",
+                     change.context.value_or(""),
+                     json::encode_string_list(change.namespaces),
+                     change.archive ? "1" : "0",
+                     change.embed ? "1" : "0",
+                     session_id,
+                     std::to_string(now_ms),
+                     change.session_metadata ? "1" : "0",
+                     change.session_metadata.value_or("")};
+  for (const auto& msg : change.messages) {
+    args.push_back(msg.details.id);
+    args.push_back(std::to_string(msg.seq));
+    args.push_back(json::encode_stored_message(msg));
+  }
+  write_plan plan;
+  std::vector<std::string> indexes{session_index_key(session_id, layout)};
+  for (const auto& ns : change.namespaces)
+    indexes.push_back(index_key(ns));
+  auto pending = pending_embeddings_key(session_id, layout);
+  if (layout.indexes_in_scripts) {
+    keys.push_back(pending);
+    keys.insert(keys.end(), indexes.begin(), indexes.end());
+  } else {
+    auto score = std::to_string(now_ms);
+    for (auto& index : indexes)
+      plan.index_updates.push_back({"ZADD", std::move(index), score, session_id});
+    if (change.embed && !change.messages.empty())
+      plan.index_updates.push_back({"ZADD", pending, score, session_id});
+  }
+  plan.commands.push_back(append_script.call(std::move(keys), std::move(args)));
+  return plan;
+}
+
+} // namespace motorhead::store
