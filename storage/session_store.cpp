@@ -23,33 +23,6 @@ const std::string stored_prefix = "STORED";
 const std::string conflict_prefix = "CONFLICT";
 const std::string touched_prefix = "TOUCHED";
 
-// KEYS: messages, meta, archive, unembedded, vectors, ids, then, on a
-// single Redis, the sessions index, the pending embeddings and the index of
-// each namespace. ARGV: epoch, ttl, session id, leave_nothing (0/1),
-// untouched_since (ms; 0: any). A session updated after untouched_since
-// is left as it is (TOUCHED). Removes everything but the claim (epoch) and
-// the summary generation, which moves on so that no fold computed before
-// lands after; they expire like the claim of a session never written.
-// With leave_nothing they go too: a later claim is higher anyway (see the
-// claim script), which fences out every earlier owner and fold.
-const lua_script delete_script{fence + R"lua(
-if ARGV[5] ~= '0' and
-   tonumber(redis.call('HGET', KEYS[2], 'updated_at') or '0') > tonumber(ARGV[5]) then
-  return redis.error_reply('TOUCHED the session was updated since')
-end
-redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
-local generation = redis.call('HGET', KEYS[2], 'summary_gen') or 0
-redis.call('DEL', KEYS[2])
-if ARGV[4] ~= '1' then
-  redis.call('HSET', KEYS[2], 'epoch', ARGV[1], 'summary_gen', generation + 1)
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
-end
-for i = 7, #KEYS do
-  redis.call('ZREM', KEYS[i], ARGV[3])
-end
-return 1
-)lua"};
-
 // KEYS: messages, meta, unembedded, vectors, archive, then, on a single
 // Redis, the pending embeddings. ARGV: epoch, model, dimension, all_embedded (0/1), session id, then seq
 // and packed vector pairs. A vector is kept only for a message still in the
@@ -185,31 +158,6 @@ outcome<session_info> decode_info(const std::vector<redis_reply>& replies) {
     info.namespaces = std::move(*list.value);
   }
   return {std::move(info), {}};
-}
-
-write_plan delete_commands(const std::string& session_id,
-                           const erase_request& request, uint64_t epoch,
-                           const key_layout& layout) {
-  redis_command keys{messages_key(session_id), meta_key(session_id),
-                     archive_key(session_id), unembedded_key(session_id),
-                     vectors_key(session_id), ids_key(session_id)};
-  std::vector<std::string> indexes{session_index_key(session_id, layout),
-                                   pending_embeddings_key(session_id, layout)};
-  for (const auto& ns : request.namespaces)
-    indexes.push_back(index_key(ns));
-  write_plan plan;
-  if (layout.indexes_in_scripts)
-    keys.insert(keys.end(), indexes.begin(), indexes.end());
-  else
-    for (auto& index : indexes)
-      plan.index_updates.push_back({"ZREM", std::move(index), session_id});
-  plan.indexes_required = true;
-  plan.commands.push_back(delete_script.call(
-    std::move(keys),
-    {std::to_string(epoch), unwritten_epoch_ttl, session_id,
-     request.leave_nothing ? "1" : "0",
-     std::to_string(request.untouched_since)}));
-  return plan;
 }
 
 command_list list_commands(const session_page& page, const key_layout& layout) {
