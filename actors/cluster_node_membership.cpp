@@ -96,9 +96,6 @@ bool drop_peer(cluster_pointer self, std::string name,
 
 } // namespace
 
-/// A peer that failed (silent, unreachable, down) leaves, and what was
-/// forwarded to it is not waited for. (A peer that leaves because it shuts
-/// down still answers what it was sent.)
 void peer_failed(cluster_pointer self, std::string name,
                  const caf::actor_addr& handle, const std::string& why) {
   if (drop_peer(self, name, handle, why))
@@ -158,9 +155,6 @@ void add_peer(cluster_pointer self, const std::string& name, node_actor node) {
   membership_changed(self, true);
 }
 
-/// Tells every peer this node leaves, so that they take its sessions over
-/// now rather than after the failure timeout; answers once every peer has
-/// acknowledged or failed to.
 caf::result<ok_atom> leave(cluster_pointer self) {
   auto& st = self->state;
   st.leaving = true;
@@ -183,7 +177,6 @@ caf::result<ok_atom> leave(cluster_pointer self) {
   return rp;
 }
 
-/// A peer that shuts down leaves the membership now.
 void peer_leaves(cluster_pointer self, const std::string& name) {
   auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
   if (!sender)
