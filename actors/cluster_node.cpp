@@ -1,3 +1,6 @@
+// The cluster node's behavior: the router protocol for the HTTP front, the
+// node protocol for peers. Membership, routing and credits have files of
+// their own, sharing cluster_node_internal.hpp.
 #include "actors/cluster_node.hpp"
 
 #include <string>
@@ -12,26 +15,6 @@
 #include "core/retrieval_index.hpp"
 
 namespace motorhead {
-
-namespace {
-
-/// Hands a fold job the local pool has no room for to the peer with the
-/// most credits.
-caf::result<fold_result> hand_off(cluster_pointer self, fold_job job) {
-  auto& peers = self->state.peers;
-  auto best = std::max_element(peers.begin(), peers.end(),
-                               [](const auto& a, const auto& b) {
-                                 return a.second.credits < b.second.credits;
-                               });
-  if (best == peers.end() || best->second.credits == 0)
-    return make_error(service_errc::overloaded,
-                      "no summarizer in the cluster has room");
-  --best->second.credits;
-  return self->delegate(best->second.handle, handoff_atom::value,
-                        std::move(job));
-}
-
-} // namespace
 
 cluster_actor::behavior_type cluster_node(cluster_pointer self,
                                           cluster_settings settings,

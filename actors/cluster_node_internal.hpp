@@ -1,6 +1,6 @@
 // Private to the cluster node's files: what its behavior (cluster_node.cpp)
-// shares with the membership (cluster_node_membership.cpp) and the routing
-// (cluster_node_routing.cpp). Users include actors/cluster_node.hpp.
+// shares with the membership, routing and credits (cluster_node_*.cpp), and
+// the routing templates. Users include actors/cluster_node.hpp.
 #pragma once
 
 #include <cstdint>
@@ -177,5 +177,11 @@ by_owner(cluster_pointer self, std::vector<T> items, SessionOf session_of) {
     return owner_of(session_of(item), self->state.members);
   });
 }
+
+// -- credits ------------------------------------------------------------------
+
+/// Hands a fold job the local pool has no room for to the peer with the
+/// most credits.
+caf::result<fold_result> hand_off(cluster_pointer self, fold_job job);
 
 } // namespace motorhead
