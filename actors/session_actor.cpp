@@ -1,171 +1,49 @@
+// The session actor's behavior: a handler per message of session_actor, and
+// the work behind them. The session's other files (actors/session_*.cpp)
+// share its internals through actors/session_state.hpp.
 #include "actors/session_actor.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include <caf/all.hpp>
 
 #include "actors/query_embedding.hpp"
+#include "actors/session_state.hpp"
 #include "actors/shared_behavior.hpp"
 #include "core/json_codec.hpp"
-#include "core/log.hpp"
-#include "core/random_id.hpp"
-#include "core/unix_time.hpp"
+#include "core/outcome.hpp"
+#include "core/retrieval_index.hpp"
 
 namespace motorhead {
 
+memory_view make_memory_view(const session_state& st) {
+  memory_view view;
+  auto count = std::min(st.messages.size(), st.limits().max_window);
+  view.messages.reserve(count);
+  std::transform(st.messages.rbegin(), st.messages.rbegin() + count,
+                 std::back_inserter(view.messages),
+                 [](const packed_message& msg) { return msg.to_chat_message(); });
+  view.context = st.context;
+  view.tokens = st.tokens;
+  return view;
+}
+
+// -- folding ------------------------------------------------------------------
+
 namespace {
-
-void apply_snapshot(session_state& st, session_snapshot snapshot) {
-  st.messages.clear();
-  st.messages.reserve(snapshot.messages.size());
-  for (const auto& msg : snapshot.messages)
-    st.messages.emplace_back(msg);
-  st.context = std::move(snapshot.context);
-  st.tokens = snapshot.tokens;
-  st.next_seq = std::max(st.next_seq, snapshot.next_seq);
-  st.namespaces = std::move(snapshot.namespaces);
-  st.epoch = snapshot.epoch;
-  st.unembedded = snapshot.unembedded;
-  st.summary_generation = snapshot.summary_generation;
-  st.index.reset(); // read again from Redis on first need
-  ++st.incarnation;
-  st.loaded = true;
-}
-
-/// Whether memory should take in a write sent during `incarnation`: not
-/// when a load happened since (the snapshot has it) or is due.
-bool is_current(const session_state& st, uint64_t incarnation) {
-  return st.loaded && st.incarnation == incarnation;
-}
-
-bool embeds(const session_state& st) {
-  return embeds(*st.setup);
-}
-
-/// The next delay of a retry: the first, then twice the last, capped.
-std::chrono::milliseconds next_retry_delay(std::chrono::milliseconds last,
-                                           const session_limits& limits) {
-  return last.count() == 0 ? limits.first_retry_delay
-                           : std::min(last * 2, limits.max_retry_delay);
-}
-
-bool is_fenced(const caf::error& err) {
-  return is_service_error(err, service_errc::fenced);
-}
-
-/// Whether Redis refused a write and says that nothing changed, with
-/// memory still equal to it: a retried POST, or one whose ids conflict.
-bool left_unchanged(const caf::error& err) {
-  return is_service_error(err, service_errc::already_stored)
-         || is_service_error(err, service_errc::id_conflict)
-         || is_service_error(err, service_errc::touched);
-}
-
-void add_namespace(std::vector<std::string>& namespaces,
-                   const std::string& ns) {
-  if (std::find(namespaces.begin(), namespaces.end(), ns) == namespaces.end())
-    namespaces.push_back(ns);
-}
-
-/// Runs `fn` once the session's state is loaded from Redis, or hands the
-/// load error to `fail`. While loading, the session awaits the answer, so
-/// requests that arrive meanwhile wait in the mailbox, in order.
-template <class Fn, class Fail>
-void with_loaded_state(session_pointer self, Fn fn, Fail fail);
-
-void start_fold_if_due(session_pointer self);
-
-bool is_quiescent(const session_state& st) {
-  return st.writes_in_flight == 0 && !st.folding && !st.embedding;
-}
-
-void start_embedding_if_due(session_pointer self);
-
-/// A retiring session stops as soon as its last write or fold completes, so
-/// that what it started lands before the new owner reads the session.
-void stop_if_retired(session_pointer self) {
-  if (self->state.retiring && is_quiescent(self->state))
-    self->quit();
-}
-
-/// Logs a failed fold or embedding and asks the session to try again
-/// later: 1 s after the first failure, then twice as long each time.
-template <class Atom>
-void schedule_retry(session_pointer self, std::chrono::milliseconds& delay,
-                    Atom what, const char* name, const caf::error& why) {
-  auto& st = self->state;
-  delay = next_retry_delay(delay, st.limits());
-  log_warn("session", std::string{name} + " failed ("
-                        + self->system().render(why) + "), retrying",
-           {text_field("session", st.id),
-            number_field("retry_ms", uint64_t(delay.count()))});
-  self->delayed_send(self, delay, what);
-}
 
 void schedule_fold_retry(session_pointer self, const caf::error& why) {
   schedule_retry(self, self->state.retry_delay, fold_atom::value, "fold", why);
-}
-
-/// A write failed without an answer that says what Redis did (a timeout,
-/// a lost connection, an error reply, a fold refused as stale): memory may
-/// now differ from Redis, the store of record. The session reloads before
-/// it serves or writes again. Writes still in flight were sent before that
-/// load's read, so the snapshot has their effect.
-void resync(session_pointer self, const caf::error& why) {
-  auto& st = self->state;
-  if (!st.loaded)
-    return;
-  st.loaded = false;
-  st.retry_delay = next_retry_delay(st.retry_delay, st.limits());
-  log_warn("session",
-           "a write failed (" + self->system().render(why)
-             + "), reloading it from Redis",
-           {text_field("session", st.id)});
-  // The fold retry reloads the session even if no request comes.
-  self->delayed_send(self, st.retry_delay, fold_atom::value);
-}
-
-/// Sends a write of this session to the store, counting it in flight. On
-/// success `applied(current)` runs, `current` saying whether memory should
-/// take the write in (see is_current). On failure a fenced session stops
-/// (another node owns it) and any other failure makes the session reload;
-/// `failed(err)` runs after that decision. `replaces_summary`: the write sets the summary
-/// (a context, a DELETE), so no fold may start or commit meanwhile.
-template <class Applied, class Failed, class... Ts>
-void write(session_pointer self, bool replaces_summary, Applied applied,
-           Failed failed, Ts... xs) {
-  auto& st = self->state;
-  auto incarnation = st.incarnation;
-  ++st.writes_in_flight;
-  if (replaces_summary)
-    ++st.summary_writes_in_flight;
-  auto done = [self, replaces_summary] {
-    auto& st = self->state;
-    --st.writes_in_flight;
-    if (replaces_summary)
-      --st.summary_writes_in_flight;
-  };
-  self->request(st.peers().store, caf::infinite, std::move(xs)...)
-    .then(
-      [=](ok_atom) mutable {
-        done();
-        applied(is_current(self->state, incarnation));
-        stop_if_retired(self);
-      },
-      [=](caf::error& err) mutable {
-        done();
-        if (is_fenced(err)) {
-          failed(err);
-          log_info("session", "a newer owner holds it, stopping",
-                   {text_field("session", self->state.id)});
-          self->quit(err);
-          return;
-        }
-        if (is_current(self->state, incarnation) && !left_unchanged(err))
-          resync(self, err);
-        failed(err);
-        stop_if_retired(self);
-      });
 }
 
 /// What a fold was computed from: it may commit only onto the same.
@@ -218,6 +96,8 @@ void commit_fold(session_pointer self, fold_basis basis, fold_result result) {
     fold_atom::value, st.id, change);
 }
 
+} // namespace
+
 void start_fold_if_due(session_pointer self) {
   auto& st = self->state;
   // A summary write in flight would leave this fold's base behind; its
@@ -255,7 +135,6 @@ void start_fold_if_due(session_pointer self) {
       });
 }
 
-/// Folds when due; first reloads a session whose memory is out of date.
 void resume_folding(session_pointer self) {
   auto& st = self->state;
   if (st.loaded) {
@@ -268,140 +147,22 @@ void resume_folding(session_pointer self) {
     self, [] {}, [=](caf::error& err) { schedule_fold_retry(self, err); });
 }
 
-template <class Fn, class Fail>
-void with_loaded_state(session_pointer self, Fn fn, Fail fail) {
-  auto& st = self->state;
-  if (st.loaded) {
-    fn();
-    return;
-  }
-  self->request(st.peers().store, caf::infinite, load_atom::value, st.id)
-    .await(
-      [=](session_snapshot& snapshot) mutable {
-        metrics::global().session_loads.add();
-        apply_snapshot(self->state, std::move(snapshot));
-        fn();
-        start_fold_if_due(self);
-        start_embedding_if_due(self);
-      },
-      [=](caf::error& err) mutable { fail(err); });
+std::vector<stored_message> messages_to_fold(const session_state& st) {
+  if (st.messages.size() <= st.limits().max_window)
+    return {};
+  auto keep = st.limits().max_window / 2;
+  auto count = st.messages.size() - keep;
+  std::vector<stored_message> lines;
+  lines.reserve(count);
+  std::transform(st.messages.begin(), st.messages.begin() + count,
+                 std::back_inserter(lines),
+                 [](const packed_message& msg) { return msg.unpack(); });
+  return lines;
 }
 
-/// Nothing was posted to the session since it was created or deleted: a
-/// key scoped to other namespaces may take it.
-bool holds_nothing(const session_state& st) {
-  return st.namespaces.empty() && st.messages.empty() && !st.context;
-}
+// -- the session record -------------------------------------------------------
 
-/// with_loaded_state for a request sent with a key of `scope`: the session
-/// answers only when the key reaches one of its namespaces, or when it
-/// holds nothing; else `fail` gets a `forbidden` error.
-template <class Fn, class Fail>
-void with_reachable_state(session_pointer self, access_scope scope, Fn fn,
-                          Fail fail) {
-  with_loaded_state(
-    self,
-    [=]() mutable {
-      auto& st = self->state;
-      if (scope.reaches(st.namespaces) || holds_nothing(st)) {
-        fn();
-        return;
-      }
-      auto err = make_error(service_errc::forbidden,
-                            "this API key may not reach session " + st.id);
-      fail(err);
-    },
-    fail);
-}
-
-/// Gives a posted message what the client may leave out: an id (a UUID),
-/// its time (now), and its count of tokens, which only the server makes.
-void complete_details(stored_message& msg, const bpe_tokenizer* tokenizer,
-                      int64_t now) {
-  auto& details = msg.details;
-  if (details.id.empty())
-    details.id = random_uuid();
-  if (details.created_at == 0)
-    details.created_at = now;
-  details.token_count = tokenizer == nullptr
-                          ? 0
-                          : static_cast<uint32_t>(tokenizer->count(msg.content));
-}
-
-/// The change a POST makes, its messages numbered. The session's namespaces
-/// grow as the POST is sent, not when it is acknowledged: the writes of a
-/// session reach Redis in the order they are sent, and each writes the
-/// namespace list as of its sending.
-store::append_change make_append_change(session_state& st,
-                                        append_request& request) {
-  store::append_change change;
-  auto now = unix_time_ms();
-  for (auto& msg : request.messages) {
-    change.messages.push_back(stored_message{st.next_seq++, std::move(msg.role),
-                                             std::move(msg.content),
-                                             std::move(msg.details)});
-    complete_details(change.messages.back(), st.setup->tokenizer.get(), now);
-  }
-  change.next_seq = st.next_seq;
-  change.epoch = st.epoch;
-  change.archive = st.limits().long_term_memory;
-  change.embed = embeds(st);
-  change.context = std::move(request.context);
-  if (request.ns)
-    add_namespace(st.namespaces, *request.ns);
-  change.namespaces = st.namespaces;
-  return change;
-}
-
-void apply_append(session_state& st, const store::append_change& change) {
-  for (const auto& msg : change.messages) {
-    if (st.index)
-      st.index->add(msg);
-    st.messages.emplace_back(msg);
-  }
-  if (change.embed)
-    st.unembedded += change.messages.size();
-  if (change.context) {
-    st.context = change.context;
-    ++st.summary_generation;
-  }
-}
-
-caf::result<ok_atom> append(session_pointer self, append_request request,
-                            access_scope scope) {
-  auto rp = self->make_response_promise<ok_atom>();
-  with_reachable_state(
-    self, std::move(scope),
-    [=]() mutable {
-      auto& st = self->state;
-      // Shared with the reply's handler rather than copied into it: a
-      // change carries every message with its details.
-      auto change = std::make_shared<const store::append_change>(
-        make_append_change(st, request));
-      auto replaces_summary = change->context.has_value();
-      write(
-        self, replaces_summary,
-        [=](bool current) mutable {
-          if (current)
-            apply_append(self->state, *change);
-          rp.deliver(ok_atom::value);
-          start_fold_if_due(self);
-          start_embedding_if_due(self);
-        },
-        [=](const caf::error& err) mutable {
-          // A retry of a POST that was stored: its answer is the same.
-          if (is_service_error(err, service_errc::already_stored))
-            rp.deliver(ok_atom::value);
-          else
-            rp.deliver(err);
-        },
-        append_atom::value, st.id, *change);
-    },
-    [=](caf::error& err) mutable { rp.deliver(err); });
-  return rp;
-}
-
-// -- session metadata -------------------------------------------------------------
+namespace {
 
 /// Answers with the session as Redis holds it: read after every write the
 /// session sent before, which the store runs first.
@@ -461,6 +222,8 @@ void patch_session(session_pointer self, session_patch patch,
       [=](caf::error& err) mutable { rp.deliver(err); });
 }
 
+} // namespace
+
 caf::result<session_info> describe(session_pointer self, session_patch patch,
                                    access_scope scope) {
   auto rp = self->make_response_promise<session_info>();
@@ -476,80 +239,9 @@ caf::result<session_info> describe(session_pointer self, session_patch patch,
   return rp;
 }
 
-/// Memory after a DELETE that Redis applied.
-void apply_erase(session_state& st) {
-  st.messages.clear();
-  st.context.reset();
-  st.tokens = 0;
-  st.unembedded = 0;
-  ++st.summary_generation;
-  if (st.index)
-    st.index = std::make_shared<retrieval_index>();
-}
+// -- long-term memory ---------------------------------------------------------
 
-caf::result<ok_atom> erase(session_pointer self, erase_request request,
-                           access_scope scope) {
-  auto rp = self->make_response_promise<ok_atom>();
-  with_reachable_state(
-    self, std::move(scope),
-    [=]() mutable {
-      auto& st = self->state;
-      auto own = st.namespaces;
-      for (const auto& ns : request.namespaces)
-        add_namespace(st.namespaces, ns);
-      request.namespaces = std::move(st.namespaces);
-      // The session leaves its namespaces as the DELETE is sent: a POST
-      // sent after it must neither write them back nor lose its own. (A
-      // conditional delete refused puts them back: Redis kept them.)
-      st.namespaces.clear();
-      write(
-        self, true,
-        [=](bool current) mutable {
-          auto& st = self->state;
-          if (current)
-            apply_erase(st);
-          // No claim is left in Redis: the next request claims anew.
-          if (request.leave_nothing)
-            st.loaded = false;
-          rp.deliver(ok_atom::value);
-        },
-        [=](const caf::error& err) mutable {
-          auto& st = self->state;
-          if (is_service_error(err, service_errc::touched))
-            for (const auto& ns : own)
-              add_namespace(st.namespaces, ns);
-          rp.deliver(err);
-        },
-        erase_atom::value, st.id, request, st.epoch);
-    },
-    [=](caf::error& err) mutable { rp.deliver(err); });
-  return rp;
-}
-
-// -- long-term memory -----------------------------------------------------------
-
-/// Runs `fn` once the session's long-term memory is in memory: its archive
-/// and vectors, read from Redis on first need. Awaits, like the load.
-template <class Fn, class Fail>
-void with_index(session_pointer self, Fn fn, Fail fail) {
-  if (self->state.index) {
-    fn();
-    return;
-  }
-  self->request(self->state.peers().store, caf::infinite, archive_atom::value,
-                self->state.id)
-    .await(
-      [=](session_archive& archive) mutable {
-        auto index = std::make_shared<retrieval_index>();
-        for (const auto& msg : archive.messages)
-          index->add(msg);
-        for (auto& v : archive.vectors)
-          index->set_vector(v.seq, std::move(v.values));
-        self->state.index = std::move(index);
-        fn();
-      },
-      [=](caf::error& err) mutable { fail(err); });
-}
+namespace {
 
 void schedule_embedding_retry(session_pointer self, const caf::error& why) {
   schedule_retry(self, self->state.embed_retry_delay, embed_atom::value,
@@ -625,6 +317,20 @@ void embed_next_batch(session_pointer self) {
       });
 }
 
+std::vector<retrieval_hit> answer_hits(const retrieval_index& index,
+                                       const std::vector<search_hit>& hits) {
+  std::vector<retrieval_hit> answer;
+  for (const auto& hit : hits)
+    answer.push_back(hit_of(index.message(hit.seq), hit.dist, {}));
+  return answer;
+}
+
+} // namespace
+
+bool embeds(const session_setup& setup) {
+  return setup.limits.long_term_memory && setup.peers.embedder;
+}
+
 void start_embedding_if_due(session_pointer self) {
   auto& st = self->state;
   if (!embeds(st) || !st.loaded || st.embedding || st.retiring
@@ -645,32 +351,6 @@ retrieval_hit hit_of(const stored_message& msg, double dist,
           msg.seq};
 }
 
-std::vector<retrieval_hit> answer_hits(const retrieval_index& index,
-                                       const std::vector<search_hit>& hits) {
-  std::vector<retrieval_hit> answer;
-  for (const auto& hit : hits)
-    answer.push_back(hit_of(index.message(hit.seq), hit.dist, {}));
-  return answer;
-}
-
-/// Runs `fn(index)` once the session is loaded, reachable with `scope`,
-/// and its long-term memory is in memory.
-template <class Fn, class Fail>
-void with_searchable_index(session_pointer self, access_scope scope, Fn fn,
-                           Fail fail) {
-  with_reachable_state(
-    self, std::move(scope),
-    [=]() mutable {
-      with_index(
-        self, [=]() mutable { fn(self->state.index); }, fail);
-    },
-    fail);
-}
-
-/// Searches the session's own messages: BM25, fused with cosine similarity
-/// when the query can be embedded; BM25 alone when it cannot. The search
-/// runs on the index the query started with, even if a DELETE or a reload
-/// replaces it while the query is being embedded.
 caf::result<std::vector<retrieval_hit>> retrieve(session_pointer self,
                                                  retrieval_query query,
                                                  access_scope scope) {
@@ -692,6 +372,10 @@ caf::result<std::vector<retrieval_hit>> retrieve(session_pointer self,
     fail);
   return rp;
 }
+
+// -- namespace-search steps ---------------------------------------------------
+
+namespace {
 
 /// One step of a namespace's search on this session's messages: answers
 /// `step(index)`.
@@ -722,33 +406,36 @@ std::vector<retrieval_hit> fetch_hits(const retrieval_index& index,
 
 } // namespace
 
-bool embeds(const session_setup& setup) {
-  return setup.limits.long_term_memory && setup.peers.embedder;
+caf::result<corpus_stats> on_stats(session_pointer self, stats_atom,
+                                   retrieval_query& query,
+                                   access_scope& scope) {
+  auto terms = query_terms(query.text);
+  return search_step<corpus_stats>(
+    self, std::move(scope),
+    [terms](const retrieval_index& index) { return index.stats(terms); });
 }
 
-memory_view make_memory_view(const session_state& st) {
-  memory_view view;
-  auto count = std::min(st.messages.size(), st.limits().max_window);
-  view.messages.reserve(count);
-  std::transform(st.messages.rbegin(), st.messages.rbegin() + count,
-                 std::back_inserter(view.messages),
-                 [](const packed_message& msg) { return msg.to_chat_message(); });
-  view.context = st.context;
-  view.tokens = st.tokens;
-  return view;
+caf::result<search_candidates>
+on_candidates(session_pointer self, candidates_atom,
+              candidate_request& request, access_scope& scope) {
+  return search_step<search_candidates>(
+    self, std::move(scope),
+    [request = std::move(request),
+     id = self->state.id](const retrieval_index& index) {
+      return index.candidates(id, query_terms(request.query.text),
+                              request.query_vector, request.stats,
+                              request.query.filter, request.query.top_k);
+    });
 }
 
-std::vector<stored_message> messages_to_fold(const session_state& st) {
-  if (st.messages.size() <= st.limits().max_window)
-    return {};
-  auto keep = st.limits().max_window / 2;
-  auto count = st.messages.size() - keep;
-  std::vector<stored_message> lines;
-  lines.reserve(count);
-  std::transform(st.messages.begin(), st.messages.begin() + count,
-                 std::back_inserter(lines),
-                 [](const packed_message& msg) { return msg.unpack(); });
-  return lines;
+caf::result<std::vector<retrieval_hit>>
+on_fetch(session_pointer self, fetch_atom, std::vector<ranked_message>& picks,
+         access_scope& scope) {
+  return search_step<std::vector<retrieval_hit>>(
+    self, std::move(scope),
+    [picks = std::move(picks)](const retrieval_index& index) {
+      return fetch_hits(index, picks);
+    });
 }
 
 namespace {
@@ -784,38 +471,6 @@ on_retrieve(session_pointer self, retrieve_atom, retrieval_query& query,
 caf::result<session_info> on_info(session_pointer self, info_atom,
                                   session_patch& patch, access_scope& scope) {
   return describe(self, std::move(patch), std::move(scope));
-}
-
-caf::result<corpus_stats> on_stats(session_pointer self, stats_atom,
-                                   retrieval_query& query,
-                                   access_scope& scope) {
-  auto terms = query_terms(query.text);
-  return search_step<corpus_stats>(
-    self, std::move(scope),
-    [terms](const retrieval_index& index) { return index.stats(terms); });
-}
-
-caf::result<search_candidates>
-on_candidates(session_pointer self, candidates_atom,
-              candidate_request& request, access_scope& scope) {
-  return search_step<search_candidates>(
-    self, std::move(scope),
-    [request = std::move(request),
-     id = self->state.id](const retrieval_index& index) {
-      return index.candidates(id, query_terms(request.query.text),
-                              request.query_vector, request.stats,
-                              request.query.filter, request.query.top_k);
-    });
-}
-
-caf::result<std::vector<retrieval_hit>>
-on_fetch(session_pointer self, fetch_atom, std::vector<ranked_message>& picks,
-         access_scope& scope) {
-  return search_step<std::vector<retrieval_hit>>(
-    self, std::move(scope),
-    [picks = std::move(picks)](const retrieval_index& index) {
-      return fetch_hits(index, picks);
-    });
 }
 
 void on_embed(session_pointer self, embed_atom) {

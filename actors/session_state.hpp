@@ -1,0 +1,287 @@
+// The session actor's internals, shared by its files (actors/session_*.cpp)
+// and private to them: the templates every load and write goes through, and
+// what each concept's file offers the others.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/protocol.hpp"
+#include "actors/session_actor.hpp"
+#include "core/log.hpp"
+#include "core/memory_types.hpp"
+#include "core/metrics.hpp"
+#include "core/retrieval_index.hpp"
+
+namespace motorhead {
+
+// -- memory and Redis ---------------------------------------------------------
+
+/// Memory as of a load: the snapshot replaces what the session held.
+void apply_snapshot(session_state& st, session_snapshot snapshot);
+
+/// Whether memory should take in a write sent during `incarnation`: not
+/// when a load happened since (the snapshot has it) or is due.
+inline bool is_current(const session_state& st, uint64_t incarnation) {
+  return st.loaded && st.incarnation == incarnation;
+}
+
+/// Whether long-term memory embeds this session's messages.
+inline bool embeds(const session_state& st) {
+  return embeds(*st.setup);
+}
+
+/// Whether `err` says that the session has a newer owner.
+bool is_fenced(const caf::error& err);
+
+/// Whether Redis refused a write and says that nothing changed, with
+/// memory still equal to it: a retried POST, or one whose ids conflict.
+bool left_unchanged(const caf::error& err);
+
+// -- in flight, retries, retirement -------------------------------------------
+
+/// The next delay of a retry: the first, then twice the last, capped.
+std::chrono::milliseconds next_retry_delay(std::chrono::milliseconds last,
+                                           const session_limits& limits);
+
+/// Nothing is in flight: no write, fold or embedding.
+inline bool is_quiescent(const session_state& st) {
+  return st.writes_in_flight == 0 && !st.folding && !st.embedding;
+}
+
+/// A retiring session stops as soon as its last write or fold completes, so
+/// that what it started lands before the new owner reads the session.
+inline void stop_if_retired(session_pointer self) {
+  if (self->state.retiring && is_quiescent(self->state))
+    self->quit();
+}
+
+/// Logs a failed fold or embedding and asks the session to try again
+/// later: 1 s after the first failure, then twice as long each time.
+template <class Atom>
+void schedule_retry(session_pointer self, std::chrono::milliseconds& delay,
+                    Atom what, const char* name, const caf::error& why) {
+  auto& st = self->state;
+  delay = next_retry_delay(delay, st.limits());
+  log_warn("session", std::string{name} + " failed ("
+                        + self->system().render(why) + "), retrying",
+           {text_field("session", st.id),
+            number_field("retry_ms", uint64_t(delay.count()))});
+  self->delayed_send(self, delay, what);
+}
+
+/// A write failed without an answer that says what Redis did (a timeout,
+/// a lost connection, an error reply, a fold refused as stale): memory may
+/// now differ from Redis, the store of record. The session reloads before
+/// it serves or writes again. Writes still in flight were sent before that
+/// load's read, so the snapshot has their effect.
+void resync(session_pointer self, const caf::error& why);
+
+// -- loads and writes ---------------------------------------------------------
+
+/// Sends a write of this session to the store, counting it in flight. On
+/// success `applied(current)` runs, `current` saying whether memory should
+/// take the write in (see is_current). On failure a fenced session stops
+/// (another node owns it) and any other failure makes the session reload;
+/// `failed(err)` runs after that decision. `replaces_summary`: the write sets the summary
+/// (a context, a DELETE), so no fold may start or commit meanwhile.
+template <class Applied, class Failed, class... Ts>
+void write(session_pointer self, bool replaces_summary, Applied applied,
+           Failed failed, Ts... xs) {
+  auto& st = self->state;
+  auto incarnation = st.incarnation;
+  ++st.writes_in_flight;
+  if (replaces_summary)
+    ++st.summary_writes_in_flight;
+  auto done = [self, replaces_summary] {
+    auto& st = self->state;
+    --st.writes_in_flight;
+    if (replaces_summary)
+      --st.summary_writes_in_flight;
+  };
+  self->request(st.peers().store, caf::infinite, std::move(xs)...)
+    .then(
+      [=](ok_atom) mutable {
+        done();
+        applied(is_current(self->state, incarnation));
+        stop_if_retired(self);
+      },
+      [=](caf::error& err) mutable {
+        done();
+        if (is_fenced(err)) {
+          failed(err);
+          log_info("session", "a newer owner holds it, stopping",
+                   {text_field("session", self->state.id)});
+          self->quit(err);
+          return;
+        }
+        if (is_current(self->state, incarnation) && !left_unchanged(err))
+          resync(self, err);
+        failed(err);
+        stop_if_retired(self);
+      });
+}
+
+/// Starts a fold if one is due (see messages_to_fold) and none is under way.
+void start_fold_if_due(session_pointer self);
+
+/// Embeds the messages still without a vector, a batch at a time, if
+/// long-term memory embeds them and no batch is under way.
+void start_embedding_if_due(session_pointer self);
+
+/// Runs `fn` once the session's state is loaded from Redis, or hands the
+/// load error to `fail`. While loading, the session awaits the answer, so
+/// requests that arrive meanwhile wait in the mailbox, in order.
+template <class Fn, class Fail>
+void with_loaded_state(session_pointer self, Fn fn, Fail fail) {
+  auto& st = self->state;
+  if (st.loaded) {
+    fn();
+    return;
+  }
+  self->request(st.peers().store, caf::infinite, load_atom::value, st.id)
+    .await(
+      [=](session_snapshot& snapshot) mutable {
+        metrics::global().session_loads.add();
+        apply_snapshot(self->state, std::move(snapshot));
+        fn();
+        start_fold_if_due(self);
+        start_embedding_if_due(self);
+      },
+      [=](caf::error& err) mutable { fail(err); });
+}
+
+/// Nothing was posted to the session since it was created or deleted: a
+/// key scoped to other namespaces may take it.
+inline bool holds_nothing(const session_state& st) {
+  return st.namespaces.empty() && st.messages.empty() && !st.context;
+}
+
+/// with_loaded_state for a request sent with a key of `scope`: the session
+/// answers only when the key reaches one of its namespaces, or when it
+/// holds nothing; else `fail` gets a `forbidden` error.
+template <class Fn, class Fail>
+void with_reachable_state(session_pointer self, access_scope scope, Fn fn,
+                          Fail fail) {
+  with_loaded_state(
+    self,
+    [=]() mutable {
+      auto& st = self->state;
+      if (scope.reaches(st.namespaces) || holds_nothing(st)) {
+        fn();
+        return;
+      }
+      auto err = make_error(service_errc::forbidden,
+                            "this API key may not reach session " + st.id);
+      fail(err);
+    },
+    fail);
+}
+
+/// The change a POST makes, its messages numbered. The session's namespaces
+/// grow as the POST is sent, not when it is acknowledged: the writes of a
+/// session reach Redis in the order they are sent, and each writes the
+/// namespace list as of its sending.
+store::append_change make_append_change(session_state& st,
+                                        append_request& request);
+
+/// POST: stores the request's messages (and context), then answers; memory
+/// takes them in once Redis has them.
+caf::result<ok_atom> append(session_pointer self, append_request request,
+                            access_scope scope);
+
+/// DELETE: empties the session in Redis (or leaves nothing of it), then
+/// answers; memory follows once Redis applied it.
+caf::result<ok_atom> erase(session_pointer self, erase_request request,
+                           access_scope scope);
+
+// -- folding ------------------------------------------------------------------
+
+/// Folds when due; first reloads a session whose memory is out of date.
+void resume_folding(session_pointer self);
+
+// -- the session record -------------------------------------------------------
+
+/// The session's record as Redis holds it, after `patch` if it changes
+/// anything (the metadata merged, the session touched).
+caf::result<session_info> describe(session_pointer self, session_patch patch,
+                                   access_scope scope);
+
+// -- long-term memory ---------------------------------------------------------
+
+/// Runs `fn` once the session's long-term memory is in memory: its archive
+/// and vectors, read from Redis on first need. Awaits, like the load.
+template <class Fn, class Fail>
+void with_index(session_pointer self, Fn fn, Fail fail) {
+  if (self->state.index) {
+    fn();
+    return;
+  }
+  self->request(self->state.peers().store, caf::infinite, archive_atom::value,
+                self->state.id)
+    .await(
+      [=](session_archive& archive) mutable {
+        auto index = std::make_shared<retrieval_index>();
+        for (const auto& msg : archive.messages)
+          index->add(msg);
+        for (auto& v : archive.vectors)
+          index->set_vector(v.seq, std::move(v.values));
+        self->state.index = std::move(index);
+        fn();
+      },
+      [=](caf::error& err) mutable { fail(err); });
+}
+
+/// Runs `fn(index)` once the session is loaded, reachable with `scope`,
+/// and its long-term memory is in memory.
+template <class Fn, class Fail>
+void with_searchable_index(session_pointer self, access_scope scope, Fn fn,
+                           Fail fail) {
+  with_reachable_state(
+    self, std::move(scope),
+    [=]() mutable {
+      with_index(
+        self, [=]() mutable { fn(self->state.index); }, fail);
+    },
+    fail);
+}
+
+/// A hit of `msg` at distance (or score) `dist`, from session `session_id`
+/// ("" within the session's own retrieval).
+retrieval_hit hit_of(const stored_message& msg, double dist,
+                     std::string session_id);
+
+/// Searches the session's own messages: BM25, fused with cosine similarity
+/// when the query can be embedded; BM25 alone when it cannot. The search
+/// runs on the index the query started with, even if a DELETE or a reload
+/// replaces it while the query is being embedded.
+caf::result<std::vector<retrieval_hit>> retrieve(session_pointer self,
+                                                 retrieval_query query,
+                                                 access_scope scope);
+
+// -- namespace-search steps ---------------------------------------------------
+
+/// The steps of a namespace's search on this session's messages (see
+/// session_actor in actors/protocol.hpp). First: the statistics of the
+/// query's terms.
+caf::result<corpus_stats> on_stats(session_pointer self, stats_atom,
+                                   retrieval_query& query,
+                                   access_scope& scope);
+
+/// Second: the candidates, under the statistics of the whole namespace.
+caf::result<search_candidates>
+on_candidates(session_pointer self, candidates_atom,
+              candidate_request& request, access_scope& scope);
+
+/// Third: the hits of the messages picked, among those still here.
+caf::result<std::vector<retrieval_hit>>
+on_fetch(session_pointer self, fetch_atom, std::vector<ranked_message>& picks,
+         access_scope& scope);
+
+} // namespace motorhead

@@ -1,0 +1,221 @@
+// The session's writes to Redis: the load's snapshot, POST (append), DELETE
+// (erase), and the reload after a write whose outcome is unknown.
+#include "actors/session_state.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "core/log.hpp"
+#include "core/random_id.hpp"
+#include "core/retrieval_index.hpp"
+#include "core/tokenizer.hpp"
+#include "core/unix_time.hpp"
+
+namespace motorhead {
+
+namespace {
+
+void add_namespace(std::vector<std::string>& namespaces,
+                   const std::string& ns) {
+  if (std::find(namespaces.begin(), namespaces.end(), ns) == namespaces.end())
+    namespaces.push_back(ns);
+}
+
+/// Gives a posted message what the client may leave out: an id (a UUID),
+/// its time (now), and its count of tokens, which only the server makes.
+void complete_details(stored_message& msg, const bpe_tokenizer* tokenizer,
+                      int64_t now) {
+  auto& details = msg.details;
+  if (details.id.empty())
+    details.id = random_uuid();
+  if (details.created_at == 0)
+    details.created_at = now;
+  details.token_count = tokenizer == nullptr
+                          ? 0
+                          : static_cast<uint32_t>(tokenizer->count(msg.content));
+}
+
+void apply_append(session_state& st, const store::append_change& change) {
+  for (const auto& msg : change.messages) {
+    if (st.index)
+      st.index->add(msg);
+    st.messages.emplace_back(msg);
+  }
+  if (change.embed)
+    st.unembedded += change.messages.size();
+  if (change.context) {
+    st.context = change.context;
+    ++st.summary_generation;
+  }
+}
+
+/// Memory after a DELETE that Redis applied.
+void apply_erase(session_state& st) {
+  st.messages.clear();
+  st.context.reset();
+  st.tokens = 0;
+  st.unembedded = 0;
+  ++st.summary_generation;
+  if (st.index)
+    st.index = std::make_shared<retrieval_index>();
+}
+
+} // namespace
+
+// -- loads --------------------------------------------------------------------
+
+void apply_snapshot(session_state& st, session_snapshot snapshot) {
+  st.messages.clear();
+  st.messages.reserve(snapshot.messages.size());
+  for (const auto& msg : snapshot.messages)
+    st.messages.emplace_back(msg);
+  st.context = std::move(snapshot.context);
+  st.tokens = snapshot.tokens;
+  st.next_seq = std::max(st.next_seq, snapshot.next_seq);
+  st.namespaces = std::move(snapshot.namespaces);
+  st.epoch = snapshot.epoch;
+  st.unembedded = snapshot.unembedded;
+  st.summary_generation = snapshot.summary_generation;
+  st.index.reset(); // read again from Redis on first need
+  ++st.incarnation;
+  st.loaded = true;
+}
+
+// -- failed writes ------------------------------------------------------------
+
+std::chrono::milliseconds next_retry_delay(std::chrono::milliseconds last,
+                                           const session_limits& limits) {
+  return last.count() == 0 ? limits.first_retry_delay
+                           : std::min(last * 2, limits.max_retry_delay);
+}
+
+bool is_fenced(const caf::error& err) {
+  return is_service_error(err, service_errc::fenced);
+}
+
+bool left_unchanged(const caf::error& err) {
+  return is_service_error(err, service_errc::already_stored)
+         || is_service_error(err, service_errc::id_conflict)
+         || is_service_error(err, service_errc::touched);
+}
+
+void resync(session_pointer self, const caf::error& why) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  st.loaded = false;
+  st.retry_delay = next_retry_delay(st.retry_delay, st.limits());
+  log_warn("session",
+           "a write failed (" + self->system().render(why)
+             + "), reloading it from Redis",
+           {text_field("session", st.id)});
+  // The fold retry reloads the session even if no request comes.
+  self->delayed_send(self, st.retry_delay, fold_atom::value);
+}
+
+// -- POST ---------------------------------------------------------------------
+
+store::append_change make_append_change(session_state& st,
+                                        append_request& request) {
+  store::append_change change;
+  auto now = unix_time_ms();
+  for (auto& msg : request.messages) {
+    change.messages.push_back(stored_message{st.next_seq++, std::move(msg.role),
+                                             std::move(msg.content),
+                                             std::move(msg.details)});
+    complete_details(change.messages.back(), st.setup->tokenizer.get(), now);
+  }
+  change.next_seq = st.next_seq;
+  change.epoch = st.epoch;
+  change.archive = st.limits().long_term_memory;
+  change.embed = embeds(st);
+  change.context = std::move(request.context);
+  if (request.ns)
+    add_namespace(st.namespaces, *request.ns);
+  change.namespaces = st.namespaces;
+  return change;
+}
+
+caf::result<ok_atom> append(session_pointer self, append_request request,
+                            access_scope scope) {
+  auto rp = self->make_response_promise<ok_atom>();
+  with_reachable_state(
+    self, std::move(scope),
+    [=]() mutable {
+      auto& st = self->state;
+      // Shared with the reply's handler rather than copied into it: a
+      // change carries every message with its details.
+      auto change = std::make_shared<const store::append_change>(
+        make_append_change(st, request));
+      auto replaces_summary = change->context.has_value();
+      write(
+        self, replaces_summary,
+        [=](bool current) mutable {
+          if (current)
+            apply_append(self->state, *change);
+          rp.deliver(ok_atom::value);
+          start_fold_if_due(self);
+          start_embedding_if_due(self);
+        },
+        [=](const caf::error& err) mutable {
+          // A retry of a POST that was stored: its answer is the same.
+          if (is_service_error(err, service_errc::already_stored))
+            rp.deliver(ok_atom::value);
+          else
+            rp.deliver(err);
+        },
+        append_atom::value, st.id, *change);
+    },
+    [=](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+// -- DELETE -------------------------------------------------------------------
+
+caf::result<ok_atom> erase(session_pointer self, erase_request request,
+                           access_scope scope) {
+  auto rp = self->make_response_promise<ok_atom>();
+  with_reachable_state(
+    self, std::move(scope),
+    [=]() mutable {
+      auto& st = self->state;
+      auto own = st.namespaces;
+      for (const auto& ns : request.namespaces)
+        add_namespace(st.namespaces, ns);
+      request.namespaces = std::move(st.namespaces);
+      // The session leaves its namespaces as the DELETE is sent: a POST
+      // sent after it must neither write them back nor lose its own. (A
+      // conditional delete refused puts them back: Redis kept them.)
+      st.namespaces.clear();
+      write(
+        self, true,
+        [=](bool current) mutable {
+          auto& st = self->state;
+          if (current)
+            apply_erase(st);
+          // No claim is left in Redis: the next request claims anew.
+          if (request.leave_nothing)
+            st.loaded = false;
+          rp.deliver(ok_atom::value);
+        },
+        [=](const caf::error& err) mutable {
+          auto& st = self->state;
+          if (is_service_error(err, service_errc::touched))
+            for (const auto& ns : own)
+              add_namespace(st.namespaces, ns);
+          rp.deliver(err);
+        },
+        erase_atom::value, st.id, request, st.epoch);
+    },
+    [=](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+} // namespace motorhead
