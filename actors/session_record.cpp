@@ -1,0 +1,92 @@
+// The session's record: GET /sessions/{id} answered as Redis holds it, and
+// PATCH, which merges the metadata and writes it as a POST without messages.
+#include "actors/session_state.hpp"
+
+#include <string>
+#include <utility>
+
+#include <caf/all.hpp>
+
+#include "core/json_codec.hpp"
+#include "core/outcome.hpp"
+
+namespace motorhead {
+
+namespace {
+
+/// Answers with the session as Redis holds it: read after every write the
+/// session sent before, which the store runs first.
+void answer_info(session_pointer self,
+                 caf::typed_response_promise<session_info> rp) {
+  auto& st = self->state;
+  self->request(st.peers().store, caf::infinite, info_atom::value, st.id)
+    .then(
+      [=](session_info& info) mutable {
+        if (info.exists)
+          rp.deliver(std::move(info));
+        else
+          rp.deliver(make_error(service_errc::not_found,
+                                "no session " + self->state.id));
+      },
+      [=](caf::error& err) mutable { rp.deliver(err); });
+}
+
+/// The metadata after `patch`, or why it cannot be applied.
+outcome<std::string> patched_metadata(const session_state& st,
+                                      const std::string& current,
+                                      const session_patch& patch) {
+  auto merged = json::merge_metadata(current, patch.metadata);
+  if (merged && merged.value->size() > st.limits().max_metadata_bytes)
+    return outcome<std::string>::failure(
+      "the session's metadata would be " + std::to_string(merged.value->size())
+      + " bytes of JSON; at most "
+      + std::to_string(st.limits().max_metadata_bytes) + " are kept");
+  return merged;
+}
+
+/// Applies a PATCH: reads the metadata, merges the patch into it and writes
+/// the result as a POST without messages would (the session is touched,
+/// and created if it was not). The read is awaited, so that the next PATCH
+/// reads what this one writes.
+void patch_session(session_pointer self, session_patch patch,
+                   caf::typed_response_promise<session_info> rp) {
+  auto& st = self->state;
+  self->request(st.peers().store, caf::infinite, info_atom::value, st.id)
+    .await(
+      [=](session_info& info) mutable {
+        auto& st = self->state;
+        auto merged = patched_metadata(st, info.metadata, patch);
+        if (!merged) {
+          rp.deliver(make_error(service_errc::invalid_request, merged.error));
+          return;
+        }
+        append_request touch;
+        touch.ns = patch.ns;
+        auto change = make_append_change(st, touch);
+        change.session_metadata = std::move(*merged.value);
+        write(
+          self, false, [=](bool) mutable { answer_info(self, rp); },
+          [=](const caf::error& err) mutable { rp.deliver(err); },
+          append_atom::value, st.id, std::move(change));
+      },
+      [=](caf::error& err) mutable { rp.deliver(err); });
+}
+
+} // namespace
+
+caf::result<session_info> describe(session_pointer self, session_patch patch,
+                                   access_scope scope) {
+  auto rp = self->make_response_promise<session_info>();
+  with_reachable_state(
+    self, std::move(scope),
+    [=]() mutable {
+      if (patch.changes)
+        patch_session(self, std::move(patch), rp);
+      else
+        answer_info(self, rp);
+    },
+    [=](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+} // namespace motorhead
