@@ -1,6 +1,6 @@
-// The session actor's behavior: a handler per message of session_actor, and
-// the work behind them. The session's other files (actors/session_*.cpp)
-// share its internals through actors/session_state.hpp.
+// The session actor's behavior: a handler per message of session_actor. The
+// work of each concept is in a file of its own (actors/session_*.cpp), which
+// share the session's internals through actors/session_state.hpp.
 #include "actors/session_actor.hpp"
 
 #include <algorithm>
@@ -16,7 +16,6 @@
 
 #include "actors/session_state.hpp"
 #include "actors/shared_behavior.hpp"
-#include "core/retrieval_index.hpp"
 
 namespace motorhead {
 
@@ -32,75 +31,11 @@ memory_view make_memory_view(const session_state& st) {
   return view;
 }
 
-// -- namespace-search steps ---------------------------------------------------
-
-namespace {
-
-/// One step of a namespace's search on this session's messages: answers
-/// `step(index)`.
-template <class T, class Step>
-caf::result<T> search_step(session_pointer self, access_scope scope,
-                           Step step) {
-  auto rp = self->make_response_promise<T>();
-  with_searchable_index(
-    self, std::move(scope),
-    [=](std::shared_ptr<retrieval_index> index) mutable {
-      rp.deliver(step(*index));
-    },
-    [=](caf::error& err) mutable { rp.deliver(err); });
-  return rp;
-}
-
-/// The hits of the messages picked among this session's (those still
-/// there: a DELETE may have come between the steps).
-std::vector<retrieval_hit> fetch_hits(const retrieval_index& index,
-                                      const std::vector<ranked_message>& picks) {
-  std::vector<retrieval_hit> hits;
-  for (const auto& pick : picks)
-    if (index.contains(pick.seq))
-      hits.push_back(hit_of(index.message(pick.seq), pick.score,
-                            pick.session_id));
-  return hits;
-}
-
-} // namespace
-
-caf::result<corpus_stats> on_stats(session_pointer self, stats_atom,
-                                   retrieval_query& query,
-                                   access_scope& scope) {
-  auto terms = query_terms(query.text);
-  return search_step<corpus_stats>(
-    self, std::move(scope),
-    [terms](const retrieval_index& index) { return index.stats(terms); });
-}
-
-caf::result<search_candidates>
-on_candidates(session_pointer self, candidates_atom,
-              candidate_request& request, access_scope& scope) {
-  return search_step<search_candidates>(
-    self, std::move(scope),
-    [request = std::move(request),
-     id = self->state.id](const retrieval_index& index) {
-      return index.candidates(id, query_terms(request.query.text),
-                              request.query_vector, request.stats,
-                              request.query.filter, request.query.top_k);
-    });
-}
-
-caf::result<std::vector<retrieval_hit>>
-on_fetch(session_pointer self, fetch_atom, std::vector<ranked_message>& picks,
-         access_scope& scope) {
-  return search_step<std::vector<retrieval_hit>>(
-    self, std::move(scope),
-    [picks = std::move(picks)](const retrieval_index& index) {
-      return fetch_hits(index, picks);
-    });
-}
-
 namespace {
 
 // The session's handlers, one per message of session_actor, in its order
-// (see actors/shared_behavior.hpp).
+// (see actors/shared_behavior.hpp). The steps of a namespace's search are in
+// actors/session_search.cpp.
 
 caf::result<memory_view> on_get(session_pointer self, memory_get_atom,
                                 access_scope& scope) {
