@@ -1,9 +1,9 @@
 #include "core/json_codec.hpp"
 
 #include <cstdint>
-#include <cstring>
 #include <unordered_map>
 
+#include "core/json_writer.hpp"
 #include "core/rapidjson.hpp"
 #include "core/session_id.hpp"
 #include "core/timestamp.hpp"
@@ -12,113 +12,6 @@
 namespace motorhead::json {
 
 namespace {
-
-/// RapidJSON's writer, writing strings faster: the runs of bytes that need
-/// no escape (the whole of nearly every key, id, time and message) are
-/// copied in one piece, where RapidJSON 1.1.0 copies each byte after
-/// reserving room for six times the string. The escapes are RapidJSON's:
-/// \" \\ \b \f \n \r \t, and \u00XX for the other control characters;
-/// every other byte is copied as it is.
-class json_writer : public rapidjson::Writer<rapidjson::StringBuffer> {
-public:
-  using Writer::Writer;
-
-  bool String(const Ch* text, rapidjson::SizeType length, bool = false) {
-    Prefix(rapidjson::kStringType);
-    write_quoted(text, length);
-    return EndValue(true);
-  }
-  bool String(const Ch* text) { return String(text, length_of(text)); }
-  bool Key(const Ch* text, rapidjson::SizeType length, bool = false) {
-    return String(text, length);
-  }
-  bool Key(const Ch* text) { return String(text, length_of(text)); }
-
-private:
-  static rapidjson::SizeType length_of(const Ch* text) {
-    return static_cast<rapidjson::SizeType>(std::strlen(text));
-  }
-
-  static bool needs_escape(char c) {
-    auto byte = static_cast<unsigned char>(c);
-    return byte < 0x20 || byte == '"' || byte == '\\';
-  }
-
-  /// Where the run of bytes from `text` that need no escape ends. Eight
-  /// bytes at a time: a byte below 0x20, or equal to '"' or '\\', sets
-  /// the high bit of some lane of the word (the "SWAR" tests of
-  /// Bit Twiddling Hacks, exact on whether any lane matches).
-  static const char* end_of_plain_run(const char* text, const char* end) {
-    constexpr uint64_t ones = 0x0101010101010101;
-    constexpr uint64_t highs = ones * 0x80;
-    auto has_zero_byte = [](uint64_t word) {
-      return (word - ones) & ~word & highs;
-    };
-    for (; end - text >= 8; text += 8) {
-      uint64_t word;
-      std::memcpy(&word, text, sizeof word);
-      if (((word - ones * 0x20) & ~word & highs)
-          | has_zero_byte(word ^ (ones * '"'))
-          | has_zero_byte(word ^ (ones * '\\')))
-        break;
-    }
-    while (text != end && !needs_escape(*text))
-      ++text;
-    return text;
-  }
-
-  void write_quoted(const char* text, std::size_t length) {
-    os_->Put('"');
-    const char* end = text + length;
-    while (text != end) {
-      const char* run = text;
-      text = end_of_plain_run(text, end);
-      if (text != run)
-        std::memcpy(os_->Push(static_cast<std::size_t>(text - run)), run,
-                    static_cast<std::size_t>(text - run));
-      if (text != end)
-        write_escape(static_cast<unsigned char>(*text++));
-    }
-    os_->Put('"');
-  }
-
-  void write_escape(unsigned char byte) {
-    char shorthand = 0;
-    switch (byte) {
-      case '"': shorthand = '"'; break;
-      case '\\': shorthand = '\\'; break;
-      case '\b': shorthand = 'b'; break;
-      case '\f': shorthand = 'f'; break;
-      case '\n': shorthand = 'n'; break;
-      case '\r': shorthand = 'r'; break;
-      case '\t': shorthand = 't'; break;
-      default: break;
-    }
-    if (shorthand != 0) {
-      auto* out = os_->Push(2);
-      out[0] = '\\';
-      out[1] = shorthand;
-      return;
-    }
-    static constexpr char hex_digits[] = "0123456789ABCDEF";
-    auto* out = os_->Push(6);
-    std::memcpy(out, "\\u00", 4);
-    out[4] = hex_digits[byte >> 4];
-    out[5] = hex_digits[byte & 0xF];
-  }
-};
-
-void write_string(json_writer& out, std::string_view text) {
-  out.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-}
-
-void write_string_array(json_writer& out,
-                        const std::vector<std::string>& items) {
-  out.StartArray();
-  for (const auto& item : items)
-    write_string(out, item);
-  out.EndArray();
-}
 
 /// Whether every string of `root`, member names included, is well-formed
 /// UTF-8. RapidJSON 1.1.0 decodes an escaped low surrogate with no high one
@@ -275,18 +168,6 @@ decoded<const rapidjson::Value*> present_member(const rapidjson::Value& object,
   return value;
 }
 
-template <class Fn>
-std::string write_json(Fn&& fn) {
-  rapidjson::StringBuffer buffer;
-  json_writer out{buffer};
-  fn(out);
-  return {buffer.GetString(), buffer.GetSize()};
-}
-
-std::string compact(const rapidjson::Value& value) {
-  return write_json([&](json_writer& out) { value.Accept(out); });
-}
-
 /// An RFC 3339 date-time into ms since the Unix epoch; else why not,
 /// naming the field as `what`.
 std::string decode_time(const rapidjson::Value& value, const std::string& what,
@@ -339,27 +220,6 @@ decoded<chat_message> decode_chat_message(const rapidjson::Value& value,
       !err.empty())
     return decoded<chat_message>::failure(err);
   return msg;
-}
-
-/// The members of a message's details, inside an object the caller
-/// opened; `created_at` as `write_time` writes it. A message stored before
-/// messages had ids has no details, and gets none.
-template <class WriteTime>
-void write_details(json_writer& out, const message_details& details,
-                   WriteTime write_time) {
-  if (details.id.empty())
-    return;
-  out.Key("id");
-  write_string(out, details.id);
-  out.Key("created_at");
-  write_time(details.created_at);
-  if (!details.metadata.empty()) {
-    out.Key("metadata");
-    out.RawValue(details.metadata.data(), details.metadata.size(),
-                 rapidjson::kObjectType);
-  }
-  out.Key("token_count");
-  out.Uint(details.token_count);
 }
 
 /// Member `name` of `value` when `value` is an object that has it, else
