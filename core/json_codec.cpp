@@ -184,19 +184,6 @@ std::string decode_filter(const rapidjson::Value& value,
 
 } // namespace
 
-std::vector<std::pair<std::string, std::string>>
-metadata_members(std::string_view object_text) {
-  std::vector<std::pair<std::string, std::string>> members;
-  if (object_text.empty())
-    return members;
-  rapidjson::Document doc;
-  if (!parse(object_text, doc).empty() || !doc.IsObject())
-    return members;
-  for (const auto& m : doc.GetObject())
-    members.emplace_back(as_string(m.name), compact(m.value));
-  return members;
-}
-
 decoded<retrieval_query> decode_retrieval_query(std::string_view body) {
   using result = decoded<retrieval_query>;
   rapidjson::Document doc;
@@ -245,54 +232,6 @@ decoded<session_patch> decode_session_patch(std::string_view body) {
     patch.metadata = compact(*given);
   }
   return {std::move(patch), {}};
-}
-
-namespace {
-
-/// RFC 7396, section 2, on RapidJSON values. Recursion is bounded by the
-/// nesting of the patch, which parse bounds.
-void merge_patch(rapidjson::Value& target, const rapidjson::Value& patch,
-                 rapidjson::Document::AllocatorType& allocator) {
-  if (!patch.IsObject()) {
-    target.CopyFrom(patch, allocator);
-    return;
-  }
-  if (!target.IsObject())
-    target.SetObject();
-  for (const auto& m : patch.GetObject()) {
-    auto found = target.FindMember(m.name);
-    if (m.value.IsNull()) {
-      if (found != target.MemberEnd())
-        target.EraseMember(found);
-      continue;
-    }
-    if (found != target.MemberEnd()) {
-      merge_patch(found->value, m.value, allocator);
-      continue;
-    }
-    rapidjson::Value name{m.name, allocator};
-    rapidjson::Value value;
-    merge_patch(value, m.value, allocator);
-    target.AddMember(name, value, allocator);
-  }
-}
-
-} // namespace
-
-decoded<std::string> merge_metadata(std::string_view current,
-                                    std::string_view patch) {
-  using result = decoded<std::string>;
-  rapidjson::Document target;
-  if (!current.empty())
-    if (auto err = parse(current, target); !err.empty())
-      return result::failure("the stored metadata is corrupt: " + err);
-  rapidjson::Document changes;
-  if (auto err = parse(patch, changes); !err.empty())
-    return result::failure(err);
-  merge_patch(target, changes, target.GetAllocator());
-  if (target.IsNull())
-    return {std::string{}, {}};
-  return {compact(target), {}};
 }
 
 std::string encode_session_info(const std::string& id,
