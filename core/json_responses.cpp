@@ -1,0 +1,185 @@
+// HTTP response bodies: a session's memory view (the body of every GET of
+// a window) and record, retrieval hits, and the small answers of the API.
+#include "core/json_codec.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json_writer.hpp"
+#include "core/rapidjson.hpp"
+#include "core/timestamp.hpp"
+
+namespace motorhead::json {
+
+std::string encode_session_info(const std::string& id,
+                                const session_info& info) {
+  auto write_time = [](json_writer& out, int64_t ms) {
+    if (ms == 0)
+      out.Null();
+    else
+      write_string(out, format_rfc3339(ms));
+  };
+  return write_json([&](json_writer& out) {
+    out.StartObject();
+    out.Key("session_id");
+    write_string(out, id);
+    out.Key("metadata");
+    if (info.metadata.empty())
+      out.Null();
+    else
+      out.RawValue(info.metadata.data(), info.metadata.size(),
+                   rapidjson::kObjectType);
+    out.Key("created_at");
+    write_time(out, info.created_at);
+    out.Key("updated_at");
+    write_time(out, info.updated_at);
+    out.Key("message_count");
+    out.Uint64(info.message_count);
+    out.Key("namespaces");
+    write_string_array(out, info.namespaces);
+    out.EndObject();
+  });
+}
+
+std::string encode_retrieval_hits(const std::vector<retrieval_hit>& hits) {
+  return write_json([&](json_writer& out) {
+    out.StartArray();
+    for (const auto& hit : hits) {
+      out.StartObject();
+      out.Key("role");
+      write_string(out, hit.role);
+      out.Key("content");
+      write_string(out, hit.content);
+      out.Key("dist");
+      out.Double(hit.dist);
+      write_details(out, hit.details, [&](int64_t time) {
+        write_string(out, format_rfc3339(time));
+      });
+      if (!hit.session_id.empty()) {
+        out.Key("session_id");
+        write_string(out, hit.session_id);
+      }
+      out.EndObject();
+    }
+    out.EndArray();
+  });
+}
+
+namespace {
+
+/// The members of a memory view, inside an object the caller opened.
+void write_memory_members(json_writer& out, const memory_view& view) {
+  out.Key("messages");
+  out.StartArray();
+  for (const auto& msg : view.messages) {
+    out.StartObject();
+    out.Key("role");
+    write_string(out, msg.role);
+    out.Key("content");
+    write_string(out, msg.content);
+    write_details(out, msg.details, [&](int64_t time) {
+      write_string(out, format_rfc3339(time));
+    });
+    out.EndObject();
+  }
+  out.EndArray();
+  out.Key("context");
+  if (view.context)
+    write_string(out, *view.context);
+  else
+    out.Null();
+  out.Key("tokens");
+  out.Uint64(view.tokens);
+}
+
+} // namespace
+
+std::string encode_memory_view(const memory_view& view, bool data_envelope) {
+  return write_json([&](json_writer& out) {
+    out.StartObject();
+    write_memory_members(out, view);
+    if (data_envelope) {
+      out.Key("data");
+      out.StartObject();
+      write_memory_members(out, view);
+      out.EndObject();
+    }
+    out.EndObject();
+  });
+}
+
+std::string encode_key_status(bool authenticated, const access_scope& scope) {
+  return write_json([&](json_writer& out) {
+    out.StartObject();
+    out.Key("status");
+    out.String("Ok");
+    out.Key("authenticated");
+    out.Bool(authenticated);
+    if (scope.restricted) {
+      out.Key("namespaces");
+      write_string_array(out, scope.namespaces);
+    }
+    out.EndObject();
+  });
+}
+
+std::string encode_session_ids(const std::vector<std::string>& ids) {
+  return encode_string_list(ids);
+}
+
+std::string encode_cluster(const std::string& node,
+                           const std::vector<std::string>& members,
+                           const std::vector<std::string>& peers,
+                           const std::string& owner) {
+  return write_json([&](json_writer& out) {
+    out.StartObject();
+    out.Key("node");
+    write_string(out, node);
+    out.Key("members");
+    write_string_array(out, members);
+    out.Key("peers");
+    write_string_array(out, peers);
+    if (!owner.empty()) {
+      out.Key("owner");
+      write_string(out, owner);
+    }
+    out.EndObject();
+  });
+}
+
+std::string encode_status_ok() {
+  return R"({"status":"Ok"})";
+}
+
+std::string encode_namespace_deleted(uint64_t sessions) {
+  return write_json([&](json_writer& out) {
+    out.StartObject();
+    out.Key("status");
+    out.String("Ok");
+    out.Key("deleted_sessions");
+    out.Uint64(sessions);
+    out.EndObject();
+  });
+}
+
+std::string encode_health(int64_t now_ms) {
+  return write_json([&](json_writer& out) {
+    out.StartObject();
+    out.Key("now");
+    out.Int64(now_ms);
+    out.EndObject();
+  });
+}
+
+std::string encode_error(std::string_view message) {
+  return write_json([&](json_writer& out) {
+    out.StartObject();
+    out.Key("error");
+    write_string(out, message);
+    out.EndObject();
+  });
+}
+
+} // namespace motorhead::json
