@@ -1,7 +1,15 @@
+// HTTP request bodies: the messages of a POST to a session's memory, a
+// retrieval query with its filter, and a PATCH of a session's metadata.
 #include "core/json_codec.hpp"
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/json_parse.hpp"
 #include "core/json_writer.hpp"
