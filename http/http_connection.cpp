@@ -1,0 +1,217 @@
+// One client connection of the HTTP server: reads requests, hands them to
+// the API, writes the answers, keeps the connection alive or closes it.
+#include "http/http_connection.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "core/log.hpp"
+#include "http/request_id.hpp"
+#include "http/response_writer.hpp"
+
+namespace motorhead::http {
+
+namespace {
+
+/// How long a kept-alive connection may wait for its next request.
+constexpr auto idle_timeout = std::chrono::seconds{60};
+/// How long a closing connection reads and discards what the client still
+/// sends (as nginx's lingering_time).
+constexpr auto lingering_time = std::chrono::seconds{5};
+constexpr std::size_t discard_chunk = 16 * 1024;
+constexpr std::size_t header_limit = 16 * 1024;
+constexpr std::size_t max_header_fields = 100;
+constexpr std::size_t first_read_size = 4096;
+/// At shutdown, how long a connection that has not sent its first request
+/// yet may take to send it: its client connected in order to send one.
+constexpr auto first_request_grace = std::chrono::seconds{1};
+
+bool too_many_fields(const bhttp::request<bhttp::string_body>& request) {
+  return static_cast<std::size_t>(
+           std::distance(request.begin(), request.end()))
+         > max_header_fields;
+}
+
+/// One line per request: debug when it succeeded, warn for a client's
+/// error, error for the server's. Route templates only: a path may carry
+/// anything a client put in it.
+void log_request(const request_record& request, const api_response& answer,
+                 double seconds) {
+  auto level = answer.status >= 500   ? log_level::error
+               : answer.status >= 400 ? log_level::warn
+                                      : log_level::debug;
+  if (!log_enabled(level))
+    return;
+  log_record(level, "http",
+             answer.status >= 400 ? answer.error : "request answered",
+             {text_field("request_id", request.id),
+              text_field("method", request.method),
+              text_field("route", std::string{route_template(request.route)}),
+              number_field("status", uint64_t{answer.status}),
+              number_field("duration_ms", seconds * 1000)});
+}
+
+} // namespace
+
+void connection::drain() {
+  if (!waiting_for_request())
+    return;
+  if (requests_ > 0)
+    return stream_.cancel(); // on_read then closes
+  grace_.expires_after(first_request_grace);
+  grace_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec && self->waiting_for_request())
+      self->stream_.cancel();
+  });
+}
+
+void connection::read_request() {
+  parser_.emplace();
+  parser_->body_limit(limits_.body_bytes);
+  parser_->header_limit(header_limit);
+  reading_ = true;
+  if (buffer_.size() > 0) // pipelined: the next request has begun
+    return read_rest();
+  stream_.expires_after(idle_timeout);
+  stream_.async_read_some(
+    buffer_.prepare(first_read_size),
+    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (ec)
+        return self->on_read(ec);
+      self->buffer_.commit(n);
+      self->read_rest();
+    });
+}
+
+void connection::read_rest() {
+  stream_.expires_after(limits_.read_timeout);
+  bhttp::async_read(stream_, buffer_, *parser_,
+                    [self = shared_from_this()](beast::error_code ec,
+                                                std::size_t) {
+                      self->on_read(ec);
+                    });
+}
+
+bool connection::waiting_for_request() {
+  beast::error_code ec;
+  return reading_ && !parser_->got_some() && buffer_.size() == 0
+         && stream_.socket().available(ec) == 0 && !ec;
+}
+
+void connection::on_read(beast::error_code ec) {
+  reading_ = false;
+  if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout
+      || ec == asio::error::connection_reset || ec == asio::error::eof
+      || ec == asio::error::operation_aborted)
+    return close();
+  note_request(parser_->get(), parser_->is_header_done());
+  if (ec == bhttp::error::body_limit)
+    return send(error_response(413, "the request body is larger than "
+                                      + std::to_string(limits_.body_bytes)
+                                      + " bytes"),
+                false);
+  if (ec == bhttp::error::header_limit || too_many_fields(parser_->get()))
+    return send(error_response(431, "the request header is larger than "
+                                      + std::to_string(header_limit)
+                                      + " bytes or has more than "
+                                      + std::to_string(max_header_fields)
+                                      + " fields"),
+                false);
+  if (ec)
+    return send(error_response(400, "malformed HTTP request: "
+                                      + ec.message()),
+                false);
+  auto request = parser_->release();
+  ++requests_;
+  keep_alive_ = request.keep_alive();
+  version_ = request.version();
+  api_request call{std::string{request.method_string()},
+                   std::string{request.target()}, std::move(request.body()),
+                   std::string{request[bhttp::field::authorization]},
+                   std::string{request["x-metal-api-key"]},
+                   std::string{request[bhttp::field::origin]}};
+  stream_.expires_never(); // the actors have their own timeout
+  // The answer is posted, so send() runs after the route is noted.
+  record_.route = api_.handle(call, [self = shared_from_this()](
+                                      api_response response) {
+    auto executor = self->stream_.get_executor();
+    asio::post(executor, [self, response = std::move(response)]() mutable {
+      self->send(std::move(response), self->keep_alive_);
+    });
+  });
+}
+
+void connection::note_request(const bhttp::request<bhttp::string_body>& request,
+                              bool header_done) {
+  record_.started = std::chrono::steady_clock::now();
+  record_.method = header_done ? std::string{request.method_string()} : "";
+  auto view = [](beast::string_view text) {
+    return std::string_view{text.data(), text.size()};
+  };
+  record_.route = header_done ? route_of_target(view(request.target()))
+                              : route_kind::not_found;
+  record_.id = request_id_for(header_done ? view(request["X-Request-Id"])
+                                          : std::string_view{});
+}
+
+void connection::finish_record(const api_response& answer) {
+  std::chrono::duration<double> took = std::chrono::steady_clock::now()
+                                       - record_.started;
+  global_http_metrics().record(record_.route, record_.method, answer.status,
+                               took.count());
+  log_request(record_, answer, took.count());
+}
+
+void connection::send(api_response answer, bool keep_alive) {
+  finish_record(answer);
+  keep_alive = keep_alive && !tracker_->draining;
+  write_response(out_, answer, {version_, keep_alive, record_.id});
+  stream_.expires_after(idle_timeout);
+  asio::async_write(stream_, asio::buffer(out_),
+                    [self = shared_from_this(), keep_alive](
+                      beast::error_code ec, std::size_t) {
+                      if (ec || !keep_alive)
+                        return self->close();
+                      self->read_request();
+                    });
+}
+
+void connection::close() {
+  tracker_->stopped_serving(this);
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(lingering_time);
+  discard_until_closed();
+}
+
+void connection::discard_until_closed() {
+  stream_.async_read_some(
+    buffer_.prepare(discard_chunk),
+    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (!ec)
+        self->discard_until_closed();
+    });
+}
+
+std::shared_ptr<connection>
+make_connection(client_socket socket, api_handler& api,
+                std::shared_ptr<connection_tracker> tracker,
+                const connection_limits& limits) {
+  auto* conn = new connection(std::move(socket), api, std::move(tracker),
+                              limits);
+  return std::shared_ptr<connection>(conn, [](connection* dying) {
+    // Were the I/O loop gone, destroying the handler still deletes it.
+    asio::post(dying->executor(),
+               [owned = std::unique_ptr<connection>(dying)] {});
+  });
+}
+
+} // namespace motorhead::http
