@@ -1,0 +1,67 @@
+// The error answers of the API: an error body for a status, and the status
+// and the text for each error the actors answer with.
+#include "http/api_handler.hpp"
+
+#include <string>
+#include <string_view>
+
+#include <caf/all.hpp>
+
+#include "actors/protocol.hpp"
+#include "core/json_codec.hpp"
+#include "http/api_message.hpp"
+
+namespace motorhead::http {
+
+namespace {
+
+std::string error_text(const caf::error& err) {
+  const auto& ctx = err.context();
+  if (ctx.match_elements<std::string>())
+    return ctx.get_as<std::string>(0);
+  return "unknown error";
+}
+
+} // namespace
+
+api_response error_response(unsigned status, std::string_view message) {
+  return {status, json::encode_error(message), {}, std::string{message}};
+}
+
+api_response error_response(const caf::error& err) {
+  if (err.category() == service_error_category()) {
+    switch (static_cast<service_errc>(err.code())) {
+      case service_errc::storage_unavailable:
+        return error_response(503, "storage is unavailable: " + error_text(err));
+      case service_errc::overloaded:
+        return error_response(503, "the server is overloaded: "
+                                     + error_text(err));
+      case service_errc::write_unknown:
+        return error_response(503, "storage did not confirm the write in "
+                                   "time; it may have been stored: read the "
+                                   "session before sending it again");
+      case service_errc::forbidden:
+        return error_response(403, error_text(err));
+      case service_errc::id_conflict:
+        return error_response(409, error_text(err));
+      case service_errc::not_found:
+        return error_response(404, error_text(err));
+      case service_errc::invalid_request:
+        return error_response(400, error_text(err));
+      case service_errc::fenced:
+      case service_errc::leaving:
+        return error_response(503, "the session moved to another node; "
+                                   "retry the request");
+      default:
+        return error_response(500, "internal error: " + error_text(err));
+    }
+  }
+  if (err == caf::sec::request_timeout)
+    return error_response(504, "the request timed out");
+  if (err == caf::sec::request_receiver_down)
+    return error_response(503, "the session stopped while handling the "
+                               "request; retry it");
+  return error_response(500, "internal error: " + caf::to_string(err));
+}
+
+} // namespace motorhead::http
