@@ -1,6 +1,13 @@
+// The API's route table: a request's target, CORS and API key checked, then
+// each route served, on the I/O thread or through the bridge actor.
 #include "http/api_handler.hpp"
 
+#include <exception>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -16,10 +23,6 @@
 namespace motorhead::http {
 
 namespace {
-
-api_response ok_response(std::string body) {
-  return {200, std::move(body), {}, {}};
-}
 
 /// GET /metrics: the Prometheus text format, version 0.0.4.
 api_response metrics_response() {
@@ -240,125 +243,6 @@ void api_handler::serve_route(const api_request& request,
     case route_kind::not_found:
       break;
   }
-}
-
-void api_handler::handle_memory(const api_request& request,
-                                const std::string& id,
-                                const request_target& target,
-                                const access_scope& scope, responder respond) {
-  auto ns = parse_namespace(target);
-  if (!ns)
-    return respond(error_response(400, ns.error));
-  auto acknowledge = [](ok_atom) { return ok_response(json::encode_status_ok()); };
-  if (request.method == "GET")
-    return ask_router<memory_view>(
-      respond,
-      [envelope = data_envelope_](const memory_view& view) {
-        return ok_response(json::encode_memory_view(view, envelope));
-      },
-      memory_get_atom::value, id, scope);
-  if (request.method == "DELETE") {
-    erase_request erase;
-    if (*ns.value)
-      erase.namespaces.push_back(**ns.value);
-    return ask_router<ok_atom>(respond, acknowledge, memory_delete_atom::value,
-                               id, std::move(erase), scope);
-  }
-  auto body = json::decode_append_request(request.body);
-  if (!body)
-    return respond(error_response(400, body.error));
-  if (auto err = limit_error(*body.value); !err.empty())
-    return respond(error_response(413, err));
-  if (auto err = metadata_error(*body.value); !err.empty())
-    return respond(error_response(400, err));
-  body.value->ns = *ns.value;
-  ask_router<ok_atom>(respond, acknowledge, memory_append_atom::value, id,
-                      std::move(*body.value), scope);
-}
-
-void api_handler::handle_session(const api_request& request,
-                                 const std::string& id,
-                                 const request_target& target,
-                                 const access_scope& scope,
-                                 responder respond) {
-  session_patch patch;
-  if (request.method == "PATCH") {
-    auto ns = parse_namespace(target);
-    if (!ns)
-      return respond(error_response(400, ns.error));
-    auto body = json::decode_session_patch(request.body);
-    if (!body)
-      return respond(error_response(400, body.error));
-    if (auto err = metadata_error(body.value->metadata, ""); !err.empty())
-      return respond(error_response(400, err));
-    patch = std::move(*body.value);
-    patch.ns = *ns.value;
-  }
-  ask_router<session_info>(
-    respond,
-    [id](const session_info& info) {
-      return ok_response(json::encode_session_info(id, info));
-    },
-    info_atom::value, id, std::move(patch), scope);
-}
-
-void api_handler::handle_retrieval(const api_request& request,
-                                   const route_match& route,
-                                   const access_scope& scope,
-                                   responder respond) {
-  if (!long_term_memory_)
-    return respond(error_response(400, "long-term memory is disabled "
-                                       "(MOTORHEAD_LONG_TERM_MEMORY=true "
-                                       "enables it)"));
-  auto query = json::decode_retrieval_query(request.body);
-  if (!query)
-    return respond(error_response(400, query.error));
-  auto answer = [](const std::vector<retrieval_hit>& hits) {
-    return ok_response(json::encode_retrieval_hits(hits));
-  };
-  if (route.kind == route_kind::namespace_retrieval)
-    return ask_router<std::vector<retrieval_hit>>(
-      respond, answer, retrieve_atom::value,
-      namespace_query{route.ns, std::move(*query.value)}, scope);
-  ask_router<std::vector<retrieval_hit>>(respond, answer, retrieve_atom::value,
-                                         route.session_id,
-                                         std::move(*query.value), scope);
-}
-
-std::string api_handler::limit_error(const append_request& request) const {
-  if (request.messages.size() > max_messages_per_post_)
-    return "a POST may carry at most " + std::to_string(max_messages_per_post_)
-           + " messages; this one has "
-           + std::to_string(request.messages.size());
-  auto too_long = [&](const std::string& text) {
-    return text.size() > max_message_bytes_;
-  };
-  for (std::size_t i = 0; i < request.messages.size(); ++i)
-    if (too_long(request.messages[i].content) || too_long(request.messages[i].role))
-      return "message " + std::to_string(i) + " is longer than "
-             + std::to_string(max_message_bytes_) + " bytes";
-  if (request.context && too_long(*request.context))
-    return "the context is longer than " + std::to_string(max_message_bytes_)
-           + " bytes";
-  return {};
-}
-
-std::string api_handler::metadata_error(const append_request& request) const {
-  for (std::size_t i = 0; i < request.messages.size(); ++i)
-    if (auto err = metadata_error(request.messages[i].details.metadata,
-                                  "message " + std::to_string(i) + " ");
-        !err.empty())
-      return err;
-  return {};
-}
-
-std::string api_handler::metadata_error(const std::string& metadata,
-                                        const std::string& owner) const {
-  if (metadata.size() <= max_metadata_bytes_)
-    return {};
-  return owner + "field \"metadata\" is " + std::to_string(metadata.size())
-         + " bytes of JSON; at most " + std::to_string(max_metadata_bytes_)
-         + " are kept";
 }
 
 std::optional<access_scope>

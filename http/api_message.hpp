@@ -34,4 +34,9 @@ using responder = std::function<void(api_response)>;
 /// An error answer: {"error": message}, the message also kept for the log.
 api_response error_response(unsigned status, std::string_view message);
 
+/// A 200 answer with the JSON `body`.
+inline api_response ok_response(std::string body) {
+  return {200, std::move(body), {}, {}};
+}
+
 } // namespace motorhead::http
