@@ -1,5 +1,5 @@
 // The one place where JSON is read and written: HTTP bodies and the message
-// records kept in Redis.
+// records kept in Redis. Defined in core/json_*.cpp, one file per family.
 #pragma once
 
 #include <cstdint>
