@@ -300,6 +300,30 @@ class OpenApiTest(ClientTestCase):
             conn.close()
 
 
+class AdminPageHeadersTest(ClientTestCase):
+    """The admin page cannot be framed, sniffed or made to run scripts from
+    anywhere but the server itself."""
+
+    def test_the_page_and_its_files_carry_a_content_security_policy(self):
+        for path in ("/ui", "/ui/", "/ui/index.html", "/ui/app.js",
+                     "/ui/style.css"):
+            with self.subTest(path=path):
+                status, _, headers = self.server.get_text(path)
+                self.assertEqual(status, 200)
+                policy = headers["Content-Security-Policy"]
+                directives = dict(
+                    (part.strip().split(" ", 1) + [""])[:2]
+                    for part in policy.split(";") if part.strip())
+                self.assertEqual(directives["default-src"], "'none'")
+                self.assertEqual(directives["script-src"], "'self'")
+                self.assertEqual(directives["frame-ancestors"], "'none'")
+                self.assertNotIn("unsafe-inline", policy)
+                self.assertNotIn("unsafe-eval", policy)
+                self.assertEqual(headers["X-Content-Type-Options"], "nosniff")
+                self.assertEqual(headers["X-Frame-Options"], "DENY")
+                self.assertEqual(headers["Referrer-Policy"], "no-referrer")
+
+
 class ScopedKeysTest(ClientTestCase):
     """MOTORHEAD_API_KEYS=admin,tenantA:a|shared,tenantB:b: a key scoped to
     namespaces reaches only the sessions posted under them."""

@@ -450,6 +450,52 @@ class BadInputTest(ServerTestCase):
     def test_malformed_json(self):
         self.assertError(self.post_raw("{not json"), 400, "malformed JSON")
 
+    def test_a_body_that_is_not_declared_json_is_a_415(self):
+        # A page may send text/plain, a form or an untyped blob to any site
+        # without a preflight: such a write must change nothing.
+        session = new_session()
+        body = json.dumps({"messages": [turn(0)], "context": "forged"})
+        for content_type in ("text/plain", "text/plain;charset=UTF-8",
+                             "application/x-www-form-urlencoded",
+                             "multipart/form-data; boundary=x", None):
+            headers = {"Content-Type": content_type} if content_type else {}
+            for method, path in (("POST", f"/sessions/{session}/memory"),
+                                 ("PATCH", f"/sessions/{session}"),
+                                 ("POST", f"/sessions/{session}/retrieval")):
+                with self.subTest(content_type=content_type, path=path):
+                    status, answer = self.raw_request(method, path, body,
+                                                      headers)
+                    self.assertEqual(status, 415, answer)
+                    self.assertIn("application/json", answer["error"])
+        self.assertEqual(self.server.get_memory(session)["messages"], [])
+
+    def test_json_content_types_are_accepted(self):
+        for content_type in ("application/json",
+                             "application/json; charset=utf-8",
+                             "Application/JSON", "application/merge-patch+json"):
+            with self.subTest(content_type=content_type):
+                status, answer = self.raw_request(
+                    "POST", f"/sessions/{new_session()}/memory",
+                    json.dumps({"messages": [turn(0)]}),
+                    {"Content-Type": content_type})
+                self.assertEqual(status, 200, answer)
+
+    def raw_request(self, method, path, body, headers):
+        """A request with exactly `headers` (the harness adds a JSON
+        Content-Type to everything else)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port,
+                                          timeout=20)
+        try:
+            conn.putrequest(method, path)
+            for name, value in headers.items():
+                conn.putheader(name, value)
+            conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body.encode())
+            response = conn.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            conn.close()
+
     def test_empty_body(self):
         self.assertError(self.post_raw(""), 400, "malformed JSON")
 

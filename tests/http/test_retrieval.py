@@ -429,6 +429,33 @@ class NamespaceSearchTest(NamespaceSearchTestCase):
         code, body, _ = self.server.request("GET", "/namespaces/ns/retrieval")
         self.assertEqual(code, 405, body)
 
+    def test_every_query_is_bounded(self):
+        """Each bound is a setting with a default; a query beyond it is a
+        400 that names the setting."""
+        words = [f"w{i}" for i in range(257)]
+        for body, setting in [
+                ({"text": "x" * 16385}, "MOTORHEAD_QUERY_MAX_BYTES"),
+                ({"text": " ".join(words)}, "MOTORHEAD_QUERY_MAX_TERMS"),
+                ({"text": "x", "filter": {"role": words[:17]}},
+                 "MOTORHEAD_FILTER_MAX_ROLES"),
+                ({"text": "x", "filter": {"metadata": {
+                    w: 1 for w in words[:17]}}},
+                 "MOTORHEAD_FILTER_MAX_METADATA")]:
+            for path in ("/namespaces/ns/retrieval", "/sessions/s/retrieval"):
+                with self.subTest(setting=setting, path=path):
+                    code, answer, _ = self.server.request("POST", path, body)
+                    self.assertEqual(code, 400, answer)
+                    self.assertIn(setting, answer["error"])
+        # At the bounds, a query is answered.
+        for body in [{"text": "x" * 16384},
+                     {"text": " ".join(words[:256])},
+                     {"text": "x", "filter": {"role": words[:16]}},
+                     {"text": "x", "filter": {"metadata": {
+                         w: 1 for w in words[:16]}}}]:
+            code, answer, _ = self.server.request(
+                "POST", "/namespaces/ns/retrieval", body)
+            self.assertEqual(code, 200, answer)
+
 
 class NamespaceHybridTest(NamespaceSearchTestCase):
     with_provider = True
