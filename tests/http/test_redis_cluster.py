@@ -12,6 +12,7 @@ import unittest
 
 import prometheus
 import test_http_api as api
+import test_redis_ha as ha
 import test_retrieval as retrieval
 from harness import (Cluster, Motorhead, RedisCluster, RedisServer, TestCase,
                      Writer, human, module_scope, refusing_port,
@@ -427,6 +428,18 @@ class FailoverTest(TestCase):
             MOTORHEAD_REDIS_WAIT_REPLICAS=1, MOTORHEAD_REDIS_WAIT_TIMEOUT_MS=500)
         self.assertEqual(lost, 0)
         self.assertGreater(after, 0)
+
+    def test_a_retry_carries_the_replica_guarantee_of_a_first_write(self):
+        self.server = Motorhead(self.redis.url,
+                                MOTORHEAD_REDIS_WAIT_REPLICAS=1,
+                                MOTORHEAD_REDIS_WAIT_TIMEOUT_MS=200)
+        self.server.start()
+        session = "retried"
+        master = self.redis.master_of(messages_key(session))
+        replica = next(node for node in self.redis.running()
+                       if node.command("ROLE")[0] == "slave"
+                       and int(node.command("ROLE")[2]) == master.port)
+        ha.assert_retry_waits_for(self, self.server, replica, session)
 
     def test_without_wait_writes_go_on_with_the_new_master(self):
         # Replication is asynchronous: an acknowledged write may be lost

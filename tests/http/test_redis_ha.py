@@ -2,6 +2,7 @@
 across a failover under writes, writes acknowledged only once replicas have
 them (MOTORHEAD_REDIS_WAIT_REPLICAS), and never a write to a replica."""
 
+import signal
 import socket
 import threading
 import unittest
@@ -76,6 +77,32 @@ class WaitForReplicasTest(TestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(self.replica.command("EXISTS", messages_key("s")), 1)
         self.assertEqual(self.server.get_memory("s")["messages"], human("hi"))
+
+
+    def test_a_retry_carries_the_replica_guarantee_of_a_first_write(self):
+        self.replica = RedisServer(replica_of=self.master)
+        self.replica.start()
+        self.assertTrue(wait_until(self.replica.replicating))
+        self.start_server()
+        assert_retry_waits_for(self, self.server, self.replica, "s")
+
+
+def assert_retry_waits_for(test, server, replica, session):
+    """A POST that no replica confirms is answered 503, and so is its retry
+    (all ids stored: nothing to write) until the replica has the message;
+    then the retry is answered 200."""
+    messages = [{"role": "Human", "content": "hi", "id": "retried-1"}]
+    replica.process.send_signal(signal.SIGSTOP)
+    try:
+        status, body, _ = server.post_memory(session, messages)
+        test.assertEqual(status, 503, body)
+        status, body, _ = server.post_memory(session, messages)
+        test.assertEqual(status, 503, body)
+    finally:
+        replica.process.send_signal(signal.SIGCONT)
+    test.assertTrue(wait_until(
+        lambda: server.post_memory(session, messages)[0] == 200))
+    test.assertEqual(replica.command("LLEN", messages_key(session)), 1)
 
 
 class SentinelTest(TestCase):
