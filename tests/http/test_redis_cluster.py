@@ -184,6 +184,29 @@ class KeyLayoutTest(TestCase):
     def tearDownClass(cls):
         cls.server.close()
 
+    def test_a_post_whose_index_update_failed_is_not_acknowledged(self):
+        # The namespace's index lives in another slot than the session:
+        # when its update fails, DELETE /namespaces/{ns} would never find
+        # the session. The POST is not acknowledged; its retry completes
+        # the index.
+        namespace, session = "broken-index", "indexed-late"
+        index = f"motorhead:namespace:{{{namespace}}}:sessions"
+        shared_redis.command("SET", index, "not a sorted set")
+        messages = [{"role": "Human", "content": "hi", "id": "late-1"}]
+        try:
+            status, body, _ = self.server.post_memory(session, messages,
+                                                      namespace=namespace)
+            self.assertEqual(status, 503, body)
+        finally:
+            shared_redis.command("DEL", index)
+        status, body, _ = self.server.post_memory(session, messages,
+                                                  namespace=namespace)
+        self.assertEqual(status, 200, body)
+        self.assertIsNotNone(shared_redis.command("ZSCORE", index, session))
+        status, body, _ = self.server.request("DELETE",
+                                              f"/namespaces/{namespace}")
+        self.assertEqual((status, body["deleted_sessions"]), (200, 1), body)
+
     def test_the_session_index_is_split_over_the_masters(self):
         sessions = [f"layout-{i}" for i in range(64)]
         for session in sessions:
