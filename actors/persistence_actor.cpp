@@ -41,18 +41,22 @@ void enqueue(persistence_pointer self, plan_builder build, bool writes,
 template <class MakeCommands>
 plan_builder commands_only(MakeCommands make) {
   return [make](const store::key_layout& layout) {
-    return store::write_plan{make(layout), {}, false};
+    store::write_plan plan;
+    plan.commands = make(layout);
+    return plan;
   };
 }
 
-/// The error of a write whose replies say it was not applied, or none.
+/// The error of a write whose replies say it was not applied (or was, by
+/// an earlier try), or none.
 caf::error refusal(const std::vector<redis_reply>& replies) {
   if (store::is_fenced(replies))
     return make_error(service_errc::fenced, replies.front().text);
   if (store::is_stale(replies))
     return make_error(service_errc::stale, replies.front().text);
   if (store::is_already_stored(replies))
-    return make_error(service_errc::already_stored, replies.front().text);
+    return make_error(service_errc::already_stored,
+                      "every message of the POST is stored already");
   if (store::is_touched(replies))
     return make_error(service_errc::touched, replies.front().text);
   if (store::is_id_conflict(replies))
@@ -61,6 +65,14 @@ caf::error refusal(const std::vector<redis_reply>& replies) {
   if (auto err = store::first_error(replies); !err.empty())
     return make_error(service_errc::storage_unavailable, err);
   return {};
+}
+
+/// Whether a write's replies vouch for what it asked: its script applied
+/// it, or found it applied by an earlier try (a retry, whose answer must
+/// prove what the first try's would have: that the replicas have it, that
+/// the indexes list it).
+bool vouches_for_the_write(const std::vector<redis_reply>& replies) {
+  return !refusal(replies) || store::is_already_stored(replies);
 }
 
 /// Queues a write whose replies only acknowledge, answering `rp` with ok.
@@ -107,18 +119,25 @@ void enqueue_read(persistence_pointer self, plan_builder build, Promise rp,
           });
 }
 
-/// Completes a write whose script succeeded once its index updates are
-/// applied too (Redis Cluster: the indexes live in other slots). When they
-/// fail, a write that requires them fails as possibly applied; any other
-/// completes anyway: its session's next write updates the indexes again.
+/// Completes a write whose script vouched for it once its index updates
+/// are applied too (Redis Cluster: the indexes live in other slots); the
+/// entries only a write that stored something may make go only with such a
+/// write. When they fail, a write that requires them fails as possibly
+/// applied; any other completes anyway: its session's next write updates
+/// the indexes again.
 void complete_after_indexes(persistence_pointer self,
                             store::write_plan plan,
                             persistence_state::completion complete,
                             std::vector<redis_reply> replies) {
   auto required = plan.indexes_required;
+  auto updates = std::move(plan.index_updates);
+  if (!store::is_already_stored(replies))
+    updates.insert(updates.end(),
+                   std::make_move_iterator(plan.new_index_updates.begin()),
+                   std::make_move_iterator(plan.new_index_updates.end()));
   enqueue(
     self,
-    commands_only([updates = std::move(plan.index_updates)](
+    commands_only([updates = std::move(updates)](
                     const store::key_layout&) { return updates; }),
     true,
     [complete, required, replies = std::move(replies)](
@@ -199,9 +218,10 @@ void complete_oldest(persistence_pointer self) {
       op.complete(operation_result::failure(result.error),
                   result.maybe_applied);
     // A write its script refused changed nothing: it reports that instead.
-    else if (op.writes && !shortfall.empty() && !refusal(replies))
+    else if (op.writes && !shortfall.empty() && vouches_for_the_write(replies))
       op.complete(operation_result::failure(shortfall), true);
-    else if (!plan.index_updates.empty() && !refusal(replies))
+    else if (!(plan.index_updates.empty() && plan.new_index_updates.empty())
+             && vouches_for_the_write(replies))
       complete_after_indexes(self, std::move(plan), std::move(op.complete),
                              std::move(replies));
     else

@@ -60,7 +60,7 @@ typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
   optional_string_field context{x.context};
   return f(caf::meta::type_name("session_snapshot"), x.messages, context,
            x.tokens, x.next_seq, x.namespaces, x.epoch, x.unembedded,
-           x.summary_generation);
+           x.summary_generation, x.has_metadata);
 }
 
 template <class Inspector>

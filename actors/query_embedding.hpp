@@ -26,7 +26,8 @@ void with_query_vector(Self* self, const session_setup& setup,
                 embed_atom::value, std::vector<std::string>{std::move(text)})
     .then(
       [=](embedding_result& result) mutable {
-        fn(std::move(result.vectors.at(0)));
+        fn(result.vectors.empty() ? std::vector<float>{}
+                                  : std::move(result.vectors.front()));
       },
       [=](caf::error&) mutable { fn(std::vector<float>{}); });
 }

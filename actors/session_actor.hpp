@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,9 +62,15 @@ struct session_state {
   /// The registry retired the session (another node owns it, or the cache
   /// stops it): stop once nothing is in flight.
   bool retiring = false;
+  bool has_metadata = false; // its own, set by a PATCH
+
   // Counters of 32 bits, next to the flags: the state packs into fewer
   // bytes, and every live session carries it.
   uint32_t writes_in_flight = 0;
+  /// Reads whose answer a request waits for (a session's record, a query's
+  /// embedding): the session is not idle while any is in flight.
+  uint32_t reads_in_flight = 0;
+  uint32_t erases_in_flight = 0; // DELETEs sent, not yet acknowledged
   /// Writes in flight that replace the summary (a context, a DELETE); no
   /// fold starts or commits while there are any.
   uint32_t summary_writes_in_flight = 0;
@@ -73,7 +80,13 @@ struct session_state {
   std::optional<std::string> context;
   uint64_t tokens = 0;
   uint64_t next_seq = 1;
+  /// The namespaces Redis acknowledged the session under: a key scoped to
+  /// one of them reaches it.
   std::vector<std::string> namespaces;
+  /// The namespaces that writes in flight would add, one entry per write:
+  /// each joins `namespaces` when Redis acknowledges that its write stored
+  /// something.
+  std::vector<std::string> namespace_claims;
   /// The fencing token claimed at load; every write carries it.
   uint64_t epoch = 0;
 

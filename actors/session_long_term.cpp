@@ -140,9 +140,13 @@ caf::result<std::vector<retrieval_hit>> retrieve(session_pointer self,
   with_searchable_index(
     self, std::move(scope),
     [=](std::shared_ptr<retrieval_index> index) mutable {
+      // The session is not idle while its query is being embedded.
+      ++self->state.reads_in_flight;
       with_query_vector(self, *self->state.setup, query.text,
                         [=](std::vector<float> vector) mutable {
+                          --self->state.reads_in_flight;
                           search(*index, vector);
+                          stop_if_retired(self);
                         });
     },
     fail);

@@ -2,6 +2,7 @@
 // PATCH, which merges the metadata and writes it as a POST without messages.
 #include "actors/session_state.hpp"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -14,21 +15,34 @@ namespace motorhead {
 
 namespace {
 
+/// A key scoped to namespaces sees only those of the session's namespaces
+/// that are its own: a shared session names no other tenant.
+void hide_other_namespaces(session_info& info, const access_scope& scope) {
+  auto& names = info.namespaces;
+  names.erase(std::remove_if(names.begin(), names.end(),
+                             [&](const std::string& ns) {
+                               return !scope.allows(ns);
+                             }),
+              names.end());
+}
+
 /// Answers with the session as Redis holds it: read after every write the
 /// session sent before, which the store runs first.
-void answer_info(session_pointer self,
+void answer_info(session_pointer self, const access_scope& scope,
                  caf::typed_response_promise<session_info> rp) {
-  auto& st = self->state;
-  self->request(st.peers().store, caf::infinite, info_atom::value, st.id)
-    .then(
-      [=](session_info& info) mutable {
-        if (info.exists)
-          rp.deliver(std::move(info));
-        else
-          rp.deliver(make_error(service_errc::not_found,
-                                "no session " + self->state.id));
-      },
-      [=](caf::error& err) mutable { rp.deliver(err); });
+  read<session_info>(
+    self,
+    [=](session_info& info) mutable {
+      if (!info.exists) {
+        rp.deliver(make_error(service_errc::not_found,
+                              "no session " + self->state.id));
+        return;
+      }
+      hide_other_namespaces(info, scope);
+      rp.deliver(std::move(info));
+    },
+    [=](caf::error& err) mutable { rp.deliver(err); }, info_atom::value,
+    self->state.id);
 }
 
 /// The metadata after `patch`, or why it cannot be applied.
@@ -49,6 +63,7 @@ outcome<std::string> patched_metadata(const session_state& st,
 /// and created if it was not). The read is awaited, so that the next PATCH
 /// reads what this one writes.
 void patch_session(session_pointer self, session_patch patch,
+                   access_scope scope,
                    caf::typed_response_promise<session_info> rp) {
   auto& st = self->state;
   self->request(st.peers().store, caf::infinite, info_atom::value, st.id)
@@ -64,10 +79,11 @@ void patch_session(session_pointer self, session_patch patch,
         touch.ns = patch.ns;
         auto change = make_append_change(st, touch);
         change.session_metadata = std::move(*merged.value);
-        write(
-          self, false, [=](bool) mutable { answer_info(self, rp); },
-          [=](const caf::error& err) mutable { rp.deliver(err); },
-          append_atom::value, st.id, std::move(change));
+        write_append(
+          self,
+          std::make_shared<const store::append_change>(std::move(change)),
+          [=]() mutable { answer_info(self, scope, rp); },
+          [=](const caf::error& err) mutable { rp.deliver(err); });
       },
       [=](caf::error& err) mutable { rp.deliver(err); });
 }
@@ -78,12 +94,12 @@ caf::result<session_info> describe(session_pointer self, session_patch patch,
                                    access_scope scope) {
   auto rp = self->make_response_promise<session_info>();
   with_reachable_state(
-    self, std::move(scope),
+    self, scope,
     [=]() mutable {
       if (patch.changes)
-        patch_session(self, std::move(patch), rp);
+        patch_session(self, std::move(patch), scope, rp);
       else
-        answer_info(self, rp);
+        answer_info(self, scope, rp);
     },
     [=](caf::error& err) mutable { rp.deliver(err); });
   return rp;

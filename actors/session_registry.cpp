@@ -105,6 +105,8 @@ void settle_stop(registry_pointer self, const caf::actor_addr& address,
     return;
   auto& s = *found->second;
   if (!may_stop) {
+    if (reason == stop_reason::evicted)
+      metrics::global().session_evictions_deferred.add();
     make_newest(self, s);
     return;
   }

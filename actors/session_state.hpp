@@ -50,13 +50,15 @@ bool left_unchanged(const caf::error& err);
 std::chrono::milliseconds next_retry_delay(std::chrono::milliseconds last,
                                            const session_limits& limits);
 
-/// Nothing is in flight: no write, fold or embedding.
+/// Nothing is in flight: no write, read, fold or embedding.
 inline bool is_quiescent(const session_state& st) {
-  return st.writes_in_flight == 0 && !st.folding && !st.embedding;
+  return st.writes_in_flight == 0 && st.reads_in_flight == 0 && !st.folding
+         && !st.embedding;
 }
 
-/// A retiring session stops as soon as its last write or fold completes, so
-/// that what it started lands before the new owner reads the session.
+/// A retiring session stops as soon as its last write, read or fold
+/// completes, so that what it started lands (and is answered) before the
+/// new owner reads the session.
 inline void stop_if_retired(session_pointer self) {
   if (self->state.retiring && is_quiescent(self->state))
     self->quit();
@@ -157,15 +159,29 @@ void with_loaded_state(session_pointer self, Fn fn, Fail fail) {
       [=](caf::error& err) mutable { fail(err); });
 }
 
-/// Nothing was posted to the session since it was created or deleted: a
-/// key scoped to other namespaces may take it.
+/// Nothing was stored in the session since it was created or deleted: no
+/// message, context, metadata or namespace.
 inline bool holds_nothing(const session_state& st) {
-  return st.namespaces.empty() && st.messages.empty() && !st.context;
+  return st.namespaces.empty() && st.messages.empty() && !st.context
+         && !st.has_metadata;
+}
+
+/// Whether a key of `scope` reaches the session: through a namespace Redis
+/// acknowledged it under, or when it holds nothing. While writes in flight
+/// fill a session that holds nothing, only the namespaces they name may
+/// join them: a POST racing another tenant's for a new session id cannot
+/// slip in.
+inline bool reaches(const session_state& st, const access_scope& scope) {
+  if (scope.reaches(st.namespaces))
+    return true;
+  if (!holds_nothing(st))
+    return false;
+  return st.writes_in_flight == 0 || scope.reaches(st.namespace_claims);
 }
 
 /// with_loaded_state for a request sent with a key of `scope`: the session
-/// answers only when the key reaches one of its namespaces, or when it
-/// holds nothing; else `fail` gets a `forbidden` error.
+/// answers only when the key reaches it (see reaches); else `fail` gets a
+/// `forbidden` error.
 template <class Fn, class Fail>
 void with_reachable_state(session_pointer self, access_scope scope, Fn fn,
                           Fail fail) {
@@ -173,7 +189,7 @@ void with_reachable_state(session_pointer self, access_scope scope, Fn fn,
     self,
     [=]() mutable {
       auto& st = self->state;
-      if (scope.reaches(st.namespaces) || holds_nothing(st)) {
+      if (reaches(st, scope)) {
         fn();
         return;
       }
@@ -184,12 +200,67 @@ void with_reachable_state(session_pointer self, access_scope scope, Fn fn,
     fail);
 }
 
-/// The change a POST makes, its messages numbered. The session's namespaces
-/// grow as the POST is sent, not when it is acknowledged: the writes of a
-/// session reach Redis in the order they are sent, and each writes the
-/// namespace list as of its sending.
+/// The change a POST makes, its messages numbered. A namespace the
+/// session is not under yet goes with it as one to join: Redis adds it to
+/// the session's list only if the write stores something, and memory only
+/// once Redis acknowledged that (see write_append).
 store::append_change make_append_change(session_state& st,
                                         append_request& request);
+
+/// Memory after an append that Redis applied: its messages, context,
+/// metadata, and the namespace it joined.
+void apply_append(session_state& st, const store::append_change& change);
+
+/// Takes the claim of a write that named `ns` off the session's list.
+void drop_claim(session_state& st, const std::optional<std::string>& ns);
+
+/// Sends an append (a POST, or a PATCH's write) as write() does. The
+/// namespace it would join is claimed while it is in flight (see reaches);
+/// memory takes the append in once Redis acknowledged that it stored it,
+/// then `applied()` runs. A retry or a refusal changes nothing:
+/// `failed(err)` runs.
+template <class Applied, class Failed>
+void write_append(session_pointer self,
+                  std::shared_ptr<const store::append_change> change,
+                  Applied applied, Failed failed) {
+  auto& st = self->state;
+  if (change->added_namespace)
+    st.namespace_claims.push_back(*change->added_namespace);
+  write(
+    self, change->context.has_value(),
+    [=](bool current) mutable {
+      auto& st = self->state;
+      drop_claim(st, change->added_namespace);
+      if (current)
+        apply_append(st, *change);
+      applied();
+    },
+    [=](const caf::error& err) mutable {
+      drop_claim(self->state, change->added_namespace);
+      failed(err);
+    },
+    append_atom::value, st.id, *change);
+}
+
+/// Asks the store for `xs` on behalf of a request that waits for the
+/// answer, counting the read in flight (see is_quiescent): then
+/// `answered(Answer&)` or `failed(err)` runs.
+template <class Answer, class Answered, class Failed, class... Ts>
+void read(session_pointer self, Answered answered, Failed failed, Ts... xs) {
+  ++self->state.reads_in_flight;
+  self->request(self->state.peers().store, caf::infinite, std::move(xs)...)
+    .then(
+      [=](Answer& answer) mutable {
+        --self->state.reads_in_flight;
+        answered(answer);
+        stop_if_retired(self);
+      },
+      [=](caf::error& err) mutable {
+        --self->state.reads_in_flight;
+        failed(err);
+        stop_if_retired(self);
+      });
+}
 
 /// POST: stores the request's messages (and context), then answers; memory
 /// takes them in once Redis has them.

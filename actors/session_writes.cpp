@@ -42,26 +42,14 @@ void complete_details(stored_message& msg, const bpe_tokenizer* tokenizer,
                           : static_cast<uint32_t>(tokenizer->count(msg.content));
 }
 
-void apply_append(session_state& st, const store::append_change& change) {
-  for (const auto& msg : change.messages) {
-    if (st.index)
-      st.index->add(msg);
-    st.messages.emplace_back(msg);
-  }
-  if (change.embed)
-    st.unembedded += change.messages.size();
-  if (change.context) {
-    st.context = change.context;
-    ++st.summary_generation;
-  }
-}
-
 /// Memory after a DELETE that Redis applied.
 void apply_erase(session_state& st) {
   st.messages.clear();
   st.context.reset();
   st.tokens = 0;
   st.unembedded = 0;
+  st.has_metadata = false;
+  st.namespaces.clear();
   ++st.summary_generation;
   if (st.index)
     st.index = std::make_shared<retrieval_index>();
@@ -80,6 +68,7 @@ void apply_snapshot(session_state& st, session_snapshot snapshot) {
   st.tokens = snapshot.tokens;
   st.next_seq = std::max(st.next_seq, snapshot.next_seq);
   st.namespaces = std::move(snapshot.namespaces);
+  st.has_metadata = snapshot.has_metadata;
   st.epoch = snapshot.epoch;
   st.unembedded = snapshot.unembedded;
   st.summary_generation = snapshot.summary_generation;
@@ -122,6 +111,33 @@ void resync(session_pointer self, const caf::error& why) {
 
 // -- POST ---------------------------------------------------------------------
 
+void apply_append(session_state& st, const store::append_change& change) {
+  for (const auto& msg : change.messages) {
+    if (st.index)
+      st.index->add(msg);
+    st.messages.emplace_back(msg);
+  }
+  if (change.embed)
+    st.unembedded += change.messages.size();
+  if (change.context) {
+    st.context = change.context;
+    ++st.summary_generation;
+  }
+  if (change.session_metadata)
+    st.has_metadata = !change.session_metadata->empty();
+  if (change.added_namespace)
+    add_namespace(st.namespaces, *change.added_namespace);
+}
+
+void drop_claim(session_state& st, const std::optional<std::string>& ns) {
+  if (!ns)
+    return;
+  auto& claims = st.namespace_claims;
+  auto claim = std::find(claims.begin(), claims.end(), *ns);
+  if (claim != claims.end())
+    claims.erase(claim);
+}
+
 store::append_change make_append_change(session_state& st,
                                         append_request& request) {
   store::append_change change;
@@ -137,9 +153,14 @@ store::append_change make_append_change(session_state& st,
   change.archive = st.limits().long_term_memory;
   change.embed = embeds(st);
   change.context = std::move(request.context);
-  if (request.ns)
-    add_namespace(st.namespaces, *request.ns);
-  change.namespaces = st.namespaces;
+  // Behind a DELETE in flight, Redis will have the session on no list when
+  // this write lands: it lists it under its own namespace alone.
+  if (st.erases_in_flight == 0)
+    change.namespaces = st.namespaces;
+  const auto& listed = change.namespaces;
+  if (request.ns
+      && std::find(listed.begin(), listed.end(), *request.ns) == listed.end())
+    change.added_namespace = std::move(request.ns);
   return change;
 }
 
@@ -154,24 +175,21 @@ caf::result<ok_atom> append(session_pointer self, append_request request,
       // change carries every message with its details.
       auto change = std::make_shared<const store::append_change>(
         make_append_change(st, request));
-      auto replaces_summary = change->context.has_value();
-      write(
-        self, replaces_summary,
-        [=](bool current) mutable {
-          if (current)
-            apply_append(self->state, *change);
+      write_append(
+        self, std::move(change),
+        [=]() mutable {
           rp.deliver(ok_atom::value);
           start_fold_if_due(self);
           start_embedding_if_due(self);
         },
         [=](const caf::error& err) mutable {
-          // A retry of a POST that was stored: its answer is the same.
+          // A retry of a POST that was stored: its answer is the same, and
+          // Redis proved it as it would have proved the first.
           if (is_service_error(err, service_errc::already_stored))
             rp.deliver(ok_atom::value);
           else
             rp.deliver(err);
-        },
-        append_atom::value, st.id, *change);
+        });
     },
     [=](caf::error& err) mutable { rp.deliver(err); });
   return rp;
@@ -186,18 +204,18 @@ caf::result<ok_atom> erase(session_pointer self, erase_request request,
     self, std::move(scope),
     [=]() mutable {
       auto& st = self->state;
-      auto own = st.namespaces;
-      for (const auto& ns : request.namespaces)
-        add_namespace(st.namespaces, ns);
-      request.namespaces = std::move(st.namespaces);
-      // The session leaves its namespaces as the DELETE is sent: a POST
-      // sent after it must neither write them back nor lose its own. (A
-      // conditional delete refused puts them back: Redis kept them.)
-      st.namespaces.clear();
+      // The session leaves every list it is on, or that a write before the
+      // DELETE may put it on. Its namespaces stay its own until Redis
+      // acknowledges the DELETE; a POST sent after it joins only its own.
+      for (auto* names : {&st.namespaces, &st.namespace_claims})
+        for (const auto& ns : *names)
+          add_namespace(request.namespaces, ns);
+      ++st.erases_in_flight;
       write(
         self, true,
         [=](bool current) mutable {
           auto& st = self->state;
+          --st.erases_in_flight;
           if (current)
             apply_erase(st);
           // No claim is left in Redis: the next request claims anew.
@@ -206,10 +224,7 @@ caf::result<ok_atom> erase(session_pointer self, erase_request request,
           rp.deliver(ok_atom::value);
         },
         [=](const caf::error& err) mutable {
-          auto& st = self->state;
-          if (is_service_error(err, service_errc::touched))
-            for (const auto& ns : own)
-              add_namespace(st.namespaces, ns);
+          --self->state.erases_in_flight;
           rp.deliver(err);
         },
         erase_atom::value, st.id, request, st.epoch);

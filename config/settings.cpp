@@ -313,9 +313,14 @@ const std::vector<option_spec>& option_specs() {
      "time a request may take to arrive, header and body, from its first "
      "byte; a slower client is disconnected",
      duration_option(&settings::read_timeout, 100, 600000)},
+    {"MOTORHEAD_FIRST_BYTE_TIMEOUT_MS", "5000",
+     "time a new connection may take to send the first byte of its first "
+     "request; a connection between requests waits up to 60 s",
+     duration_option(&settings::first_byte_timeout, 100, 600000)},
     {"MOTORHEAD_MAX_CONNECTIONS", "10000",
-     "open client connections at most; beyond it new ones get a 503 and "
-     "are closed at once",
+     "open client connections at most; a new one beyond it closes the "
+     "connection waiting longest for a request, or, when every one is "
+     "working, gets a 503 once its request is read",
      unsigned_option(&settings::max_connections, 1, 1000000)},
     {"MOTORHEAD_MAX_MESSAGES_PER_POST", "1000",
      "messages one POST may carry (413 above)",

@@ -64,6 +64,7 @@ struct settings {
   std::chrono::milliseconds shutdown_timeout{10000};
   std::size_t max_body_bytes = 1 << 20;
   std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds first_byte_timeout{5000};
   std::size_t max_connections = 10000;
   std::size_t max_messages_per_post = 1000;
   std::size_t max_message_bytes = 256 * 1024;

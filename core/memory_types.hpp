@@ -133,6 +133,7 @@ struct session_snapshot {
   /// Moves on whenever the summary is replaced other than by a fold (a
   /// context posted, a DELETE); a fold commits only onto its own.
   uint64_t summary_generation = 0;
+  bool has_metadata = false; // the session's own, set by a PATCH
 };
 
 /// An embedding kept in Redis for one message.

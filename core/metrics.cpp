@@ -208,6 +208,11 @@ void server_metrics::render(text_writer& out) const {
                  "Idle session actors stopped, least recently used first, "
                  "to stay within MOTORHEAD_MAX_SESSIONS.",
                  session_evictions);
+  render_counter(out, "motorhead_session_evictions_deferred_total",
+                 "Evictions put off because the session had work in flight "
+                 "(a write, a read, a fold): meanwhile more sessions than "
+                 "MOTORHEAD_MAX_SESSIONS are alive.",
+                 session_evictions_deferred);
   render_counter(out, "motorhead_sessions_expired_total",
                  "Sessions deleted for being untouched for "
                  "MOTORHEAD_SESSION_TTL_SECONDS.",

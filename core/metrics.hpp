@@ -133,6 +133,7 @@ struct server_metrics {
   counter session_loads;
   counter session_idle_stops;
   counter session_evictions;
+  counter session_evictions_deferred;
   counter sessions_expired; // deleted by retention
 
   // -- folds -----------------------------------------------------------------

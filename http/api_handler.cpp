@@ -35,19 +35,33 @@ api_response metrics_response() {
           {}};
 }
 
+/// What the admin page may do in a browser: run and style itself with its
+/// own files and call this server, nothing else; no page may frame it.
+constexpr const char* admin_page_policy
+  = "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; img-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'";
+
 /// A file compiled into the server, cacheable only until it is rebuilt.
-api_response asset_response(const std::string& path) {
+api_response asset_response(route_kind route, const std::string& path) {
   const auto* asset = find_static_asset(path);
   if (!asset) {
     auto res = error_response(404, "no such file: " + path);
     res.error = "no such file";
     return res;
   }
-  return {200,
-          std::string{asset->body},
-          {{"Content-Type", std::string{asset->content_type}},
-           {"Cache-Control", "no-cache"}},
-          {}};
+  api_response res{200,
+                   std::string{asset->body},
+                   {{"Content-Type", std::string{asset->content_type}},
+                    {"Cache-Control", "no-cache"},
+                    {"X-Content-Type-Options", "nosniff"}},
+                   {}};
+  if (route == route_kind::admin_ui) {
+    res.headers.emplace_back("Content-Security-Policy", admin_page_policy);
+    res.headers.emplace_back("X-Frame-Options", "DENY");
+    res.headers.emplace_back("Referrer-Policy", "no-referrer");
+  }
+  return res;
 }
 
 } // namespace
@@ -131,6 +145,9 @@ void api_handler::route_request(const api_request& request,
     res.headers.emplace_back("Allow", allowed_methods(route.kind));
     return respond(std::move(res));
   }
+  if (takes_a_body(request.method) && !is_json_media_type(request.content_type))
+    return respond(error_response(
+      415, "the body must be JSON, sent with Content-Type: application/json"));
   serve_route(request, target, route, scope.value_or(access_scope{}), respond);
 }
 
@@ -183,7 +200,7 @@ void api_handler::serve_route(const api_request& request,
         ok_response(json::encode_key_status(!api_keys_.empty(), scope)));
     case route_kind::openapi:
     case route_kind::admin_ui:
-      return respond(asset_response(target.path));
+      return respond(asset_response(route.kind, target.path));
     case route_kind::readyz:
       return ask_router<ok_atom>(
         respond, [](ok_atom) { return ok_response(json::encode_status_ok()); },

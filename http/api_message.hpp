@@ -17,6 +17,7 @@ struct api_request {
   std::string authorization;
   std::string metal_key; // x-metal-api-key, as the Metal SDK sends it
   std::string origin;    // a browser page's, for CORS
+  std::string content_type;
 };
 
 struct api_response {

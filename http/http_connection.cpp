@@ -80,15 +80,44 @@ void connection::read_request() {
   reading_ = true;
   if (buffer_.size() > 0) // pipelined: the next request has begun
     return read_rest();
-  stream_.expires_after(idle_timeout);
+  // A client connects to send a request: one that sends nothing is cut
+  // soon. Between requests, a kept-alive connection may wait longer.
+  stream_.expires_after(requests_ == 0 ? limits_.first_byte_timeout
+                                       : idle_timeout);
+  list_idle();
   stream_.async_read_some(
     buffer_.prepare(first_read_size),
     [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->unlist_idle();
       if (ec)
         return self->on_read(ec);
       self->buffer_.commit(n);
       self->read_rest();
     });
+}
+
+void connection::list_idle() {
+  if (idle_ || refusing_)
+    return;
+  auto& idle = tracker_->idle;
+  idle_position_ = idle.insert(idle.end(), this);
+  idle_ = true;
+}
+
+void connection::unlist_idle() {
+  if (idle_)
+    tracker_->idle.erase(idle_position_);
+  idle_ = false;
+}
+
+bool connection::close_for_room() {
+  if (!waiting_for_request())
+    return false;
+  unlist_idle();
+  // It no longer counts at once; on_read closes it once cancelled.
+  tracker_->stopped_serving(this);
+  stream_.cancel();
+  return true;
 }
 
 void connection::read_rest() {
@@ -113,6 +142,8 @@ void connection::on_read(beast::error_code ec) {
       || ec == asio::error::operation_aborted)
     return close();
   note_request(parser_->get(), parser_->is_header_done());
+  if (refusing_)
+    return send(too_many_connections(), false);
   if (ec == bhttp::error::body_limit)
     return send(error_response(413, "the request body is larger than "
                                       + std::to_string(limits_.body_bytes)
@@ -137,7 +168,8 @@ void connection::on_read(beast::error_code ec) {
                    std::string{request.target()}, std::move(request.body()),
                    std::string{request[bhttp::field::authorization]},
                    std::string{request["x-metal-api-key"]},
-                   std::string{request[bhttp::field::origin]}};
+                   std::string{request[bhttp::field::origin]},
+                   std::string{request[bhttp::field::content_type]}};
   stream_.expires_never(); // the actors have their own timeout
   // The answer is posted, so send() runs after the route is noted.
   record_.route = api_.handle(call, [self = shared_from_this()](
@@ -199,6 +231,12 @@ void connection::discard_until_closed() {
       if (!ec)
         self->discard_until_closed();
     });
+}
+
+api_response too_many_connections() {
+  auto answer = error_response(503, "too many connections; retry later");
+  answer.headers.emplace_back("Retry-After", "1");
+  return answer;
 }
 
 std::shared_ptr<connection>

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,11 +39,13 @@ using io_executor = asio::io_context::executor_type;
 using client_socket = tcp::socket::rebind_executor<io_executor>::other;
 using client_stream = beast::basic_stream<tcp, io_executor>;
 
-/// What a connection allows a request: the size of its body, and the time
-/// from its first byte to its last.
+/// What a connection allows a request: the size of its body, the time
+/// from its first byte to its last, and the time a new connection may take
+/// to send its first byte.
 struct connection_limits {
   std::size_t body_bytes;
   std::chrono::milliseconds read_timeout;
+  std::chrono::milliseconds first_byte_timeout;
 };
 
 /// What the metrics and the log need of the request being answered.
@@ -56,9 +59,16 @@ struct request_record {
 class connection;
 
 /// The connections serving requests (lingering ones no longer count), so
-/// that a shutdown knows when every request in flight has its answer.
+/// that a shutdown knows when every request in flight has its answer, and
+/// so that a full server finds the one waiting longest for a request.
 struct connection_tracker {
   std::unordered_set<connection*> serving;
+  /// Those waiting for a request to begin (new, or kept alive between
+  /// requests), longest waiting first.
+  std::list<connection*> idle;
+  /// Connections over the limit whose request is being read, to be
+  /// answered 503 (see connection::refuse).
+  std::size_t refusing = 0;
   bool draining = false;
   std::function<void()> on_drained;
 
@@ -79,13 +89,31 @@ public:
       tracker_(std::move(tracker)), limits_(limits) {
   }
 
-  ~connection() { tracker_->stopped_serving(this); }
+  ~connection() {
+    unlist_idle();
+    if (refusing_)
+      --tracker_->refusing;
+    tracker_->stopped_serving(this);
+  }
 
   /// Counts the connection as serving and reads its first request.
   void start() {
     tracker_->serving.insert(this);
     read_request();
   }
+
+  /// For a connection over the limit: reads its request, then answers 503
+  /// and closes. The client, which may be sending its request already,
+  /// reads the answer rather than a reset.
+  void refuse() {
+    refusing_ = true;
+    ++tracker_->refusing;
+    read_request();
+  }
+
+  /// Closes a connection waiting for a request, to make room for a new
+  /// one; false when its request has begun meanwhile.
+  bool close_for_room();
 
   io_executor executor() { return stream_.get_executor(); }
 
@@ -107,6 +135,10 @@ private:
 
   /// Reading, and not a byte of the next request has arrived.
   inline bool waiting_for_request();
+
+  /// Lists the connection as waiting for a request, or takes it off.
+  inline void list_idle();
+  void unlist_idle();
 
   void on_read(beast::error_code ec);
 
@@ -137,11 +169,17 @@ private:
   connection_limits limits_;
   metrics::gauge_hold open_{global_http_metrics().open_connections};
   request_record record_;
+  std::list<connection*>::iterator idle_position_;
+  bool idle_ = false;    // in the tracker's idle list
+  bool refusing_ = false;
   bool reading_ = false;
   uint64_t requests_ = 0;
   bool keep_alive_ = false;
   unsigned version_ = 11;
 };
+
+/// The answer to a connection over MOTORHEAD_MAX_CONNECTIONS.
+api_response too_many_connections();
 
 /// A connection whose last reference may go on any thread (an actor's
 /// copy of its responder often is the last) but which is always destroyed

@@ -1,7 +1,9 @@
 // The HTTP server's listener: accepts connections up to
-// MOTORHEAD_MAX_CONNECTIONS, refuses those over it, and runs the I/O loop.
+// MOTORHEAD_MAX_CONNECTIONS, making room by closing one waiting for a
+// request or else refusing the new one, and runs the I/O loop.
 #include "http/http_server.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdint>
 #include <exception>
@@ -20,8 +22,9 @@ namespace motorhead::http {
 http_server::impl::impl(asio::io_context& io, api_handler& api,
                         const settings& cfg)
   : io(io), api(api), acceptor(io), signals(io, SIGINT, SIGTERM),
-    limits{cfg.max_body_bytes, cfg.read_timeout},
+    limits{cfg.max_body_bytes, cfg.read_timeout, cfg.first_byte_timeout},
     max_connections(cfg.max_connections),
+    max_refusing(std::max<std::size_t>(16, cfg.max_connections / 8)),
     shutdown_timeout(cfg.shutdown_timeout) {
   tcp::endpoint endpoint{asio::ip::make_address(cfg.host), cfg.port};
   acceptor.open(endpoint.protocol());
@@ -66,10 +69,17 @@ void http_server::impl::on_accept(beast::error_code ec, client_socket socket) {
                        + std::to_string(failed_accepts) + " failed attempts");
     failed_accepts = 0;
   }
-  if (tracker->serving.size() >= max_connections)
+  if (tracker->serving.size() >= max_connections && !make_room())
     return refuse(std::move(socket));
   start_connection(std::move(socket));
   accept();
+}
+
+bool http_server::impl::make_room() {
+  for (auto* waiting : tracker->idle)
+    if (waiting->close_for_room())
+      return true;
+  return false;
 }
 
 void http_server::impl::refuse(client_socket socket) {
@@ -79,8 +89,11 @@ void http_server::impl::refuse(client_socket socket) {
     log_warn("http", std::to_string(max_connections)
                        + " connections open; refusing new ones ("
                        + std::to_string(refused_connections) + " so far)");
+  if (tracker->refusing < max_refusing)
+    return make_connection(std::move(socket), api, tracker, limits)->refuse();
+  // Too many to read even their requests: the answer at once.
   static const std::string answer = [] {
-    auto body = error_response(503, "too many connections; retry later").body;
+    auto body = too_many_connections().body;
     return "HTTP/1.1 503 Service Unavailable\r\nServer: motorhead\r\n"
            "Content-Type: application/json\r\nConnection: close\r\n"
            "Retry-After: 1\r\nContent-Length: "

@@ -61,7 +61,14 @@ struct http_server::impl {
   /// later gives connections that close meanwhile time to free descriptors.
   void on_accept(beast::error_code ec, client_socket socket);
 
-  /// Over MOTORHEAD_MAX_CONNECTIONS: a short 503 and a close, at once.
+  /// At MOTORHEAD_MAX_CONNECTIONS: closes the connection waiting longest
+  /// for a request (a client that connected and sent nothing, or one kept
+  /// alive between requests); false when every one is working.
+  bool make_room();
+
+  /// Over MOTORHEAD_MAX_CONNECTIONS with every connection working: reads
+  /// the request, then a 503 and a close; beyond `max_refusing` of those at
+  /// once, the 503 is written at once.
   void refuse(client_socket socket);
 
   static constexpr std::chrono::milliseconds accept_retry_delay{50};
@@ -75,6 +82,7 @@ struct http_server::impl {
   asio::signal_set signals;
   connection_limits limits;
   std::size_t max_connections;
+  std::size_t max_refusing;
   std::chrono::milliseconds shutdown_timeout;
   asio::steady_timer shutdown_deadline{io};
   asio::steady_timer listener_grace{io};

@@ -1,6 +1,7 @@
 #include "http/routes.hpp"
 
 #include <charconv>
+#include <string>
 #include <vector>
 
 #include "core/session_id.hpp"
@@ -273,6 +274,26 @@ bool is_public(route_kind kind) {
   return kind == route_kind::health || kind == route_kind::healthz
          || kind == route_kind::readyz || kind == route_kind::openapi
          || kind == route_kind::admin_ui;
+}
+
+bool takes_a_body(std::string_view method) {
+  return method == "POST" || method == "PATCH" || method == "PUT";
+}
+
+bool is_json_media_type(std::string_view content_type) {
+  auto type = trim(content_type.substr(0, content_type.find(';')));
+  std::string lowered;
+  for (char c : type)
+    lowered.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 'a' - 'A')
+                                           : c);
+  constexpr std::string_view application = "application/";
+  constexpr std::string_view json_suffix = "+json";
+  return lowered == "application/json"
+         || (lowered.rfind(application, 0) == 0
+             && lowered.size() > application.size() + json_suffix.size()
+             && lowered.compare(lowered.size() - json_suffix.size(),
+                                json_suffix.size(), json_suffix)
+                  == 0);
 }
 
 outcome<session_page> parse_session_page(const request_target& target) {

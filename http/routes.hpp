@@ -69,6 +69,17 @@ bool is_method_allowed(route_kind kind, std::string_view method);
 /// without an API key (the page asks for one, and sends it with its calls).
 bool is_public(route_kind kind);
 
+/// Whether a request with this method carries a body that must be JSON
+/// (POST, PATCH, PUT).
+bool takes_a_body(std::string_view method);
+
+/// Whether a Content-Type header value names JSON: application/json or a
+/// +json type (application/merge-patch+json), in any case, with any
+/// parameters. A page may send text/plain, a form or an untyped body to
+/// any site without asking first (a "simple" CORS request); JSON it may
+/// not.
+bool is_json_media_type(std::string_view content_type);
+
 /// page and size (1..100, defaults 1 and 10) and namespace of GET /sessions.
 outcome<session_page> parse_session_page(const request_target& target);
 

@@ -106,7 +106,6 @@ namespace {
 // The first word of each refusal of the scripts.
 const std::string fenced_prefix = "FENCED";
 const std::string stale_prefix = "STALE";
-const std::string stored_prefix = "STORED";
 const std::string conflict_prefix = "CONFLICT";
 const std::string touched_prefix = "TOUCHED";
 
@@ -126,7 +125,9 @@ bool is_stale(const std::vector<redis_reply>& replies) {
 }
 
 bool is_already_stored(const std::vector<redis_reply>& replies) {
-  return first_reply_starts_with(replies, stored_prefix);
+  // The append script answers 0 for a retry, 1 for a POST it stored.
+  return !replies.empty() && replies.front().type == redis_reply::kind::integer
+         && replies.front().integer == 0;
 }
 
 bool is_id_conflict(const std::vector<redis_reply>& replies) {

@@ -66,7 +66,12 @@ std::string ids_key(const std::string& session_id);
 struct append_change {
   std::vector<stored_message> messages;
   std::optional<std::string> context;     // replaces the summary when set
-  std::vector<std::string> namespaces;    // the session's namespaces after it
+  /// The namespaces the session is listed under, whose indexes the write
+  /// refreshes.
+  std::vector<std::string> namespaces;
+  /// A namespace the session joins with this write, if the write stores
+  /// anything (a retry or a refused POST joins none).
+  std::optional<std::string> added_namespace;
   uint64_t next_seq = 1;
   uint64_t epoch = 0;                     // the writer's claim
   bool archive = false;                   // long-term memory keeps them
@@ -96,13 +101,18 @@ struct fold_change {
 using command_list = std::vector<redis_command>;
 
 /// A session's write: its fenced script, and the index updates to send
-/// once the script succeeded (none when the script makes them). With
-/// `indexes_required`, the write is acknowledged only once they are
-/// applied too (a delete must not leave a session listed); otherwise an
-/// index that missed the write catches up with the session's next one.
+/// once the script vouched for the write (none when the script makes
+/// them): `index_updates` once it applied the write or found it applied by
+/// an earlier try (a retry), `new_index_updates` only once it applied the
+/// write itself (entries only that write may make: a namespace the session
+/// joins). With `indexes_required`, the write is acknowledged only once
+/// they are applied too (a session must be found where it is listed, by a
+/// namespace's deletion among others); otherwise an index that missed the
+/// write catches up with the session's next one.
 struct write_plan {
   command_list commands;
   command_list index_updates;
+  command_list new_index_updates;
   bool indexes_required = false;
 };
 
@@ -165,7 +175,8 @@ bool is_fenced(const std::vector<redis_reply>& replies);
 bool is_stale(const std::vector<redis_reply>& replies);
 
 /// Whether an append's script found every one of its message ids stored
-/// already (a retry), or some of them (a conflict); either way nothing
+/// already (a retry: not a refusal, the script vouches for the write that
+/// stored them), or some of them (a conflict, refused); either way nothing
 /// changed.
 bool is_already_stored(const std::vector<redis_reply>& replies);
 bool is_id_conflict(const std::vector<redis_reply>& replies);

@@ -16,16 +16,16 @@ namespace {
 
 // KEYS: messages, meta, archive, unembedded, ids, then, on a single Redis,
 // the pending embeddings, the sessions index and the index of each
-// namespace. ARGV: epoch, next_seq, has_context, context, namespaces
-// (JSON), archive (0/1), embed (0/1), session id, time (ms),
-// has_metadata, metadata (JSON, "" for none), then for each message its
-// id, seq and record. A POST whose message ids are all stored already is a
-// retry: nothing changes (STORED); one that repeats only some changes
-// nothing either (CONFLICT). The archive and the marks of messages waiting
-// for an embedding are written with the messages, so none is ever lost. A
-// new context starts a new summary generation. The time is the session's
-// last update, its creation time if it has none, and its score in the
-// indexes.
+// namespace. ARGV: epoch, next_seq, has_context, context, the namespace
+// the session joins ("" for none), archive (0/1), embed (0/1), session id,
+// time (ms), has_metadata, metadata (JSON, "" for none), then for each
+// message its id, seq and record. Answers 1 once it stored the POST. A
+// POST whose message ids are all stored already is a retry: nothing
+// changes, and the answer is 0; one that repeats only some changes nothing
+// either (CONFLICT). The archive and the marks of messages waiting for an
+// embedding are written with the messages, so none is ever lost. A new
+// context starts a new summary generation. The time is the session's last
+// update, its creation time if it has none, and its score in the indexes.
 const lua_script append_script{fence + R"lua(
 local first = 12
 local count = (#ARGV - first + 1) / 3
@@ -42,7 +42,11 @@ if #added < count then
       .. count .. ' message ids are stored already: a POST repeats all of '
       .. 'its ids or none')
   end
-  return redis.error_reply('STORED every message of the POST is stored already')
+  -- A write of a value Redis holds already: it goes into the replication
+  -- stream behind the write that stored these ids, whichever connection
+  -- that came on, so that a WAIT after this script covers that write too.
+  redis.call('HSET', KEYS[2], 'epoch', ARGV[1])
+  return 0
 end
 redis.call('PERSIST', KEYS[2])
 for i = first, #ARGV, 3 do
@@ -50,10 +54,21 @@ for i = first, #ARGV, 3 do
   if ARGV[6] == '1' then redis.call('HSET', KEYS[3], ARGV[i + 1], ARGV[i + 2]) end
   if ARGV[7] == '1' then redis.call('SADD', KEYS[4], ARGV[i + 1]) end
 end
-redis.call('HSET', KEYS[2], 'next_seq', ARGV[2], 'namespaces', ARGV[5],
-  'updated_at', ARGV[9])
+redis.call('HSET', KEYS[2], 'next_seq', ARGV[2], 'updated_at', ARGV[9])
 redis.call('HSETNX', KEYS[2], 'created_at', ARGV[9])
 redis.call('HINCRBY', KEYS[2], 'message_count', count)
+if ARGV[5] ~= '' then
+  local listed = redis.call('HGET', KEYS[2], 'namespaces')
+  local names = listed and cjson.decode(listed) or {}
+  local known = false
+  for _, name in ipairs(names) do
+    known = known or name == ARGV[5]
+  end
+  if not known then
+    names[#names + 1] = ARGV[5]
+    redis.call('HSET', KEYS[2], 'namespaces', cjson.encode(names))
+  end
+end
 if ARGV[10] == '1' then
   if ARGV[11] == '' then
     redis.call('HDEL', KEYS[2], 'metadata')
@@ -86,7 +101,7 @@ write_plan append_commands(const std::string& session_id,
                      std::to_string(change.next_seq),
                      change.context ? "1" : "0",
                      change.context.value_or(""),
-                     json::encode_string_list(change.namespaces),
+                     change.added_namespace.value_or(""),
                      change.archive ? "1" : "0",
                      change.embed ? "1" : "0",
                      session_id,
@@ -106,12 +121,20 @@ write_plan append_commands(const std::string& session_id,
   if (layout.indexes_in_scripts) {
     keys.push_back(pending);
     keys.insert(keys.end(), indexes.begin(), indexes.end());
+    if (change.added_namespace)
+      keys.push_back(index_key(change.added_namespace));
   } else {
     auto score = std::to_string(now_ms);
     for (auto& index : indexes)
       plan.index_updates.push_back({"ZADD", std::move(index), score, session_id});
+    if (change.added_namespace)
+      plan.new_index_updates.push_back(
+        {"ZADD", index_key(change.added_namespace), score, session_id});
     if (change.embed && !change.messages.empty())
-      plan.index_updates.push_back({"ZADD", pending, score, session_id});
+      plan.new_index_updates.push_back({"ZADD", pending, score, session_id});
+    // An acknowledged POST is found wherever it is listed: by the session
+    // list (retention) and by its namespaces' (a namespace's deletion).
+    plan.indexes_required = true;
   }
   plan.commands.push_back(append_script.call(std::move(keys), std::move(args)));
   return plan;

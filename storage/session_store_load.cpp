@@ -57,6 +57,8 @@ std::string apply_meta_field(const std::string& field, const std::string& value,
     if (!list)
       return "corrupt namespaces field: " + list.error;
     snapshot.namespaces = std::move(*list.value);
+  } else if (field == "metadata") {
+    snapshot.has_metadata = true;
   }
   return {};
 }

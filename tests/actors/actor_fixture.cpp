@@ -95,13 +95,19 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
           ++session.summary_generation;
         }
         session.next_seq = change.next_seq;
-        session.namespaces = change.namespaces;
+        auto& names = session.namespaces;
+        if (change.added_namespace
+            && std::count(names.begin(), names.end(), *change.added_namespace)
+                 == 0)
+          names.push_back(*change.added_namespace);
         auto& info = self->state.infos[id];
         info.exists = true;
         info.message_count += change.messages.size();
-        info.namespaces = change.namespaces;
-        if (change.session_metadata)
+        info.namespaces = names;
+        if (change.session_metadata) {
           info.metadata = *change.session_metadata;
+          session.has_metadata = !change.session_metadata->empty();
+        }
         return ok_atom::value;
       });
     },

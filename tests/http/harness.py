@@ -257,6 +257,11 @@ class RedisServer:
         """Sends one command over RESP and returns the decoded reply."""
         return self._send([args])[-1]
 
+    def command_readonly(self, *args):
+        """Runs a read on this replica of a Redis Cluster (READONLY first:
+        a cluster replica redirects reads to its master otherwise)."""
+        return self._send([("READONLY",), args])[-1]
+
     def command_asking(self, *args):
         """Sends one command after ASKING (a slot migrating here)."""
         return self._send([("ASKING",), args])[-1]

@@ -305,7 +305,7 @@ class AdminPageHeadersTest(ClientTestCase):
     anywhere but the server itself."""
 
     def test_the_page_and_its_files_carry_a_content_security_policy(self):
-        for path in ("/ui", "/ui/", "/ui/index.html", "/ui/app.js",
+        for path in ("/ui", "/ui/index.html", "/ui/app.js",
                      "/ui/style.css"):
             with self.subTest(path=path):
                 status, _, headers = self.server.get_text(path)

@@ -462,7 +462,8 @@ class FailoverTest(TestCase):
         replica = next(node for node in self.redis.running()
                        if node.command("ROLE")[0] == "slave"
                        and int(node.command("ROLE")[2]) == master.port)
-        ha.assert_retry_waits_for(self, self.server, replica, session)
+        ha.assert_retry_waits_for(self, self.server, replica, session,
+                                  read=replica.command_readonly)
 
     def test_without_wait_writes_go_on_with_the_new_master(self):
         # Replication is asynchronous: an acknowledged write may be lost

@@ -87,10 +87,11 @@ class WaitForReplicasTest(TestCase):
         assert_retry_waits_for(self, self.server, self.replica, "s")
 
 
-def assert_retry_waits_for(test, server, replica, session):
+def assert_retry_waits_for(test, server, replica, session, read=None):
     """A POST that no replica confirms is answered 503, and so is its retry
     (all ids stored: nothing to write) until the replica has the message;
-    then the retry is answered 200."""
+    then the retry is answered 200. `read` runs a command on the replica."""
+    read = read or replica.command
     messages = [{"role": "Human", "content": "hi", "id": "retried-1"}]
     replica.process.send_signal(signal.SIGSTOP)
     try:
@@ -102,7 +103,7 @@ def assert_retry_waits_for(test, server, replica, session):
         replica.process.send_signal(signal.SIGCONT)
     test.assertTrue(wait_until(
         lambda: server.post_memory(session, messages)[0] == 200))
-    test.assertEqual(replica.command("LLEN", messages_key(session)), 1)
+    test.assertEqual(read("LLEN", messages_key(session)), 1)
 
 
 class SentinelTest(TestCase):

@@ -353,7 +353,7 @@ class InterleavedTenantsTest(TestCase):
         """Redis answers nobody for a while, from now on (DEBUG SLEEP sent
         on a connection of its own, not waited for)."""
         threading.Thread(target=self.redis.command,
-                         args=("DEBUG", "SLEEP", "0.3"), daemon=True).start()
+                         args=("DEBUG", "SLEEP", "0.6"), daemon=True).start()
 
     def test_every_answer_matches_the_model(self):
         run = Run(self, random.Random(SEED))

@@ -213,8 +213,8 @@ class BusySessionsTest(TestCase):
         metrics = self.server.metrics()
         self.assertGreater(
             prometheus.value(metrics, "motorhead_session_evictions_total"), 0)
-        self.assertIsNotNone(
-            prometheus.value(metrics, "motorhead_sessions_over_limit_total"))
+        self.assertIsNotNone(prometheus.value(
+            metrics, "motorhead_session_evictions_deferred_total"))
 
 
 class Writer(threading.Thread):

@@ -77,6 +77,7 @@ TEST(SessionStore, OnASingleRedisAppendIsOneFencedScriptThatListsTheSession) {
   store::append_change change;
   change.messages = {{7, "Human", "hi"}};
   change.namespaces = {"team"};
+  change.added_namespace = "guests";
   change.next_seq = 8;
   change.epoch = 3;
   auto plan = store::append_commands("abc", change, 1234, single);
@@ -88,6 +89,8 @@ TEST(SessionStore, OnASingleRedisAppendIsOneFencedScriptThatListsTheSession) {
   auto keys = script_keys(eval);
   EXPECT_TRUE(contains(keys, "motorhead:sessions"));
   EXPECT_TRUE(contains(keys, "motorhead:namespace:{team}:sessions"));
+  EXPECT_TRUE(contains(keys, "motorhead:namespace:{guests}:sessions"));
+  EXPECT_EQ(eval[3 + keys.size() + 4], "guests"); // the namespace it joins
   EXPECT_EQ(eval[3 + keys.size()], "3"); // the fencing token comes first
   EXPECT_EQ(eval.back(), R"({"seq":7,"role":"Human","content":"hi"})");
 }
@@ -96,17 +99,24 @@ TEST(SessionStore, OnAClusterTheIndexesFollowTheScriptInShards) {
   store::append_change change;
   change.messages = {{7, "Human", "hi"}};
   change.namespaces = {"team"};
+  change.added_namespace = "guests";
   change.embed = true;
   auto plan = store::append_commands("abc", change, 1234, sharded);
   ASSERT_EQ(plan.commands.size(), 1u);
   EXPECT_EQ(script_keys(plan.commands[0]).size(), 5u);
-  EXPECT_FALSE(plan.indexes_required);
+  // An acknowledged POST is listed wherever it belongs.
+  EXPECT_TRUE(plan.indexes_required);
   auto shard = store::session_index_key("abc", sharded);
   EXPECT_EQ(shard.rfind("motorhead:sessions:{", 0), 0u) << shard;
+  // A retry refreshes the lists the session is on...
   EXPECT_EQ(plan.index_updates,
             (store::command_list{
               {"ZADD", shard, "1234", "abc"},
-              {"ZADD", "motorhead:namespace:{team}:sessions", "1234", "abc"},
+              {"ZADD", "motorhead:namespace:{team}:sessions", "1234", "abc"}}));
+  // ...and only a POST that stored something lists it anew.
+  EXPECT_EQ(plan.new_index_updates,
+            (store::command_list{
+              {"ZADD", "motorhead:namespace:{guests}:sessions", "1234", "abc"},
               {"ZADD", store::pending_embeddings_key("abc", sharded), "1234",
                "abc"}}));
   // The shards spread the sessions of every POST over many slots.
@@ -211,6 +221,23 @@ TEST(SessionStore, DecodesALoadedSession) {
   EXPECT_EQ(snapshot.value->epoch, 9u);
   EXPECT_EQ(snapshot.value->unembedded, 2u);
   EXPECT_EQ(snapshot.value->summary_generation, 6u);
+  EXPECT_FALSE(snapshot.value->has_metadata);
+  meta.elements.push_back({redis_reply::kind::string, 0, "metadata", {}});
+  meta.elements.push_back({redis_reply::kind::string, 0, "{}", {}});
+  snapshot = store::decode_load({claim, messages, meta, pending});
+  ASSERT_TRUE(snapshot) << snapshot.error;
+  EXPECT_TRUE(snapshot.value->has_metadata);
+}
+
+TEST(SessionStore, ARetryVouchesForTheWriteAConflictRefuses) {
+  redis_reply stored{redis_reply::kind::integer, 1, {}, {}};
+  redis_reply retry{redis_reply::kind::integer, 0, {}, {}};
+  redis_reply conflict{redis_reply::kind::error, 0, "CONFLICT 1 of the 2", {}};
+  EXPECT_FALSE(store::is_already_stored({stored}));
+  EXPECT_TRUE(store::is_already_stored({retry}));
+  EXPECT_EQ(store::first_error({retry}), ""); // not an error reply
+  EXPECT_FALSE(store::is_already_stored({conflict}));
+  EXPECT_TRUE(store::is_id_conflict({conflict}));
 }
 
 TEST(SessionStore, AnEmptySessionDecodes) {
