@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <caf/error.hpp>
+#include <caf/sec.hpp>
 #include <caf/typed_response_promise.hpp>
 
 namespace motorhead {
@@ -44,6 +45,9 @@ public:
     st.done = true;
     st.rp.deliver(std::move(err));
   }
+
+  /// Answered already: every part came, or one failed.
+  bool done() const { return state_->done; }
 
 private:
   struct state {
@@ -83,7 +87,8 @@ inline constexpr std::size_t requests_in_flight = 64;
 
 /// Calls `send(i, done)` for i in [0, count), at most requests_in_flight
 /// at a time: `send` makes a request and calls `done()` once it is
-/// answered, either way, which sends the next.
+/// answered, either way, which sends the next; a `send` that makes no
+/// request and calls nothing ends the window.
 template <class Send>
 void send_windowed(std::size_t count, Send send) {
   struct window {
@@ -112,12 +117,21 @@ fan_in<T, Merge> make_fan_in(caf::typed_response_promise<T> rp,
 
 /// Answers `rp` with the answers of `count` requests merged, or with the
 /// first error: `request(i)` makes the i-th and returns its response
-/// handle; at most requests_in_flight are out at once.
-template <class T, class Merge, class Request>
+/// handle; at most requests_in_flight are out at once. Once the answer is
+/// decided no request starts, nor once `given_up()` says the requester
+/// stopped waiting (the answer is then a timeout): a fan-out nobody waits
+/// for costs no more work.
+template <class T, class Merge, class Request, class GivenUp>
 void gather(caf::typed_response_promise<T> rp, std::size_t count, Merge merge,
-            Request request) {
+            Request request, GivenUp given_up) {
   auto answers = make_fan_in(std::move(rp), count, std::move(merge));
   send_windowed(count, [=](std::size_t i, auto done) mutable {
+    if (answers.done())
+      return;
+    if (given_up()) {
+      answers.fail(caf::make_error(caf::sec::request_timeout));
+      return;
+    }
     request(i).then(
       [answers, done](T& part) mutable {
         answers.add(std::move(part));
@@ -128,6 +142,14 @@ void gather(caf::typed_response_promise<T> rp, std::size_t count, Merge merge,
         done();
       });
   });
+}
+
+/// gather for a requester that waits as long as it takes.
+template <class T, class Merge, class Request>
+void gather(caf::typed_response_promise<T> rp, std::size_t count, Merge merge,
+            Request request) {
+  gather(std::move(rp), count, std::move(merge), std::move(request),
+         [] { return false; });
 }
 
 } // namespace motorhead

@@ -36,16 +36,26 @@ void finish(search_pointer self, search_promise rp, Answer answer) {
   self->quit();
 }
 
+/// The time the requester still waits, as of now: the query carries it to
+/// every step, and the step's request gives up with it.
+caf::duration stamp_time_left(search_pointer self, retrieval_query& query,
+                              caf::actor_clock::time_point deadline) {
+  auto now = self->clock().now();
+  query.time_left_ms = ms_until(deadline, now);
+  return timeout_until(deadline, now);
+}
+
 /// The last two steps: the candidates of every session under the
 /// namespace's statistics, fused here, then the hits of those picked.
 void rank_and_fetch(search_pointer self, router_actor router,
                     std::vector<std::string> sessions,
                     candidate_request request, access_scope scope,
-                    search_promise rp) {
+                    caf::actor_clock::time_point deadline, search_promise rp) {
   auto top_k = request.query.top_k;
   bool hybrid = !request.query_vector.empty();
   auto fail = [=](caf::error& err) { finish(self, rp, err); };
-  self->request(router, caf::infinite, candidates_atom::value,
+  auto timeout = stamp_time_left(self, request.query, deadline);
+  self->request(router, timeout, candidates_atom::value,
                 std::move(sessions), std::move(request), scope)
     .then(
       [=](search_candidates& candidates) {
@@ -54,7 +64,8 @@ void rank_and_fetch(search_pointer self, router_actor router,
           finish(self, rp, hit_list{});
           return;
         }
-        self->request(router, caf::infinite, fetch_atom::value, picks, scope)
+        self->request(router, timeout_until(deadline, self->clock().now()),
+                      fetch_atom::value, picks, scope)
           .then(
             [=](hit_list& found) {
               finish(self, rp, in_order_of(picks, std::move(found)));
@@ -65,19 +76,22 @@ void rank_and_fetch(search_pointer self, router_actor router,
 }
 
 /// The first step: the statistics of the query's terms over the namespace.
+/// The query's text is embedded here, once; the sessions get its terms.
 void search_sessions(search_pointer self, router_actor router,
                      std::shared_ptr<const session_setup> setup,
                      std::vector<std::string> sessions, retrieval_query query,
-                     access_scope scope, search_promise rp) {
-  auto text = query.text;
-  with_query_vector(self, *setup, std::move(text), [=](std::vector<float> vector) {
-    self->request(router, caf::infinite, stats_atom::value, sessions, query,
-                  scope)
+                     access_scope scope, caf::actor_clock::time_point deadline,
+                     search_promise rp) {
+  auto text = std::move(query.text);
+  query.text.clear();
+  with_query_vector(self, *setup, std::move(text), [=](std::vector<float> vector) mutable {
+    auto timeout = stamp_time_left(self, query, deadline);
+    self->request(router, timeout, stats_atom::value, sessions, query, scope)
       .then(
         [=](corpus_stats& stats) {
           rank_and_fetch(self, router, sessions,
                          candidate_request{query, vector, std::move(stats)},
-                         scope, rp);
+                         scope, deadline, rp);
         },
         [=](caf::error& err) { finish(self, rp, err); });
   });
@@ -91,6 +105,7 @@ namespace_search(search_pointer self, router_actor router,
   return {
     [=](retrieve_atom, namespace_query& request, access_scope& scope) {
       auto rp = self->make_response_promise<hit_list>();
+      auto deadline = deadline_of(request.query, self->clock().now());
       self->request(setup->peers.store, caf::infinite, namespace_atom::value,
                     request.ns)
         .then(
@@ -100,7 +115,7 @@ namespace_search(search_pointer self, router_actor router,
               return;
             }
             search_sessions(self, router, setup, std::move(sessions),
-                            request.query, scope, rp);
+                            request.query, scope, deadline, rp);
           },
           [=](caf::error& err) { finish(self, rp, err); });
       return rp;

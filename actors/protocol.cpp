@@ -1,5 +1,8 @@
 #include "actors/protocol.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>
 
@@ -24,6 +27,28 @@ caf::actor_clock::time_point deadline_of(const fold_job& job,
   if (job.time_limit_ms == 0)
     return caf::actor_clock::time_point::max();
   return now + std::chrono::milliseconds{job.time_limit_ms};
+}
+
+caf::actor_clock::time_point deadline_of(const retrieval_query& query,
+                                         caf::actor_clock::time_point now) {
+  if (query.time_left_ms == 0)
+    return caf::actor_clock::time_point::max();
+  return now + std::chrono::milliseconds{query.time_left_ms};
+}
+
+caf::duration timeout_until(caf::actor_clock::time_point deadline,
+                            caf::actor_clock::time_point now) {
+  if (deadline == caf::actor_clock::time_point::max())
+    return caf::duration{caf::infinite};
+  return caf::duration{std::max(deadline - now, caf::timespan{1})};
+}
+
+uint32_t ms_until(caf::actor_clock::time_point deadline,
+                  caf::actor_clock::time_point now) {
+  if (deadline == caf::actor_clock::time_point::max())
+    return 0;
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+  return static_cast<uint32_t>(std::max<int64_t>(left.count(), 1));
 }
 
 void add_protocol_types(caf::actor_system_config& cfg) {

@@ -68,6 +68,16 @@ bool is_service_error(const caf::error& err, service_errc code);
 /// the largest time point when it has no limit.
 caf::actor_clock::time_point deadline_of(const fold_job& job,
                                          caf::actor_clock::time_point now);
+caf::actor_clock::time_point deadline_of(const retrieval_query& query,
+                                         caf::actor_clock::time_point now);
+
+/// The time left until `deadline` as of `now`: as a request's timeout
+/// (infinite for none), and as a query's `time_left_ms` (0 for none, at
+/// least 1 while any is left).
+caf::duration timeout_until(caf::actor_clock::time_point deadline,
+                            caf::actor_clock::time_point now);
+uint32_t ms_until(caf::actor_clock::time_point deadline,
+                  caf::actor_clock::time_point now);
 
 /// Registers every message type of this protocol; call on each actor system.
 void add_protocol_types(caf::actor_system_config& cfg);

@@ -172,7 +172,8 @@ typename Inspector::result_type inspect(Inspector& f, retrieval_filter& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, retrieval_query& x) {
-  return f(caf::meta::type_name("retrieval_query"), x.text, x.top_k, x.filter);
+  return f(caf::meta::type_name("retrieval_query"), x.text, x.top_k, x.filter,
+           x.terms, x.time_left_ms);
 }
 
 template <class Inspector>

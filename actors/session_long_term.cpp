@@ -134,7 +134,7 @@ caf::result<std::vector<retrieval_hit>> retrieve(session_pointer self,
   auto fail = [=](caf::error& err) mutable { rp.deliver(err); };
   auto search = [=](const retrieval_index& index,
                     const std::vector<float>& query_vector) mutable {
-    rp.deliver(answer_hits(index, index.search(query.text, query_vector,
+    rp.deliver(answer_hits(index, index.search(query.terms, query_vector,
                                                query.top_k, query.filter)));
   };
   with_searchable_index(

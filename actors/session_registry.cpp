@@ -218,15 +218,23 @@ void handle_down(registry_pointer self, caf::down_msg& msg) {
   forget(self, st.sessions.find(id));
 }
 
-/// Asks every session of `ids` the same, and answers their answers merged.
+/// Asks every session of `ids` the same step of a namespace's search for
+/// `query`, and answers their answers merged; none is asked once the
+/// requester has stopped waiting.
 template <class T, class Merge, class... Ts>
 caf::result<T> ask_sessions(registry_pointer self,
                             const std::vector<std::string>& ids, Merge merge,
-                            Ts... xs) {
+                            const retrieval_query& query, Ts... xs) {
   auto rp = self->make_response_promise<T>();
-  gather(rp, ids.size(), std::move(merge), [=](std::size_t i) {
-    return self->request(session_for(self, ids[i]), caf::infinite, xs...);
-  });
+  auto deadline = deadline_of(query, self->clock().now());
+  gather(
+    rp, ids.size(), std::move(merge),
+    [=](std::size_t i) {
+      return self->request(session_for(self, ids[i]),
+                           timeout_until(deadline, self->clock().now()),
+                           xs...);
+    },
+    [=] { return self->clock().now() >= deadline; });
   return rp;
 }
 
@@ -343,15 +351,15 @@ registry_actor::behavior_type session_registry(registry_pointer self,
     },
     [=](stats_atom, const std::vector<std::string>& ids,
         retrieval_query& query, access_scope& scope) {
-      return ask_sessions<corpus_stats>(self, ids, add_stats, stats_atom::value,
-                                        std::move(query), std::move(scope));
+      return ask_sessions<corpus_stats>(self, ids, add_stats, query,
+                                        stats_atom::value, query, scope);
     },
     [=](candidates_atom, const std::vector<std::string>& ids,
         candidate_request& request, access_scope& scope) {
       return ask_sessions<search_candidates>(self, ids, merge_candidates,
-                                             candidates_atom::value,
-                                             std::move(request),
-                                             std::move(scope));
+                                             request.query,
+                                             candidates_atom::value, request,
+                                             scope);
     },
     [=](fetch_atom, std::vector<ranked_message>& picks, access_scope& scope) {
       return fetch_picks(self, std::move(picks), std::move(scope));

@@ -46,10 +46,11 @@ std::vector<retrieval_hit> fetch_hits(const retrieval_index& index,
 caf::result<corpus_stats> on_stats(session_pointer self, stats_atom,
                                    retrieval_query& query,
                                    access_scope& scope) {
-  auto terms = query_terms(query.text);
   return search_step<corpus_stats>(
     self, std::move(scope),
-    [terms](const retrieval_index& index) { return index.stats(terms); });
+    [terms = std::move(query.terms)](const retrieval_index& index) {
+      return index.stats(terms);
+    });
 }
 
 caf::result<search_candidates>
@@ -59,7 +60,7 @@ on_candidates(session_pointer self, candidates_atom,
     self, std::move(scope),
     [request = std::move(request),
      id = self->state.id](const retrieval_index& index) {
-      return index.candidates(id, query_terms(request.query.text),
+      return index.candidates(id, request.query.terms,
                               request.query_vector, request.stats,
                               request.query.filter, request.query.top_k);
     });

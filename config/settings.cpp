@@ -332,6 +332,18 @@ const std::vector<option_spec>& option_specs() {
      "bytes of a message's metadata object, as compact JSON; more is "
      "refused with 400",
      unsigned_option(&settings::max_metadata_bytes, 2, 1u << 20)},
+    {"MOTORHEAD_QUERY_MAX_BYTES", "16384",
+     "bytes of a retrieval's text at most (400 above)",
+     unsigned_option(&settings::query_max_bytes, 1, 1u << 20)},
+    {"MOTORHEAD_QUERY_MAX_TERMS", "256",
+     "distinct terms of a retrieval's text at most (400 above)",
+     unsigned_option(&settings::query_max_terms, 1, 65536)},
+    {"MOTORHEAD_FILTER_MAX_ROLES", "16",
+     "roles a retrieval's filter may list at most (400 above)",
+     unsigned_option(&settings::filter_max_roles, 1, 4096)},
+    {"MOTORHEAD_FILTER_MAX_METADATA", "16",
+     "metadata members a retrieval's filter may name at most (400 above)",
+     unsigned_option(&settings::filter_max_metadata, 1, 4096)},
     {"MOTORHEAD_ACTOR_THREADS", "0",
      "threads running the actors (0: half the hardware threads, at least "
      "one); the HTTP front has one more",

@@ -69,6 +69,12 @@ struct settings {
   std::size_t max_messages_per_post = 1000;
   std::size_t max_message_bytes = 256 * 1024;
   std::size_t max_metadata_bytes = 4096; // a message's metadata, as JSON
+  // A retrieval's bounds: its text, its distinct terms, and its filter's
+  // roles and metadata members.
+  std::size_t query_max_bytes = 16384;
+  std::size_t query_max_terms = 256;
+  std::size_t filter_max_roles = 16;
+  std::size_t filter_max_metadata = 16;
   std::size_t summarizer_concurrency = 8;
   std::size_t actor_threads = 0; // CAF's workers; 0: one per hardware thread
   std::size_t summarizer_queue = 1024;

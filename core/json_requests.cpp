@@ -202,7 +202,8 @@ decoded<retrieval_query> decode_retrieval_query(std::string_view body) {
     return result::failure(text.error);
   if (text.value->empty())
     return result::failure("\"text\" must not be empty");
-  retrieval_query query{std::move(*text.value), 10, {}};
+  retrieval_query query;
+  query.text = std::move(*text.value);
   auto filter = present_member(doc, "filter");
   if (!filter)
     return result::failure(filter.error);

@@ -162,9 +162,15 @@ struct retrieval_filter {
 
 /// POST /sessions/{id}/retrieval and POST /namespaces/{ns}/retrieval.
 struct retrieval_query {
-  std::string text;
+  std::string text; // none once embedded: the sessions need the terms only
   uint32_t top_k = 10;
   retrieval_filter filter;
+  /// The text's distinct content terms (query_terms), found once per
+  /// request.
+  std::vector<std::string> terms;
+  /// How long the requester still waits for the answer, as of sending, in
+  /// ms; 0: no bound. A fan-out starts no request after it.
+  uint32_t time_left_ms = 0;
 };
 
 /// One answer of a retrieval: the original's shape, plus the message's

@@ -212,11 +212,10 @@ retrieval_index::candidates(const std::string& session_id,
 }
 
 std::vector<search_hit>
-retrieval_index::search(const std::string& query,
+retrieval_index::search(const std::vector<std::string>& terms,
                         const std::vector<float>& query_vector,
                         std::size_t top_k,
                         const retrieval_filter& filter) const {
-  auto terms = query_terms(query);
   auto ranked = fuse(candidates({}, terms, query_vector, stats(terms), filter,
                                 top_k),
                      top_k, !query_vector.empty());

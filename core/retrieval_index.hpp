@@ -61,10 +61,10 @@ public:
                                const retrieval_filter& filter,
                                std::size_t top_k) const;
 
-  /// The session's own search: BM25 alone when `query_vector` is empty,
-  /// else the reciprocal rank fusion of BM25 and cosine similarity. At
-  /// most `top_k` hits.
-  std::vector<search_hit> search(const std::string& query,
+  /// The session's own search for the query's `terms` (query_terms): BM25
+  /// alone when `query_vector` is empty, else the reciprocal rank fusion of
+  /// BM25 and cosine similarity. At most `top_k` hits.
+  std::vector<search_hit> search(const std::vector<std::string>& terms,
                                  const std::vector<float>& query_vector,
                                  std::size_t top_k,
                                  const retrieval_filter& filter = {}) const;

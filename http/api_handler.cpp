@@ -76,6 +76,11 @@ api_handler::api_handler(caf::actor_system& system, router_actor router,
     max_messages_per_post_(cfg.max_messages_per_post),
     max_message_bytes_(cfg.max_message_bytes),
     max_metadata_bytes_(cfg.max_metadata_bytes),
+    query_max_bytes_(cfg.query_max_bytes),
+    query_max_terms_(cfg.query_max_terms),
+    filter_max_roles_(cfg.filter_max_roles),
+    filter_max_metadata_(cfg.filter_max_metadata),
+    request_timeout_(cfg.request_timeout),
     data_envelope_(cfg.data_envelope),
     cors_(cfg.cors_origins) {
 }

@@ -3,6 +3,7 @@
 // actor is handed to a bridge actor, so the I/O thread never waits.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -76,6 +77,9 @@ private:
   /// Why `metadata` is too large, or "": "<owner>field "metadata" is ...".
   std::string metadata_error(const std::string& metadata,
                              const std::string& owner) const;
+  /// Why a retrieval exceeds the query limits (naming the setting), or "";
+  /// finds the query's terms on the way.
+  std::string query_error(retrieval_query& query) const;
 
   io_thread_actors io_actors_;
   caf::actor bridge_;
@@ -85,6 +89,13 @@ private:
   std::size_t max_messages_per_post_;
   std::size_t max_message_bytes_;
   std::size_t max_metadata_bytes_;
+  std::size_t query_max_bytes_;
+  std::size_t query_max_terms_;
+  std::size_t filter_max_roles_;
+  std::size_t filter_max_metadata_;
+  /// How long a request waits for the actors (MOTORHEAD_REQUEST_TIMEOUT_MS):
+  /// a namespace's search tells its fan-out.
+  std::chrono::milliseconds request_timeout_;
   bool data_envelope_;
   cors_policy cors_;
 };

@@ -10,6 +10,7 @@
 
 #include "actors/protocol.hpp"
 #include "core/json_codec.hpp"
+#include "core/retrieval_index.hpp"
 #include "http/api_bridge.hpp"
 #include "http/api_message.hpp"
 #include "http/routes.hpp"
@@ -87,16 +88,44 @@ void api_handler::handle_retrieval(const api_request& request,
   auto query = json::decode_retrieval_query(request.body);
   if (!query)
     return respond(error_response(400, query.error));
+  if (auto err = query_error(*query.value); !err.empty())
+    return respond(error_response(400, err));
   auto answer = [](const std::vector<retrieval_hit>& hits) {
     return ok_response(json::encode_retrieval_hits(hits));
   };
-  if (route.kind == route_kind::namespace_retrieval)
+  if (route.kind == route_kind::namespace_retrieval) {
+    query.value->time_left_ms = static_cast<uint32_t>(request_timeout_.count());
     return ask_router<std::vector<retrieval_hit>>(
       respond, answer, retrieve_atom::value,
       namespace_query{route.ns, std::move(*query.value)}, scope);
+  }
   ask_router<std::vector<retrieval_hit>>(respond, answer, retrieve_atom::value,
                                          route.session_id,
                                          std::move(*query.value), scope);
+}
+
+std::string api_handler::query_error(retrieval_query& query) const {
+  auto beyond = [](const char* what, std::size_t count, std::size_t limit,
+                   const char* setting) {
+    return std::string{"the query has "} + std::to_string(count) + " " + what
+           + "; at most " + std::to_string(limit) + " are allowed ("
+           + setting + ")";
+  };
+  if (query.text.size() > query_max_bytes_)
+    return beyond("bytes of text", query.text.size(), query_max_bytes_,
+                  "MOTORHEAD_QUERY_MAX_BYTES");
+  const auto& filter = query.filter;
+  if (filter.roles.size() > filter_max_roles_)
+    return beyond("roles in its filter", filter.roles.size(),
+                  filter_max_roles_, "MOTORHEAD_FILTER_MAX_ROLES");
+  if (filter.metadata.size() > filter_max_metadata_)
+    return beyond("metadata members in its filter", filter.metadata.size(),
+                  filter_max_metadata_, "MOTORHEAD_FILTER_MAX_METADATA");
+  query.terms = query_terms(query.text);
+  if (query.terms.size() > query_max_terms_)
+    return beyond("distinct terms", query.terms.size(), query_max_terms_,
+                  "MOTORHEAD_QUERY_MAX_TERMS");
+  return {};
 }
 
 std::string api_handler::limit_error(const append_request& request) const {

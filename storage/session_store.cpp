@@ -108,6 +108,8 @@ const std::string fenced_prefix = "FENCED";
 const std::string stale_prefix = "STALE";
 const std::string conflict_prefix = "CONFLICT";
 const std::string touched_prefix = "TOUCHED";
+// The append script's answer to a retry: a status, not a refusal.
+const std::string stored_status = "STORED";
 
 bool first_reply_starts_with(const std::vector<redis_reply>& replies,
                              const std::string& prefix) {
@@ -125,9 +127,8 @@ bool is_stale(const std::vector<redis_reply>& replies) {
 }
 
 bool is_already_stored(const std::vector<redis_reply>& replies) {
-  // The append script answers 0 for a retry, 1 for a POST it stored.
-  return !replies.empty() && replies.front().type == redis_reply::kind::integer
-         && replies.front().integer == 0;
+  return !replies.empty() && replies.front().type == redis_reply::kind::status
+         && replies.front().text == stored_status;
 }
 
 bool is_id_conflict(const std::vector<redis_reply>& replies) {

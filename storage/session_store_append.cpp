@@ -21,8 +21,9 @@ namespace {
 // time (ms), has_metadata, metadata (JSON, "" for none), then for each
 // message its id, seq and record. Answers 1 once it stored the POST. A
 // POST whose message ids are all stored already is a retry: nothing
-// changes, and the answer is 0; one that repeats only some changes nothing
-// either (CONFLICT). The archive and the marks of messages waiting for an
+// changes, and the answer is the status STORED (not an error: the script
+// vouches for the write that stored them); one that repeats only some
+// changes nothing either (CONFLICT). The archive and the marks of messages waiting for an
 // embedding are written with the messages, so none is ever lost. A new
 // context starts a new summary generation. The time is the session's last
 // update, its creation time if it has none, and its score in the indexes.
@@ -46,7 +47,7 @@ if #added < count then
   -- stream behind the write that stored these ids, whichever connection
   -- that came on, so that a WAIT after this script covers that write too.
   redis.call('HSET', KEYS[2], 'epoch', ARGV[1])
-  return 0
+  return redis.status_reply('STORED')
 end
 redis.call('PERSIST', KEYS[2])
 for i = first, #ARGV, 3 do

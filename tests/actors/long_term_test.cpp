@@ -59,7 +59,8 @@ struct long_term_fixture : actor_fixture {
   std::vector<std::string> retrieve(const std::string& text) {
     auto hits = ask<std::vector<retrieval_hit>>(
       memory, retrieve_atom::value, std::string{"s"},
-      retrieval_query{text, 10, retrieval_filter{}}, access_scope{});
+      retrieval_query{text, 10, retrieval_filter{}, query_terms(text)},
+      access_scope{});
     CAF_REQUIRE(hits);
     std::vector<std::string> contents;
     for (const auto& hit : *hits)

@@ -370,7 +370,8 @@ CAF_TEST(a key scoped to namespaces reaches only their sessions) {
                                    std::string{"s"}, erase_request{}, tenant_b)));
   CAF_CHECK(forbidden(ask<std::vector<retrieval_hit>>(
     registry, retrieve_atom::value, std::string{"s"},
-    retrieval_query{"m1", 10, retrieval_filter{}}, tenant_b)));
+    retrieval_query{"m1", 10, retrieval_filter{}, query_terms("m1")},
+    tenant_b)));
   auto view = get("s");
   CAF_REQUIRE(view);
   CAF_CHECK_EQUAL(contents(*view), (strings{"m2", "m1"}));

@@ -29,15 +29,15 @@ std::vector<uint64_t> seqs(const std::vector<search_hit>& hits) {
 
 TEST(RetrievalIndex, Bm25RanksMatchingMessagesFirst) {
   auto index = sample();
-  auto hits = index.search("sushi Tokyo", {}, 10);
+  auto hits = index.search(query_terms("sushi Tokyo"), {}, 10);
   ASSERT_EQ(hits.size(), 2u);
   // Both hold both terms; the shorter message ranks first (BM25's b).
   EXPECT_EQ(seqs(hits), (std::vector<uint64_t>{3, 4}));
   EXPECT_LT(hits[0].dist, hits[1].dist);
   EXPECT_GT(hits[0].dist, 0.0);
   EXPECT_LE(hits[1].dist, 1.0);
-  EXPECT_TRUE(index.search("volcano", {}, 10).empty());
-  EXPECT_EQ(index.search("car Hokkaido sushi", {}, 1).size(), 1u);
+  EXPECT_TRUE(index.search(query_terms("volcano"), {}, 10).empty());
+  EXPECT_EQ(index.search(query_terms("car Hokkaido sushi"), {}, 1).size(), 1u);
 }
 
 TEST(RetrievalIndex, AddingASeqTwiceKeepsOneCopy) {
@@ -57,13 +57,13 @@ TEST(RetrievalIndex, HybridFusesLexicalAndSemanticRankings) {
   index.set_vector(4, {0, 0.5, 0.5});
   EXPECT_EQ(index.unembedded(), (std::vector<uint64_t>{5}));
   // No word of "automobile hire" occurs: BM25 finds nothing, cosine does.
-  auto hits = index.search("automobile hire", {2, 0, 0}, 3);
+  auto hits = index.search(query_terms("automobile hire"), {2, 0, 0}, 3);
   ASSERT_FALSE(hits.empty());
   EXPECT_EQ(hits[0].seq, 1u);
   for (std::size_t i = 1; i < hits.size(); ++i)
     EXPECT_LE(hits[i - 1].dist, hits[i].dist);
   // A message first in both rankings gets the smallest possible dist: 0.
-  auto both = index.search("rent car Hokkaido", {1, 0, 0}, 1);
+  auto both = index.search(query_terms("rent car Hokkaido"), {1, 0, 0}, 1);
   EXPECT_EQ(both[0].seq, 1u);
   EXPECT_NEAR(both[0].dist, 0.0, 1e-12);
 }
@@ -87,7 +87,7 @@ TEST(RetrievalIndex, SessionsSearchedTogetherRankAsOneIndexOfThemAll) {
     merge_candidates(merged,
                      second.candidates("a", terms, vector, stats, {}, 10));
     auto together = fuse(merged, 10, !vector.empty());
-    auto alone = all.search("car Hokkaido Tokyo", vector, 10);
+    auto alone = all.search(query_terms("car Hokkaido Tokyo"), vector, 10);
     ASSERT_EQ(together.size(), alone.size());
     for (std::size_t i = 0; i < alone.size(); ++i) {
       EXPECT_EQ(together[i].seq, alone[i].seq);
@@ -102,7 +102,7 @@ TEST(RetrievalIndex, FiltersSelectByRoleMetadataAndTime) {
   index.add({2, "AI", "pizza", {"b", 2000, R"({"topic":"food"})", 1}});
   index.add({3, "AI", "pizza", {"c", 3000, "", 1}});
   auto found = [&](const retrieval_filter& filter) {
-    return seqs(index.search("pizza", {}, 10, filter));
+    return seqs(index.search(query_terms("pizza"), {}, 10, filter));
   };
   retrieval_filter by_role;
   by_role.roles = {"AI"};
@@ -115,8 +115,8 @@ TEST(RetrievalIndex, FiltersSelectByRoleMetadataAndTime) {
   by_time.created_before = 3000;
   EXPECT_EQ(found(by_time), (std::vector<uint64_t>{2}));
   // A filter narrows the answers, not the statistics: the scores stay.
-  EXPECT_EQ(index.search("pizza", {}, 10, by_time)[0].dist,
-            index.search("pizza", {}, 10)[1].dist);
+  EXPECT_EQ(index.search(query_terms("pizza"), {}, 10, by_time)[0].dist,
+            index.search(query_terms("pizza"), {}, 10)[1].dist);
 }
 
 TEST(RetrievalIndex, VectorsPackAsFloat32) {
@@ -135,7 +135,7 @@ TEST(RetrievalIndex, SearchesTenThousandMessagesExactly) {
   for (uint64_t i = 1; i <= 10000; ++i)
     index.add({i, "Human", "message " + std::to_string(i) + " about topic"
                              + std::to_string(i % 97)});
-  auto hits = index.search("topic42", {}, 5);
+  auto hits = index.search(query_terms("topic42"), {}, 5);
   ASSERT_EQ(hits.size(), 5u);
   for (const auto& hit : hits)
     EXPECT_EQ(hit.seq % 97, 42u);

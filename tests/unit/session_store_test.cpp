@@ -231,9 +231,11 @@ TEST(SessionStore, DecodesALoadedSession) {
 
 TEST(SessionStore, ARetryVouchesForTheWriteAConflictRefuses) {
   redis_reply stored{redis_reply::kind::integer, 1, {}, {}};
-  redis_reply retry{redis_reply::kind::integer, 0, {}, {}};
+  redis_reply retry{redis_reply::kind::status, 0, "STORED", {}};
+  redis_reply nothing_pending{redis_reply::kind::integer, 0, {}, {}};
   redis_reply conflict{redis_reply::kind::error, 0, "CONFLICT 1 of the 2", {}};
   EXPECT_FALSE(store::is_already_stored({stored}));
+  EXPECT_FALSE(store::is_already_stored({nothing_pending})); // vectors
   EXPECT_TRUE(store::is_already_stored({retry}));
   EXPECT_EQ(store::first_error({retry}), ""); // not an error reply
   EXPECT_FALSE(store::is_already_stored({conflict}));
