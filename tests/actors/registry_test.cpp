@@ -1,6 +1,7 @@
 #define CAF_SUITE registry
 #include "actor_fixture.hpp"
 
+#include "actors/fan_in.hpp"
 #include "core/metrics.hpp"
 #include "core/rendezvous.hpp"
 
@@ -242,6 +243,42 @@ CAF_TEST(sessions stop with their registry) {
     self->receive([&](caf::down_msg& down) { stopped.insert(down.source); },
                   caf::after(std::chrono::seconds{0}) >> [] {});
   CAF_CHECK_EQUAL(stopped, (std::set<caf::actor_addr>{live.address(), retired}));
+}
+
+CAF_TEST(a search step asks no session once its requester stopped waiting) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 200; ++i)
+    ids.push_back("s" + std::to_string(i));
+  retrieval_query query;
+  query.terms = {"m1"};
+  query.time_left_ms = 100;
+  hold_store();
+  auto answer = self->request(registry, caf::infinite, stats_atom::value, ids,
+                              query, access_scope{});
+  sched.run();
+  // One window of sessions loads, each waiting for the store.
+  auto asked = store_state().held.size();
+  CAF_CHECK_EQUAL(asked, requests_in_flight);
+  advance_time(std::chrono::milliseconds{150});
+  sched.run();
+  release_store();
+  CAF_CHECK_EQUAL(store_state().loads, asked);
+  answer.receive([](corpus_stats&) { CAF_FAIL("a timed-out step answered"); },
+                 [](caf::error& err) {
+                   CAF_CHECK_EQUAL(err, caf::sec::request_timeout);
+                 });
+}
+
+CAF_TEST(a search step without a time limit asks every session) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 200; ++i)
+    ids.push_back("s" + std::to_string(i));
+  retrieval_query query;
+  query.terms = {"m1"};
+  auto stats = ask<corpus_stats>(registry, stats_atom::value, ids, query,
+                                 access_scope{});
+  CAF_REQUIRE(stats);
+  CAF_CHECK_EQUAL(store_state().loads, 200u);
 }
 
 CAF_TEST(list and ping go to the store) {
