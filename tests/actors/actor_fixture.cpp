@@ -85,7 +85,19 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
         auto& session = self->state.sessions[id];
         if (session.epoch != change.epoch)
           return fenced();
+        auto& stored = self->state.ids[id];
+        auto repeated = std::count_if(
+          change.messages.begin(), change.messages.end(),
+          [&](const stored_message& msg) {
+            return stored.count(msg.details.id) > 0;
+          });
+        if (repeated > 0
+            && repeated == static_cast<std::ptrdiff_t>(change.messages.size()))
+          return make_error(service_errc::already_stored, "STORED");
+        if (repeated > 0)
+          return make_error(service_errc::id_conflict, "CONFLICT");
         for (auto& msg : change.messages) {
+          stored.insert(msg.details.id);
           session.messages.push_back(msg);
           if (change.archive)
             self->state.archives[id].messages.push_back(msg);
@@ -133,6 +145,7 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
         session = erased;
         self->state.archives.erase(id);
         self->state.infos.erase(id);
+        self->state.ids.erase(id);
         return ok_atom::value;
       });
     },

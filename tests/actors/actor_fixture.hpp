@@ -10,6 +10,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "actors/protocol.hpp"
 #include "actors/session_registry.hpp"
@@ -30,6 +31,9 @@ struct fake_store_state {
   std::map<std::string, session_snapshot> sessions;
   std::map<std::string, session_archive> archives;
   std::map<std::string, session_info> infos;
+  /// The message ids each session stored (a POST repeating all of them is
+  /// a retry, some of them a conflict).
+  std::map<std::string, std::set<std::string>> ids;
   std::vector<bool> all_embedded_flags; // of every vectors write, in order
   bool down = false;
   std::size_t loads = 0;

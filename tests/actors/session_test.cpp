@@ -345,6 +345,71 @@ CAF_TEST(a fold of meaningless lines leaves a missing context null) {
   CAF_CHECK_EQUAL(contents(*view), (strings{"m5", "m4"}));
 }
 
+namespace {
+
+chat_message with_id(std::string content, std::string id) {
+  chat_message msg{"Human", std::move(content)};
+  msg.details.id = std::move(id);
+  return msg;
+}
+
+bool forbidden_answer(const caf::error& err) {
+  return is_service_error(err, service_errc::forbidden);
+}
+
+} // namespace
+
+CAF_TEST(a retry or a refused post under another namespace changes none) {
+  access_scope tenant_a{true, {"a"}};
+  access_scope tenant_b{true, {"b"}};
+  auto post_as = [&](std::vector<chat_message> messages, std::string ns,
+                     access_scope scope) {
+    return ask<ok_atom>(registry, memory_append_atom::value, std::string{"s"},
+                        append_request{std::move(messages), {}, ns}, scope);
+  };
+  CAF_REQUIRE(post_as({with_id("m1", "i1")}, "a", tenant_a));
+  // An unscoped key sends the POST again, under b: a retry, answered ok.
+  CAF_CHECK(post_as({with_id("m1", "i1")}, "b", access_scope{}));
+  // And repeats part of it under b: refused.
+  auto conflict = post_as({with_id("m1", "i1"), with_id("m2", "i2")}, "b",
+                          access_scope{});
+  CAF_CHECK(!conflict
+            && is_service_error(conflict.error(), service_errc::id_conflict));
+  CAF_CHECK_EQUAL(store_state().sessions["s"].namespaces, (strings{"a"}));
+  auto seen_by_b = ask<memory_view>(registry, memory_get_atom::value,
+                                    std::string{"s"}, tenant_b);
+  CAF_CHECK(!seen_by_b && forbidden_answer(seen_by_b.error()));
+  // The next POST of its tenant leaves the list as it was.
+  CAF_REQUIRE(post_as({with_id("m3", "i3")}, "a", tenant_a));
+  CAF_CHECK_EQUAL(store_state().sessions["s"].namespaces, (strings{"a"}));
+}
+
+CAF_TEST(while a write fills an empty session only its namespace may join) {
+  access_scope tenant_a{true, {"a"}};
+  access_scope tenant_b{true, {"b"}};
+  CAF_REQUIRE(get("s")); // loaded, and empty
+  hold_store();
+  auto post = send_request(memory_append_atom::value, std::string{"s"},
+                           append_request{numbered_messages(1, 1), {}, "a"},
+                           access_scope{});
+  sched.run();
+  auto seen_by_b = send_request(memory_get_atom::value, std::string{"s"},
+                                tenant_b);
+  auto seen_by_a = send_request(memory_get_atom::value, std::string{"s"},
+                                tenant_a);
+  sched.run();
+  seen_by_b.receive([](memory_view&) { CAF_FAIL("b got in"); },
+                    [](caf::error& err) { CAF_CHECK(forbidden_answer(err)); });
+  seen_by_a.receive([](memory_view& view) { CAF_CHECK(view.messages.empty()); },
+                    [](caf::error& err) { CAF_FAIL("a was refused: " << err); });
+  release_store();
+  require_ok(post);
+  auto view = ask<memory_view>(registry, memory_get_atom::value,
+                               std::string{"s"}, tenant_a);
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (strings{"m1"}));
+}
+
 CAF_TEST(a key scoped to namespaces reaches only their sessions) {
   access_scope tenant_a{true, {"a"}};
   access_scope tenant_b{true, {"b"}};

@@ -528,6 +528,14 @@ class Motorhead:
         self.log.close()
         self._http_port.release()
 
+    def operator_headers(self):
+        """The headers of an unscoped key, when the server wants keys: what
+        the operators' routes (/cluster, /metrics) need."""
+        keys = self.env.get("MOTORHEAD_API_KEYS", "")
+        unscoped = [key.strip() for key in keys.split(",")
+                    if key.strip() and ":" not in key]
+        return {"Authorization": f"Bearer {unscoped[0]}"} if unscoped else {}
+
     def rss_bytes(self):
         """The server's resident set size (VmRSS)."""
         with open(f"/proc/{self.process.pid}/status") as status:
@@ -734,11 +742,13 @@ class Cluster:
             raise RuntimeError("the cluster did not form")
 
     def members(self, node):
-        return node.request("GET", "/cluster")[1]["members"]
+        return node.request("GET", "/cluster",
+                            headers=node.operator_headers())[1]["members"]
 
     def owner(self, session, node=None):
         node = node or self.nodes[0]
-        return node.request("GET", f"/cluster?session={session}")[1]["owner"]
+        return node.request("GET", f"/cluster?session={session}",
+                            headers=node.operator_headers())[1]["owner"]
 
     def close(self):
         for node in self.nodes:

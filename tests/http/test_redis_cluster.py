@@ -14,6 +14,7 @@ import prometheus
 import test_http_api as api
 import test_redis_ha as ha
 import test_retrieval as retrieval
+import test_tenants as tenants
 from harness import (Cluster, Motorhead, RedisCluster, RedisServer, TestCase,
                      Writer, human, module_scope, refusing_port,
                      wait_for_writes, wait_until)
@@ -115,6 +116,23 @@ class NodesInTurn:
 
 
 class OriginalApiOnBothClusters(OnRedisCluster, api.OriginalApiTest):
+    serve = NodesInTurn
+
+
+class RefusedWritesOnRedisCluster(OnRedisCluster, tenants.RefusedWritesTest):
+    pass
+
+
+class RefusedWritesOnBothClusters(OnRedisCluster, tenants.RefusedWritesTest):
+    serve = NodesInTurn
+
+
+class MetadataOnlyOnBothClusters(OnRedisCluster, tenants.MetadataOnlyTest):
+    serve = NodesInTurn
+
+
+class NamespaceNamesOnBothClusters(OnRedisCluster,
+                                   tenants.NamespaceNamesTest):
     serve = NodesInTurn
 
 

@@ -24,15 +24,14 @@ def message(text, msg_id):
 
 
 class TenantTestCase(TestCase):
-    server_env = {}
+    server_env = {"MOTORHEAD_API_KEYS": KEYS,
+                  "MOTORHEAD_LONG_TERM_MEMORY": "true"}
 
     @classmethod
     def setUpClass(cls):
         cls.redis = RedisServer(durable=False)
         cls.redis.start()
-        cls.server = Motorhead(cls.redis.url, MOTORHEAD_API_KEYS=KEYS,
-                               MOTORHEAD_LONG_TERM_MEMORY="true",
-                               **cls.server_env)
+        cls.server = Motorhead(cls.redis.url, **cls.server_env)
         cls.server.start()
 
     @classmethod
