@@ -46,6 +46,10 @@ class Key:
 KEYS = [Key("admin", None), Key("acme", {"acme"}), Key("globex", {"globex"})]
 
 
+def with_namespace(path, ns):
+    return path + (f"?namespace={ns}" if ns else "")
+
+
 class SessionModel:
     """What the server acknowledged of one session since its last delete."""
 
@@ -139,12 +143,19 @@ class Run:
         return self.rng.choice(own) if self.rng.random() < 0.9 else \
             self.rng.choice([n for n in NAMESPACES if n not in key.scope])
 
+    @staticmethod
+    def may_write(key, session, ns):
+        """Whether `key` may write `session` under `ns`: it names one of its
+        namespaces (an unscoped key need not) and reaches the session."""
+        named = key.scope is None or (ns is not None and key.allows(ns))
+        return named and key.reaches(session)
+
     def post(self, key, sid, ns, kind, messages):
         session = self.sessions[sid]
-        path = f"/sessions/{sid}/memory" + (f"?namespace={ns}" if ns else "")
-        status, answer = self.write(key, "POST", path, {"messages": messages})
-        named = ns is not None and key.allows(ns) or key.scope is None
-        if not named or not key.reaches(session):
+        status, answer = self.write(key, "POST",
+                                    with_namespace(f"/sessions/{sid}/memory", ns),
+                                    {"messages": messages})
+        if not self.may_write(key, session, ns):
             return self.expect(status, 403, answer)
         if kind == "partial":
             return self.expect(status, 409, answer)
@@ -195,10 +206,10 @@ class Run:
 
     def patch(self, key, sid, ns, patch):
         session = self.sessions[sid]
-        path = f"/sessions/{sid}" + (f"?namespace={ns}" if ns else "")
-        status, answer = self.write(key, "PATCH", path, {"metadata": patch})
-        named = ns is not None and key.allows(ns) or key.scope is None
-        if not named or not key.reaches(session):
+        status, answer = self.write(key, "PATCH",
+                                    with_namespace(f"/sessions/{sid}", ns),
+                                    {"metadata": patch})
+        if not self.may_write(key, session, ns):
             return self.expect(status, 403, answer)
         session.metadata = {**(session.metadata or {}), **patch}
         if ns:
