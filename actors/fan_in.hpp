@@ -17,12 +17,13 @@
 
 namespace motorhead {
 
-template <class T, class Merge>
+/// `Answer` is a response promise, or anything that takes deliver(T) and
+/// deliver(caf::error) as one does.
+template <class T, class Merge, class Answer = caf::typed_response_promise<T>>
 class fan_in {
 public:
   /// Waits for `parts` answers; with none, answers `total` at once.
-  fan_in(caf::typed_response_promise<T> rp, std::size_t parts, Merge merge,
-         T total = {})
+  fan_in(Answer rp, std::size_t parts, Merge merge, T total = {})
     : state_(std::make_shared<state>(
         state{std::move(rp), parts, std::move(merge), std::move(total), false})) {
     if (parts == 0)
@@ -51,7 +52,7 @@ public:
 
 private:
   struct state {
-    caf::typed_response_promise<T> rp;
+    Answer rp;
     std::size_t waiting;
     Merge merge;
     T total;

@@ -296,6 +296,14 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
                     rp);
       return rp;
     },
+    [=](forget_atom, const std::string& ns) {
+      auto rp = self->make_response_promise<ok_atom>();
+      enqueue_write(self, commands_only([ns](const store::key_layout&) {
+                      return store::forgotten_commands(ns);
+                    }),
+                    rp);
+      return rp;
+    },
     [=](expire_atom, int64_t cutoff_ms, uint32_t limit) {
       auto rp = self->make_response_promise<std::vector<std::string>>();
       enqueue_read(self,

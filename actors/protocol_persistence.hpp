@@ -37,6 +37,10 @@ using persistence_actor = caf::typed_actor<
   // What to delete (every namespace to leave), and the writer's epoch.
   caf::replies_to<erase_atom, std::string, erase_request,
                   uint64_t>::with<ok_atom>,
+  // A namespace's deletion is done: one write in the namespace's slot,
+  // behind every deletion before it (leaving nothing), so that the answer
+  // carries the writes' guarantee (with WAIT, the replicas have them all).
+  caf::replies_to<forget_atom, std::string>::with<ok_atom>,
   caf::replies_to<list_atom, session_page>::with<std::vector<std::string>>,
   caf::replies_to<ping_atom>::with<ok_atom>,
   // Long-term memory: every message and vector of a session; vectors to

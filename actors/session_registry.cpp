@@ -51,8 +51,8 @@ enum class stop_reason { idle, evicted };
 /// Takes the session out of the recency list, or out of the sessions asked
 /// whether they may stop (which are not in the list).
 void unlink(registry_state& st, slot& s) {
-  if (s.second.asked_to_stop) {
-    s.second.asked_to_stop = false;
+  if (s.second.stop_question != 0) {
+    s.second.stop_question = 0;
     --st.asked_to_stop;
   } else {
     st.recency.unlink(s);
@@ -93,15 +93,18 @@ void make_newest(registry_pointer self, slot& s) {
   schedule_sweep(self, st.cache.idle);
 }
 
-/// The session's answer to whether it may stop. It stops only while it is
-/// still asked: a request delegated since then made it the newest again,
-/// and reached it after the question. A busy session goes back to the
-/// list as the newest, to be asked again an idle time later.
+/// The session's answer to `question`, whether it may stop. It stops only
+/// while that question is still the one it is asked: a request delegated
+/// since then made it the newest again, and reached it after the question
+/// (and an answer to an earlier question, late, may come while a later one
+/// is asked). A busy session goes back to the list as the newest, to be
+/// asked again an idle time later.
 void settle_stop(registry_pointer self, const caf::actor_addr& address,
-                 bool may_stop, stop_reason reason) {
+                 uint32_t question, bool may_stop, stop_reason reason) {
   auto& st = self->state;
   auto found = st.ids.find(address);
-  if (found == st.ids.end() || !found->second->second.asked_to_stop)
+  if (found == st.ids.end()
+      || found->second->second.stop_question != question)
     return;
   auto& s = *found->second;
   if (!may_stop) {
@@ -124,13 +127,19 @@ void settle_stop(registry_pointer self, const caf::actor_addr& address,
 void ask_to_stop(registry_pointer self, slot& s, stop_reason reason) {
   auto& st = self->state;
   st.recency.unlink(s);
-  s.second.asked_to_stop = true;
+  if (++st.last_stop_question == 0) // 0 means none
+    ++st.last_stop_question;
+  auto question = st.last_stop_question;
+  s.second.stop_question = question;
   ++st.asked_to_stop;
   auto address = s.second.handle.address();
   self->request(s.second.handle, caf::infinite, idle_atom::value)
-    .then([=](bool may_stop) { settle_stop(self, address, may_stop, reason); },
-          // It failed: its down message forgets it.
-          [=](caf::error&) { settle_stop(self, address, false, reason); });
+    .then(
+      [=](bool may_stop) {
+        settle_stop(self, address, question, may_stop, reason);
+      },
+      // It failed: its down message forgets it.
+      [=](caf::error&) { settle_stop(self, address, question, false, reason); });
 }
 
 /// Asks the sessions idle for the idle time to stop, oldest first and a
@@ -254,6 +263,25 @@ fetch_picks(registry_pointer self, std::vector<ranked_message> picks,
   return rp;
 }
 
+/// Answers a namespace's deletion with the number of sessions deleted,
+/// once a last write proves them all (see forget_atom): with WAIT, a
+/// retry that finds nothing left to delete still answers only once the
+/// replicas have what the first try deleted.
+struct answer_when_proven {
+  registry_pointer self;
+  std::string ns;
+  caf::typed_response_promise<uint64_t> rp;
+
+  void deliver(uint64_t deleted) {
+    self->request(self->state.setup->peers.store, caf::infinite,
+                  forget_atom::value, ns)
+      .then([rp = rp, deleted](ok_atom) mutable { rp.deliver(deleted); },
+            [rp = rp](caf::error& err) mutable { rp.deliver(err); });
+  }
+
+  void deliver(caf::error err) { rp.deliver(std::move(err)); }
+};
+
 /// Deletes every session listed under the namespace, each through
 /// `router` (to its owner), leaving nothing of them in Redis; answers how
 /// many there were. The namespace's index empties with the last of them.
@@ -265,9 +293,9 @@ caf::result<uint64_t> forget_namespace(registry_pointer self, std::string ns,
                 namespace_atom::value, ns)
     .then(
       [=](std::vector<std::string>& sessions) mutable {
-        auto deleted = make_fan_in(
-          rp, sessions.size(),
-          [](uint64_t& total, uint64_t one) { total += one; });
+        auto add = [](uint64_t& total, uint64_t one) { total += one; };
+        auto deleted = fan_in<uint64_t, decltype(add), answer_when_proven>{
+          answer_when_proven{self, ns, rp}, sessions.size(), add};
         send_windowed(sessions.size(), [=](std::size_t i, auto done) mutable {
           self->request(router, caf::infinite, memory_delete_atom::value,
                         sessions[i], erase_request{{ns}, true, 0}, scope)

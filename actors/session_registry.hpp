@@ -44,7 +44,10 @@ struct registry_state {
     /// whether it may stop, and so out of the list.
     slot* newer = nullptr;
     slot* older = nullptr;
-    bool asked_to_stop = false;
+    /// The question whether it may stop that it is asked now; 0: none. An
+    /// answer to an earlier question (asked before a request made the
+    /// session busy) settles nothing.
+    uint32_t stop_question = 0;
   };
 
   /// Sessions by the time of their last request, intrusive so that it costs
@@ -64,6 +67,7 @@ struct registry_state {
   recency_list recency;
   /// Sessions asked whether they may stop, awaiting their answer.
   std::size_t asked_to_stop = 0;
+  uint32_t last_stop_question = 0;
   bool sweep_scheduled = false;
   /// Each live session by address, for its down message.
   std::unordered_map<caf::actor_addr, slot*> ids;

@@ -1,7 +1,9 @@
 #include "core/tokenizer.hpp"
 
 #include <fstream>
+#include <functional>
 #include <limits>
+#include <queue>
 #include <sstream>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -163,30 +165,64 @@ void bpe_tokenizer::encode_piece(std::string_view piece,
     out.push_back(whole);
     return;
   }
-  // Boundaries of the current parts; part i is [bounds[i], bounds[i + 1]).
-  std::vector<std::size_t> bounds(piece.size() + 1);
-  for (std::size_t i = 0; i <= piece.size(); ++i)
-    bounds[i] = i;
-  auto pair_rank = [&](std::size_t i) {
-    if (i + 2 >= bounds.size())
-      return no_rank;
-    return rank_of(ranks_, piece.substr(bounds[i], bounds[i + 2] - bounds[i]));
-  };
-  while (bounds.size() > 2) {
-    uint32_t best = no_rank;
-    std::size_t best_index = 0;
-    for (std::size_t i = 0; i + 2 < bounds.size(); ++i)
-      if (auto rank = pair_rank(i); rank < best) {
-        best = rank;
-        best_index = i;
-      }
-    if (best == no_rank)
-      break;
-    bounds.erase(bounds.begin() + static_cast<std::ptrdiff_t>(best_index) + 1);
+  // Byte pair merging: the adjacent parts whose union ranks lowest merge
+  // first, the leftmost of equal ranks. The parts are a linked list over
+  // the piece's bytes (part i starts at byte i while it lives), and the
+  // candidate pairs wait in a heap, so that a piece of n bytes costs
+  // O(n log n) rank lookups rather than O(n^2): a message of one long
+  // run of letters (a single piece) must not take minutes of an actor's
+  // thread.
+  const auto none = piece.size();
+  std::vector<std::size_t> next(piece.size());
+  std::vector<std::size_t> prev(piece.size());
+  std::vector<uint32_t> version(piece.size(), 0);
+  for (std::size_t i = 0; i < piece.size(); ++i) {
+    next[i] = i + 1;
+    prev[i] = i == 0 ? none : i - 1;
   }
-  for (std::size_t i = 0; i + 1 < bounds.size(); ++i)
-    out.push_back(
-      rank_of(ranks_, piece.substr(bounds[i], bounds[i + 1] - bounds[i])));
+  struct candidate {
+    uint32_t rank;
+    std::size_t left;
+    uint32_t left_version;
+    uint32_t right_version;
+    bool operator>(const candidate& other) const {
+      return rank != other.rank ? rank > other.rank : left > other.left;
+    }
+  };
+  std::priority_queue<candidate, std::vector<candidate>,
+                      std::greater<candidate>>
+    pairs;
+  auto push_pair = [&](std::size_t left) {
+    if (left == none || next[left] == none)
+      return;
+    auto right = next[left];
+    auto end = next[right];
+    if (auto rank = rank_of(ranks_, piece.substr(left, end - left));
+        rank != no_rank)
+      pairs.push({rank, left, version[left], version[right]});
+  };
+  for (std::size_t i = 0; i < piece.size(); ++i)
+    push_pair(i);
+  while (!pairs.empty()) {
+    auto best = pairs.top();
+    pairs.pop();
+    auto left = best.left;
+    auto right = next[left];
+    // A pair is current while neither part changed since it was pushed (a
+    // part that absorbed its right neighbour, or was absorbed, did).
+    if (version[left] != best.left_version || right == none
+        || version[right] != best.right_version)
+      continue;
+    next[left] = next[right];
+    if (next[right] != none)
+      prev[next[right]] = left;
+    ++version[left];
+    ++version[right]; // absorbed: no pair of it is current any more
+    push_pair(prev[left]);
+    push_pair(left);
+  }
+  for (std::size_t i = 0; i != none; i = next[i])
+    out.push_back(rank_of(ranks_, piece.substr(i, next[i] - i)));
 }
 
 std::string encoding_for_model(const std::string& model) {

@@ -38,8 +38,10 @@ api_response error_response(const caf::error& err) {
                                      + error_text(err));
       case service_errc::write_unknown:
         return error_response(503, "storage did not confirm the write in "
-                                   "time; it may have been stored: read the "
-                                   "session before sending it again");
+                                   "time; it may have been stored: send it "
+                                   "again with the same message ids (a retry "
+                                   "stores nothing twice, and is answered "
+                                   "once the write is confirmed)");
       case service_errc::forbidden:
         return error_response(403, error_text(err));
       case service_errc::id_conflict:

@@ -81,14 +81,15 @@ void connection::read_request() {
   if (buffer_.size() > 0) // pipelined: the next request has begun
     return read_rest();
   // A client connects to send a request: one that sends nothing is cut
-  // soon. Between requests, a kept-alive connection may wait longer.
+  // soon. Between requests, a kept-alive connection may wait longer. The
+  // connection is listed as waiting until its request has arrived whole:
+  // a full server may close it to make room (see close_for_room).
   stream_.expires_after(requests_ == 0 ? limits_.first_byte_timeout
                                        : idle_timeout);
-  list_idle();
+  list_waiting();
   stream_.async_read_some(
     buffer_.prepare(first_read_size),
     [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-      self->unlist_idle();
       if (ec)
         return self->on_read(ec);
       self->buffer_.commit(n);
@@ -96,25 +97,27 @@ void connection::read_request() {
     });
 }
 
-void connection::list_idle() {
-  if (idle_ || refusing_)
+void connection::list_waiting() {
+  if (waiting_ || refusing_)
     return;
-  auto& idle = tracker_->idle;
-  idle_position_ = idle.insert(idle.end(), this);
-  idle_ = true;
+  auto& waiting = tracker_->waiting;
+  waiting_position_ = waiting.insert(waiting.end(), this);
+  waiting_ = true;
 }
 
-void connection::unlist_idle() {
-  if (idle_)
-    tracker_->idle.erase(idle_position_);
-  idle_ = false;
+void connection::unlist_waiting() {
+  if (waiting_)
+    tracker_->waiting.erase(waiting_position_);
+  waiting_ = false;
 }
 
-bool connection::close_for_room() {
-  if (!waiting_for_request())
+bool connection::close_for_room(bool only_silent) {
+  if (evicted_ || (only_silent && !waiting_for_request()))
     return false;
-  unlist_idle();
-  // It no longer counts at once; on_read closes it once cancelled.
+  evicted_ = true;
+  unlist_waiting();
+  // It no longer counts at once. Its read, cancelled, closes it; one that
+  // completed meanwhile closes it too (see on_read).
   tracker_->stopped_serving(this);
   stream_.cancel();
   return true;
@@ -137,6 +140,9 @@ bool connection::waiting_for_request() {
 
 void connection::on_read(beast::error_code ec) {
   reading_ = false;
+  unlist_waiting();
+  if (evicted_)
+    return close();
   if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout
       || ec == asio::error::connection_reset || ec == asio::error::eof
       || ec == asio::error::operation_aborted)

@@ -63,9 +63,9 @@ class connection;
 /// so that a full server finds the one waiting longest for a request.
 struct connection_tracker {
   std::unordered_set<connection*> serving;
-  /// Those waiting for a request to begin (new, or kept alive between
-  /// requests), longest waiting first.
-  std::list<connection*> idle;
+  /// Those whose request has not arrived whole (none of it yet, on a new
+  /// connection or a kept-alive one, or a part), longest waiting first.
+  std::list<connection*> waiting;
   /// Connections over the limit whose request is being read, to be
   /// answered 503 (see connection::refuse).
   std::size_t refusing = 0;
@@ -90,7 +90,7 @@ public:
   }
 
   ~connection() {
-    unlist_idle();
+    unlist_waiting();
     if (refusing_)
       --tracker_->refusing;
     tracker_->stopped_serving(this);
@@ -111,9 +111,10 @@ public:
     read_request();
   }
 
-  /// Closes a connection waiting for a request, to make room for a new
-  /// one; false when its request has begun meanwhile.
-  bool close_for_room();
+  /// Closes a connection whose request has not arrived whole, to make
+  /// room for a new one; with `only_silent`, only one that has sent none of
+  /// it. False when it may not be closed.
+  bool close_for_room(bool only_silent);
 
   io_executor executor() { return stream_.get_executor(); }
 
@@ -136,9 +137,9 @@ private:
   /// Reading, and not a byte of the next request has arrived.
   inline bool waiting_for_request();
 
-  /// Lists the connection as waiting for a request, or takes it off.
-  inline void list_idle();
-  void unlist_idle();
+  /// Lists the connection as waiting for its request, or takes it off.
+  inline void list_waiting();
+  void unlist_waiting();
 
   void on_read(beast::error_code ec);
 
@@ -169,8 +170,9 @@ private:
   connection_limits limits_;
   metrics::gauge_hold open_{global_http_metrics().open_connections};
   request_record record_;
-  std::list<connection*>::iterator idle_position_;
-  bool idle_ = false;    // in the tracker's idle list
+  std::list<connection*>::iterator waiting_position_;
+  bool waiting_ = false; // in the tracker's waiting list
+  bool evicted_ = false; // closed to make room: serves nothing more
   bool refusing_ = false;
   bool reading_ = false;
   uint64_t requests_ = 0;

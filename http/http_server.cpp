@@ -76,9 +76,13 @@ void http_server::impl::on_accept(beast::error_code ec, client_socket socket) {
 }
 
 bool http_server::impl::make_room() {
-  for (auto* waiting : tracker->idle)
-    if (waiting->close_for_room())
-      return true;
+  // A client that has sent nothing goes first, then the one whose request
+  // has taken longest to arrive: a client that trickles bytes, or sends a
+  // byte and stops, holds no place a working client needs.
+  for (bool only_silent : {true, false})
+    for (auto* waiting : tracker->waiting)
+      if (waiting->close_for_room(only_silent))
+        return true;
   return false;
 }
 

@@ -62,8 +62,10 @@ struct http_server::impl {
   void on_accept(beast::error_code ec, client_socket socket);
 
   /// At MOTORHEAD_MAX_CONNECTIONS: closes the connection waiting longest
-  /// for a request (a client that connected and sent nothing, or one kept
-  /// alive between requests); false when every one is working.
+  /// for a request that has not begun (a client that connected and sent
+  /// nothing, or one kept alive between requests), else the one waiting
+  /// longest for the rest of its request; false when every one is working
+  /// (its request is with the actors, or its answer being written).
   bool make_room();
 
   /// Over MOTORHEAD_MAX_CONNECTIONS with every connection working: reads

@@ -161,6 +161,10 @@ decode_session_ids(const std::vector<redis_reply>& replies, std::size_t limit);
 /// (decode_session_ids reads the reply).
 command_list namespace_sessions_commands(const std::string& ns);
 
+/// Ends a namespace's deletion: a write in the namespace's slot that
+/// leaves nothing, in the replication stream behind every write before it.
+command_list forgotten_commands(const std::string& ns);
+
 command_list ping_commands();
 
 /// The first error among replies that only acknowledge, or "".

@@ -41,7 +41,22 @@ end
 return 1
 )lua"};
 
+// KEYS: a key in the namespace's slot. Sets it and deletes it: nothing is
+// left, and both writes go into the replication stream behind every
+// deletion of the namespace's sessions, so that a WAIT after this script
+// covers them, also when a retry of the deletion finds nothing to delete.
+const lua_script forgotten_script{R"lua(
+redis.call('SET', KEYS[1], '1')
+redis.call('DEL', KEYS[1])
+return 1
+)lua"};
+
 } // namespace
+
+command_list forgotten_commands(const std::string& ns) {
+  return {forgotten_script.call({"motorhead:namespace:{" + ns + "}:forgotten"},
+                                {})};
+}
 
 write_plan delete_commands(const std::string& session_id,
                            const erase_request& request, uint64_t epoch,

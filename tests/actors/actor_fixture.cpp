@@ -177,6 +177,9 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
       });
     },
     [=](pending_atom, uint32_t) -> std::vector<std::string> { return {}; },
+    [=](forget_atom, const std::string&) {
+      return serve<ok_atom>(self, true, [] { return ok_atom::value; });
+    },
     [=](expire_atom, int64_t, uint32_t) -> std::vector<std::string> {
       return {};
     },

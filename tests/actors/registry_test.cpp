@@ -146,6 +146,32 @@ CAF_TEST(a busy session is not evicted) {
   CAF_CHECK_EQUAL(store_state().sessions["a"].context, std::string{"done"});
 }
 
+CAF_TEST(a late answer to an earlier question stops no busy session) {
+  use_registry(session_cache_policy{cache.idle, 1});
+  CAF_REQUIRE(post("a", numbered_messages(1, 1)));
+  hold_store();
+  // b asks a whether it may stop (1); a PATCH of a makes it the newest;
+  // c asks it again (2). a answers (1) idle, then takes the PATCH and
+  // waits for its read: only its answer to (2) may stop it.
+  send_request(memory_get_atom::value, std::string{"b"}, access_scope{});
+  auto patch = send_request(info_atom::value, std::string{"a"},
+                            session_patch{true, R"({"k":1})", {}},
+                            access_scope{});
+  send_request(memory_get_atom::value, std::string{"c"}, access_scope{});
+  sched.run();
+  // Another request for a: the actor under way serves it, no second one
+  // claims the session (which would fence the PATCH's write).
+  auto again = send_request(memory_get_atom::value, std::string{"a"},
+                            access_scope{});
+  sched.run();
+  release_store();
+  patch.receive([](session_info&) {},
+                [](caf::error& err) { CAF_FAIL("PATCH failed: " << err); });
+  again.receive([](memory_view&) {},
+                [](caf::error& err) { CAF_FAIL("GET failed: " << err); });
+  CAF_CHECK_EQUAL(store_state().infos["a"].metadata, R"({"k":1})");
+}
+
 CAF_TEST(sessions owned elsewhere are retired) {
   std::vector<std::string> ids;
   for (int i = 0; i < 20; ++i) {

@@ -86,6 +86,26 @@ class WaitForReplicasTest(TestCase):
         self.start_server()
         assert_retry_waits_for(self, self.server, self.replica, "s")
 
+    def test_a_retried_namespace_deletion_waits_for_the_replicas(self):
+        self.replica = RedisServer(replica_of=self.master)
+        self.replica.start()
+        self.assertTrue(wait_until(self.replica.replicating))
+        self.start_server()
+        for session in ("forgotten-1", "forgotten-2"):
+            self.assertEqual(self.server.post_memory(
+                session, human("hi"), namespace="gone")[0], 200)
+        self.replica.process.send_signal(signal.SIGSTOP)
+        try:
+            for attempt in range(2):  # the first deletes, the retry finds none
+                status, body, _ = self.server.request("DELETE",
+                                                      "/namespaces/gone")
+                self.assertEqual(status, 503, (attempt, body))
+        finally:
+            self.replica.process.send_signal(signal.SIGCONT)
+        self.assertTrue(wait_until(lambda: self.server.request(
+            "DELETE", "/namespaces/gone")[0] == 200))
+        self.assertEqual(self.replica.keys("*forgotten-*"), [])
+
 
 def assert_retry_waits_for(test, server, replica, session, read=None):
     """A POST that no replica confirms is answered 503, and so is its retry

@@ -157,6 +157,27 @@ class SessionCacheTest(TestCase):
         self.assertLessEqual(self.live_sessions(), self.MAX_SESSIONS)
 
 
+class LongMessageTest(TestCase):
+    """A message of one long run of letters is one piece for the tokenizer:
+    counting its tokens must not hold an actor's thread for minutes."""
+
+    def test_the_longest_message_of_one_letter_is_answered_in_time(self):
+        redis = RedisServer(durable=False)
+        redis.start()
+        server = Motorhead(redis.url, MOTORHEAD_REQUEST_TIMEOUT_MS=3000)
+        server.start()
+        probe = Probe(server.port, "/sessions/probe/memory")
+        probe.start()
+        try:
+            status, body, _ = server.post_memory(
+                "long", [{"role": "Human", "content": "x" * 262144}])
+        finally:
+            probe.stop()
+        self.assertEqual(status, 200, body)
+        self.assertEqual(probe.failures(), [])
+        server.close()
+
+
 class BusySessionsTest(TestCase):
     """A session with a read, a PATCH or a query in flight is not idle:
     the cache never evicts it and drops its answer. With every live
@@ -548,8 +569,19 @@ class ConnectionsTest(TestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(silent[0].recv(1), b"", "the oldest is closed")
 
+    def test_a_full_server_closes_a_client_that_sent_a_byte_and_stopped(self):
+        trickling = self.fill(b"G")
+        status, body, _ = self.server.request("GET", "/healthz")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(trickling[0].recv(1), b"", "the oldest is closed")
+
     def test_a_full_server_of_working_clients_answers_503_to_the_request(self):
-        self.fill(b"GET /healthz HTTP/1.1\r\n")  # each still sending
+        # Each has sent a whole request that waits for Redis, stalled.
+        stall = threading.Thread(target=self.redis.command,
+                                 args=("DEBUG", "SLEEP", "3"))
+        stall.start()
+        self.addCleanup(stall.join)
+        self.fill(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
         extra = self.connect()
         extra.sendall(b"POST /sessions/s/memory HTTP/1.1\r\nHost: x\r\n"
                       b"Content-Type: application/json\r\n"

@@ -2,6 +2,12 @@
 // implementation compiled to WebAssembly) encodes these strings.
 #include "core/tokenizer.hpp"
 
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 using namespace motorhead;
@@ -77,4 +83,67 @@ TEST(Tokenizer, PicksTheEncodingOfAModel) {
   EXPECT_EQ(encoding_for_model("gpt-3.5-turbo"), "cl100k_base");
   EXPECT_EQ(encoding_for_model("gpt-4"), "cl100k_base");
   EXPECT_EQ(encoding_for_model("gpt-4o-mini"), "o200k_base");
+}
+
+namespace {
+
+/// The rank of `bytes` as one token, or none: encoding a string that is a
+/// token answers that token alone, whatever the merge algorithm.
+std::optional<uint32_t> rank_as_token(const bpe_tokenizer& tok,
+                                      const std::string& bytes) {
+  auto tokens = tok.encode(bytes);
+  if (tokens.size() == 1)
+    return tokens[0];
+  return std::nullopt;
+}
+
+/// Byte pair merging as the reference describes it, in O(n^2): the lowest
+/// ranked adjacent pair merges, the leftmost of equal ranks.
+std::vector<uint32_t> reference_merge(const bpe_tokenizer& tok,
+                                      const std::string& piece) {
+  std::vector<std::string> parts;
+  for (char c : piece)
+    parts.emplace_back(1, c);
+  for (;;) {
+    std::optional<uint32_t> best;
+    std::size_t at = 0;
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i)
+      if (auto rank = rank_as_token(tok, parts[i] + parts[i + 1]);
+          rank && (!best || *rank < *best)) {
+        best = rank;
+        at = i;
+      }
+    if (!best)
+      break;
+    parts[at] += parts[at + 1];
+    parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(at) + 1);
+  }
+  std::vector<uint32_t> tokens;
+  for (const auto& part : parts)
+    tokens.push_back(*rank_as_token(tok, part));
+  return tokens;
+}
+
+} // namespace
+
+TEST(Tokenizer, LongPiecesMergeAsTheReferenceDoes) {
+  // Runs of letters are one piece each: their merging is all there is.
+  const auto& tok = tokenizer("cl100k_base");
+  std::mt19937 random{42};
+  const std::string alphabet = "abcxyz";
+  for (int round = 0; round < 40; ++round) {
+    std::string piece(1 + random() % 200, 'a');
+    for (auto& c : piece)
+      c = alphabet[random() % alphabet.size()];
+    EXPECT_EQ(tok.encode(piece), reference_merge(tok, piece)) << piece;
+  }
+}
+
+TEST(Tokenizer, AMessageOfOneLongRunIsCountedWhole) {
+  // 256 KiB of one letter: a single piece, once quadratic in its length.
+  std::string run(256 * 1024, 'x');
+  const auto& tok = tokenizer("p50k_base");
+  auto tokens = tok.encode(run);
+  ASSERT_FALSE(tokens.empty());
+  EXPECT_LT(tokens.size(), run.size() / 4);
 }
