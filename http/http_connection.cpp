@@ -30,6 +30,10 @@ constexpr std::size_t discard_chunk = 16 * 1024;
 constexpr std::size_t header_limit = 16 * 1024;
 constexpr std::size_t max_header_fields = 100;
 constexpr std::size_t first_read_size = 4096;
+/// How long a connection must have waited for its request before a full
+/// server may close it to make room: a client that connected a moment ago
+/// has its request on the way.
+constexpr auto least_wait_before_closing = std::chrono::milliseconds{100};
 /// At shutdown, how long a connection that has not sent its first request
 /// yet may take to send it: its client connected in order to send one.
 constexpr auto first_request_grace = std::chrono::seconds{1};
@@ -102,6 +106,7 @@ void connection::list_waiting() {
     return;
   auto& waiting = tracker_->waiting;
   waiting_position_ = waiting.insert(waiting.end(), this);
+  waiting_since_ = std::chrono::steady_clock::now();
   waiting_ = true;
 }
 
@@ -112,7 +117,14 @@ void connection::unlist_waiting() {
 }
 
 bool connection::close_for_room(bool only_silent) {
-  if (evicted_ || (only_silent && !waiting_for_request()))
+  // Bytes the socket holds unread are a request arriving now (maybe whole):
+  // such a client is working, not stalling.
+  beast::error_code ec;
+  if (evicted_ || stream_.socket().available(ec) > 0 || ec
+      || std::chrono::steady_clock::now() - waiting_since_
+           < least_wait_before_closing)
+    return false;
+  if (only_silent && !waiting_for_request())
     return false;
   evicted_ = true;
   unlist_waiting();

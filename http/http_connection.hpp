@@ -111,9 +111,11 @@ public:
     read_request();
   }
 
-  /// Closes a connection whose request has not arrived whole, to make
-  /// room for a new one; with `only_silent`, only one that has sent none of
-  /// it. False when it may not be closed.
+  /// Closes a connection whose request has not arrived whole and that has
+  /// no byte waiting to be read, to make room for a new one; with
+  /// `only_silent`, only one that has sent none of it. A connection that
+  /// began waiting a moment ago is not closed: its client is sending. False
+  /// when it may not be closed.
   bool close_for_room(bool only_silent);
 
   io_executor executor() { return stream_.get_executor(); }
@@ -171,6 +173,7 @@ private:
   metrics::gauge_hold open_{global_http_metrics().open_connections};
   request_record record_;
   std::list<connection*>::iterator waiting_position_;
+  std::chrono::steady_clock::time_point waiting_since_;
   bool waiting_ = false; // in the tracker's waiting list
   bool evicted_ = false; // closed to make room: serves nothing more
   bool refusing_ = false;

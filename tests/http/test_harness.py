@@ -2,6 +2,7 @@
 it starts outlives the test that started it, however that test ends."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -141,13 +142,16 @@ class ProcessesTest(TestCase):
             from harness import RedisServer
             redis = RedisServer(durable=False)
             redis.start()
-            print(redis.process.pid, flush=True)
+            print(redis.process.pid, redis.dir, flush=True)
             time.sleep(60)
         """)
         runner = subprocess.Popen([sys.executable, "-c", script, HERE],
                                   stdout=subprocess.PIPE, text=True)
         try:
-            redis_pid = int(runner.stdout.readline())
+            redis_pid, redis_dir = runner.stdout.readline().split()
+            redis_pid = int(redis_pid)
+            # The killed runner cannot remove its Redis' folder.
+            self.addCleanup(shutil.rmtree, redis_dir, True)
             self.assertFalse(is_gone(redis_pid))
         finally:
             runner.send_signal(signal.SIGKILL)
