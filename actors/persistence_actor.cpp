@@ -119,6 +119,18 @@ void enqueue_read(persistence_pointer self, plan_builder build, Promise rp,
           });
 }
 
+/// Reads a session, claiming it if it exists or `claim_always`.
+caf::result<session_snapshot> load(persistence_pointer self,
+                                   const std::string& id, bool claim_always) {
+  auto rp = self->make_response_promise<session_snapshot>();
+  enqueue_read(self,
+               commands_only([id, claim_always](const store::key_layout&) {
+                 return store::load_commands(id, claim_always);
+               }),
+               rp, store::decode_load);
+  return rp;
+}
+
 /// Completes a write whose script vouched for it once its index updates
 /// are applied too (Redis Cluster: the indexes live in other slots); the
 /// entries only a write that stored something may make go only with such a
@@ -250,13 +262,10 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
   self->state.redis = make_redis_client(std::move(options));
   return {
     [=](load_atom, const std::string& id) {
-      auto rp = self->make_response_promise<session_snapshot>();
-      enqueue_read(self,
-                   commands_only([id](const store::key_layout&) {
-                     return store::load_commands(id);
-                   }),
-                   rp, store::decode_load);
-      return rp;
+      return load(self, id, false);
+    },
+    [=](claim_atom, const std::string& id) {
+      return load(self, id, true);
     },
     [=](info_atom, const std::string& id) {
       auto rp = self->make_response_promise<session_info>();

@@ -22,6 +22,7 @@ using memory_append_atom = caf::atom_constant<caf::atom("mem_append")>;
 using memory_delete_atom = caf::atom_constant<caf::atom("mem_delete")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using load_atom = caf::atom_constant<caf::atom("load")>;
+using claim_atom = caf::atom_constant<caf::atom("claim")>;
 using append_atom = caf::atom_constant<caf::atom("append")>;
 using fold_atom = caf::atom_constant<caf::atom("fold")>;
 using erase_atom = caf::atom_constant<caf::atom("erase")>;

@@ -24,7 +24,12 @@ namespace motorhead {
 /// timeout, so its clients wait without a timer of their own (in CAF 0.17
 /// a request timeout stays on the actor clock until it expires).
 using persistence_actor = caf::typed_actor<
+  // Reads a session, claiming it if it exists (a read of an id that exists
+  // nowhere stores nothing).
   caf::replies_to<load_atom, std::string>::with<session_snapshot>,
+  // Reads and claims a session, whether it exists or not: before the first
+  // write of one that did not.
+  caf::replies_to<claim_atom, std::string>::with<session_snapshot>,
   // What GET /sessions/{id} shows, read without claiming the session.
   caf::replies_to<info_atom, std::string>::with<session_info>,
   // Every session listed under a namespace.

@@ -93,15 +93,15 @@ void patch_session(session_pointer self, session_patch patch,
 caf::result<session_info> describe(session_pointer self, session_patch patch,
                                    access_scope scope) {
   auto rp = self->make_response_promise<session_info>();
-  with_reachable_state(
-    self, scope,
-    [=]() mutable {
-      if (patch.changes)
-        patch_session(self, std::move(patch), scope, rp);
-      else
-        answer_info(self, scope, rp);
-    },
-    [=](caf::error& err) mutable { rp.deliver(err); });
+  auto fail = [=](caf::error& err) mutable { rp.deliver(err); };
+  if (patch.changes)
+    with_writable_state(
+      self, scope,
+      [=]() mutable { patch_session(self, std::move(patch), scope, rp); },
+      fail);
+  else
+    with_reachable_state(
+      self, scope, [=]() mutable { answer_info(self, scope, rp); }, fail);
   return rp;
 }
 

@@ -137,26 +137,54 @@ void start_fold_if_due(session_pointer self);
 /// long-term memory embeds them and no batch is under way.
 void start_embedding_if_due(session_pointer self);
 
-/// Runs `fn` once the session's state is loaded from Redis, or hands the
-/// load error to `fail`. While loading, the session awaits the answer, so
-/// requests that arrive meanwhile wait in the mailbox, in order.
-template <class Fn, class Fail>
-void with_loaded_state(session_pointer self, Fn fn, Fail fail) {
+/// Runs `fn` once the session's state is read from Redis with `Atom`
+/// (load_atom, claim_atom), or hands the error to `fail`. While reading,
+/// the session awaits the answer, so requests that arrive meanwhile wait in
+/// the mailbox, in order.
+template <class Atom, class Fn, class Fail>
+void read_state(session_pointer self, Fn fn, Fail fail) {
   auto& st = self->state;
-  if (st.loaded) {
-    fn();
-    return;
-  }
-  self->request(st.peers().store, caf::infinite, load_atom::value, st.id)
+  self->request(st.peers().store, caf::infinite, Atom::value, st.id)
     .await(
       [=](session_snapshot& snapshot) mutable {
-        metrics::global().session_loads.add();
+        if constexpr (std::is_same_v<Atom, load_atom>)
+          metrics::global().session_loads.add(); // a claim re-reads a load
         apply_snapshot(self->state, std::move(snapshot));
         fn();
         start_fold_if_due(self);
         start_embedding_if_due(self);
       },
       [=](caf::error& err) mutable { fail(err); });
+}
+
+/// Runs `fn` once the session's state is loaded from Redis (see
+/// read_state). A session that exists nowhere is loaded without a claim:
+/// a read stores nothing.
+template <class Fn, class Fail>
+void with_loaded_state(session_pointer self, Fn fn, Fail fail) {
+  if (self->state.loaded) {
+    fn();
+    return;
+  }
+  read_state<load_atom>(self, std::move(fn), std::move(fail));
+}
+
+/// with_loaded_state for a write: a session loaded without a claim claims
+/// it first, reading again what another node may have written since, so
+/// that its write fences out every earlier owner and numbers its messages
+/// after everything stored.
+template <class Fn, class Fail>
+void with_claimed_state(session_pointer self, Fn fn, Fail fail) {
+  with_loaded_state(
+    self,
+    [=]() mutable {
+      if (self->state.epoch != 0) {
+        fn();
+        return;
+      }
+      read_state<claim_atom>(self, fn, fail);
+    },
+    fail);
 }
 
 /// Nothing was stored in the session since it was created or deleted: no
@@ -179,23 +207,41 @@ inline bool reaches(const session_state& st, const access_scope& scope) {
   return st.writes_in_flight == 0 || scope.reaches(st.namespace_claims);
 }
 
+/// Runs `fn` when a key of `scope` reaches the session (see reaches); else
+/// `fail` gets a `forbidden` error.
+template <class Fn, class Fail>
+void if_reachable(session_pointer self, const access_scope& scope, Fn& fn,
+                  Fail& fail) {
+  auto& st = self->state;
+  if (reaches(st, scope)) {
+    fn();
+    return;
+  }
+  auto err = make_error(service_errc::forbidden,
+                        "this API key may not reach session " + st.id);
+  fail(err);
+}
+
 /// with_loaded_state for a request sent with a key of `scope`: the session
-/// answers only when the key reaches it (see reaches); else `fail` gets a
-/// `forbidden` error.
+/// answers only when the key reaches it.
 template <class Fn, class Fail>
 void with_reachable_state(session_pointer self, access_scope scope, Fn fn,
                           Fail fail) {
   with_loaded_state(
-    self,
+    self, [=]() mutable { if_reachable(self, scope, fn, fail); }, fail);
+}
+
+/// with_reachable_state for a write: the session is claimed first (see
+/// with_claimed_state) if the key reaches it as loaded, and checked again
+/// as claimed, since a claim reads what another node wrote.
+template <class Fn, class Fail>
+void with_writable_state(session_pointer self, access_scope scope, Fn fn,
+                         Fail fail) {
+  with_reachable_state(
+    self, scope,
     [=]() mutable {
-      auto& st = self->state;
-      if (reaches(st, scope)) {
-        fn();
-        return;
-      }
-      auto err = make_error(service_errc::forbidden,
-                            "this API key may not reach session " + st.id);
-      fail(err);
+      with_claimed_state(
+        self, [=]() mutable { if_reachable(self, scope, fn, fail); }, fail);
     },
     fail);
 }

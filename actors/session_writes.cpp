@@ -167,7 +167,7 @@ store::append_change make_append_change(session_state& st,
 caf::result<ok_atom> append(session_pointer self, append_request request,
                             access_scope scope) {
   auto rp = self->make_response_promise<ok_atom>();
-  with_reachable_state(
+  with_writable_state(
     self, std::move(scope),
     [=]() mutable {
       auto& st = self->state;
@@ -200,7 +200,7 @@ caf::result<ok_atom> append(session_pointer self, append_request request,
 caf::result<ok_atom> erase(session_pointer self, erase_request request,
                            access_scope scope) {
   auto rp = self->make_response_promise<ok_atom>();
-  with_reachable_state(
+  with_writable_state(
     self, std::move(scope),
     [=]() mutable {
       auto& st = self->state;

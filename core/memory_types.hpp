@@ -128,7 +128,9 @@ struct session_snapshot {
   uint64_t tokens = 0;
   uint64_t next_seq = 1;
   std::vector<std::string> namespaces;
-  uint64_t epoch = 0; // claimed by the loader; its writes must carry it
+  /// Claimed by the loader, and carried by its writes; 0: not claimed (the
+  /// session existed nowhere), to be claimed before the first write.
+  uint64_t epoch = 0;
   uint64_t unembedded = 0; // messages waiting for an embedding
   /// Moves on whenever the summary is replaced other than by a fold (a
   /// context posted, a DELETE); a fold commits only onto its own.

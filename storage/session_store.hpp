@@ -120,8 +120,10 @@ struct write_plan {
 command_list info_commands(const std::string& session_id);
 outcome<session_info> decode_info(const std::vector<redis_reply>& replies);
 
-/// Claims the session (its epoch goes up by one) and reads it.
-command_list load_commands(const std::string& session_id);
+/// Reads the session, and claims it (its epoch goes up by one) if it
+/// exists, or `claim_always` (its first write is coming). A session loaded
+/// without a claim has epoch 0: it claims before it writes.
+command_list load_commands(const std::string& session_id, bool claim_always);
 outcome<session_snapshot> decode_load(const std::vector<redis_reply>& replies);
 
 write_plan append_commands(const std::string& session_id,

@@ -15,12 +15,20 @@ namespace motorhead::store {
 
 namespace {
 
-// KEYS: messages, meta. ARGV: ttl. Claims the session: its epoch goes up by
-// one, to no less than the server's time in microseconds, and is returned.
-// The time makes a claim after a deletion that left nothing (no epoch to
-// go up from) higher than any claim before it. A session never written (no
-// next_seq) expires after `ttl` seconds unless a write makes it real.
+// KEYS: messages, meta. ARGV: ttl, always (0/1). Claims the session: its
+// epoch goes up by one, to no less than the server's time in microseconds,
+// and is returned. The time makes a claim after a deletion that left
+// nothing (no epoch to go up from) higher than any claim before it. A
+// session never written (no next_seq) is claimed only `always` (its first
+// write is coming): else the answer is 0 and nothing is written, so that
+// reads of ids that exist nowhere store nothing. A claim of a session
+// never written expires after `ttl` seconds unless a write makes it real.
 const lua_script claim_script{R"lua(
+local absent = redis.call('EXISTS', KEYS[1]) == 0
+  and redis.call('HEXISTS', KEYS[2], 'next_seq') == 0
+if absent and ARGV[2] ~= '1' then
+  return 0
+end
 local epoch = redis.call('HINCRBY', KEYS[2], 'epoch', 1)
 local now = redis.call('TIME')
 local floor = now[1] .. string.format('%06d', tonumber(now[2]))
@@ -28,8 +36,7 @@ if epoch < tonumber(floor) then
   redis.call('HSET', KEYS[2], 'epoch', floor)
   epoch = tonumber(floor)
 end
-if redis.call('EXISTS', KEYS[1]) == 0
-   and redis.call('HEXISTS', KEYS[2], 'next_seq') == 0 then
+if absent then
   redis.call('EXPIRE', KEYS[2], ARGV[1])
 end
 return epoch
@@ -46,9 +53,6 @@ std::string apply_meta_field(const std::string& field, const std::string& value,
   } else if (field == "next_seq") {
     if (!parse_u64(value, snapshot.next_seq))
       return "corrupt next_seq field";
-  } else if (field == "epoch") {
-    if (!parse_u64(value, snapshot.epoch))
-      return "corrupt epoch field";
   } else if (field == "summary_gen") {
     if (!parse_u64(value, snapshot.summary_generation))
       return "corrupt summary_gen field";
@@ -65,9 +69,9 @@ std::string apply_meta_field(const std::string& field, const std::string& value,
 
 } // namespace
 
-command_list load_commands(const std::string& session_id) {
+command_list load_commands(const std::string& session_id, bool claim_always) {
   return {claim_script.call({messages_key(session_id), meta_key(session_id)},
-                           {unwritten_epoch_ttl}),
+                            {unwritten_epoch_ttl, claim_always ? "1" : "0"}),
           {"LRANGE", messages_key(session_id), "0", "-1"},
           {"HGETALL", meta_key(session_id)},
           {"SCARD", unembedded_key(session_id)}};
@@ -93,6 +97,9 @@ outcome<session_snapshot> decode_load(const std::vector<redis_reply>& replies) {
     snapshot.next_seq = std::max(snapshot.next_seq,
                                  snapshot.messages.back().seq + 1);
   snapshot.unembedded = static_cast<uint64_t>(replies.at(3).integer);
+  // The claim's, not the meta's: a session loaded without a claim holds
+  // none (0), whatever claim another node left.
+  snapshot.epoch = static_cast<uint64_t>(replies.at(0).integer);
   return {std::move(snapshot), {}};
 }
 

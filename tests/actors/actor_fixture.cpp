@@ -76,6 +76,19 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
       return serve<session_snapshot>(self, false, [=]() -> caf::expected<session_snapshot> {
         ++self->state.loads;
         auto& session = self->state.sessions[id];
+        if (self->state.written.count(id) == 0) {
+          auto unclaimed = session; // a read of nothing stores nothing
+          unclaimed.epoch = 0;
+          return unclaimed;
+        }
+        ++session.epoch;
+        return session;
+      });
+    },
+    [=](claim_atom, const std::string& id) {
+      return serve<session_snapshot>(self, false, [=]() -> caf::expected<session_snapshot> {
+        ++self->state.claims;
+        auto& session = self->state.sessions[id];
         ++session.epoch;
         return session;
       });
@@ -85,6 +98,7 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
         auto& session = self->state.sessions[id];
         if (session.epoch != change.epoch)
           return fenced();
+        self->state.written.insert(id);
         auto& stored = self->state.ids[id];
         auto repeated = std::count_if(
           change.messages.begin(), change.messages.end(),
@@ -146,6 +160,7 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
         self->state.archives.erase(id);
         self->state.infos.erase(id);
         self->state.ids.erase(id);
+        self->state.written.erase(id);
         return ok_atom::value;
       });
     },

@@ -34,6 +34,9 @@ struct fake_store_state {
   /// The message ids each session stored (a POST repeating all of them is
   /// a retry, some of them a conflict).
   std::map<std::string, std::set<std::string>> ids;
+  /// Sessions with a write stored (a load claims only those).
+  std::set<std::string> written;
+  std::size_t claims = 0; // claims of sessions that existed nowhere
   std::vector<bool> all_embedded_flags; // of every vectors write, in order
   bool down = false;
   std::size_t loads = 0;

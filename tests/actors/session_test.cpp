@@ -15,6 +15,35 @@ CAF_TEST(an unknown session is empty) {
   CAF_CHECK_EQUAL(view->tokens, 0u);
 }
 
+CAF_TEST(a read of a session that exists nowhere claims nothing) {
+  CAF_REQUIRE(get("nobody"));
+  CAF_CHECK_EQUAL(store_state().claims, 0u);
+  CAF_CHECK_EQUAL(store_state().sessions["nobody"].epoch, 0u);
+  // Its first write claims it, once.
+  CAF_REQUIRE(post("nobody", numbered_messages(1, 1)));
+  CAF_REQUIRE(post("nobody", numbered_messages(2, 2)));
+  CAF_CHECK_EQUAL(store_state().claims, 1u);
+  CAF_CHECK_EQUAL(store_state().sessions["nobody"].messages.size(), 2u);
+}
+
+CAF_TEST(the first write numbers after what another node wrote since the read) {
+  CAF_REQUIRE(get("s")); // empty here, not claimed
+  // Another node writes meanwhile, under its own claim.
+  auto& elsewhere = store_state().sessions["s"];
+  elsewhere.epoch = 7;
+  elsewhere.messages = {{1, "Human", "theirs 1"}, {2, "AI", "theirs 2"}};
+  elsewhere.next_seq = 3;
+  store_state().written.insert("s");
+  CAF_REQUIRE(post("s", numbered_messages(3, 3)));
+  auto& stored = store_state().sessions["s"].messages;
+  CAF_REQUIRE_EQUAL(stored.size(), 3u);
+  CAF_CHECK_EQUAL(stored[2].seq, 3u);
+  CAF_CHECK_EQUAL(stored[2].content, "m3");
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (strings{"m3", "theirs 2", "theirs 1"}));
+}
+
 CAF_TEST(a message outside the session interface is answered with an error) {
   // Sessions share one empty behavior and dispatch in their default
   // handler (actors/shared_behavior.hpp): what no handler takes is refused,
@@ -387,7 +416,9 @@ CAF_TEST(a retry or a refused post under another namespace changes none) {
 CAF_TEST(while a write fills an empty session only its namespace may join) {
   access_scope tenant_a{true, {"a"}};
   access_scope tenant_b{true, {"b"}};
-  CAF_REQUIRE(get("s")); // loaded, and empty
+  auto deleted = delete_later("s"); // claimed, and empty
+  sched.run();
+  require_ok(deleted);
   hold_store();
   auto post = send_request(memory_append_atom::value, std::string{"s"},
                            append_request{numbered_messages(1, 1), {}, "a"},

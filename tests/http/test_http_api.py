@@ -62,8 +62,11 @@ class OriginalApiTest(ServerTestCase):
         session = new_session()
         self.assertEqual(self.server.get_memory(session),
                          {"messages": [], "context": None, "tokens": 0})
-        # Reading claims the session; the claim alone expires.
-        self.assertOnlyAnExpiringEpoch(session)
+        self.assertEqual(self.server.request(
+            "GET", f"/sessions/{session}")[0], 404)
+        # A read of an id that exists nowhere stores nothing.
+        self.assertEqual(self.redis.command(
+            "KEYS", f"motorhead:session:{{{session}}}:*"), [])
         self.server.post_memory(session, [turn(0)])
         self.assertEqual(self.redis.command(
             "TTL", f"motorhead:session:{{{session}}}:meta"), -1)

@@ -56,7 +56,7 @@ TEST(SessionStore, EveryKeyOfASessionCarriesItsHashTag) {
   for (const auto& layout : {single, sharded})
     for (const auto& commands :
          {store::append_commands("abc", change, 1, layout).commands,
-          store::load_commands("abc"), store::fold_commands("abc", {}),
+          store::load_commands("abc", true), store::fold_commands("abc", {}),
           store::delete_commands("abc", erase_request{{"team"}, false, 0}, 1,
                                  layout).commands,
           store::vectors_commands("abc", {}, false, layout).commands}) {
@@ -206,7 +206,7 @@ TEST(SessionStore, DecodesALoadedSession) {
     {redis_reply::kind::string, 0, R"({"seq":4,"role":"AI","content":"x"})", {}});
   redis_reply meta{redis_reply::kind::array, 0, {}, {}};
   for (auto text : {"context", "so far", "tokens", "17", "next_seq", "3",
-                    "namespaces", R"(["a"])", "epoch", "9", "summary_gen", "6"})
+                    "namespaces", R"(["a"])", "epoch", "8", "summary_gen", "6"})
     meta.elements.push_back({redis_reply::kind::string, 0, text, {}});
   redis_reply claim{redis_reply::kind::integer, 9, {}, {}};
   redis_reply pending{redis_reply::kind::integer, 2, {}, {}};
@@ -227,6 +227,29 @@ TEST(SessionStore, DecodesALoadedSession) {
   snapshot = store::decode_load({claim, messages, meta, pending});
   ASSERT_TRUE(snapshot) << snapshot.error;
   EXPECT_TRUE(snapshot.value->has_metadata);
+}
+
+TEST(SessionStore, ASessionLoadedWithoutAClaimHoldsNoEpoch) {
+  // The epoch is the claim's: a load that claimed nothing (the session
+  // exists nowhere) holds none, whatever a meta read meanwhile says.
+  redis_reply no_claim{redis_reply::kind::integer, 0, {}, {}};
+  redis_reply messages{redis_reply::kind::array, 0, {}, {}};
+  redis_reply meta{redis_reply::kind::array, 0, {}, {}};
+  for (auto text : {"epoch", "12"})
+    meta.elements.push_back({redis_reply::kind::string, 0, text, {}});
+  redis_reply pending{redis_reply::kind::integer, 0, {}, {}};
+  auto snapshot = store::decode_load({no_claim, messages, meta, pending});
+  ASSERT_TRUE(snapshot) << snapshot.error;
+  EXPECT_EQ(snapshot.value->epoch, 0u);
+  EXPECT_EQ(snapshot.value->next_seq, 1u);
+}
+
+TEST(SessionStore, OnlyAWriteClaimsASessionThatExistsNowhere) {
+  auto read = store::load_commands("abc", false);
+  auto write = store::load_commands("abc", true);
+  ASSERT_EQ(read[0].size(), write[0].size());
+  EXPECT_EQ(read[0].back(), "0");
+  EXPECT_EQ(write[0].back(), "1");
 }
 
 TEST(SessionStore, ARetryVouchesForTheWriteAConflictRefuses) {
