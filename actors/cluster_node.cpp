@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 
 #include "actors/cluster_node_internal.hpp"
+#include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/rendezvous.hpp"
 #include "core/retrieval_index.hpp"
@@ -20,15 +21,16 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
                                           cluster_settings settings,
                                           registry_actor registry,
                                           summarizer_pool_actor pool,
+                                          persistence_actor store,
                                           caf::actor connector) {
   auto& st = self->state;
   st.settings = std::move(settings);
   st.registry = std::move(registry);
   st.pool = std::move(pool);
+  st.store = std::move(store);
   st.connector = std::move(connector);
-  st.members = {st.settings.self_name};
-  metrics::global().cluster_members.set(1);
-  st.last_tick = self->clock().now();
+  metrics::global().cluster_members.set(0);
+  st.last_tick = st.joining_since = self->clock().now();
   self->set_down_handler([=](caf::down_msg& msg) {
     for (const auto& [name, peer] : self->state.peers)
       if (peer.handle.address() == msg.source) {
@@ -36,7 +38,6 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
         return;
       }
   });
-  self->send(self, tick_atom::value);
   return {
     // -- the router protocol, for the HTTP front --------------------------------
     [=](memory_get_atom get, std::string& id, access_scope& scope) {
@@ -53,9 +54,9 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
                             std::move(scope));
     },
     [=](forget_atom, std::string& ns, access_scope& scope) {
-      return self->delegate(self->state.registry, forget_atom::value,
-                            std::move(ns), std::move(scope),
-                            caf::actor_cast<router_actor>(self));
+      return when_member<uint64_t>(self, forget_atom::value, std::move(ns),
+                                   std::move(scope),
+                                   caf::actor_cast<router_actor>(self));
     },
     [=](retrieve_atom retrieve, std::string& id, retrieval_query& query,
         access_scope& scope) {
@@ -69,9 +70,9 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
                                  std::move(scope));
     },
     [=](retrieve_atom, namespace_query& request, access_scope& scope) {
-      return self->delegate(self->state.registry, retrieve_atom::value,
-                            std::move(request), std::move(scope),
-                            caf::actor_cast<router_actor>(self));
+      return when_member<std::vector<retrieval_hit>>(
+        self, retrieve_atom::value, std::move(request), std::move(scope),
+        caf::actor_cast<router_actor>(self));
     },
     [=](stats_atom stats, const std::vector<std::string>& ids,
         retrieval_query& query, access_scope& scope) {
@@ -95,14 +96,29 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
       return self->delegate(self->state.registry, list_atom::value,
                             std::move(page));
     },
-    [=](ping_atom) {
-      return self->delegate(self->state.registry, ping_atom::value);
+    [=](ping_atom) -> caf::result<ok_atom> {
+      // Ready once a member: before, it serves no session.
+      auto& st = self->state;
+      if (!st.joined)
+        return make_error(service_errc::not_member,
+                          st.waiting_for.empty() ? "joining the cluster"
+                                                 : st.waiting_for);
+      return self->delegate(st.registry, ping_atom::value);
     },
     [=](cluster_atom, const std::string& id) {
       auto& st = self->state;
-      return cluster_view{st.settings.self_name, st.members,
-                          st.settings.configured,
-                          id.empty() ? "" : owner_of(id, st.members)};
+      cluster_view view;
+      view.node = st.settings.self_name;
+      view.incarnation = st.self_id();
+      view.version = st.version;
+      view.members = st.members;
+      view.seeds = st.settings.seeds;
+      if (!id.empty() && !st.members.empty())
+        view.owner = owner_of(id, st.members);
+      if (!st.joined)
+        view.waiting_for = st.waiting_for.empty() ? "joining the cluster"
+                                                  : st.waiting_for;
+      return view;
     },
     // -- the node protocol, for peers ------------------------------------------
     [=](forward_atom, memory_get_atom get, std::string& id,
@@ -149,20 +165,26 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
     [=](heartbeat_atom, const std::string&)
       -> caf::result<std::string, uint64_t> {
       auto rp = self->make_response_promise<std::string, uint64_t>();
-      auto name = self->state.settings.self_name;
+      auto name = self->state.self_id();
       self->request(self->state.pool, self->state.settings.failure_timeout,
                     credits_atom::value)
         .then([=](uint64_t credits) mutable { rp.deliver(name, credits); },
               [=](caf::error&) mutable { rp.deliver(name, uint64_t{0}); });
       return rp;
     },
-    [=](handoff_atom, fold_job& job) {
+    [=](members_atom) { read_table(self); },
+    [=](handoff_atom, fold_job& job) -> caf::result<fold_result> {
+      if (!from_member(self))
+        return make_error(service_errc::forbidden,
+                          "not a member of this node's cluster");
       return self->delegate(self->state.pool, handoff_atom::value,
                             std::move(job));
     },
-    [=](leave_atom, const std::string& name) {
-      peer_leaves(self, name);
-      return ok_atom::value;
+    [=](leave_atom, const std::string&) -> caf::result<ok_atom> {
+      if (!from_member(self))
+        return make_error(service_errc::forbidden,
+                          "not a member of this node's cluster");
+      return member_left(self);
     },
     // -- the local pool's overflow, and membership -----------------------------
     [=](summarize_atom, fold_job& job) {
@@ -172,6 +194,13 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
       add_peer(self, name, std::move(node));
     },
     [=](tick_atom) { heartbeat_round(self); },
+    [=](join_atom, const std::string& address) {
+      auto& st = self->state;
+      st.settings.self_name = address;
+      st.last_tick = st.joining_since = self->clock().now();
+      log_info("cluster", "joining as " + st.self_id());
+      heartbeat_round(self);
+    },
     [=](leave_atom) { return leave(self); },
   };
 }

@@ -1,6 +1,8 @@
-// The cluster node: routes each session to its owner among the live
-// members, keeps the membership by heartbeats and CAF's down messages, and
-// shares summarizer capacity with its peers.
+// The cluster node: routes each session to its owner among the members,
+// keeps the membership in the table every node of a Redis shares (found
+// there, joined and left there, failures written there), serves its peers'
+// requests only when they come from members, and shares summarizer
+// capacity with them.
 #pragma once
 
 #include <chrono>
@@ -20,8 +22,9 @@
 namespace motorhead {
 
 struct cluster_settings {
-  std::string self_name;               // "host:port" of this node
-  std::vector<std::string> configured; // every node, this one included
+  std::string self_name;          // "host:port" its peers reach it at
+  uint64_t incarnation = 0;       // this process's start, µs since the epoch
+  std::vector<std::string> seeds; // addresses to try besides the table's
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds failure_timeout{2000};
   std::chrono::milliseconds forward_timeout{10000};
@@ -30,19 +33,38 @@ struct cluster_settings {
 struct cluster_state {
   struct peer {
     node_actor handle;
+    std::string id;       // the member it said it is; "" until it answered
     uint64_t credits = 0; // its free summarizer capacity, as last heard
+  };
+
+  /// A request waiting for the join, for a connection to its session's
+  /// owner, or (forwarded) for its sender to be reached as a member.
+  /// `try_now` runs it once it can (and says so); `give_up` answers it
+  /// with why it waited in vain.
+  struct waiting_request {
+    caf::actor_clock::time_point since;
+    std::function<bool()> try_now;
+    std::function<void(caf::error)> give_up;
   };
 
   cluster_settings settings;
   registry_actor registry;
   summarizer_pool_actor pool;
-  caf::actor connector; // connects to configured peers; none in tests
-  std::map<std::string, peer> peers; // live, this node excluded
-  std::vector<std::string> members;  // live, this node included, sorted
+  persistence_actor store;
+  caf::actor connector; // connects to members and seeds; none in tests
+  /// Nodes connected, by address: members, nodes about to join, seeds.
+  std::map<std::string, peer> peers;
+  /// The view: the active members of the table, by address, sorted, this
+  /// node's included once it joined; each one's member id.
+  std::vector<std::string> members;
+  std::map<std::string, std::string> member_ids;
+  uint64_t version = 0;            // of the table the view is from
+  store::membership_table table;   // as last read
+  bool joined = false;             // this node's row is active in the view
+  std::string waiting_for;         // why it could not join, once it knows
+  caf::actor_clock::time_point joining_since;
+  std::vector<waiting_request> waiting;
   caf::actor_clock::time_point last_tick; // of the heartbeat round
-  /// Peers that left because they shut down, by name: the process they ran
-  /// in is not taken back as a member while it still answers.
-  std::map<std::string, caf::node_id> departed;
   bool leaving = false; // this node shuts down: it connects to no one
   /// Requests forwarded to each peer and not answered yet, by ticket: what
   /// to do with each if the peer leaves first. A request sent to a peer
@@ -51,6 +73,9 @@ struct cluster_state {
   std::map<std::string, std::map<uint64_t, std::function<void()>>>
     forwards_in_flight;
   uint64_t next_forward_ticket = 0;
+
+  /// "address/incarnation": this node's row in the table.
+  std::string self_id() const;
 
   static inline const char* name = "cluster_node";
 };
@@ -61,6 +86,7 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
                                           cluster_settings settings,
                                           registry_actor registry,
                                           summarizer_pool_actor pool,
+                                          persistence_actor store,
                                           caf::actor connector);
 
 /// Connects to the addresses it is sent, as `(connect, addresses, node)`,

@@ -20,28 +20,86 @@ namespace motorhead {
 
 // -- membership ---------------------------------------------------------------
 
-/// A peer that failed (silent, unreachable, down) leaves, and what was
-/// forwarded to it is not waited for. (A peer that leaves because it shuts
-/// down still answers what it was sent.)
-void peer_failed(cluster_pointer self, std::string name,
+/// Reads the membership table (recording this node's sign of life once it
+/// is a member), then acts on it (see table_read).
+void read_table(cluster_pointer self);
+
+/// Reads the table and acts on it, then runs `then`; or hands the error to
+/// `fail`.
+void reread_table(cluster_pointer self, std::function<void()> then,
+                  std::function<void(caf::error)> fail);
+
+/// Acts on the table as read: rejoins as a new member when this node was
+/// declared dead; declares dead the members with no sign of life for the
+/// failure timeout; joins once every active member is reached; else
+/// adopts the view. Connects to members not connected yet.
+void table_read(cluster_pointer self, store::membership_table table);
+
+/// A connected node failed (silent, unreachable, down): what was forwarded
+/// to it is not waited for, and a member is declared dead in the table.
+/// (A member that leaves because it shuts down still answers what it was
+/// sent.)
+void peer_failed(cluster_pointer self, std::string address,
                  const caf::actor_addr& handle, const std::string& why);
 
-/// One heartbeat round: checks this node's lease, asks each peer for its
-/// credits (one that does not answer in time failed), has the connector try
-/// the configured nodes that are not peers, and schedules the next round.
+/// One heartbeat round: checks this node's lease, reads the table, asks
+/// each connected node who it is and for its credits (one that does not
+/// answer in time failed), connects to members and seeds not connected,
+/// gives up on requests that waited too long, schedules the next round.
 void heartbeat_round(cluster_pointer self);
 
-/// Takes a configured node in as a peer, or a newer connection of one in
-/// place of the older; not this node, nor one that is still shutting down.
-void add_peer(cluster_pointer self, const std::string& name, node_actor node);
+/// Takes a connection to the node at `address` (a newer one in place of
+/// the older); it serves as a member's once it answered a heartbeat with
+/// the member id the table lists at that address.
+void add_peer(cluster_pointer self, const std::string& address,
+              node_actor node);
 
-/// Tells every peer this node leaves, so that they take its sessions over
-/// now rather than after the failure timeout; answers once every peer has
-/// acknowledged or failed to.
+/// Whether the node that sent the current message is a member of the
+/// view, connected and answering as that member.
+bool from_member(cluster_pointer self);
+
+/// True when a message from `node` may yet turn out to be a member's: the
+/// table lists active members this node has not reached yet.
+bool may_become_member(cluster_pointer self);
+
+/// Marks this node's row as left, then tells every connected node, and
+/// answers once each has read the table or failed to.
 caf::result<ok_atom> leave(cluster_pointer self);
 
-/// A peer that shuts down leaves the membership now.
-void peer_leaves(cluster_pointer self, const std::string& name);
+/// A member says it left the table: answers once the table is read again.
+caf::result<ok_atom> member_left(cluster_pointer self);
+
+// -- waiting requests -----------------------------------------------------------
+
+/// Holds a request until `try_now` runs it (answers true), or gives up on
+/// it once it waited the forward timeout, or when this node cannot join.
+/// A request that finds the list full is refused at once.
+void wait_for(cluster_pointer self, std::function<bool()> try_now,
+              std::function<void(caf::error)> give_up);
+
+/// Tries every waiting request again (the view or a connection changed).
+void retry_waiting(cluster_pointer self);
+
+/// Gives up on the waiting requests that waited the forward timeout, or on
+/// all of them with `why`.
+void expire_waiting(cluster_pointer self);
+void give_up_waiting(cluster_pointer self, const caf::error& why);
+
+/// Answers a request that waited in vain with why.
+template <class T>
+auto answer_in_vain(caf::typed_response_promise<T> rp) {
+  return [rp](caf::error why) mutable { rp.deliver(std::move(why)); };
+}
+
+/// Whether the member at `address` is connected and answered as itself.
+bool member_reached(cluster_pointer self, const std::string& address);
+
+/// Whether `node` is the process of a member of the view.
+bool sent_by_member(cluster_pointer self, const caf::node_id& node);
+
+/// Whether this node may route a request for `id` now: it is a member,
+/// and the session's owner is this node or a member connected and known.
+bool can_route(cluster_pointer self, const std::string& id);
 
 // -- routing ------------------------------------------------------------------
 
@@ -79,12 +137,28 @@ template <class T, class Atom, class... Ts>
 void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
                     const std::string& id, int retries, Atom atom, Ts... xs) {
   auto& st = self->state;
+  if (!can_route(self, id)) {
+    if (!st.joined && !st.waiting_for.empty()) {
+      rp.deliver(make_error(service_errc::not_member, st.waiting_for));
+      return;
+    }
+    wait_for(
+      self,
+      [=]() mutable {
+        if (!can_route(self, id))
+          return false;
+        route_to_owner(self, rp, id, retries, atom, xs...);
+        return true;
+      },
+      answer_in_vain(rp));
+    return;
+  }
   auto owner = owner_of(id, st.members);
-  auto it = st.peers.find(owner);
-  if (it == st.peers.end()) {
+  if (owner == st.settings.self_name) {
     rp.delegate(st.registry, atom, xs...);
     return;
   }
+  auto it = st.peers.find(owner);
   auto peer = it->second.handle;
   auto ticket = st.next_forward_ticket++;
   st.forwards_in_flight[owner][ticket] = [=]() mutable {
@@ -131,14 +205,61 @@ caf::result<T> route(cluster_pointer self, const std::string& id, Ts... xs) {
   return rp;
 }
 
-/// Serves a peer's forwarded request from the local registry, unless this
-/// node has left: then the request does not run, and the peer sends it to
-/// the session's next owner.
+/// Serves a forwarded request from the local registry when a member sent
+/// it. A node that just joined may send before this node read the table
+/// that lists it: the table is read again first, and the request waits
+/// until this node reached the members it lists, or is refused when every
+/// one is reached and the sender is none of them. A node that has left
+/// serves nothing: the sender sends the request to the session's next
+/// owner.
 template <class T, class... Ts>
-caf::result<T> serve_forwarded(cluster_pointer self, Ts&&... xs) {
-  if (self->state.leaving)
+caf::result<T> serve_forwarded(cluster_pointer self, Ts... xs) {
+  auto& st = self->state;
+  if (st.leaving)
     return make_error(service_errc::leaving, "this node shuts down");
-  return self->delegate(self->state.registry, std::forward<Ts>(xs)...);
+  if (from_member(self))
+    return self->delegate(st.registry, xs...);
+  // Before the promise: making it takes the sender out of the message.
+  auto sender = self->current_sender()->node();
+  auto rp = self->make_response_promise<T>();
+  auto serve_when_member = [=]() mutable {
+    if (!sent_by_member(self, sender))
+      return false;
+    rp.delegate(self->state.registry, xs...);
+    return true;
+  };
+  reread_table(self, [=]() mutable {
+    if (serve_when_member())
+      return;
+    if (!may_become_member(self))
+      rp.deliver(make_error(service_errc::forbidden,
+                            "not a member of this node's cluster"));
+    else
+      wait_for(self, serve_when_member, answer_in_vain(rp));
+  }, answer_in_vain(rp));
+  return rp;
+}
+
+/// Sends the request to the local registry once this node is a member (a
+/// namespace's search or deletion, whose steps go by the view).
+template <class T, class... Ts>
+caf::result<T> when_member(cluster_pointer self, Ts... xs) {
+  auto& st = self->state;
+  if (st.joined)
+    return self->delegate(st.registry, xs...);
+  if (!st.waiting_for.empty())
+    return make_error(service_errc::not_member, st.waiting_for);
+  auto rp = self->make_response_promise<T>();
+  wait_for(
+    self,
+    [=]() mutable {
+      if (!self->state.joined)
+        return false;
+      rp.delegate(self->state.registry, xs...);
+      return true;
+    },
+    answer_in_vain(rp));
+  return rp;
 }
 
 /// Runs a step of a namespace's search on every node that owns some of
@@ -150,14 +271,20 @@ caf::result<T> ask_owners(cluster_pointer self,
                           std::vector<std::pair<std::string, Part>> parts,
                           Merge merge, Atom atom, Ts... xs) {
   auto rp = self->make_response_promise<T>();
+  auto& st = self->state;
+  for (const auto& part : parts)
+    if (part.first != st.settings.self_name && !member_reached(self, part.first)) {
+      rp.deliver(make_error(service_errc::owner_unreachable,
+                            part.first + " cannot be reached"));
+      return rp;
+    }
   gather(rp, parts.size(), std::move(merge), [=](std::size_t i) {
     auto& st = self->state;
     const auto& [owner, part] = parts[i];
-    auto peer = st.peers.find(owner);
-    return peer == st.peers.end()
-             ? self->request(st.registry, caf::infinite, atom, part, xs...)
-             : self->request(peer->second.handle, st.settings.forward_timeout,
-                             forward_atom::value, atom, part, xs...);
+    if (owner == st.settings.self_name)
+      return self->request(st.registry, caf::infinite, atom, part, xs...);
+    return self->request(st.peers.at(owner).handle, st.settings.forward_timeout,
+                         forward_atom::value, atom, part, xs...);
   });
   return rp;
 }

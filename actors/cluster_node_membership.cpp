@@ -1,10 +1,13 @@
-// The cluster node's membership: heartbeats and the lease, peers joining,
-// failing and leaving, this node's own leave, and the connector that
-// reaches the configured peers.
+// The cluster node's membership: the table in Redis (read every heartbeat
+// round and whenever a member says it changed), joining it once every
+// active member is reached, adopting its views, writing the failures this
+// node sees into it, leaving it; heartbeats to the connected nodes, the
+// lease of a paused node, and the connector that reaches members and seeds.
 #include "actors/cluster_node.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <set>
@@ -22,8 +25,12 @@ namespace motorhead {
 
 namespace {
 
+using store::member_row;
+using store::member_status;
+using store::membership_table;
+
 void log(cluster_pointer self, const std::string& text) {
-  log_info("cluster", text, {text_field("node", self->state.settings.self_name)});
+  log_info("cluster", text, {text_field("node", self->state.self_id())});
 }
 
 std::string comma_separated(const std::vector<std::string>& names) {
@@ -33,6 +40,12 @@ std::string comma_separated(const std::vector<std::string>& names) {
   return out;
 }
 
+uint64_t microseconds_since_epoch() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(
+    duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
+}
+
 /// Retires every local session: they reload from Redis on their next
 /// request, under a fresh claim.
 void retire_all_sessions(cluster_pointer self) {
@@ -40,24 +53,160 @@ void retire_all_sessions(cluster_pointer self) {
              std::vector<std::string>{}, self->state.settings.self_name);
 }
 
-/// Recomputes the members. When one left, the sessions it owned move here
-/// or elsewhere and nothing local moves away. When one joined, it may have
-/// served sessions this node still holds in memory (a partition, a pause):
-/// every local session is retired, so no stale copy answers a read.
-void membership_changed(cluster_pointer self, bool peer_joined) {
+/// This node's row, as it is to be written with `status`.
+member_row own_row(cluster_pointer self, member_status status) {
+  member_row row;
+  row.address = self->state.settings.self_name;
+  row.incarnation = self->state.settings.incarnation;
+  row.status = status;
+  return row;
+}
+
+/// Tells every connected node that the table changed, so that it reads it
+/// now rather than at its next heartbeat round.
+void announce_change(cluster_pointer self) {
+  for (const auto& [address, peer] : self->state.peers)
+    self->send(peer.handle, members_atom::value);
+}
+
+/// Writes `rows` into the table if it is still at `expected`, then reads
+/// it again (whether the write landed or another node's came first).
+void write_rows(cluster_pointer self, uint64_t expected,
+                std::vector<member_row> rows) {
   auto& st = self->state;
-  st.members = {st.settings.self_name};
-  for (const auto& entry : st.peers)
+  self->request(st.store, st.settings.failure_timeout, members_atom::value,
+                expected, std::move(rows))
+    .then(
+      [=](const store::membership_write_result& result) {
+        if (result.written)
+          announce_change(self);
+        read_table(self);
+      },
+      [=](caf::error& err) {
+        log_warn("cluster", "cannot write the membership table: "
+                              + self->system().render(err));
+        if (!self->state.joined)
+          give_up_waiting(self, err);
+      });
+}
+
+/// Active rows of other members that are gone: no sign of life for the
+/// failure timeout (on Redis' clock), or an earlier process at this node's
+/// own address (its port is this process's now).
+std::vector<member_row> departed_members(cluster_pointer self,
+                                         const membership_table& table) {
+  auto& st = self->state;
+  auto silent_after = st.settings.failure_timeout.count();
+  std::vector<member_row> departed;
+  for (const auto& row : table.rows) {
+    if (row.status != member_status::active || row.id() == st.self_id())
+      continue;
+    bool earlier_self = row.address == st.settings.self_name
+                        && row.incarnation < st.settings.incarnation;
+    if (earlier_self || table.now_ms - row.alive_ms > silent_after) {
+      auto dead = row;
+      dead.status = member_status::dead;
+      departed.push_back(dead);
+    }
+  }
+  return departed;
+}
+
+/// Joins the table once every active member is reached (connected, and
+/// answering as the member the table lists at its address); until then,
+/// and after the failure timeout, says which members it cannot reach.
+void try_join(cluster_pointer self, const membership_table& table) {
+  auto& st = self->state;
+  std::vector<std::string> unreached;
+  for (const auto& row : table.rows) {
+    if (row.status != member_status::active || row.id() == st.self_id())
+      continue;
+    auto peer = st.peers.find(row.address);
+    if (peer == st.peers.end() || peer->second.id != row.id())
+      unreached.push_back(row.address);
+  }
+  if (unreached.empty()) {
+    write_rows(self, table.version, {own_row(self, member_status::active)});
+    return;
+  }
+  if (self->clock().now() - st.joining_since < st.settings.failure_timeout)
+    return;
+  auto why = "cannot reach the member" + std::string{unreached.size() > 1 ? "s " : " "}
+             + comma_separated(unreached)
+             + " that share its Redis: nodes on other hosts need "
+               "MOTORHEAD_CLUSTER_ADVERTISE=host:port (the address their "
+               "peers reach them at) and, to bind to that interface, "
+               "MOTORHEAD_CLUSTER_HOST; the cluster port must be reachable "
+               "from every node";
+  if (why != st.waiting_for)
+    log_warn("cluster", "not ready: " + why,
+             {text_field("node", st.self_id())});
+  st.waiting_for = why;
+  give_up_waiting(self, make_error(service_errc::not_member, why));
+}
+
+/// The members of the table's view, by address, and each one's id.
+std::map<std::string, std::string> active_members(const membership_table& table) {
+  std::map<std::string, std::string> members;
+  for (const auto& row : table.rows)
+    if (row.status == member_status::active)
+      members[row.address] = row.id();
+  return members;
+}
+
+/// Takes the table's view. Sessions owned elsewhere now are retired; when
+/// a member joined, every local session is (the joiner may have served
+/// copies this node cannot know about).
+void adopt_view(cluster_pointer self, const membership_table& table) {
+  auto& st = self->state;
+  auto ids = active_members(table);
+  if (table.version == st.version && ids == st.member_ids)
+    return;
+  bool first_view = st.members.empty();
+  bool someone_joined = false;
+  for (const auto& [address, id] : ids)
+    if (address != st.settings.self_name) {
+      auto known = st.member_ids.find(address);
+      someone_joined |= known == st.member_ids.end() || known->second != id;
+    }
+  st.member_ids = std::move(ids);
+  st.version = table.version;
+  st.members.clear();
+  for (const auto& entry : st.member_ids)
     st.members.push_back(entry.first);
-  std::sort(st.members.begin(), st.members.end());
   metrics::global().cluster_members.set(
     static_cast<int64_t>(st.members.size()));
-  log(self, "members now " + comma_separated(st.members));
-  if (peer_joined)
+  metrics::global().cluster_view_version.set(
+    static_cast<int64_t>(st.version));
+  log(self, "view " + std::to_string(st.version) + ": members "
+              + comma_separated(st.members));
+  if (first_view)
+    st.waiting_for.clear();
+  else if (someone_joined)
     retire_all_sessions(self);
   else
     self->send(st.registry, retire_atom::value, st.members,
                st.settings.self_name);
+  for (auto& [address, peer] : st.peers)
+    if (st.member_ids.count(address) == 0)
+      abandon_forwards(self, address);
+  retry_waiting(self);
+}
+
+/// This node's row is no longer active (another node declared it dead
+/// while it was cut off or paused): its sessions may be served elsewhere.
+/// It drops them all and joins again as a new member.
+void rejoin(cluster_pointer self) {
+  auto& st = self->state;
+  log_warn("cluster", "this node was declared dead; rejoining as a new member",
+           {text_field("node", st.self_id())});
+  retire_all_sessions(self);
+  st.settings.incarnation = microseconds_since_epoch();
+  st.joined = false;
+  st.members.clear();
+  st.member_ids.clear();
+  st.joining_since = self->clock().now();
+  metrics::global().cluster_members.set(0);
 }
 
 /// A node that was paused (or starved) for about the failure timeout may
@@ -79,110 +228,288 @@ void check_lease(cluster_pointer self) {
   }
 }
 
-/// Takes the peer out of the membership; false when it was gone already or
-/// `handle` is an older connection. `name` is a copy: callers may pass the
-/// key of the entry erased here.
-bool drop_peer(cluster_pointer self, std::string name,
+/// Forgets the connection to `address` if `handle` is still it; false when
+/// it was gone already or is an older connection.
+bool drop_peer(cluster_pointer self, const std::string& address,
                const caf::actor_addr& handle, const std::string& why) {
-  auto it = self->state.peers.find(name);
+  auto it = self->state.peers.find(address);
   if (it == self->state.peers.end() || it->second.handle.address() != handle)
     return false;
   self->demonitor(handle);
   self->state.peers.erase(it);
-  log(self, name + " left (" + why + ")");
-  membership_changed(self, false);
+  log(self, address + " disconnected (" + why + ")");
   return true;
 }
 
-} // namespace
-
-void peer_failed(cluster_pointer self, std::string name,
-                 const caf::actor_addr& handle, const std::string& why) {
-  if (drop_peer(self, name, handle, why))
-    abandon_forwards(self, name);
+/// The addresses to connect to: the active members of the last table read
+/// and the seeds, but not this node, nor one connected already.
+std::vector<std::string> addresses_to_reach(cluster_pointer self) {
+  auto& st = self->state;
+  std::set<std::string> wanted(st.settings.seeds.begin(),
+                               st.settings.seeds.end());
+  for (const auto& row : st.table.rows)
+    if (row.status == member_status::active)
+      wanted.insert(row.address);
+  std::vector<std::string> missing;
+  for (const auto& address : wanted)
+    if (address != st.settings.self_name && st.peers.count(address) == 0)
+      missing.push_back(address);
+  return missing;
 }
 
-void heartbeat_round(cluster_pointer self) {
-  check_lease(self);
+void heartbeat_peers(cluster_pointer self) {
   auto& st = self->state;
-  for (auto& [name, peer] : st.peers) {
-    auto peer_name = name;
+  for (auto& [address, peer] : st.peers) {
+    auto peer_address = address;
     auto handle = peer.handle;
     self->request(handle, st.settings.failure_timeout, heartbeat_atom::value,
                   st.settings.self_name)
       .then(
-        [=](const std::string&, uint64_t credits) {
-          auto it = self->state.peers.find(peer_name);
-          if (it != self->state.peers.end() && it->second.handle == handle)
-            it->second.credits = credits;
+        [=](const std::string& id, uint64_t credits) {
+          auto it = self->state.peers.find(peer_address);
+          if (it == self->state.peers.end() || it->second.handle != handle)
+            return;
+          bool first_answer = it->second.id.empty();
+          it->second.id = id;
+          it->second.credits = credits;
+          if (first_answer)
+            retry_waiting(self);
         },
         [=](caf::error& err) {
-          peer_failed(self, peer_name, handle.address(),
-                    "no heartbeat: " + self->system().render(err));
+          peer_failed(self, peer_address, handle.address(),
+                      "no heartbeat: " + self->system().render(err));
         });
   }
-  if (st.connector && !st.leaving) {
-    std::vector<std::string> missing;
-    for (const auto& name : st.settings.configured)
-      if (name != st.settings.self_name && st.peers.count(name) == 0)
-        missing.push_back(name);
-    if (!missing.empty())
-      caf::anon_send(st.connector, connect_atom::value, std::move(missing),
-                     caf::actor_cast<cluster_actor>(self));
-  }
-  self->delayed_send(self, st.settings.heartbeat, tick_atom::value);
 }
 
-void add_peer(cluster_pointer self, const std::string& name, node_actor node) {
+/// Tells every connected node this one left the table; answers `rp` once
+/// each read the table or failed to.
+void tell_peers_we_left(cluster_pointer self,
+                        caf::typed_response_promise<ok_atom> rp) {
   auto& st = self->state;
-  auto& configured = st.settings.configured;
-  if (name == st.settings.self_name
-      || std::find(configured.begin(), configured.end(), name) == configured.end())
+  if (st.peers.empty()) {
+    rp.deliver(ok_atom::value);
     return;
-  if (auto gone = st.departed.find(name); gone != st.departed.end()) {
-    if (gone->second == node.node())
-      return; // still shutting down
-    st.departed.erase(gone); // restarted
   }
-  auto it = st.peers.find(name);
+  auto waiting = std::make_shared<std::size_t>(st.peers.size());
+  auto one_done = [=]() mutable {
+    if (--*waiting == 0)
+      rp.deliver(ok_atom::value);
+  };
+  for (const auto& [address, peer] : st.peers)
+    self->request(peer.handle, st.settings.failure_timeout, leave_atom::value,
+                  st.settings.self_name)
+      .then([=](ok_atom) mutable { one_done(); },
+            [=](caf::error&) mutable { one_done(); });
+}
+
+/// Writes this node's row as left, reading the table again and retrying
+/// when another change came first, at most `attempts` times.
+void write_leave(cluster_pointer self, caf::typed_response_promise<ok_atom> rp,
+                 int attempts) {
+  auto& st = self->state;
+  self->request(st.store, st.settings.failure_timeout, members_atom::value,
+                st.table.version,
+                std::vector<member_row>{own_row(self, member_status::left)})
+    .then(
+      [=](const store::membership_write_result& result) mutable {
+        if (!result.written && attempts > 1) {
+          // Another change came first: read the table, and try again.
+          self->request(self->state.store, self->state.settings.failure_timeout,
+                        members_atom::value, std::string{})
+            .then(
+              [=](membership_table& table) mutable {
+                self->state.table = std::move(table);
+                write_leave(self, rp, attempts - 1);
+              },
+              [=](caf::error&) mutable { rp.deliver(ok_atom::value); });
+          return;
+        }
+        tell_peers_we_left(self, rp);
+      },
+      [=](caf::error& err) mutable {
+        log_warn("cluster", "cannot write this node's leave: "
+                              + self->system().render(err));
+        tell_peers_we_left(self, rp);
+      });
+}
+
+/// Connects to the members and seeds not connected yet.
+void reach_out(cluster_pointer self) {
+  auto& st = self->state;
+  if (!st.connector || st.leaving)
+    return;
+  auto missing = addresses_to_reach(self);
+  if (!missing.empty())
+    caf::anon_send(st.connector, connect_atom::value, std::move(missing),
+                   caf::actor_cast<cluster_actor>(self));
+}
+
+} // namespace
+
+std::string cluster_state::self_id() const {
+  return settings.self_name + "/" + std::to_string(settings.incarnation);
+}
+
+void read_table(cluster_pointer self) {
+  auto& st = self->state;
+  auto reader = st.joined ? st.self_id() : std::string{};
+  self->request(st.store, st.settings.failure_timeout, members_atom::value,
+                reader)
+    .then([=](membership_table& table) { table_read(self, std::move(table)); },
+          [=](caf::error& err) {
+            log_warn("cluster", "cannot read the membership table: "
+                                  + self->system().render(err));
+            if (!self->state.joined)
+              give_up_waiting(self, err);
+          });
+}
+
+void reread_table(cluster_pointer self, std::function<void()> then,
+                  std::function<void(caf::error)> fail) {
+  auto& st = self->state;
+  self->request(st.store, st.settings.failure_timeout, members_atom::value,
+                st.joined ? st.self_id() : std::string{})
+    .then(
+      [=](membership_table& table) {
+        table_read(self, std::move(table));
+        then();
+      },
+      [=](caf::error& err) { fail(std::move(err)); });
+}
+
+void table_read(cluster_pointer self, membership_table table) {
+  auto& st = self->state;
+  if (table.version < st.table.version)
+    return; // an answer overtaken by a newer one
+  st.table = std::move(table);
+  reach_out(self);
+  const auto& current = st.table;
+  auto mine = current.find(st.self_id());
+  bool active = mine != nullptr && mine->status == member_status::active;
+  if (st.joined && !active && !st.leaving)
+    rejoin(self);
+  st.joined = active;
+  if (st.leaving)
+    return;
+  if (auto departed = departed_members(self, current); !departed.empty()) {
+    for (const auto& row : departed)
+      log(self, row.id() + " declared dead (no sign of life in Redis)");
+    write_rows(self, current.version, std::move(departed));
+    return;
+  }
+  if (!active) {
+    try_join(self, current);
+    return;
+  }
+  adopt_view(self, current);
+}
+
+void peer_failed(cluster_pointer self, std::string address,
+                 const caf::actor_addr& handle, const std::string& why) {
+  if (!drop_peer(self, address, handle, why))
+    return;
+  abandon_forwards(self, address);
+  auto& st = self->state;
+  auto member = st.member_ids.find(address);
+  if (member == st.member_ids.end() || st.leaving)
+    return;
+  auto row = st.table.find(member->second);
+  if (row == nullptr || row->status != member_status::active)
+    return;
+  auto dead = *row;
+  dead.status = member_status::dead;
+  log(self, dead.id() + " declared dead (" + why + ")");
+  write_rows(self, st.table.version, {dead});
+}
+
+void heartbeat_round(cluster_pointer self) {
+  check_lease(self);
+  read_table(self);
+  heartbeat_peers(self);
+  expire_waiting(self);
+  reach_out(self);
+  self->delayed_send(self, self->state.settings.heartbeat, tick_atom::value);
+}
+
+void add_peer(cluster_pointer self, const std::string& address,
+              node_actor node) {
+  auto& st = self->state;
+  if (address == st.settings.self_name || st.leaving)
+    return;
+  auto it = st.peers.find(address);
   if (it != st.peers.end() && it->second.handle == node)
     return;
-  if (it != st.peers.end())
+  // A newer connection to the same process keeps the identity it proved.
+  std::string known_id;
+  if (it != st.peers.end()) {
     self->demonitor(it->second.handle.address());
+    if (it->second.handle.node() == node.node())
+      known_id = it->second.id;
+  }
   self->monitor(node);
-  st.peers[name] = cluster_state::peer{node, 0};
-  log(self, name + " joined");
-  membership_changed(self, true);
+  st.peers[address] = cluster_state::peer{node, known_id, 0};
+  log(self, address + " connected");
+  heartbeat_peers(self); // learns who it is, without waiting for the round
+}
+
+bool member_reached(cluster_pointer self, const std::string& address) {
+  auto& st = self->state;
+  auto member = st.member_ids.find(address);
+  auto peer = st.peers.find(address);
+  return member != st.member_ids.end() && peer != st.peers.end()
+         && peer->second.id == member->second;
+}
+
+bool sent_by_member(cluster_pointer self, const caf::node_id& node) {
+  for (const auto& [address, peer] : self->state.peers)
+    if (peer.handle.node() == node)
+      return member_reached(self, address);
+  return false;
+}
+
+bool from_member(cluster_pointer self) {
+  auto sender = self->current_sender();
+  return sender && sent_by_member(self, sender->node());
+}
+
+bool may_become_member(cluster_pointer self) {
+  auto& st = self->state;
+  for (const auto& row : st.table.rows)
+    if (row.status == member_status::active && row.id() != st.self_id()) {
+      auto peer = st.peers.find(row.address);
+      if (peer == st.peers.end() || peer->second.id != row.id())
+        return true;
+    }
+  return false;
+}
+
+bool can_route(cluster_pointer self, const std::string& id) {
+  auto& st = self->state;
+  if (!st.joined || st.members.empty())
+    return false;
+  auto owner = owner_of(id, st.members);
+  return owner == st.settings.self_name || member_reached(self, owner);
 }
 
 caf::result<ok_atom> leave(cluster_pointer self) {
   auto& st = self->state;
   st.leaving = true;
   auto rp = self->make_response_promise<ok_atom>();
-  if (st.peers.empty()) {
+  if (!st.joined) {
     rp.deliver(ok_atom::value);
     return rp;
   }
   log(self, "leaving the cluster");
-  auto waiting = std::make_shared<std::size_t>(st.peers.size());
-  auto one_done = [=]() mutable {
-    if (--*waiting == 0)
-      rp.deliver(ok_atom::value);
-  };
-  for (const auto& [name, peer] : st.peers)
-    self->request(peer.handle, st.settings.failure_timeout, leave_atom::value,
-                  st.settings.self_name)
-      .then([=](ok_atom) mutable { one_done(); },
-            [=](caf::error&) mutable { one_done(); });
+  write_leave(self, rp, 3);
   return rp;
 }
 
-void peer_leaves(cluster_pointer self, const std::string& name) {
-  auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
-  if (!sender)
-    return;
-  self->state.departed[name] = sender.node();
-  drop_peer(self, name, sender, "it is shutting down");
+caf::result<ok_atom> member_left(cluster_pointer self) {
+  auto rp = self->make_response_promise<ok_atom>();
+  auto done = [=](auto&&...) mutable { rp.deliver(ok_atom::value); };
+  reread_table(self, done, done);
+  return rp;
 }
 
 caf::behavior cluster_connector(caf::event_based_actor* self,
@@ -197,7 +524,8 @@ caf::behavior cluster_connector(caf::event_based_actor* self,
         if (colon == std::string::npos || !pending->insert(address).second)
           continue;
         auto host = address.substr(0, colon);
-        auto port = static_cast<uint16_t>(std::stoul(address.substr(colon + 1)));
+        auto port = static_cast<uint16_t>(
+          std::strtoul(address.c_str() + colon + 1, nullptr, 10));
         self->request(middleman, timeout, connect_atom::value, host, port)
           .then(
             [=](caf::node_id&, caf::strong_actor_ptr& node,

@@ -1,9 +1,11 @@
 // The cluster node's routing: the requests forwarded to each peer and not
-// answered yet, and what becomes of them when the peer fails. The templates
-// that send a request to its session's owner are in cluster_node_internal.hpp.
+// answered yet, what becomes of them when the peer fails, and the requests
+// waiting for the join or for their owner's connection. The templates that
+// send a request to its session's owner are in cluster_node_internal.hpp.
 #include "actors/cluster_node.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -33,6 +35,56 @@ bool settle_forward(cluster_pointer self, const std::string& name,
   if (it->second.empty())
     in_flight.erase(it);
   return true;
+}
+
+namespace {
+
+/// Bounds the memory that requests for unreachable owners (or from nodes
+/// that claim to be members) may hold.
+constexpr std::size_t max_waiting_requests = 10'000;
+
+} // namespace
+
+void wait_for(cluster_pointer self, std::function<bool()> try_now,
+              std::function<void(caf::error)> give_up) {
+  auto& waiting = self->state.waiting;
+  if (waiting.size() >= max_waiting_requests) {
+    give_up(make_error(service_errc::overloaded,
+                       "too many requests wait for the cluster"));
+    return;
+  }
+  waiting.push_back({self->clock().now(), std::move(try_now),
+                     std::move(give_up)});
+}
+
+void retry_waiting(cluster_pointer self) {
+  auto waiting = std::move(self->state.waiting);
+  self->state.waiting.clear();
+  for (auto& request : waiting)
+    if (!request.try_now())
+      self->state.waiting.push_back(std::move(request));
+}
+
+void expire_waiting(cluster_pointer self) {
+  auto& st = self->state;
+  auto cutoff = self->clock().now() - st.settings.forward_timeout;
+  auto waiting = std::move(st.waiting);
+  st.waiting.clear();
+  for (auto& request : waiting)
+    if (request.since <= cutoff)
+      request.give_up(make_error(
+        st.joined ? service_errc::owner_unreachable : service_errc::not_member,
+        "waited " + std::to_string(st.settings.forward_timeout.count())
+          + " ms for the cluster (view " + std::to_string(st.version) + ")"));
+    else
+      st.waiting.push_back(std::move(request));
+}
+
+void give_up_waiting(cluster_pointer self, const caf::error& why) {
+  auto waiting = std::move(self->state.waiting);
+  self->state.waiting.clear();
+  for (auto& request : waiting)
+    request.give_up(why);
 }
 
 bool peer_is_gone(const caf::error& err) {

@@ -402,6 +402,30 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
                    rp, store::decode_rate_limit);
       return rp;
     },
+    [=](members_atom, const std::string& reader) {
+      auto rp = self->make_response_promise<store::membership_table>();
+      enqueue_read(self,
+                   commands_only([reader](const store::key_layout&) {
+                     return store::membership_read_commands(
+                       reader.empty() ? std::nullopt
+                                      : std::optional<std::string>{reader});
+                   }),
+                   rp, store::decode_membership);
+      return rp;
+    },
+    [=](members_atom, uint64_t expected,
+        const std::vector<store::member_row>& rows) {
+      auto rp = self->make_response_promise<store::membership_write_result>();
+      // The rows of members that left or died are kept an hour: long
+      // enough to read in the log what became of a node.
+      enqueue_read(self,
+                   commands_only([=](const store::key_layout&) {
+                     return store::membership_write_commands(
+                       expected, rows, int64_t{3'600'000});
+                   }),
+                   rp, store::decode_membership_write);
+      return rp;
+    },
     [=](flush_atom) { flush(self); },
   };
 }

@@ -55,6 +55,10 @@ enum class service_errc : uint8_t {
   /// A delete of a session untouched since a time found it updated since:
   /// nothing changed.
   touched,
+  /// The node is not a member of the cluster (yet): it serves no session.
+  not_member,
+  /// The member that owns the session cannot be reached from this node.
+  owner_unreachable,
 };
 
 caf::atom_value service_error_category();

@@ -39,13 +39,16 @@ using node_actor = caf::typed_actor<
                   candidate_request, access_scope>::with<search_candidates>,
   caf::replies_to<forward_atom, fetch_atom, std::vector<ranked_message>,
                   access_scope>::with<std::vector<retrieval_hit>>,
-  // Heartbeat with the caller's name: answers this node's name and its free
-  // summarizer capacity (credits).
+  // Heartbeat with the caller's address: answers this node's member id
+  // ("address/incarnation") and its free summarizer capacity (credits).
   caf::replies_to<heartbeat_atom, std::string>::with<std::string, uint64_t>,
+  // The membership table changed (a member joined, left or was declared
+  // dead): read it now rather than at the next heartbeat.
+  caf::reacts_to<members_atom>,
   // A fold job from a peer whose queue is full.
   caf::replies_to<handoff_atom, fold_job>::with<fold_result>,
-  // A peer that shuts down leaves at once (its name): its sessions are the
-  // survivors' now, and its process is not taken back while it lives.
+  // A member that shuts down left the table (its address): answered once
+  // this node read the table, so that its sessions are the survivors' now.
   caf::replies_to<leave_atom, std::string>::with<ok_atom>>;
 
 /// The cluster node: the router for the HTTP front, the node protocol for
@@ -54,6 +57,9 @@ using cluster_actor = router_actor::extend_with<node_actor>::extend<
   caf::replies_to<summarize_atom, fold_job>::with<fold_result>,
   caf::reacts_to<peer_up_atom, std::string, node_actor>,
   caf::reacts_to<tick_atom>,
+  // The address the other nodes reach this one at, once its cluster port
+  // is bound: the node starts its heartbeat rounds and joins.
+  caf::reacts_to<join_atom, std::string>,
   // The node shuts down: every peer is told it leaves; answered once they
   // all acknowledged or failed to.
   caf::replies_to<leave_atom>::with<ok_atom>>;

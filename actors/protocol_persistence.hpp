@@ -12,6 +12,7 @@
 
 #include "actors/protocol_common.hpp"
 #include "core/memory_types.hpp"
+#include "storage/membership_table.hpp"
 #include "storage/session_store.hpp"
 
 namespace motorhead {
@@ -59,6 +60,12 @@ using persistence_actor = caf::typed_actor<
   // and tokens per minute, and the tokens of the call. Answers 0 when the
   // call may go (and takes it from the buckets), else how many ms to wait.
   caf::replies_to<rate_atom, uint64_t, uint64_t, uint64_t>::with<int64_t>,
+  // The cluster's membership table: read (with the id of the member whose
+  // sign of life to record, or ""), and changed if still at a version.
+  caf::replies_to<members_atom, std::string>::with<store::membership_table>,
+  caf::replies_to<members_atom, uint64_t,
+                  std::vector<store::member_row>>::with<
+    store::membership_write_result>,
   // Sent by the persistence actor to itself: run the pending round trip.
   caf::reacts_to<flush_atom>>;
 
@@ -99,6 +106,25 @@ typename Inspector::result_type inspect(Inspector& f, append_change& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, vector_batch& x) {
   return f(caf::meta::type_name("vector_batch"), x.epoch, x.model, x.vectors);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_row& x) {
+  return f(caf::meta::type_name("member_row"), x.address, x.incarnation,
+           x.status, x.changed_ms, x.alive_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, membership_table& x) {
+  return f(caf::meta::type_name("membership_table"), x.version, x.now_ms,
+           x.rows, x.reader_active);
+}
+
+template <class Inspector>
+typename Inspector::result_type
+inspect(Inspector& f, membership_write_result& x) {
+  return f(caf::meta::type_name("membership_write_result"), x.written,
+           x.version);
 }
 
 template <class Inspector>

@@ -16,17 +16,6 @@
 
 namespace motorhead {
 
-// -- cluster views ------------------------------------------------------------
-
-/// What GET /cluster shows: this node, the members it sees alive, the
-/// configured peers and, when asked for one, a session's owner.
-struct cluster_view {
-  std::string node;
-  std::vector<std::string> members;
-  std::vector<std::string> configured;
-  std::string owner;
-};
-
 // -- interfaces ---------------------------------------------------------------
 
 /// A session: owns its window, summary, token count, namespaces and, with
@@ -212,8 +201,8 @@ typename Inspector::result_type inspect(Inspector& f, namespace_query& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
-  return f(caf::meta::type_name("cluster_view"), x.node, x.members,
-           x.configured, x.owner);
+  return f(caf::meta::type_name("cluster_view"), x.node, x.incarnation,
+           x.version, x.members, x.seeds, x.owner, x.waiting_for);
 }
 
 } // namespace motorhead

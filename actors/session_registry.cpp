@@ -402,7 +402,11 @@ registry_actor::behavior_type session_registry(registry_pointer self,
     [=](cluster_atom, const std::string& id) {
       // A node on its own: it owns every session.
       const std::string node = "local";
-      return cluster_view{node, {node}, {}, id.empty() ? "" : node};
+      cluster_view view;
+      view.node = node;
+      view.members = {node};
+      view.owner = id.empty() ? "" : node;
+      return view;
     },
     [=](idle_atom) { sweep_idle(self); },
     [=](retire_atom, const std::vector<std::string>& members,

@@ -34,8 +34,8 @@ struct node_actors {
   caf::actor sweeper;      // likewise
   caf::actor retention;    // with MOTORHEAD_SESSION_TTL_SECONDS
   registry_actor registry;
-  cluster_actor cluster;  // none on a node on its own
-  caf::actor connector;   // likewise
+  cluster_actor cluster;
+  caf::actor connector;   // reaches the other members
   router_actor router;    // what the HTTP front talks to
 
   void stop() {
@@ -101,7 +101,7 @@ make_provider_context(const settings& cfg, chat_endpoint endpoint,
   ctx->prompt = std::make_shared<summary_prompt>(std::move(*prompt.value));
   ctx->limiter = std::make_shared<rate_limiter>(cfg.provider_rpm,
                                                 cfg.provider_tpm);
-  if (cfg.clustered() && (cfg.provider_rpm > 0 || cfg.provider_tpm > 0))
+  if (cfg.provider_rpm > 0 || cfg.provider_tpm > 0)
     ctx->cluster_limit = cluster_rate_limit{store, cfg.provider_rpm,
                                             cfg.provider_tpm};
   ctx->budget = {cfg.model_context_tokens, cfg.summary_max_tokens};
@@ -136,27 +136,41 @@ spawn_summarizers(caf::actor_system& system, const settings& cfg,
   return {std::move(workers), {}};
 }
 
-/// Joins the cluster: the node actor, published on the cluster port, and
-/// the connector that reaches the peers. Returns an error or "".
+uint64_t microseconds_since_epoch() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(
+    duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+/// Joins the cluster of the nodes that share this Redis: the node actor,
+/// published on the cluster port, and the connector that reaches the
+/// members. Returns an error or "".
 std::string join_cluster(caf::actor_system& system, const settings& cfg,
                          node_actors& actors) {
-  cluster_settings cluster{cfg.node_name, cfg.cluster_peers,
-                           cfg.cluster_heartbeat, cfg.cluster_failure,
-                           cfg.request_timeout};
+  cluster_settings cluster;
+  cluster.incarnation = microseconds_since_epoch();
+  cluster.seeds = cfg.cluster_peers;
+  cluster.heartbeat = cfg.cluster_heartbeat;
+  cluster.failure_timeout = cfg.cluster_failure;
+  cluster.forward_timeout = cfg.request_timeout;
   actors.connector = system.spawn(cluster_connector, cfg.cluster_failure);
   actors.cluster = system.spawn(cluster_node, cluster, actors.registry,
-                                actors.pool, actors.connector);
+                                actors.pool, actors.store, actors.connector);
   caf::anon_send(actors.pool, overflow_atom::value,
                  summarizer_actor{actors.cluster});
   auto port = system.middleman().publish(actors.cluster, cfg.cluster_port,
-                                         nullptr, true);
+                                         cfg.cluster_host.c_str(), true);
   if (!port)
-    return "cannot listen on cluster port " + std::to_string(cfg.cluster_port)
-           + ": " + system.render(port.error());
+    return "cannot listen on cluster port " + cfg.cluster_host + ":"
+           + std::to_string(cfg.cluster_port) + ": "
+           + system.render(port.error());
+  auto address = cfg.node_name.empty()
+                   ? cfg.cluster_host + ":" + std::to_string(*port)
+                   : cfg.node_name;
+  caf::anon_send(actors.cluster, join_atom::value, address);
   actors.router = actors.cluster;
-  log_info("main", "cluster node " + cfg.node_name + " of "
-                     + std::to_string(cfg.cluster_peers.size())
-                     + ", actors on port " + std::to_string(*port));
+  log_info("main", "cluster port " + cfg.cluster_host + ":"
+                     + std::to_string(*port) + ", reached at " + address);
   return {};
 }
 
@@ -210,11 +224,10 @@ outcome<node_actors> start_actors(caf::actor_system& system,
                   std::move(*tokenizer.value)},
     session_cache_policy{cfg.session_idle, cfg.max_sessions});
   actors.router = actors.registry;
-  if (cfg.clustered())
-    if (auto err = join_cluster(system, cfg, actors); !err.empty()) {
-      actors.stop();
-      return outcome<node_actors>::failure(err);
-    }
+  if (auto err = join_cluster(system, cfg, actors); !err.empty()) {
+    actors.stop();
+    return outcome<node_actors>::failure(err);
+  }
   if (actors.embedder)
     actors.sweeper = system.spawn(embedding_sweeper, actors.store, actors.router,
                                   std::chrono::milliseconds{60000});
@@ -242,12 +255,10 @@ void configure_actor_system(caf::actor_system_config& caf_cfg,
   // checks), each steal is O(queue length) and the burst O(n^2).
   caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf_cfg.set("logger.console-verbosity", caf::atom("quiet"));
-  if (cfg.clustered()) {
-    caf_cfg.load<caf::io::middleman>();
-    // Without heartbeats a frozen peer is never noticed by the middleman.
-    caf_cfg.set("middleman.heartbeat-interval", caf::timespan{cfg.cluster_heartbeat});
-    caf_cfg.set("middleman.connection-timeout", caf::timespan{cfg.cluster_failure});
-  }
+  caf_cfg.load<caf::io::middleman>();
+  // Without heartbeats a frozen peer is never noticed by the middleman.
+  caf_cfg.set("middleman.heartbeat-interval", caf::timespan{cfg.cluster_heartbeat});
+  caf_cfg.set("middleman.connection-timeout", caf::timespan{cfg.cluster_failure});
 }
 
 /// After the HTTP drain: the peers hear that this node leaves, and every

@@ -357,14 +357,22 @@ const std::vector<option_spec>& option_specs() {
      "length budget of the built-in summarizer's summary",
      unsigned_option(&settings::summary_max_chars, 64, 100000)},
     {"MOTORHEAD_CLUSTER_PEERS", nullptr,
-     "host:port of every node of the cluster, this one included (the same "
-     "list on every node); unset: a node on its own",
+     "optional seeds, host:port of other nodes to connect to; nodes find "
+     "each other through the membership table in their shared Redis",
      apply_cluster_peers},
-    {"MOTORHEAD_CLUSTER_PORT", "0", "port this node's actors listen on for peers",
+    {"MOTORHEAD_CLUSTER_HOST", nullptr,
+     "interface the cluster port binds to (default: the advertised host, "
+     "else 127.0.0.1; 0.0.0.0 only with MOTORHEAD_CLUSTER_ADVERTISE)",
+     string_option(&settings::cluster_host)},
+    {"MOTORHEAD_CLUSTER_PORT", "0",
+     "port this node's actors listen on for its peers (0: an ephemeral port)",
      unsigned_option(&settings::cluster_port, 0, 65535)},
+    {"MOTORHEAD_CLUSTER_ADVERTISE", nullptr,
+     "host:port the other nodes reach this node's cluster port at (needed "
+     "across hosts; default: the bound host and port)",
+     string_option(&settings::node_name)},
     {"MOTORHEAD_NODE_NAME", nullptr,
-     "this node's entry in MOTORHEAD_CLUSTER_PEERS (default: the one with "
-     "MOTORHEAD_CLUSTER_PORT)",
+     "older name of MOTORHEAD_CLUSTER_ADVERTISE",
      string_option(&settings::node_name)},
     {"MOTORHEAD_CLUSTER_HEARTBEAT_MS", "500", "heartbeat interval between nodes",
      duration_option(&settings::cluster_heartbeat, 10, 60000)},
@@ -458,33 +466,33 @@ settings_result load_settings(const env_lookup& lookup) {
 }
 
 std::string resolve_cluster_identity(settings& cfg) {
-  if (!cfg.clustered())
-    return {};
-  if (cfg.cluster_port == 0)
-    return "MOTORHEAD_CLUSTER_PEERS needs MOTORHEAD_CLUSTER_PORT";
   // A node that misses heartbeats for half the failure time assumes its
   // peers declared it dead; its own heartbeats must come more often.
   if (cfg.cluster_heartbeat * 2 >= cfg.cluster_failure)
     return "MOTORHEAD_CLUSTER_HEARTBEAT_MS must be below half of "
            "MOTORHEAD_CLUSTER_FAILURE_MS";
-  const auto& peers = cfg.cluster_peers;
-  if (!cfg.node_name.empty()) {
-    if (std::find(peers.begin(), peers.end(), cfg.node_name) == peers.end())
-      return "MOTORHEAD_NODE_NAME \"" + cfg.node_name
-             + "\" is not in MOTORHEAD_CLUSTER_PEERS";
-    return {};
-  }
-  for (const auto& peer : peers) {
-    if (port_of(peer) != cfg.cluster_port)
-      continue;
-    if (!cfg.node_name.empty())
-      return "several peers use port " + std::to_string(cfg.cluster_port)
-             + ": set MOTORHEAD_NODE_NAME";
-    cfg.node_name = peer;
-  }
-  if (cfg.node_name.empty())
-    return "no entry of MOTORHEAD_CLUSTER_PEERS has port "
-           + std::to_string(cfg.cluster_port) + ": set MOTORHEAD_NODE_NAME";
+  if (cfg.node_name.empty() && cfg.cluster_port != 0)
+    for (const auto& peer : cfg.cluster_peers) {
+      if (port_of(peer) != cfg.cluster_port)
+        continue;
+      if (!cfg.node_name.empty())
+        return "several peers use port " + std::to_string(cfg.cluster_port)
+               + ": set MOTORHEAD_CLUSTER_ADVERTISE";
+      cfg.node_name = peer;
+    }
+  if (!cfg.node_name.empty() && port_of(cfg.node_name) == 0)
+    return "MOTORHEAD_CLUSTER_ADVERTISE \"" + cfg.node_name
+           + "\" is not host:port";
+  if (cfg.cluster_host.empty())
+    cfg.cluster_host = cfg.node_name.empty()
+                         ? "127.0.0.1"
+                         : cfg.node_name.substr(0, cfg.node_name.rfind(':'));
+  bool every_interface = cfg.cluster_host == "0.0.0.0"
+                         || cfg.cluster_host == "::";
+  if (every_interface && cfg.node_name.empty())
+    return "MOTORHEAD_CLUSTER_HOST=" + cfg.cluster_host
+           + " binds every interface: set MOTORHEAD_CLUSTER_ADVERTISE to the "
+             "host:port the other nodes reach this one at";
   return {};
 }
 

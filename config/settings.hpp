@@ -80,17 +80,16 @@ struct settings {
   std::size_t summarizer_queue = 1024;
   std::size_t summary_max_chars = 1200;
   std::vector<api_key> api_keys;
-  std::vector<std::string> cluster_peers; // host:port of every node
-  uint16_t cluster_port = 0;              // 0: a node on its own
-  std::string node_name;                  // this node's entry in the peers
+  std::vector<std::string> cluster_peers; // seeds: host:port of other nodes
+  std::string cluster_host;               // to bind the cluster port to
+  uint16_t cluster_port = 0;              // 0: an ephemeral port
+  std::string node_name; // host:port its peers reach it at; "" until bound
   std::chrono::milliseconds cluster_heartbeat{500};
   std::chrono::milliseconds cluster_failure{2000};
   bool data_envelope = true;
   std::vector<std::string> cors_origins; // empty: CORS off
   log_level log_min = log_level::info;
   log_format log_output = log_format::text;
-
-  bool clustered() const { return !cluster_peers.empty(); }
 };
 
 /// Reads one variable; returns nullptr when it is unset.
@@ -108,9 +107,11 @@ settings_result load_settings(const env_lookup& lookup);
 /// How the persistence actor reaches Redis, from the REDIS_* settings.
 redis_options redis_options_of(const settings& cfg);
 
-/// The cluster settings' own consistency: a port, and this node's name
-/// among the peers (given, or the one peer with this node's port). Returns
-/// an error or "".
+/// The cluster settings' own consistency: the address this node is reached
+/// at (MOTORHEAD_CLUSTER_ADVERTISE, or the one seed with this node's port),
+/// the interface to bind (MOTORHEAD_CLUSTER_HOST, else the advertised
+/// host, else loopback; every interface only when asked for, and then with
+/// an address to advertise). Returns an error or "".
 std::string resolve_cluster_identity(settings& cfg);
 
 /// Writes the `--help` text: every variable, its default and its meaning.

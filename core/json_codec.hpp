@@ -66,11 +66,9 @@ std::string encode_namespace_deleted(uint64_t sessions);
 /// on}, and "namespaces" for a key scoped to them.
 std::string encode_key_status(bool authenticated, const access_scope& scope);
 
-/// GET /cluster: {"node", "members", "peers", "owner" (when asked)}.
-std::string encode_cluster(const std::string& node,
-                           const std::vector<std::string>& members,
-                           const std::vector<std::string>& peers,
-                           const std::string& owner);
+/// GET /cluster: {"node", "incarnation", "version", "members", "peers"
+/// (the seeds), "owner" (when asked), "waiting_for" (until a member)}.
+std::string encode_cluster(const cluster_view& view);
 std::string encode_health(int64_t now_ms);
 std::string encode_error(std::string_view message);
 

@@ -129,21 +129,26 @@ std::string encode_session_ids(const std::vector<std::string>& ids) {
   return encode_string_list(ids);
 }
 
-std::string encode_cluster(const std::string& node,
-                           const std::vector<std::string>& members,
-                           const std::vector<std::string>& peers,
-                           const std::string& owner) {
+std::string encode_cluster(const cluster_view& view) {
   return write_json([&](json_writer& out) {
     out.StartObject();
     out.Key("node");
-    write_string(out, node);
+    write_string(out, view.node);
+    out.Key("incarnation");
+    write_string(out, view.incarnation);
+    out.Key("version");
+    out.Uint64(view.version);
     out.Key("members");
-    write_string_array(out, members);
+    write_string_array(out, view.members);
     out.Key("peers");
-    write_string_array(out, peers);
-    if (!owner.empty()) {
+    write_string_array(out, view.seeds);
+    if (!view.owner.empty()) {
       out.Key("owner");
-      write_string(out, owner);
+      write_string(out, view.owner);
+    }
+    if (!view.waiting_for.empty()) {
+      out.Key("waiting_for");
+      write_string(out, view.waiting_for);
     }
     out.EndObject();
   });

@@ -94,6 +94,20 @@ struct erase_request {
 };
 
 /// The answer of GET /sessions/{id}/memory: newest message first.
+/// What GET /cluster shows: this node, the members of the cluster as the
+/// membership table in Redis lists them, the seeds and, when asked for
+/// one, a session's owner.
+struct cluster_view {
+  std::string node;                 // this node's address
+  std::string incarnation;          // this process, as a member of the table
+  uint64_t version = 0;             // of the membership table
+  std::vector<std::string> members; // addresses, this node's included
+  std::vector<std::string> seeds;   // MOTORHEAD_CLUSTER_PEERS
+  std::string owner;                // of the session asked about
+  /// Why this node is not a member (yet); empty once it is.
+  std::string waiting_for;
+};
+
 struct memory_view {
   std::vector<chat_message> messages;
   std::optional<std::string> context;

@@ -272,6 +272,10 @@ void server_metrics::render(text_writer& out) const {
   render_gauge(out, "motorhead_cluster_members",
                "Cluster members this node sees, itself included.",
                cluster_members);
+  render_gauge(out, "motorhead_cluster_view_version",
+               "Version of the membership table in Redis that this node's "
+               "view of the members is from.",
+               cluster_view_version);
   render_counter(out, "motorhead_forwarded_requests_total",
                  "Requests this node forwarded to a session's owner.",
                  forwarded_requests);

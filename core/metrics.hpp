@@ -160,6 +160,7 @@ struct server_metrics {
 
   // -- cluster ---------------------------------------------------------------
   gauge cluster_members;
+  gauge cluster_view_version;
   counter forwarded_requests;
   counter forward_failures;
 

@@ -50,6 +50,13 @@ api_response error_response(const caf::error& err) {
         return error_response(404, error_text(err));
       case service_errc::invalid_request:
         return error_response(400, error_text(err));
+      case service_errc::not_member:
+        return error_response(503, "this node is not a member of the "
+                                   "cluster: " + error_text(err));
+      case service_errc::owner_unreachable:
+        return error_response(503, "the node that owns this session cannot "
+                                   "be reached: " + error_text(err)
+                                   + "; retry the request");
       case service_errc::fenced:
       case service_errc::leaving:
         return error_response(503, "the session moved to another node; "

@@ -230,8 +230,7 @@ void api_handler::serve_route(const api_request& request,
       return ask_router<cluster_view>(
         respond,
         [](const cluster_view& view) {
-          return ok_response(json::encode_cluster(view.node, view.members,
-                                                  view.configured, view.owner));
+          return ok_response(json::encode_cluster(view));
         },
         cluster_atom::value, session);
     }

@@ -19,6 +19,13 @@ caf::error stale(const std::string& why) {
   return make_error(service_errc::stale, "STALE " + why);
 }
 
+/// The test clock in ms, as Redis' clock stands in the membership table.
+int64_t milliseconds_on(caf::actor_clock& clock) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           clock.now().time_since_epoch())
+    .count();
+}
+
 /// Runs `fn` (returning caf::expected<T>) now, or later in order when the
 /// store holds its requests. A write whose answer is to be lost is applied
 /// and answered with write_unknown.
@@ -190,6 +197,36 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
         archive.embedding_model = batch.model;
         return ok_atom::value;
       });
+    },
+    [=](members_atom, const std::string& reader) {
+      auto& table = self->state.members;
+      table.now_ms = milliseconds_on(self->clock());
+      table.reader_active = false;
+      for (auto& row : table.rows)
+        if (row.id() == reader && row.status == store::member_status::active) {
+          row.alive_ms = table.now_ms;
+          table.reader_active = true;
+        }
+      return table;
+    },
+    [=](members_atom, uint64_t expected, std::vector<store::member_row>& rows) {
+      auto& table = self->state.members;
+      if (table.version != expected)
+        return store::membership_write_result{false, table.version};
+      auto now = milliseconds_on(self->clock());
+      for (auto& row : rows) {
+        row.changed_ms = now;
+        row.alive_ms = row.status == store::member_status::active ? now : 0;
+        auto same = std::find_if(table.rows.begin(), table.rows.end(),
+                                 [&](const store::member_row& r) {
+                                   return r.id() == row.id();
+                                 });
+        if (same != table.rows.end())
+          *same = row;
+        else
+          table.rows.push_back(row);
+      }
+      return store::membership_write_result{true, ++table.version};
     },
     [=](pending_atom, uint32_t) -> std::vector<std::string> { return {}; },
     [=](forget_atom, const std::string&) {

@@ -34,6 +34,8 @@ struct fake_store_state {
   /// The message ids each session stored (a POST repeating all of them is
   /// a retry, some of them a conflict).
   std::map<std::string, std::set<std::string>> ids;
+  /// The cluster's membership table, its rows' signs of life kept in them.
+  store::membership_table members;
   /// Sessions with a write stored (a load claims only those).
   std::set<std::string> written;
   std::size_t claims = 0; // claims of sessions that existed nowhere

@@ -90,21 +90,43 @@ TEST(Settings, HelpListsEveryVariable) {
     EXPECT_NE(out.str().find(name), std::string::npos) << name;
 }
 
+TEST(Settings, ClusterDefaultsToLoopbackAndAnEphemeralPort) {
+  auto result = load({});
+  ASSERT_TRUE(result.errors.empty()) << result.errors[0];
+  EXPECT_EQ(result.value.cluster_host, "127.0.0.1");
+  EXPECT_EQ(result.value.cluster_port, 0);
+  EXPECT_EQ(result.value.node_name, ""); // the bound port decides
+  auto advertised = load({{"MOTORHEAD_CLUSTER_ADVERTISE", "node-2.internal:7000"}});
+  ASSERT_TRUE(advertised.errors.empty());
+  EXPECT_EQ(advertised.value.cluster_host, "node-2.internal");
+  // Every interface only when asked for, and never without an address.
+  auto everywhere = load({{"MOTORHEAD_CLUSTER_HOST", "0.0.0.0"}});
+  ASSERT_EQ(everywhere.errors.size(), 1u);
+  EXPECT_NE(everywhere.errors[0].find("MOTORHEAD_CLUSTER_ADVERTISE"),
+            std::string::npos);
+  EXPECT_TRUE(load({{"MOTORHEAD_CLUSTER_HOST", "0.0.0.0"},
+                    {"MOTORHEAD_CLUSTER_ADVERTISE", "10.0.0.2:7000"}})
+                .errors.empty());
+  EXPECT_EQ(load({{"MOTORHEAD_CLUSTER_ADVERTISE", "node-2"}}).errors.size(), 1u);
+}
+
 TEST(Settings, ClusterIdentityComesFromThePeers) {
   auto result = load({{"MOTORHEAD_CLUSTER_PEERS", "10.0.0.1:7001,10.0.0.2:7002"},
                       {"MOTORHEAD_CLUSTER_PORT", "7002"}});
   ASSERT_TRUE(result.errors.empty()) << result.errors[0];
-  EXPECT_TRUE(result.value.clustered());
   EXPECT_EQ(result.value.node_name, "10.0.0.2:7002");
+  EXPECT_EQ(result.value.cluster_host, "10.0.0.2");
   auto ambiguous = load({{"MOTORHEAD_CLUSTER_PEERS", "a:7000,b:7000"},
                          {"MOTORHEAD_CLUSTER_PORT", "7000"}});
   ASSERT_EQ(ambiguous.errors.size(), 1u);
-  EXPECT_NE(ambiguous.errors[0].find("MOTORHEAD_NODE_NAME"), std::string::npos);
+  EXPECT_NE(ambiguous.errors[0].find("MOTORHEAD_CLUSTER_ADVERTISE"),
+            std::string::npos);
   auto named = load({{"MOTORHEAD_CLUSTER_PEERS", "a:7000,b:7000"},
                      {"MOTORHEAD_CLUSTER_PORT", "7000"},
                      {"MOTORHEAD_NODE_NAME", "b:7000"}});
   EXPECT_TRUE(named.errors.empty());
-  EXPECT_EQ(load({{"MOTORHEAD_CLUSTER_PEERS", "a:7000"}}).errors.size(), 1u);
+  // Seeds alone are fine: the node is reached at its bound port.
+  EXPECT_TRUE(load({{"MOTORHEAD_CLUSTER_PEERS", "a:7000"}}).errors.empty());
   EXPECT_EQ(load({{"MOTORHEAD_CLUSTER_PEERS", "a:7000"},
                   {"MOTORHEAD_CLUSTER_PORT", "7000"},
                   {"MOTORHEAD_CLUSTER_HEARTBEAT_MS", "1000"}})

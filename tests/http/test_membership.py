@@ -1,0 +1,256 @@
+"""Nodes that share a Redis form one cluster through the membership table in
+it, with no cluster settings: they find each other, join and leave under
+traffic, and serve only members."""
+
+import concurrent.futures
+import signal
+import threading
+import time
+import unittest
+import uuid
+
+import prometheus
+from harness import Motorhead, RedisServer, TestCase, turn, wait_until
+
+
+def new_session(tag="m"):
+    return f"{tag}-{uuid.uuid4().hex[:12]}"
+
+
+def cluster_view(node):
+    return node.request("GET", "/cluster", headers=node.operator_headers())[1]
+
+
+def members(node):
+    return sorted(cluster_view(node)["members"])
+
+
+def all_see(nodes, count, timeout):
+    return wait_until(lambda: all(len(members(n)) == count for n in nodes),
+                      timeout=timeout)
+
+
+class DefaultSettingsTest(TestCase):
+    """Two nodes on one Redis, started as `--scale 2` would: the same
+    environment, nothing about a cluster."""
+
+    def setUp(self):
+        self.redis = RedisServer()
+        self.redis.start()
+
+    def start_node(self, **env):
+        node = Motorhead(self.redis.url, **env)
+        node.start()
+        return node
+
+    def test_two_nodes_on_one_redis_form_one_cluster(self):
+        nodes = [self.start_node(), self.start_node()]
+        self.assertTrue(all_see(nodes, 2, timeout=10))
+        views = [cluster_view(n) for n in nodes]
+        self.assertEqual(views[0]["members"], views[1]["members"])
+        self.assertEqual(views[0]["version"], views[1]["version"])
+        for view in views:  # loopback, an ephemeral port
+            self.assertTrue(view["node"].startswith("127.0.0.1:"), view)
+            self.assertNotIn("waiting_for", view)
+        self.assertEqual(self.redis.command("HLEN", "motorhead:{members}:rows"), 2)
+        # One owner per session, whichever node a request enters: a write
+        # through one is read through the other at once, 0 stale reads.
+        sessions = [new_session() for _ in range(40)]
+        for i, session in enumerate(sessions):
+            self.assertEqual(nodes[i % 2].post_memory(session, [turn(i)])[0], 200)
+            self.assertEqual(nodes[(i + 1) % 2].get_memory(session)["messages"],
+                             [turn(i)])
+        owners = {n.request("GET", f"/cluster?session={sessions[0]}",
+                            headers=n.operator_headers())[1]["owner"]
+                  for n in nodes}
+        self.assertEqual(len(owners), 1)
+        self.assertEqual(sum(prometheus.value(n.metrics(),
+                                              "motorhead_session_loads_total")
+                             for n in nodes), len(sessions))
+        for node in nodes:
+            metrics = node.metrics()
+            self.assertEqual(prometheus.value(metrics, "motorhead_cluster_members"), 2)
+            self.assertEqual(prometheus.value(
+                metrics, "motorhead_cluster_view_version"), views[0]["version"])
+
+    def test_a_node_joins_and_leaves_a_running_cluster_under_traffic(self):
+        nodes = [self.start_node(), self.start_node()]
+        self.assertTrue(all_see(nodes, 2, timeout=10))
+        sessions = [new_session() for _ in range(60)]
+        failures = []
+        stop = threading.Event()
+        lock = threading.Lock()
+        live = list(nodes)
+
+        def traffic(seed):
+            n = seed * 10**6
+            while not stop.is_set():
+                n += 1
+                session = sessions[n % len(sessions)]
+                with lock:
+                    node = live[n % len(live)]
+                status, _, _ = node.post_memory(session, [turn(n)])
+                if status != 200:
+                    failures.append(("POST", status))
+                    continue
+                with lock:
+                    reader = live[(n + 1) % len(live)]
+                memory = reader.get_memory(session)
+                # Through another node, right after the acknowledgement:
+                # the message is there (newest first, within the window).
+                if turn(n) not in memory["messages"]:
+                    failures.append(("stale", session, memory["messages"][:2]))
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            workers = [pool.submit(traffic, i) for i in range(4)]
+            time.sleep(1)
+            joiner = self.start_node()
+            self.assertTrue(all_see(nodes + [joiner], 3, timeout=10))
+            with lock:
+                live.append(joiner)
+            time.sleep(1)
+            owned = [s for s in sessions
+                     if joiner.request("GET", f"/cluster?session={s}",
+                                       headers=joiner.operator_headers())[1]["owner"]
+                     == cluster_view(joiner)["node"]]
+            self.assertGreater(len(owned), 5)
+            with lock:
+                live.remove(nodes[0])
+            self.assertEqual(nodes[0].stop(signal.SIGTERM), 0)
+            self.assertTrue(all_see([nodes[1], joiner], 2, timeout=5))
+            time.sleep(1)
+            stop.set()
+            for worker in workers:
+                worker.result()
+        stale = [f for f in failures if f[0] == "stale"]
+        self.assertEqual(stale, [])
+        self.assertLess(len(failures), 5, failures[:10])
+        rows = self.redis.command("HGETALL", "motorhead:{members}:rows")
+        statuses = sorted(rows[i + 1].split()[0] for i in range(0, len(rows), 2))
+        self.assertEqual(statuses, ["active", "active", "left"])
+
+    def test_a_killed_node_is_declared_dead_through_redis(self):
+        nodes = [self.start_node(MOTORHEAD_CLUSTER_FAILURE_MS=1000,
+                                 MOTORHEAD_CLUSTER_HEARTBEAT_MS=200)
+                 for _ in range(3)]
+        self.assertTrue(all_see(nodes, 3, timeout=10))
+        victim = cluster_view(nodes[2])["node"]
+        nodes[2].stop(signal.SIGKILL)
+        self.assertTrue(all_see(nodes[:2], 2, timeout=5))
+        self.assertNotIn(victim, members(nodes[0]))
+        # Its sessions are served by the survivors.
+        for i in range(20):
+            session = new_session()
+            self.assertEqual(nodes[i % 2].post_memory(session, [turn(i)])[0], 200)
+
+
+class UnreachableMemberTest(TestCase):
+    """A member listed in Redis that this node cannot reach (a node on
+    another host that advertises its loopback address, say)."""
+
+    def test_a_node_that_cannot_reach_a_member_is_not_ready_and_says_why(self):
+        redis = RedisServer()
+        redis.start()
+        # A member alive in the table, at an address nobody listens on.
+        ghost = "127.0.0.1:9/1"
+        redis.command("HSET", "motorhead:{members}:rows", ghost,
+                      "active 127.0.0.1:9 1 0")
+        redis.command("SET", "motorhead:{members}:version", 1)
+        alive = threading.Event()
+
+        def keep_alive():
+            while not alive.is_set():
+                ms = int(time.time() * 1000)
+                redis.command("HSET", "motorhead:{members}:alive", ghost, ms)
+                alive.wait(0.1)
+
+        keeper = threading.Thread(target=keep_alive, daemon=True)
+        keeper.start()
+        self.addCleanup(keeper.join)
+        self.addCleanup(alive.set)
+        node = Motorhead(redis.url, MOTORHEAD_CLUSTER_FAILURE_MS=500,
+                         MOTORHEAD_CLUSTER_HEARTBEAT_MS=100)
+        node.start()
+        self.assertTrue(wait_until(
+            lambda: "waiting_for" in cluster_view(node)
+            and "cannot reach" in cluster_view(node)["waiting_for"], timeout=5))
+        status, body, _ = node.request("GET", "/readyz")
+        self.assertEqual(status, 503)
+        self.assertIn("MOTORHEAD_CLUSTER_ADVERTISE", body["error"])
+        status, body, _ = node.request("GET", f"/sessions/{new_session()}/memory")
+        self.assertEqual(status, 503)
+        self.assertIn("127.0.0.1:9", body["error"])
+        self.assertIn("cannot reach", node.output())
+        # Once the member is gone (no sign of life), the node joins.
+        alive.set()
+        self.assertTrue(wait_until(
+            lambda: node.request("GET", "/readyz")[0] == 200, timeout=5))
+
+
+class RogueNodeTest(TestCase):
+    """A node of another Redis takes a member of this one for its own: it
+    may reach the member's cluster port, but reads, writes and deletes
+    nothing there, key or no key."""
+
+    def test_a_node_outside_the_table_is_served_nothing(self):
+        redis = RedisServer()
+        redis.start()
+        victim = Motorhead(redis.url, MOTORHEAD_API_KEYS="admin-key")
+        victim.start()
+        self.assertTrue(wait_until(lambda: len(members(victim)) == 1, timeout=10))
+        victim_view = cluster_view(victim)
+        address, incarnation = victim_view["incarnation"].rsplit("/", 1)
+        sessions = [new_session() for _ in range(10)]
+        headers = {"Authorization": "Bearer admin-key"}
+        for i, session in enumerate(sessions):
+            self.assertEqual(victim.request(
+                "POST", f"/sessions/{session}/memory",
+                {"messages": [turn(i)]}, headers=headers)[0], 200)
+        # The rogue's own Redis lists the victim as an active member, kept
+        # alive, so that the rogue routes part of the sessions to it.
+        rogue_redis = RedisServer()
+        rogue_redis.start()
+        rogue_redis.command("HSET", "motorhead:{members}:rows",
+                            victim_view["incarnation"],
+                            f"active {address} {incarnation} 0")
+        rogue_redis.command("SET", "motorhead:{members}:version", 1)
+        done = threading.Event()
+
+        def keep_alive():
+            while not done.is_set():
+                rogue_redis.command("HSET", "motorhead:{members}:alive",
+                                    victim_view["incarnation"],
+                                    int(time.time() * 1000))
+                done.wait(0.1)
+
+        keeper = threading.Thread(target=keep_alive, daemon=True)
+        keeper.start()
+        self.addCleanup(keeper.join)
+        self.addCleanup(done.set)
+        rogue = Motorhead(rogue_redis.url, MOTORHEAD_CLUSTER_PEERS=address)
+        rogue.start()
+        self.assertTrue(wait_until(lambda: len(members(rogue)) == 2, timeout=10))
+        routed = [s for s in sessions
+                  if rogue.request("GET", f"/cluster?session={s}")[1]["owner"]
+                  == address]
+        self.assertGreater(len(routed), 0)
+        # Whatever the rogue answers comes from its own Redis, if any: never
+        # the victim's messages, and its writes never reach the victim.
+        for i, session in enumerate(routed):
+            status, body, _ = rogue.request("GET", f"/sessions/{session}/memory")
+            self.assertNotIn(turn(sessions.index(session))["content"],
+                             [m["content"] for m in body.get("messages", [])])
+            rogue.request("POST", f"/sessions/{session}/memory",
+                          {"messages": [turn(99)]})
+            rogue.request("DELETE", f"/sessions/{session}/memory")
+        self.assertIsNone(victim.process.poll(), victim.output()[-3000:])
+        for i, session in enumerate(sessions):
+            status, body, _ = victim.request(
+                "GET", f"/sessions/{session}/memory", headers=headers)
+            self.assertEqual((status, [m["content"] for m in body["messages"]]),
+                             (200, [turn(i)["content"]]))
+        self.assertEqual(members(victim), [victim_view["node"]])
+
+
+if __name__ == "__main__":
+    unittest.main()
