@@ -123,44 +123,43 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
     // -- the node protocol, for peers ------------------------------------------
     [=](forward_atom, memory_get_atom get, std::string& id,
         access_scope& scope) {
-      return serve_forwarded<memory_view>(self, get, std::move(id),
-                                          std::move(scope));
+      return serve_forwarded<memory_view>(self, {id}, scope, get, id);
     },
     [=](forward_atom, memory_append_atom append, std::string& id,
         append_request& request, access_scope& scope) {
-      return serve_forwarded<ok_atom>(self, append, std::move(id),
-                                      std::move(request), std::move(scope));
+      return serve_forwarded<ok_atom>(self, {id}, scope, append, id,
+                                      std::move(request));
     },
     [=](forward_atom, memory_delete_atom erase, std::string& id,
         erase_request& request, access_scope& scope) {
-      return serve_forwarded<ok_atom>(self, erase, std::move(id),
-                                      std::move(request), std::move(scope));
+      return serve_forwarded<ok_atom>(self, {id}, scope, erase, id,
+                                      std::move(request));
     },
     [=](forward_atom, retrieve_atom retrieve, std::string& id,
         retrieval_query& query, access_scope& scope) {
       return serve_forwarded<std::vector<retrieval_hit>>(
-        self, retrieve, std::move(id), std::move(query), std::move(scope));
+        self, {id}, scope, retrieve, id, std::move(query));
     },
     [=](forward_atom, info_atom info, std::string& id, session_patch& patch,
         access_scope& scope) {
-      return serve_forwarded<session_info>(self, info, std::move(id),
-                                           std::move(patch), std::move(scope));
+      return serve_forwarded<session_info>(self, {id}, scope, info, id,
+                                           std::move(patch));
     },
     [=](forward_atom, stats_atom stats, std::vector<std::string>& ids,
         retrieval_query& query, access_scope& scope) {
-      return serve_forwarded<corpus_stats>(self, stats, std::move(ids),
-                                           std::move(query), std::move(scope));
+      return serve_forwarded<corpus_stats>(self, ids, scope, stats, ids,
+                                           std::move(query));
     },
     [=](forward_atom, candidates_atom candidates,
         std::vector<std::string>& ids, candidate_request& request,
         access_scope& scope) {
       return serve_forwarded<search_candidates>(
-        self, candidates, std::move(ids), std::move(request), std::move(scope));
+        self, ids, scope, candidates, ids, std::move(request));
     },
     [=](forward_atom, fetch_atom fetch, std::vector<ranked_message>& picks,
         access_scope& scope) {
       return serve_forwarded<std::vector<retrieval_hit>>(
-        self, fetch, std::move(picks), std::move(scope));
+        self, sessions_of(picks), scope, fetch, std::move(picks));
     },
     [=](heartbeat_atom, const std::string&)
       -> caf::result<std::string, uint64_t> {
@@ -173,6 +172,9 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
       return rp;
     },
     [=](members_atom) { read_table(self); },
+    [=](release_atom, uint64_t version) {
+      return release_moved(self, version);
+    },
     [=](handoff_atom, fold_job& job) -> caf::result<fold_result> {
       if (!from_member(self))
         return make_error(service_errc::forbidden,

@@ -25,6 +25,9 @@ struct cluster_settings {
   std::string self_name;          // "host:port" its peers reach it at
   uint64_t incarnation = 0;       // this process's start, µs since the epoch
   std::vector<std::string> seeds; // addresses to try besides the table's
+  /// The scope of each API key, by its identity (access_scope::key); none
+  /// when the node serves without keys.
+  std::map<std::string, access_scope> key_scopes;
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds failure_timeout{2000};
   std::chrono::milliseconds forward_timeout{10000};
@@ -35,6 +38,7 @@ struct cluster_state {
     node_actor handle;
     std::string id;       // the member it said it is; "" until it answered
     uint64_t credits = 0; // its free summarizer capacity, as last heard
+    bool leaving = false; // it said it shuts down: wait for the next view
   };
 
   /// A request waiting for the join, for a connection to its session's
@@ -61,6 +65,9 @@ struct cluster_state {
   uint64_t version = 0;            // of the table the view is from
   store::membership_table table;   // as last read
   bool joined = false;             // this node's row is active in the view
+  /// The members released the sessions that moved to this node when it
+  /// joined: it may load them.
+  bool admitted = false;
   std::string waiting_for;         // why it could not join, once it knows
   caf::actor_clock::time_point joining_since;
   std::vector<waiting_request> waiting;

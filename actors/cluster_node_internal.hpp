@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -58,6 +59,12 @@ void add_peer(cluster_pointer self, const std::string& address,
 /// view, connected and answering as that member.
 bool from_member(cluster_pointer self);
 
+/// The scope this node gives the key a forwarded request names: the
+/// sender's claim counts for nothing but the key's identity. None when
+/// this node has keys and that is none of them.
+std::optional<access_scope> own_scope(cluster_pointer self,
+                                      const access_scope& claimed);
+
 /// True when a message from `node` may yet turn out to be a member's: the
 /// table lists active members this node has not reached yet.
 bool may_become_member(cluster_pointer self);
@@ -68,6 +75,10 @@ caf::result<ok_atom> leave(cluster_pointer self);
 
 /// A member says it left the table: answers once the table is read again.
 caf::result<ok_atom> member_left(cluster_pointer self);
+
+/// A member that joined at `version` asks this node to adopt that view and
+/// release the sessions that moved to it: answered once they stopped.
+caf::result<ok_atom> release_moved(cluster_pointer self, uint64_t version);
 
 // -- waiting requests -----------------------------------------------------------
 
@@ -98,7 +109,8 @@ bool member_reached(cluster_pointer self, const std::string& address);
 bool sent_by_member(cluster_pointer self, const caf::node_id& node);
 
 /// Whether this node may route a request for `id` now: it is a member,
-/// and the session's owner is this node or a member connected and known.
+/// and the session's owner is this node, admitted, or a member connected,
+/// known and not leaving.
 bool can_route(cluster_pointer self, const std::string& id);
 
 // -- routing ------------------------------------------------------------------
@@ -113,9 +125,14 @@ void abandon_forwards(cluster_pointer self, const std::string& name);
 bool settle_forward(cluster_pointer self, const std::string& name,
                     uint64_t ticket);
 
-/// True when the error says the peer is gone, or leaving, so that the
-/// request never ran there and may be sent to the next owner.
+/// True when the error says the peer is gone, so that the request never
+/// ran there and may be sent to the next owner.
 bool peer_is_gone(const caf::error& err);
+
+/// The peer said it shuts down: its sessions wait for the view without it
+/// (it releases them first, then leaves the table).
+void peer_leaving(cluster_pointer self, const std::string& address,
+                  const caf::actor_addr& handle);
 
 /// Whether a request may run twice: all but a POST. A POST forwarded to a
 /// peer that went silent may have been stored there, so it is not sent
@@ -185,14 +202,25 @@ void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
           return;
         metrics::global().forward_failures.add();
         bool gone = peer_is_gone(err);
+        bool leaving = is_service_error(err, service_errc::leaving);
+        bool moved = is_service_error(err, service_errc::moved);
         if (retries == 0
-            || !(gone || is_service_error(err, service_errc::fenced))) {
+            || !(gone || leaving || moved
+                 || is_service_error(err, service_errc::fenced))) {
           rp.deliver(std::move(err));
           return;
         }
         if (gone)
           peer_failed(self, owner, peer.address(), "unreachable");
-        route_to_owner(self, rp, id, retries - 1, atom, xs...);
+        if (leaving)
+          peer_leaving(self, owner, peer.address());
+        auto again = [=]() mutable {
+          route_to_owner(self, rp, id, retries - 1, atom, xs...);
+        };
+        if (moved)
+          reread_table(self, again, answer_in_vain(rp));
+        else
+          again();
       });
 }
 
@@ -205,29 +233,65 @@ caf::result<T> route(cluster_pointer self, const std::string& id, Ts... xs) {
   return rp;
 }
 
+/// Serves a forwarded request for `sessions` from the local registry when
+/// this node owns them all in its view, once it is admitted; else answers
+/// `moved`, and the sender reads the table and routes it again.
+template <class T, class... Ts>
+void serve_if_owned(cluster_pointer self, caf::typed_response_promise<T> rp,
+                    const std::vector<std::string>& sessions, Ts... xs) {
+  auto& st = self->state;
+  for (const auto& id : sessions)
+    if (st.members.empty() || owner_of(id, st.members) != st.settings.self_name) {
+      rp.deliver(make_error(service_errc::moved,
+                            id + " is not this node's in view "
+                              + std::to_string(st.version)));
+      return;
+    }
+  if (st.admitted) {
+    rp.delegate(st.registry, xs...);
+    return;
+  }
+  wait_for(
+    self,
+    [=]() mutable {
+      if (!self->state.admitted)
+        return false;
+      serve_if_owned(self, rp, sessions, xs...);
+      return true;
+    },
+    answer_in_vain(rp));
+}
+
 /// Serves a forwarded request from the local registry when a member sent
-/// it. A node that just joined may send before this node read the table
+/// it (see serve_if_owned), with the scope this node gives its key (see
+/// own_scope). A node that just joined may send before this node read the table
 /// that lists it: the table is read again first, and the request waits
 /// until this node reached the members it lists, or is refused when every
 /// one is reached and the sender is none of them. A node that has left
 /// serves nothing: the sender sends the request to the session's next
 /// owner.
 template <class T, class... Ts>
-caf::result<T> serve_forwarded(cluster_pointer self, Ts... xs) {
+caf::result<T> serve_forwarded(cluster_pointer self,
+                               std::vector<std::string> sessions,
+                               const access_scope& claimed, Ts... xs) {
   auto& st = self->state;
   if (st.leaving)
     return make_error(service_errc::leaving, "this node shuts down");
-  if (from_member(self))
-    return self->delegate(st.registry, xs...);
+  auto scope = own_scope(self, claimed);
+  if (!scope)
+    return make_error(service_errc::forbidden,
+                      "the request's API key is not one of this node's");
   // Before the promise: making it takes the sender out of the message.
   auto sender = self->current_sender()->node();
   auto rp = self->make_response_promise<T>();
   auto serve_when_member = [=]() mutable {
     if (!sent_by_member(self, sender))
       return false;
-    rp.delegate(self->state.registry, xs...);
+    serve_if_owned(self, rp, sessions, xs..., *scope);
     return true;
   };
+  if (serve_when_member())
+    return rp;
   reread_table(self, [=]() mutable {
     if (serve_when_member())
       return;
@@ -294,6 +358,9 @@ const std::string& id_itself(const std::string& id);
 
 /// The session a step names by a pick of one of its messages.
 const std::string& session_of_pick(const ranked_message& pick);
+
+/// The sessions some picks are from.
+std::vector<std::string> sessions_of(const std::vector<ranked_message>& picks);
 
 /// What a step names (sessions, or picks of their messages), by the owner
 /// of each session.

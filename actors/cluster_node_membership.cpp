@@ -154,20 +154,48 @@ std::map<std::string, std::string> active_members(const membership_table& table)
   return members;
 }
 
-/// Takes the table's view. Sessions owned elsewhere now are retired; when
-/// a member joined, every local session is (the joiner may have served
-/// copies this node cannot know about).
+/// This node just joined: it loads no session before every other member
+/// released those that moved to it (or failed to answer within the
+/// failure timeout: then the fence keeps their writes out).
+void admit(cluster_pointer self) {
+  auto& st = self->state;
+  auto waiting = std::make_shared<std::size_t>(0);
+  auto one_done = [=]() {
+    if (--*waiting > 0)
+      return;
+    self->state.admitted = true;
+    log(self, "admitted: the members released what moved here");
+    retry_waiting(self);
+  };
+  for (const auto& [address, id] : st.member_ids) {
+    auto peer = st.peers.find(address);
+    if (address == st.settings.self_name || peer == st.peers.end())
+      continue;
+    ++*waiting;
+    self->request(peer->second.handle, st.settings.failure_timeout,
+                  release_atom::value, st.version)
+      .then([=](ok_atom) { one_done(); }, [=](caf::error&) { one_done(); });
+  }
+  if (*waiting == 0) {
+    st.admitted = true;
+    retry_waiting(self);
+  }
+}
+
+/// Takes the table's view: the sessions owned elsewhere now are retired,
+/// and no other; a node that just joined waits to be admitted.
 void adopt_view(cluster_pointer self, const membership_table& table) {
   auto& st = self->state;
   auto ids = active_members(table);
   if (table.version == st.version && ids == st.member_ids)
     return;
   bool first_view = st.members.empty();
-  bool someone_joined = false;
-  for (const auto& [address, id] : ids)
-    if (address != st.settings.self_name) {
-      auto known = st.member_ids.find(address);
-      someone_joined |= known == st.member_ids.end() || known->second != id;
+  for (const auto& [address, id] : st.member_ids)
+    if (ids.count(address) == 0 || ids.at(address) != id) {
+      auto row = table.find(id);
+      log(self, address + (row != nullptr && row->status == member_status::left
+                             ? " left (it is shutting down)"
+                             : " left (declared dead)"));
     }
   st.member_ids = std::move(ids);
   st.version = table.version;
@@ -180,16 +208,16 @@ void adopt_view(cluster_pointer self, const membership_table& table) {
     static_cast<int64_t>(st.version));
   log(self, "view " + std::to_string(st.version) + ": members "
               + comma_separated(st.members));
-  if (first_view)
+  if (first_view) {
     st.waiting_for.clear();
-  else if (someone_joined)
-    retire_all_sessions(self);
-  else
+    admit(self);
+  } else {
     self->send(st.registry, retire_atom::value, st.members,
                st.settings.self_name);
-  for (auto& [address, peer] : st.peers)
-    if (st.member_ids.count(address) == 0)
-      abandon_forwards(self, address);
+  }
+  // What was forwarded to a member that left is still answered (it
+  // answers before it leaves); a member that failed was given up on when
+  // its connection did.
   retry_waiting(self);
 }
 
@@ -203,6 +231,7 @@ void rejoin(cluster_pointer self) {
   retire_all_sessions(self);
   st.settings.incarnation = microseconds_since_epoch();
   st.joined = false;
+  st.admitted = false;
   st.members.clear();
   st.member_ids.clear();
   st.joining_since = self->clock().now();
@@ -453,18 +482,30 @@ void add_peer(cluster_pointer self, const std::string& address,
   heartbeat_peers(self); // learns who it is, without waiting for the round
 }
 
+namespace {
+
+/// Whether the connection to `address` is to the member the view lists
+/// there (it answered with that member's id).
+bool is_member_connection(const cluster_state& st, const std::string& address,
+                          const cluster_state::peer& peer) {
+  auto member = st.member_ids.find(address);
+  return member != st.member_ids.end() && peer.id == member->second;
+}
+
+} // namespace
+
 bool member_reached(cluster_pointer self, const std::string& address) {
   auto& st = self->state;
-  auto member = st.member_ids.find(address);
   auto peer = st.peers.find(address);
-  return member != st.member_ids.end() && peer != st.peers.end()
-         && peer->second.id == member->second;
+  return peer != st.peers.end() && !peer->second.leaving
+         && is_member_connection(st, address, peer->second);
 }
 
 bool sent_by_member(cluster_pointer self, const caf::node_id& node) {
-  for (const auto& [address, peer] : self->state.peers)
+  auto& st = self->state;
+  for (const auto& [address, peer] : st.peers)
     if (peer.handle.node() == node)
-      return member_reached(self, address);
+      return is_member_connection(st, address, peer);
   return false;
 }
 
@@ -489,7 +530,26 @@ bool can_route(cluster_pointer self, const std::string& id) {
   if (!st.joined || st.members.empty())
     return false;
   auto owner = owner_of(id, st.members);
-  return owner == st.settings.self_name || member_reached(self, owner);
+  return owner == st.settings.self_name ? st.admitted
+                                        : member_reached(self, owner);
+}
+
+caf::result<ok_atom> release_moved(cluster_pointer self, uint64_t version) {
+  auto rp = self->make_response_promise<ok_atom>();
+  auto fail = [=](caf::error err) mutable { rp.deliver(std::move(err)); };
+  reread_table(self, [=]() mutable {
+    auto& st = self->state;
+    if (st.version < version) {
+      rp.deliver(make_error(service_errc::moved,
+                            "this node has not seen view "
+                              + std::to_string(version) + " yet"));
+      return;
+    }
+    self->request(st.registry, st.settings.failure_timeout,
+                  release_atom::value, st.members, st.settings.self_name)
+      .then([=](ok_atom) mutable { rp.deliver(ok_atom::value); }, fail);
+  }, fail);
+  return rp;
 }
 
 caf::result<ok_atom> leave(cluster_pointer self) {
@@ -501,7 +561,12 @@ caf::result<ok_atom> leave(cluster_pointer self) {
     return rp;
   }
   log(self, "leaving the cluster");
-  write_leave(self, rp, 3);
+  // Every session is released (its writes landed) before the table says
+  // this node left: its new owner loads it only then.
+  self->request(st.registry, st.settings.failure_timeout, release_atom::value,
+                std::vector<std::string>{}, st.settings.self_name)
+    .then([=](ok_atom) mutable { write_leave(self, rp, 3); },
+          [=](caf::error&) mutable { write_leave(self, rp, 3); });
   return rp;
 }
 

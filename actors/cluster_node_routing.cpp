@@ -89,8 +89,32 @@ void give_up_waiting(cluster_pointer self, const caf::error& why) {
 
 bool peer_is_gone(const caf::error& err) {
   return err == caf::sec::request_receiver_down
-         || err.category() == caf::atom("exit")
-         || is_service_error(err, service_errc::leaving);
+         || err.category() == caf::atom("exit");
+}
+
+void peer_leaving(cluster_pointer self, const std::string& address,
+                  const caf::actor_addr& handle) {
+  auto peer = self->state.peers.find(address);
+  if (peer != self->state.peers.end() && peer->second.handle.address() == handle)
+    peer->second.leaving = true;
+}
+
+std::optional<access_scope> own_scope(cluster_pointer self,
+                                      const access_scope& claimed) {
+  const auto& keys = self->state.settings.key_scopes;
+  if (keys.empty())
+    return access_scope{};
+  auto key = keys.find(claimed.key);
+  if (key == keys.end())
+    return std::nullopt;
+  return key->second;
+}
+
+std::vector<std::string> sessions_of(const std::vector<ranked_message>& picks) {
+  std::vector<std::string> sessions;
+  for (const auto& pick : picks)
+    sessions.push_back(pick.session_id);
+  return sessions;
 }
 
 const std::string& id_itself(const std::string& id) {

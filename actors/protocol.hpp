@@ -59,6 +59,10 @@ enum class service_errc : uint8_t {
   not_member,
   /// The member that owns the session cannot be reached from this node.
   owner_unreachable,
+  /// A forwarded request reached a node that does not own its session in
+  /// the newest view it read: nothing ran; the sender reads the table and
+  /// routes it again.
+  moved,
 };
 
 caf::atom_value service_error_category();

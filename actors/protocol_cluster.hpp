@@ -45,6 +45,10 @@ using node_actor = caf::typed_actor<
   // The membership table changed (a member joined, left or was declared
   // dead): read it now rather than at the next heartbeat.
   caf::reacts_to<members_atom>,
+  // A member that joined at this version of the table: read it, and
+  // answer once the sessions that moved away from this node are released
+  // (their writes landed, their actors stopped), so that it loads them.
+  caf::replies_to<release_atom, uint64_t>::with<ok_atom>,
   // A fold job from a peer whose queue is full.
   caf::replies_to<handoff_atom, fold_job>::with<fold_result>,
   // A member that shuts down left the table (its address): answered once

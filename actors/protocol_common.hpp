@@ -40,6 +40,7 @@ using overflow_atom = caf::atom_constant<caf::atom("overflow")>;
 using rate_atom = caf::atom_constant<caf::atom("rate")>;
 using members_atom = caf::atom_constant<caf::atom("members")>;
 using join_atom = caf::atom_constant<caf::atom("join")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
 using retrieve_atom = caf::atom_constant<caf::atom("retrieve")>;
 using embed_atom = caf::atom_constant<caf::atom("embed")>;
 using archive_atom = caf::atom_constant<caf::atom("archive")>;

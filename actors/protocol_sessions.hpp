@@ -99,6 +99,10 @@ using registry_actor = router_actor::extend<
   // The members now alive, and this node's name: sessions owned elsewhere
   // are retired.
   caf::reacts_to<retire_atom, std::vector<std::string>, std::string>,
+  // The same, answered once every retired session has stopped (its writes
+  // landed): the sessions are released, their new owners may load them.
+  caf::replies_to<release_atom, std::vector<std::string>,
+                  std::string>::with<ok_atom>,
   // To itself: retire the next batch of those sessions.
   caf::reacts_to<retire_atom>>;
 
@@ -113,7 +117,8 @@ using search_actor = caf::typed_actor<
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, access_scope& x) {
-  return f(caf::meta::type_name("access_scope"), x.restricted, x.namespaces);
+  return f(caf::meta::type_name("access_scope"), x.restricted, x.namespaces,
+           x.key);
 }
 
 template <class Inspector>

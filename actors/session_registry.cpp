@@ -211,13 +211,40 @@ void retire_next_batch(registry_pointer self) {
     self->delayed_send(self, stop_pause, retire_atom::value);
 }
 
+/// Answers the releases waiting once no session is left to retire or
+/// still stopping.
+void answer_releases_if_done(registry_pointer self) {
+  auto& st = self->state;
+  if (!st.to_retire.empty() || !st.retired.empty())
+    return;
+  for (auto& waiter : st.release_waiters)
+    waiter.deliver(ok_atom::value);
+  st.release_waiters.clear();
+}
+
+/// Marks the sessions that `node` no longer owns among `members` for
+/// retirement, and starts the batches unless they run already.
+void retire_owned_elsewhere(registry_pointer self,
+                            const std::vector<std::string>& members,
+                            const std::string& node) {
+  auto& st = self->state;
+  bool batches_running = !st.to_retire.empty();
+  for (const auto& [id, session] : st.sessions)
+    if (owner_of(id, members) != node)
+      st.to_retire.insert(id);
+  if (!batches_running && !st.to_retire.empty())
+    retire_next_batch(self);
+}
+
 /// A session stopped without the registry asking: retired ones do when
 /// their writes are done, others when they fail. Requests still on their
 /// way to it fail with `request_receiver_down`; the next one starts anew.
 void handle_down(registry_pointer self, caf::down_msg& msg) {
   auto& st = self->state;
-  if (st.retired.erase(msg.source) > 0)
+  if (st.retired.erase(msg.source) > 0) {
+    answer_releases_if_done(self);
     return;
+  }
   auto found = st.ids.find(msg.source);
   if (found == st.ids.end())
     return;
@@ -411,13 +438,15 @@ registry_actor::behavior_type session_registry(registry_pointer self,
     [=](idle_atom) { sweep_idle(self); },
     [=](retire_atom, const std::vector<std::string>& members,
         const std::string& node) {
-      auto& st = self->state;
-      bool batches_running = !st.to_retire.empty();
-      for (const auto& [id, session] : st.sessions)
-        if (owner_of(id, members) != node)
-          st.to_retire.insert(id);
-      if (!batches_running && !st.to_retire.empty())
-        retire_next_batch(self);
+      retire_owned_elsewhere(self, members, node);
+    },
+    [=](release_atom, const std::vector<std::string>& members,
+        const std::string& node) {
+      retire_owned_elsewhere(self, members, node);
+      auto rp = self->make_response_promise<ok_atom>();
+      self->state.release_waiters.push_back(rp);
+      answer_releases_if_done(self);
+      return rp;
     },
     [=](retire_atom) { retire_next_batch(self); },
   };

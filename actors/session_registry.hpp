@@ -78,6 +78,8 @@ struct registry_state {
   /// Sessions retired because another node owns them now, until they
   /// finish their writes and stop.
   std::unordered_set<caf::actor_addr> retired;
+  /// Releases waiting for every retired session to stop.
+  std::vector<caf::typed_response_promise<ok_atom>> release_waiters;
   /// What each session needs, shared by all of them.
   std::shared_ptr<const session_setup> setup;
   session_cache_policy cache;

@@ -153,6 +153,8 @@ std::string join_cluster(caf::actor_system& system, const settings& cfg,
   cluster.heartbeat = cfg.cluster_heartbeat;
   cluster.failure_timeout = cfg.cluster_failure;
   cluster.forward_timeout = cfg.request_timeout;
+  for (const auto& key : cfg.api_keys)
+    cluster.key_scopes[key.scope.key] = key.scope;
   actors.connector = system.spawn(cluster_connector, cfg.cluster_failure);
   actors.cluster = system.spawn(cluster_node, cluster, actors.registry,
                                 actors.pool, actors.store, actors.connector);

@@ -1,5 +1,7 @@
 #include "config/settings.hpp"
 
+#include "core/digest.hpp"
+
 #include <algorithm>
 #include <charconv>
 
@@ -137,6 +139,7 @@ outcome<api_key> parse_api_key(std::string_view item) {
   api_key key{std::string{item.substr(0, colon)}, {}};
   if (key.secret.empty())
     return outcome<api_key>::failure("has an entry with an empty key");
+  key.scope.key = sha256_hex(key.secret);
   if (colon == std::string_view::npos)
     return {std::move(key), {}};
   key.scope.restricted = true;

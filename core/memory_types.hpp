@@ -55,6 +55,10 @@ struct stored_message {
 struct access_scope {
   bool restricted = false;
   std::vector<std::string> namespaces;
+  /// The key's identity, the SHA-256 of its secret (hex); empty without
+  /// keys. A forwarded request carries it, and its owner derives the scope
+  /// from its own keys: no node trusts a scope another claims.
+  std::string key;
 
   bool allows(const std::string& ns) const {
     if (!restricted)

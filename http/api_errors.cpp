@@ -59,6 +59,7 @@ api_response error_response(const caf::error& err) {
                                    + "; retry the request");
       case service_errc::fenced:
       case service_errc::leaving:
+      case service_errc::moved:
         return error_response(503, "the session moved to another node; "
                                    "retry the request");
       default:

@@ -4,24 +4,11 @@
 #include <map>
 #include <mutex>
 
-#include <openssl/evp.h>
+#include "core/digest.hpp"
 
 namespace motorhead::store {
 
 namespace {
-
-std::string sha1_hex(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 0xf];
-  }
-  return out;
-}
 
 /// Scripts are registered during static initialisation, before any
 /// thread runs; the mutex keeps that true for scripts made later.

@@ -63,6 +63,10 @@ silent_node(node_actor::stateful_pointer<silent_node_state> self) {
     [=](heartbeat_atom, std::string&)
       -> caf::delegated<std::string, uint64_t> { hold(); return {}; },
     [=](members_atom) {},
+    [=](release_atom, uint64_t) -> caf::delegated<ok_atom> {
+      hold();
+      return {};
+    },
     [=](handoff_atom, fold_job&) -> caf::delegated<fold_result> {
       hold();
       return {};
@@ -210,23 +214,60 @@ CAF_TEST(when the owner dies its sessions move and reload) {
   CAF_CHECK_EQUAL(store_state().sessions[id].epoch, 2u);
 }
 
-CAF_TEST(a member that joins makes a node drop its local sessions) {
-  auto id = session_owned_by("a");
-  CAF_REQUIRE(post_via(a, id, 1));
-  CAF_CHECK_EQUAL(registry_of(a).sessions.count(id), 1u);
-  // b dies, and comes back as a new process (it may have served copies a
-  // cannot know about): a's copy may be stale now.
+CAF_TEST(a member that joins takes only what moves to it once released) {
+  auto stays = session_owned_by("a");
+  auto moves = session_owned_by("b");
   caf::anon_send_exit(b.cluster, caf::exit_reason::kill);
   sched.run();
   CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a"}));
+  CAF_REQUIRE(post_via(a, stays, 1));
+  CAF_REQUIRE(post_via(a, moves, 1));
+  CAF_CHECK_EQUAL(registry_of(a).sessions.size(), 2u);
+  // b comes back as a new process, a new member.
   auto b2 = make_node("b", {}, 1);
   connect(a, b2);
   connect(b2, a);
   next_heartbeat();
   CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a", "b"}));
-  CAF_CHECK_EQUAL(registry_of(a).sessions.count(id), 0u);
-  CAF_REQUIRE(post_via(a, id, 2));
-  CAF_CHECK_EQUAL(store_state().sessions[id].epoch, 2u);
+  CAF_CHECK(state_of(b2).admitted);
+  // a released the session that moved before b2 could load it, and kept
+  // the other where it was.
+  CAF_CHECK_EQUAL(registry_of(a).sessions.count(moves), 0u);
+  CAF_CHECK_EQUAL(registry_of(a).sessions.count(stays), 1u);
+  CAF_REQUIRE(post_via(a, moves, 2));
+  CAF_CHECK_EQUAL(registry_of(b2).sessions.count(moves), 1u);
+  auto view = ask<memory_view>(b2.cluster, memory_get_atom::value, moves,
+                               access_scope{});
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m2", "m1"}));
+  for (const caf::actor_addr& addr :
+       {b2.cluster.address(), b2.registry.address(), b2.pool.address()})
+    caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(a joiner loads nothing before the members released it) {
+  auto moves = session_owned_by("b");
+  caf::anon_send_exit(b.cluster, caf::exit_reason::kill);
+  sched.run();
+  CAF_REQUIRE(post_via(a, moves, 1));
+  hold_store(); // a's write of m2 is in flight when b2 joins
+  auto posted = self->request(a.cluster, caf::infinite,
+                              memory_append_atom::value, moves,
+                              append_request{numbered_messages(2, 2), {}, {}},
+                              access_scope{});
+  sched.run();
+  auto b2 = make_node("b", {}, 1);
+  connect(a, b2);
+  connect(b2, a);
+  next_heartbeat();
+  release_store(); // the table's writes and a's write land in order
+  next_heartbeat();
+  posted.receive([](ok_atom) {}, [](caf::error& err) { CAF_FAIL(err); });
+  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, moves,
+                               access_scope{});
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m2", "m1"}));
+  CAF_CHECK_EQUAL(registry_of(a).sessions.count(moves), 0u);
   for (const caf::actor_addr& addr :
        {b2.cluster.address(), b2.registry.address(), b2.pool.address()})
     caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
@@ -245,18 +286,54 @@ CAF_TEST(a node that leaves hands its sessions over at once) {
   CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a"}));
 }
 
-CAF_TEST(a request a leaving node cannot run goes to the next owner) {
+CAF_TEST(a request a leaving node cannot run waits for its successor) {
   auto id = session_owned_by("b");
   CAF_REQUIRE(post_via(a, id, 1));
-  // b shuts down; its leave has not reached a yet.
-  deref<caf::stateful_actor<cluster_state, cluster_actor::base>>(b.cluster)
-    .state.leaving = true;
-  CAF_REQUIRE(post_via(a, id, 2));
+  // b shuts down: it refuses what it is sent from now on, releases its
+  // sessions, then leaves the table.
+  state_of(b).leaving = true;
+  auto posted = self->request(a.cluster, caf::infinite,
+                              memory_append_atom::value, id,
+                              append_request{numbered_messages(2, 2), {}, {}},
+                              access_scope{});
+  sched.run();
+  CAF_CHECK(self->mailbox().empty()); // waits: b has not left the table yet
+  state_of(b).leaving = false;
+  CAF_REQUIRE(ask<ok_atom>(b.cluster, leave_atom::value));
+  sched.run();
+  CAF_REQUIRE(!self->mailbox().empty());
+  posted.receive([](ok_atom) {}, [](caf::error& err) { CAF_FAIL(err); });
   CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a"}));
   auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id,
                                access_scope{});
   CAF_REQUIRE(view);
   CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m2", "m1"}));
+}
+
+CAF_TEST(a forwarded request gets the scope the owner gives its key) {
+  auto id = session_owned_by("b");
+  CAF_REQUIRE(ask<ok_atom>(a.cluster, memory_append_atom::value, id,
+                           append_request{numbered_messages(1, 1), {},
+                                          std::string{"team"}},
+                           access_scope{}));
+  access_scope team{true, {"team"}, "key-t"};
+  access_scope other{true, {"other"}, "key-o"};
+  state_of(b).settings.key_scopes = {{"key-t", team}, {"key-o", other}};
+  auto forwarded_get = [&](access_scope claimed) {
+    return ask<memory_view>(b.cluster, forward_atom::value,
+                            memory_get_atom::value, id, std::move(claimed));
+  };
+  auto forbidden = [](const caf::expected<memory_view>& answer) {
+    return !answer && is_service_error(answer.error(), service_errc::forbidden);
+  };
+  // The sender claims no restriction for key-o: b gives key-o its scope.
+  CAF_CHECK(forbidden(forwarded_get(access_scope{false, {}, "key-o"})));
+  // A key b does not know gets nothing, whatever scope it claims.
+  CAF_CHECK(forbidden(forwarded_get(access_scope{false, {}, "key-x"})));
+  // key-t reaches the session, whatever narrower scope the sender claims.
+  auto answer = forwarded_get(access_scope{true, {"other"}, "key-t"});
+  CAF_REQUIRE(answer);
+  CAF_CHECK_EQUAL(contents(*answer), (std::vector<std::string>{"m1"}));
 }
 
 CAF_TEST(a forwarded write refused by the fence goes to the owner again) {

@@ -48,10 +48,13 @@ def unpack_flowise():
 def main():
     install_packages()
     key = "k-" + uuid.uuid4().hex
-    redis = RedisServer(durable=False)
-    redis.start()
-    servers = [Motorhead(redis.url),
-               Motorhead(redis.url, MOTORHEAD_API_KEYS=key,
+    # Two services, each with its Redis: nodes that share a Redis are one
+    # cluster, and one service's nodes share their settings.
+    redises = [RedisServer(durable=False), RedisServer(durable=False)]
+    for redis in redises:
+        redis.start()
+    servers = [Motorhead(redises[0].url),
+               Motorhead(redises[1].url, MOTORHEAD_API_KEYS=key,
                          MOTORHEAD_LONG_TERM_MEMORY="true")]
     try:
         for server in servers:
@@ -67,7 +70,8 @@ def main():
     finally:
         for server in servers:
             server.close()
-        redis.remove()
+        for redis in redises:
+            redis.remove()
     return result.returncode
 
 

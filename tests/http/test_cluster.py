@@ -220,8 +220,13 @@ class FailoverTest(ClusterTestCase):
             self.assertEqual(self.nodes[0].post_memory(session, [turn(1)])[0], 200)
         finally:
             victim.process.send_signal(signal.SIGCONT)
-        self.assertTrue(wait_until(
-            lambda: len(self.cluster.members(self.nodes[0])) == 3, timeout=15))
+        self.assertTrue(wait_until(lambda: all(
+            len(self.cluster.members(n)) == 3 for n in self.nodes), timeout=15))
+        # It rejoined as a new member, admitted once the others released
+        # what moved back to it: until then its sessions' requests wait.
+        self.assertTrue(wait_until(lambda: all(
+            node.request("GET", f"/sessions/{session}/memory")[0] == 200
+            for node in self.nodes), timeout=10))
         # Its old actor was fenced or retired: the data is whole everywhere.
         for node in self.nodes:
             self.assertEqual(node.get_memory(session)["messages"], [turn(1), turn(0)])
