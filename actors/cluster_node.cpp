@@ -199,11 +199,60 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
     [=](join_atom, const std::string& address) {
       auto& st = self->state;
       st.settings.self_name = address;
-      st.last_tick = st.joining_since = self->clock().now();
+      st.last_tick = st.joining_since = st.reading_since = st.last_read_sent
+        = self->clock().now();
       log_info("cluster", "joining as " + st.self_id());
       heartbeat_round(self);
     },
     [=](leave_atom) { return leave(self); },
+  };
+}
+
+node_actor::behavior_type node_gateway(node_actor::pointer self,
+                                       cluster_actor node) {
+  self->link_to(node);
+  auto pass = [=](auto... xs) { return self->delegate(node, xs...); };
+  return {
+    [=](forward_atom f, memory_get_atom a, std::string& id, access_scope& s) {
+      return pass(f, a, std::move(id), std::move(s));
+    },
+    [=](forward_atom f, memory_append_atom a, std::string& id,
+        append_request& r, access_scope& s) {
+      return pass(f, a, std::move(id), std::move(r), std::move(s));
+    },
+    [=](forward_atom f, memory_delete_atom a, std::string& id,
+        erase_request& r, access_scope& s) {
+      return pass(f, a, std::move(id), std::move(r), std::move(s));
+    },
+    [=](forward_atom f, retrieve_atom a, std::string& id, retrieval_query& q,
+        access_scope& s) {
+      return pass(f, a, std::move(id), std::move(q), std::move(s));
+    },
+    [=](forward_atom f, info_atom a, std::string& id, session_patch& p,
+        access_scope& s) {
+      return pass(f, a, std::move(id), std::move(p), std::move(s));
+    },
+    [=](forward_atom f, stats_atom a, std::vector<std::string>& ids,
+        retrieval_query& q, access_scope& s) {
+      return pass(f, a, std::move(ids), std::move(q), std::move(s));
+    },
+    [=](forward_atom f, candidates_atom a, std::vector<std::string>& ids,
+        candidate_request& r, access_scope& s) {
+      return pass(f, a, std::move(ids), std::move(r), std::move(s));
+    },
+    [=](forward_atom f, fetch_atom a, std::vector<ranked_message>& picks,
+        access_scope& s) {
+      return pass(f, a, std::move(picks), std::move(s));
+    },
+    [=](heartbeat_atom a, std::string& address) {
+      return pass(a, std::move(address));
+    },
+    [=](members_atom a) { self->send(node, a); },
+    [=](release_atom a, uint64_t version) { return pass(a, version); },
+    [=](handoff_atom a, fold_job& job) { return pass(a, std::move(job)); },
+    [=](leave_atom a, std::string& address) {
+      return pass(a, std::move(address));
+    },
   };
 }
 

@@ -70,6 +70,14 @@ struct cluster_state {
   bool admitted = false;
   std::string waiting_for;         // why it could not join, once it knows
   caf::actor_clock::time_point joining_since;
+  /// Since when this node's reads of the table have all succeeded, and
+  /// when the last one that succeeded was sent: a node judges others'
+  /// signs of life only after its own reads worked for the failure
+  /// timeout, and serves nothing from memory once it could not read for
+  /// half of it (it may have been declared dead meanwhile).
+  caf::actor_clock::time_point reading_since;
+  caf::actor_clock::time_point last_read_sent;
+  bool read_failing = false;
   std::vector<waiting_request> waiting;
   caf::actor_clock::time_point last_tick; // of the heartbeat round
   bool leaving = false; // this node shuts down: it connects to no one
@@ -95,6 +103,13 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
                                           summarizer_pool_actor pool,
                                           persistence_actor store,
                                           caf::actor connector);
+
+/// What the cluster port publishes: the node protocol and nothing else,
+/// each message delegated to `node` (the sender stays the peer's, for its
+/// checks). The router and control messages of the cluster node are not
+/// reachable from the network. Linked to `node`: it lives as long.
+node_actor::behavior_type node_gateway(node_actor::pointer self,
+                                       cluster_actor node);
 
 /// Connects to the addresses it is sent, as `(connect, addresses, node)`,
 /// and tells `node` of each success with `(peer_up, address, peer)`.

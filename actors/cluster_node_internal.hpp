@@ -73,6 +73,11 @@ bool may_become_member(cluster_pointer self);
 /// answers once each has read the table or failed to.
 caf::result<ok_atom> leave(cluster_pointer self);
 
+/// A member that could not read the table for half the failure timeout
+/// serves nothing from memory (its sessions retired, its requests wait)
+/// until it reads it again: the others may declare it dead meanwhile.
+void suspend_if_cut_off(cluster_pointer self);
+
 /// A member says it left the table: answers once the table is read again.
 caf::result<ok_atom> member_left(cluster_pointer self);
 
@@ -210,7 +215,10 @@ void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
           rp.deliver(std::move(err));
           return;
         }
-        if (gone)
+        // A bounced request (request_receiver_down) did not run: the
+        // session stopped there, or the peer's process did, which its
+        // down message tells; only a lost link fails the peer here.
+        if (gone && err.category() == caf::atom("exit"))
           peer_failed(self, owner, peer.address(), "unreachable");
         if (leaving)
           peer_leaving(self, owner, peer.address());
@@ -233,6 +241,9 @@ caf::result<T> route(cluster_pointer self, const std::string& id, Ts... xs) {
   return rp;
 }
 
+/// Whether this node owns every one of `sessions` in its view.
+bool owns_all(cluster_pointer self, const std::vector<std::string>& sessions);
+
 /// Serves a forwarded request for `sessions` from the local registry when
 /// this node owns them all in its view, once it is admitted; else answers
 /// `moved`, and the sender reads the table and routes it again.
@@ -240,13 +251,26 @@ template <class T, class... Ts>
 void serve_if_owned(cluster_pointer self, caf::typed_response_promise<T> rp,
                     const std::vector<std::string>& sessions, Ts... xs) {
   auto& st = self->state;
-  for (const auto& id : sessions)
-    if (st.members.empty() || owner_of(id, st.members) != st.settings.self_name) {
-      rp.deliver(make_error(service_errc::moved,
-                            id + " is not this node's in view "
-                              + std::to_string(st.version)));
-      return;
-    }
+  if (st.leaving) {
+    rp.deliver(make_error(service_errc::leaving, "this node shuts down"));
+    return;
+  }
+  if (!owns_all(self, sessions)) {
+    // The sender's view may be newer: read the table before saying so.
+    reread_table(
+      self,
+      [=]() mutable {
+        auto& st = self->state;
+        if (owns_all(self, sessions) && st.admitted && !st.leaving)
+          rp.delegate(st.registry, xs...);
+        else
+          rp.deliver(make_error(service_errc::moved,
+                                "not this node's in view "
+                                  + std::to_string(st.version)));
+      },
+      answer_in_vain(rp));
+    return;
+  }
   if (st.admitted) {
     rp.delegate(st.registry, xs...);
     return;
@@ -281,6 +305,8 @@ caf::result<T> serve_forwarded(cluster_pointer self,
   if (!scope)
     return make_error(service_errc::forbidden,
                       "the request's API key is not one of this node's");
+  if (!self->current_sender())
+    return make_error(service_errc::not_member, "an anonymous message");
   // Before the promise: making it takes the sender out of the message.
   auto sender = self->current_sender()->node();
   auto rp = self->make_response_promise<T>();
@@ -296,8 +322,9 @@ caf::result<T> serve_forwarded(cluster_pointer self,
     if (serve_when_member())
       return;
     if (!may_become_member(self))
-      rp.deliver(make_error(service_errc::forbidden,
-                            "not a member of this node's cluster"));
+      rp.deliver(make_error(service_errc::not_member,
+                            "the sender is not a member of this node's "
+                            "cluster"));
     else
       wait_for(self, serve_when_member, answer_in_vain(rp));
   }, answer_in_vain(rp));
@@ -337,7 +364,8 @@ caf::result<T> ask_owners(cluster_pointer self,
   auto rp = self->make_response_promise<T>();
   auto& st = self->state;
   for (const auto& part : parts)
-    if (part.first != st.settings.self_name && !member_reached(self, part.first)) {
+    if (part.first == st.settings.self_name ? !st.admitted
+                                            : !member_reached(self, part.first)) {
       rp.deliver(make_error(service_errc::owner_unreachable,
                             part.first + " cannot be reached"));
       return rp;

@@ -90,26 +90,53 @@ void write_rows(cluster_pointer self, uint64_t expected,
       });
 }
 
-/// Active rows of other members that are gone: no sign of life for the
-/// failure timeout (on Redis' clock), or an earlier process at this node's
-/// own address (its port is this process's now).
+/// Active rows of other members with no sign of life for the failure
+/// timeout (on Redis' clock). Judged only once this node's own reads have
+/// worked for that long: after Redis was down, everyone's last sign of
+/// life is old, and the first node back must not declare the others dead.
 std::vector<member_row> departed_members(cluster_pointer self,
                                          const membership_table& table) {
   auto& st = self->state;
   auto silent_after = st.settings.failure_timeout.count();
   std::vector<member_row> departed;
+  if (self->clock().now() - st.reading_since < st.settings.failure_timeout)
+    return departed;
   for (const auto& row : table.rows) {
     if (row.status != member_status::active || row.id() == st.self_id())
       continue;
-    bool earlier_self = row.address == st.settings.self_name
-                        && row.incarnation < st.settings.incarnation;
-    if (earlier_self || table.now_ms - row.alive_ms > silent_after) {
+    if (table.now_ms - row.alive_ms > silent_after) {
       auto dead = row;
       dead.status = member_status::dead;
       departed.push_back(dead);
     }
   }
   return departed;
+}
+
+/// Another live process's active row at this node's address (a restart
+/// whose old row has not gone silent yet, or two nodes configured with
+/// one address), or "".
+std::string live_namesake(cluster_pointer self, const membership_table& table) {
+  auto& st = self->state;
+  for (const auto& row : table.rows)
+    if (row.status == member_status::active
+        && row.address == st.settings.self_name && row.id() != st.self_id()
+        && table.now_ms - row.alive_ms <= st.settings.failure_timeout.count())
+      return row.id();
+  return {};
+}
+
+/// This node does not join, for `why`: it says so once the failure
+/// timeout has passed since it began to join (a restarted node's old row
+/// goes silent within it), and fails the requests waiting for the join.
+void refuse_to_join(cluster_pointer self, const std::string& why) {
+  auto& st = self->state;
+  if (self->clock().now() - st.joining_since < st.settings.failure_timeout * 2)
+    return;
+  if (why != st.waiting_for)
+    log_warn("cluster", "not ready: " + why, {text_field("node", st.self_id())});
+  st.waiting_for = why;
+  give_up_waiting(self, make_error(service_errc::not_member, why));
 }
 
 /// Joins the table once every active member is reached (connected, and
@@ -129,20 +156,15 @@ void try_join(cluster_pointer self, const membership_table& table) {
     write_rows(self, table.version, {own_row(self, member_status::active)});
     return;
   }
-  if (self->clock().now() - st.joining_since < st.settings.failure_timeout)
-    return;
-  auto why = "cannot reach the member" + std::string{unreached.size() > 1 ? "s " : " "}
-             + comma_separated(unreached)
-             + " that share its Redis: nodes on other hosts need "
-               "MOTORHEAD_CLUSTER_ADVERTISE=host:port (the address their "
-               "peers reach them at) and, to bind to that interface, "
-               "MOTORHEAD_CLUSTER_HOST; the cluster port must be reachable "
-               "from every node";
-  if (why != st.waiting_for)
-    log_warn("cluster", "not ready: " + why,
-             {text_field("node", st.self_id())});
-  st.waiting_for = why;
-  give_up_waiting(self, make_error(service_errc::not_member, why));
+  refuse_to_join(self,
+                 "cannot reach the member"
+                   + std::string{unreached.size() > 1 ? "s " : " "}
+                   + comma_separated(unreached)
+                   + " that share its Redis: nodes on other hosts need "
+                     "MOTORHEAD_CLUSTER_ADVERTISE=host:port (the address "
+                     "their peers reach them at) and, to bind to that "
+                     "interface, MOTORHEAD_CLUSTER_HOST; the cluster port "
+                     "must be reachable from every node");
 }
 
 /// The members of the table's view, by address, and each one's id.
@@ -160,8 +182,11 @@ std::map<std::string, std::string> active_members(const membership_table& table)
 void admit(cluster_pointer self) {
   auto& st = self->state;
   auto waiting = std::make_shared<std::size_t>(0);
+  auto incarnation = st.settings.incarnation;
   auto one_done = [=]() {
-    if (--*waiting > 0)
+    // Answers to an earlier incarnation's admission admit nothing.
+    if (--*waiting > 0 || self->state.settings.incarnation != incarnation
+        || !self->state.joined)
       return;
     self->state.admitted = true;
     log(self, "admitted: the members released what moved here");
@@ -363,6 +388,16 @@ void write_leave(cluster_pointer self, caf::typed_response_promise<ok_atom> rp,
       });
 }
 
+/// A read of the table that was sent at `sent` succeeded.
+void read_succeeded(cluster_pointer self, caf::actor_clock::time_point sent) {
+  auto& st = self->state;
+  if (st.read_failing) {
+    st.read_failing = false;
+    st.reading_since = self->clock().now();
+  }
+  st.last_read_sent = std::max(st.last_read_sent, sent);
+}
+
 /// Connects to the members and seeds not connected yet.
 void reach_out(cluster_pointer self) {
   auto& st = self->state;
@@ -383,24 +418,32 @@ std::string cluster_state::self_id() const {
 void read_table(cluster_pointer self) {
   auto& st = self->state;
   auto reader = st.joined ? st.self_id() : std::string{};
+  auto sent = self->clock().now();
   self->request(st.store, st.settings.failure_timeout, members_atom::value,
                 reader)
-    .then([=](membership_table& table) { table_read(self, std::move(table)); },
-          [=](caf::error& err) {
-            log_warn("cluster", "cannot read the membership table: "
-                                  + self->system().render(err));
-            if (!self->state.joined)
-              give_up_waiting(self, err);
-          });
+    .then(
+      [=](membership_table& table) {
+        read_succeeded(self, sent);
+        table_read(self, std::move(table));
+      },
+      [=](caf::error& err) {
+        log_warn("cluster", "cannot read the membership table: "
+                              + self->system().render(err));
+        self->state.read_failing = true;
+        if (!self->state.joined)
+          give_up_waiting(self, err);
+      });
 }
 
 void reread_table(cluster_pointer self, std::function<void()> then,
                   std::function<void(caf::error)> fail) {
   auto& st = self->state;
+  auto sent = self->clock().now();
   self->request(st.store, st.settings.failure_timeout, members_atom::value,
                 st.joined ? st.self_id() : std::string{})
     .then(
       [=](membership_table& table) {
+        read_succeeded(self, sent);
         table_read(self, std::move(table));
         then();
       },
@@ -409,18 +452,30 @@ void reread_table(cluster_pointer self, std::function<void()> then,
 
 void table_read(cluster_pointer self, membership_table table) {
   auto& st = self->state;
-  if (table.version < st.table.version)
-    return; // an answer overtaken by a newer one
+  // Replies come in order (one connection, one slot): a lower version is
+  // a table that was reset (Redis restarted empty, or failed over to a
+  // replica that lagged), and is taken as it is.
   st.table = std::move(table);
   reach_out(self);
   const auto& current = st.table;
   auto mine = current.find(st.self_id());
   bool active = mine != nullptr && mine->status == member_status::active;
-  if (st.joined && !active && !st.leaving)
+  // Declared dead, or the row is gone: join again as a new member.
+  if ((st.joined || mine != nullptr) && !active && !st.leaving) {
     rejoin(self);
+    mine = nullptr;
+  }
   st.joined = active;
   if (st.leaving)
     return;
+  if (!active) {
+    if (auto other = live_namesake(self, current); !other.empty()) {
+      refuse_to_join(self, "the member " + other + " advertises this node's "
+                             "address too: every node needs an address of "
+                             "its own (MOTORHEAD_CLUSTER_ADVERTISE)");
+      return;
+    }
+  }
   if (auto departed = departed_members(self, current); !departed.empty()) {
     for (const auto& row : departed)
       log(self, row.id() + " declared dead (no sign of life in Redis)");
@@ -434,16 +489,38 @@ void table_read(cluster_pointer self, membership_table table) {
   adopt_view(self, current);
 }
 
+void suspend_if_cut_off(cluster_pointer self) {
+  auto& st = self->state;
+  if (!st.joined
+      || self->clock().now() - st.last_read_sent < st.settings.failure_timeout / 2)
+    return;
+  log_warn("cluster",
+           "cannot read the membership table in Redis: serving no session "
+           "until it can (the others may declare this node dead)",
+           {text_field("node", st.self_id())});
+  retire_all_sessions(self);
+  st.joined = false;
+  st.admitted = false;
+  st.members.clear();
+  st.member_ids.clear();
+  metrics::global().cluster_members.set(0);
+  // Requests wait for the next read (within their timeout) rather than
+  // fail: a read that works again ends this.
+}
+
 void peer_failed(cluster_pointer self, std::string address,
                  const caf::actor_addr& handle, const std::string& why) {
+  auto& st = self->state;
+  auto peer = st.peers.find(address);
+  // The member that connection answered as, not whoever the table lists
+  // at the address now (a restarted process's new row).
+  auto failed_id = peer != st.peers.end() ? peer->second.id : std::string{};
   if (!drop_peer(self, address, handle, why))
     return;
   abandon_forwards(self, address);
-  auto& st = self->state;
-  auto member = st.member_ids.find(address);
-  if (member == st.member_ids.end() || st.leaving)
+  if (failed_id.empty() || st.leaving)
     return;
-  auto row = st.table.find(member->second);
+  auto row = st.table.find(failed_id);
   if (row == nullptr || row->status != member_status::active)
     return;
   auto dead = *row;
@@ -454,6 +531,7 @@ void peer_failed(cluster_pointer self, std::string address,
 
 void heartbeat_round(cluster_pointer self) {
   check_lease(self);
+  suspend_if_cut_off(self);
   read_table(self);
   heartbeat_peers(self);
   expire_waiting(self);

@@ -110,6 +110,14 @@ std::optional<access_scope> own_scope(cluster_pointer self,
   return key->second;
 }
 
+bool owns_all(cluster_pointer self, const std::vector<std::string>& sessions) {
+  auto& st = self->state;
+  for (const auto& id : sessions)
+    if (st.members.empty() || owner_of(id, st.members) != st.settings.self_name)
+      return false;
+  return true;
+}
+
 std::vector<std::string> sessions_of(const std::vector<ranked_message>& picks) {
   std::vector<std::string> sessions;
   for (const auto& pick : picks)

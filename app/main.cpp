@@ -160,7 +160,8 @@ std::string join_cluster(caf::actor_system& system, const settings& cfg,
                                 actors.pool, actors.store, actors.connector);
   caf::anon_send(actors.pool, overflow_atom::value,
                  summarizer_actor{actors.cluster});
-  auto port = system.middleman().publish(actors.cluster, cfg.cluster_port,
+  auto gateway = system.spawn(node_gateway, actors.cluster);
+  auto port = system.middleman().publish(gateway, cfg.cluster_port,
                                          cfg.cluster_host.c_str(), true);
   if (!port)
     return "cannot listen on cluster port " + cfg.cluster_host + ":"

@@ -4,6 +4,7 @@ traffic, and serve only members."""
 
 import concurrent.futures
 import signal
+import socket
 import threading
 import time
 import unittest
@@ -419,6 +420,139 @@ class ElasticTest(TestCase):
             self.assertEqual(acked - set(stored), set(), session)
         print(f"{sum(len(v) for v in self.acknowledged.values())} messages "
               "acknowledged, 0 lost, 0 stored twice, 0 stale reads")
+
+
+class TableFaultsTest(TestCase):
+    """What happens to the table, or to a node's way to it, that no node
+    decides: a reset, an outage, a cut, a shared address."""
+
+    def setUp(self):
+        self.redis = RedisServer()
+        self.redis.start()
+
+    def start_node(self, redis_url=None, **env):
+        node = Motorhead(redis_url or self.redis.url,
+                         MOTORHEAD_CLUSTER_FAILURE_MS=1000,
+                         MOTORHEAD_CLUSTER_HEARTBEAT_MS=200, **env)
+        node.start()
+        return node
+
+    def test_nodes_join_again_when_the_table_is_reset(self):
+        nodes = [self.start_node(), self.start_node()]
+        self.assertTrue(all_see(nodes, 2, timeout=10))
+        self.redis.command("FLUSHALL")  # Redis restarted empty, say
+        self.assertTrue(wait_until(lambda: all(
+            len(members(n)) == 2 and "waiting_for" not in cluster_view(n)
+            for n in nodes), timeout=10))
+        # One table again: a node started now joins the same cluster.
+        nodes.append(self.start_node())
+        self.assertTrue(all_see(nodes, 3, timeout=10))
+        versions = {cluster_view(n)["version"] for n in nodes}
+        self.assertEqual(len(versions), 1)
+
+    def test_an_outage_of_redis_declares_no_healthy_node_dead(self):
+        nodes = [self.start_node(), self.start_node()]
+        self.assertTrue(all_see(nodes, 2, timeout=10))
+        incarnations = sorted(cluster_view(n)["incarnation"] for n in nodes)
+        self.redis.stop()
+        time.sleep(3)  # three failure timeouts
+        self.redis.start()
+        self.assertTrue(wait_until(lambda: all(
+            n.request("GET", "/readyz")[0] == 200 for n in nodes), timeout=10))
+        time.sleep(2)
+        self.assertEqual(sorted(cluster_view(n)["incarnation"] for n in nodes),
+                         incarnations)
+        for node in nodes:
+            self.assertNotIn("declared dead", node.output())
+
+    def test_a_node_advertising_another_nodes_address_does_not_join(self):
+        first = self.start_node()
+        self.assertTrue(wait_until(lambda: len(members(first)) == 1, timeout=10))
+        address = cluster_view(first)["node"]
+        second = self.start_node(MOTORHEAD_CLUSTER_ADVERTISE=address)
+        self.assertTrue(wait_until(
+            lambda: "advertises this node's address" in cluster_view(second).get(
+                "waiting_for", ""), timeout=10), second.output())
+        self.assertEqual(second.request("GET", "/readyz")[0], 503)
+        time.sleep(1)
+        self.assertEqual(members(first), [address])
+        self.assertEqual(first.request("GET", "/readyz")[0], 200)
+        self.assertNotIn("declared dead", first.output())
+
+    def test_a_node_cut_off_from_redis_serves_no_stale_read(self):
+        proxy = CuttableProxy(self.redis.port)
+        self.addCleanup(proxy.close)
+        survivor = self.start_node()
+        cut_off = self.start_node(redis_url=f"redis://127.0.0.1:{proxy.port}")
+        self.assertTrue(all_see([survivor, cut_off], 2, timeout=10))
+        address = cluster_view(cut_off)["node"]
+        session = next(s for s in (new_session() for _ in range(400))
+                       if survivor.request("GET", f"/cluster?session={s}")[1]
+                       ["owner"] == address)
+        self.assertEqual(cut_off.post_memory(session, [turn(0)])[0], 200)
+        proxy.cut()
+        self.assertTrue(wait_until(
+            lambda: members(survivor) == [cluster_view(survivor)["node"]],
+            timeout=5))
+        self.assertEqual(survivor.post_memory(session, [turn(1)])[0], 200)
+        # The cut-off node, still reachable by clients, answers no read
+        # from the copy it held: it serves nothing until it reads the table.
+        status, body, _ = cut_off.request("GET", f"/sessions/{session}/memory")
+        if status == 200:
+            self.assertEqual(body["messages"], [turn(1), turn(0)])
+        self.assertEqual(cut_off.request("GET", "/readyz")[0], 503)
+
+
+class CuttableProxy:
+    """A TCP proxy to a local port that can be cut: open connections are
+    shut down and new ones closed, as a network that partitions."""
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self._cut = threading.Event()
+        self._sockets = []
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self._cut.is_set():
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b),
+                                 daemon=True).start()
+
+    def _pump(self, source, sink):
+        try:
+            while not self._cut.is_set():
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+
+    def cut(self):
+        self._cut.set()
+        for sock in self._sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.cut()
+        self._listener.close()
 
 
 if __name__ == "__main__":
