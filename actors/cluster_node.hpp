@@ -46,7 +46,7 @@ struct cluster_state {
   /// `try_now` runs it once it can (and says so); `give_up` answers it
   /// with why it waited in vain.
   struct waiting_request {
-    caf::actor_clock::time_point since;
+    caf::actor_clock::time_point until; // given up on then
     std::function<bool()> try_now;
     std::function<void(caf::error)> give_up;
   };
@@ -70,6 +70,8 @@ struct cluster_state {
   bool admitted = false;
   std::string waiting_for;         // why it could not join, once it knows
   caf::actor_clock::time_point joining_since;
+  /// Not before: a member could not reach this node (see waiting_for).
+  caf::actor_clock::time_point join_again_at;
   /// Since when this node's reads of the table have all succeeded, and
   /// when the last one that succeeded was sent: a node judges others'
   /// signs of life only after its own reads worked for the failure

@@ -88,10 +88,12 @@ caf::result<ok_atom> release_moved(cluster_pointer self, uint64_t version);
 // -- waiting requests -----------------------------------------------------------
 
 /// Holds a request until `try_now` runs it (answers true), or gives up on
-/// it once it waited the forward timeout, or when this node cannot join.
-/// A request that finds the list full is refused at once.
+/// it once it waited `at_most` (by default the forward timeout), or when
+/// this node cannot join. A request that finds the list full is refused
+/// at once.
 void wait_for(cluster_pointer self, std::function<bool()> try_now,
-              std::function<void(caf::error)> give_up);
+              std::function<void(caf::error)> give_up,
+              std::optional<caf::timespan> at_most = std::nullopt);
 
 /// Tries every waiting request again (the view or a connection changed).
 void retry_waiting(cluster_pointer self);

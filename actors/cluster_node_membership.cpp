@@ -144,6 +144,9 @@ void refuse_to_join(cluster_pointer self, const std::string& why) {
 /// and after the failure timeout, says which members it cannot reach.
 void try_join(cluster_pointer self, const membership_table& table) {
   auto& st = self->state;
+  if (self->clock().now() < st.join_again_at)
+    return; // withdrawn: its waiting_for says why
+
   std::vector<std::string> unreached;
   for (const auto& row : table.rows) {
     if (row.status != member_status::active || row.id() == st.self_id())
@@ -176,18 +179,41 @@ std::map<std::string, std::string> active_members(const membership_table& table)
   return members;
 }
 
+/// A member cannot reach this node at its advertised address: it leaves
+/// the table again, says why, and tries to join again only after a while
+/// (the address or the network may be fixed meanwhile).
+void withdraw(cluster_pointer self, const std::string& why) {
+  auto& st = self->state;
+  auto message = "a member cannot reach this node at "
+                 + st.settings.self_name
+                 + ": set MOTORHEAD_CLUSTER_ADVERTISE to the host:port the "
+                   "other nodes reach it at (and MOTORHEAD_CLUSTER_HOST to "
+                   "bind that interface) (" + why + ")";
+  log_warn("cluster", "not ready: " + message,
+           {text_field("node", st.self_id())});
+  st.waiting_for = message;
+  st.join_again_at = self->clock().now() + st.settings.failure_timeout * 10;
+  write_rows(self, st.table.version, {own_row(self, member_status::left)});
+  give_up_waiting(self, make_error(service_errc::not_member, message));
+}
+
 /// This node just joined: it loads no session before every other member
 /// released those that moved to it (or failed to answer within the
 /// failure timeout: then the fence keeps their writes out).
 void admit(cluster_pointer self) {
   auto& st = self->state;
   auto waiting = std::make_shared<std::size_t>(0);
+  auto unreachable = std::make_shared<std::string>();
   auto incarnation = st.settings.incarnation;
   auto one_done = [=]() {
     // Answers to an earlier incarnation's admission admit nothing.
     if (--*waiting > 0 || self->state.settings.incarnation != incarnation
         || !self->state.joined)
       return;
+    if (!unreachable->empty()) {
+      withdraw(self, *unreachable);
+      return;
+    }
     self->state.admitted = true;
     log(self, "admitted: the members released what moved here");
     retry_waiting(self);
@@ -197,9 +223,16 @@ void admit(cluster_pointer self) {
     if (address == st.settings.self_name || peer == st.peers.end())
       continue;
     ++*waiting;
-    self->request(peer->second.handle, st.settings.failure_timeout,
+    // A member that does not answer is not waited for (the fence keeps its
+    // late writes out); one that cannot reach this node keeps it out.
+    self->request(peer->second.handle, st.settings.forward_timeout,
                   release_atom::value, st.version)
-      .then([=](ok_atom) { one_done(); }, [=](caf::error&) { one_done(); });
+      .then([=](ok_atom) { one_done(); },
+            [=](caf::error& err) {
+              if (is_service_error(err, service_errc::owner_unreachable))
+                *unreachable = self->system().render(err);
+              one_done();
+            });
   }
   if (*waiting == 0) {
     st.admitted = true;
@@ -613,8 +646,18 @@ bool can_route(cluster_pointer self, const std::string& id) {
 }
 
 caf::result<ok_atom> release_moved(cluster_pointer self, uint64_t version) {
+  if (!self->current_sender())
+    return make_error(service_errc::not_member, "an anonymous message");
+  // Before the promise: making it takes the sender out of the message.
+  auto joiner = self->current_sender()->node();
   auto rp = self->make_response_promise<ok_atom>();
   auto fail = [=](caf::error err) mutable { rp.deliver(std::move(err)); };
+  auto release = [=]() mutable {
+    auto& st = self->state;
+    self->request(st.registry, st.settings.failure_timeout,
+                  release_atom::value, st.members, st.settings.self_name)
+      .then([=](ok_atom) mutable { rp.deliver(ok_atom::value); }, fail);
+  };
   reread_table(self, [=]() mutable {
     auto& st = self->state;
     if (st.version < version) {
@@ -623,9 +666,25 @@ caf::result<ok_atom> release_moved(cluster_pointer self, uint64_t version) {
                               + std::to_string(version) + " yet"));
       return;
     }
-    self->request(st.registry, st.settings.failure_timeout,
-                  release_atom::value, st.members, st.settings.self_name)
-      .then([=](ok_atom) mutable { rp.deliver(ok_atom::value); }, fail);
+    // The joiner is admitted only once this node reached it at the address
+    // it advertises: else neither could forward to the other.
+    auto reached = [=]() mutable {
+      if (!sent_by_member(self, joiner))
+        return false;
+      release();
+      return true;
+    };
+    if (!reached())
+      wait_for(
+        self, reached,
+        [=](caf::error) mutable {
+          rp.deliver(make_error(service_errc::owner_unreachable,
+                                "the member " + self->state.settings.self_name
+                                  + " cannot reach this node at the address "
+                                    "it advertises"));
+        },
+        std::chrono::duration_cast<caf::timespan>(
+          self->state.settings.failure_timeout * 2));
   }, fail);
   return rp;
 }

@@ -46,14 +46,17 @@ constexpr std::size_t max_waiting_requests = 10'000;
 } // namespace
 
 void wait_for(cluster_pointer self, std::function<bool()> try_now,
-              std::function<void(caf::error)> give_up) {
+              std::function<void(caf::error)> give_up,
+              std::optional<caf::timespan> at_most) {
   auto& waiting = self->state.waiting;
   if (waiting.size() >= max_waiting_requests) {
     give_up(make_error(service_errc::overloaded,
                        "too many requests wait for the cluster"));
     return;
   }
-  waiting.push_back({self->clock().now(), std::move(try_now),
+  auto limit = at_most.value_or(
+    std::chrono::duration_cast<caf::timespan>(self->state.settings.forward_timeout));
+  waiting.push_back({self->clock().now() + limit, std::move(try_now),
                      std::move(give_up)});
 }
 
@@ -67,11 +70,11 @@ void retry_waiting(cluster_pointer self) {
 
 void expire_waiting(cluster_pointer self) {
   auto& st = self->state;
-  auto cutoff = self->clock().now() - st.settings.forward_timeout;
+  auto now = self->clock().now();
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
   for (auto& request : waiting)
-    if (request.since <= cutoff)
+    if (request.until <= now)
       request.give_up(make_error(
         st.joined ? service_errc::owner_unreachable : service_errc::not_member,
         "waited " + std::to_string(st.settings.forward_timeout.count())

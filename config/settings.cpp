@@ -486,6 +486,10 @@ std::string resolve_cluster_identity(settings& cfg) {
   if (!cfg.node_name.empty() && port_of(cfg.node_name) == 0)
     return "MOTORHEAD_CLUSTER_ADVERTISE \"" + cfg.node_name
            + "\" is not host:port";
+  // The advertised port is the one to bind unless told otherwise (behind
+  // a port mapping, both are set).
+  if (!cfg.node_name.empty() && cfg.cluster_port == 0)
+    cfg.cluster_port = port_of(cfg.node_name);
   if (cfg.cluster_host.empty())
     cfg.cluster_host = cfg.node_name.empty()
                          ? "127.0.0.1"

@@ -11,7 +11,8 @@ import unittest
 import uuid
 
 import prometheus
-from harness import Motorhead, RedisServer, TestCase, turn, wait_until
+from harness import (Motorhead, PortReservation, RedisServer, TestCase, turn,
+                     wait_until)
 
 
 def new_session(tag="m"):
@@ -478,6 +479,30 @@ class TableFaultsTest(TestCase):
         self.assertEqual(members(first), [address])
         self.assertEqual(first.request("GET", "/readyz")[0], 200)
         self.assertNotIn("declared dead", first.output())
+
+    def test_a_node_the_members_cannot_reach_is_not_admitted(self):
+        member = self.start_node()
+        self.assertTrue(wait_until(lambda: len(members(member)) == 1, timeout=10))
+        # It binds loopback but advertises an address nothing listens on:
+        # it reaches the member, the member cannot reach it.
+        port = PortReservation()
+        self.addCleanup(port.release)
+        stranded = self.start_node(
+            MOTORHEAD_CLUSTER_HOST="127.0.0.1",
+            MOTORHEAD_CLUSTER_PORT=port.port,
+            MOTORHEAD_CLUSTER_ADVERTISE=f"127.0.0.2:{port.port}")
+        self.assertTrue(wait_until(
+            lambda: "cannot reach this node" in cluster_view(stranded).get(
+                "waiting_for", ""), timeout=15), stranded.output())
+        self.assertIn("MOTORHEAD_CLUSTER_ADVERTISE",
+                      cluster_view(stranded)["waiting_for"])
+        self.assertEqual(stranded.request("GET", "/readyz")[0], 503)
+        # The member serves every session alone.
+        self.assertTrue(wait_until(
+            lambda: members(member) == [cluster_view(member)["node"]],
+            timeout=5))
+        for i in range(10):
+            self.assertEqual(member.post_memory(new_session(), [turn(i)])[0], 200)
 
     def test_a_node_cut_off_from_redis_serves_no_stale_read(self):
         proxy = CuttableProxy(self.redis.port)
