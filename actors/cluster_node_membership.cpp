@@ -356,10 +356,12 @@ void heartbeat_peers(cluster_pointer self) {
           auto it = self->state.peers.find(peer_address);
           if (it == self->state.peers.end() || it->second.handle != handle)
             return;
-          bool first_answer = it->second.id.empty();
+          // A new answer (or a restarted process's new id) may be what a
+          // waiting request waits for.
+          bool new_identity = it->second.id != id;
           it->second.id = id;
           it->second.credits = credits;
-          if (first_answer)
+          if (new_identity)
             retry_waiting(self);
         },
         [=](caf::error& err) {

@@ -226,7 +226,8 @@ class FailoverTest(ClusterTestCase):
         # what moved back to it: until then its sessions' requests wait.
         self.assertTrue(wait_until(lambda: all(
             node.request("GET", f"/sessions/{session}/memory")[0] == 200
-            for node in self.nodes), timeout=10))
+            for node in self.nodes), timeout=10),
+            [node.output()[-2500:] for node in self.nodes])
         # Its old actor was fenced or retired: the data is whole everywhere.
         for node in self.nodes:
             self.assertEqual(node.get_memory(session)["messages"], [turn(1), turn(0)])

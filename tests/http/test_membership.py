@@ -470,7 +470,11 @@ class TableFaultsTest(TestCase):
         first = self.start_node()
         self.assertTrue(wait_until(lambda: len(members(first)) == 1, timeout=10))
         address = cluster_view(first)["node"]
-        second = self.start_node(MOTORHEAD_CLUSTER_ADVERTISE=address)
+        # (Behind a port mapping: it binds a port of its own.)
+        port = PortReservation()
+        self.addCleanup(port.release)
+        second = self.start_node(MOTORHEAD_CLUSTER_ADVERTISE=address,
+                                 MOTORHEAD_CLUSTER_PORT=port.port)
         self.assertTrue(wait_until(
             lambda: "advertises this node's address" in cluster_view(second).get(
                 "waiting_for", ""), timeout=10), second.output())
