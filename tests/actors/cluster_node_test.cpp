@@ -310,6 +310,30 @@ CAF_TEST(a request a leaving node cannot run waits for its successor) {
   CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m2", "m1"}));
 }
 
+CAF_TEST(the published gateway takes the node protocol and nothing else) {
+  auto id = session_owned_by("b");
+  CAF_REQUIRE(post_via(a, id, 1));
+  auto gateway = sys.spawn(node_gateway, b.cluster);
+  auto untyped = caf::actor_cast<caf::actor>(gateway);
+  // The router protocol, with a scope that claims everything: refused.
+  auto routed = ask<memory_view>(untyped, memory_get_atom::value, id,
+                                 access_scope{});
+  CAF_REQUIRE(!routed);
+  CAF_CHECK_EQUAL(routed.error(), caf::make_error(caf::sec::unexpected_message));
+  // Control messages too: b stays a member, under its name.
+  self->send(untyped, leave_atom::value);
+  self->send(untyped, join_atom::value, std::string{"x"});
+  sched.run();
+  CAF_CHECK_EQUAL(view_of(b).node, "b");
+  CAF_CHECK(!state_of(b).leaving);
+  // A forwarded read, from a member's process, goes through.
+  auto forwarded = ask<memory_view>(gateway, forward_atom::value,
+                                    memory_get_atom::value, id, access_scope{});
+  CAF_REQUIRE(forwarded);
+  CAF_CHECK_EQUAL(contents(*forwarded), (std::vector<std::string>{"m1"}));
+  caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
+}
+
 CAF_TEST(a forwarded request gets the scope the owner gives its key) {
   auto id = session_owned_by("b");
   CAF_REQUIRE(ask<ok_atom>(a.cluster, memory_append_atom::value, id,
