@@ -21,6 +21,24 @@ namespace motorhead {
 
 // -- membership ---------------------------------------------------------------
 
+/// Logs `text` as this node's.
+void log_membership(cluster_pointer self, const std::string& text);
+
+/// Retires every local session: they reload from Redis on their next
+/// request, under a fresh claim.
+void retire_all_sessions(cluster_pointer self);
+
+/// This node's row, as it is to be written with `status`.
+store::member_row own_row(cluster_pointer self, store::member_status status);
+
+/// Writes `rows` into the table if it is still at `expected`, then reads
+/// it again (whether the write landed or another node's came first).
+void write_rows(cluster_pointer self, uint64_t expected,
+                std::vector<store::member_row> rows);
+
+/// Connects to the members and seeds not connected yet.
+void reach_out(cluster_pointer self);
+
 /// Reads the membership table (recording this node's sign of life once it
 /// is a member), then acts on it (see table_read).
 void read_table(cluster_pointer self);
