@@ -389,8 +389,8 @@ bool forbidden_answer(const caf::error& err) {
 } // namespace
 
 CAF_TEST(a retry or a refused post under another namespace changes none) {
-  access_scope tenant_a{true, {"a"}};
-  access_scope tenant_b{true, {"b"}};
+  access_scope tenant_a{true, {"a"}, {}};
+  access_scope tenant_b{true, {"b"}, {}};
   auto post_as = [&](std::vector<chat_message> messages, std::string ns,
                      access_scope scope) {
     return ask<ok_atom>(registry, memory_append_atom::value, std::string{"s"},
@@ -414,8 +414,8 @@ CAF_TEST(a retry or a refused post under another namespace changes none) {
 }
 
 CAF_TEST(while a write fills an empty session only its namespace may join) {
-  access_scope tenant_a{true, {"a"}};
-  access_scope tenant_b{true, {"b"}};
+  access_scope tenant_a{true, {"a"}, {}};
+  access_scope tenant_b{true, {"b"}, {}};
   auto deleted = delete_later("s"); // claimed, and empty
   sched.run();
   require_ok(deleted);
@@ -442,8 +442,8 @@ CAF_TEST(while a write fills an empty session only its namespace may join) {
 }
 
 CAF_TEST(a key scoped to namespaces reaches only their sessions) {
-  access_scope tenant_a{true, {"a"}};
-  access_scope tenant_b{true, {"b"}};
+  access_scope tenant_a{true, {"a"}, {}};
+  access_scope tenant_b{true, {"b"}, {}};
   auto forbidden = [](const auto& answer) {
     return !answer && is_service_error(answer.error(), service_errc::forbidden);
   };

@@ -22,7 +22,7 @@ TEST(BearerToken, OtherCredentialsHaveNone) {
 }
 
 TEST(KnownKeys, MatchWholeKeysOnly) {
-  std::vector<api_key> keys{{"alpha", {}}, {"beta", {true, {"ns1"}}}};
+  std::vector<api_key> keys{{"alpha", {}}, {"beta", {true, {"ns1"}, {}}}};
   ASSERT_NE(find_key("alpha", keys), nullptr);
   EXPECT_FALSE(find_key("alpha", keys)->scope.restricted);
   ASSERT_NE(find_key("beta", keys), nullptr);
@@ -38,7 +38,7 @@ TEST(AccessScope, ReachesItsNamespacesOnly) {
   access_scope everything;
   EXPECT_TRUE(everything.allows("any"));
   EXPECT_TRUE(everything.reaches({}));
-  access_scope tenant{true, {"t1", "t2"}};
+  access_scope tenant{true, {"t1", "t2"}, {}};
   EXPECT_TRUE(tenant.allows("t2"));
   EXPECT_FALSE(tenant.allows("t3"));
   EXPECT_TRUE(tenant.reaches({"t3", "t1"}));
