@@ -76,31 +76,29 @@ std::vector<std::string> addresses_to_reach(cluster_pointer self) {
   return missing;
 }
 
-void heartbeat_peers(cluster_pointer self) {
-  auto& st = self->state;
-  for (auto& [address, peer] : st.peers) {
-    auto peer_address = address;
-    auto handle = peer.handle;
-    self->request(handle, st.settings.failure_timeout, heartbeat_atom::value,
-                  st.settings.self_name)
-      .then(
-        [=](const std::string& id, uint64_t credits) {
-          auto it = self->state.peers.find(peer_address);
-          if (it == self->state.peers.end() || it->second.handle != handle)
-            return;
-          // A new answer (or a restarted process's new id) may be what a
-          // waiting request waits for.
-          bool new_identity = it->second.id != id;
-          it->second.id = id;
-          it->second.credits = credits;
-          if (new_identity)
-            retry_waiting(self);
-        },
-        [=](caf::error& err) {
-          peer_failed(self, peer_address, handle.address(),
-                      "no heartbeat: " + self->system().render(err));
-        });
-  }
+/// Asks the node at `address` who it is and for its credits; one that
+/// does not answer in time failed.
+void heartbeat(cluster_pointer self, const std::string& address,
+               const node_actor& handle) {
+  self->request(handle, self->state.settings.failure_timeout,
+                heartbeat_atom::value, self->state.settings.self_name)
+    .then(
+      [=](const std::string& id, uint64_t credits) {
+        auto it = self->state.peers.find(address);
+        if (it == self->state.peers.end() || it->second.handle != handle)
+          return;
+        // A new answer (or a restarted process's new id) may be what a
+        // waiting request waits for.
+        bool new_identity = it->second.id != id;
+        it->second.id = id;
+        it->second.credits = credits;
+        if (new_identity)
+          retry_waiting(self);
+      },
+      [=](caf::error& err) {
+        peer_failed(self, address, handle.address(),
+                    "no heartbeat: " + self->system().render(err));
+      });
 }
 
 /// Tells every connected node this one left the table; answers `rp` once
@@ -136,14 +134,9 @@ void write_leave(cluster_pointer self, caf::typed_response_promise<ok_atom> rp,
       [=](const store::membership_write_result& result) mutable {
         if (!result.written && attempts > 1) {
           // Another change came first: read the table, and try again.
-          self->request(self->state.store, self->state.settings.failure_timeout,
-                        members_atom::value, std::string{})
-            .then(
-              [=](membership_table& table) mutable {
-                self->state.table = std::move(table);
-                write_leave(self, rp, attempts - 1);
-              },
-              [=](caf::error&) mutable { rp.deliver(ok_atom::value); });
+          reread_table(
+            self, [=]() mutable { write_leave(self, rp, attempts - 1); },
+            [=](caf::error) mutable { rp.deliver(ok_atom::value); });
           return;
         }
         tell_peers_we_left(self, rp);
@@ -213,7 +206,8 @@ void heartbeat_round(cluster_pointer self) {
   check_lease(self);
   suspend_if_cut_off(self);
   read_table(self);
-  heartbeat_peers(self);
+  for (const auto& [address, peer] : self->state.peers)
+    heartbeat(self, address, peer.handle);
   expire_waiting(self);
   reach_out(self);
   self->delayed_send(self, self->state.settings.heartbeat, tick_atom::value);
@@ -237,7 +231,7 @@ void add_peer(cluster_pointer self, const std::string& address,
   self->monitor(node);
   st.peers[address] = cluster_state::peer{node, known_id, 0};
   log_membership(self, address + " connected");
-  heartbeat_peers(self); // learns who it is, without waiting for the round
+  heartbeat(self, address, node); // who it is, without waiting for the round
 }
 
 namespace {

@@ -19,6 +19,7 @@
 #include "actors/cluster_node_internal.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/unix_time.hpp"
 
 namespace motorhead {
 
@@ -33,12 +34,6 @@ std::string comma_separated(const std::vector<std::string>& names) {
   for (const auto& name : names)
     out += (out.empty() ? "" : ", ") + name;
   return out;
-}
-
-uint64_t microseconds_since_epoch() {
-  using namespace std::chrono;
-  return static_cast<uint64_t>(
-    duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
 }
 
 /// Tells every connected node that the table changed, so that it reads it
@@ -245,7 +240,7 @@ void rejoin(cluster_pointer self) {
   log_warn("cluster", "this node was declared dead; rejoining as a new member",
            {text_field("node", st.self_id())});
   retire_all_sessions(self);
-  st.settings.incarnation = microseconds_since_epoch();
+  st.settings.incarnation = unix_time_us();
   st.joined = false;
   st.admitted = false;
   st.members.clear();
@@ -286,23 +281,13 @@ void write_rows(cluster_pointer self, uint64_t expected,
 }
 
 void read_table(cluster_pointer self) {
-  auto& st = self->state;
-  auto reader = st.joined ? st.self_id() : std::string{};
-  auto sent = self->clock().now();
-  self->request(st.store, st.settings.failure_timeout, members_atom::value,
-                reader)
-    .then(
-      [=](membership_table& table) {
-        read_succeeded(self, sent);
-        table_read(self, std::move(table));
-      },
-      [=](caf::error& err) {
-        log_warn("cluster", "cannot read the membership table: "
-                              + self->system().render(err));
-        self->state.read_failing = true;
-        if (!self->state.joined)
-          give_up_waiting(self, err);
-      });
+  reread_table(self, [] {}, [=](caf::error err) {
+    log_warn("cluster", "cannot read the membership table: "
+                          + self->system().render(err));
+    self->state.read_failing = true;
+    if (!self->state.joined)
+      give_up_waiting(self, err);
+  });
 }
 
 void reread_table(cluster_pointer self, std::function<void()> then,

@@ -406,9 +406,7 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
       auto rp = self->make_response_promise<store::membership_table>();
       enqueue_read(self,
                    commands_only([reader](const store::key_layout&) {
-                     return store::membership_read_commands(
-                       reader.empty() ? std::nullopt
-                                      : std::optional<std::string>{reader});
+                     return store::membership_read_commands(reader);
                    }),
                    rp, store::decode_membership);
       return rp;

@@ -19,6 +19,7 @@
 #include "actors/summarizer_pool.hpp"
 #include "actors/retention_sweeper.hpp"
 #include "config/settings.hpp"
+#include "core/unix_time.hpp"
 #include "http/api_handler.hpp"
 #include "http/http_server.hpp"
 
@@ -136,19 +137,13 @@ spawn_summarizers(caf::actor_system& system, const settings& cfg,
   return {std::move(workers), {}};
 }
 
-uint64_t microseconds_since_epoch() {
-  using namespace std::chrono;
-  return static_cast<uint64_t>(
-    duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
-}
-
 /// Joins the cluster of the nodes that share this Redis: the node actor,
 /// published on the cluster port, and the connector that reaches the
 /// members. Returns an error or "".
 std::string join_cluster(caf::actor_system& system, const settings& cfg,
                          node_actors& actors) {
   cluster_settings cluster;
-  cluster.incarnation = microseconds_since_epoch();
+  cluster.incarnation = unix_time_us();
   cluster.seeds = cfg.cluster_peers;
   cluster.heartbeat = cfg.cluster_heartbeat;
   cluster.failure_timeout = cfg.cluster_failure;

@@ -12,4 +12,11 @@ inline int64_t unix_time_ms() {
     .count();
 }
 
+/// Microseconds since the Unix epoch: a cluster member's incarnation.
+inline uint64_t unix_time_us() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(
+    duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
+}
+
 } // namespace motorhead

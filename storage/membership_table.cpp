@@ -113,10 +113,8 @@ const member_row* membership_table::find(const std::string& id) const {
   return nullptr;
 }
 
-std::vector<redis_command>
-membership_read_commands(const std::optional<std::string>& reader) {
-  return {read_script.call({version_key, rows_key, alive_key},
-                           {reader.value_or("")})};
+std::vector<redis_command> membership_read_commands(const std::string& reader) {
+  return {read_script.call({version_key, rows_key, alive_key}, {reader})};
 }
 
 outcome<membership_table>

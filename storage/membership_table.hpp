@@ -14,7 +14,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,10 +49,9 @@ struct membership_table {
   const member_row* find(const std::string& id) const;
 };
 
-/// Reads the table. With a `reader` id, first records that member's sign
-/// of life, if its row is active.
-std::vector<redis_command>
-membership_read_commands(const std::optional<std::string>& reader);
+/// Reads the table. With a `reader` id (not ""), first records that
+/// member's sign of life, if its row is active.
+std::vector<redis_command> membership_read_commands(const std::string& reader);
 outcome<membership_table>
 decode_membership(const std::vector<redis_reply>& replies);
 

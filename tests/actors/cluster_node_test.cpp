@@ -97,11 +97,16 @@ struct cluster_fixture : actor_fixture {
   }
 
   ~cluster_fixture() override {
-    for (auto* n : {&a, &b})
-      for (const caf::actor_addr& addr :
-           {n->cluster.address(), n->registry.address(), n->pool.address()})
-        caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
+    stop(a);
+    stop(b);
     sched.run();
+  }
+
+  /// Stops a node's actors.
+  static void stop(const node& n) {
+    for (const caf::actor_addr& addr :
+         {n.cluster.address(), n.registry.address(), n.pool.address()})
+      caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
   }
 
   node make_node(const std::string& name, std::vector<summarizer_actor> workers,
@@ -240,9 +245,7 @@ CAF_TEST(a member that joins takes only what moves to it once released) {
                                access_scope{});
   CAF_REQUIRE(view);
   CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m2", "m1"}));
-  for (const caf::actor_addr& addr :
-       {b2.cluster.address(), b2.registry.address(), b2.pool.address()})
-    caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
+  stop(b2);
 }
 
 CAF_TEST(a joiner loads nothing before the members released it) {
@@ -268,9 +271,7 @@ CAF_TEST(a joiner loads nothing before the members released it) {
   CAF_REQUIRE(view);
   CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m2", "m1"}));
   CAF_CHECK_EQUAL(registry_of(a).sessions.count(moves), 0u);
-  for (const caf::actor_addr& addr :
-       {b2.cluster.address(), b2.registry.address(), b2.pool.address()})
-    caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
+  stop(b2);
 }
 
 CAF_TEST(a node that leaves hands its sessions over at once) {

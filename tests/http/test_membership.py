@@ -540,9 +540,7 @@ class CuttableProxy:
         self.target_port = target_port
         self._cut = threading.Event()
         self._sockets = []
-        self._listener = socket.socket()
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(64)
+        self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
 

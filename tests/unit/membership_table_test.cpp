@@ -25,7 +25,7 @@ store::member_row member(std::string address, uint64_t incarnation,
 
 class MembershipTable : public ::testing::Test {
 protected:
-  store::membership_table read(std::optional<std::string> reader = {}) {
+  store::membership_table read(const std::string& reader = "") {
     auto result = redis->execute(store::membership_read_commands(reader), true);
     EXPECT_TRUE(result.complete()) << result.error;
     auto table = store::decode_membership(result.replies);
@@ -89,14 +89,14 @@ TEST_F(MembershipTable, OfTwoWritesOnOneVersionOnlyTheFirstLands) {
 
 TEST_F(MembershipTable, OnlyAnActiveMemberLeavesASignOfLife) {
   ASSERT_TRUE(write(0, {member("a:1", 1), member("b:1", 2)}).written);
-  auto table = read(std::string{"a:1/1"});
+  auto table = read("a:1/1");
   EXPECT_TRUE(table.reader_active);
   ASSERT_TRUE(write(1, {member("a:1", 1, store::member_status::dead)}).written);
-  table = read(std::string{"a:1/1"});
+  table = read("a:1/1");
   EXPECT_FALSE(table.reader_active); // declared dead: it must rejoin anew
   EXPECT_EQ(table.find("a:1/1")->alive_ms, 0);
   // A restarted process is a new member: its own row, the old one stays.
-  EXPECT_FALSE(read(std::string{"a:1/3"}).reader_active);
+  EXPECT_FALSE(read("a:1/3").reader_active);
   EXPECT_EQ(table.find("a:1/3"), nullptr);
   // Signs of life change no view: the version stays.
   EXPECT_EQ(table.version, 2u);
@@ -117,7 +117,7 @@ TEST_F(MembershipTable, RowsOfDepartedMembersAreForgottenByALaterWrite) {
 TEST_F(MembershipTable, ACorruptRowIsAnErrorNotAMember) {
   ASSERT_TRUE(redis->execute({{"HSET", "motorhead:{members}:rows", "x:1/1",
                                "active x:1"}}, true).complete());
-  auto result = redis->execute(store::membership_read_commands({}), true);
+  auto result = redis->execute(store::membership_read_commands(""), true);
   ASSERT_TRUE(result.complete());
   EXPECT_FALSE(store::decode_membership(result.replies));
 }
