@@ -17,6 +17,49 @@
 
 namespace motorhead {
 
+namespace {
+
+/// Whether the current message was sent by an actor of this process. Every
+/// message this node sends a peer carries its handle, and so does every
+/// answer it gives on the cluster port: whoever reaches the port can send
+/// it anything. Only the node protocol may come from another process (it
+/// checks who sent it); an anonymous message may come from anywhere.
+bool from_this_process(cluster_pointer self) {
+  auto sender = self->current_sender();
+  return sender && sender->node() == self->node();
+}
+
+template <class Result>
+Result refuse_stranger() {
+  if constexpr (!std::is_void<Result>::value)
+    return make_error(service_errc::forbidden,
+                      "only this node's own actors may send this");
+}
+
+template <class Handler, class... Ts>
+auto local_only(cluster_pointer self, Handler handler,
+                caf::detail::type_list<Ts...>) {
+  using result = typename caf::detail::get_callable_trait<Handler>::result_type;
+  return [self, handler](Ts... xs) -> result {
+    if (!from_this_process(self))
+      return refuse_stranger<result>();
+    return handler(std::forward<Ts>(xs)...);
+  };
+}
+
+/// `handler`, for a message only this process may send (the HTTP front's
+/// requests, the summarizer pool's overflow, membership events): from
+/// another process it is refused (`forbidden`) or, without an answer,
+/// dropped.
+template <class Handler>
+auto local_only(cluster_pointer self, Handler handler) {
+  return local_only(
+    self, std::move(handler),
+    typename caf::detail::get_callable_trait<Handler>::arg_types{});
+}
+
+} // namespace
+
 cluster_actor::behavior_type cluster_node(cluster_pointer self,
                                           cluster_settings settings,
                                           registry_actor registry,
@@ -40,63 +83,64 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
   });
   return {
     // -- the router protocol, for the HTTP front --------------------------------
-    [=](memory_get_atom get, std::string& id, access_scope& scope) {
+    local_only(self, [=](memory_get_atom get, std::string& id, access_scope& scope) {
       return route<memory_view>(self, id, get, id, std::move(scope));
-    },
-    [=](memory_append_atom append, std::string& id, append_request& request,
+    }),
+    local_only(self, [=](memory_append_atom append, std::string& id, append_request& request,
         access_scope& scope) {
       return route<ok_atom>(self, id, append, id, std::move(request),
                             std::move(scope));
-    },
-    [=](memory_delete_atom erase, std::string& id, erase_request& request,
+    }),
+    local_only(self, [=](memory_delete_atom erase, std::string& id, erase_request& request,
         access_scope& scope) {
       return route<ok_atom>(self, id, erase, id, std::move(request),
                             std::move(scope));
-    },
-    [=](forget_atom, std::string& ns, access_scope& scope) {
+    }),
+    local_only(self, [=](forget_atom, std::string& ns, access_scope& scope) {
       return when_member<uint64_t>(self, forget_atom::value, std::move(ns),
                                    std::move(scope),
                                    caf::actor_cast<router_actor>(self));
-    },
-    [=](retrieve_atom retrieve, std::string& id, retrieval_query& query,
+    }),
+    local_only(self, [=](retrieve_atom retrieve, std::string& id, retrieval_query& query,
         access_scope& scope) {
       return route<std::vector<retrieval_hit>>(self, id, retrieve, id,
                                                std::move(query),
                                                std::move(scope));
-    },
-    [=](info_atom info, std::string& id, session_patch& patch,
+    }),
+    local_only(self, [=](info_atom info, std::string& id, session_patch& patch,
         access_scope& scope) {
       return route<session_info>(self, id, info, id, std::move(patch),
                                  std::move(scope));
-    },
-    [=](retrieve_atom, namespace_query& request, access_scope& scope) {
+    }),
+    local_only(self, [=](retrieve_atom, namespace_query& request, access_scope& scope) {
       return when_member<std::vector<retrieval_hit>>(
         self, retrieve_atom::value, std::move(request), std::move(scope),
         caf::actor_cast<router_actor>(self));
-    },
-    [=](stats_atom stats, const std::vector<std::string>& ids,
+    }),
+    local_only(self, [=](stats_atom stats, const std::vector<std::string>& ids,
         retrieval_query& query, access_scope& scope) {
       return ask_owners<corpus_stats>(self, by_owner(self, ids, id_itself),
                                       add_stats, stats, std::move(query),
                                       std::move(scope));
-    },
-    [=](candidates_atom candidates, const std::vector<std::string>& ids,
+    }),
+    local_only(self, [=](candidates_atom candidates, const std::vector<std::string>& ids,
         candidate_request& request, access_scope& scope) {
       return ask_owners<search_candidates>(
         self, by_owner(self, ids, id_itself), merge_candidates,
         candidates, std::move(request), std::move(scope));
-    },
-    [=](fetch_atom fetch, std::vector<ranked_message>& picks,
+    }),
+    local_only(self, [=](fetch_atom fetch, std::vector<ranked_message>& picks,
         access_scope& scope) {
       return ask_owners<std::vector<retrieval_hit>>(
         self, by_owner(self, std::move(picks), session_of_pick), merge_hits,
         fetch, std::move(scope));
-    },
-    [=](list_atom, session_page& page) {
+    }),
+    local_only(self, [=](list_atom, session_page& page)
+                       -> caf::result<std::vector<std::string>> {
       return self->delegate(self->state.registry, list_atom::value,
                             std::move(page));
-    },
-    [=](ping_atom) -> caf::result<ok_atom> {
+    }),
+    local_only(self, [=](ping_atom) -> caf::result<ok_atom> {
       // Ready once a member: before, it serves no session.
       auto& st = self->state;
       if (!st.joined)
@@ -104,8 +148,9 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
                           st.waiting_for.empty() ? "joining the cluster"
                                                  : st.waiting_for);
       return self->delegate(st.registry, ping_atom::value);
-    },
-    [=](cluster_atom, const std::string& id) {
+    }),
+    local_only(self, [=](cluster_atom, const std::string& id)
+                       -> caf::result<cluster_view> {
       auto& st = self->state;
       cluster_view view;
       view.node = st.settings.self_name;
@@ -119,7 +164,7 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
         view.waiting_for = st.waiting_for.empty() ? "joining the cluster"
                                                   : st.waiting_for;
       return view;
-    },
+    }),
     // -- the node protocol, for peers ------------------------------------------
     [=](forward_atom, memory_get_atom get, std::string& id,
         access_scope& scope) {
@@ -189,22 +234,22 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
       return member_left(self);
     },
     // -- the local pool's overflow, and membership -----------------------------
-    [=](summarize_atom, fold_job& job) {
+    local_only(self, [=](summarize_atom, fold_job& job) {
       return hand_off(self, std::move(job));
-    },
-    [=](peer_up_atom, const std::string& name, node_actor& node) {
+    }),
+    local_only(self, [=](peer_up_atom, const std::string& name, node_actor& node) {
       add_peer(self, name, std::move(node));
-    },
-    [=](tick_atom) { heartbeat_round(self); },
-    [=](join_atom, const std::string& address) {
+    }),
+    local_only(self, [=](tick_atom) { heartbeat_round(self); }),
+    local_only(self, [=](join_atom, const std::string& address) {
       auto& st = self->state;
       st.settings.self_name = address;
       st.last_tick = st.joining_since = st.reading_since = st.last_read_sent
         = self->clock().now();
       log_info("cluster", "joining as " + st.self_id());
       heartbeat_round(self);
-    },
-    [=](leave_atom) { return leave(self); },
+    }),
+    local_only(self, [=](leave_atom) { return leave(self); }),
   };
 }
 

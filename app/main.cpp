@@ -165,7 +165,8 @@ std::string join_cluster(caf::actor_system& system, const settings& cfg,
   auto address = cfg.node_name.empty()
                    ? cfg.cluster_host + ":" + std::to_string(*port)
                    : cfg.node_name;
-  caf::anon_send(actors.cluster, join_atom::value, address);
+  // From an actor of this process: the node takes no anonymous orders.
+  caf::scoped_actor{system}->send(actors.cluster, join_atom::value, address);
   actors.router = actors.cluster;
   log_info("main", "cluster port " + cfg.cluster_host + ":"
                      + std::to_string(*port) + ", reached at " + address);

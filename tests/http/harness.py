@@ -22,6 +22,9 @@ import prometheus
 
 MOTORHEAD = os.environ.get("MOTORHEAD_BINARY", os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "motorhead"))
+# tests/tools/rogue_peer.cpp: a stranger speaking the cluster protocol.
+ROGUE_PEER = os.environ.get("MOTORHEAD_ROGUE_PEER", os.path.join(
+    os.path.dirname(MOTORHEAD), "tests", "rogue_peer"))
 
 
 # -- ports --------------------------------------------------------------------

@@ -11,7 +11,7 @@ import unittest
 import uuid
 
 import prometheus
-from harness import (Motorhead, PortReservation, RedisServer, TestCase, turn,
+from harness import (ROGUE_PEER, Motorhead, PortReservation, RedisServer, TestCase, turn,
                      wait_until)
 
 
@@ -253,6 +253,28 @@ class RogueNodeTest(TestCase):
                              (200, [turn(i)["content"]]))
         self.assertEqual(members(victim), [victim_view["node"]])
 
+
+
+    def test_a_stranger_on_the_cluster_port_is_served_nothing(self):
+        """The actor that answers a stranger's heartbeat is the node itself:
+        its HTTP-front and control messages must refuse the stranger too."""
+        redis = RedisServer()
+        redis.start()
+        victim = Motorhead(redis.url)
+        victim.start()
+        self.assertTrue(wait_until(lambda: len(members(victim)) == 1, timeout=10))
+        session = new_session()
+        self.assertEqual(victim.post_memory(session, [turn(1)])[0], 200)
+        host, port = cluster_view(victim)["node"].rsplit(":", 1)
+        attempts = dict(line.split(": ", 1) for line in subprocess.run(
+            [ROGUE_PEER, host, port, session], check=True,
+            capture_output=True, text=True, timeout=60).stdout.splitlines())
+        self.assertEqual(attempts["heartbeat"], "served")  # harmless
+        for what in ("read", "delete", "leave"):
+            self.assertTrue(attempts[what].startswith("refused"), attempts)
+        self.assertEqual(victim.get_memory(session)["messages"], [turn(1)])
+        self.assertEqual(members(victim), [cluster_view(victim)["node"]])
+        self.assertNotIn("leaving the cluster", victim.output())
 
 class ElasticTest(TestCase):
     """The cluster grows and shrinks under traffic, found through Redis
