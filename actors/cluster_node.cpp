@@ -206,8 +206,9 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
       return serve_forwarded<std::vector<retrieval_hit>>(
         self, sessions_of(picks), scope, fetch, std::move(picks));
     },
-    [=](heartbeat_atom, const std::string&)
+    [=](heartbeat_atom, const std::string& address)
       -> caf::result<std::string, uint64_t> {
+      take_connection(self, address);
       auto rp = self->make_response_promise<std::string, uint64_t>();
       auto name = self->state.self_id();
       self->request(self->state.pool, self->state.settings.failure_timeout,

@@ -31,6 +31,13 @@ struct cluster_settings {
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds failure_timeout{2000};
   std::chrono::milliseconds forward_timeout{10000};
+  /// Every connection is mutual TLS: whoever connects holds a certificate
+  /// from the cluster's CA. Then one connection joins each pair of nodes
+  /// (two made at once break CAF's TLS transport): a member connects only
+  /// to members of higher addresses, a node that joins to every member,
+  /// and a node takes a connection another made, once it names its address
+  /// in a heartbeat, as that node's. Seeds are not connected to.
+  bool one_connection_per_pair = false;
 };
 
 struct cluster_state {
@@ -114,8 +121,9 @@ node_actor::behavior_type node_gateway(node_actor::pointer self,
                                        cluster_actor node);
 
 /// Connects to the addresses it is sent, as `(connect, addresses, node)`,
-/// and tells `node` of each success with `(peer_up, address, peer)`.
+/// and tells `node` of each success with `(peer_up, address, peer)`; with
+/// `tls`, through CAF's OpenSSL module.
 caf::behavior cluster_connector(caf::event_based_actor* self,
-                                std::chrono::milliseconds timeout);
+                                std::chrono::milliseconds timeout, bool tls);
 
 } // namespace motorhead

@@ -73,6 +73,11 @@ void heartbeat_round(cluster_pointer self);
 void add_peer(cluster_pointer self, const std::string& address,
               node_actor node);
 
+/// A heartbeat from the node at `address` came over a connection it made:
+/// with one connection per pair, it is taken as that node's (see
+/// cluster_settings::one_connection_per_pair).
+void take_connection(cluster_pointer self, const std::string& address);
+
 /// Whether the node that sent the current message is a member of the
 /// view, connected and answering as that member.
 bool from_member(cluster_pointer self);

@@ -15,6 +15,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "actors/cluster_node_internal.hpp"
 #include "core/log.hpp"
@@ -60,18 +61,28 @@ bool drop_peer(cluster_pointer self, const std::string& address,
   return true;
 }
 
+/// Whether this node waits for the node at `address` to connect rather
+/// than connecting itself (see cluster_settings::one_connection_per_pair).
+bool waits_to_be_reached(const cluster_state& st, const std::string& address) {
+  return st.settings.one_connection_per_pair && st.joined
+         && address < st.settings.self_name;
+}
+
 /// The addresses to connect to: the active members of the last table read
-/// and the seeds, but not this node, nor one connected already.
+/// and the seeds, but not this node, nor one connected already, nor one
+/// that connects to this node.
 std::vector<std::string> addresses_to_reach(cluster_pointer self) {
   auto& st = self->state;
-  std::set<std::string> wanted(st.settings.seeds.begin(),
-                               st.settings.seeds.end());
+  std::set<std::string> wanted;
+  if (!st.settings.one_connection_per_pair)
+    wanted.insert(st.settings.seeds.begin(), st.settings.seeds.end());
   for (const auto& row : st.table.rows)
     if (row.status == member_status::active)
       wanted.insert(row.address);
   std::vector<std::string> missing;
   for (const auto& address : wanted)
-    if (address != st.settings.self_name && st.peers.count(address) == 0)
+    if (address != st.settings.self_name && st.peers.count(address) == 0
+        && !waits_to_be_reached(st, address))
       missing.push_back(address);
   return missing;
 }
@@ -234,6 +245,17 @@ void add_peer(cluster_pointer self, const std::string& address,
   heartbeat(self, address, node); // who it is, without waiting for the round
 }
 
+void take_connection(cluster_pointer self, const std::string& address) {
+  auto& st = self->state;
+  auto sender = self->current_sender();
+  if (!st.settings.one_connection_per_pair || !sender
+      || sender->node() == self->node())
+    return;
+  auto known = st.peers.find(address);
+  if (known == st.peers.end() || known->second.handle.node() != sender->node())
+    add_peer(self, address, caf::actor_cast<node_actor>(sender));
+}
+
 namespace {
 
 /// Whether the connection to `address` is to the member the view lists
@@ -312,12 +334,13 @@ caf::result<ok_atom> member_left(cluster_pointer self) {
 }
 
 caf::behavior cluster_connector(caf::event_based_actor* self,
-                                std::chrono::milliseconds timeout) {
+                                std::chrono::milliseconds timeout, bool tls) {
   auto pending = std::make_shared<std::set<std::string>>();
   return {
     [=](connect_atom, const std::vector<std::string>& addresses,
         const cluster_actor& requester) {
-      auto middleman = self->system().middleman().actor_handle();
+      auto middleman = tls ? self->system().openssl_manager().actor_handle()
+                           : self->system().middleman().actor_handle();
       for (const auto& address : addresses) {
         auto colon = address.rfind(':');
         if (colon == std::string::npos || !pending->insert(address).second)

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 #include <curl/curl.h>
 
 #include "actors/cluster_node.hpp"
@@ -148,16 +149,24 @@ std::string join_cluster(caf::actor_system& system, const settings& cfg,
   cluster.heartbeat = cfg.cluster_heartbeat;
   cluster.failure_timeout = cfg.cluster_failure;
   cluster.forward_timeout = cfg.request_timeout;
+  cluster.one_connection_per_pair = cfg.cluster_tls();
+  if (cfg.cluster_tls() && !cfg.cluster_peers.empty())
+    log_warn("main", "MOTORHEAD_CLUSTER_PEERS is not used with TLS: the "
+                     "nodes find each other through Redis");
   for (const auto& key : cfg.api_keys)
     cluster.key_scopes[key.scope.key] = key.scope;
-  actors.connector = system.spawn(cluster_connector, cfg.cluster_failure);
+  actors.connector = system.spawn(cluster_connector, cfg.cluster_failure,
+                                  cfg.cluster_tls());
   actors.cluster = system.spawn(cluster_node, cluster, actors.registry,
                                 actors.pool, actors.store, actors.connector);
   caf::anon_send(actors.pool, overflow_atom::value,
                  summarizer_actor{actors.cluster});
   auto gateway = system.spawn(node_gateway, actors.cluster);
-  auto port = system.middleman().publish(gateway, cfg.cluster_port,
-                                         cfg.cluster_host.c_str(), true);
+  auto host = cfg.cluster_host.c_str();
+  auto port = cfg.cluster_tls()
+                ? caf::openssl::publish(gateway, cfg.cluster_port, host, true)
+                : system.middleman().publish(gateway, cfg.cluster_port, host,
+                                             true);
   if (!port)
     return "cannot listen on cluster port " + cfg.cluster_host + ":"
            + std::to_string(cfg.cluster_port) + ": "
@@ -169,7 +178,8 @@ std::string join_cluster(caf::actor_system& system, const settings& cfg,
   caf::scoped_actor{system}->send(actors.cluster, join_atom::value, address);
   actors.router = actors.cluster;
   log_info("main", "cluster port " + cfg.cluster_host + ":"
-                     + std::to_string(*port) + ", reached at " + address);
+                     + std::to_string(*port) + ", reached at " + address
+                     + (cfg.cluster_tls() ? ", mutual TLS" : ", no TLS"));
   return {};
 }
 
@@ -255,6 +265,13 @@ void configure_actor_system(caf::actor_system_config& caf_cfg,
   caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf_cfg.set("logger.console-verbosity", caf::atom("quiet"));
   caf_cfg.load<caf::io::middleman>();
+  if (cfg.cluster_tls()) {
+    // Both sides of every connection show a certificate from the CA.
+    caf_cfg.load<caf::openssl::manager>();
+    caf_cfg.openssl_certificate = cfg.cluster_tls_cert;
+    caf_cfg.openssl_key = cfg.cluster_tls_key;
+    caf_cfg.openssl_cafile = cfg.cluster_tls_ca;
+  }
   // Without heartbeats a frozen peer is never noticed by the middleman.
   caf_cfg.set("middleman.heartbeat-interval", caf::timespan{cfg.cluster_heartbeat});
   caf_cfg.set("middleman.connection-timeout", caf::timespan{cfg.cluster_failure});

@@ -1,10 +1,10 @@
 #include "config/settings.hpp"
 
-#include "core/digest.hpp"
-
 #include <algorithm>
 #include <charconv>
+#include <fstream>
 
+#include "core/digest.hpp"
 #include "core/outcome.hpp"
 #include "core/session_id.hpp"
 #include "core/text.hpp"
@@ -377,6 +377,14 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_NODE_NAME", nullptr,
      "older name of MOTORHEAD_CLUSTER_ADVERTISE",
      string_option(&settings::node_name)},
+    {"MOTORHEAD_CLUSTER_TLS_CERT", nullptr,
+     "PEM certificate (chain) of this node, for mutual TLS between nodes",
+     string_option(&settings::cluster_tls_cert)},
+    {"MOTORHEAD_CLUSTER_TLS_KEY", nullptr, "PEM private key of that certificate",
+     string_option(&settings::cluster_tls_key)},
+    {"MOTORHEAD_CLUSTER_TLS_CA", nullptr,
+     "PEM certificate of the CA every node's certificate must come from",
+     string_option(&settings::cluster_tls_ca)},
     {"MOTORHEAD_CLUSTER_HEARTBEAT_MS", "500", "heartbeat interval between nodes",
      duration_option(&settings::cluster_heartbeat, 10, 60000)},
     {"MOTORHEAD_CLUSTER_FAILURE_MS", "2000",
@@ -468,6 +476,26 @@ settings_result load_settings(const env_lookup& lookup) {
   return result;
 }
 
+/// TLS between nodes takes a certificate, its key and a CA, all readable:
+/// CAF's OpenSSL module aborts on a file it cannot load.
+std::string check_cluster_tls(const settings& cfg) {
+  const std::pair<const char*, const std::string*> files[] = {
+    {"MOTORHEAD_CLUSTER_TLS_CERT", &cfg.cluster_tls_cert},
+    {"MOTORHEAD_CLUSTER_TLS_KEY", &cfg.cluster_tls_key},
+    {"MOTORHEAD_CLUSTER_TLS_CA", &cfg.cluster_tls_ca}};
+  std::size_t given = 0;
+  for (const auto& [name, path] : files)
+    given += path->empty() ? 0 : 1;
+  if (given == 0)
+    return {};
+  if (given < 3)
+    return "MOTORHEAD_CLUSTER_TLS_CERT, _KEY and _CA go together";
+  for (const auto& [name, path] : files)
+    if (!std::ifstream{*path})
+      return std::string{name} + ": cannot read \"" + *path + "\"";
+  return {};
+}
+
 std::string resolve_cluster_identity(settings& cfg) {
   // A node that misses heartbeats for half the failure time assumes its
   // peers declared it dead; its own heartbeats must come more often.
@@ -494,6 +522,8 @@ std::string resolve_cluster_identity(settings& cfg) {
     cfg.cluster_host = cfg.node_name.empty()
                          ? "127.0.0.1"
                          : cfg.node_name.substr(0, cfg.node_name.rfind(':'));
+  if (auto err = check_cluster_tls(cfg); !err.empty())
+    return err;
   bool every_interface = cfg.cluster_host == "0.0.0.0"
                          || cfg.cluster_host == "::";
   if (every_interface && cfg.node_name.empty())

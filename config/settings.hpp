@@ -84,12 +84,19 @@ struct settings {
   std::string cluster_host;               // to bind the cluster port to
   uint16_t cluster_port = 0;              // 0: an ephemeral port
   std::string node_name; // host:port its peers reach it at; "" until bound
+  /// Mutual TLS between nodes: this node's certificate chain and key, and
+  /// the CA a peer's certificate must come from; all three or none.
+  std::string cluster_tls_cert;
+  std::string cluster_tls_key;
+  std::string cluster_tls_ca;
   std::chrono::milliseconds cluster_heartbeat{500};
   std::chrono::milliseconds cluster_failure{2000};
   bool data_envelope = true;
   std::vector<std::string> cors_origins; // empty: CORS off
   log_level log_min = log_level::info;
   log_format log_output = log_format::text;
+
+  bool cluster_tls() const { return !cluster_tls_cert.empty(); }
 };
 
 /// Reads one variable; returns nullptr when it is unset.
