@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 
+#include "config/tls_credentials.hpp"
 #include "core/digest.hpp"
 #include "core/outcome.hpp"
 #include "core/session_id.hpp"
@@ -476,24 +476,17 @@ settings_result load_settings(const env_lookup& lookup) {
   return result;
 }
 
-/// TLS between nodes takes a certificate, its key and a CA, all readable:
-/// CAF's OpenSSL module aborts on a file it cannot load.
+/// TLS between nodes takes a certificate, its key and a CA, that serve
+/// together (see check_tls_credentials).
 std::string check_cluster_tls(const settings& cfg) {
-  const std::pair<const char*, const std::string*> files[] = {
-    {"MOTORHEAD_CLUSTER_TLS_CERT", &cfg.cluster_tls_cert},
-    {"MOTORHEAD_CLUSTER_TLS_KEY", &cfg.cluster_tls_key},
-    {"MOTORHEAD_CLUSTER_TLS_CA", &cfg.cluster_tls_ca}};
-  std::size_t given = 0;
-  for (const auto& [name, path] : files)
-    given += path->empty() ? 0 : 1;
+  auto given = !cfg.cluster_tls_cert.empty() + !cfg.cluster_tls_key.empty()
+               + !cfg.cluster_tls_ca.empty();
   if (given == 0)
     return {};
   if (given < 3)
     return "MOTORHEAD_CLUSTER_TLS_CERT, _KEY and _CA go together";
-  for (const auto& [name, path] : files)
-    if (!std::ifstream{*path})
-      return std::string{name} + ": cannot read \"" + *path + "\"";
-  return {};
+  return check_tls_credentials(cfg.cluster_tls_cert, cfg.cluster_tls_key,
+                               cfg.cluster_tls_ca);
 }
 
 std::string resolve_cluster_identity(settings& cfg) {

@@ -617,8 +617,9 @@ def make_ca(folder, name):
     return key, cert
 
 
-def make_node_certificate(folder, name, ca):
-    """A node's key and a certificate for it that `ca` signed."""
+def make_node_certificate(folder, name, ca, days=2):
+    """A node's key and a certificate for it that `ca` signed, valid for
+    `days` from now (expired when negative)."""
     ca_key, ca_cert = ca
     key, request, cert = (f"{folder}/{name}.key", f"{folder}/{name}.csr",
                           f"{folder}/{name}.pem")
@@ -627,7 +628,7 @@ def make_node_certificate(folder, name, ca):
                    check=True, capture_output=True)
     subprocess.run(["openssl", "x509", "-req", "-in", request, "-CA", ca_cert,
                     "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
-                    "-days", "2"], check=True, capture_output=True)
+                    "-days", str(days)], check=True, capture_output=True)
     return {"MOTORHEAD_CLUSTER_TLS_CERT": cert,
             "MOTORHEAD_CLUSTER_TLS_KEY": key,
             "MOTORHEAD_CLUSTER_TLS_CA": ca_cert}
@@ -704,16 +705,29 @@ class MutualTlsTest(TestCase):
         for i, session in enumerate(sessions):
             self.assertEqual(nodes[0].get_memory(session)["messages"], [turn(i)])
 
-    def test_tls_settings_go_together_and_must_be_readable(self):
-        for env in ({"MOTORHEAD_CLUSTER_TLS_CERT": "/nonexistent.pem"},
-                    {"MOTORHEAD_CLUSTER_TLS_CERT": "/nonexistent.pem",
-                     "MOTORHEAD_CLUSTER_TLS_KEY": "/nonexistent.key",
-                     "MOTORHEAD_CLUSTER_TLS_CA": "/nonexistent-ca.pem"}):
+    def test_tls_credentials_that_cannot_serve_stop_the_node_at_start(self):
+        own = make_node_certificate(self.folder, "n", self.ca)
+        other = make_node_certificate(self.folder, "o",
+                                      make_ca(self.folder, "other"))
+        expired = make_node_certificate(self.folder, "x", self.ca, days=-1)
+        cases = [
+            ({"MOTORHEAD_CLUSTER_TLS_CERT": own["MOTORHEAD_CLUSTER_TLS_CERT"]},
+             "go together"),
+            ({**own, "MOTORHEAD_CLUSTER_TLS_CA": "/nonexistent-ca.pem"},
+             "MOTORHEAD_CLUSTER_TLS_CA: no PEM certificate"),
+            ({**own, "MOTORHEAD_CLUSTER_TLS_CERT": own["MOTORHEAD_CLUSTER_TLS_KEY"]},
+             "MOTORHEAD_CLUSTER_TLS_CERT: no PEM certificate"),
+            ({**own, "MOTORHEAD_CLUSTER_TLS_KEY": other["MOTORHEAD_CLUSTER_TLS_KEY"]},
+             "key values mismatch"),
+            ({**other, "MOTORHEAD_CLUSTER_TLS_CA": self.ca[1]},
+             "is not valid for the CA"),
+            (expired, "certificate has expired"),
+        ]
+        for env, why in cases:
             node = Motorhead(self.redis.url, **env)
             with self.assertRaises(RuntimeError) as failed:
                 node.start()
-            self.assertIn("MOTORHEAD_CLUSTER_TLS", str(failed.exception))
-
+            self.assertIn(why, str(failed.exception))
 
 if __name__ == "__main__":
     unittest.main()
