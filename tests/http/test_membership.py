@@ -3,19 +3,17 @@ it, with no cluster settings: they find each other, join and leave under
 traffic, and serve only members."""
 
 import concurrent.futures
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 import uuid
 
 import prometheus
-from harness import (ROGUE_PEER, Motorhead, PortReservation, RedisServer, TestCase, turn,
-                     wait_until)
+from harness import (ROGUE_PEER, Motorhead, PortReservation, RedisServer,
+                     TestCase, turn, wait_until)
 
 
 def new_session(tag="m"):
@@ -606,128 +604,6 @@ class CuttableProxy:
         self.cut()
         self._listener.close()
 
-
-def make_ca(folder, name):
-    """A CA of the test's own: its key and certificate in `folder`."""
-    key, cert = f"{folder}/{name}-ca.key", f"{folder}/{name}-ca.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                    "-keyout", key, "-out", cert, "-days", "2",
-                    "-subj", f"/CN={name} CA"], check=True,
-                   capture_output=True)
-    return key, cert
-
-
-def make_node_certificate(folder, name, ca, days=2):
-    """A node's key and a certificate for it that `ca` signed, valid for
-    `days` from now (expired when negative)."""
-    ca_key, ca_cert = ca
-    key, request, cert = (f"{folder}/{name}.key", f"{folder}/{name}.csr",
-                          f"{folder}/{name}.pem")
-    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes",
-                    "-keyout", key, "-out", request, "-subj", f"/CN={name}"],
-                   check=True, capture_output=True)
-    subprocess.run(["openssl", "x509", "-req", "-in", request, "-CA", ca_cert,
-                    "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
-                    "-days", str(days)], check=True, capture_output=True)
-    return {"MOTORHEAD_CLUSTER_TLS_CERT": cert,
-            "MOTORHEAD_CLUSTER_TLS_KEY": key,
-            "MOTORHEAD_CLUSTER_TLS_CA": ca_cert}
-
-
-class MutualTlsTest(TestCase):
-    """Nodes with certificates from one CA talk over mutual TLS; a node
-    without a certificate from that CA is not let in."""
-
-    def setUp(self):
-        self.folder = tempfile.mkdtemp(prefix="motorhead-tls-")
-        self.addCleanup(shutil.rmtree, self.folder)
-        self.ca = make_ca(self.folder, "cluster")
-        self.redis = RedisServer()
-        self.redis.start()
-
-    def start_node(self, **env):
-        node = Motorhead(self.redis.url, MOTORHEAD_CLUSTER_FAILURE_MS=1000,
-                         MOTORHEAD_CLUSTER_HEARTBEAT_MS=200, **env)
-        node.start()
-        return node
-
-    def test_nodes_of_one_ca_form_a_cluster_and_refuse_any_other(self):
-        nodes = [self.start_node(**make_node_certificate(self.folder, f"n{i}",
-                                                         self.ca))
-                 for i in range(2)]
-        self.assertTrue(all_see(nodes, 2, timeout=10))
-        self.assertIn("mutual TLS", nodes[0].output())
-        sessions = [new_session() for _ in range(20)]
-        for i, session in enumerate(sessions):  # half of them forwarded
-            self.assertEqual(nodes[i % 2].post_memory(session, [turn(i)])[0], 200)
-            self.assertEqual(nodes[(i + 1) % 2].get_memory(session)["messages"],
-                             [turn(i)])
-        self.assertGreater(sum(prometheus.value(
-            n.metrics(), "motorhead_forwarded_requests_total") for n in nodes), 0)
-        # A node without TLS, and one whose certificate another CA signed,
-        # on the same Redis: neither reaches the members, neither joins.
-        other_ca = make_ca(self.folder, "other")
-        strangers = [self.start_node(),
-                     self.start_node(**make_node_certificate(
-                         self.folder, "stranger", other_ca))]
-        for stranger in strangers:
-            self.assertTrue(wait_until(
-                lambda: "cannot reach" in cluster_view(stranger).get(
-                    "waiting_for", ""), timeout=10), stranger.output())
-            self.assertEqual(stranger.request("GET", "/readyz")[0], 503)
-        # A process speaking the cluster protocol gets no connection
-        # without a certificate from the cluster's CA; with one, it still
-        # is no member.
-        host, port = cluster_view(nodes[0])["node"].rsplit(":", 1)
-
-        def rogue_attempts(certificate):
-            options = [f"--openssl.certificate={certificate['MOTORHEAD_CLUSTER_TLS_CERT']}",
-                       f"--openssl.key={certificate['MOTORHEAD_CLUSTER_TLS_KEY']}",
-                       f"--openssl.cafile={certificate['MOTORHEAD_CLUSTER_TLS_CA']}"
-                       ] if certificate else []
-            lines = subprocess.run([ROGUE_PEER, host, port, sessions[0]] + options,
-                                   check=True, capture_output=True, text=True,
-                                   timeout=60).stdout.splitlines()
-            return dict(line.split(": ", 1) for line in lines)
-
-        for certificate in (None, make_node_certificate(self.folder, "rogue",
-                                                        other_ca)):
-            self.assertTrue(rogue_attempts(certificate)["connect"].startswith(
-                "failed"))
-        insider = rogue_attempts(make_node_certificate(self.folder, "insider",
-                                                       self.ca))
-        self.assertEqual(insider["heartbeat"], "served")
-        self.assertTrue(insider["read"].startswith("refused"), insider)
-        # Through all of it the members kept their connection.
-        for node in nodes:
-            self.assertEqual(len(members(node)), 2, node.output()[-3000:])
-            self.assertNotIn("declared dead", node.output())
-        for i, session in enumerate(sessions):
-            self.assertEqual(nodes[0].get_memory(session)["messages"], [turn(i)])
-
-    def test_tls_credentials_that_cannot_serve_stop_the_node_at_start(self):
-        own = make_node_certificate(self.folder, "n", self.ca)
-        other = make_node_certificate(self.folder, "o",
-                                      make_ca(self.folder, "other"))
-        expired = make_node_certificate(self.folder, "x", self.ca, days=-1)
-        cases = [
-            ({"MOTORHEAD_CLUSTER_TLS_CERT": own["MOTORHEAD_CLUSTER_TLS_CERT"]},
-             "go together"),
-            ({**own, "MOTORHEAD_CLUSTER_TLS_CA": "/nonexistent-ca.pem"},
-             "MOTORHEAD_CLUSTER_TLS_CA: no PEM certificate"),
-            ({**own, "MOTORHEAD_CLUSTER_TLS_CERT": own["MOTORHEAD_CLUSTER_TLS_KEY"]},
-             "MOTORHEAD_CLUSTER_TLS_CERT: no PEM certificate"),
-            ({**own, "MOTORHEAD_CLUSTER_TLS_KEY": other["MOTORHEAD_CLUSTER_TLS_KEY"]},
-             "key values mismatch"),
-            ({**other, "MOTORHEAD_CLUSTER_TLS_CA": self.ca[1]},
-             "is not valid for the CA"),
-            (expired, "certificate has expired"),
-        ]
-        for env, why in cases:
-            node = Motorhead(self.redis.url, **env)
-            with self.assertRaises(RuntimeError) as failed:
-                node.start()
-            self.assertIn(why, str(failed.exception))
 
 if __name__ == "__main__":
     unittest.main()
