@@ -122,7 +122,8 @@ node_actor::behavior_type node_gateway(node_actor::pointer self,
 
 /// Connects to the addresses it is sent, as `(connect, addresses, node)`,
 /// and tells `node` of each success with `(peer_up, address, peer)`; with
-/// `tls`, through CAF's OpenSSL module.
+/// `tls`, through CAF's OpenSSL module. `(connect, address)` connects once
+/// to learn whether it can: answered with the node that answered there.
 caf::behavior cluster_connector(caf::event_based_actor* self,
                                 std::chrono::milliseconds timeout, bool tls);
 

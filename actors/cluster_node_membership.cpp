@@ -26,6 +26,16 @@ namespace motorhead {
 namespace {
 
 using store::member_row;
+
+/// "host:port" as host and port; an empty host when it is not so.
+std::pair<std::string, uint16_t> split_address(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos)
+    return {};
+  return {address.substr(0, colon),
+          static_cast<uint16_t>(
+            std::strtoul(address.c_str() + colon + 1, nullptr, 10))};
+}
 using store::member_status;
 using store::membership_table;
 
@@ -245,17 +255,6 @@ void add_peer(cluster_pointer self, const std::string& address,
   heartbeat(self, address, node); // who it is, without waiting for the round
 }
 
-void take_connection(cluster_pointer self, const std::string& address) {
-  auto& st = self->state;
-  auto sender = self->current_sender();
-  if (!st.settings.one_connection_per_pair || !sender
-      || sender->node() == self->node())
-    return;
-  auto known = st.peers.find(address);
-  if (known == st.peers.end() || known->second.handle.node() != sender->node())
-    add_peer(self, address, caf::actor_cast<node_actor>(sender));
-}
-
 namespace {
 
 /// Whether the connection to `address` is to the member the view lists
@@ -267,6 +266,24 @@ bool is_member_connection(const cluster_state& st, const std::string& address,
 }
 
 } // namespace
+
+void take_connection(cluster_pointer self, const std::string& address) {
+  auto& st = self->state;
+  auto sender = self->current_sender();
+  if (!st.settings.one_connection_per_pair || !sender
+      || sender->node() == self->node())
+    return;
+  auto known = st.peers.find(address);
+  if (known == st.peers.end())
+    add_peer(self, address, caf::actor_cast<node_actor>(sender));
+  else if (known->second.handle.node() != sender->node()
+           && !is_member_connection(st, address, known->second))
+    // Another process at that address (a restart): the new one is taken
+    // once the old one is no member's. A second live process naming the
+    // address (a misconfiguration the table refuses) does not take a
+    // member's connection away.
+    add_peer(self, address, caf::actor_cast<node_actor>(sender));
+}
 
 bool member_reached(cluster_pointer self, const std::string& address) {
   auto& st = self->state;
@@ -336,19 +353,18 @@ caf::result<ok_atom> member_left(cluster_pointer self) {
 caf::behavior cluster_connector(caf::event_based_actor* self,
                                 std::chrono::milliseconds timeout, bool tls) {
   auto pending = std::make_shared<std::set<std::string>>();
+  auto middleman = [self, tls] {
+    return tls ? self->system().openssl_manager().actor_handle()
+               : self->system().middleman().actor_handle();
+  };
   return {
     [=](connect_atom, const std::vector<std::string>& addresses,
         const cluster_actor& requester) {
-      auto middleman = tls ? self->system().openssl_manager().actor_handle()
-                           : self->system().middleman().actor_handle();
       for (const auto& address : addresses) {
-        auto colon = address.rfind(':');
-        if (colon == std::string::npos || !pending->insert(address).second)
+        auto [host, port] = split_address(address);
+        if (host.empty() || !pending->insert(address).second)
           continue;
-        auto host = address.substr(0, colon);
-        auto port = static_cast<uint16_t>(
-          std::strtoul(address.c_str() + colon + 1, nullptr, 10));
-        self->request(middleman, timeout, connect_atom::value, host, port)
+        self->request(middleman(), timeout, connect_atom::value, host, port)
           .then(
             [=](caf::node_id&, caf::strong_actor_ptr& node,
                 std::set<std::string>&) {
@@ -359,6 +375,18 @@ caf::behavior cluster_connector(caf::event_based_actor* self,
             },
             [=](caf::error&) { pending->erase(address); });
       }
+    },
+    [=](connect_atom, const std::string& address) -> caf::result<caf::node_id> {
+      auto [host, port] = split_address(address);
+      if (host.empty())
+        return caf::make_error(caf::sec::invalid_argument, address);
+      auto rp = self->make_response_promise<caf::node_id>();
+      self->request(middleman(), timeout, connect_atom::value, host, port)
+        .then(
+          [=](caf::node_id& node, caf::strong_actor_ptr&,
+              std::set<std::string>&) mutable { rp.deliver(node); },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
   };
 }

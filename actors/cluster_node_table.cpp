@@ -249,6 +249,55 @@ void rejoin(cluster_pointer self) {
   metrics::global().cluster_members.set(0);
 }
 
+/// Connects once to `address` and runs `then` if `node` answers there, or
+/// `fail`; tries `attempts` times. (CAF 0.17.6 gives a connection it makes
+/// the time of its last message as if it had never had one, so the
+/// middleman's next heartbeat tick drops it if the handshake is still
+/// under way: TLS handshakes sometimes are.)
+void connect_once(cluster_pointer self, std::string address,
+                  caf::node_id node, int attempts, std::function<void()> then,
+                  std::function<void(caf::error)> fail) {
+  auto& st = self->state;
+  self->request(st.connector, st.settings.failure_timeout,
+                connect_atom::value, address)
+    .then(
+      [=](const caf::node_id& answered) {
+        if (answered == node)
+          then();
+        else
+          fail(make_error(service_errc::owner_unreachable,
+                          "another node answers there"));
+      },
+      [=](caf::error& err) {
+        if (attempts > 1)
+          connect_once(self, address, node, attempts - 1, then, fail);
+        else
+          fail(std::move(err));
+      });
+}
+
+/// Runs `then` once this node knows it can connect to the joiner `node`
+/// (a member now) at the address it advertises, or `fail`. Without TLS it
+/// connected there itself. With one connection per pair the joiner made
+/// the connection; if this node is the one to connect again should it
+/// fail (the joiner's address is higher), it connects there once, and the
+/// node that answers must be the joiner.
+void reach_back(cluster_pointer self, const caf::node_id& node,
+                std::function<void()> then,
+                std::function<void(caf::error)> fail) {
+  auto& st = self->state;
+  auto joiner = std::find_if(st.peers.begin(), st.peers.end(),
+                             [&](const auto& peer) {
+                               return peer.second.handle.node() == node;
+                             });
+  if (!st.settings.one_connection_per_pair || !st.connector
+      || joiner->first < st.settings.self_name) {
+    then();
+    return;
+  }
+  connect_once(self, joiner->first, node, 3, std::move(then), std::move(fail));
+}
+
 /// A read of the table that was sent at `sent` succeeded.
 void read_succeeded(cluster_pointer self, caf::actor_clock::time_point sent) {
   auto& st = self->state;
@@ -386,23 +435,23 @@ caf::result<ok_atom> release_moved(cluster_pointer self, uint64_t version) {
     }
     // The joiner is admitted only once this node reached it at the address
     // it advertises: else neither could forward to the other.
+    auto unreachable = [=](caf::error why) mutable {
+      rp.deliver(make_error(service_errc::owner_unreachable,
+                            "the member " + self->state.settings.self_name
+                              + " cannot reach this node at the address "
+                                "it advertises: "
+                              + self->system().render(why)));
+    };
     auto reached = [=]() mutable {
       if (!sent_by_member(self, joiner))
         return false;
-      release();
+      reach_back(self, joiner, release, unreachable);
       return true;
     };
     if (!reached())
-      wait_for(
-        self, reached,
-        [=](caf::error) mutable {
-          rp.deliver(make_error(service_errc::owner_unreachable,
-                                "the member " + self->state.settings.self_name
-                                  + " cannot reach this node at the address "
-                                    "it advertises"));
-        },
-        std::chrono::duration_cast<caf::timespan>(
-          self->state.settings.failure_timeout * 2));
+      wait_for(self, reached, unreachable,
+               std::chrono::duration_cast<caf::timespan>(
+                 self->state.settings.failure_timeout * 2));
   }, fail);
   return rp;
 }
