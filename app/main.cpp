@@ -20,6 +20,7 @@
 #include "actors/summarizer_pool.hpp"
 #include "actors/retention_sweeper.hpp"
 #include "config/settings.hpp"
+#include "config/tls_credentials.hpp"
 #include "core/unix_time.hpp"
 #include "http/api_handler.hpp"
 #include "http/http_server.hpp"
@@ -336,6 +337,14 @@ int main(int argc, char** argv) {
       log_error("main", err);
     return EXIT_FAILURE;
   }
+  if (loaded.value.cluster_tls())
+    if (auto err = pin_tls_credentials(loaded.value.cluster_tls_cert,
+                                       loaded.value.cluster_tls_key,
+                                       loaded.value.cluster_tls_ca);
+        !err.empty()) {
+      log_error("main", err);
+      return EXIT_FAILURE;
+    }
   const auto& cfg = loaded.value;
   configure_log(cfg.log_min, cfg.log_output);
   curl_global_init(CURL_GLOBAL_DEFAULT); // before any thread starts

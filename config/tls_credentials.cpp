@@ -1,6 +1,11 @@
 #include "config/tls_credentials.hpp"
 
+#include <fstream>
+#include <iterator>
 #include <memory>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -40,7 +45,38 @@ std::string verify_against_ca(SSL_CTX* context) {
   return X509_verify_cert_error_string(X509_STORE_CTX_get_error(check.get()));
 }
 
+/// Copies the file at `path` into a memfd and points `path` at it; false
+/// when the file cannot be read or the copy made.
+bool pin(std::string& path) {
+  std::ifstream file{path, std::ios::binary};
+  std::string bytes{std::istreambuf_iterator<char>{file}, {}};
+  if (!file && !file.eof())
+    return false;
+  int fd = memfd_create("motorhead-tls", MFD_CLOEXEC);
+  if (fd < 0)
+    return false;
+  std::size_t written = 0;
+  while (written < bytes.size()) {
+    auto n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n <= 0) {
+      ::close(fd);
+      return false;
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  path = "/proc/self/fd/" + std::to_string(fd); // open until the process ends
+  return true;
+}
+
 } // namespace
+
+std::string pin_tls_credentials(std::string& certificate, std::string& key,
+                                std::string& ca) {
+  for (auto* path : {&certificate, &key, &ca})
+    if (!pin(*path))
+      return "cannot keep a copy of \"" + *path + "\" in memory";
+  return {};
+}
 
 std::string check_tls_credentials(const std::string& certificate,
                                   const std::string& key,

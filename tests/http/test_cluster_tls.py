@@ -4,6 +4,7 @@ reaches them; credentials that cannot serve stop a node at start. (Its
 own suite, so that the ThreadSanitizer build runs it too.)"""
 
 import shutil
+import socket
 import subprocess
 import tempfile
 import unittest
@@ -110,6 +111,34 @@ class MutualTlsTest(TestCase):
             self.assertNotIn("declared dead", node.output())
         for i, session in enumerate(sessions):
             self.assertEqual(nodes[0].get_memory(session)["messages"], [turn(i)])
+
+    def test_credentials_changed_after_start_change_nothing(self):
+        """The files are read at start: moved away or rotated in place
+        while the nodes run, connections go on as before."""
+        folders = [tempfile.mkdtemp(prefix="motorhead-tls-node-")
+                   for _ in range(2)]
+        for folder in folders:
+            self.addCleanup(shutil.rmtree, folder, True)
+        nodes = [self.start_node(**make_node_certificate(folder, "n", self.ca))
+                 for folder in folders]
+        self.assertTrue(all_see(nodes, 2, timeout=10))
+        shutil.rmtree(folders[0])
+        with open(f"{folders[1]}/n.pem", "w") as rotated:
+            rotated.write("half a certificate")
+        host, port = cluster_view(nodes[0])["node"].rsplit(":", 1)
+        for node in nodes:  # a connection that makes CAF load them again
+            host, port = cluster_view(node)["node"].rsplit(":", 1)
+            socket.create_connection((host, int(port)), timeout=5).close()
+        newcomer = self.start_node(**make_node_certificate(self.folder, "n3",
+                                                           self.ca))
+        self.assertTrue(all_see(nodes + [newcomer], 3, timeout=10),
+                        nodes[0].output()[-2000:])
+        for node in nodes:
+            self.assertIsNone(node.process.poll(), node.output()[-2000:])
+        session = new_session()
+        self.assertEqual(nodes[0].post_memory(session, [turn(1)])[0], 200)
+        for node in nodes + [newcomer]:
+            self.assertEqual(node.get_memory(session)["messages"], [turn(1)])
 
     def test_tls_credentials_that_cannot_serve_stop_the_node_at_start(self):
         own = make_node_certificate(self.folder, "n", self.ca)
