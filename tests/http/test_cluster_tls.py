@@ -3,14 +3,18 @@ one CA form a cluster over it, and nothing without such a certificate
 reaches them; credentials that cannot serve stop a node at start. (Its
 own suite, so that the ThreadSanitizer build runs it too.)"""
 
+import itertools
 import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import unittest
 
 import prometheus
-from harness import ROGUE_PEER, Motorhead, RedisServer, TestCase, turn, wait_until
+import test_membership
+from harness import (ROGUE_PEER, Motorhead, PortReservation, RedisServer,
+                     TestCase, turn, wait_until)
 from test_membership import all_see, cluster_view, members, new_session
 
 
@@ -163,6 +167,41 @@ class MutualTlsTest(TestCase):
             with self.assertRaises(RuntimeError) as failed:
                 node.start()
             self.assertIn(why, str(failed.exception))
+
+
+class TableFaultsOverTlsTest(test_membership.TableFaultsTest):
+    """The table's faults again, every node on mutual TLS: there one
+    connection joins each pair of nodes, the joiner makes it, and a member
+    connects back once to check the address a joiner advertises."""
+
+    def setUp(self):
+        super().setUp()
+        self.folder = tempfile.mkdtemp(prefix="motorhead-tls-")
+        self.addCleanup(shutil.rmtree, self.folder)
+        self.ca = make_ca(self.folder, "cluster")
+        self.names = itertools.count()
+
+    def start_node(self, redis_url=None, **env):
+        certificate = make_node_certificate(self.folder,
+                                            f"n{next(self.names)}", self.ca)
+        return super().start_node(redis_url, **certificate, **env)
+
+    def test_a_namesake_takes_no_members_connection(self):
+        nodes = [self.start_node(), self.start_node()]
+        self.assertTrue(all_see(nodes, 2, timeout=10))
+        address = cluster_view(nodes[1])["node"]
+        port = PortReservation()
+        self.addCleanup(port.release)
+        namesake = self.start_node(MOTORHEAD_CLUSTER_ADVERTISE=address,
+                                   MOTORHEAD_CLUSTER_PORT=port.port)
+        self.assertTrue(wait_until(
+            lambda: "advertises this node's address" in cluster_view(
+                namesake).get("waiting_for", ""), timeout=10))
+        time.sleep(2)  # ten heartbeats of the namesake
+        connected = [line for line in nodes[0].output().splitlines()
+                     if f"{address} connected" in line]
+        self.assertEqual(len(connected), 1, connected)
+        self.assertEqual(len(members(nodes[0])), 2)
 
 
 if __name__ == "__main__":
