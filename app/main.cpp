@@ -337,15 +337,14 @@ int main(int argc, char** argv) {
       log_error("main", err);
     return EXIT_FAILURE;
   }
-  if (loaded.value.cluster_tls())
-    if (auto err = pin_tls_credentials(loaded.value.cluster_tls_cert,
-                                       loaded.value.cluster_tls_key,
-                                       loaded.value.cluster_tls_ca);
+  const auto& cfg = loaded.value;
+  if (cfg.cluster_tls())
+    if (auto err = load_tls_credentials(cfg.cluster_tls_cert,
+                                        cfg.cluster_tls_key, cfg.cluster_tls_ca);
         !err.empty()) {
       log_error("main", err);
       return EXIT_FAILURE;
     }
-  const auto& cfg = loaded.value;
   configure_log(cfg.log_min, cfg.log_output);
   curl_global_init(CURL_GLOBAL_DEFAULT); // before any thread starts
 

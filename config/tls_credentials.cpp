@@ -1,15 +1,11 @@
 #include "config/tls_credentials.hpp"
 
-#include <fstream>
-#include <iterator>
 #include <memory>
-
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 namespace motorhead {
 
@@ -26,9 +22,9 @@ std::string openssl_reason() {
   return reason.empty() ? "" : " (" + reason + ")";
 }
 
-/// Whether `certificate`, with the chain the context holds, leads to a CA
-/// of the context's store and is valid now; else why not.
-std::string verify_against_ca(SSL_CTX* context) {
+/// Whether the certificate the context holds, with its chain, leads to a
+/// CA of the context's store and is valid now for `purpose`; else why not.
+std::string verify_against_ca(SSL_CTX* context, int purpose) {
   X509* certificate = SSL_CTX_get0_certificate(context);
   STACK_OF(X509)* chain = nullptr;
   SSL_CTX_get0_chain_certs(context, &chain);
@@ -37,7 +33,8 @@ std::string verify_against_ca(SSL_CTX* context) {
   if (!check
       || X509_STORE_CTX_init(check.get(), SSL_CTX_get_cert_store(context),
                              certificate, chain)
-           != 1)
+           != 1
+      || X509_STORE_CTX_set_purpose(check.get(), purpose) != 1)
     return "cannot check the certificate" + openssl_reason();
   if (X509_verify_cert(check.get()) == 1)
     return {};
@@ -45,42 +42,25 @@ std::string verify_against_ca(SSL_CTX* context) {
   return X509_verify_cert_error_string(X509_STORE_CTX_get_error(check.get()));
 }
 
-/// Copies the file at `path` into a memfd and points `path` at it; false
-/// when the file cannot be read or the copy made.
-bool pin(std::string& path) {
-  std::ifstream file{path, std::ios::binary};
-  std::string bytes{std::istreambuf_iterator<char>{file}, {}};
-  if (!file && !file.eof())
-    return false;
-  int fd = memfd_create("motorhead-tls", MFD_CLOEXEC);
-  if (fd < 0)
-    return false;
-  std::size_t written = 0;
-  while (written < bytes.size()) {
-    auto n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n <= 0) {
-      ::close(fd);
-      return false;
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  path = "/proc/self/fd/" + std::to_string(fd); // open until the process ends
-  return true;
-}
-
-} // namespace
-
-std::string pin_tls_credentials(std::string& certificate, std::string& key,
-                                std::string& ca) {
-  for (auto* path : {&certificate, &key, &ca})
-    if (!pin(*path))
-      return "cannot keep a copy of \"" + *path + "\" in memory";
+/// Each node is a TLS client of the nodes it connects to, and a server of
+/// those that connect to it.
+std::string verify_for_both_ends(SSL_CTX* context) {
+  if (auto why = verify_against_ca(context, X509_PURPOSE_SSL_CLIENT);
+      !why.empty())
+    return why + " (as a TLS client)";
+  if (auto why = verify_against_ca(context, X509_PURPOSE_SSL_SERVER);
+      !why.empty())
+    return why + " (as a TLS server)";
   return {};
 }
 
-std::string check_tls_credentials(const std::string& certificate,
-                                  const std::string& key,
-                                  const std::string& ca) {
+std::unique_ptr<tls_credentials> kept_credentials;
+
+} // namespace
+
+std::string load_tls_credentials(const std::string& certificate,
+                                 const std::string& key,
+                                 const std::string& ca) {
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> context{
     SSL_CTX_new(TLS_method()), SSL_CTX_free};
   if (!context)
@@ -98,10 +78,16 @@ std::string check_tls_credentials(const std::string& certificate,
   if (SSL_CTX_load_verify_locations(context.get(), ca.c_str(), nullptr) != 1)
     return "MOTORHEAD_CLUSTER_TLS_CA: no PEM certificate in " + quoted(ca)
            + openssl_reason();
-  if (auto why = verify_against_ca(context.get()); !why.empty())
+  if (auto why = verify_for_both_ends(context.get()); !why.empty())
     return "MOTORHEAD_CLUSTER_TLS_CERT: " + quoted(certificate)
            + " is not valid for the CA " + quoted(ca) + ": " + why;
+  kept_credentials.reset(
+    new tls_credentials{certificate, key, ca, std::move(context)});
   return {};
+}
+
+const tls_credentials* tls_credentials_in_memory() {
+  return kept_credentials.get();
 }
 
 } // namespace motorhead

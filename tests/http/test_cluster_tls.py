@@ -28,18 +28,25 @@ def make_ca(folder, name):
     return key, cert
 
 
-def make_node_certificate(folder, name, ca, days=2):
+def make_node_certificate(folder, name, ca, days=2, usage=None):
     """A node's key and a certificate for it that `ca` signed, valid for
-    `days` from now (expired when negative)."""
+    `days` from now (expired when negative), for the extended key `usage`
+    given (say "serverAuth"), else any."""
     ca_key, ca_cert = ca
     key, request, cert = (f"{folder}/{name}.key", f"{folder}/{name}.csr",
                           f"{folder}/{name}.pem")
     subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes",
                     "-keyout", key, "-out", request, "-subj", f"/CN={name}"],
                    check=True, capture_output=True)
+    extensions = []
+    if usage:
+        with open(f"{folder}/{name}.ext", "w") as ext:
+            ext.write(f"extendedKeyUsage={usage}\n")
+        extensions = ["-extfile", f"{folder}/{name}.ext"]
     subprocess.run(["openssl", "x509", "-req", "-in", request, "-CA", ca_cert,
                     "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
-                    "-days", str(days)], check=True, capture_output=True)
+                    "-days", str(days)] + extensions, check=True,
+                   capture_output=True)
     return {"MOTORHEAD_CLUSTER_TLS_CERT": cert,
             "MOTORHEAD_CLUSTER_TLS_KEY": key,
             "MOTORHEAD_CLUSTER_TLS_CA": ca_cert}
@@ -144,6 +151,36 @@ class MutualTlsTest(TestCase):
         for node in nodes + [newcomer]:
             self.assertEqual(node.get_memory(session)["messages"], [turn(1)])
 
+    def test_strangers_holding_every_file_descriptor_stop_nothing(self):
+        """Connections without a certificate, held open until the node has
+        no file descriptor left, cost it no more than those connections."""
+        nodes = [Motorhead(self.redis.url, open_files=256,
+                           MOTORHEAD_CLUSTER_FAILURE_MS=1000,
+                           MOTORHEAD_CLUSTER_HEARTBEAT_MS=200,
+                           **make_node_certificate(self.folder, f"f{i}", self.ca))
+                 for i in range(2)]
+        for node in nodes:
+            node.start()
+        self.assertTrue(all_see(nodes, 2, timeout=10))
+        host, port = cluster_view(nodes[0])["node"].rsplit(":", 1)
+        held = []
+        try:
+            for _ in range(400):
+                try:
+                    held.append(socket.create_connection((host, int(port)),
+                                                         timeout=2))
+                except OSError:
+                    break
+            time.sleep(2)
+        finally:
+            for connection in held:
+                connection.close()
+        self.assertIsNone(nodes[0].process.poll(), nodes[0].output()[-2000:])
+        newcomer = self.start_node(**make_node_certificate(self.folder, "f2",
+                                                           self.ca))
+        self.assertTrue(all_see(nodes + [newcomer], 3, timeout=15),
+                        nodes[0].output()[-2000:])
+
     def test_tls_credentials_that_cannot_serve_stop_the_node_at_start(self):
         own = make_node_certificate(self.folder, "n", self.ca)
         other = make_node_certificate(self.folder, "o",
@@ -161,6 +198,8 @@ class MutualTlsTest(TestCase):
             ({**other, "MOTORHEAD_CLUSTER_TLS_CA": self.ca[1]},
              "is not valid for the CA"),
             (expired, "certificate has expired"),
+            (make_node_certificate(self.folder, "s", self.ca, usage="serverAuth"),
+             "as a TLS client"),
         ]
         for env, why in cases:
             node = Motorhead(self.redis.url, **env)
