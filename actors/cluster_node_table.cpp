@@ -279,23 +279,22 @@ void connect_once(cluster_pointer self, std::string address,
 /// Runs `then` once this node knows it can connect to the joiner `node`
 /// (a member now) at the address it advertises, or `fail`. Without TLS it
 /// connected there itself. With one connection per pair the joiner made
-/// the connection; if this node is the one to connect again should it
-/// fail (the joiner's address is higher), it connects there once, and the
-/// node that answers must be the joiner.
+/// the connection, so this node connects there once, and the node that
+/// answers must be the joiner: every node must reach that address (this
+/// one should their connection fail, and nodes that join or restart later).
 void reach_back(cluster_pointer self, const caf::node_id& node,
                 std::function<void()> then,
                 std::function<void(caf::error)> fail) {
   auto& st = self->state;
+  if (!st.settings.one_connection_per_pair || !st.connector) {
+    then();
+    return;
+  }
   auto joiner = std::find_if(st.peers.begin(), st.peers.end(),
                              [&](const auto& peer) {
                                return peer.second.handle.node() == node;
                              });
-  if (!st.settings.one_connection_per_pair || !st.connector
-      || joiner->first < st.settings.self_name) {
-    then();
-    return;
-  }
-  connect_once(self, joiner->first, node, 3, std::move(then), std::move(fail));
+  connect_once(self, joiner->first, node, 5, std::move(then), std::move(fail));
 }
 
 /// A read of the table that was sent at `sent` succeeded.

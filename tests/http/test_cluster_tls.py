@@ -225,6 +225,26 @@ class TableFaultsOverTlsTest(test_membership.TableFaultsTest):
                                             f"n{next(self.names)}", self.ca)
         return super().start_node(redis_url, **certificate, **env)
 
+    def test_a_joiner_advertising_a_lower_address_nobody_reaches_is_not_admitted(self):
+        # The joiner makes every connection; its address sorts below the
+        # members', so no member would ever connect to it, but later
+        # joiners would: the members check it all the same.
+        member = self.start_node()
+        self.assertTrue(wait_until(lambda: len(members(member)) == 1, timeout=10))
+        port = PortReservation()
+        self.addCleanup(port.release)
+        stranded = self.start_node(
+            MOTORHEAD_CLUSTER_HOST="127.0.0.1",
+            MOTORHEAD_CLUSTER_PORT=port.port,
+            MOTORHEAD_CLUSTER_ADVERTISE=f"0.0.0.1:{port.port}")
+        self.assertTrue(wait_until(
+            lambda: "cannot reach this node" in cluster_view(stranded).get(
+                "waiting_for", ""), timeout=15), stranded.output())
+        newcomer = self.start_node()
+        self.assertTrue(wait_until(
+            lambda: newcomer.request("GET", "/readyz")[0] == 200, timeout=15),
+            newcomer.output()[-2000:])
+
     def test_a_namesake_takes_no_members_connection(self):
         nodes = [self.start_node(), self.start_node()]
         self.assertTrue(all_see(nodes, 2, timeout=10))
