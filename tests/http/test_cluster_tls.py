@@ -231,15 +231,7 @@ class TableFaultsOverTlsTest(test_membership.TableFaultsTest):
         # joiners would: the members check it all the same.
         member = self.start_node()
         self.assertTrue(wait_until(lambda: len(members(member)) == 1, timeout=10))
-        port = PortReservation()
-        self.addCleanup(port.release)
-        stranded = self.start_node(
-            MOTORHEAD_CLUSTER_HOST="127.0.0.1",
-            MOTORHEAD_CLUSTER_PORT=port.port,
-            MOTORHEAD_CLUSTER_ADVERTISE=f"0.0.0.1:{port.port}")
-        self.assertTrue(wait_until(
-            lambda: "cannot reach this node" in cluster_view(stranded).get(
-                "waiting_for", ""), timeout=15), stranded.output())
+        self.start_stranded("0.0.0.1")
         newcomer = self.start_node()
         self.assertTrue(wait_until(
             lambda: newcomer.request("GET", "/readyz")[0] == 200, timeout=15),

@@ -513,20 +513,25 @@ class TableFaultsTest(TestCase):
         self.assertEqual(first.request("GET", "/readyz")[0], 200)
         self.assertNotIn("declared dead", first.output())
 
-    def test_a_node_the_members_cannot_reach_is_not_admitted(self):
-        member = self.start_node()
-        self.assertTrue(wait_until(lambda: len(members(member)) == 1, timeout=10))
-        # It binds loopback but advertises an address nothing listens on:
-        # it reaches the member, the member cannot reach it.
+    def start_stranded(self, advertised_host):
+        """A node that binds loopback but advertises `advertised_host`,
+        where nothing listens: it reaches the members, they cannot reach
+        it. Returned once it says so."""
         port = PortReservation()
         self.addCleanup(port.release)
         stranded = self.start_node(
             MOTORHEAD_CLUSTER_HOST="127.0.0.1",
             MOTORHEAD_CLUSTER_PORT=port.port,
-            MOTORHEAD_CLUSTER_ADVERTISE=f"127.0.0.2:{port.port}")
+            MOTORHEAD_CLUSTER_ADVERTISE=f"{advertised_host}:{port.port}")
         self.assertTrue(wait_until(
             lambda: "cannot reach this node" in cluster_view(stranded).get(
                 "waiting_for", ""), timeout=15), stranded.output())
+        return stranded
+
+    def test_a_node_the_members_cannot_reach_is_not_admitted(self):
+        member = self.start_node()
+        self.assertTrue(wait_until(lambda: len(members(member)) == 1, timeout=10))
+        stranded = self.start_stranded("127.0.0.2")
         self.assertIn("MOTORHEAD_CLUSTER_ADVERTISE",
                       cluster_view(stranded)["waiting_for"])
         self.assertEqual(stranded.request("GET", "/readyz")[0], 503)
