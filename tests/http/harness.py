@@ -197,32 +197,40 @@ class RedisServer:
     end, if the test did not."""
 
     def __init__(self, durable=True, replica_of=None, password=None,
-                 cluster_bus=False):
+                 cluster_bus=False, host=None):
         self.durable = durable
         self.replica_of = replica_of  # a RedisServer to replicate
         self.password = password  # required of clients and replicas
         self.extra_args = []
-        self._ports = (PortReservation.with_bus() if cluster_bus
-                       else (PortReservation(),))
-        self.port = self._ports[0].port
+        # On a host of a netns.Network: its address, Redis' usual port (the
+        # namespace has no other server).
+        self.host = host
+        self.address = host.address if host else "127.0.0.1"
+        self._ports = (() if host else PortReservation.with_bus()
+                       if cluster_bus else (PortReservation(),))
+        self.port = self._ports[0].port if self._ports else 6379
         self.dir = tempfile.mkdtemp(prefix="motorhead-redis-")
         self.process = None
         _owning_scope().add(self.remove)
 
     def start(self):
-        replication = (["--replicaof", "127.0.0.1", str(self.replica_of.port)]
+        replication = (["--replicaof", self.replica_of.address,
+                        str(self.replica_of.port)]
                        if self.replica_of else [])
         if self.password:
             replication += ["--requirepass", self.password,
                             "--masterauth", self.password]
-        self.process = spawn(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+        if self.host:  # clients come from other hosts
+            replication += ["--protected-mode", "no"]
+        in_host = self.host.command if self.host else list
+        self.process = spawn(in_host(
+            ["redis-server", "--port", str(self.port), "--bind", self.address,
              "--dir", self.dir, "--save", "",
              "--appendonly", "yes" if self.durable else "no",
              "--appendfsync", "always",
              # Tests widen race windows with DEBUG SLEEP.
              "--enable-debug-command", "local", *replication,
-             *self.extra_args],
+             *self.extra_args]),
             cwd=self.dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not wait_until(self._answers_ping):
             self.stop()
@@ -250,7 +258,7 @@ class RedisServer:
 
     @property
     def url(self):
-        return f"redis://127.0.0.1:{self.port}"
+        return f"redis://{self.address}:{self.port}"
 
     def replicating(self):
         """Whether this replica's link to its master is up."""
@@ -285,7 +293,7 @@ class RedisServer:
         return self._send_all(commands)
 
     def _send_all(self, commands):
-        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+        with socket.create_connection((self.address, self.port), timeout=5) as sock:
             payload = b""
             for args in commands:
                 payload += f"*{len(args)}\r\n".encode()
@@ -463,13 +471,22 @@ class Motorhead:
     port held for it (see PortReservation); the test, class or module that
     made it stops it at its end, if the test did not."""
 
-    def __init__(self, redis_url, open_files=None, **env):
+    def __init__(self, redis_url, open_files=None, host=None, **env):
         self.open_files = open_files
-        self._http_port = PortReservation()
-        self.port = self._http_port.port
+        # On a host of a netns.Network: its address, fixed ports (the
+        # namespace has no other server), the cluster port advertised there.
+        self.host = host
+        self.address = host.address if host else "127.0.0.1"
+        self._http_port = None if host else PortReservation()
+        self.port = self._http_port.port if self._http_port else 8080
         self.env = dict(os.environ)
         self.env.update({"PORT": str(self.port), "REDIS_URL": redis_url,
-                         "MOTORHEAD_HOST": "127.0.0.1"})
+                         "MOTORHEAD_HOST": self.address})
+        if host:
+            self.env.update({
+                "MOTORHEAD_CLUSTER_HOST": self.address,
+                "MOTORHEAD_CLUSTER_PORT": "7000",
+                "MOTORHEAD_CLUSTER_ADVERTISE": f"{self.address}:7000"})
         self.env.update({k: str(v) for k, v in env.items()})
         self.process = None
         self.log = tempfile.TemporaryFile()
@@ -478,7 +495,8 @@ class Motorhead:
     def start(self):
         limits = (["prlimit", f"--nofile={self.open_files}:{self.open_files}",
                    "--"] if self.open_files else [])
-        self.process = spawn([*limits, MOTORHEAD], env=self.env,
+        in_host = self.host.command if self.host else list
+        self.process = spawn(in_host([*limits, MOTORHEAD]), env=self.env,
                              stdout=self.log, stderr=self.log)
         exited = lambda: self.process.poll() is not None
         if not wait_until(lambda: exited() or self._answers_health()) \
@@ -529,7 +547,8 @@ class Motorhead:
             kill(self.process)
             self.process = None
         self.log.close()
-        self._http_port.release()
+        if self._http_port:
+            self._http_port.release()
 
     def operator_headers(self):
         """The headers of an unscoped key, when the server wants keys: what
@@ -553,7 +572,7 @@ class Motorhead:
 
     def request(self, method, path, body=None, headers=None, raw_body=None):
         """Returns (status, decoded JSON body, headers)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        conn = http.client.HTTPConnection(self.address, self.port, timeout=20)
         try:
             data = raw_body if raw_body is not None else (
                 None if body is None else json.dumps(body))
@@ -570,7 +589,7 @@ class Motorhead:
 
     def get_text(self, path, headers=None):
         """GET of a body that need not be JSON: (status, text, headers)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        conn = http.client.HTTPConnection(self.address, self.port, timeout=20)
         try:
             conn.request("GET", path, headers=headers or {})
             response = conn.getresponse()
