@@ -68,6 +68,8 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
                                           caf::actor connector) {
   auto& st = self->state;
   st.settings = std::move(settings);
+  if (!st.settings.serving)
+    st.settings.serving = std::make_shared<serving_lease>();
   st.registry = std::move(registry);
   st.pool = std::move(pool);
   st.store = std::move(store);
@@ -190,6 +192,31 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
       return serve_forwarded<session_info>(self, {id}, scope, info, id,
                                            std::move(patch));
     },
+    [=](relay_atom, forward_atom, memory_get_atom get, std::string& id,
+        access_scope& scope) {
+      return relay<memory_view>(self, id, get, id, std::move(scope));
+    },
+    [=](relay_atom, forward_atom, memory_append_atom append, std::string& id,
+        append_request& request, access_scope& scope) {
+      return relay<ok_atom>(self, id, append, id, std::move(request),
+                            std::move(scope));
+    },
+    [=](relay_atom, forward_atom, memory_delete_atom erase, std::string& id,
+        erase_request& request, access_scope& scope) {
+      return relay<ok_atom>(self, id, erase, id, std::move(request),
+                            std::move(scope));
+    },
+    [=](relay_atom, forward_atom, retrieve_atom retrieve, std::string& id,
+        retrieval_query& query, access_scope& scope) {
+      return relay<std::vector<retrieval_hit>>(self, id, retrieve, id,
+                                               std::move(query),
+                                               std::move(scope));
+    },
+    [=](relay_atom, forward_atom, info_atom info, std::string& id,
+        session_patch& patch, access_scope& scope) {
+      return relay<session_info>(self, id, info, id, std::move(patch),
+                                 std::move(scope));
+    },
     [=](forward_atom, stats_atom stats, std::vector<std::string>& ids,
         retrieval_query& query, access_scope& scope) {
       return serve_forwarded<corpus_stats>(self, ids, scope, stats, ids,
@@ -277,6 +304,26 @@ node_actor::behavior_type node_gateway(node_actor::pointer self,
     [=](forward_atom f, info_atom a, std::string& id, session_patch& p,
         access_scope& s) {
       return pass(f, a, std::move(id), std::move(p), std::move(s));
+    },
+    [=](relay_atom r, forward_atom f, memory_get_atom a, std::string& id,
+        access_scope& s) {
+      return pass(r, f, a, std::move(id), std::move(s));
+    },
+    [=](relay_atom r, forward_atom f, memory_append_atom a, std::string& id,
+        append_request& q, access_scope& s) {
+      return pass(r, f, a, std::move(id), std::move(q), std::move(s));
+    },
+    [=](relay_atom r, forward_atom f, memory_delete_atom a, std::string& id,
+        erase_request& q, access_scope& s) {
+      return pass(r, f, a, std::move(id), std::move(q), std::move(s));
+    },
+    [=](relay_atom r, forward_atom f, retrieve_atom a, std::string& id,
+        retrieval_query& q, access_scope& s) {
+      return pass(r, f, a, std::move(id), std::move(q), std::move(s));
+    },
+    [=](relay_atom r, forward_atom f, info_atom a, std::string& id,
+        session_patch& p, access_scope& s) {
+      return pass(r, f, a, std::move(id), std::move(p), std::move(s));
     },
     [=](forward_atom f, stats_atom a, std::vector<std::string>& ids,
         retrieval_query& q, access_scope& s) {

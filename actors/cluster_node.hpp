@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/protocol.hpp"
+#include "core/boot_clock.hpp"
+#include "core/serving_lease.hpp"
 
 namespace motorhead {
 
@@ -31,6 +34,13 @@ struct cluster_settings {
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds failure_timeout{2000};
   std::chrono::milliseconds forward_timeout{10000};
+  /// How long a renewal lets this node serve its sessions from memory,
+  /// counted from when the renewal was sent, less a margin for the rates
+  /// of clocks; a node that takes sessions over waits it in full.
+  std::chrono::milliseconds lease{2000};
+  /// The lease every session of this node checks on every request; made
+  /// by the node when none is given.
+  std::shared_ptr<serving_lease> serving;
   /// Every connection is mutual TLS: whoever connects holds a certificate
   /// from the cluster's CA. Then one connection joins each pair of nodes
   /// (two made at once break CAF's TLS transport): a member connects only
@@ -58,6 +68,23 @@ struct cluster_state {
     std::function<void(caf::error)> give_up;
   };
 
+  /// Members' renewals as this node saw them: the count, and when this
+  /// node first saw it (its own boot clock). A member whose count stays
+  /// for the failure timeout lost its lease.
+  struct renewals_seen {
+    uint64_t count = 0;
+    boot_clock::time_point since;
+  };
+
+  /// Sessions this node may not load yet: those `address` owned among
+  /// `members_before`, until its lease for that view surely ran out (a
+  /// member declared dead, or one that did not release what moved here).
+  struct hold {
+    std::string address;
+    std::vector<std::string> members_before;
+    boot_clock::time_point until;
+  };
+
   cluster_settings settings;
   registry_actor registry;
   summarizer_pool_actor pool;
@@ -71,6 +98,18 @@ struct cluster_state {
   std::map<std::string, std::string> member_ids;
   uint64_t version = 0;            // of the table the view is from
   store::membership_table table;   // as last read
+  std::map<std::string, renewals_seen> renewals; // by member id
+  std::vector<hold> holds;
+  /// Members of the view this node has not reached, by member id, since
+  /// when: after the failure timeout it suspects them.
+  std::map<std::string, boot_clock::time_point> unreached_since;
+  boot_clock::time_point first_view_at; // when this node saw itself join
+  /// The Redis process that answered the last read of the table, and until
+  /// when this node serves nothing from memory because it changed (a
+  /// restart or a failover may have lost renewals and declarations of
+  /// death: leases granted by the old one must run out first).
+  std::string redis_run_id;
+  boot_clock::time_point quarantine_until;
   bool joined = false;             // this node's row is active in the view
   /// The members released the sessions that moved to this node when it
   /// joined: it may load them.
@@ -87,6 +126,10 @@ struct cluster_state {
   caf::actor_clock::time_point reading_since;
   caf::actor_clock::time_point last_read_sent;
   bool read_failing = false;
+  /// This member could not read the table for half the failure timeout:
+  /// its lease is gone, and it forwards every request to the session's
+  /// owner among the other members (who will declare it dead).
+  bool cut_off = false;
   std::vector<waiting_request> waiting;
   caf::actor_clock::time_point last_tick; // of the heartbeat round
   bool leaving = false; // this node shuts down: it connects to no one

@@ -36,6 +36,40 @@ store::member_row own_row(cluster_pointer self, store::member_status status);
 void write_rows(cluster_pointer self, uint64_t expected,
                 std::vector<store::member_row> rows);
 
+/// The views a table read describes, for the serving lease.
+std::shared_ptr<const view_history>
+history_of(const store::membership_table& table);
+
+/// A renewal sent at `sent` (on the lease's clock) succeeded: this node
+/// may serve its sessions in the view until a lease from then ran out.
+void lease_renewed(cluster_pointer self, boot_clock::time_point sent);
+
+/// The sessions `address` owned among `members_before` are not loaded
+/// here until a full lease from `last_renewal` (as this node saw it).
+void hold_until_lapsed(cluster_pointer self, const std::string& address,
+                       std::vector<std::string> members_before,
+                       boot_clock::time_point last_renewal);
+
+/// The view's members but this node.
+std::vector<std::string> members_without_self(cluster_pointer self);
+
+/// Whether a hold keeps this node from loading session `id` now.
+bool held(cluster_pointer self, const std::string& id);
+
+/// Whether this node may serve session `id` from its own registry now:
+/// admitted, its lease running, no hold on the session. (That it owns the
+/// session in its view is for the caller to know.)
+bool may_serve_here(cluster_pointer self, const std::string& id);
+
+/// Records this node's suspicion of the member `id` in the table: a
+/// majority of the other members suspecting it declares it dead.
+void suspect(cluster_pointer self, const std::string& id,
+             const std::string& why);
+
+/// Tells every connected node that the table changed, so that it reads it
+/// now rather than at its next heartbeat round.
+void announce_change(cluster_pointer self);
+
 /// Connects to the members and seeds not connected yet.
 void reach_out(cluster_pointer self);
 
@@ -138,6 +172,18 @@ bool member_reached(cluster_pointer self, const std::string& address);
 /// Whether `node` is the process of a member of the view.
 bool sent_by_member(cluster_pointer self, const caf::node_id& node);
 
+/// Whether `node` is the process of a node the table lists, whatever its
+/// status: a member, or one declared dead that still forwards what enters
+/// it (it lost Redis) to the members.
+bool sent_by_known_node(cluster_pointer self, const caf::node_id& node);
+
+/// The address `node`'s process is connected at, or "".
+std::string address_of(cluster_pointer self, const caf::node_id& node);
+
+/// The owner a request for session `id` goes to: its owner in the view,
+/// or, while this node is cut off from Redis, among the other members.
+std::string route_owner(cluster_pointer self, const std::string& id);
+
 /// Whether this node may route a request for `id` now: it is a member,
 /// and the session's owner is this node, admitted, or a member connected,
 /// known and not leaving.
@@ -172,8 +218,14 @@ constexpr bool may_repeat(Atom) {
   return !std::is_same<Atom, memory_append_atom>::value;
 }
 
+/// A member that reaches `owner` when this node does not (a one-way cut
+/// between them): the first such member of the view, or "" (the owner is
+/// leaving, or no member reaches it: wait for the next view).
+std::string relay_for(cluster_pointer self, const std::string& owner);
+
 /// Sends the request to the session's owner: the local registry, or the
-/// owning peer. When the peer turns out to be gone, it leaves the
+/// owning peer, directly or through a member that reaches it (see
+/// relay_for). When the peer turns out to be gone, it leaves the
 /// membership and the request goes to the next owner. When the peer's
 /// session was fenced (a new owner claimed it while the request was on its
 /// way, as when the peer hands over at shutdown), the write did not run and
@@ -200,61 +252,111 @@ void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
       answer_in_vain(rp));
     return;
   }
-  auto owner = owner_of(id, st.members);
+  auto owner = route_owner(self, id);
   if (owner == st.settings.self_name) {
     rp.delegate(st.registry, atom, xs...);
     return;
   }
-  auto it = st.peers.find(owner);
-  auto peer = it->second.handle;
+  auto via = member_reached(self, owner) ? owner : relay_for(self, owner);
+  bool relayed = via != owner;
+  auto peer = st.peers.at(via).handle;
   auto ticket = st.next_forward_ticket++;
-  st.forwards_in_flight[owner][ticket] = [=]() mutable {
+  st.forwards_in_flight[via][ticket] = [=]() mutable {
     metrics::global().forward_failures.add();
     if (!may_repeat(atom))
       rp.deliver(make_error(service_errc::write_unknown,
-                            owner + " failed before it answered"));
+                            via + " failed before it answered"));
     else if (retries > 0)
       route_to_owner(self, rp, id, retries - 1, atom, xs...);
     else
       rp.deliver(make_error(service_errc::leaving,
-                            owner + " failed before it answered"));
+                            via + " failed before it answered"));
   };
   metrics::global().forwarded_requests.add();
-  self->request(peer, st.settings.forward_timeout, forward_atom::value, atom,
-                xs...)
-    .then(
-      [=](T& value) mutable {
-        if (settle_forward(self, owner, ticket))
-          rp.deliver(std::move(value));
-      },
-      [=](caf::error& err) mutable {
-        if (!settle_forward(self, owner, ticket))
-          return;
-        metrics::global().forward_failures.add();
-        bool gone = peer_is_gone(err);
-        bool leaving = is_service_error(err, service_errc::leaving);
-        bool moved = is_service_error(err, service_errc::moved);
-        if (retries == 0
-            || !(gone || leaving || moved
-                 || is_service_error(err, service_errc::fenced))) {
-          rp.deliver(std::move(err));
-          return;
-        }
-        // A bounced request (request_receiver_down) did not run: the
-        // session stopped there, or the peer's process did, which its
-        // down message tells; only a lost link fails the peer here.
-        if (gone && err.category() == caf::atom("exit"))
-          peer_failed(self, owner, peer.address(), "unreachable");
-        if (leaving)
-          peer_leaving(self, owner, peer.address());
-        auto again = [=]() mutable {
-          route_to_owner(self, rp, id, retries - 1, atom, xs...);
-        };
-        if (moved)
-          reread_table(self, again, answer_in_vain(rp));
-        else
+  auto answered = [=](T& value) mutable {
+    if (settle_forward(self, via, ticket))
+      rp.deliver(std::move(value));
+  };
+  auto failed = [=](caf::error& err) mutable {
+    if (!settle_forward(self, via, ticket))
+      return;
+    metrics::global().forward_failures.add();
+    bool gone = peer_is_gone(err);
+    bool leaving = is_service_error(err, service_errc::leaving);
+    bool moved = is_service_error(err, service_errc::moved);
+    // The relay reaches the owner no more either: wait for the owner, or
+    // for the view without it.
+    bool unreachable = relayed
+                       && is_service_error(err, service_errc::owner_unreachable);
+    if (retries == 0
+        || !(gone || leaving || moved || unreachable
+             || is_service_error(err, service_errc::fenced))) {
+      rp.deliver(std::move(err));
+      return;
+    }
+    // A bounced request (request_receiver_down) did not run: the
+    // session stopped there, or the peer's process did, which its
+    // down message tells; only a lost link fails the peer here.
+    if (gone && err.category() == caf::atom("exit"))
+      peer_failed(self, via, peer.address(), "unreachable");
+    if (leaving && !relayed)
+      peer_leaving(self, via, peer.address());
+    auto again = [=]() mutable {
+      route_to_owner(self, rp, id, retries - 1, atom, xs...);
+    };
+    if (unreachable) {
+      auto version = self->state.version;
+      wait_for(
+        self,
+        [=]() mutable {
+          if (!member_reached(self, owner) && self->state.version == version)
+            return false;
           again();
-      });
+          return true;
+        },
+        answer_in_vain(rp));
+    } else if (moved || (leaving && relayed)) {
+      reread_table(self, again, answer_in_vain(rp));
+    } else {
+      again();
+    }
+  };
+  auto timeout = st.settings.forward_timeout;
+  if (relayed)
+    self->request(peer, timeout, relay_atom::value, forward_atom::value, atom,
+                  xs...)
+      .then(answered, failed);
+  else
+    self->request(peer, timeout, forward_atom::value, atom, xs...)
+      .then(answered, failed);
+}
+
+/// Passes on a request a member relays through this node (see relay_for)
+/// to the session's owner, once, and answers what the owner answers: or
+/// `owner_unreachable` when this node cannot reach it either, or `moved`
+/// when this node owns the session in its view (the sender reads the
+/// table again).
+template <class T, class Atom, class... Ts>
+caf::result<T> relay(cluster_pointer self, const std::string& id, Atom atom,
+                     Ts... xs) {
+  auto& st = self->state;
+  if (!from_member(self))
+    return make_error(service_errc::forbidden,
+                      "not a member of this node's cluster");
+  auto owner = st.members.empty() || st.cut_off ? std::string{}
+                                                : owner_of(id, st.members);
+  if (owner == st.settings.self_name)
+    return make_error(service_errc::moved, "this node owns the session in view "
+                                             + std::to_string(st.version));
+  if (owner.empty() || !member_reached(self, owner))
+    return make_error(service_errc::owner_unreachable,
+                      "no member reaches the session's owner");
+  auto rp = self->make_response_promise<T>();
+  self->request(st.peers.at(owner).handle, st.settings.forward_timeout,
+                forward_atom::value, atom, xs...)
+    .then([=](T& value) mutable { rp.deliver(std::move(value)); },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
 }
 
 /// Sends the request to the session's owner (see route_to_owner), trying
@@ -266,28 +368,47 @@ caf::result<T> route(cluster_pointer self, const std::string& id, Ts... xs) {
   return rp;
 }
 
+/// Whether this node may serve every one of `sessions` now (see
+/// may_serve_here).
+bool may_serve_all(cluster_pointer self, const std::vector<std::string>& sessions);
+
 /// Whether this node owns every one of `sessions` in its view.
 bool owns_all(cluster_pointer self, const std::vector<std::string>& sessions);
 
 /// Serves a forwarded request for `sessions` from the local registry when
-/// this node owns them all in its view, once it is admitted; else answers
-/// `moved`, and the sender reads the table and routes it again.
+/// this node owns them all in its view, once it may serve them (admitted,
+/// its lease running, no hold on them); else answers `moved`, and the
+/// sender reads the table and routes it again. A request `sender` sent
+/// for sessions it owns itself in this node's view (it lost its lease: it
+/// cannot reach Redis) waits for the view without it.
 template <class T, class... Ts>
 void serve_if_owned(cluster_pointer self, caf::typed_response_promise<T> rp,
-                    const std::vector<std::string>& sessions, Ts... xs) {
+                    const std::vector<std::string>& sessions,
+                    const std::string& sender, Ts... xs) {
   auto& st = self->state;
   if (st.leaving) {
     rp.deliver(make_error(service_errc::leaving, "this node shuts down"));
     return;
   }
+  auto ready = [=]() mutable {
+    auto& st = self->state;
+    if (!owns_all(self, sessions) || !may_serve_all(self, sessions)
+        || st.leaving)
+      return false;
+    rp.delegate(st.registry, xs...);
+    return true;
+  };
   if (!owns_all(self, sessions)) {
     // The sender's view may be newer: read the table before saying so.
     reread_table(
       self,
       [=]() mutable {
         auto& st = self->state;
-        if (owns_all(self, sessions) && st.admitted && !st.leaving)
-          rp.delegate(st.registry, xs...);
+        if (ready())
+          return;
+        if (!sessions.empty() && !st.members.empty()
+            && owner_of(sessions.front(), st.members) == sender)
+          wait_for(self, ready, answer_in_vain(rp));
         else
           rp.deliver(make_error(service_errc::moved,
                                 "not this node's in view "
@@ -296,19 +417,8 @@ void serve_if_owned(cluster_pointer self, caf::typed_response_promise<T> rp,
       answer_in_vain(rp));
     return;
   }
-  if (st.admitted) {
-    rp.delegate(st.registry, xs...);
-    return;
-  }
-  wait_for(
-    self,
-    [=]() mutable {
-      if (!self->state.admitted)
-        return false;
-      serve_if_owned(self, rp, sessions, xs...);
-      return true;
-    },
-    answer_in_vain(rp));
+  if (!ready())
+    wait_for(self, ready, answer_in_vain(rp));
 }
 
 /// Serves a forwarded request from the local registry when a member sent
@@ -326,6 +436,9 @@ caf::result<T> serve_forwarded(cluster_pointer self,
   auto& st = self->state;
   if (st.leaving)
     return make_error(service_errc::leaving, "this node shuts down");
+  if (st.cut_off)
+    return make_error(service_errc::leaving,
+                      "this node cannot reach Redis: it serves no session");
   auto scope = own_scope(self, claimed);
   if (!scope)
     return make_error(service_errc::forbidden,
@@ -336,9 +449,10 @@ caf::result<T> serve_forwarded(cluster_pointer self,
   auto sender = self->current_sender()->node();
   auto rp = self->make_response_promise<T>();
   auto serve_when_member = [=]() mutable {
-    if (!sent_by_member(self, sender))
+    if (!sent_by_known_node(self, sender))
       return false;
-    serve_if_owned(self, rp, sessions, xs..., *scope);
+    serve_if_owned(self, rp, sessions, address_of(self, sender), xs...,
+                   *scope);
     return true;
   };
   if (serve_when_member())

@@ -111,6 +111,8 @@ void heartbeat(cluster_pointer self, const std::string& address,
         // A new answer (or a restarted process's new id) may be what a
         // waiting request waits for.
         bool new_identity = it->second.id != id;
+        if (new_identity)
+          it->second.leaving = false; // a restarted process, or a rejoin
         it->second.id = id;
         it->second.credits = credits;
         if (new_identity)
@@ -169,7 +171,43 @@ void write_leave(cluster_pointer self, caf::typed_response_promise<ok_atom> rp,
       });
 }
 
+/// Suspects each member of the view this node has not reached (connected,
+/// answering as that member) for the failure timeout.
+void suspect_the_unreached(cluster_pointer self) {
+  auto& st = self->state;
+  auto now = st.settings.serving->now();
+  std::map<std::string, boot_clock::time_point> unreached;
+  for (const auto& [address, id] : st.member_ids) {
+    if (address == st.settings.self_name || member_reached(self, address))
+      continue;
+    auto since = st.unreached_since.find(id);
+    auto from = since != st.unreached_since.end() ? since->second : now;
+    unreached[id] = from;
+    if (now - from >= st.settings.failure_timeout)
+      suspect(self, id, "not reached for "
+                          + std::to_string(st.settings.failure_timeout.count())
+                          + " ms");
+  }
+  st.unreached_since = std::move(unreached);
+}
+
+/// Forgets the holds whose lease ran out.
+void drop_lapsed_holds(cluster_pointer self) {
+  auto& st = self->state;
+  auto now = st.settings.serving->now();
+  st.holds.erase(std::remove_if(st.holds.begin(), st.holds.end(),
+                                [&](const cluster_state::hold& hold) {
+                                  return hold.until <= now;
+                                }),
+                 st.holds.end());
+}
+
 } // namespace
+
+void announce_change(cluster_pointer self) {
+  for (const auto& [address, peer] : self->state.peers)
+    self->send(peer.handle, members_atom::value);
+}
 
 void log_membership(cluster_pointer self, const std::string& text) {
   log_info("cluster", text, {text_field("node", self->state.self_id())});
@@ -214,13 +252,36 @@ void peer_failed(cluster_pointer self, std::string address,
   abandon_forwards(self, address);
   if (failed_id.empty() || st.leaving)
     return;
-  auto row = st.table.find(failed_id);
-  if (row == nullptr || row->status != member_status::active)
+  suspect(self, failed_id, why);
+}
+
+void suspect(cluster_pointer self, const std::string& id,
+             const std::string& why) {
+  auto& st = self->state;
+  auto row = st.table.find(id);
+  if (!st.joined || st.leaving || row == nullptr
+      || row->status != member_status::active)
     return;
-  auto dead = *row;
-  dead.status = member_status::dead;
-  log_membership(self, dead.id() + " declared dead (" + why + ")");
-  write_rows(self, st.table.version, {dead});
+  log_membership(self, "suspects " + id + " (" + why + ")");
+  // A suspicion counts for the failure timeout: the suspecter renews it
+  // every heartbeat round while the member stays out of reach.
+  self->request(st.store, st.settings.failure_timeout, suspect_atom::value,
+                st.table.version, id, st.self_id(),
+                static_cast<int64_t>(st.settings.failure_timeout.count()))
+    .then(
+      [=](const store::membership_suspect_result& result) {
+        if (result.declared_dead) {
+          log_membership(self, id + " declared dead (suspected by a "
+                                    "majority of the members)");
+          announce_change(self);
+        }
+        if (result.declared_dead || !result.recorded)
+          read_table(self);
+      },
+      [=](caf::error& err) {
+        log_warn("cluster", "cannot record a suspicion: "
+                              + self->system().render(err));
+      });
 }
 
 void heartbeat_round(cluster_pointer self) {
@@ -229,6 +290,9 @@ void heartbeat_round(cluster_pointer self) {
   read_table(self);
   for (const auto& [address, peer] : self->state.peers)
     heartbeat(self, address, peer.handle);
+  suspect_the_unreached(self);
+  drop_lapsed_holds(self);
+  retry_waiting(self);
   expire_waiting(self);
   reach_out(self);
   self->delayed_send(self, self->state.settings.heartbeat, tick_atom::value);
@@ -300,6 +364,21 @@ bool sent_by_member(cluster_pointer self, const caf::node_id& node) {
   return false;
 }
 
+bool sent_by_known_node(cluster_pointer self, const caf::node_id& node) {
+  auto& st = self->state;
+  for (const auto& [address, peer] : st.peers)
+    if (peer.handle.node() == node)
+      return !peer.id.empty() && st.table.find(peer.id) != nullptr;
+  return false;
+}
+
+std::string address_of(cluster_pointer self, const caf::node_id& node) {
+  for (const auto& [address, peer] : self->state.peers)
+    if (peer.handle.node() == node)
+      return address;
+  return {};
+}
+
 bool from_member(cluster_pointer self) {
   auto sender = self->current_sender();
   return sender && sent_by_member(self, sender->node());
@@ -320,9 +399,48 @@ bool can_route(cluster_pointer self, const std::string& id) {
   auto& st = self->state;
   if (!st.joined || st.members.empty())
     return false;
-  auto owner = owner_of(id, st.members);
-  return owner == st.settings.self_name ? st.admitted
-                                        : member_reached(self, owner);
+  auto owner = route_owner(self, id);
+  if (owner.empty())
+    return false;
+  if (owner == st.settings.self_name)
+    return may_serve_here(self, id);
+  return member_reached(self, owner) || !relay_for(self, owner).empty();
+}
+
+std::string relay_for(cluster_pointer self, const std::string& owner) {
+  auto& st = self->state;
+  auto peer = st.peers.find(owner);
+  if (st.member_ids.count(owner) == 0
+      || (peer != st.peers.end() && peer->second.leaving))
+    return {};
+  for (const auto& member : st.members)
+    if (member != owner && member != st.settings.self_name
+        && member_reached(self, member))
+      return member;
+  return {};
+}
+
+std::string route_owner(cluster_pointer self, const std::string& id) {
+  auto& st = self->state;
+  return st.cut_off ? owner_of(id, members_without_self(self))
+                    : owner_of(id, st.members);
+}
+
+bool held(cluster_pointer self, const std::string& id) {
+  auto& st = self->state;
+  if (st.holds.empty())
+    return false;
+  auto now = st.settings.serving->now();
+  for (const auto& hold : st.holds)
+    if (hold.until > now && owner_of(id, hold.members_before) == hold.address)
+      return true;
+  return false;
+}
+
+bool may_serve_here(cluster_pointer self, const std::string& id) {
+  auto& st = self->state;
+  return st.admitted && st.settings.serving->valid() && !held(self, id)
+         && st.settings.serving->now() >= st.quarantine_until;
 }
 
 caf::result<ok_atom> leave(cluster_pointer self) {
@@ -336,10 +454,14 @@ caf::result<ok_atom> leave(cluster_pointer self) {
   log_membership(self, "leaving the cluster");
   // Every session is released (its writes landed) before the table says
   // this node left: its new owner loads it only then.
+  auto then_leave = [=](auto&&...) mutable {
+    self->state.settings.serving->revoke();
+    write_leave(self, rp, 3);
+  };
   self->request(st.registry, st.settings.failure_timeout, release_atom::value,
                 std::vector<std::string>{}, st.settings.self_name)
-    .then([=](ok_atom) mutable { write_leave(self, rp, 3); },
-          [=](caf::error&) mutable { write_leave(self, rp, 3); });
+    .then([=](ok_atom) mutable { then_leave(); },
+          [=](caf::error&) mutable { then_leave(); });
   return rp;
 }
 

@@ -121,6 +121,13 @@ bool owns_all(cluster_pointer self, const std::vector<std::string>& sessions) {
   return true;
 }
 
+bool may_serve_all(cluster_pointer self, const std::vector<std::string>& sessions) {
+  for (const auto& id : sessions)
+    if (!may_serve_here(self, id))
+      return false;
+  return true;
+}
+
 std::vector<std::string> sessions_of(const std::vector<ranked_message>& picks) {
   std::vector<std::string> sessions;
   for (const auto& pick : picks)

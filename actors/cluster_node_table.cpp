@@ -36,28 +36,47 @@ std::string comma_separated(const std::vector<std::string>& names) {
   return out;
 }
 
-/// Tells every connected node that the table changed, so that it reads it
-/// now rather than at its next heartbeat round.
-void announce_change(cluster_pointer self) {
-  for (const auto& [address, peer] : self->state.peers)
-    self->send(peer.handle, members_atom::value);
+/// Notes each member's renewals as this read shows them, on this node's
+/// own clock: a count not seen before is from now.
+void observe_renewals(cluster_pointer self, const membership_table& table) {
+  auto& st = self->state;
+  auto now = st.settings.serving->now();
+  std::map<std::string, cluster_state::renewals_seen> seen;
+  for (const auto& row : table.rows) {
+    auto before = st.renewals.find(row.id());
+    if (before != st.renewals.end() && before->second.count == row.renewals)
+      seen[row.id()] = before->second;
+    else
+      seen[row.id()] = {row.renewals, now};
+  }
+  st.renewals = std::move(seen);
 }
 
-/// Active rows of other members with no sign of life for the failure
-/// timeout (on Redis' clock). Judged only once this node's own reads have
-/// worked for that long: after Redis was down, everyone's last sign of
-/// life is old, and the first node back must not declare the others dead.
+/// Whether the member `id` renewed its lease within the failure timeout,
+/// as this node saw it.
+bool renewed_lately(cluster_pointer self, const std::string& id) {
+  auto& st = self->state;
+  auto seen = st.renewals.find(id);
+  return seen != st.renewals.end()
+         && st.settings.serving->now() - seen->second.since
+              < st.settings.failure_timeout;
+}
+
+/// Active rows of other members that have not renewed their lease for the
+/// failure timeout (on this node's clock: they lost Redis, or stopped).
+/// Judged only once this node's own reads have worked for that long: after
+/// Redis was down, nobody renewed, and the first node back must not
+/// declare the others dead.
 std::vector<member_row> departed_members(cluster_pointer self,
                                          const membership_table& table) {
   auto& st = self->state;
-  auto silent_after = st.settings.failure_timeout.count();
   std::vector<member_row> departed;
   if (self->clock().now() - st.reading_since < st.settings.failure_timeout)
     return departed;
   for (const auto& row : table.rows) {
     if (row.status != member_status::active || row.id() == st.self_id())
       continue;
-    if (table.now_ms - row.alive_ms > silent_after) {
+    if (!renewed_lately(self, row.id())) {
       auto dead = row;
       dead.status = member_status::dead;
       departed.push_back(dead);
@@ -74,9 +93,35 @@ std::string live_namesake(cluster_pointer self, const membership_table& table) {
   for (const auto& row : table.rows)
     if (row.status == member_status::active
         && row.address == st.settings.self_name && row.id() != st.self_id()
-        && table.now_ms - row.alive_ms <= st.settings.failure_timeout.count())
+        && renewed_lately(self, row.id()))
       return row.id();
   return {};
+}
+
+/// When this node last saw the member `id` renew (now, if never).
+boot_clock::time_point last_renewal_seen(cluster_pointer self,
+                                         const std::string& id) {
+  auto& st = self->state;
+  auto seen = st.renewals.find(id);
+  return seen != st.renewals.end() ? seen->second.since
+                                   : st.settings.serving->now();
+}
+
+/// Members that died within the hour, seen in this node's first view: it
+/// cannot know when they last renewed, so it waits a full lease from now
+/// before loading what they may have owned.
+void hold_for_the_dead(cluster_pointer self, const membership_table& table,
+                       const std::map<std::string, std::string>& members) {
+  std::vector<std::string> addresses;
+  for (const auto& member : members)
+    addresses.push_back(member.first);
+  for (const auto& row : table.rows)
+    if (row.status == member_status::dead) {
+      auto before = addresses;
+      before.push_back(row.address);
+      hold_until_lapsed(self, row.address, std::move(before),
+                        last_renewal_seen(self, row.id()));
+    }
 }
 
 /// This node does not join, for `why`: it says so once the failure
@@ -176,14 +221,19 @@ void admit(cluster_pointer self) {
     if (address == st.settings.self_name || peer == st.peers.end())
       continue;
     ++*waiting;
-    // A member that does not answer is not waited for (the fence keeps its
-    // late writes out); one that cannot reach this node keeps it out.
+    // A member that does not answer is not waited for, but what it owned
+    // before this node joined is not loaded until its lease for that view
+    // ran out; one that cannot reach this node keeps it out.
+    auto member = address;
     self->request(peer->second.handle, st.settings.forward_timeout,
                   release_atom::value, st.version)
       .then([=](ok_atom) { one_done(); },
             [=](caf::error& err) {
               if (is_service_error(err, service_errc::owner_unreachable))
                 *unreachable = self->system().render(err);
+              else
+                hold_until_lapsed(self, member, members_without_self(self),
+                                  self->state.first_view_at);
               one_done();
             });
   }
@@ -204,10 +254,18 @@ void adopt_view(cluster_pointer self, const membership_table& table) {
   for (const auto& [address, id] : st.member_ids)
     if (ids.count(address) == 0 || ids.at(address) != id) {
       auto row = table.find(id);
-      log_membership(self, address + (row != nullptr && row->status == member_status::left
-                             ? " left (it is shutting down)"
-                             : " left (declared dead)"));
+      bool left = row != nullptr && row->status == member_status::left;
+      log_membership(self, address + (left ? " left (it is shutting down)"
+                                           : " left (declared dead)"));
+      // One that left released every session first; a dead one may still
+      // serve them until its lease runs out.
+      if (!left)
+        hold_until_lapsed(self, address, st.members, last_renewal_seen(self, id));
     }
+  if (first_view) {
+    st.first_view_at = st.settings.serving->now();
+    hold_for_the_dead(self, table, ids);
+  }
   st.member_ids = std::move(ids);
   st.version = table.version;
   st.members.clear();
@@ -217,6 +275,7 @@ void adopt_view(cluster_pointer self, const membership_table& table) {
     static_cast<int64_t>(st.members.size()));
   metrics::global().cluster_view_version.set(
     static_cast<int64_t>(st.version));
+  st.settings.serving->adopt(history_of(table));
   log_membership(self, "view " + std::to_string(st.version) + ": members "
               + comma_separated(st.members));
   if (first_view) {
@@ -239,6 +298,7 @@ void rejoin(cluster_pointer self) {
   auto& st = self->state;
   log_warn("cluster", "this node was declared dead; rejoining as a new member",
            {text_field("node", st.self_id())});
+  st.settings.serving->revoke();
   retire_all_sessions(self);
   st.settings.incarnation = unix_time_us();
   st.joined = false;
@@ -297,9 +357,30 @@ void reach_back(cluster_pointer self, const caf::node_id& node,
   connect_once(self, joiner->first, node, 5, std::move(then), std::move(fail));
 }
 
+/// Another Redis process answers than before (a restart, a failover): it
+/// may have lost the newest renewals and declarations of death, so a
+/// member declared dead may hold a lease again. Every node serves nothing
+/// from memory for a full lease, so that every lease granted before ran
+/// out, then goes on with the table as this Redis has it.
+void notice_redis_change(cluster_pointer self, const std::string& run_id) {
+  auto& st = self->state;
+  bool changed = !st.redis_run_id.empty() && run_id != st.redis_run_id;
+  st.redis_run_id = run_id;
+  if (!changed || !st.joined)
+    return;
+  log_warn("cluster",
+           "Redis restarted or failed over: serving nothing from memory for "
+           "a lease (" + std::to_string(st.settings.lease.count()) + " ms)",
+           {text_field("node", st.self_id())});
+  st.settings.serving->revoke();
+  retire_all_sessions(self);
+  st.quarantine_until = st.settings.serving->now() + st.settings.lease;
+}
+
 /// A read of the table that was sent at `sent` succeeded.
 void read_succeeded(cluster_pointer self, caf::actor_clock::time_point sent) {
   auto& st = self->state;
+  st.cut_off = false;
   if (st.read_failing) {
     st.read_failing = false;
     st.reading_since = self->clock().now();
@@ -308,6 +389,45 @@ void read_succeeded(cluster_pointer self, caf::actor_clock::time_point sent) {
 }
 
 } // namespace
+
+std::shared_ptr<const view_history> history_of(const membership_table& table) {
+  auto view = std::make_shared<view_history>();
+  view->version = table.version;
+  view->known_since = table.known_since;
+  for (const auto& row : table.rows)
+    view->spans.push_back({row.address, row.joined,
+                           row.status == member_status::active ? 0 : row.ended});
+  return view;
+}
+
+void lease_renewed(cluster_pointer self, boot_clock::time_point sent) {
+  auto& st = self->state;
+  if (!st.joined || st.leaving || sent < st.quarantine_until)
+    return;
+  // The holder stops before the others count its lease out: clocks may
+  // run at slightly different rates.
+  auto margin = st.settings.lease / 20;
+  st.settings.serving->renewed(st.settings.self_name, history_of(st.table),
+                               sent + st.settings.lease - margin);
+  retry_waiting(self);
+}
+
+void hold_until_lapsed(cluster_pointer self, const std::string& address,
+                       std::vector<std::string> members_before,
+                       boot_clock::time_point last_renewal) {
+  auto& st = self->state;
+  auto until = last_renewal + st.settings.lease;
+  if (until > st.settings.serving->now())
+    st.holds.push_back({address, std::move(members_before), until});
+}
+
+std::vector<std::string> members_without_self(cluster_pointer self) {
+  auto members = self->state.members;
+  members.erase(std::remove(members.begin(), members.end(),
+                            self->state.settings.self_name),
+                members.end());
+  return members;
+}
 
 void write_rows(cluster_pointer self, uint64_t expected,
                 std::vector<member_row> rows) {
@@ -342,12 +462,23 @@ void reread_table(cluster_pointer self, std::function<void()> then,
                   std::function<void(caf::error)> fail) {
   auto& st = self->state;
   auto sent = self->clock().now();
+  // The lease runs from when its renewal is sent.
+  auto renewal_sent = st.settings.serving->now();
+  auto held = st.joined ? st.version : 0;
   self->request(st.store, st.settings.failure_timeout, members_atom::value,
-                st.joined ? st.self_id() : std::string{})
+                st.joined ? st.self_id() : std::string{}, held)
     .then(
       [=](membership_table& table) {
         read_succeeded(self, sent);
+        notice_redis_change(self, table.redis_run_id);
+        bool renewed = table.renewed;
+        auto version = table.version;
         table_read(self, std::move(table));
+        auto& st = self->state;
+        if (renewed)
+          lease_renewed(self, renewal_sent);
+        else if (st.joined && version != held && st.version == version)
+          read_table(self); // renew under the view just adopted
         then();
       },
       [=](caf::error& err) { fail(std::move(err)); });
@@ -358,6 +489,7 @@ void table_read(cluster_pointer self, membership_table table) {
   // Replies come in order (one connection, one slot): a lower version is
   // a table that was reset (Redis restarted empty, or failed over to a
   // replica that lagged), and is taken as it is.
+  observe_renewals(self, table);
   st.table = std::move(table);
   reach_out(self);
   const auto& current = st.table;
@@ -394,21 +526,18 @@ void table_read(cluster_pointer self, membership_table table) {
 
 void suspend_if_cut_off(cluster_pointer self) {
   auto& st = self->state;
-  if (!st.joined
+  if (!st.joined || st.cut_off
       || self->clock().now() - st.last_read_sent < st.settings.failure_timeout / 2)
     return;
   log_warn("cluster",
            "cannot read the membership table in Redis: serving no session "
-           "until it can (the others may declare this node dead)",
+           "itself until it can, forwarding each to its owner among the "
+           "others (they will declare this node dead)",
            {text_field("node", st.self_id())});
+  st.settings.serving->revoke();
   retire_all_sessions(self);
-  st.joined = false;
-  st.admitted = false;
-  st.members.clear();
-  st.member_ids.clear();
-  metrics::global().cluster_members.set(0);
-  // Requests wait for the next read (within their timeout) rather than
-  // fail: a read that works again ends this.
+  st.cut_off = true;
+  retry_waiting(self);
 }
 
 caf::result<ok_atom> release_moved(cluster_pointer self, uint64_t version) {

@@ -14,6 +14,10 @@ namespace motorhead {
 
 namespace {
 
+/// The rows of members that left or died are kept an hour: long enough to
+/// read in the log what became of a node.
+constexpr int64_t keep_departed_ms = 3'600'000;
+
 using operation_result = outcome<std::vector<redis_reply>>;
 using plan_builder = std::function<store::write_plan(const store::key_layout&)>;
 
@@ -402,11 +406,12 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
                    rp, store::decode_rate_limit);
       return rp;
     },
-    [=](members_atom, const std::string& reader) {
+    [=](members_atom, const std::string& reader, uint64_t held_version) {
       auto rp = self->make_response_promise<store::membership_table>();
       enqueue_read(self,
-                   commands_only([reader](const store::key_layout&) {
-                     return store::membership_read_commands(reader);
+                   commands_only([=](const store::key_layout&) {
+                     return store::membership_read_commands(reader,
+                                                            held_version);
                    }),
                    rp, store::decode_membership);
       return rp;
@@ -414,14 +419,24 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
     [=](members_atom, uint64_t expected,
         const std::vector<store::member_row>& rows) {
       auto rp = self->make_response_promise<store::membership_write_result>();
-      // The rows of members that left or died are kept an hour: long
-      // enough to read in the log what became of a node.
       enqueue_read(self,
                    commands_only([=](const store::key_layout&) {
                      return store::membership_write_commands(
-                       expected, rows, int64_t{3'600'000});
+                       expected, rows, keep_departed_ms);
                    }),
                    rp, store::decode_membership_write);
+      return rp;
+    },
+    [=](suspect_atom, uint64_t expected, const std::string& suspect,
+        const std::string& suspecter, int64_t window_ms) {
+      auto rp = self->make_response_promise<store::membership_suspect_result>();
+      enqueue_read(self,
+                   commands_only([=](const store::key_layout&) {
+                     return store::membership_suspect_commands(
+                       expected, suspect, suspecter, window_ms,
+                       keep_departed_ms);
+                   }),
+                   rp, store::decode_membership_suspect);
       return rp;
     },
     [=](flush_atom) { flush(self); },

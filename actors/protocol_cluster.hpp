@@ -32,6 +32,19 @@ using node_actor = caf::typed_actor<
                   access_scope>::with<std::vector<retrieval_hit>>,
   caf::replies_to<forward_atom, info_atom, std::string, session_patch,
                   access_scope>::with<session_info>,
+  // The same requests from a member that cannot reach the session's owner
+  // itself (a one-way cut between them): this node forwards them to the
+  // owner, and answers what it answers.
+  caf::replies_to<relay_atom, forward_atom, memory_get_atom, std::string,
+                  access_scope>::with<memory_view>,
+  caf::replies_to<relay_atom, forward_atom, memory_append_atom, std::string,
+                  append_request, access_scope>::with<ok_atom>,
+  caf::replies_to<relay_atom, forward_atom, memory_delete_atom, std::string,
+                  erase_request, access_scope>::with<ok_atom>,
+  caf::replies_to<relay_atom, forward_atom, retrieve_atom, std::string,
+                  retrieval_query, access_scope>::with<std::vector<retrieval_hit>>,
+  caf::replies_to<relay_atom, forward_atom, info_atom, std::string,
+                  session_patch, access_scope>::with<session_info>,
   // The steps of a namespace's search, for the sessions this node owns.
   caf::replies_to<forward_atom, stats_atom, std::vector<std::string>,
                   retrieval_query, access_scope>::with<corpus_stats>,

@@ -61,11 +61,16 @@ using persistence_actor = caf::typed_actor<
   // call may go (and takes it from the buckets), else how many ms to wait.
   caf::replies_to<rate_atom, uint64_t, uint64_t, uint64_t>::with<int64_t>,
   // The cluster's membership table: read (with the id of the member whose
-  // sign of life to record, or ""), and changed if still at a version.
-  caf::replies_to<members_atom, std::string>::with<store::membership_table>,
+  // lease to renew, or "", and the version it holds), changed if still at a
+  // version, and a member's suspicion of another (suspect, suspecter, how
+  // long a suspicion counts in ms) recorded if still at a version.
+  caf::replies_to<members_atom, std::string,
+                  uint64_t>::with<store::membership_table>,
   caf::replies_to<members_atom, uint64_t,
                   std::vector<store::member_row>>::with<
     store::membership_write_result>,
+  caf::replies_to<suspect_atom, uint64_t, std::string, std::string,
+                  int64_t>::with<store::membership_suspect_result>,
   // Sent by the persistence actor to itself: run the pending round trip.
   caf::reacts_to<flush_atom>>;
 
@@ -111,13 +116,13 @@ typename Inspector::result_type inspect(Inspector& f, vector_batch& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_row& x) {
   return f(caf::meta::type_name("member_row"), x.address, x.incarnation,
-           x.status, x.changed_ms, x.alive_ms);
+           x.status, x.changed_ms, x.joined, x.ended, x.renewals);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, membership_table& x) {
-  return f(caf::meta::type_name("membership_table"), x.version, x.now_ms,
-           x.rows, x.reader_active);
+  return f(caf::meta::type_name("membership_table"), x.version, x.rows,
+           x.known_since, x.renewed, x.redis_run_id);
 }
 
 template <class Inspector>
@@ -125,6 +130,13 @@ typename Inspector::result_type
 inspect(Inspector& f, membership_write_result& x) {
   return f(caf::meta::type_name("membership_write_result"), x.written,
            x.version);
+}
+
+template <class Inspector>
+typename Inspector::result_type
+inspect(Inspector& f, membership_suspect_result& x) {
+  return f(caf::meta::type_name("membership_suspect_result"), x.recorded,
+           x.declared_dead, x.version);
 }
 
 template <class Inspector>

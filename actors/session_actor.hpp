@@ -16,6 +16,7 @@
 #include "actors/protocol.hpp"
 #include "core/metrics.hpp"
 #include "core/packed_message.hpp"
+#include "core/serving_lease.hpp"
 #include "core/retrieval_index.hpp"
 #include "core/tokenizer.hpp"
 
@@ -46,6 +47,9 @@ struct session_setup {
   session_peers peers;
   /// Counts the tokens of posted messages; none: they count 0.
   std::shared_ptr<const bpe_tokenizer> tokenizer;
+  /// The node's lease to serve from memory, checked on every request;
+  /// none: every session is served (a registry on its own, in tests).
+  std::shared_ptr<const serving_lease> lease;
 };
 
 struct session_state {
@@ -89,6 +93,9 @@ struct session_state {
   std::vector<std::string> namespace_claims;
   /// The fencing token claimed at load; every write carries it.
   uint64_t epoch = 0;
+  /// The newest view of the membership in which this node owned the
+  /// session throughout since it was loaded (see serving_lease).
+  uint64_t lease_version = 0;
 
   /// Redis' summary generation as of the last acknowledged write: it moves
   /// on when a context is posted or the session deleted, and a fold commits

@@ -157,12 +157,41 @@ void read_state(session_pointer self, Fn fn, Fail fail) {
       [=](caf::error& err) mutable { fail(err); });
 }
 
+/// Whether the node's lease lets this session answer now: from memory
+/// when loaded (it stayed this node's in every view since), or after a
+/// load (it is this node's in the lease's view). Checked when a request is
+/// handled, not when it arrived: a node paused past its lease answers
+/// nothing it queued meanwhile from memory.
+inline bool leased(session_state& st) {
+  const auto& lease = st.setup->lease;
+  if (!lease)
+    return true;
+  if (st.loaded)
+    return lease->covers(st.id, st.lease_version);
+  auto version = lease->may_load(st.id);
+  if (!version)
+    return false;
+  st.lease_version = *version;
+  return true;
+}
+
 /// Runs `fn` once the session's state is loaded from Redis (see
-/// read_state). A session that exists nowhere is loaded without a claim:
-/// a read stores nothing.
+/// read_state), while the node's lease covers the session (see leased);
+/// else `fail` gets `moved` and the session stops: the next request finds
+/// its owner anew. A session that exists nowhere is loaded without a
+/// claim: a read stores nothing.
 template <class Fn, class Fail>
 void with_loaded_state(session_pointer self, Fn fn, Fail fail) {
-  if (self->state.loaded) {
+  auto& st = self->state;
+  if (!leased(st)) {
+    auto err = make_error(service_errc::moved,
+                          "this node's lease does not cover the session now");
+    fail(err);
+    st.retiring = true;
+    stop_if_retired(self);
+    return;
+  }
+  if (st.loaded) {
     fn();
     return;
   }

@@ -143,8 +143,11 @@ spawn_summarizers(caf::actor_system& system, const settings& cfg,
 /// published on the cluster port, and the connector that reaches the
 /// members. Returns an error or "".
 std::string join_cluster(caf::actor_system& system, const settings& cfg,
-                         node_actors& actors) {
+                         node_actors& actors,
+                         std::shared_ptr<serving_lease> lease) {
   cluster_settings cluster;
+  cluster.lease = cfg.cluster_lease;
+  cluster.serving = std::move(lease);
   cluster.incarnation = unix_time_us();
   cluster.seeds = cfg.cluster_peers;
   cluster.heartbeat = cfg.cluster_heartbeat;
@@ -226,15 +229,16 @@ outcome<node_actors> start_actors(caf::actor_system& system,
   limits.long_term_memory = cfg.long_term_memory;
   limits.embedding_batch = cfg.embedding_batch;
   limits.embedder_timeout = cfg.provider_timeout * cfg.provider_max_attempts;
+  auto lease = std::make_shared<serving_lease>();
   actors.registry = system.spawn(
     session_registry,
     session_setup{limits,
                   {actors.store, summarizer_actor{actors.pool},
                    actors.embedder},
-                  std::move(*tokenizer.value)},
+                  std::move(*tokenizer.value), lease},
     session_cache_policy{cfg.session_idle, cfg.max_sessions});
   actors.router = actors.registry;
-  if (auto err = join_cluster(system, cfg, actors); !err.empty()) {
+  if (auto err = join_cluster(system, cfg, actors, lease); !err.empty()) {
     actors.stop();
     return outcome<node_actors>::failure(err);
   }

@@ -387,8 +387,14 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_CLUSTER_HEARTBEAT_MS", "500", "heartbeat interval between nodes",
      duration_option(&settings::cluster_heartbeat, 10, 60000)},
     {"MOTORHEAD_CLUSTER_FAILURE_MS", "2000",
-     "a node that answers no heartbeat for this long leaves the membership",
+     "a node that a majority of the others cannot reach, or that cannot "
+     "renew its lease in Redis, for this long leaves the membership",
      duration_option(&settings::cluster_failure, 50, 600000)},
+    {"MOTORHEAD_CLUSTER_LEASE_MS", nullptr,
+     "how long a node serves its sessions from memory after a renewal of "
+     "its lease in Redis (renewed every heartbeat); at most the failure "
+     "time, which it is by default",
+     duration_option(&settings::cluster_lease, 50, 600000)},
     {"MOTORHEAD_API_KEYS", nullptr,
      "comma-separated keys; when set, every route but health needs one "
      "(Authorization: Bearer <key>, x-metal-api-key: <key> or /key/<key>/ "
@@ -492,6 +498,16 @@ std::string resolve_cluster_identity(settings& cfg) {
   // peers declared it dead; its own heartbeats must come more often.
   if (cfg.cluster_heartbeat * 2 >= cfg.cluster_failure)
     return "MOTORHEAD_CLUSTER_HEARTBEAT_MS must be below half of "
+           "MOTORHEAD_CLUSTER_FAILURE_MS";
+  // Renewals come every heartbeat: a lease must outlast a few of them. A
+  // node that lost its lease is declared dead after the failure time; a
+  // longer lease would keep its sessions unserved longer still.
+  if (cfg.cluster_lease.count() == 0)
+    cfg.cluster_lease = cfg.cluster_failure;
+  if (cfg.cluster_heartbeat * 2 >= cfg.cluster_lease
+      || cfg.cluster_lease > cfg.cluster_failure)
+    return "MOTORHEAD_CLUSTER_LEASE_MS must be over twice "
+           "MOTORHEAD_CLUSTER_HEARTBEAT_MS and at most "
            "MOTORHEAD_CLUSTER_FAILURE_MS";
   if (cfg.node_name.empty() && cfg.cluster_port != 0)
     for (const auto& peer : cfg.cluster_peers) {

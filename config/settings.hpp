@@ -91,6 +91,7 @@ struct settings {
   std::string cluster_tls_ca;
   std::chrono::milliseconds cluster_heartbeat{500};
   std::chrono::milliseconds cluster_failure{2000};
+  std::chrono::milliseconds cluster_lease{0}; // 0: the failure time
   bool data_envelope = true;
   std::vector<std::string> cors_origins; // empty: CORS off
   log_level log_min = log_level::info;

@@ -25,12 +25,27 @@ uint64_t stable_hash(std::string_view text) {
   return mix(hash);
 }
 
+namespace {
+
+uint64_t weight_of(const std::string& member, const std::string& session) {
+  return stable_hash(member + '\0' + session);
+}
+
+} // namespace
+
+bool wins_over(const std::string& member, const std::string& rival,
+               const std::string& session) {
+  auto mine = weight_of(member, session);
+  auto theirs = weight_of(rival, session);
+  return mine > theirs || (mine == theirs && member < rival);
+}
+
 std::string owner_of(const std::string& session,
                      const std::vector<std::string>& members) {
   std::string best;
   uint64_t best_weight = 0;
   for (const auto& member : members) {
-    auto weight = stable_hash(member + '\0' + session);
+    auto weight = weight_of(member, session);
     if (best.empty() || weight > best_weight
         || (weight == best_weight && member < best)) {
       best = member;

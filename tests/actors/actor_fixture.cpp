@@ -26,6 +26,30 @@ int64_t milliseconds_on(caf::actor_clock& clock) {
     .count();
 }
 
+/// Writes `rows` into `table` at its next version, as the write script
+/// does: each replaces the row of its id, keeping the version an active
+/// row joined at; a row that is no longer active ended at the new version.
+void write_member_rows(store::membership_table& table,
+                       std::vector<store::member_row> rows, int64_t now_ms) {
+  auto version = ++table.version;
+  for (auto& row : rows) {
+    row.changed_ms = now_ms;
+    auto same = std::find_if(table.rows.begin(), table.rows.end(),
+                             [&](const store::member_row& r) {
+                               return r.id() == row.id();
+                             });
+    bool was_active = same != table.rows.end()
+                      && same->status == store::member_status::active;
+    row.joined = was_active ? same->joined : version;
+    row.ended = row.status == store::member_status::active ? 0 : version;
+    row.renewals = same != table.rows.end() ? same->renewals : 0;
+    if (same != table.rows.end())
+      *same = row;
+    else
+      table.rows.push_back(row);
+  }
+}
+
 /// Runs `fn` (returning caf::expected<T>) now, or later in order when the
 /// store holds its requests. A write whose answer is to be lost is applied
 /// and answered with write_unknown.
@@ -198,14 +222,18 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
         return ok_atom::value;
       });
     },
-    [=](members_atom, const std::string& reader) {
+    [=](members_atom, const std::string& reader, uint64_t held)
+      -> caf::result<store::membership_table> {
+      if (self->state.down)
+        return unavailable();
       auto& table = self->state.members;
-      table.now_ms = milliseconds_on(self->clock());
-      table.reader_active = false;
+      table.renewed = false;
+      table.redis_run_id = self->state.run_id;
       for (auto& row : table.rows)
-        if (row.id() == reader && row.status == store::member_status::active) {
-          row.alive_ms = table.now_ms;
-          table.reader_active = true;
+        if (row.id() == reader && row.status == store::member_status::active
+            && held == table.version) {
+          ++row.renewals;
+          table.renewed = true;
         }
       return table;
     },
@@ -213,20 +241,36 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
       auto& table = self->state.members;
       if (table.version != expected)
         return store::membership_write_result{false, table.version};
+      write_member_rows(table, std::move(rows), milliseconds_on(self->clock()));
+      return store::membership_write_result{true, table.version};
+    },
+    [=](suspect_atom, uint64_t expected, const std::string& suspect,
+        const std::string& suspecter, int64_t window_ms) {
+      auto& table = self->state.members;
+      if (table.version != expected)
+        return store::membership_suspect_result{false, false, table.version};
       auto now = milliseconds_on(self->clock());
-      for (auto& row : rows) {
-        row.changed_ms = now;
-        row.alive_ms = row.status == store::member_status::active ? now : 0;
-        auto same = std::find_if(table.rows.begin(), table.rows.end(),
-                                 [&](const store::member_row& r) {
-                                   return r.id() == row.id();
-                                 });
-        if (same != table.rows.end())
-          *same = row;
-        else
-          table.rows.push_back(row);
+      self->state.suspicions[{suspect, suspecter}] = now;
+      std::size_t others = 0, suspecting = 0;
+      const store::member_row* suspected = nullptr;
+      for (const auto& row : table.rows) {
+        if (row.status != store::member_status::active)
+          continue;
+        if (row.id() == suspect) {
+          suspected = &row;
+          continue;
+        }
+        ++others;
+        auto at = self->state.suspicions.find({suspect, row.id()});
+        if (at != self->state.suspicions.end() && now - at->second <= window_ms)
+          ++suspecting;
       }
-      return store::membership_write_result{true, ++table.version};
+      if (suspected == nullptr || suspecting * 2 <= others)
+        return store::membership_suspect_result{true, false, table.version};
+      auto dead = *suspected;
+      dead.status = store::member_status::dead;
+      write_member_rows(table, {dead}, now);
+      return store::membership_suspect_result{true, true, table.version};
     },
     [=](pending_atom, uint32_t) -> std::vector<std::string> { return {}; },
     [=](forget_atom, const std::string&) {
@@ -294,7 +338,7 @@ actor_fixture::actor_fixture() {
   store = sys.spawn(fake_store);
   summarizer = sys.spawn(fake_summarizer);
   registry = sys.spawn(session_registry,
-                       session_setup{limits, {store, summarizer, {}}, nullptr},
+                       session_setup{limits, {store, summarizer, {}}, nullptr, nullptr},
                        cache);
   sched.run();
 }

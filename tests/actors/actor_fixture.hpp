@@ -34,8 +34,14 @@ struct fake_store_state {
   /// The message ids each session stored (a POST repeating all of them is
   /// a retry, some of them a conflict).
   std::map<std::string, std::set<std::string>> ids;
-  /// The cluster's membership table, its rows' signs of life kept in them.
+  /// The cluster's membership table, its rows' renewals kept in them, and
+  /// when (ms on the test clock) each member suspected another, by
+  /// (suspect, suspecter).
   store::membership_table members;
+  std::map<std::pair<std::string, std::string>, int64_t> suspicions;
+  /// The run id of the Redis process it stands in for: a test changes it
+  /// to play a restart or a failover.
+  std::string run_id = "first";
   /// Sessions with a write stored (a load claims only those).
   std::set<std::string> written;
   std::size_t claims = 0; // claims of sessions that existed nowhere

@@ -44,6 +44,29 @@ silent_node(node_actor::stateful_pointer<silent_node_state> self) {
       hold();
       return {};
     },
+    [=](relay_atom, forward_atom, memory_get_atom, std::string&,
+        access_scope&) -> caf::delegated<memory_view> { hold(); return {}; },
+    [=](relay_atom, forward_atom, memory_append_atom, std::string&,
+        append_request&, access_scope&) -> caf::delegated<ok_atom> {
+      hold();
+      return {};
+    },
+    [=](relay_atom, forward_atom, memory_delete_atom, std::string&,
+        erase_request&, access_scope&) -> caf::delegated<ok_atom> {
+      hold();
+      return {};
+    },
+    [=](relay_atom, forward_atom, retrieve_atom, std::string&,
+        retrieval_query&, access_scope&)
+      -> caf::delegated<std::vector<retrieval_hit>> {
+      hold();
+      return {};
+    },
+    [=](relay_atom, forward_atom, info_atom, std::string&, session_patch&,
+        access_scope&) -> caf::delegated<session_info> {
+      hold();
+      return {};
+    },
     [=](forward_atom, stats_atom, std::vector<std::string>&,
         retrieval_query&, access_scope&) -> caf::delegated<corpus_stats> {
       hold();
@@ -86,6 +109,7 @@ struct cluster_fixture : actor_fixture {
     registry_actor registry;
     summarizer_pool_actor pool;
     cluster_actor cluster;
+    std::shared_ptr<serving_lease> lease; // on the test clock
   };
 
   cluster_fixture() {
@@ -114,13 +138,18 @@ struct cluster_fixture : actor_fixture {
     node n;
     n.name = name;
     n.pool = sys.spawn(summarizer_pool, std::move(workers), std::size_t{0});
+    n.lease = std::make_shared<serving_lease>([this] {
+      return boot_clock::time_point{std::chrono::duration_cast<boot_clock::duration>(
+        sched.clock().now().time_since_epoch())};
+    });
     n.registry = sys.spawn(session_registry,
                            session_setup{limits,
                                          {store, summarizer_actor{n.pool}, {}},
-                                         nullptr},
+                                         nullptr, n.lease},
                            cache);
     cluster_settings settings;
     settings.incarnation = incarnation;
+    settings.serving = n.lease;
     n.cluster = sys.spawn(cluster_node, settings, n.registry, n.pool, store,
                           caf::actor{});
     self->send(n.pool, overflow_atom::value, summarizer_actor{n.cluster});
@@ -132,6 +161,13 @@ struct cluster_fixture : actor_fixture {
   void next_heartbeat() {
     advance_time(std::chrono::milliseconds{500});
     sched.run();
+  }
+
+  /// Heartbeat rounds until a lease from now has run out: a dead member's
+  /// sessions may be loaded elsewhere.
+  void until_leases_lapse() {
+    for (int i = 0; i < 5; ++i)
+      next_heartbeat();
   }
 
   cluster_state& state_of(const node& n) {
@@ -209,6 +245,14 @@ CAF_TEST(when the owner dies its sessions move and reload) {
   caf::anon_send_exit(b.cluster, caf::exit_reason::kill);
   sched.run();
   CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a"}));
+  // b may serve its sessions from memory until its lease runs out, as a
+  // sees it: a waits that long before loading them.
+  CAF_REQUIRE_EQUAL(state_of(a).holds.size(), 1u);
+  CAF_CHECK_EQUAL(state_of(a).holds[0].address, "b");
+  CAF_CHECK(state_of(a).holds[0].until - a.lease->now()
+            > std::chrono::milliseconds{1500});
+  until_leases_lapse();
+  CAF_CHECK(state_of(a).holds.empty());
   CAF_REQUIRE(post_via(a, id, 2));
   CAF_CHECK_EQUAL(registry_of(a).sessions.count(id), 1u);
   auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id,
@@ -225,6 +269,7 @@ CAF_TEST(a member that joins takes only what moves to it once released) {
   caf::anon_send_exit(b.cluster, caf::exit_reason::kill);
   sched.run();
   CAF_CHECK_EQUAL(view_of(a).members, (std::vector<std::string>{"a"}));
+  until_leases_lapse();
   CAF_REQUIRE(post_via(a, stays, 1));
   CAF_REQUIRE(post_via(a, moves, 1));
   CAF_CHECK_EQUAL(registry_of(a).sessions.size(), 2u);
@@ -239,6 +284,10 @@ CAF_TEST(a member that joins takes only what moves to it once released) {
   // the other where it was.
   CAF_CHECK_EQUAL(registry_of(a).sessions.count(moves), 0u);
   CAF_CHECK_EQUAL(registry_of(a).sessions.count(stays), 1u);
+  // b2 cannot know when the b before it last renewed its lease: it waits
+  // a full lease before loading what that one owned.
+  CAF_CHECK_EQUAL(state_of(b2).holds.size(), 1u);
+  until_leases_lapse();
   CAF_REQUIRE(post_via(a, moves, 2));
   CAF_CHECK_EQUAL(registry_of(b2).sessions.count(moves), 1u);
   auto view = ask<memory_view>(b2.cluster, memory_get_atom::value, moves,
@@ -252,6 +301,7 @@ CAF_TEST(a joiner loads nothing before the members released it) {
   auto moves = session_owned_by("b");
   caf::anon_send_exit(b.cluster, caf::exit_reason::kill);
   sched.run();
+  until_leases_lapse();
   CAF_REQUIRE(post_via(a, moves, 1));
   hold_store(); // a's write of m2 is in flight when b2 joins
   auto posted = self->request(a.cluster, caf::infinite,
@@ -266,6 +316,7 @@ CAF_TEST(a joiner loads nothing before the members released it) {
   release_store(); // the table's writes and a's write land in order
   next_heartbeat();
   posted.receive([](ok_atom) {}, [](caf::error& err) { CAF_FAIL(err); });
+  until_leases_lapse(); // b2's wait for the b before it
   auto view = ask<memory_view>(a.cluster, memory_get_atom::value, moves,
                                access_scope{});
   CAF_REQUIRE(view);
@@ -379,7 +430,8 @@ CAF_TEST(requests forwarded to a peer that goes silent are not waited for) {
   CAF_REQUIRE(post_via(a, id, 1));
   // b's process hangs (as after SIGSTOP, or a connection that went dark).
   auto silent = sys.spawn(silent_node);
-  connect(a, node{"b", {}, {}, caf::actor_cast<cluster_actor>(silent)});
+  connect(a, node{"b", {}, {}, caf::actor_cast<cluster_actor>(silent), {}});
+  caf::anon_send_exit(b.cluster, caf::exit_reason::kill); // renews no more
   auto get = self->request(a.cluster, caf::infinite, memory_get_atom::value, id,
                            access_scope{});
   auto post = self->request(a.cluster, caf::infinite, memory_append_atom::value,
@@ -387,29 +439,108 @@ CAF_TEST(requests forwarded to a peer that goes silent are not waited for) {
                             access_scope{});
   sched.run();
   CAF_REQUIRE(self->mailbox().empty()); // both wait on b
-  // The next heartbeat round finds b silent for the failure timeout.
-  advance_time(std::chrono::milliseconds{500});
-  sched.run();
-  advance_time(std::chrono::milliseconds{2000});
-  sched.run();
+  // The heartbeat rounds find b silent for the failure timeout.
+  for (int round = 0; round < 5; ++round)
+    next_heartbeat();
   // The table says b is dead. (b's process is alive here and will rejoin,
   // as a new member.)
   CAF_CHECK_EQUAL(store_state().members.find("b/0")->status,
                   store::member_status::dead);
-  // The read went to the new owner at once; the write, which b may have
-  // stored, failed at once with an error that says so.
+  // The write, which b may have stored, failed at once with an error that
+  // says so.
+  CAF_REQUIRE(!self->mailbox().empty());
+  post.receive([](ok_atom) { CAF_FAIL("the write was acknowledged"); },
+               [](caf::error& err) {
+                 CAF_CHECK(is_service_error(err, service_errc::write_unknown));
+               });
+  // The read went to the new owner at once, which serves it once b's
+  // lease ran out (b may still serve from memory until then).
+  CAF_CHECK(self->mailbox().empty());
+  until_leases_lapse();
   CAF_REQUIRE(!self->mailbox().empty());
   get.receive(
     [](memory_view& view) {
       CAF_CHECK_EQUAL(contents(view), (std::vector<std::string>{"m1"}));
     },
     [](caf::error& err) { CAF_FAIL("the read failed: " << err); });
-  CAF_REQUIRE(!self->mailbox().empty());
-  post.receive([](ok_atom) { CAF_FAIL("the write was acknowledged"); },
-               [](caf::error& err) {
-                 CAF_CHECK(is_service_error(err, service_errc::write_unknown));
-               });
   caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(the lease is renewed every heartbeat round and lapses without Redis) {
+  auto mine = session_owned_by("a");
+  CAF_REQUIRE(post_via(a, mine, 1));
+  for (int round = 0; round < 8; ++round) {
+    next_heartbeat();
+    CAF_CHECK(a.lease->valid());
+  }
+  // Redis stops answering: the lease runs out within a lease (less a
+  // margin) from the last renewal sent, however long reads hang.
+  store_state().down = true;
+  auto last_renewal = a.lease->now() - std::chrono::milliseconds{500};
+  while (a.lease->valid())
+    next_heartbeat();
+  CAF_CHECK(a.lease->now() - last_renewal <= std::chrono::milliseconds{2000});
+  // What entered a now waits rather than being served from memory.
+  auto get = self->request(a.cluster, caf::infinite, memory_get_atom::value,
+                           mine, access_scope{});
+  sched.run();
+  CAF_CHECK(self->mailbox().empty());
+  store_state().down = false;
+  until_leases_lapse();
+  CAF_REQUIRE(!self->mailbox().empty());
+  get.receive([](memory_view&) {}, [](caf::error&) {});
+}
+
+CAF_TEST(a node paused past its lease answers nothing it queued meanwhile from memory) {
+  auto id = session_owned_by("a");
+  CAF_REQUIRE(post_via(a, id, 1));
+  CAF_REQUIRE_EQUAL(registry_of(a).sessions.count(id), 1u);
+  // A GET reaches the session's mailbox; then the process stops (SIGSTOP, a
+  // VM suspend) for longer than its lease, and resumes: the clock moved on,
+  // no renewal ran.
+  auto get = self->request(a.registry, caf::infinite, memory_get_atom::value,
+                           id, access_scope{});
+  sched.run_once(); // the registry hands the GET to the session
+  sched.clock().current_time += std::chrono::milliseconds{2500};
+  sched.run();
+  CAF_REQUIRE(!self->mailbox().empty());
+  get.receive(
+    [](memory_view&) { CAF_FAIL("answered from memory past the lease"); },
+    [](caf::error& err) {
+      CAF_CHECK(is_service_error(err, service_errc::moved));
+    });
+  // The session stopped; once the lease is renewed, it loads again.
+  CAF_CHECK_EQUAL(registry_of(a).sessions.count(id), 0u);
+  next_heartbeat();
+  auto view = ask<memory_view>(a.cluster, memory_get_atom::value, id,
+                               access_scope{});
+  CAF_REQUIRE(view);
+  CAF_CHECK_EQUAL(contents(*view), (std::vector<std::string>{"m1"}));
+}
+
+CAF_TEST(after Redis restarts no node serves from memory for a lease) {
+  auto mine = session_owned_by("a");
+  CAF_REQUIRE(post_via(a, mine, 1));
+  // Another Redis process answers (a restart, a failover): it may have
+  // lost the newest declarations of death, so leases granted before must
+  // run out before anyone serves from memory again.
+  store_state().run_id = "second";
+  next_heartbeat();
+  CAF_CHECK(!a.lease->valid());
+  CAF_CHECK(!b.lease->valid());
+  CAF_CHECK_EQUAL(registry_of(a).sessions.count(mine), 0u);
+  auto get = self->request(a.cluster, caf::infinite, memory_get_atom::value,
+                           mine, access_scope{});
+  sched.run();
+  CAF_CHECK(self->mailbox().empty());
+  until_leases_lapse();
+  CAF_CHECK(a.lease->valid());
+  CAF_REQUIRE(!self->mailbox().empty());
+  get.receive(
+    [](memory_view& view) {
+      CAF_CHECK_EQUAL(contents(view), (std::vector<std::string>{"m1"}));
+    },
+    [](caf::error& err) { CAF_FAIL("the read failed: " << err); });
 }
 
 CAF_TEST(a node with a full queue hands folds to a peer with credits) {

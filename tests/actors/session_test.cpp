@@ -49,7 +49,7 @@ CAF_TEST(a message outside the session interface is answered with an error) {
   // handler (actors/shared_behavior.hpp): what no handler takes is refused,
   // and the session goes on.
   auto setup = std::make_shared<const session_setup>(
-    session_setup{limits, {store, summarizer, {}}, nullptr});
+    session_setup{limits, {store, summarizer, {}}, nullptr, nullptr});
   auto direct = sys.spawn(motorhead::session, std::string{"direct"}, setup);
   auto refused = ask<ok_atom>(caf::actor_cast<caf::actor>(direct),
                               std::string{"not a session message"});

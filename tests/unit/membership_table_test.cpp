@@ -25,8 +25,10 @@ store::member_row member(std::string address, uint64_t incarnation,
 
 class MembershipTable : public ::testing::Test {
 protected:
-  store::membership_table read(const std::string& reader = "") {
-    auto result = redis->execute(store::membership_read_commands(reader), true);
+  store::membership_table read(const std::string& reader = "",
+                               uint64_t held_version = 0) {
+    auto result = redis->execute(
+      store::membership_read_commands(reader, held_version), true);
     EXPECT_TRUE(result.complete()) << result.error;
     auto table = store::decode_membership(result.replies);
     EXPECT_TRUE(table) << table.error;
@@ -44,18 +46,32 @@ protected:
     return written ? *written.value : store::membership_write_result{};
   }
 
+  store::membership_suspect_result suspect(uint64_t expected,
+                                           const std::string& suspect,
+                                           const std::string& suspecter,
+                                           int64_t window_ms = 10'000) {
+    auto result = redis->execute(
+      store::membership_suspect_commands(expected, suspect, suspecter,
+                                         window_ms, keep_departed_ms),
+      true);
+    EXPECT_TRUE(result.complete()) << result.error;
+    auto recorded = store::decode_membership_suspect(result.replies);
+    EXPECT_TRUE(recorded) << recorded.error;
+    return recorded ? *recorded.value : store::membership_suspect_result{};
+  }
+
   redis_server server;
   std::unique_ptr<redis_client> redis = server.client();
 };
 
 } // namespace
 
-TEST_F(MembershipTable, AnEmptyTableHasVersionZeroAndTheRedisClock) {
+TEST_F(MembershipTable, AnEmptyTableHasVersionZero) {
   auto table = read();
   EXPECT_EQ(table.version, 0u);
   EXPECT_TRUE(table.rows.empty());
-  EXPECT_GT(table.now_ms, 1'700'000'000'000);
-  EXPECT_FALSE(table.reader_active);
+  EXPECT_FALSE(table.renewed);
+  EXPECT_EQ(table.known_since, 0u);
 }
 
 TEST_F(MembershipTable, AWriteOnTheVersionItReadMovesItOn) {
@@ -68,8 +84,9 @@ TEST_F(MembershipTable, AWriteOnTheVersionItReadMovesItOn) {
   EXPECT_EQ(table.rows[0].address, "10.0.0.1:7000");
   EXPECT_EQ(table.rows[0].incarnation, 11u);
   EXPECT_EQ(table.rows[0].status, store::member_status::active);
-  // A member that joins counts as alive from its join.
-  EXPECT_GE(table.rows[0].alive_ms, table.rows[0].changed_ms);
+  EXPECT_EQ(table.rows[0].joined, 1u);
+  EXPECT_EQ(table.rows[0].ended, 0u);
+  EXPECT_EQ(table.rows[0].renewals, 0u);
   EXPECT_GT(table.rows[0].changed_ms, 0);
 }
 
@@ -84,22 +101,68 @@ TEST_F(MembershipTable, OfTwoWritesOnOneVersionOnlyTheFirstLands) {
   auto table = read();
   ASSERT_EQ(table.rows.size(), 1u);
   EXPECT_EQ(table.rows[0].status, store::member_status::dead);
-  EXPECT_EQ(table.rows[0].alive_ms, 0); // no sign of life once dead
+  // Active over [1, 2): what a lease holder needs to know of its views.
+  EXPECT_EQ(table.rows[0].joined, 1u);
+  EXPECT_EQ(table.rows[0].ended, 2u);
 }
 
-TEST_F(MembershipTable, OnlyAnActiveMemberLeavesASignOfLife) {
+TEST_F(MembershipTable, ARenewalNeedsAnActiveRowAndTheVersionTheReaderHolds) {
   ASSERT_TRUE(write(0, {member("a:1", 1), member("b:1", 2)}).written);
-  auto table = read("a:1/1");
-  EXPECT_TRUE(table.reader_active);
-  ASSERT_TRUE(write(1, {member("a:1", 1, store::member_status::dead)}).written);
-  table = read("a:1/1");
-  EXPECT_FALSE(table.reader_active); // declared dead: it must rejoin anew
-  EXPECT_EQ(table.find("a:1/1")->alive_ms, 0);
+  EXPECT_TRUE(read("a:1/1", 1).renewed);
+  EXPECT_TRUE(read("a:1/1", 1).renewed);
+  EXPECT_EQ(read().find("a:1/1")->renewals, 2u);
+  // The view moved on without the reader's knowing: no renewal under the
+  // old one.
+  ASSERT_TRUE(write(1, {member("c:1", 3)}).written);
+  EXPECT_FALSE(read("a:1/1", 1).renewed);
+  EXPECT_TRUE(read("a:1/1", 2).renewed);
+  ASSERT_TRUE(write(2, {member("a:1", 1, store::member_status::dead)}).written);
+  auto table = read("a:1/1", 3);
+  EXPECT_FALSE(table.renewed); // declared dead: it must rejoin anew
+  EXPECT_EQ(table.find("a:1/1")->renewals, 3u); // its last count stays
   // A restarted process is a new member: its own row, the old one stays.
-  EXPECT_FALSE(read("a:1/3").reader_active);
+  EXPECT_FALSE(read("a:1/3", 3).renewed);
   EXPECT_EQ(table.find("a:1/3"), nullptr);
-  // Signs of life change no view: the version stays.
-  EXPECT_EQ(table.version, 2u);
+  // Renewals change no view: the version stays.
+  EXPECT_EQ(table.version, 3u);
+}
+
+TEST_F(MembershipTable, AMajorityOfTheOthersSuspectingAMemberDeclaresItDead) {
+  ASSERT_TRUE(write(0, {member("a:1", 1), member("b:1", 2), member("c:1", 3)})
+                .written);
+  auto first = suspect(1, "b:1/2", "a:1/1");
+  EXPECT_TRUE(first.recorded);
+  EXPECT_FALSE(first.declared_dead); // one of two others
+  EXPECT_EQ(read().find("b:1/2")->status, store::member_status::active);
+  // b suspects a back (a cut between them): still one of two each.
+  EXPECT_FALSE(suspect(1, "a:1/1", "b:1/2").declared_dead);
+  auto second = suspect(1, "b:1/2", "c:1/3");
+  EXPECT_TRUE(second.declared_dead);
+  EXPECT_EQ(second.version, 2u);
+  auto table = read();
+  EXPECT_EQ(table.find("b:1/2")->status, store::member_status::dead);
+  EXPECT_EQ(table.find("b:1/2")->ended, 2u);
+  // b's suspicion of a never had a majority, and is gone with b.
+  EXPECT_EQ(table.find("a:1/1")->status, store::member_status::active);
+  EXPECT_EQ(redis->execute({{"HLEN", "motorhead:{members}:suspicions"}}, true)
+              .replies[0].integer, 0);
+}
+
+TEST_F(MembershipTable, OfTwoMembersSuspectingEachOtherTheFirstWriteStays) {
+  ASSERT_TRUE(write(0, {member("a:1", 1), member("b:1", 2)}).written);
+  auto first = suspect(1, "b:1/2", "a:1/1");
+  EXPECT_TRUE(first.declared_dead);
+  auto second = suspect(1, "a:1/1", "b:1/2");
+  EXPECT_FALSE(second.recorded); // the table moved on: b reads it, and rejoins
+  EXPECT_EQ(read().find("a:1/1")->status, store::member_status::active);
+}
+
+TEST_F(MembershipTable, OldSuspicionsDoNotCount) {
+  ASSERT_TRUE(write(0, {member("a:1", 1), member("b:1", 2), member("c:1", 3)})
+                .written);
+  EXPECT_FALSE(suspect(1, "b:1/2", "a:1/1", 1).declared_dead);
+  std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  EXPECT_FALSE(suspect(1, "b:1/2", "c:1/3", 1).declared_dead);
 }
 
 TEST_F(MembershipTable, RowsOfDepartedMembersAreForgottenByALaterWrite) {
@@ -112,12 +175,14 @@ TEST_F(MembershipTable, RowsOfDepartedMembersAreForgottenByALaterWrite) {
   auto table = read();
   EXPECT_EQ(table.find("a:1/1"), nullptr);
   EXPECT_EQ(table.rows.size(), 3u); // active ones stay, however old
+  // Views up to the version it ended at are no longer described.
+  EXPECT_EQ(table.known_since, 1u);
 }
 
 TEST_F(MembershipTable, ACorruptRowIsAnErrorNotAMember) {
   ASSERT_TRUE(redis->execute({{"HSET", "motorhead:{members}:rows", "x:1/1",
                                "active x:1"}}, true).complete());
-  auto result = redis->execute(store::membership_read_commands(""), true);
+  auto result = redis->execute(store::membership_read_commands("", 0), true);
   ASSERT_TRUE(result.complete());
   EXPECT_FALSE(store::decode_membership(result.replies));
 }
