@@ -149,6 +149,10 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
         return make_error(service_errc::not_member,
                           st.waiting_for.empty() ? "joining the cluster"
                                                  : st.waiting_for);
+      if (st.cut_off)
+        return make_error(service_errc::not_member,
+                          "cannot read the membership table in Redis: "
+                          "requests go to the other members");
       return self->delegate(st.registry, ping_atom::value);
     }),
     local_only(self, [=](cluster_atom, const std::string& id)

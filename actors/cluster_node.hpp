@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -103,6 +104,7 @@ struct cluster_state {
   /// Members of the view this node has not reached, by member id, since
   /// when: after the failure timeout it suspects them.
   std::map<std::string, boot_clock::time_point> unreached_since;
+  std::set<std::string> reached_ids; // members this node has reached
   boot_clock::time_point first_view_at; // when this node saw itself join
   /// The Redis process that answered the last read of the table, and until
   /// when this node serves nothing from memory because it changed (a
@@ -120,9 +122,9 @@ struct cluster_state {
   caf::actor_clock::time_point join_again_at;
   /// Since when this node's reads of the table have all succeeded, and
   /// when the last one that succeeded was sent: a node judges others'
-  /// signs of life only after its own reads worked for the failure
-  /// timeout, and serves nothing from memory once it could not read for
-  /// half of it (it may have been declared dead meanwhile).
+  /// renewals only after its own reads worked for the failure timeout,
+  /// and is cut off once it could not read for half of it (it may be
+  /// declared dead meanwhile).
   caf::actor_clock::time_point reading_since;
   caf::actor_clock::time_point last_read_sent;
   bool read_failing = false;

@@ -73,8 +73,8 @@ void announce_change(cluster_pointer self);
 /// Connects to the members and seeds not connected yet.
 void reach_out(cluster_pointer self);
 
-/// Reads the membership table (recording this node's sign of life once it
-/// is a member), then acts on it (see table_read).
+/// Reads the membership table (renewing this node's lease once it is a
+/// member), then acts on it (see table_read).
 void read_table(cluster_pointer self);
 
 /// Reads the table and acts on it, then runs `then`; or hands the error to
@@ -83,13 +83,13 @@ void reread_table(cluster_pointer self, std::function<void()> then,
                   std::function<void(caf::error)> fail);
 
 /// Acts on the table as read: rejoins as a new member when this node was
-/// declared dead; declares dead the members with no sign of life for the
+/// declared dead; declares dead the members that renewed nothing for the
 /// failure timeout; joins once every active member is reached; else
 /// adopts the view. Connects to members not connected yet.
 void table_read(cluster_pointer self, store::membership_table table);
 
 /// A connected node failed (silent, unreachable, down): what was forwarded
-/// to it is not waited for, and a member is declared dead in the table.
+/// to it is not waited for, and a member is suspected (see suspect).
 /// (A member that leaves because it shuts down still answers what it was
 /// sent.)
 void peer_failed(cluster_pointer self, std::string address,
@@ -177,9 +177,6 @@ bool sent_by_member(cluster_pointer self, const caf::node_id& node);
 /// it (it lost Redis) to the members.
 bool sent_by_known_node(cluster_pointer self, const caf::node_id& node);
 
-/// The address `node`'s process is connected at, or "".
-std::string address_of(cluster_pointer self, const caf::node_id& node);
-
 /// The owner a request for session `id` goes to: its owner in the view,
 /// or, while this node is cut off from Redis, among the other members.
 std::string route_owner(cluster_pointer self, const std::string& id);
@@ -254,7 +251,17 @@ void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
   }
   auto owner = route_owner(self, id);
   if (owner == st.settings.self_name) {
-    rp.delegate(st.registry, atom, xs...);
+    // A session the lease no longer covers when the request reaches it
+    // (the view moved on, the node paused) ran nothing and answers
+    // `moved`: the request is routed again.
+    self->request(st.registry, caf::infinite, atom, xs...)
+      .then([=](T& value) mutable { rp.deliver(std::move(value)); },
+            [=](caf::error& err) mutable {
+              if (retries > 0 && is_service_error(err, service_errc::moved))
+                route_to_owner(self, rp, id, retries - 1, atom, xs...);
+              else
+                rp.deliver(std::move(err));
+            });
     return;
   }
   auto via = member_reached(self, owner) ? owner : relay_for(self, owner);
@@ -312,6 +319,20 @@ void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
           if (!member_reached(self, owner) && self->state.version == version)
             return false;
           again();
+          return true;
+        },
+        answer_in_vain(rp));
+    } else if (moved && self->state.cut_off) {
+      // The owner's view still names this node, which cannot read the
+      // table: ask again a heartbeat later, until the members declared it
+      // dead (within the failure timeout), as often as it takes.
+      auto asked = self->clock().now();
+      wait_for(
+        self,
+        [=]() mutable {
+          if (self->clock().now() - asked < self->state.settings.heartbeat)
+            return false;
+          route_to_owner(self, rp, id, retries, atom, xs...);
           return true;
         },
         answer_in_vain(rp));
@@ -378,13 +399,10 @@ bool owns_all(cluster_pointer self, const std::vector<std::string>& sessions);
 /// Serves a forwarded request for `sessions` from the local registry when
 /// this node owns them all in its view, once it may serve them (admitted,
 /// its lease running, no hold on them); else answers `moved`, and the
-/// sender reads the table and routes it again. A request `sender` sent
-/// for sessions it owns itself in this node's view (it lost its lease: it
-/// cannot reach Redis) waits for the view without it.
+/// sender reads the table and routes it again.
 template <class T, class... Ts>
 void serve_if_owned(cluster_pointer self, caf::typed_response_promise<T> rp,
-                    const std::vector<std::string>& sessions,
-                    const std::string& sender, Ts... xs) {
+                    const std::vector<std::string>& sessions, Ts... xs) {
   auto& st = self->state;
   if (st.leaving) {
     rp.deliver(make_error(service_errc::leaving, "this node shuts down"));
@@ -403,16 +421,10 @@ void serve_if_owned(cluster_pointer self, caf::typed_response_promise<T> rp,
     reread_table(
       self,
       [=]() mutable {
-        auto& st = self->state;
-        if (ready())
-          return;
-        if (!sessions.empty() && !st.members.empty()
-            && owner_of(sessions.front(), st.members) == sender)
-          wait_for(self, ready, answer_in_vain(rp));
-        else
+        if (!ready())
           rp.deliver(make_error(service_errc::moved,
                                 "not this node's in view "
-                                  + std::to_string(st.version)));
+                                  + std::to_string(self->state.version)));
       },
       answer_in_vain(rp));
     return;
@@ -451,8 +463,7 @@ caf::result<T> serve_forwarded(cluster_pointer self,
   auto serve_when_member = [=]() mutable {
     if (!sent_by_known_node(self, sender))
       return false;
-    serve_if_owned(self, rp, sessions, address_of(self, sender), xs...,
-                   *scope);
+    serve_if_owned(self, rp, sessions, xs..., *scope);
     return true;
   };
   if (serve_when_member())

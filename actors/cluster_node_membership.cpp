@@ -178,12 +178,21 @@ void suspect_the_unreached(cluster_pointer self) {
   auto now = st.settings.serving->now();
   std::map<std::string, boot_clock::time_point> unreached;
   for (const auto& [address, id] : st.member_ids) {
-    if (address == st.settings.self_name || member_reached(self, address))
+    if (address == st.settings.self_name)
       continue;
+    if (member_reached(self, address)) {
+      st.reached_ids.insert(id);
+      continue;
+    }
     auto since = st.unreached_since.find(id);
     auto from = since != st.unreached_since.end() ? since->second : now;
     unreached[id] = from;
-    if (now - from >= st.settings.failure_timeout)
+    // A joiner never reached withdraws itself once its admission failed
+    // (two failure timeouts): it is suspected only after that.
+    auto patience = st.reached_ids.count(id) > 0
+                      ? st.settings.failure_timeout
+                      : st.settings.failure_timeout * 3;
+    if (now - from >= patience)
       suspect(self, id, "not reached for "
                           + std::to_string(st.settings.failure_timeout.count())
                           + " ms");
@@ -370,13 +379,6 @@ bool sent_by_known_node(cluster_pointer self, const caf::node_id& node) {
     if (peer.handle.node() == node)
       return !peer.id.empty() && st.table.find(peer.id) != nullptr;
   return false;
-}
-
-std::string address_of(cluster_pointer self, const caf::node_id& node) {
-  for (const auto& [address, peer] : self->state.peers)
-    if (peer.handle.node() == node)
-      return address;
-  return {};
 }
 
 bool from_member(cluster_pointer self) {

@@ -513,7 +513,7 @@ void table_read(cluster_pointer self, membership_table table) {
   }
   if (auto departed = departed_members(self, current); !departed.empty()) {
     for (const auto& row : departed)
-      log_membership(self, row.id() + " declared dead (no sign of life in Redis)");
+      log_membership(self, row.id() + " declared dead (no lease renewal in Redis)");
     write_rows(self, current.version, std::move(departed));
     return;
   }

@@ -15,9 +15,11 @@ const std::string rows_key = "motorhead:{members}:rows";
 const std::string renewals_key = "motorhead:{members}:renewals";
 const std::string suspicions_key = "motorhead:{members}:suspicions";
 const std::string forgotten_key = "motorhead:{members}:forgotten";
+const std::string generation_key = "motorhead:{members}:generation";
 
 std::vector<std::string> table_keys() {
-  return {version_key, rows_key, renewals_key, suspicions_key, forgotten_key};
+  return {version_key, rows_key, renewals_key, suspicions_key, forgotten_key,
+          generation_key};
 }
 
 // What the scripts that change the table share. KEYS: version, rows,
@@ -100,6 +102,7 @@ end
 // answers the version, whether it renewed, the rows, the renewals, the
 // version before which rows were forgotten and the run id of the Redis
 // process that answered (a restart or a failover changes it).
+// KEYS: version, rows, renewals, suspicions, forgotten, generation.
 const lua_script read_script{R"lua(
 local version = tonumber(redis.call('GET', KEYS[1]) or '0')
 local renewed = 0
@@ -110,10 +113,18 @@ if ARGV[1] ~= '' and tonumber(ARGV[2]) == version then
     renewed = 1
   end
 end
-local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+local info = redis.pcall('INFO', 'server')
+local server = type(info) == 'string' and string.match(info, 'run_id:(%x+)')
+if not server then
+  -- INFO hidden (a hosted Redis): a generation kept in Redis stands in,
+  -- new whenever the table's keys were lost.
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[6], t[1] .. t[2], 'NX')
+  server = 'generation ' .. redis.call('GET', KEYS[6])
+end
 return {version, renewed, redis.call('HGETALL', KEYS[2]),
         redis.call('HGETALL', KEYS[3]),
-        tonumber(redis.call('GET', KEYS[5]) or '0'), run_id or ''}
+        tonumber(redis.call('GET', KEYS[5]) or '0'), server}
 )lua"};
 
 // ARGV: the expected version, forget_after_ms, then pairs of id and

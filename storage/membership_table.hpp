@@ -19,6 +19,8 @@
 //                                        clock) of the suspicion
 //   motorhead:{members}:forgotten   STRING the newest version at which a
 //                                        forgotten row ended
+//   motorhead:{members}:generation  STRING set once, where INFO is hidden:
+//                                        a Redis that lost it is another
 #pragma once
 
 #include <cstdint>

@@ -22,8 +22,18 @@ namespace {
 // the summary generation, which moves on so that no fold computed before
 // lands after; they expire like the claim of a session never written.
 // With leave_nothing they go too: a later claim is higher anyway (see the
-// claim script), which fences out every earlier owner and fold.
-const lua_script delete_script{fence + R"lua(
+// claim script), which fences out every earlier owner and fold; and a
+// session with nothing left, not even a claim, is deleted already.
+const lua_script delete_script{R"lua(
+if ARGV[4] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then
+  -- Deleted already, claim and all (two deletes of one session racing):
+  -- there is nothing left to fence or to remove.
+  for i = 7, #KEYS do
+    redis.call('ZREM', KEYS[i], ARGV[3])
+  end
+  return 1
+end
+)lua" + fence + R"lua(
 if ARGV[5] ~= '0' and
    tonumber(redis.call('HGET', KEYS[2], 'updated_at') or '0') > tonumber(ARGV[5]) then
   return redis.error_reply('TOUCHED the session was updated since')

@@ -454,8 +454,7 @@ CAF_TEST(requests forwarded to a peer that goes silent are not waited for) {
                  CAF_CHECK(is_service_error(err, service_errc::write_unknown));
                });
   // The read went to the new owner at once, which serves it once b's
-  // lease ran out (b may still serve from memory until then).
-  CAF_CHECK(self->mailbox().empty());
+  // lease ran out as a saw it (b may still serve from memory until then).
   until_leases_lapse();
   CAF_REQUIRE(!self->mailbox().empty());
   get.receive(

@@ -1,6 +1,7 @@
 """Traffic shapes for the black-box tests and the benchmarks: many new
-sessions written quickly (with wrk), and a probe that measures the latency of
-single requests while that traffic runs."""
+sessions written quickly (with wrk), a probe that measures the latency of
+single requests while that traffic runs, and writers and readers through
+several nodes whose every read is checked."""
 
 import http.client
 import os
@@ -8,6 +9,7 @@ import re
 import subprocess
 import threading
 import time
+import uuid
 
 NEW_SESSIONS_LUA = os.path.join(os.path.dirname(__file__), "..", "..",
                                 "bench", "lua", "new_sessions.lua")
@@ -81,3 +83,112 @@ def percentile(sorted_values, fraction):
         return float("nan")
     index = min(len(sorted_values) - 1, int(fraction * len(sorted_values)))
     return sorted_values[index]
+
+
+class CheckedTraffic:
+    """Writers and readers through every node, by phase: whether each
+    request was served (2xx within 5 s), which GETs missed a write
+    acknowledged before they began, and what was acknowledged."""
+
+    SESSIONS = 60
+    WRITERS = 3
+    READERS = 3
+
+    def __init__(self, nodes):
+        self.nodes = nodes
+        self.sessions = [f"p-{uuid.uuid4().hex[:10]}" for _ in range(self.SESSIONS)]
+        self.lock = threading.Lock()
+        self.phase = "start"
+        # Per session: contents whose POST was acknowledged, in order.
+        self.acknowledged = {s: [] for s in self.sessions}
+        self.answers = []  # (phase, index of the node entered, served)
+        self.stale = []
+        self.stopping = threading.Event()
+        self.threads = (
+            [threading.Thread(target=self.write, args=(i,))
+             for i in range(self.WRITERS)]
+            + [threading.Thread(target=self.read, args=(i,))
+               for i in range(self.READERS)])
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join()
+
+    def set_phase(self, phase):
+        with self.lock:
+            self.phase = phase
+
+    def record(self, phase, entered, status, seconds):
+        with self.lock:
+            self.answers.append(
+                (phase, entered, 200 <= status < 300 and seconds < 5))
+
+    def write(self, worker):
+        n = worker * 10**6
+        while not self.stopping.is_set():
+            n += 1
+            session = self.sessions[n % self.SESSIONS]
+            entered = n % len(self.nodes)
+            with self.lock:
+                phase = self.phase
+            content = f"w{n}"
+            began = time.monotonic()
+            try:
+                status = self.nodes[entered].post_memory(
+                    session, [{"role": "Human", "content": content}])[0]
+            except OSError:
+                status = 0
+            self.record(phase, entered, status, time.monotonic() - began)
+            if status == 200:
+                with self.lock:
+                    self.acknowledged[session].append(content)
+
+    def read(self, worker):
+        n = worker * 10**6
+        while not self.stopping.is_set():
+            n += 1
+            session = self.sessions[(n * 7) % self.SESSIONS]
+            entered = (n // 3) % len(self.nodes)
+            with self.lock:
+                phase = self.phase
+                before = list(self.acknowledged[session])
+            began = time.monotonic()
+            try:
+                status, body, _ = self.nodes[entered].request(
+                    "GET", f"/sessions/{session}/memory")
+            except OSError:
+                status, body = 0, {}
+            self.record(phase, entered, status, time.monotonic() - began)
+            if status != 200:
+                continue
+            seen = {m["content"] for m in body["messages"]}
+            missing = [c for c in before if c not in seen]
+            if missing:
+                with self.lock:
+                    self.stale.append((phase, entered, session,
+                                       missing[:3]))
+
+    def served(self, phase, entering=None):
+        """The share of the phase's requests served, and their count; only
+        those entering the nodes numbered `entering`, if given."""
+        with self.lock:
+            answers = [ok for p, entered, ok in self.answers
+                       if p == phase and (entering is None or entered in entering)]
+        return sum(answers) / max(1, len(answers)), len(answers)
+
+    def lost_or_doubled(self, reader):
+        """Acknowledged messages not stored, and messages stored twice,
+        read through `reader` once the traffic stopped."""
+        lost, doubled = [], []
+        for session in self.sessions:
+            stored = [m["content"]
+                      for m in reader.get_memory(session)["messages"]]
+            doubled += [c for c in set(stored) if stored.count(c) > 1]
+            lost += [c for c in self.acknowledged[session] if c not in stored]
+        return lost, doubled

@@ -157,6 +157,17 @@ TEST_F(MembershipTable, OfTwoMembersSuspectingEachOtherTheFirstWriteStays) {
   EXPECT_EQ(read().find("a:1/1")->status, store::member_status::active);
 }
 
+TEST_F(MembershipTable, AReadNamesTheRedisProcessThatAnswered) {
+  auto first = read().redis_run_id;
+  EXPECT_EQ(first.size(), 40u); // INFO's run_id
+  EXPECT_EQ(read().redis_run_id, first);
+  redis_server other;
+  auto table = store::decode_membership(
+    other.client()->execute(store::membership_read_commands("", 0), true).replies);
+  ASSERT_TRUE(table);
+  EXPECT_NE(table.value->redis_run_id, first);
+}
+
 TEST_F(MembershipTable, OldSuspicionsDoNotCount) {
   ASSERT_TRUE(write(0, {member("a:1", 1), member("b:1", 2), member("c:1", 3)})
                 .written);

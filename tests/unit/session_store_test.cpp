@@ -8,6 +8,7 @@
 
 #include "storage/cluster_slots.hpp"
 #include "storage/lua_script.hpp"
+#include "redis_test_server.hpp"
 
 using namespace motorhead;
 
@@ -316,4 +317,31 @@ TEST(SessionStore, DecodesASessionsInfo) {
   EXPECT_FALSE(store::decode_info({fields({{}, {}, {}, {}, {}, {}})})
                  .value->exists);
   EXPECT_FALSE(store::decode_info({fields({"x", {}, {}, {}, {}, {}})}));
+}
+
+// Two deletes that leave nothing, racing for one session (two sweepers, a
+// sweeper and a client): the second finds nothing, not even the claim, and
+// is not fenced (a fenced delete stops its session actor, and with it the
+// requests it had in flight).
+TEST(SessionStoreOnRedis, ASecondDeleteOfNothingLeftIsNotFenced) {
+  using motorhead::testing::redis_server;
+  redis_server server;
+  auto redis = server.client();
+  ASSERT_TRUE(redis->execute({{"HSET", "motorhead:session:{gone}:meta",
+                               "epoch", "7"}}, true).complete());
+  erase_request sweep{{}, true, 0};
+  for (int round = 0; round < 2; ++round) {
+    auto plan = store::delete_commands("gone", sweep, 7, single);
+    auto result = redis->execute(plan.commands, true);
+    ASSERT_TRUE(result.complete()) << result.error;
+    EXPECT_EQ(result.replies[0].type, redis_reply::kind::integer)
+      << "round " << round << ": " << result.replies[0].text;
+  }
+  // A stale owner's delete of a session claimed anew is still fenced.
+  ASSERT_TRUE(redis->execute({{"HSET", "motorhead:session:{gone}:meta",
+                               "epoch", "8"}}, true).complete());
+  auto stale = redis->execute(store::delete_commands("gone", sweep, 7, single).commands,
+                              true);
+  ASSERT_TRUE(stale.complete());
+  EXPECT_NE(stale.replies[0].text.find("FENCED"), std::string::npos);
 }
