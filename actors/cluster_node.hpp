@@ -56,7 +56,11 @@ struct cluster_state {
     node_actor handle;
     std::string id;       // the member it said it is; "" until it answered
     uint64_t credits = 0; // its free summarizer capacity, as last heard
-    bool leaving = false; // it said it shuts down: wait for the next view
+    /// It said it shuts down, or that it cannot reach Redis: requests for
+    /// its sessions wait for the next view. Forgotten two failure timeouts
+    /// on (by then it left the table, was declared dead, or is back).
+    bool leaving = false;
+    caf::actor_clock::time_point leaving_since;
   };
 
   /// A request waiting for the join, for a connection to its session's

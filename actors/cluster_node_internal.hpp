@@ -202,10 +202,16 @@ bool settle_forward(cluster_pointer self, const std::string& name,
 /// ran there and may be sent to the next owner.
 bool peer_is_gone(const caf::error& err);
 
-/// The peer said it shuts down: its sessions wait for the view without it
-/// (it releases them first, then leaves the table).
+/// The peer said it shuts down (or that it cannot reach Redis): its
+/// sessions wait for the view without it (it releases them first, then
+/// leaves the table; or the members declare it dead).
 void peer_leaving(cluster_pointer self, const std::string& address,
                   const caf::actor_addr& handle);
+
+/// Takes back the `leaving` marks set two failure timeouts ago: a peer
+/// that cannot reach Redis says so too, and is back once it can (or a
+/// new member, or gone, by then).
+void forget_old_leaves(cluster_pointer self);
 
 /// Whether a request may run twice: all but a POST. A POST forwarded to a
 /// peer that went silent may have been stored there, so it is not sent

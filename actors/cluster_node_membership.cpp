@@ -299,6 +299,7 @@ void heartbeat_round(cluster_pointer self) {
   read_table(self);
   for (const auto& [address, peer] : self->state.peers)
     heartbeat(self, address, peer.handle);
+  forget_old_leaves(self);
   suspect_the_unreached(self);
   drop_lapsed_holds(self);
   retry_waiting(self);
@@ -323,7 +324,7 @@ void add_peer(cluster_pointer self, const std::string& address,
       known_id = it->second.id;
   }
   self->monitor(node);
-  st.peers[address] = cluster_state::peer{node, known_id, 0};
+  st.peers[address] = cluster_state::peer{node, known_id, 0, false, {}};
   log_membership(self, address + " connected");
   heartbeat(self, address, node); // who it is, without waiting for the round
 }

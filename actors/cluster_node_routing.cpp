@@ -98,8 +98,18 @@ bool peer_is_gone(const caf::error& err) {
 void peer_leaving(cluster_pointer self, const std::string& address,
                   const caf::actor_addr& handle) {
   auto peer = self->state.peers.find(address);
-  if (peer != self->state.peers.end() && peer->second.handle.address() == handle)
-    peer->second.leaving = true;
+  if (peer == self->state.peers.end() || peer->second.handle.address() != handle)
+    return;
+  peer->second.leaving = true;
+  peer->second.leaving_since = self->clock().now();
+}
+
+void forget_old_leaves(cluster_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (auto& [address, peer] : st.peers)
+    if (peer.leaving && now - peer.leaving_since > st.settings.failure_timeout * 2)
+      peer.leaving = false;
 }
 
 std::optional<access_scope> own_scope(cluster_pointer self,

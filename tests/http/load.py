@@ -88,11 +88,13 @@ def percentile(sorted_values, fraction):
 class CheckedTraffic:
     """Writers and readers through every node, by phase: whether each
     request was served (2xx within 5 s), which GETs missed a write
-    acknowledged before they began, and what was acknowledged."""
+    acknowledged before they began, and what was acknowledged. Each node
+    has writers and readers of its own, as clients of their own: a node
+    that answers slowly slows only them."""
 
     SESSIONS = 60
-    WRITERS = 3
-    READERS = 3
+    WRITERS = 2  # per node
+    READERS = 2  # per node
 
     def __init__(self, nodes):
         self.nodes = nodes
@@ -104,11 +106,13 @@ class CheckedTraffic:
         self.answers = []  # (phase, index of the node entered, served)
         self.stale = []
         self.stopping = threading.Event()
+        workers = [(entered, worker) for entered in range(len(nodes))
+                   for worker in range(self.WRITERS)]
         self.threads = (
-            [threading.Thread(target=self.write, args=(i,))
-             for i in range(self.WRITERS)]
-            + [threading.Thread(target=self.read, args=(i,))
-               for i in range(self.READERS)])
+            [threading.Thread(target=self.write, args=(entered, worker))
+             for entered, worker in workers]
+            + [threading.Thread(target=self.read, args=(entered, worker))
+               for entered, worker in workers[:len(nodes) * self.READERS]])
 
     def __enter__(self):
         for thread in self.threads:
@@ -129,12 +133,11 @@ class CheckedTraffic:
             self.answers.append(
                 (phase, entered, 200 <= status < 300 and seconds < 5))
 
-    def write(self, worker):
-        n = worker * 10**6
+    def write(self, entered, worker):
+        n = (entered * 100 + worker) * 10**6
         while not self.stopping.is_set():
             n += 1
-            session = self.sessions[n % self.SESSIONS]
-            entered = n % len(self.nodes)
+            session = self.sessions[(n + worker * 7) % self.SESSIONS]
             with self.lock:
                 phase = self.phase
             content = f"w{n}"
@@ -149,12 +152,11 @@ class CheckedTraffic:
                 with self.lock:
                     self.acknowledged[session].append(content)
 
-    def read(self, worker):
-        n = worker * 10**6
+    def read(self, entered, worker):
+        n = (entered * 100 + worker) * 10**6
         while not self.stopping.is_set():
             n += 1
-            session = self.sessions[(n * 7) % self.SESSIONS]
-            entered = (n // 3) % len(self.nodes)
+            session = self.sessions[(n * 7 + worker) % self.SESSIONS]
             with self.lock:
                 phase = self.phase
                 before = list(self.acknowledged[session])

@@ -109,10 +109,11 @@ class Network:
         self.drop(a, b)
         self.drop(b, a)
 
-    def isolate(self, name):
-        """`name` reaches no host, and no host reaches it."""
+    def isolate(self, name, but=()):
+        """`name` reaches no host, and no host reaches it, but those named
+        in `but`."""
         for other in self.hosts:
-            if other != name:
+            if other != name and other not in but:
                 self.cut(name, other)
 
     def heal(self):
