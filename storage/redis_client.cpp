@@ -39,9 +39,8 @@ public:
     if (pipeline.sent)
       connection_.receive(result.replies, result);
     if (pipeline.waits) {
-      if (!result.replies.back().is_missing())
-        result.replication_shortfall
-          = replication_shortfall(result.replies.back(), wait_.replicas);
+      result.replication_shortfall
+        = replication_shortfall(result.replies.back(), wait_.replicas);
       result.replies.pop_back();
     }
     return std::move(result);
@@ -166,6 +165,10 @@ redis_command wait_command(const replication_wait& wait) {
 
 std::string replication_shortfall(const redis_reply& reply,
                                   std::size_t replicas) {
+  // The writes before it may have been answered: a sentinel turning the
+  // master into a replica kills its clients while WAIT holds them.
+  if (reply.is_missing())
+    return "the connection was lost before the replicas confirmed the write";
   if (reply.is_error())
     return reply.text;
   if (reply.type != redis_reply::kind::integer)

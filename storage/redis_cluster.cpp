@@ -127,7 +127,7 @@ redis_cluster::collect(node_batch& batch, std::vector<redis_reply>& replies,
       result.replies[position] = std::move(reply);
     }
   }
-  if (replies.size() > batch.positions.size() && !replies.back().is_missing()) {
+  if (replies.size() > batch.positions.size()) {
     auto shortfall = replication_shortfall(replies.back(), wait_.replicas);
     if (!shortfall.empty() && result.replication_shortfall.empty())
       result.replication_shortfall = shortfall;

@@ -4,6 +4,7 @@
 #include "storage/redis_client.hpp"
 
 #include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 
@@ -82,4 +83,29 @@ TEST(RedisClient, APipelineSentWhileRedisIsDownFailsAsNotApplied) {
     ASSERT_EQ(result.replies.size(), 1u);
     EXPECT_TRUE(result.replies[0].is_missing());
   }
+}
+
+TEST(RedisClient, AWriteWhoseWaitForReplicasWasCutOffIsNotAcknowledged) {
+  redis_server server;
+  // The server has no replica: WAIT holds the connection for its 250 ms,
+  // within the client's 300 ms timeout. It is killed meanwhile, as a
+  // sentinel kills the clients of a master it turns into a replica: the
+  // write's reply arrived, the replicas' count never did.
+  auto redis = server.client({1, 250ms});
+  auto killer = std::async(std::launch::async, [&server] {
+    std::this_thread::sleep_for(100ms);
+    auto other = server.client();
+    return other->execute({{"CLIENT", "KILL", "TYPE", "normal", "SKIPME",
+                            "yes"}},
+                          false);
+  });
+  redis->send({{"SET", "k", "v"}}, true);
+  auto result = redis->receive();
+  auto killed = killer.get();
+  ASSERT_TRUE(killed.complete()) << killed.error;
+  ASSERT_EQ(killed.replies[0].integer, 1) << "the writer was not killed";
+  ASSERT_EQ(result.replies.size(), 1u);
+  EXPECT_EQ(result.replies[0].text, "OK");
+  EXPECT_NE(result.replication_shortfall, "")
+    << "a write no replica confirmed counts as acknowledged";
 }

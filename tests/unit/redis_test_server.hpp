@@ -81,12 +81,14 @@ public:
   }
 
   /// A single-Redis client (the kind found by asking the server) with a
-  /// 300 ms timeout, once the server answers.
-  std::unique_ptr<redis_client> client() const {
+  /// 300 ms timeout, once the server answers; its writes wait for the
+  /// replicas `wait` names.
+  std::unique_ptr<redis_client> client(replication_wait wait = {}) const {
     redis_options options;
     options.target.server = endpoint();
     options.seeds = {endpoint()};
     options.timeout = std::chrono::milliseconds{300};
+    options.wait = wait;
     for (int attempt = 0; attempt < 100; ++attempt) {
       auto client = make_redis_client(options);
       if (client->execute({{"PING"}}, false).complete())
