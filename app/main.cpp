@@ -38,14 +38,18 @@ struct node_actors {
   caf::actor retention;    // with MOTORHEAD_SESSION_TTL_SECONDS
   registry_actor registry;
   cluster_actor cluster;
+  // The membership table's own connection to Redis: a round trip of
+  // session writes, which may wait for replicas (WAIT) or carry a large
+  // group commit, never delays a lease renewal.
+  persistence_actor table_store;
   caf::actor connector;   // reaches the other members
   router_actor router;    // what the HTTP front talks to
 
   void stop() {
     for (const caf::actor_addr& addr :
-         {sweeper.address(), retention.address(), cluster.address(), connector.address(),
-          registry.address(), pool.address(), embedder.address(),
-          store.address()})
+         {sweeper.address(), retention.address(), cluster.address(),
+          table_store.address(), connector.address(), registry.address(),
+          pool.address(), embedder.address(), store.address()})
       if (addr)
         caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
   }
@@ -161,8 +165,11 @@ std::string join_cluster(caf::actor_system& system, const settings& cfg,
     cluster.key_scopes[key.scope.key] = key.scope;
   actors.connector = system.spawn(cluster_connector, cfg.cluster_failure,
                                   cfg.cluster_tls());
+  actors.table_store = system.spawn<caf::detached>(persistence,
+                                                   redis_options_of(cfg));
   actors.cluster = system.spawn(cluster_node, cluster, actors.registry,
-                                actors.pool, actors.store, actors.connector);
+                                actors.pool, actors.table_store,
+                                actors.connector);
   caf::anon_send(actors.pool, overflow_atom::value,
                  summarizer_actor{actors.cluster});
   auto gateway = system.spawn(node_gateway, actors.cluster);

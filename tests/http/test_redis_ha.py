@@ -5,10 +5,11 @@ them (MOTORHEAD_REDIS_WAIT_REPLICAS), and never a write to a replica."""
 import signal
 import socket
 import threading
+import time
 import unittest
 
-from harness import (Motorhead, RedisServer, Sentinel, TestCase, Writer, human,
-                     refusing_port, wait_for_writes, wait_until)
+from harness import (Cluster, Motorhead, RedisServer, Sentinel, TestCase,
+                     Writer, human, refusing_port, wait_for_writes, wait_until)
 
 MASTER_NAME = "motorhead"
 
@@ -105,6 +106,43 @@ class WaitForReplicasTest(TestCase):
         self.assertTrue(wait_until(lambda: self.server.request(
             "DELETE", "/namespaces/gone")[0] == 200))
         self.assertEqual(self.replica.keys("*forgotten-*"), [])
+
+    def test_writes_waiting_for_replicas_do_not_delay_the_cluster_leases(self):
+        # Every write holds its round trip for the whole WAIT timeout (no
+        # replica answers), longer than a node may go without renewing its
+        # lease. The membership table has its own connection: the nodes
+        # keep their leases and serve the sessions they hold from memory.
+        cluster = Cluster(self.master.url, size=2,
+                          MOTORHEAD_REDIS_WAIT_REPLICAS=1,
+                          MOTORHEAD_REDIS_WAIT_TIMEOUT_MS=1900)
+        cluster.start()
+        readers = [f"read-{n}" for n in range(8)]
+        for node in cluster.nodes:
+            for session in readers:
+                self.assertEqual(node.get_memory(session)["messages"], [])
+        writers = [Writer(node.port, f"write-{n}-{i}")
+                   for n, node in enumerate(cluster.nodes) for i in range(3)]
+        for writer in writers:
+            writer.start()
+        answers = []
+        try:
+            deadline = time.monotonic() + 6
+            while time.monotonic() < deadline:
+                for node in cluster.nodes:
+                    for session in readers:
+                        answers.append(node.request(
+                            "GET", f"/sessions/{session}/memory")[0])
+                time.sleep(0.05)
+        finally:
+            for writer in writers:
+                writer.stop()
+        self.assertGreater(sum(w.refused for w in writers), 0,
+                           "no write waited for a replica")
+        self.assertEqual([s for s in answers if s != 200], [])
+        self.assertFalse(
+            any("cannot read the membership table" in node.output()
+                for node in cluster.nodes),
+            "a node could not renew its lease")
 
 
 def assert_retry_waits_for(test, server, replica, session, read=None):
