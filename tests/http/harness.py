@@ -310,29 +310,39 @@ class Sentinel(RedisServer):
     the master over to a replica once it has not answered for
     `down_after_ms`."""
 
-    def __init__(self, master, name="motorhead", down_after_ms=1000):
-        super().__init__(durable=False)
+    def __init__(self, master, name="motorhead", down_after_ms=1000,
+                 host=None):
+        super().__init__(durable=False, host=host)
         self.master, self.name, self.down_after_ms = master, name, down_after_ms
+        if host:
+            self.port = 26379
 
     def start(self):
         config = os.path.join(self.dir, "sentinel.conf")
         with open(config, "w") as out:
-            out.write(f"port {self.port}\nbind 127.0.0.1\ndir {self.dir}\n"
-                      f"sentinel monitor {self.name} 127.0.0.1 "
+            out.write(f"port {self.port}\nbind {self.address}\n"
+                      "protected-mode no\n"
+                      f"dir {self.dir}\n"
+                      f"sentinel monitor {self.name} {self.master.address} "
                       f"{self.master.port} 1\n"
                       f"sentinel down-after-milliseconds {self.name} "
                       f"{self.down_after_ms}\n"
                       f"sentinel failover-timeout {self.name} 5000\n")
+        in_host = self.host.command if self.host else list
         self.process = spawn(
-            ["redis-sentinel", config], cwd=self.dir,
+            in_host(["redis-sentinel", config]), cwd=self.dir,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not wait_until(self._answers_ping):
             self.stop()
             raise RuntimeError("redis-sentinel did not start")
 
     def master_port(self):
-        return int(self.command("SENTINEL", "get-master-addr-by-name",
-                                self.name)[1])
+        return int(self.master_address()[1])
+
+    def master_address(self):
+        """(host, port) of the master this sentinel names now."""
+        return tuple(self.command("SENTINEL", "get-master-addr-by-name",
+                                  self.name))
 
 
 class RedisCluster:
