@@ -766,6 +766,25 @@ class LifecycleTest(TestCase):
         self.assertEqual(self.server.get_memory(session)["messages"],
                          [turn(1), turn(0)])
 
+    def test_a_read_under_a_valid_lease_makes_no_redis_call(self):
+        session = new_session()
+        self.assertEqual(self.server.post_memory(session, [turn(0)])[0], 200)
+        self.assertEqual(len(self.server.get_memory(session)["messages"]), 1)
+        before = self.redis_calls()
+        for _ in range(200):
+            self.assertEqual(len(self.server.get_memory(session)["messages"]), 1)
+        # The node reads the membership table (and renews its lease) every
+        # heartbeat, whatever the traffic; 200 reads add nothing to that.
+        self.assertLess(self.redis_calls() - before, 20)
+
+    def redis_calls(self):
+        """Commands Redis ran so far, but INFO."""
+        stats = self.redis.command("INFO", "commandstats")
+        return sum(int(line.split("calls=")[1].split(",")[0])
+                   for line in stats.splitlines()
+                   if line.startswith("cmdstat_")
+                   and not line.startswith("cmdstat_info:"))
+
     def test_scripts_travel_once_and_survive_a_script_flush(self):
         session = new_session()
         for i in range(3):
