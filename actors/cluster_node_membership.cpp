@@ -339,6 +339,13 @@ bool is_member_connection(const cluster_state& st, const std::string& address,
   return member != st.member_ids.end() && peer.id == member->second;
 }
 
+/// The connected peer whose process is `node`, or the end of the peers.
+auto peer_of_node(cluster_state& st, const caf::node_id& node) {
+  return std::find_if(st.peers.begin(), st.peers.end(), [&](const auto& entry) {
+    return entry.second.handle.node() == node;
+  });
+}
+
 } // namespace
 
 void take_connection(cluster_pointer self, const std::string& address) {
@@ -368,18 +375,16 @@ bool member_reached(cluster_pointer self, const std::string& address) {
 
 bool sent_by_member(cluster_pointer self, const caf::node_id& node) {
   auto& st = self->state;
-  for (const auto& [address, peer] : st.peers)
-    if (peer.handle.node() == node)
-      return is_member_connection(st, address, peer);
-  return false;
+  auto peer = peer_of_node(st, node);
+  return peer != st.peers.end()
+         && is_member_connection(st, peer->first, peer->second);
 }
 
 bool sent_by_known_node(cluster_pointer self, const caf::node_id& node) {
   auto& st = self->state;
-  for (const auto& [address, peer] : st.peers)
-    if (peer.handle.node() == node)
-      return !peer.id.empty() && st.table.find(peer.id) != nullptr;
-  return false;
+  auto peer = peer_of_node(st, node);
+  return peer != st.peers.end() && !peer->second.id.empty()
+         && st.table.find(peer->second.id) != nullptr;
 }
 
 bool from_member(cluster_pointer self) {
