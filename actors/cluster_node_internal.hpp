@@ -318,16 +318,23 @@ void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
       route_to_owner(self, rp, id, retries - 1, atom, xs...);
     };
     if (unreachable) {
-      auto version = self->state.version;
-      wait_for(
-        self,
-        [=]() mutable {
-          if (!member_reached(self, owner) && self->state.version == version)
-            return false;
-          again();
-          return true;
-        },
-        answer_in_vain(rp));
+      // Until the owner is reached again or the view names another (it may
+      // already: the relay gives up on a dead owner when its view does).
+      auto owner_back_or_replaced = [=] {
+        return member_reached(self, owner) || route_owner(self, id) != owner;
+      };
+      if (owner_back_or_replaced())
+        again();
+      else
+        wait_for(
+          self,
+          [=]() mutable {
+            if (!owner_back_or_replaced())
+              return false;
+            again();
+            return true;
+          },
+          answer_in_vain(rp));
     } else if (moved && self->state.cut_off) {
       // The owner's view still names this node, which cannot read the
       // table: ask again a heartbeat later, until the members declared it
@@ -379,10 +386,27 @@ caf::result<T> relay(cluster_pointer self, const std::string& id, Atom atom,
     return make_error(service_errc::owner_unreachable,
                       "no member reaches the session's owner");
   auto rp = self->make_response_promise<T>();
+  // Given up on with the owner (its connection fails, or the view declares
+  // it dead): the sender routes a request that may run twice again once
+  // the view moved on; of any other, the outcome is unknown.
+  auto ticket = st.next_forward_ticket++;
+  st.forwards_in_flight[owner][ticket] = [=]() mutable {
+    auto why = owner + " failed before it answered";
+    rp.deliver(may_repeat(atom)
+                 ? make_error(service_errc::owner_unreachable, why)
+                 : make_error(service_errc::write_unknown, why));
+  };
   self->request(st.peers.at(owner).handle, st.settings.forward_timeout,
                 forward_atom::value, atom, xs...)
-    .then([=](T& value) mutable { rp.deliver(std::move(value)); },
-          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    .then(
+      [=](T& value) mutable {
+        if (settle_forward(self, owner, ticket))
+          rp.deliver(std::move(value));
+      },
+      [=](caf::error& err) mutable {
+        if (settle_forward(self, owner, ticket))
+          rp.deliver(std::move(err));
+      });
   return rp;
 }
 

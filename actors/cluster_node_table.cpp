@@ -251,6 +251,7 @@ void adopt_view(cluster_pointer self, const membership_table& table) {
   if (table.version == st.version && ids == st.member_ids)
     return;
   bool first_view = st.members.empty();
+  std::vector<std::string> dead;
   for (const auto& [address, id] : st.member_ids)
     if (ids.count(address) == 0 || ids.at(address) != id) {
       auto row = table.find(id);
@@ -259,8 +260,10 @@ void adopt_view(cluster_pointer self, const membership_table& table) {
                                            : " left (declared dead)"));
       // One that left released every session first; a dead one may still
       // serve them until its lease runs out.
-      if (!left)
+      if (!left) {
         hold_until_lapsed(self, address, st.members, last_renewal_seen(self, id));
+        dead.push_back(address);
+      }
     }
   if (first_view) {
     st.first_view_at = st.settings.serving->now();
@@ -286,8 +289,11 @@ void adopt_view(cluster_pointer self, const membership_table& table) {
                st.settings.self_name);
   }
   // What was forwarded to a member that left is still answered (it
-  // answers before it leaves); a member that failed was given up on when
-  // its connection did.
+  // answers before it leaves). What was forwarded to a dead one is given
+  // up on now, though its connection may stand (a paused process, a
+  // one-way cut): requests that may run twice go to the new owner.
+  for (const auto& address : dead)
+    abandon_forwards(self, address);
   retry_waiting(self);
 }
 

@@ -258,6 +258,72 @@ class FailoverTest(ClusterTestCase):
                              self.cluster.names[2])
 
 
+class FrozenOwnerTest(ClusterTestCase):
+    """A session's owner frozen (SIGSTOP: its connections stand, nothing
+    answers) under requests through the two other nodes, default timings.
+    A node may still reach the frozen one when the other gave up on it, and
+    relay its requests there: each is given up on once the view declares
+    the owner dead, not when the owner comes back (9 s) or the request
+    timeout (10 s) runs out."""
+
+    env = {"MOTORHEAD_MAX_WINDOW_SIZE": 10000}
+    FROZEN_SECONDS = 9
+
+    def test_requests_for_a_frozen_owner_end_with_the_failover(self):
+        answers = []
+        for attempt in range(3):
+            answers += self.freeze_the_owner_under_requests(attempt)
+        # The view drops the owner after the failure timeout (2 s) and its
+        # sessions move a lease (2 s) later: a request that waited longer
+        # waited for the owner's return or for the request timeout.
+        slow = [answer for answer in answers if answer[3] >= 6]
+        self.assertEqual(slow, [], "requests waited for the frozen owner")
+        served = [a for a in answers if a[2] == 200]
+        print(f"\n{len(answers)} requests, {len(served)} served, slowest "
+              f"{max(a[3] for a in answers):.1f} s")
+
+    def freeze_the_owner_under_requests(self, attempt):
+        """(method, content, status, seconds) of each request sent every
+        0.25 s through each other node while the owner is frozen."""
+        session = new_session("f")
+        owner = next(n for n, name in zip(self.nodes, self.cluster.names)
+                     if name == self.cluster.owner(session))
+        others = [n for n in self.nodes if n is not owner]
+        self.assertEqual(others[0].post_memory(session, [turn(0)])[0], 200)
+        answers, threads = [], []
+
+        def send(node, method, content):
+            began = time.monotonic()
+            if method == "POST":
+                message = {"role": "Human", "content": content, "id": content}
+                status = node.post_memory(session, [message])[0]
+            else:
+                status = node.request("GET", f"/sessions/{session}/memory")[0]
+            answers.append((method, content, status, time.monotonic() - began))
+
+        owner.process.send_signal(signal.SIGSTOP)
+        try:
+            frozen_at = time.monotonic()
+            n = 0
+            while time.monotonic() - frozen_at < self.FROZEN_SECONDS - 1:
+                for node in others:
+                    n += 1
+                    for method in ("POST", "GET"):
+                        thread = threading.Thread(
+                            target=send, args=(node, method, f"a{attempt}-{n}"))
+                        thread.start()
+                        threads.append(thread)
+                time.sleep(0.25)
+            time.sleep(max(0, frozen_at + self.FROZEN_SECONDS - time.monotonic()))
+        finally:
+            owner.process.send_signal(signal.SIGCONT)
+        for thread in threads:
+            thread.join()
+        self.assertTrue(wait_until(lambda: all(
+            len(self.cluster.members(n)) == 3 for n in self.nodes), timeout=20))
+        return answers
+
+
 class SharedProviderTest(TestCase):
     """The provider's rate limit and summarizer capacity across nodes."""
 
