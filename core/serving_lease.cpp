@@ -30,7 +30,28 @@ bool view_history::owned_throughout(const std::string& session,
     if (overlaps && span.address != self && !wins_over(self, span.address, session))
       return false;
   }
-  return true;
+  return active_throughout(self, from);
+}
+
+bool view_history::active_throughout(const std::string& self,
+                                     uint64_t from) const {
+  // A view without this node (declared dead, then joined again) gave its
+  // sessions to the others, who may have written them.
+  std::vector<const member_span*> own;
+  for (const auto& span : spans)
+    if (span.address == self)
+      own.push_back(&span);
+  std::sort(own.begin(), own.end(),
+            [](const auto* a, const auto* b) { return a->from < b->from; });
+  uint64_t next = from; // the first version not yet seen covered
+  for (const auto* span : own) {
+    if (span->from > next)
+      break;
+    if (span->until == 0)
+      return true;
+    next = std::max(next, span->until);
+  }
+  return next > version;
 }
 
 serving_lease::serving_lease(clock_function clock) : clock_(std::move(clock)) {}

@@ -43,9 +43,13 @@ struct view_history {
   std::vector<std::string> members_at(uint64_t version) const;
 
   /// Whether `self` owned `session` in every view from `from` to this
-  /// one: it won over each member active in any of them.
+  /// one: it was a member of each, and won over each member active in any
+  /// of them.
   bool owned_throughout(const std::string& session, const std::string& self,
                         uint64_t from) const;
+
+  /// Whether `self` was a member of every view from `from` to this one.
+  bool active_throughout(const std::string& self, uint64_t from) const;
 };
 
 class serving_lease {

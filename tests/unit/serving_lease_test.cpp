@@ -100,6 +100,26 @@ TEST_F(ServingLease, ASessionThatMovedAwayAndBackMustBeLoadedAgain) {
   EXPECT_EQ(*reloaded, 3u);
 }
 
+TEST_F(ServingLease, ASessionLoadedBeforeThisNodeWasDeclaredDeadIsNotCovered) {
+  auto split = sessions_between("a", "b");
+  lease.renewed("a", history(1, {{"a", 1, 0}, {"b", 1, 0}}), now + 2s);
+  uint64_t loaded = *lease.may_load(split.a_wins);
+  // a is declared dead at version 2, where b owns every session (and may
+  // write them), and joins again as a new incarnation at version 3.
+  lease.renewed("a", history(3, {{"a", 1, 2}, {"b", 1, 0}, {"a", 3, 0}}),
+                now + 2s);
+  EXPECT_FALSE(lease.covers(split.a_wins, loaded));
+  EXPECT_EQ(lease.may_load(split.a_wins), 3u);
+}
+
+TEST_F(ServingLease, ASessionIsCoveredAcrossAnIncarnationWithNoGap) {
+  // An incarnation ending at the version the next begins (a restart
+  // taking its own row over) leaves no view without the address.
+  lease.renewed("a", history(3, {{"a", 1, 3}, {"a", 3, 0}}), now + 2s);
+  uint64_t loaded = 2;
+  EXPECT_TRUE(lease.covers("any", loaded));
+}
+
 TEST_F(ServingLease, AViewOlderThanTheTableRemembersIsNotTrusted) {
   lease.renewed("a", history(9, {{"a", 1, 0}}, 5), now + 2s);
   uint64_t loaded = 4;
