@@ -272,6 +272,12 @@ decode_membership(const std::vector<redis_reply>& replies) {
     auto row = parse_row(rows[i + 1].text);
     if (!row || row->id() != rows[i].text)
       return failure::failure("corrupt membership row " + rows[i].text);
+    if (row->status != member_status::active && row->ended == 0) {
+      // Written before rows kept their versions: it ended before this
+      // version, when is unknown, so no older view is described.
+      row->ended = table.version;
+      table.known_since = std::max(table.known_since, table.version);
+    }
     table.rows.push_back(std::move(*row));
   }
   const auto& renewals = parts[3].elements;

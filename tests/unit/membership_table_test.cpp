@@ -190,6 +190,25 @@ TEST_F(MembershipTable, RowsOfDepartedMembersAreForgottenByALaterWrite) {
   EXPECT_EQ(table.known_since, 1u);
 }
 
+TEST_F(MembershipTable, ADepartedRowOfTheOlderFormatEndedBeforeTheVersionRead) {
+  // Rows written before they kept the versions they were active over:
+  // a dead member's says not when it ended.
+  ASSERT_TRUE(redis->execute({{"HSET", "motorhead:{members}:rows",
+                               "a:1/1", "dead a:1 1 1000",
+                               "b:1/2", "active b:1 2 1000"},
+                              {"SET", "motorhead:{members}:version", "7"}},
+                             true).complete());
+  auto table = read();
+  ASSERT_EQ(table.rows.size(), 2u);
+  const auto* dead = table.find("a:1/1");
+  ASSERT_NE(dead, nullptr);
+  // Not a member of the view read, nor of any view a load before it was
+  // judged by: those are no longer described.
+  EXPECT_EQ(dead->ended, 7u);
+  EXPECT_EQ(table.known_since, 7u);
+  EXPECT_EQ(table.find("b:1/2")->ended, 0u);
+}
+
 TEST_F(MembershipTable, ACorruptRowIsAnErrorNotAMember) {
   ASSERT_TRUE(redis->execute({{"HSET", "motorhead:{members}:rows", "x:1/1",
                                "active x:1"}}, true).complete());
