@@ -439,6 +439,12 @@ std::string check_redis_topology(const settings& cfg) {
            "MOTORHEAD_REDIS_MODE=cluster, not both";
   if (cfg.redis_mode == redis_options::mode::cluster && cfg.redis.database != 0)
     return "a Redis Cluster has only database 0 (REDIS_URL names another)";
+  // A WAIT answers after its timeout at the latest: a reply timeout that
+  // runs out first would drop the connection, and every write waiting
+  // for a lagging replica with it.
+  if (cfg.redis_wait_replicas > 0 && cfg.redis_wait_timeout >= cfg.redis_timeout)
+    return "MOTORHEAD_REDIS_WAIT_TIMEOUT_MS must be below "
+           "MOTORHEAD_REDIS_TIMEOUT_MS";
   return {};
 }
 

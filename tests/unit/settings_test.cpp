@@ -135,6 +135,19 @@ TEST(Settings, ClusterIdentityComesFromThePeers) {
   EXPECT_EQ(load({{"MOTORHEAD_CLUSTER_PEERS", "a"}}).errors.size(), 1u);
 }
 
+TEST(Settings, AWaitForReplicasEndsBeforeTheReplyTimeout) {
+  EXPECT_TRUE(load({{"MOTORHEAD_REDIS_WAIT_REPLICAS", "1"},
+                    {"MOTORHEAD_REDIS_WAIT_TIMEOUT_MS", "1999"}})
+                .errors.empty());
+  auto late = load({{"MOTORHEAD_REDIS_WAIT_REPLICAS", "1"},
+                    {"MOTORHEAD_REDIS_WAIT_TIMEOUT_MS", "2000"}});
+  ASSERT_EQ(late.errors.size(), 1u);
+  EXPECT_NE(late.errors[0].find("MOTORHEAD_REDIS_TIMEOUT_MS"),
+            std::string::npos);
+  // Without replicas to wait for, the WAIT timeout is not used.
+  EXPECT_TRUE(load({{"MOTORHEAD_REDIS_WAIT_TIMEOUT_MS", "5000"}}).errors.empty());
+}
+
 TEST(Settings, ApiKeysAreTrimmed) {
   auto result = load({{"MOTORHEAD_API_KEYS", " k1 ,\tk2\t, "}});
   ASSERT_TRUE(result.errors.empty());
