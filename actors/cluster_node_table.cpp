@@ -262,7 +262,8 @@ void adopt_view(cluster_pointer self, const membership_table& table) {
       // serve them until its lease runs out.
       if (!left) {
         hold_until_lapsed(self, address, st.members, last_renewal_seen(self, id));
-        dead.push_back(address);
+        if (ids.count(address) == 0) // not restarted there: forwards went to it
+          dead.push_back(address);
       }
     }
   if (first_view) {
