@@ -193,6 +193,11 @@ bool can_route(cluster_pointer self, const std::string& id);
 /// should they still come, are ignored.
 void abandon_forwards(cluster_pointer self, const std::string& name);
 
+/// Puts a request forwarded to `name` on the peer's list, with what to do
+/// if it is abandoned (see abandon_forwards); returns its ticket.
+uint64_t track_forward(cluster_pointer self, const std::string& name,
+                       std::function<void()> give_up);
+
 /// Takes a forwarded request off the peer's list; false when it is no
 /// longer there, because it was abandoned when the peer left.
 bool settle_forward(cluster_pointer self, const std::string& name,
@@ -273,8 +278,7 @@ void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
   auto via = member_reached(self, owner) ? owner : relay_for(self, owner);
   bool relayed = via != owner;
   auto peer = st.peers.at(via).handle;
-  auto ticket = st.next_forward_ticket++;
-  st.forwards_in_flight[via][ticket] = [=]() mutable {
+  auto ticket = track_forward(self, via, [=]() mutable {
     metrics::global().forward_failures.add();
     if (!may_repeat(atom))
       rp.deliver(make_error(service_errc::write_unknown,
@@ -284,7 +288,7 @@ void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
     else
       rp.deliver(make_error(service_errc::leaving,
                             via + " failed before it answered"));
-  };
+  });
   metrics::global().forwarded_requests.add();
   auto answered = [=](T& value) mutable {
     if (settle_forward(self, via, ticket))
@@ -318,23 +322,16 @@ void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
       route_to_owner(self, rp, id, retries - 1, atom, xs...);
     };
     if (unreachable) {
-      // Until the owner is reached again or the view names another (it may
+      // Once the owner is reached again or the view names another (it may
       // already: the relay gives up on a dead owner when its view does).
-      auto owner_back_or_replaced = [=] {
-        return member_reached(self, owner) || route_owner(self, id) != owner;
-      };
-      if (owner_back_or_replaced())
+      auto again_once_back_or_replaced = [=]() mutable {
+        if (!member_reached(self, owner) && route_owner(self, id) == owner)
+          return false;
         again();
-      else
-        wait_for(
-          self,
-          [=]() mutable {
-            if (!owner_back_or_replaced())
-              return false;
-            again();
-            return true;
-          },
-          answer_in_vain(rp));
+        return true;
+      };
+      if (!again_once_back_or_replaced())
+        wait_for(self, again_once_back_or_replaced, answer_in_vain(rp));
     } else if (moved && self->state.cut_off) {
       // The owner's view still names this node, which cannot read the
       // table: ask again a heartbeat later, until the members declared it
@@ -389,13 +386,12 @@ caf::result<T> relay(cluster_pointer self, const std::string& id, Atom atom,
   // Given up on with the owner (its connection fails, or the view declares
   // it dead): the sender routes a request that may run twice again once
   // the view moved on; of any other, the outcome is unknown.
-  auto ticket = st.next_forward_ticket++;
-  st.forwards_in_flight[owner][ticket] = [=]() mutable {
+  auto ticket = track_forward(self, owner, [=]() mutable {
     auto why = owner + " failed before it answered";
     rp.deliver(may_repeat(atom)
                  ? make_error(service_errc::owner_unreachable, why)
                  : make_error(service_errc::write_unknown, why));
-  };
+  });
   self->request(st.peers.at(owner).handle, st.settings.forward_timeout,
                 forward_atom::value, atom, xs...)
     .then(

@@ -26,6 +26,14 @@ void abandon_forwards(cluster_pointer self, const std::string& name) {
     entry.second();
 }
 
+uint64_t track_forward(cluster_pointer self, const std::string& name,
+                       std::function<void()> give_up) {
+  auto& st = self->state;
+  auto ticket = st.next_forward_ticket++;
+  st.forwards_in_flight[name][ticket] = std::move(give_up);
+  return ticket;
+}
+
 bool settle_forward(cluster_pointer self, const std::string& name,
                     uint64_t ticket) {
   auto& in_flight = self->state.forwards_in_flight;
