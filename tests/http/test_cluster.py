@@ -286,8 +286,7 @@ class FrozenOwnerTest(ClusterTestCase):
         """(method, content, status, seconds) of each request sent every
         0.25 s through each other node while the owner is frozen."""
         session = new_session("f")
-        owner = next(n for n, name in zip(self.nodes, self.cluster.names)
-                     if name == self.cluster.owner(session))
+        owner = self.nodes[self.cluster.names.index(self.cluster.owner(session))]
         others = [n for n in self.nodes if n is not owner]
         self.assertEqual(others[0].post_memory(session, [turn(0)])[0], 200)
         answers, threads = [], []

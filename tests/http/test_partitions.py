@@ -35,6 +35,15 @@ def setUpModule():
         scope.add(network.remove)
 
 
+def everysec_redis(host, replica_of=None):
+    """A durable Redis started on `host`, its append-only file synced every
+    second, as Redis ships it."""
+    redis = RedisServer(durable=True, replica_of=replica_of, host=network[host])
+    redis.extra_args = ["--appendfsync", "everysec"]
+    redis.start()
+    return redis
+
+
 def cluster_view(node):
     return node.request("GET", "/cluster", headers=node.operator_headers())[1]
 
@@ -61,9 +70,7 @@ class PartitionScenarios(TestCase):
     def start_redis(self):
         """Starts the Redis the nodes share; returns the settings that
         name it."""
-        self.redis = RedisServer(durable=True, host=network["redis"])
-        self.redis.extra_args = ["--appendfsync", "everysec"]
-        self.redis.start()
+        self.redis = everysec_redis("redis")
         return {}
 
     def setUp(self):
@@ -165,17 +172,11 @@ class ReplicatedPartitionTest(PartitionScenarios):
     MASTER = "motorhead"
 
     def start_redis(self):
-        self.redis = RedisServer(durable=True, host=network["redis"])
-        self.redis.extra_args = ["--appendfsync", "everysec"]
-        self.redis.start()
-        self.replicas = []
-        for name in REPLICAS:
-            replica = RedisServer(durable=True, replica_of=self.redis,
-                                  host=network[name])
-            replica.extra_args = ["--appendfsync", "everysec"]
-            replica.start()
+        super().start_redis()
+        self.replicas = [everysec_redis(name, replica_of=self.redis)
+                         for name in REPLICAS]
+        for replica in self.replicas:
             self.assertTrue(wait_until(replica.replicating))
-            self.replicas.append(replica)
         self.sentinel = Sentinel(self.redis, self.MASTER,
                                  host=network["sentinel"])
         self.sentinel.start()
