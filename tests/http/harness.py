@@ -298,7 +298,7 @@ class RedisServer:
             for args in commands:
                 payload += f"*{len(args)}\r\n".encode()
                 for arg in args:
-                    data = str(arg).encode()
+                    data = arg if isinstance(arg, bytes) else str(arg).encode()
                     payload += f"${len(data)}\r\n".encode() + data + b"\r\n"
             sock.sendall(payload)
             stream = sock.makefile("rb")

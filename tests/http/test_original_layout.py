@@ -1,0 +1,147 @@
+"""A Redis the original Motörhead wrote (original_layout.py writes it as its
+code does): every session is served as it was, moved into this server's
+layout when it is first loaded, listed, and deleted with the original's
+keys; MOTORHEAD_ORIGINAL_LAYOUT=false leaves the original's keys alone."""
+
+import threading
+import unittest
+import uuid
+
+from harness import Motorhead, RedisServer, TestCase
+from original_layout import OriginalServer
+
+
+def new_session():
+    return "orig-" + uuid.uuid4().hex[:12]
+
+
+def chat(n, start=0):
+    """n (role, content) pairs, oldest first."""
+    return [("Human" if i % 2 == 0 else "AI", f"turn {i}: about topic{i}")
+            for i in range(start, start + n)]
+
+
+def as_messages(pairs):
+    """What a GET answers for `pairs` (oldest first): newest first."""
+    return [{"role": role, "content": content} for role, content in reversed(pairs)]
+
+
+class OriginalLayoutTest(TestCase):
+    server_env = {"MOTORHEAD_MAX_WINDOW_SIZE": 12}
+
+    def setUp(self):
+        self.redis = RedisServer(durable=False)
+        self.redis.start()
+        self.original = OriginalServer(self.redis)
+        self.server = Motorhead(self.redis.url, **self.server_env)
+
+    def original_keys(self, session):
+        return [key for key in (f"session:{session}", f"context:{session}",
+                                f"tokens:{session}")
+                if self.redis.command("EXISTS", key)]
+
+    def test_a_session_the_original_wrote_is_served_as_it_was(self):
+        session = new_session()
+        self.original.post(session, chat(4))
+        self.original.post(session, chat(3, start=4), context="what came before")
+        self.original.compact(session, 12, "what came before", 0)
+        self.redis.command("INCRBY", f"tokens:{session}", 321)
+        self.server.start()
+        memory = self.server.get_memory(session)
+        self.assertEqual(memory["messages"], as_messages(chat(7)))
+        self.assertEqual(memory["context"], "what came before")
+        self.assertEqual(memory["tokens"], 321)
+
+    def test_content_keeps_every_colon_after_the_first(self):
+        session = new_session()
+        self.original.post(session, [("Human", "time: 10:30: sharp"),
+                                     ("AI", "")])
+        self.server.start()
+        self.assertEqual(self.server.get_memory(session)["messages"],
+                         [{"role": "AI", "content": ""},
+                          {"role": "Human", "content": "time: 10:30: sharp"}])
+
+    def test_a_post_continues_the_original_conversation(self):
+        session = new_session()
+        self.original.post(session, chat(4), context="earlier")
+        self.server.start()
+        status, body, _ = self.server.post_memory(
+            session, [{"role": "Human", "content": "and now?"}])
+        self.assertEqual(status, 200, body)
+        memory = self.server.get_memory(session)
+        self.assertEqual(memory["messages"],
+                         [{"role": "Human", "content": "and now?"}]
+                         + as_messages(chat(4)))
+        self.assertEqual(memory["context"], "earlier")
+        # Moved: the original's keys are gone, and a restart reads the
+        # messages from this server's layout.
+        self.assertEqual(self.original_keys(session), [])
+        self.server.stop()
+        self.server.start()
+        self.assertEqual(self.server.get_memory(session)["messages"][1:],
+                         as_messages(chat(4)))
+
+    def test_listings_include_the_original_sessions(self):
+        plain, grouped = new_session(), new_session()
+        self.original.post(plain, chat(1), at=1_700_000_000)
+        self.original.post(grouped, chat(1), namespace="team", at=1_700_000_001)
+        self.server.start()
+        mine = new_session()
+        self.assertEqual(self.server.post_memory(
+            mine, [{"role": "Human", "content": "new"}])[0], 200)
+        listed = self.server.request("GET", "/sessions?size=100")[1]
+        self.assertIn(plain, listed)
+        self.assertIn(mine, listed)
+        # Oldest activity first, the original's included.
+        self.assertLess(listed.index(plain), listed.index(mine))
+        self.assertEqual(
+            self.server.request("GET", "/sessions?namespace=team")[1], [grouped])
+
+    def test_a_delete_removes_the_original_keys(self):
+        session = new_session()
+        self.original.post(session, chat(2), context="c", namespace="team")
+        self.server.start()
+        status, body, _ = self.server.request(
+            "DELETE", f"/sessions/{session}/memory?namespace=team")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.original_keys(session), [])
+        self.assertEqual(self.redis.command("ZSCORE", "sessions:team", session),
+                         None)
+        self.assertEqual(self.server.get_memory(session)["messages"], [])
+
+    def test_two_servers_loading_it_at_once_store_each_message_once(self):
+        session = new_session()
+        self.original.post(session, chat(6))
+        self.server.start()
+        other = Motorhead(self.redis.url, **self.server_env)
+        other.start()
+        answers = []
+        threads = [threading.Thread(target=lambda s=s, i=i: answers.append(
+            s.post_memory(session, [{"role": "Human", "content": f"racer {i}"}])[0]))
+            for i, s in enumerate((self.server, other, self.server, other))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(answers, [200] * 4)
+        contents = [m["content"] for m in self.server.get_memory(session)["messages"]]
+        self.assertEqual(sorted(contents),
+                         sorted([c for _, c in chat(6)]
+                                + [f"racer {i}" for i in range(4)]))
+
+
+class OriginalLayoutOffTest(TestCase):
+    def test_the_original_keys_are_left_alone(self):
+        redis = RedisServer(durable=False)
+        redis.start()
+        session = new_session()
+        OriginalServer(redis).post(session, chat(2))
+        server = Motorhead(redis.url, MOTORHEAD_ORIGINAL_LAYOUT="false")
+        server.start()
+        self.assertEqual(server.get_memory(session)["messages"], [])
+        self.assertNotIn(session, server.request("GET", "/sessions")[1])
+        self.assertEqual(redis.command("LLEN", f"session:{session}"), 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
