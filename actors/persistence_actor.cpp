@@ -127,9 +127,12 @@ void enqueue_read(persistence_pointer self, plan_builder build, Promise rp,
 caf::result<session_snapshot> load(persistence_pointer self,
                                    const std::string& id, bool claim_always) {
   auto rp = self->make_response_promise<session_snapshot>();
+  auto original = self->state.original;
   enqueue_read(self,
-               commands_only([id, claim_always](const store::key_layout&) {
-                 return store::load_commands(id, claim_always);
+               commands_only([id, claim_always,
+                              original](const store::key_layout& layout) {
+                 return store::load_commands(id, claim_always, original,
+                                             layout);
                }),
                rp, store::decode_load);
   return rp;
@@ -262,8 +265,9 @@ void flush(persistence_pointer self) {
 } // namespace
 
 persistence_actor::behavior_type persistence(persistence_pointer self,
-                                             redis_options options) {
-  self->state.redis = make_redis_client(std::move(options));
+                                             persistence_options options) {
+  self->state.redis = make_redis_client(std::move(options.redis));
+  self->state.original = options.original;
   return {
     [=](load_atom, const std::string& id) {
       return load(self, id, false);
@@ -302,9 +306,12 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
     [=](erase_atom, const std::string& id, const erase_request& request,
         uint64_t epoch) {
       auto rp = self->make_response_promise<ok_atom>();
+      bool original = self->state.original.has_value();
       enqueue_write(self,
-                    [id, request, epoch](const store::key_layout& layout) {
-                      return store::delete_commands(id, request, epoch, layout);
+                    [id, request, epoch,
+                     original](const store::key_layout& layout) {
+                      return store::delete_commands(id, request, epoch, layout,
+                                                    original);
                     },
                     rp);
       return rp;
@@ -330,14 +337,16 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
     [=](list_atom, const session_page& page) {
       auto rp = self->make_response_promise<std::vector<std::string>>();
       auto layout = std::make_shared<store::key_layout>();
+      bool original = self->state.original.has_value();
       enqueue_read(self,
-                   commands_only([page, layout](const store::key_layout& used) {
+                   commands_only([page, layout,
+                                  original](const store::key_layout& used) {
                      *layout = used;
-                     return store::list_commands(page, used);
+                     return store::list_commands(page, used, original);
                    }),
                    rp,
-                   [page, layout](const std::vector<redis_reply>& replies) {
-                     return store::decode_list(replies, page, *layout);
+                   [page, layout, original](const std::vector<redis_reply>& replies) {
+                     return store::decode_list(replies, page, *layout, original);
                    });
       return rp;
     },

@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <caf/stateful_actor.hpp>
@@ -13,6 +14,7 @@
 
 #include "actors/protocol.hpp"
 #include "storage/redis_client.hpp"
+#include "storage/session_store.hpp"
 
 namespace motorhead {
 
@@ -39,6 +41,7 @@ struct persistence_state {
   };
 
   std::unique_ptr<redis_client> redis;
+  std::optional<store::original_import> original;
   std::vector<pending_operation> pending;
   std::deque<round_trip> in_flight; // oldest first; at most two
   bool flush_scheduled = false;
@@ -49,7 +52,15 @@ struct persistence_state {
 using persistence_pointer
   = persistence_actor::stateful_pointer<persistence_state>;
 
+/// What the persistence actor connects to, and whether its loads move
+/// sessions found only in the original Motorhead's keys (see
+/// store::original_import).
+struct persistence_options {
+  redis_options redis;
+  std::optional<store::original_import> original;
+};
+
 persistence_actor::behavior_type persistence(persistence_pointer self,
-                                             redis_options options);
+                                             persistence_options options);
 
 } // namespace motorhead

@@ -166,8 +166,8 @@ std::string join_cluster(caf::actor_system& system, const settings& cfg,
     cluster.key_scopes[key.scope.key] = key.scope;
   actors.connector = system.spawn(cluster_connector, cfg.cluster_failure,
                                   cfg.cluster_tls());
-  actors.table_store = system.spawn<caf::detached>(persistence,
-                                                   redis_options_of(cfg));
+  actors.table_store = system.spawn<caf::detached>(
+    persistence, persistence_options{redis_options_of(cfg), std::nullopt});
   actors.cluster = system.spawn(cluster_node, cluster, actors.registry,
                                 actors.pool, actors.table_store,
                                 actors.connector);
@@ -213,6 +213,18 @@ embedder_actor spawn_embedder(caf::actor_system& system, const settings& cfg,
   return system.spawn(embedder, std::move(es));
 }
 
+/// The sessions' store: loads move what the original Motorhead wrote,
+/// unless MOTORHEAD_ORIGINAL_LAYOUT=false, with long-term memory as a POST
+/// has it.
+persistence_options persistence_options_of(const settings& cfg) {
+  persistence_options options{redis_options_of(cfg), std::nullopt};
+  if (cfg.original_layout)
+    options.original = store::original_import{
+      cfg.long_term_memory,
+      cfg.long_term_memory && embedding_endpoint_from(cfg).has_value()};
+  return options;
+}
+
 outcome<node_actors> start_actors(caf::actor_system& system,
                                   const settings& cfg) {
   auto tokenizer = load_tokenizer(cfg);
@@ -220,7 +232,7 @@ outcome<node_actors> start_actors(caf::actor_system& system,
     return outcome<node_actors>::failure(tokenizer.error);
   node_actors actors;
   actors.store = system.spawn<caf::detached>(persistence,
-                                             redis_options_of(cfg));
+                                             persistence_options_of(cfg));
   auto calls = make_provider_calls(cfg);
   auto workers = spawn_summarizers(system, cfg, calls, actors.store,
                                    *tokenizer.value);

@@ -240,6 +240,10 @@ const std::vector<option_spec>& option_specs() {
      "keeps every message for /retrieval (BM25, plus embeddings with a "
      "provider)",
      bool_option(&settings::long_term_memory)},
+    {"MOTORHEAD_ORIGINAL_LAYOUT", "true",
+     "serves the sessions the original Motorhead wrote in this Redis, moving "
+     "each into this server's keys when first loaded (a single Redis)",
+     bool_option(&settings::original_layout)},
     {"MOTORHEAD_MODEL", "gpt-3.5-turbo", "chat model used for summaries",
      string_option(&settings::model)},
     {"MOTORHEAD_EMBEDDING_MODEL", "text-embedding-3-small",

@@ -37,6 +37,8 @@ struct settings {
   std::chrono::milliseconds redis_wait_timeout{1000};
   std::size_t max_window_size = 12;
   bool long_term_memory = false;
+  /// Whether sessions the original Motorhead wrote are read (and moved).
+  bool original_layout = true;
   std::string model = "gpt-3.5-turbo";
   std::string embedding_model = "text-embedding-3-small";
   std::size_t embedding_batch = 100;

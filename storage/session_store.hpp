@@ -120,10 +120,24 @@ struct write_plan {
 command_list info_commands(const std::string& session_id);
 outcome<session_info> decode_info(const std::vector<redis_reply>& replies);
 
+/// What a load does with a session found only in the keys the original
+/// Motorhead wrote (session:ID, context:ID, tokens:ID; a single Redis): it
+/// moves it into this layout first, its messages archived and marked for
+/// embedding as a POST's are.
+struct original_import {
+  bool archive = false;
+  bool embed = false;
+};
+
 /// Reads the session, and claims it (its epoch goes up by one) if it
 /// exists, or `claim_always` (its first write is coming). A session loaded
-/// without a claim has epoch 0: it claims before it writes.
-command_list load_commands(const std::string& session_id, bool claim_always);
+/// without a claim has epoch 0: it claims before it writes. With
+/// `original`, on a single Redis, a session found only in the original's
+/// keys is moved first (see original_import).
+command_list load_commands(const std::string& session_id, bool claim_always,
+                           const std::optional<original_import>& original
+                           = std::nullopt,
+                           const key_layout& layout = {});
 outcome<session_snapshot> decode_load(const std::vector<redis_reply>& replies);
 
 write_plan append_commands(const std::string& session_id,
@@ -131,16 +145,22 @@ write_plan append_commands(const std::string& session_id,
                            const key_layout& layout);
 command_list fold_commands(const std::string& session_id,
                            const fold_change& change);
-/// `request.namespaces` are every namespace the session leaves.
+/// `request.namespaces` are every namespace the session leaves; with
+/// `original_layout`, on a single Redis, it leaves the original
+/// Motorhead's indexes of them too.
 write_plan delete_commands(const std::string& session_id,
                            const erase_request& request, uint64_t epoch,
-                           const key_layout& layout);
+                           const key_layout& layout,
+                           bool original_layout = false);
 /// A page of the sessions listed, oldest POST first. The shards of a split
 /// index are merged: each gives its first sessions up to the page's end.
-command_list list_commands(const session_page& page, const key_layout& layout);
+/// With `original_layout`, on a single Redis, the original Motorhead's
+/// index (scored in seconds) is merged in.
+command_list list_commands(const session_page& page, const key_layout& layout,
+                           bool original_layout = false);
 outcome<std::vector<std::string>>
 decode_list(const std::vector<redis_reply>& replies, const session_page& page,
-            const key_layout& layout);
+            const key_layout& layout, bool original_layout = false);
 command_list archive_commands(const std::string& session_id);
 outcome<session_archive> decode_archive(const std::vector<redis_reply>& replies);
 

@@ -70,7 +70,7 @@ command_list forgotten_commands(const std::string& ns) {
 
 write_plan delete_commands(const std::string& session_id,
                            const erase_request& request, uint64_t epoch,
-                           const key_layout& layout) {
+                           const key_layout& layout, bool original_layout) {
   redis_command keys{messages_key(session_id), meta_key(session_id),
                      archive_key(session_id), unembedded_key(session_id),
                      vectors_key(session_id), ids_key(session_id)};
@@ -79,11 +79,19 @@ write_plan delete_commands(const std::string& session_id,
   for (const auto& ns : request.namespaces)
     indexes.push_back(index_key(ns));
   write_plan plan;
-  if (layout.indexes_in_scripts)
+  if (layout.indexes_in_scripts) {
     keys.insert(keys.end(), indexes.begin(), indexes.end());
-  else
+    // The load before moved the session out of the original's keys, but
+    // not out of its namespaces' indexes, which do not say which session
+    // is in which.
+    if (original_layout)
+      for (const auto& ns : request.namespaces)
+        keys.push_back("sessions:" + ns);
+  }
+  else {
     for (auto& index : indexes)
       plan.index_updates.push_back({"ZREM", std::move(index), session_id});
+  }
   plan.indexes_required = true;
   plan.commands.push_back(delete_script.call(
     std::move(keys),

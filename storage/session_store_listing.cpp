@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,39 +57,81 @@ outcome<session_info> decode_info(const std::vector<redis_reply>& replies) {
   return {std::move(info), {}};
 }
 
-command_list list_commands(const session_page& page, const key_layout& layout) {
+namespace {
+
+/// Whether a page merges several sorted sets: the shards of a split
+/// index, or this layout's index and the original's.
+bool merges(const session_page& page, const key_layout& layout, bool original) {
+  return original || (!page.ns && layout.index_shards > 1);
+}
+
+/// The original Motorhead's index: scored in seconds, not milliseconds.
+std::string original_index_key(const std::optional<std::string>& ns) {
+  return ns ? "sessions:" + *ns : std::string{"sessions"};
+}
+
+/// Whether a listing reads the original's index too: it ran on a single
+/// Redis only.
+bool lists_original(const key_layout& layout, bool original_layout) {
+  return original_layout && layout.indexes_in_scripts;
+}
+
+} // namespace
+
+command_list list_commands(const session_page& page, const key_layout& layout,
+                           bool original_layout) {
   auto first = static_cast<uint64_t>(page.page - 1) * page.size;
   auto last = first + page.size - 1;
-  if (page.ns || layout.index_shards == 1)
+  bool original = lists_original(layout, original_layout);
+  if (!merges(page, layout, original))
     return {{"ZRANGE", index_key(page.ns), std::to_string(first),
              std::to_string(last)}};
   command_list commands;
-  for (unsigned shard = 0; shard < layout.index_shards; ++shard)
-    commands.push_back({"ZRANGE", shard_key(session_list_name, shard, layout), "0",
-                        std::to_string(last), "WITHSCORES"});
+  auto up_to_last = [&](std::string key) {
+    commands.push_back({"ZRANGE", std::move(key), "0", std::to_string(last),
+                        "WITHSCORES"});
+  };
+  if (page.ns || layout.index_shards == 1)
+    up_to_last(index_key(page.ns));
+  else
+    for (unsigned shard = 0; shard < layout.index_shards; ++shard)
+      up_to_last(shard_key(session_list_name, shard, layout));
+  if (original)
+    up_to_last(original_index_key(page.ns));
   return commands;
 }
 
 outcome<std::vector<std::string>>
 decode_list(const std::vector<redis_reply>& replies, const session_page& page,
-            const key_layout& layout) {
+            const key_layout& layout, bool original_layout) {
   using result = outcome<std::vector<std::string>>;
   if (auto err = first_error(replies); !err.empty())
     return result::failure(err);
   std::vector<std::string> ids;
-  if (page.ns || layout.index_shards == 1) {
+  bool original = lists_original(layout, original_layout);
+  if (!merges(page, layout, original)) {
     for (const auto& element : replies.at(0).elements)
       ids.push_back(element.text);
     return {std::move(ids), {}};
   }
-  // Every shard gave its sessions up to the page's end, with their scores:
-  // merged in the order of a single index (score, then id).
+  // Every set gave its sessions up to the page's end, with their scores:
+  // merged in the order of a single index (score, then id). A session in
+  // both layouts (moved, then listed again by the original) counts once,
+  // at its latest activity.
+  std::map<std::string, double> latest;
+  for (std::size_t r = 0; r < replies.size(); ++r) {
+    double scale = original && r + 1 == replies.size() ? 1000.0 : 1.0;
+    const auto& elements = replies[r].elements;
+    for (std::size_t i = 0; i + 1 < elements.size(); i += 2) {
+      auto score = scale * std::strtod(elements[i + 1].text.c_str(), nullptr);
+      auto [entry, added] = latest.emplace(elements[i].text, score);
+      if (!added)
+        entry->second = std::max(entry->second, score);
+    }
+  }
   std::vector<std::pair<double, std::string>> listed;
-  for (const auto& reply : replies)
-    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2)
-      listed.emplace_back(std::strtod(reply.elements[i + 1].text.c_str(),
-                                      nullptr),
-                          reply.elements[i].text);
+  for (auto& [id, score] : latest)
+    listed.emplace_back(score, id);
   std::sort(listed.begin(), listed.end());
   auto first = static_cast<std::size_t>(page.page - 1) * page.size;
   for (auto i = first; i < listed.size() && i < first + page.size; ++i)

@@ -23,7 +23,7 @@ namespace {
 // write is coming): else the answer is 0 and nothing is written, so that
 // reads of ids that exist nowhere store nothing. A claim of a session
 // never written expires after `ttl` seconds unless a write makes it real.
-const lua_script claim_script{R"lua(
+const std::string claim_lua = R"lua(
 local absent = redis.call('EXISTS', KEYS[1]) == 0
   and redis.call('HEXISTS', KEYS[2], 'next_seq') == 0
 if absent and ARGV[2] ~= '1' then
@@ -40,7 +40,68 @@ if absent then
   redis.call('EXPIRE', KEYS[2], ARGV[1])
 end
 return epoch
-)lua"};
+)lua";
+
+const lua_script claim_script{claim_lua};
+
+// Before the claim, a session found only in the original Motorhead's keys
+// moves into this layout, in the same script: atomic (no crash leaves half
+// of it) and done once (a second loader finds this layout and moves
+// nothing). KEYS: messages, meta, archive, unembedded, ids, the original's
+// session:ID (a list of "role: content", newest first), context:ID,
+// tokens:ID and sessions index, this layout's sessions index and pending
+// embeddings. ARGV: ttl, always, session id, archive (0/1), embed (0/1).
+// Each message gets the seq of its place, oldest first, and the id
+// "original-SEQ"; its time is the session's last activity in the
+// original's index. A line without ": " the original skipped too.
+const lua_script claim_original_script{R"lua(
+if redis.call('EXISTS', KEYS[6], KEYS[7], KEYS[8]) > 0
+  and redis.call('EXISTS', KEYS[1]) == 0
+  and redis.call('HEXISTS', KEYS[2], 'next_seq') == 0 then
+  local lines = redis.call('LRANGE', KEYS[6], 0, -1)
+  local score = redis.call('ZSCORE', KEYS[9], ARGV[3])
+  local at
+  if score then
+    at = string.format('%.0f', tonumber(score) * 1000)
+  else
+    local now = redis.call('TIME')
+    at = string.format('%.0f', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
+  end
+  local seq = 0
+  for i = #lines, 1, -1 do
+    local colon = string.find(lines[i], ': ', 1, true)
+    if colon then
+      seq = seq + 1
+      local id = 'original-' .. seq
+      local record = '{"seq":' .. seq
+        .. ',"role":' .. cjson.encode(string.sub(lines[i], 1, colon - 1))
+        .. ',"content":' .. cjson.encode(string.sub(lines[i], colon + 2))
+        .. ',"id":' .. cjson.encode(id) .. ',"created_at":' .. at .. '}'
+      redis.call('RPUSH', KEYS[1], record)
+      redis.call('HSET', KEYS[5], id, seq)
+      if ARGV[4] == '1' then redis.call('HSET', KEYS[3], seq, record) end
+      if ARGV[5] == '1' then redis.call('SADD', KEYS[4], seq) end
+    end
+  end
+  redis.call('HSET', KEYS[2], 'next_seq', seq + 1, 'message_count', seq,
+             'created_at', at, 'updated_at', at)
+  local context = redis.call('GET', KEYS[7])
+  if context then
+    redis.call('HSET', KEYS[2], 'context', context)
+    redis.call('HINCRBY', KEYS[2], 'summary_gen', 1)
+  end
+  local tokens = tonumber(redis.call('GET', KEYS[8]) or '0')
+  if tokens and tokens > 0 then
+    redis.call('HSET', KEYS[2], 'tokens', string.format('%d', tokens))
+  end
+  redis.call('ZADD', KEYS[10], at, ARGV[3])
+  if ARGV[5] == '1' and seq > 0 then
+    redis.call('ZADD', KEYS[11], at, ARGV[3])
+  end
+  redis.call('DEL', KEYS[6], KEYS[7], KEYS[8])
+  redis.call('ZREM', KEYS[9], ARGV[3])
+end
+)lua" + claim_lua};
 
 /// Applies one field of the meta hash to the snapshot; returns an error or "".
 std::string apply_meta_field(const std::string& field, const std::string& value,
@@ -69,9 +130,24 @@ std::string apply_meta_field(const std::string& field, const std::string& value,
 
 } // namespace
 
-command_list load_commands(const std::string& session_id, bool claim_always) {
-  return {claim_script.call({messages_key(session_id), meta_key(session_id)},
-                            {unwritten_epoch_ttl, claim_always ? "1" : "0"}),
+command_list load_commands(const std::string& session_id, bool claim_always,
+                           const std::optional<original_import>& original,
+                           const key_layout& layout) {
+  auto always = claim_always ? "1" : "0";
+  auto claim
+    = original && layout.indexes_in_scripts
+        ? claim_original_script.call(
+            {messages_key(session_id), meta_key(session_id),
+             archive_key(session_id), unembedded_key(session_id),
+             ids_key(session_id), "session:" + session_id,
+             "context:" + session_id, "tokens:" + session_id, "sessions",
+             session_index_key(session_id, layout),
+             pending_embeddings_key(session_id, layout)},
+            {unwritten_epoch_ttl, always, session_id,
+             original->archive ? "1" : "0", original->embed ? "1" : "0"})
+        : claim_script.call({messages_key(session_id), meta_key(session_id)},
+                            {unwritten_epoch_ttl, always});
+  return {std::move(claim),
           {"LRANGE", messages_key(session_id), "0", "-1"},
           {"HGETALL", meta_key(session_id)},
           {"SCARD", unembedded_key(session_id)}};
