@@ -397,11 +397,13 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
     },
     [=](namespace_atom, const std::string& ns) {
       auto rp = self->make_response_promise<std::vector<std::string>>();
+      bool original = self->state.original.has_value();
       enqueue_read(self,
-                   commands_only([ns](const store::key_layout&) {
-                     return store::namespace_sessions_commands(ns);
+                   commands_only([ns, original](const store::key_layout& layout) {
+                     return store::namespace_sessions_commands(ns, layout,
+                                                               original);
                    }),
-                   rp, every_session_id);
+                   rp, store::decode_namespace_sessions);
       return rp;
     },
     [=](rate_atom, uint64_t requests_per_minute, uint64_t tokens_per_minute,

@@ -361,6 +361,10 @@ caf::result<session_info> describe(session_pointer self, session_patch patch,
 
 // -- long-term memory ---------------------------------------------------------
 
+/// Gives a message stored without its count of tokens (one moved from the
+/// original Motorhead's keys) that count.
+void count_tokens_once(stored_message& msg, const bpe_tokenizer* tokenizer);
+
 /// Runs `fn` once the session's long-term memory is in memory: its archive
 /// and vectors, read from Redis on first need. Awaits, like the load.
 template <class Fn, class Fail>
@@ -374,8 +378,10 @@ void with_index(session_pointer self, Fn fn, Fail fail) {
     .await(
       [=](session_archive& archive) mutable {
         auto index = std::make_shared<retrieval_index>();
-        for (const auto& msg : archive.messages)
+        for (auto& msg : archive.messages) {
+          count_tokens_once(msg, self->state.setup->tokenizer.get());
           index->add(msg);
+        }
         for (auto& v : archive.vectors)
           index->set_vector(v.seq, std::move(v.values));
         self->state.index = std::move(index);

@@ -42,6 +42,17 @@ void complete_details(stored_message& msg, const bpe_tokenizer* tokenizer,
                           : static_cast<uint32_t>(tokenizer->count(msg.content));
 }
 
+} // namespace
+
+void count_tokens_once(stored_message& msg, const bpe_tokenizer* tokenizer) {
+  // A count of content is never 0: this message was never counted.
+  if (msg.details.token_count == 0 && !msg.content.empty() && tokenizer)
+    msg.details.token_count
+      = static_cast<uint32_t>(tokenizer->count(msg.content));
+}
+
+namespace {
+
 /// Memory after a DELETE that Redis applied.
 void apply_erase(session_state& st) {
   st.messages.clear();
@@ -62,8 +73,10 @@ void apply_erase(session_state& st) {
 void apply_snapshot(session_state& st, session_snapshot snapshot) {
   st.messages.clear();
   st.messages.reserve(snapshot.messages.size());
-  for (const auto& msg : snapshot.messages)
+  for (auto& msg : snapshot.messages) {
+    count_tokens_once(msg, st.setup->tokenizer.get());
     st.messages.emplace_back(msg);
+  }
   st.context = std::move(snapshot.context);
   st.tokens = snapshot.tokens;
   st.next_seq = std::max(st.next_seq, snapshot.next_seq);

@@ -1,5 +1,6 @@
 // motorhead: the server process. Reads the settings, starts the actors and
 // serves HTTP until SIGINT or SIGTERM.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -213,15 +214,27 @@ embedder_actor spawn_embedder(caf::actor_system& system, const settings& cfg,
   return system.spawn(embedder, std::move(es));
 }
 
+/// The namespaces the API keys are scoped to, each once.
+std::vector<std::string> scoped_namespaces(const settings& cfg) {
+  std::vector<std::string> names;
+  for (const auto& key : cfg.api_keys)
+    names.insert(names.end(), key.scope.namespaces.begin(),
+                 key.scope.namespaces.end());
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
 /// The sessions' store: loads move what the original Motorhead wrote,
 /// unless MOTORHEAD_ORIGINAL_LAYOUT=false, with long-term memory as a POST
-/// has it.
+/// has it, into the namespaces that scoped keys must reach it by.
 persistence_options persistence_options_of(const settings& cfg) {
   persistence_options options{redis_options_of(cfg), std::nullopt};
   if (cfg.original_layout)
     options.original = store::original_import{
       cfg.long_term_memory,
-      cfg.long_term_memory && embedding_endpoint_from(cfg).has_value()};
+      cfg.long_term_memory && embedding_endpoint_from(cfg).has_value(),
+      scoped_namespaces(cfg)};
   return options;
 }
 

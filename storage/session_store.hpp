@@ -127,6 +127,11 @@ outcome<session_info> decode_info(const std::vector<redis_reply>& replies);
 struct original_import {
   bool archive = false;
   bool embed = false;
+  /// Namespaces to look for in the original's indexes (it kept no list of
+  /// them per session): the session joins each that lists it, so that the
+  /// keys scoped to it reach the session. Those it is listed under and not
+  /// looked for stay in the original's index, which listings still read.
+  std::vector<std::string> namespaces;
 };
 
 /// Reads the session, and claims it (its epoch goes up by one) if it
@@ -179,9 +184,13 @@ command_list pending_embedding_commands(std::size_t limit,
 outcome<std::vector<std::string>>
 decode_session_ids(const std::vector<redis_reply>& replies, std::size_t limit);
 
-/// Every session listed under a namespace, oldest activity first
-/// (decode_session_ids reads the reply).
-command_list namespace_sessions_commands(const std::string& ns);
+/// Every session listed under `ns`, each once; with `original_layout`, on
+/// a single Redis, the original Motorhead's index of it too.
+command_list namespace_sessions_commands(const std::string& ns,
+                                         const key_layout& layout,
+                                         bool original_layout);
+outcome<std::vector<std::string>>
+decode_namespace_sessions(const std::vector<redis_reply>& replies);
 
 /// Ends a namespace's deletion: a write in the namespace's slot that
 /// leaves nothing, in the replication stream behind every write before it.

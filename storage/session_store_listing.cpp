@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
@@ -152,8 +153,24 @@ decode_session_ids(const std::vector<redis_reply>& replies, std::size_t limit) {
   return {std::move(ids), {}};
 }
 
-command_list namespace_sessions_commands(const std::string& ns) {
-  return {{"ZRANGE", index_key(ns), "0", "-1"}};
+command_list namespace_sessions_commands(const std::string& ns,
+                                         const key_layout& layout,
+                                         bool original_layout) {
+  command_list commands{{"ZRANGE", index_key(ns), "0", "-1"}};
+  if (lists_original(layout, original_layout))
+    commands.push_back({"ZRANGE", original_index_key(ns), "0", "-1"});
+  return commands;
+}
+
+outcome<std::vector<std::string>>
+decode_namespace_sessions(const std::vector<redis_reply>& replies) {
+  auto ids = decode_session_ids(replies, std::numeric_limits<std::size_t>::max());
+  if (ids) {
+    auto& list = *ids.value;
+    std::sort(list.begin(), list.end());
+    list.erase(std::unique(list.begin(), list.end()), list.end());
+  }
+  return ids;
 }
 
 command_list untouched_sessions_commands(int64_t cutoff_ms, std::size_t limit,

@@ -50,10 +50,13 @@ const lua_script claim_script{claim_lua};
 // nothing). KEYS: messages, meta, archive, unembedded, ids, the original's
 // session:ID (a list of "role: content", newest first), context:ID,
 // tokens:ID and sessions index, this layout's sessions index and pending
-// embeddings. ARGV: ttl, always, session id, archive (0/1), embed (0/1).
-// Each message gets the seq of its place, oldest first, and the id
-// "original-SEQ"; its time is the session's last activity in the
-// original's index. A line without ": " the original skipped too.
+// embeddings, then for each namespace to look for, the original's index of
+// it and this layout's. ARGV: ttl, always, session id, archive (0/1),
+// embed (0/1), then the namespaces. Each message gets the seq of its
+// place, oldest first, and the id "original-SEQ"; its time is the
+// session's last activity in the original's index. A line without ": "
+// the original skipped too. The session joins each namespace whose
+// original index lists it.
 const lua_script claim_original_script{R"lua(
 if redis.call('EXISTS', KEYS[6], KEYS[7], KEYS[8]) > 0
   and redis.call('EXISTS', KEYS[1]) == 0
@@ -98,6 +101,17 @@ if redis.call('EXISTS', KEYS[6], KEYS[7], KEYS[8]) > 0
   if ARGV[5] == '1' and seq > 0 then
     redis.call('ZADD', KEYS[11], at, ARGV[3])
   end
+  local joined = {}
+  for n = 6, #ARGV do
+    local theirs, ours = KEYS[2 * n], KEYS[2 * n + 1]
+    if redis.call('ZREM', theirs, ARGV[3]) == 1 then
+      redis.call('ZADD', ours, at, ARGV[3])
+      joined[#joined + 1] = ARGV[n]
+    end
+  end
+  if #joined > 0 then
+    redis.call('HSET', KEYS[2], 'namespaces', cjson.encode(joined))
+  end
   redis.call('DEL', KEYS[6], KEYS[7], KEYS[8])
   redis.call('ZREM', KEYS[9], ARGV[3])
 end
@@ -130,23 +144,40 @@ std::string apply_meta_field(const std::string& field, const std::string& value,
 
 } // namespace
 
+namespace {
+
+/// The claim that first moves a session found only in the original's keys.
+redis_command claim_original(const std::string& session_id, const char* always,
+                             const original_import& original,
+                             const key_layout& layout) {
+  std::vector<std::string> keys{
+    messages_key(session_id), meta_key(session_id), archive_key(session_id),
+    unembedded_key(session_id), ids_key(session_id), "session:" + session_id,
+    "context:" + session_id, "tokens:" + session_id, "sessions",
+    session_index_key(session_id, layout),
+    pending_embeddings_key(session_id, layout)};
+  std::vector<std::string> args{unwritten_epoch_ttl, always, session_id,
+                                original.archive ? "1" : "0",
+                                original.embed ? "1" : "0"};
+  for (const auto& ns : original.namespaces) {
+    keys.push_back("sessions:" + ns);
+    keys.push_back(index_key(ns));
+    args.push_back(ns);
+  }
+  return claim_original_script.call(std::move(keys), std::move(args));
+}
+
+} // namespace
+
 command_list load_commands(const std::string& session_id, bool claim_always,
                            const std::optional<original_import>& original,
                            const key_layout& layout) {
   auto always = claim_always ? "1" : "0";
-  auto claim
-    = original && layout.indexes_in_scripts
-        ? claim_original_script.call(
-            {messages_key(session_id), meta_key(session_id),
-             archive_key(session_id), unembedded_key(session_id),
-             ids_key(session_id), "session:" + session_id,
-             "context:" + session_id, "tokens:" + session_id, "sessions",
-             session_index_key(session_id, layout),
-             pending_embeddings_key(session_id, layout)},
-            {unwritten_epoch_ttl, always, session_id,
-             original->archive ? "1" : "0", original->embed ? "1" : "0"})
-        : claim_script.call({messages_key(session_id), meta_key(session_id)},
-                            {unwritten_epoch_ttl, always});
+  auto claim = original && layout.indexes_in_scripts
+                 ? claim_original(session_id, always, *original, layout)
+                 : claim_script.call({messages_key(session_id),
+                                      meta_key(session_id)},
+                                     {unwritten_epoch_ttl, always});
   return {std::move(claim),
           {"LRANGE", messages_key(session_id), "0", "-1"},
           {"HGETALL", meta_key(session_id)},

@@ -109,6 +109,29 @@ class OriginalLayoutTest(TestCase):
                          None)
         self.assertEqual(self.server.get_memory(session)["messages"], [])
 
+    def test_moved_messages_have_ids_times_and_token_counts(self):
+        session = new_session()
+        self.original.post(session, chat(2), at=1_700_000_000)
+        self.server.start()
+        messages = self.server.get_memory(session, details=True)["messages"]
+        self.assertEqual([m["id"] for m in messages],
+                         ["original-2", "original-1"])
+        self.assertEqual({m["created_at"] for m in messages},
+                         {"2023-11-14T22:13:20.000Z"})
+        self.assertTrue(all(m["token_count"] > 0 for m in messages), messages)
+
+    def test_a_namespace_deletion_takes_the_original_sessions(self):
+        gone, kept = new_session(), new_session()
+        self.original.post(gone, chat(2), namespace="team")
+        self.original.post(kept, chat(2), namespace="other")
+        self.server.start()
+        status, body, _ = self.server.request("DELETE", "/namespaces/team")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.original_keys(gone), [])
+        self.assertEqual(self.server.get_memory(gone)["messages"], [])
+        self.assertEqual(self.server.get_memory(kept)["messages"],
+                         as_messages(chat(2)))
+
     def test_two_servers_loading_it_at_once_store_each_message_once(self):
         session = new_session()
         self.original.post(session, chat(6))
@@ -128,6 +151,38 @@ class OriginalLayoutTest(TestCase):
         self.assertEqual(sorted(contents),
                          sorted([c for _, c in chat(6)]
                                 + [f"racer {i}" for i in range(4)]))
+
+
+class OriginalLayoutWithScopedKeysTest(TestCase):
+    """The original kept no list of a session's namespaces: a session
+    moves into those of its namespaces that keys are scoped to, so that
+    those keys reach it, and no other key does."""
+
+    def test_a_scoped_key_reaches_the_sessions_of_its_namespace(self):
+        redis = RedisServer(durable=False)
+        redis.start()
+        team_key, other_key = "team-" + uuid.uuid4().hex, "other-" + uuid.uuid4().hex
+        session = new_session()
+        OriginalServer(redis).post(session, chat(2), namespace="team")
+        server = Motorhead(redis.url,
+                           MOTORHEAD_API_KEYS=f"{team_key}:team,{other_key}:other")
+        server.start()
+
+        def get(key):
+            return server.request("GET", f"/sessions/{session}/memory",
+                                  headers={"Authorization": f"Bearer {key}"})[:2]
+
+        self.assertEqual(get(other_key)[0], 403)
+        status, body = get(team_key)
+        self.assertEqual(status, 200, body)
+        self.assertEqual([{"role": m["role"], "content": m["content"]}
+                          for m in body["messages"]], as_messages(chat(2)))
+        self.assertEqual(get(other_key)[0], 403)
+        status, info, _ = server.request(
+            "GET", f"/sessions/{session}",
+            headers={"Authorization": f"Bearer {team_key}"})
+        self.assertEqual(info["namespaces"], ["team"])
+        self.assertEqual(redis.command("ZRANGE", "sessions:team", 0, -1), [])
 
 
 class OriginalLayoutOffTest(TestCase):
