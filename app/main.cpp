@@ -6,7 +6,9 @@
 #include <cstring>
 #include <iostream>
 #include <random>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <caf/all.hpp>
@@ -16,6 +18,7 @@
 
 #include "actors/cluster_node.hpp"
 #include "actors/embedder.hpp"
+#include "app/migrate.hpp"
 #include "actors/persistence_actor.hpp"
 #include "actors/provider_summarizer.hpp"
 #include "actors/session_registry.hpp"
@@ -355,9 +358,34 @@ void log_startup(const settings& cfg, uint16_t port) {
                      + std::to_string(cfg.max_window_size));
 }
 
+/// `motorhead migrate ARGS...` (see app/migrate.hpp).
+int migrate_command(const std::vector<std::string>& args) {
+  if (std::find(args.begin(), args.end(), "--help") != args.end()) {
+    print_migrate_usage(std::cout);
+    return EXIT_SUCCESS;
+  }
+  auto options = parse_migrate_arguments(args);
+  if (!options) {
+    std::cerr << "motorhead migrate: " << options.error << " (see --help)\n";
+    return EXIT_FAILURE;
+  }
+  auto loaded = load_settings([](const char* name) { return std::getenv(name); });
+  if (!loaded.errors.empty()) {
+    for (const auto& err : loaded.errors)
+      std::cerr << "motorhead migrate: " << err << "\n";
+    return EXIT_FAILURE;
+  }
+  // Its progress and summary say what it does: the log only warns.
+  configure_log(std::max(loaded.value.log_min, log_level::warn),
+                loaded.value.log_output);
+  return run_migration(loaded.value, *options.value, std::cout, std::cerr);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "migrate") == 0)
+    return migrate_command(std::vector<std::string>(argv + 2, argv + argc));
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
       print_usage(std::cout);

@@ -551,7 +551,9 @@ std::string resolve_cluster_identity(settings& cfg) {
 }
 
 void print_usage(std::ostream& out) {
-  out << "usage: motorhead [--help]\n\n"
+  out << "usage: motorhead [--help]\n"
+         "       motorhead migrate [--dry-run] [--vectors-model NAME]"
+         " (see migrate --help)\n\n"
          "Motörhead: memory and retrieval server for LLM chat applications.\n"
          "Configured through these environment variables:\n\n";
   for (const auto& spec : option_specs()) {

@@ -39,6 +39,21 @@ inline const std::string unwritten_epoch_ttl = "86400";
 std::string shard_key(std::string_view name, unsigned shard,
                       const key_layout& layout);
 
+class lua_script;
+
+/// The start of a script that moves a session found only in the original
+/// Motorhead's keys into this layout; it leaves in `moved` how many
+/// messages it moved, or -1 when there was nothing to move. Its keys and
+/// arguments are original_move_call's; a claim or a return follows it.
+const std::string& original_move_lua();
+
+/// Calls `script`, which starts with original_move_lua.
+redis_command original_move_call(const lua_script& script,
+                                 const std::string& session_id,
+                                 const char* always,
+                                 const original_import& import,
+                                 const key_layout& layout);
+
 /// Reads a whole decimal number into `out`; false when `text` is not one.
 bool parse_u64(const std::string& text, uint64_t& out);
 

@@ -45,77 +45,8 @@ return epoch
 const lua_script claim_script{claim_lua};
 
 // Before the claim, a session found only in the original Motorhead's keys
-// moves into this layout, in the same script: atomic (no crash leaves half
-// of it) and done once (a second loader finds this layout and moves
-// nothing). KEYS: messages, meta, archive, unembedded, ids, the original's
-// session:ID (a list of "role: content", newest first), context:ID,
-// tokens:ID and sessions index, this layout's sessions index and pending
-// embeddings, then for each namespace to look for, the original's index of
-// it and this layout's. ARGV: ttl, always, session id, archive (0/1),
-// embed (0/1), then the namespaces. Each message gets the seq of its
-// place, oldest first, and the id "original-SEQ"; its time is the
-// session's last activity in the original's index. A line without ": "
-// the original skipped too. The session joins each namespace whose
-// original index lists it.
-const lua_script claim_original_script{R"lua(
-if redis.call('EXISTS', KEYS[6], KEYS[7], KEYS[8]) > 0
-  and redis.call('EXISTS', KEYS[1]) == 0
-  and redis.call('HEXISTS', KEYS[2], 'next_seq') == 0 then
-  local lines = redis.call('LRANGE', KEYS[6], 0, -1)
-  local score = redis.call('ZSCORE', KEYS[9], ARGV[3])
-  local at
-  if score then
-    at = string.format('%.0f', tonumber(score) * 1000)
-  else
-    local now = redis.call('TIME')
-    at = string.format('%.0f', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
-  end
-  local seq = 0
-  for i = #lines, 1, -1 do
-    local colon = string.find(lines[i], ': ', 1, true)
-    if colon then
-      seq = seq + 1
-      local id = 'original-' .. seq
-      local record = '{"seq":' .. seq
-        .. ',"role":' .. cjson.encode(string.sub(lines[i], 1, colon - 1))
-        .. ',"content":' .. cjson.encode(string.sub(lines[i], colon + 2))
-        .. ',"id":' .. cjson.encode(id) .. ',"created_at":' .. at .. '}'
-      redis.call('RPUSH', KEYS[1], record)
-      redis.call('HSET', KEYS[5], id, seq)
-      if ARGV[4] == '1' then redis.call('HSET', KEYS[3], seq, record) end
-      if ARGV[5] == '1' then redis.call('SADD', KEYS[4], seq) end
-    end
-  end
-  redis.call('HSET', KEYS[2], 'next_seq', seq + 1, 'message_count', seq,
-             'created_at', at, 'updated_at', at)
-  local context = redis.call('GET', KEYS[7])
-  if context then
-    redis.call('HSET', KEYS[2], 'context', context)
-    redis.call('HINCRBY', KEYS[2], 'summary_gen', 1)
-  end
-  local tokens = tonumber(redis.call('GET', KEYS[8]) or '0')
-  if tokens and tokens > 0 then
-    redis.call('HSET', KEYS[2], 'tokens', string.format('%d', tokens))
-  end
-  redis.call('ZADD', KEYS[10], at, ARGV[3])
-  if ARGV[5] == '1' and seq > 0 then
-    redis.call('ZADD', KEYS[11], at, ARGV[3])
-  end
-  local joined = {}
-  for n = 6, #ARGV do
-    local theirs, ours = KEYS[2 * n], KEYS[2 * n + 1]
-    if redis.call('ZREM', theirs, ARGV[3]) == 1 then
-      redis.call('ZADD', ours, at, ARGV[3])
-      joined[#joined + 1] = ARGV[n]
-    end
-  end
-  if #joined > 0 then
-    redis.call('HSET', KEYS[2], 'namespaces', cjson.encode(joined))
-  end
-  redis.call('DEL', KEYS[6], KEYS[7], KEYS[8])
-  redis.call('ZREM', KEYS[9], ARGV[3])
-end
-)lua" + claim_lua};
+// moves into this layout, in the same script (see original_move_lua).
+const lua_script claim_original_script{original_move_lua() + claim_lua};
 
 /// Applies one field of the meta hash to the snapshot; returns an error or "".
 std::string apply_meta_field(const std::string& field, const std::string& value,
@@ -144,37 +75,13 @@ std::string apply_meta_field(const std::string& field, const std::string& value,
 
 } // namespace
 
-namespace {
-
-/// The claim that first moves a session found only in the original's keys.
-redis_command claim_original(const std::string& session_id, const char* always,
-                             const original_import& original,
-                             const key_layout& layout) {
-  std::vector<std::string> keys{
-    messages_key(session_id), meta_key(session_id), archive_key(session_id),
-    unembedded_key(session_id), ids_key(session_id), "session:" + session_id,
-    "context:" + session_id, "tokens:" + session_id, "sessions",
-    session_index_key(session_id, layout),
-    pending_embeddings_key(session_id, layout)};
-  std::vector<std::string> args{unwritten_epoch_ttl, always, session_id,
-                                original.archive ? "1" : "0",
-                                original.embed ? "1" : "0"};
-  for (const auto& ns : original.namespaces) {
-    keys.push_back("sessions:" + ns);
-    keys.push_back(index_key(ns));
-    args.push_back(ns);
-  }
-  return claim_original_script.call(std::move(keys), std::move(args));
-}
-
-} // namespace
-
 command_list load_commands(const std::string& session_id, bool claim_always,
                            const std::optional<original_import>& original,
                            const key_layout& layout) {
   auto always = claim_always ? "1" : "0";
   auto claim = original && layout.indexes_in_scripts
-                 ? claim_original(session_id, always, *original, layout)
+                 ? original_move_call(claim_original_script, session_id,
+                                      always, *original, layout)
                  : claim_script.call({messages_key(session_id),
                                       meta_key(session_id)},
                                      {unwritten_epoch_ttl, always});

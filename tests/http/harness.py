@@ -268,6 +268,11 @@ class RedisServer:
         """Sends one command over RESP and returns the decoded reply."""
         return self._send([args])[-1]
 
+    def pipeline(self, commands):
+        """Sends `commands` (argument tuples) in one round trip; returns
+        their replies."""
+        return self._send(commands)
+
     def command_readonly(self, *args):
         """Runs a read on this replica of a Redis Cluster (READONLY first:
         a cluster replica redirects reads to its master otherwise)."""
