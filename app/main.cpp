@@ -1,6 +1,7 @@
 // motorhead: the server process. Reads the settings, starts the actors and
 // serves HTTP until SIGINT or SIGTERM.
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -384,6 +385,9 @@ int migrate_command(const std::vector<std::string>& args) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // A write to a peer that closed its end (OpenSSL's, on a Redis TLS
+  // connection) fails with EPIPE instead of stopping the process.
+  std::signal(SIGPIPE, SIG_IGN);
   if (argc > 1 && std::strcmp(argv[1], "migrate") == 0)
     return migrate_command(std::vector<std::string>(argv + 2, argv + argc));
   for (int i = 1; i < argc; ++i) {

@@ -67,17 +67,37 @@ apply_fn string_option(std::string settings::*field) {
   };
 }
 
+/// A string field of a part of the settings (its Redis TLS, say).
+template <class Part>
+apply_fn string_option(Part settings::*part, std::string Part::*field) {
+  return [=](const std::string& text, settings& cfg) {
+    (cfg.*part).*field = text;
+    return std::string{};
+  };
+}
+
+std::string parse_bool(const std::string& text, bool& out) {
+  std::string lower = text;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  if (lower == "true" || lower == "1" || lower == "yes")
+    out = true;
+  else if (lower == "false" || lower == "0" || lower == "no")
+    out = false;
+  else
+    return "expected true or false";
+  return {};
+}
+
 apply_fn bool_option(bool settings::*field) {
-  return [=](const std::string& text, settings& cfg) -> std::string {
-    std::string lower = text;
-    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    if (lower == "true" || lower == "1" || lower == "yes")
-      cfg.*field = true;
-    else if (lower == "false" || lower == "0" || lower == "no")
-      cfg.*field = false;
-    else
-      return "expected true or false";
-    return {};
+  return [=](const std::string& text, settings& cfg) {
+    return parse_bool(text, cfg.*field);
+  };
+}
+
+template <class Part>
+apply_fn bool_option(Part settings::*part, bool Part::*field) {
+  return [=](const std::string& text, settings& cfg) {
+    return parse_bool(text, (cfg.*part).*field);
   };
 }
 
@@ -103,6 +123,7 @@ std::string apply_redis_url(const std::string& text, settings& cfg) {
     return seeds.error;
   cfg.redis_seeds = std::move(*seeds.value);
   cfg.redis = cfg.redis_seeds.front();
+  cfg.redis_tls.enabled = uses_tls(text);
   return {};
 }
 
@@ -209,8 +230,24 @@ const std::vector<option_spec>& option_specs() {
     {"REDIS_URL", "redis://127.0.0.1:6379",
      "redis://[:password@]host:port[/db] of the store of record; for a "
      "Redis Cluster, one or more of its nodes: "
-     "redis://[:password@]host:port,host:port",
+     "redis://[:password@]host:port,host:port; rediss:// for TLS (to the "
+     "sentinels and every node too)",
      apply_redis_url, true},
+    {"MOTORHEAD_REDIS_TLS_CA", nullptr,
+     "PEM file of the CAs that sign the Redis servers' certificates "
+     "(default: the system's)",
+     string_option(&settings::redis_tls, &redis_tls_options::ca_file)},
+    {"MOTORHEAD_REDIS_TLS_CERT", nullptr,
+     "PEM file of the client certificate a Redis that asks for one gets "
+     "(mutual TLS), with MOTORHEAD_REDIS_TLS_KEY",
+     string_option(&settings::redis_tls, &redis_tls_options::cert_file)},
+    {"MOTORHEAD_REDIS_TLS_KEY", nullptr,
+     "PEM file of that certificate's private key",
+     string_option(&settings::redis_tls, &redis_tls_options::key_file)},
+    {"MOTORHEAD_REDIS_TLS_SKIP_VERIFY", "false",
+     "accepts any certificate from Redis: for tests with throwaway "
+     "certificates only, never in production",
+     bool_option(&settings::redis_tls, &redis_tls_options::skip_verify)},
     {"MOTORHEAD_REDIS_MODE", "auto",
      "single, cluster, or auto: asks the first node that answers "
      "whether it runs in cluster mode",
@@ -452,12 +489,26 @@ std::string check_redis_topology(const settings& cfg) {
   return {};
 }
 
+/// TLS to Redis: its options only with rediss://, and files that load.
+std::string check_redis_tls_settings(const redis_tls_options& tls) {
+  bool tuned = !tls.ca_file.empty() || !tls.cert_file.empty()
+               || !tls.key_file.empty() || tls.skip_verify;
+  if (!tls.enabled)
+    return tuned ? "MOTORHEAD_REDIS_TLS_* are set, but REDIS_URL is not "
+                   "rediss://"
+                 : "";
+  if (auto err = check_redis_tls(tls); !err.empty())
+    return "Redis TLS: " + err;
+  return {};
+}
+
 } // namespace
 
 redis_options redis_options_of(const settings& cfg) {
   redis_options options;
   options.topology = cfg.redis_mode;
-  options.target = {cfg.redis, cfg.redis_sentinels, cfg.redis_master};
+  options.target = {cfg.redis, cfg.redis_sentinels, cfg.redis_master,
+                    cfg.redis_tls};
   options.seeds = cfg.redis_seeds;
   options.timeout = cfg.redis_timeout;
   options.wait = {cfg.redis_wait_replicas, cfg.redis_wait_timeout};
@@ -484,6 +535,10 @@ settings_result load_settings(const env_lookup& lookup) {
                             "MOTORHEAD_REDIS_MASTER go together");
   if (result.errors.empty())
     if (auto err = check_redis_topology(result.value); !err.empty())
+      result.errors.push_back(err);
+  if (result.errors.empty())
+    if (auto err = check_redis_tls_settings(result.value.redis_tls);
+        !err.empty())
       result.errors.push_back(err);
   if (result.errors.empty())
     if (auto err = resolve_cluster_identity(result.value); !err.empty())

@@ -35,6 +35,7 @@ struct settings {
   std::string redis_master; // the name the sentinels monitor
   std::size_t redis_wait_replicas = 0; // WAIT for this many after writes
   std::chrono::milliseconds redis_wait_timeout{1000};
+  redis_tls_options redis_tls; // on with rediss://
   std::size_t max_window_size = 12;
   bool long_term_memory = false;
   /// Whether sessions the original Motorhead wrote are read (and moved).

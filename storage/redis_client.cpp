@@ -104,6 +104,7 @@ private:
     for (const auto& seed : options_.seeds) {
       redis_target target;
       target.server = seed;
+      target.tls = options_.target.tls;
       redis_connection probe{target, options_.timeout};
       auto result = probe.execute({{"INFO", "cluster"}});
       if (!result.complete()) {
@@ -154,6 +155,7 @@ std::unique_ptr<redis_client> make_redis_client(redis_options options) {
                                           options.timeout, options.wait);
   if (options.topology == redis_options::mode::cluster)
     return std::make_unique<redis_cluster>(std::move(options.seeds),
+                                           std::move(options.target.tls),
                                            options.timeout, options.wait);
   return std::make_unique<detected_redis>(std::move(options));
 }

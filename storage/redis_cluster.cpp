@@ -22,9 +22,11 @@ constexpr std::chrono::milliseconds try_again_pause{10};
 } // namespace
 
 redis_cluster::redis_cluster(std::vector<redis_endpoint> seeds,
+                             redis_tls_options tls,
                              std::chrono::milliseconds timeout,
                              replication_wait wait)
-  : seeds_(std::move(seeds)), timeout_(timeout), wait_(wait),
+  : seeds_(std::move(seeds)), tls_(std::move(tls)), timeout_(timeout),
+    wait_(wait),
     wait_command_(wait_command(wait)) {
   if (!seeds_.empty())
     password_ = seeds_.front().password;
@@ -37,6 +39,7 @@ redis_connection& redis_cluster::connection_to(const std::string& address) {
     redis_target target;
     target.server = endpoint ? *endpoint.value : redis_endpoint{};
     target.server.password = password_;
+    target.tls = tls_;
     connection = std::make_unique<redis_connection>(std::move(target),
                                                     timeout_);
   }

@@ -17,7 +17,8 @@ namespace motorhead {
 class redis_cluster final : public one_pipeline_at_a_time {
 public:
   /// `seeds` carry the password; any of them that answers gives the map.
-  redis_cluster(std::vector<redis_endpoint> seeds,
+  /// Every node is reached with `tls`.
+  redis_cluster(std::vector<redis_endpoint> seeds, redis_tls_options tls,
                 std::chrono::milliseconds timeout, replication_wait wait);
 
   outcome<redis_topology> topology() override {
@@ -59,6 +60,7 @@ private:
 
   std::vector<redis_endpoint> seeds_;
   std::string password_;
+  redis_tls_options tls_;
   std::chrono::milliseconds timeout_;
   replication_wait wait_;
   redis_command wait_command_;

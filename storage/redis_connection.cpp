@@ -4,12 +4,10 @@
 #include <charconv>
 #include <memory>
 #include <utility>
-#include <sys/time.h>
-
-#include <hiredis/hiredis.h>
 
 #include "core/metrics.hpp"
 #include "storage/lua_script.hpp"
+#include "storage/redis_stream.hpp"
 
 namespace motorhead {
 
@@ -19,43 +17,6 @@ bool parse_number(const std::string& text, long max, long& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc{} && end == text.data() + text.size() && out >= 0
          && out <= max;
-}
-
-redis_reply copy_reply(const redisReply& raw) {
-  redis_reply reply;
-  switch (raw.type) {
-    case REDIS_REPLY_INTEGER:
-      reply.type = redis_reply::kind::integer;
-      reply.integer = raw.integer;
-      break;
-    case REDIS_REPLY_STRING:
-      reply.type = redis_reply::kind::string;
-      reply.text.assign(raw.str, raw.len);
-      break;
-    case REDIS_REPLY_STATUS:
-      reply.type = redis_reply::kind::status;
-      reply.text.assign(raw.str, raw.len);
-      break;
-    case REDIS_REPLY_ERROR:
-      reply.type = redis_reply::kind::error;
-      reply.text.assign(raw.str, raw.len);
-      break;
-    case REDIS_REPLY_ARRAY:
-      reply.type = redis_reply::kind::array;
-      for (size_t i = 0; i < raw.elements; ++i)
-        reply.elements.push_back(copy_reply(*raw.element[i]));
-      break;
-    default:
-      reply.type = redis_reply::kind::nil;
-  }
-  return reply;
-}
-
-timeval to_timeval(std::chrono::milliseconds timeout) {
-  timeval tv;
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  return tv;
 }
 
 } // namespace
@@ -80,9 +41,10 @@ outcome<redis_endpoint> endpoint_of(const std::string& address) {
 outcome<std::vector<redis_endpoint>>
 parse_redis_seeds(const std::string& url) {
   using result = outcome<std::vector<redis_endpoint>>;
-  const std::string scheme = "redis://";
+  const std::string scheme = uses_tls(url) ? "rediss://" : "redis://";
   if (url.compare(0, scheme.size(), scheme) != 0)
-    return result::failure("expected redis://[:password@]host[:port][/db]");
+    return result::failure("expected redis://[:password@]host[:port][/db] "
+                           "(or rediss:// for TLS)");
   redis_endpoint shared;
   auto rest = url.substr(scheme.size());
   if (auto at = rest.rfind('@'); at != std::string::npos) {
@@ -122,6 +84,10 @@ parse_redis_seeds(const std::string& url) {
   return {std::move(seeds), {}};
 }
 
+bool uses_tls(std::string_view url) {
+  return url.substr(0, 9) == "rediss://";
+}
+
 outcome<redis_endpoint> parse_redis_url(const std::string& url) {
   auto seeds = parse_redis_seeds(url);
   if (!seeds)
@@ -137,18 +103,15 @@ redis_connection::redis_connection(redis_target target,
 }
 
 redis_connection::~redis_connection() {
-  disconnect();
+  disconnect("the connection was closed");
 }
 
-void redis_connection::disconnect() {
-  if (context_ != nullptr) {
-    std::string why = context_->err != 0 ? context_->errstr
-                                         : "the connection was dropped";
+void redis_connection::disconnect(const std::string& why) {
+  if (stream_) {
     for (auto& pipeline : in_flight_)
       if (pipeline.lost_because.empty())
         pipeline.lost_because = why;
-    redisFree(context_);
-    context_ = nullptr;
+    stream_.reset();
   }
   loaded_scripts_.clear();
 }
@@ -171,25 +134,20 @@ std::string redis_connection::connect() {
     return err;
   if (role.front().elements.empty()
       || role.front().elements.front().text != "master") {
-    disconnect();
-    return master.host + ":" + std::to_string(master.port)
-           + " is a replica, not the master of \"" + target_.master_name
-           + "\"";
+    auto why = master.host + ":" + std::to_string(master.port)
+               + " is a replica, not the master of \"" + target_.master_name
+               + "\"";
+    disconnect(why);
+    return why;
   }
   return {};
 }
 
 std::string redis_connection::connect_to(const redis_endpoint& endpoint) {
-  auto tv = to_timeval(timeout_);
-  context_ = redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, tv);
-  if (context_ == nullptr)
-    return "cannot allocate a Redis context";
-  if (context_->err != 0) {
-    std::string why = context_->errstr;
-    disconnect();
-    return why;
-  }
-  redisSetTimeout(context_, tv);
+  auto stream = redis_stream::open(endpoint, target_.tls, timeout_);
+  if (!stream)
+    return stream.error;
+  stream_ = std::move(*stream.value);
   std::vector<redis_command> handshake;
   if (!endpoint.password.empty())
     handshake.push_back({"AUTH", endpoint.password});
@@ -212,7 +170,7 @@ redis_connection::run_handshake(const std::vector<redis_command>& commands,
     return result.error;
   for (const auto& reply : result.replies)
     if (reply.is_error()) {
-      disconnect();
+      disconnect(reply.text);
       return reply.text;
     }
   if (replies != nullptr)
@@ -222,39 +180,50 @@ redis_connection::run_handshake(const std::vector<redis_command>& commands,
 
 outcome<redis_endpoint> redis_connection::ask_sentinels() {
   using result = outcome<redis_endpoint>;
-  auto tv = to_timeval(timeout_);
   std::string errors;
   for (const auto& sentinel : target_.sentinels) {
     auto where = address_of(sentinel);
-    std::unique_ptr<redisContext, void (*)(redisContext*)> context{
-      redisConnectWithTimeout(sentinel.host.c_str(), sentinel.port, tv),
-      redisFree};
-    if (context == nullptr || context->err != 0) {
-      errors += "; " + where + ": "
-                + (context ? context->errstr : "cannot allocate a context");
+    auto reply = ask_sentinel(sentinel);
+    if (!reply) {
+      errors += "; " + where + ": " + reply.error;
       continue;
     }
-    redisSetTimeout(context.get(), tv);
-    auto* raw = static_cast<redisReply*>(
-      redisCommand(context.get(), "SENTINEL get-master-addr-by-name %s",
-                   target_.master_name.c_str()));
-    if (raw == nullptr) {
-      errors += "; " + where + ": " + context->errstr;
-      continue;
-    }
-    auto reply = copy_reply(*raw);
-    freeReplyObject(raw);
+    const auto& named = *reply.value;
     long port = 0;
-    if (reply.type == redis_reply::kind::array && reply.elements.size() == 2
-        && parse_number(reply.elements[1].text, 65535, port) && port > 0)
-      return {redis_endpoint{reply.elements[0].text,
+    if (named.type == redis_reply::kind::array && named.elements.size() == 2
+        && parse_number(named.elements[1].text, 65535, port) && port > 0)
+      return {redis_endpoint{named.elements[0].text,
                              static_cast<uint16_t>(port), {}, 0},
               {}};
     errors += "; " + where + ": "
-              + (reply.is_error() ? reply.text : "does not know the master");
+              + (named.is_error() ? named.text : "does not know the master");
   }
   return result::failure("no sentinel names the master \""
                          + target_.master_name + "\"" + errors);
+}
+
+outcome<redis_reply>
+redis_connection::ask_sentinel(const redis_endpoint& sentinel) {
+  using result = outcome<redis_reply>;
+  auto stream = redis_stream::open(sentinel, target_.tls, timeout_);
+  if (!stream)
+    return result::failure(stream.error);
+  redis_command question{"SENTINEL", "get-master-addr-by-name",
+                         target_.master_name};
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lengths;
+  for (const auto& arg : question) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  auto& connection = **stream.value;
+  connection.append(argv, lengths);
+  redis_reply reply;
+  if (auto err = connection.flush(); !err.empty())
+    return result::failure(err);
+  if (auto err = connection.read(reply); !err.empty())
+    return result::failure(err);
+  return {std::move(reply), {}};
 }
 
 void pipeline_result::fail(const std::string& why, bool sent) {
@@ -278,7 +247,7 @@ redis_connection::execute(const std::vector<redis_command>& commands) {
 bool redis_connection::send(const std::vector<routed_command>& commands,
                             pipeline_result& result) {
   auto& counters = metrics::global();
-  if (context_ == nullptr)
+  if (!stream_)
     if (auto err = connect(); !err.empty()) {
       counters.redis_errors.add();
       result.fail("Redis is unreachable: " + err, false);
@@ -292,16 +261,14 @@ bool redis_connection::send(const std::vector<routed_command>& commands,
     total += expected.back();
   }
   counters.redis_commands.add(total);
-  for (int done = 0; done == 0;)
-    if (redisBufferWrite(context_, &done) != REDIS_OK) {
-      counters.redis_errors.add();
-      result.fail(std::string{"Redis connection lost: "} + context_->errstr,
-                  true);
-      // The caller fails this pipeline; it is not received.
-      in_flight_.pop_back();
-      disconnect();
-      return false;
-    }
+  if (auto err = stream_->flush(); !err.empty()) {
+    counters.redis_errors.add();
+    result.fail("Redis connection lost: " + err, true);
+    // The caller fails this pipeline; it is not received.
+    in_flight_.pop_back();
+    disconnect(err);
+    return false;
+  }
   return true;
 }
 
@@ -322,18 +289,13 @@ void redis_connection::receive(std::vector<redis_reply>& replies,
   for (std::size_t i = 0; i < expected.size(); ++i) {
     redis_reply reply;
     // The replies of a SCRIPT LOAD or ASKING sent before are not kept.
-    for (std::size_t part = 0; part < expected[i]; ++part) {
-      void* raw = nullptr;
-      if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+    for (std::size_t part = 0; part < expected[i]; ++part)
+      if (auto err = stream_->read(reply); !err.empty()) {
         counters.redis_errors.add();
-        result.fail(std::string{"Redis connection lost: "} + context_->errstr,
-                    true);
-        disconnect();
+        result.fail("Redis connection lost: " + err, true);
+        disconnect(err);
         return;
       }
-      reply = copy_reply(*static_cast<redisReply*>(raw));
-      freeReplyObject(raw);
-    }
     if (reply.is_error()) {
       counters.redis_errors.add();
       // Nothing ran; the next calls load their scripts again.
@@ -345,7 +307,7 @@ void redis_connection::receive(std::vector<redis_reply>& replies,
     replies[i] = std::move(reply);
   }
   if (demoted_)
-    disconnect();
+    disconnect("the server became a replica");
 }
 
 std::size_t redis_connection::append(const routed_command& routed) {
@@ -373,8 +335,7 @@ void redis_connection::append_argv(const redis_command& command) {
     argv_.push_back(arg.data());
     argv_len_.push_back(arg.size());
   }
-  redisAppendCommandArgv(context_, static_cast<int>(argv_.size()),
-                         argv_.data(), argv_len_.data());
+  stream_->append(argv_, argv_len_);
 }
 
 } // namespace motorhead

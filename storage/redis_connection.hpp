@@ -1,5 +1,5 @@
-// A synchronous, pipelining Redis connection over hiredis that reconnects by
-// itself. Meant to be owned by one thread (the persistence actor's).
+// A synchronous, pipelining Redis connection (RESP through hiredis, over
+// TCP or TLS: see redis_stream) that reconnects by itself. Meant to be owned by one thread (the persistence actor's).
 #pragma once
 
 #include <chrono>
@@ -12,8 +12,7 @@
 #include <vector>
 
 #include "core/outcome.hpp"
-
-struct redisContext;
+#include "storage/redis_stream.hpp"
 
 namespace motorhead {
 
@@ -29,10 +28,14 @@ struct redis_endpoint {
 std::string address_of(const redis_endpoint& endpoint);
 outcome<redis_endpoint> endpoint_of(const std::string& address);
 
-/// Parses redis://[:password@]host[:port][/db].
+/// Whether a Redis URL asks for TLS (rediss://).
+bool uses_tls(std::string_view url);
+
+/// Parses redis://[:password@]host[:port][/db] (or rediss://).
 outcome<redis_endpoint> parse_redis_url(const std::string& url);
 
-/// Parses redis://[:password@]host[:port],host[:port],...[/db]: the nodes
+/// Parses redis://[:password@]host[:port],host[:port],...[/db] (or
+/// rediss://): the nodes
 /// of a Redis Cluster to ask for its slot map (or a single Redis).
 outcome<std::vector<redis_endpoint>>
 parse_redis_seeds(const std::string& url);
@@ -43,6 +46,7 @@ struct redis_target {
   redis_endpoint server;
   std::vector<redis_endpoint> sentinels; // host and port of each
   std::string master_name;
+  redis_tls_options tls; // for the server and the sentinels alike
 
   bool uses_sentinels() const { return !sentinels.empty(); }
 };
@@ -133,11 +137,13 @@ private:
   std::string connect_to(const redis_endpoint& endpoint);
   /// The master's address, from the first sentinel that knows it.
   outcome<redis_endpoint> ask_sentinels();
+  outcome<redis_reply> ask_sentinel(const redis_endpoint& sentinel);
   /// Runs `commands` on a fresh connection, before any pipeline: the
   /// handshake and checks.
   std::string run_handshake(const std::vector<redis_command>& commands,
                             std::vector<redis_reply>* replies);
-  void disconnect();
+  /// Drops the connection; the pipelines in flight on it fail with `why`.
+  void disconnect(const std::string& why);
   /// Appends `command` to the pipeline, preceded by a SCRIPT LOAD when it
   /// runs a script this connection has not loaded, and by ASKING when it
   /// is asked to; returns how many commands it appended.
@@ -146,7 +152,7 @@ private:
 
   redis_target target_;
   std::chrono::milliseconds timeout_;
-  redisContext* context_ = nullptr;
+  std::unique_ptr<redis_stream> stream_;
   /// SHA-1s of the scripts loaded through this connection. A server that
   /// restarted or failed over has none: cleared on every disconnect, and
   /// on a NOSCRIPT reply (a SCRIPT FLUSH).

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -188,6 +189,69 @@ def wait_until(predicate, timeout=10.0, interval=0.05):
     return False
 
 
+class TlsFiles:
+    """A CA made for the test with `openssl`, and certificates it signs:
+    the servers' (for 127.0.0.1 and localhost, or for `server_names`) and a
+    client's. Removed at the end of the test, class or module that made
+    them."""
+
+    def __init__(self, server_names=("IP:127.0.0.1", "DNS:localhost")):
+        self.dir = tempfile.mkdtemp(prefix="motorhead-tls-")
+        _owning_scope().add(lambda: shutil.rmtree(self.dir, ignore_errors=True))
+        self.ca, self.ca_key = self._path("ca.pem"), self._path("ca.key")
+        self._openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                      "-days", "2", "-subj", "/CN=Motorhead test CA",
+                      "-keyout", self.ca_key, "-out", self.ca)
+        self.server_cert, self.server_key = self._sign(
+            "server", "/CN=redis", ",".join(server_names))
+        self.client_cert, self.client_key = self._sign(
+            "client", "/CN=motorhead", None)
+
+    def _path(self, name):
+        return os.path.join(self.dir, name)
+
+    def _openssl(self, *args):
+        subprocess.run(["openssl", *args], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _sign(self, name, subject, alt_names):
+        key, request, cert = (self._path(f"{name}.{ext}")
+                              for ext in ("key", "csr", "pem"))
+        self._openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject,
+                      "-keyout", key, "-out", request)
+        extensions = self._path(f"{name}.ext")
+        with open(extensions, "w") as out:
+            if alt_names:
+                out.write(f"subjectAltName={alt_names}\n")
+        self._openssl("x509", "-req", "-in", request, "-CA", self.ca,
+                      "-CAkey", self.ca_key, "-CAcreateserial", "-days", "2",
+                      "-extfile", extensions, "-out", cert)
+        return cert, key
+
+    def redis_args(self, port, clients_show_certificates=False):
+        """redis-server's options to serve TLS only, on `port`."""
+        return ["--port", "0", "--tls-port", str(port),
+                "--tls-cert-file", self.server_cert,
+                "--tls-key-file", self.server_key,
+                "--tls-ca-cert-file", self.ca,
+                "--tls-auth-clients",
+                "yes" if clients_show_certificates else "no",
+                "--tls-replication", "yes", "--tls-cluster", "yes"]
+
+    def client_context(self):
+        """The tests' own TLS client: it trusts the CA (whatever name a
+        certificate has) and shows the client certificate."""
+        context = ssl.create_default_context(cafile=self.ca)
+        # Some tests make certificates for other names on purpose.
+        context.check_hostname = False
+        context.load_cert_chain(self.client_cert, self.client_key)
+        return context
+
+    def cli_args(self):
+        return ["--tls", "--cacert", self.ca, "--cert", self.client_cert,
+                "--key", self.client_key]
+
+
 class RedisServer:
     """A redis-server with its data in a temporary folder. Append-only with
     fsync on every write, so that a restart keeps what was acknowledged;
@@ -197,8 +261,9 @@ class RedisServer:
     end, if the test did not."""
 
     def __init__(self, durable=True, replica_of=None, password=None,
-                 cluster_bus=False, host=None):
+                 cluster_bus=False, host=None, tls=None):
         self.durable = durable
+        self.tls = tls  # TlsFiles: TLS only, on the port
         self.replica_of = replica_of  # a RedisServer to replicate
         self.password = password  # required of clients and replicas
         self.extra_args = []
@@ -223,8 +288,10 @@ class RedisServer:
         if self.host:  # clients come from other hosts
             replication += ["--protected-mode", "no"]
         in_host = self.host.command if self.host else list
+        ports = (self.tls.redis_args(self.port) if self.tls
+                 else ["--port", str(self.port)])
         self.process = spawn(in_host(
-            ["redis-server", "--port", str(self.port), "--bind", self.address,
+            ["redis-server", *ports, "--bind", self.address,
              "--dir", self.dir, "--save", "",
              "--appendonly", "yes" if self.durable else "no",
              "--appendfsync", "always",
@@ -258,7 +325,8 @@ class RedisServer:
 
     @property
     def url(self):
-        return f"redis://{self.address}:{self.port}"
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}://{self.address}:{self.port}"
 
     def replicating(self):
         """Whether this replica's link to its master is up."""
@@ -297,8 +365,15 @@ class RedisServer:
             return self._send_all([("AUTH", self.password), *commands])[1:]
         return self._send_all(commands)
 
+    def _connect(self):
+        sock = socket.create_connection((self.address, self.port), timeout=5)
+        if self.tls:
+            return self.tls.client_context().wrap_socket(
+                sock, server_hostname=self.address)
+        return sock
+
     def _send_all(self, commands):
-        with socket.create_connection((self.address, self.port), timeout=5) as sock:
+        with self._connect() as sock:
             payload = b""
             for args in commands:
                 payload += f"*{len(args)}\r\n".encode()
@@ -317,7 +392,7 @@ class Sentinel(RedisServer):
 
     def __init__(self, master, name="motorhead", down_after_ms=1000,
                  host=None):
-        super().__init__(durable=False, host=host)
+        super().__init__(durable=False, host=host, tls=master.tls)
         self.master, self.name, self.down_after_ms = master, name, down_after_ms
         if host:
             self.port = 26379
@@ -325,7 +400,14 @@ class Sentinel(RedisServer):
     def start(self):
         config = os.path.join(self.dir, "sentinel.conf")
         with open(config, "w") as out:
-            out.write(f"port {self.port}\nbind {self.address}\n"
+            if self.tls:
+                # TLS only, to its clients and to the servers it watches.
+                flags = self.tls.redis_args(self.port)
+                out.write("".join(f"{flag[2:]} {value}\n" for flag, value
+                                  in zip(flags[::2], flags[1::2])))
+            else:
+                out.write(f"port {self.port}\n")
+            out.write(f"bind {self.address}\n"
                       "protected-mode no\n"
                       f"dir {self.dir}\n"
                       f"sentinel monitor {self.name} {self.master.address} "
@@ -357,17 +439,19 @@ class RedisCluster:
     `command` follows redirections like `redis-cli -c`."""
 
     def __init__(self, masters=3, replicas_each=1, node_timeout_ms=1000,
-                 durable=True, password=None):
+                 durable=True, password=None, tls=None):
         self.node_timeout_ms = node_timeout_ms
         self.replicas_each = replicas_each
         self.password = password
+        self.tls = tls
         self.nodes = [RedisServer(durable=durable, password=password,
-                                  cluster_bus=True)
+                                  cluster_bus=True, tls=tls)
                       for _ in range(masters * (1 + replicas_each))]
 
     def _cli_auth(self):
-        return ["-a", self.password, "--no-auth-warning"] if self.password \
+        auth = ["-a", self.password, "--no-auth-warning"] if self.password \
             else []
+        return auth + (self.tls.cli_args() if self.tls else [])
 
     def start(self):
         for node in self.nodes:
@@ -425,7 +509,8 @@ class RedisCluster:
     @property
     def url(self):
         credentials = f":{self.password}@" if self.password else ""
-        return f"redis://{credentials}" + ",".join(
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}://{credentials}" + ",".join(
             f"127.0.0.1:{node.port}" for node in self.nodes[:3])
 
     def command(self, *args):

@@ -8,6 +8,7 @@
 
 #include "storage/cluster_slots.hpp"
 #include "storage/lua_script.hpp"
+#include "storage/original_layout.hpp"
 #include "redis_test_server.hpp"
 
 using namespace motorhead;
@@ -344,4 +345,22 @@ TEST(SessionStoreOnRedis, ASecondDeleteOfNothingLeftIsNotFenced) {
                               true);
   ASSERT_TRUE(stale.complete());
   EXPECT_NE(stale.replies[0].text.find("FENCED"), std::string::npos);
+}
+
+TEST(OriginalLayout, KeysAreKnownByTheirShape) {
+  EXPECT_EQ(store::original_session_of("session:abc"), "abc");
+  EXPECT_FALSE(store::original_session_of("sessions:abc"));
+  EXPECT_FALSE(store::original_session_of("session:"));
+  std::string ns;
+  EXPECT_TRUE(store::is_original_index("sessions", ns));
+  EXPECT_EQ(ns, "");
+  EXPECT_TRUE(store::is_original_index("sessions:team", ns));
+  EXPECT_EQ(ns, "team");
+  EXPECT_FALSE(store::is_original_index("sessionsX", ns));
+  EXPECT_FALSE(store::is_original_index("sessions:", ns));
+  EXPECT_TRUE(store::is_original_memory("motorhead:V1StGXR8_Z5jdHi6B-myT"));
+  // This layout's keys of the same length have colons and braces.
+  EXPECT_FALSE(store::is_original_memory("motorhead:session:{abcdef}:meta"));
+  EXPECT_FALSE(store::is_original_memory("motorhead:V1StGXR8_Z5jdHi6B-my"));
+  EXPECT_FALSE(store::is_original_memory("other:V1StGXR8_Z5jdHi6B-myTT"));
 }

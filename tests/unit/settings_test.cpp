@@ -77,6 +77,25 @@ TEST(Settings, RedisUrlVariants) {
   EXPECT_FALSE(parse_redis_url("redis://host:99999"));
   EXPECT_FALSE(parse_redis_url("redis://host/99"));
   EXPECT_FALSE(parse_redis_url("redis://"));
+  auto secured = load({{"REDIS_URL", "rediss://:pw@redis.example:6380/2"}});
+  ASSERT_TRUE(secured.errors.empty());
+  EXPECT_TRUE(secured.value.redis_tls.enabled);
+  EXPECT_EQ(secured.value.redis.host, "redis.example");
+  EXPECT_EQ(secured.value.redis.port, 6380);
+  EXPECT_EQ(secured.value.redis.password, "pw");
+  EXPECT_FALSE(load({}).value.redis_tls.enabled);
+  EXPECT_FALSE(parse_redis_url("redisss://host"));
+}
+
+TEST(Settings, RedisTlsOptionsNeedRediss) {
+  auto result = load({{"MOTORHEAD_REDIS_TLS_SKIP_VERIFY", "true"}});
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_NE(result.errors[0].find("not rediss://"), std::string::npos);
+  auto missing = load({{"REDIS_URL", "rediss://host"},
+                       {"MOTORHEAD_REDIS_TLS_CA", "/nonexistent/ca.pem"}});
+  ASSERT_EQ(missing.errors.size(), 1u);
+  EXPECT_NE(missing.errors[0].find("cannot read the CA file"),
+            std::string::npos);
 }
 
 TEST(Settings, HelpListsEveryVariable) {
