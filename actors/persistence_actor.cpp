@@ -8,6 +8,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/unix_time.hpp"
+#include "storage/original_layout.hpp"
 #include "storage/shared_rate_limit.hpp"
 
 namespace motorhead {
@@ -397,13 +398,43 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
     },
     [=](namespace_atom, const std::string& ns) {
       auto rp = self->make_response_promise<std::vector<std::string>>();
+      auto layout = std::make_shared<store::key_layout>();
       bool original = self->state.original.has_value();
       enqueue_read(self,
-                   commands_only([ns, original](const store::key_layout& layout) {
-                     return store::namespace_sessions_commands(ns, layout,
+                   commands_only([ns, layout,
+                                  original](const store::key_layout& used) {
+                     *layout = used;
+                     return store::namespace_sessions_commands(ns, used,
                                                                original);
                    }),
-                   rp, store::decode_namespace_sessions);
+                   rp,
+                   [layout, original](const std::vector<redis_reply>& replies) {
+                     return store::decode_namespace_sessions(replies, *layout,
+                                                             original);
+                   });
+      return rp;
+    },
+    [=](adopt_atom, const std::string& id,
+        const std::vector<std::string>& namespaces) {
+      auto rp = self->make_response_promise<std::vector<std::string>>();
+      enqueue(self,
+              commands_only([id, namespaces](const store::key_layout& layout) {
+                return store::command_list{store::adopt_original_namespaces_command(
+                  id, namespaces, layout)};
+              }),
+              true,
+              [rp](const operation_result& replies, bool) mutable {
+                auto names = replies
+                               ? store::decode_adopted_namespaces(
+                                 replies.value->at(0))
+                               : outcome<std::vector<std::string>>::failure(
+                                 replies.error);
+                if (names)
+                  rp.deliver(std::move(*names.value));
+                else
+                  rp.deliver(make_error(service_errc::storage_unavailable,
+                                        names.error));
+              });
       return rp;
     },
     [=](rate_atom, uint64_t requests_per_minute, uint64_t tokens_per_minute,

@@ -55,6 +55,7 @@ using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 using namespace_atom = caf::atom_constant<caf::atom("namespace")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using forget_atom = caf::atom_constant<caf::atom("forget")>;
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using caf::connect_atom;
 using caf::tick_atom;
 using provider_retry_atom = caf::atom_constant<caf::atom("prov_retry")>;

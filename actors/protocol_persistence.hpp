@@ -35,6 +35,10 @@ using persistence_actor = caf::typed_actor<
   caf::replies_to<info_atom, std::string>::with<session_info>,
   // Every session listed under a namespace.
   caf::replies_to<namespace_atom, std::string>::with<std::vector<std::string>>,
+  // The session joins those of the namespaces the original Motorhead
+  // listed it under; answers all of its namespaces.
+  caf::replies_to<adopt_atom, std::string,
+                  std::vector<std::string>>::with<std::vector<std::string>>,
   // Up to n sessions (of each shard of the index) untouched since a time
   // (ms), oldest first.
   caf::replies_to<expire_atom, int64_t, uint32_t>::with<std::vector<std::string>>,

@@ -31,6 +31,9 @@ struct session_limits {
   std::chrono::milliseconds max_retry_delay{60000};
   /// Long-term memory: keep every message for retrieval.
   bool long_term_memory = false;
+  /// Sessions the original Motorhead wrote are read: one it listed under
+  /// a namespace joins it when a key scoped to that namespace asks.
+  bool original_layout = false;
   std::size_t embedding_batch = 100;
   std::chrono::milliseconds embedder_timeout{std::chrono::minutes{5}};
 };

@@ -236,8 +236,13 @@ inline bool reaches(const session_state& st, const access_scope& scope) {
   return st.writes_in_flight == 0 || scope.reaches(st.namespace_claims);
 }
 
-/// Runs `fn` when a key of `scope` reaches the session (see reaches); else
-/// `fail` gets a `forbidden` error.
+/// Adds `ns` to `namespaces` unless it is there.
+void add_namespace(std::vector<std::string>& namespaces, const std::string& ns);
+
+/// Runs `fn` when a key of `scope` reaches the session (see reaches), after
+/// asking Redis for the namespaces the original Motorhead listed it under
+/// if it reads the original's layout; else `fail` gets a `forbidden`
+/// error.
 template <class Fn, class Fail>
 void if_reachable(session_pointer self, const access_scope& scope, Fn& fn,
                   Fail& fail) {
@@ -246,9 +251,31 @@ void if_reachable(session_pointer self, const access_scope& scope, Fn& fn,
     fn();
     return;
   }
-  auto err = make_error(service_errc::forbidden,
-                        "this API key may not reach session " + st.id);
-  fail(err);
+  auto forbidden = [self, fail]() mutable {
+    auto err = make_error(service_errc::forbidden,
+                          "this API key may not reach session "
+                            + self->state.id);
+    fail(err);
+  };
+  if (!st.limits().original_layout || !scope.restricted) {
+    forbidden();
+    return;
+  }
+  // The original kept no list of a session's namespaces: the key's own
+  // may list it in the original's indexes (or `motorhead migrate` may have
+  // added them since the load).
+  self->request(st.peers().store, caf::infinite, adopt_atom::value, st.id,
+                scope.namespaces)
+    .await(
+      [=](std::vector<std::string>& names) mutable {
+        for (const auto& ns : names)
+          add_namespace(self->state.namespaces, ns);
+        if (reaches(self->state, scope))
+          fn();
+        else
+          forbidden();
+      },
+      [=](caf::error& err) mutable { fail(err); });
 }
 
 /// with_loaded_state for a request sent with a key of `scope`: the session

@@ -20,13 +20,13 @@
 
 namespace motorhead {
 
-namespace {
-
 void add_namespace(std::vector<std::string>& namespaces,
                    const std::string& ns) {
   if (std::find(namespaces.begin(), namespaces.end(), ns) == namespaces.end())
     namespaces.push_back(ns);
 }
+
+namespace {
 
 /// Gives a posted message what the client may leave out: an id (a UUID),
 /// its time (now), and its count of tokens, which only the server makes.

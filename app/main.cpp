@@ -218,27 +218,15 @@ embedder_actor spawn_embedder(caf::actor_system& system, const settings& cfg,
   return system.spawn(embedder, std::move(es));
 }
 
-/// The namespaces the API keys are scoped to, each once.
-std::vector<std::string> scoped_namespaces(const settings& cfg) {
-  std::vector<std::string> names;
-  for (const auto& key : cfg.api_keys)
-    names.insert(names.end(), key.scope.namespaces.begin(),
-                 key.scope.namespaces.end());
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  return names;
-}
-
 /// The sessions' store: loads move what the original Motorhead wrote,
 /// unless MOTORHEAD_ORIGINAL_LAYOUT=false, with long-term memory as a POST
-/// has it, into the namespaces that scoped keys must reach it by.
+/// has it.
 persistence_options persistence_options_of(const settings& cfg) {
   persistence_options options{redis_options_of(cfg), std::nullopt};
   if (cfg.original_layout)
     options.original = store::original_import{
       cfg.long_term_memory,
-      cfg.long_term_memory && embedding_endpoint_from(cfg).has_value(),
-      scoped_namespaces(cfg)};
+      cfg.long_term_memory && embedding_endpoint_from(cfg).has_value(), {}};
   return options;
 }
 
@@ -264,6 +252,7 @@ outcome<node_actors> start_actors(caf::actor_system& system,
   limits.max_window = cfg.max_window_size;
   limits.max_metadata_bytes = cfg.max_metadata_bytes;
   limits.long_term_memory = cfg.long_term_memory;
+  limits.original_layout = cfg.original_layout;
   limits.embedding_batch = cfg.embedding_batch;
   limits.embedder_timeout = cfg.provider_timeout * cfg.provider_max_attempts;
   auto lease = std::make_shared<serving_lease>();

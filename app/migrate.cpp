@@ -60,17 +60,22 @@ struct index_entry {
   std::string session;
 };
 
-struct memory_hash {
-  std::string key;
+/// Long-term memory hashes of one session, as one script moves them.
+struct memory_batch {
   std::string session;
+  std::vector<std::string> keys;
 };
 
 /// What the scans found to move.
 struct original_data {
   std::vector<std::string> sessions;
   std::vector<index_entry> entries;
-  std::vector<memory_hash> memories;
+  std::vector<memory_batch> memories;
+  std::size_t memory_hashes = 0;
 };
+
+/// Hashes per script: a script holds Redis while it runs.
+constexpr std::size_t memory_batch_size = 200;
 
 /// What the migration did (or, in a dry run, would do), and what it left.
 struct tally {
@@ -82,6 +87,7 @@ struct tally {
   std::size_t memory_in_window = 0;
   std::size_t memory_archived = 0;
   std::size_t vectors_kept = 0;
+  std::size_t memory_deleted = 0; // of sessions deleted since
   std::map<std::string, std::size_t> left; // reason -> how many
   std::map<std::string, std::size_t> failed;
 
@@ -226,6 +232,7 @@ outcome<original_data> find_original(redis_client& redis, tally& counts) {
   for (const auto& key : *hashes.value)
     if (store::is_original_memory(key))
       memory_keys.push_back(key);
+  std::map<std::string, std::vector<std::string>> by_session;
   err = run_each(
     redis, memory_keys.size(), false,
     [&](std::size_t i) {
@@ -234,12 +241,21 @@ outcome<original_data> find_original(redis_client& redis, tally& counts) {
     [&](std::size_t i, const redis_reply& reply) {
       if (reply.type == redis_reply::kind::string
           && is_valid_identifier(reply.text))
-        data.memories.push_back({memory_keys[i], reply.text});
+        by_session[reply.text].push_back(memory_keys[i]);
       else
         counts.leave(invalid_id);
     });
   if (!err.empty())
     return result::failure(err);
+  for (auto& [session, keys] : by_session) {
+    data.memory_hashes += keys.size();
+    for (std::size_t first = 0; first < keys.size(); first += memory_batch_size)
+      data.memories.push_back(
+        {session,
+         {keys.begin() + static_cast<std::ptrdiff_t>(first),
+          keys.begin() + static_cast<std::ptrdiff_t>(
+                           std::min(keys.size(), first + memory_batch_size))}});
+  }
   return {std::move(data), {}};
 }
 
@@ -255,28 +271,54 @@ store::original_import import_of(const settings& cfg) {
 const std::string memory_off
   = "long-term memory messages, as MOTORHEAD_LONG_TERM_MEMORY is off";
 
-/// Counts what a migration would move: every session's messages.
+/// Counts what a migration would move: each session's messages (its
+/// lines with ": ", as the move reads them) and namespaces.
 std::string count_only(redis_client& redis, const settings& cfg,
                        const original_data& data, tally& counts,
                        progress_bar& bar) {
   auto err = run_each(
     redis, data.sessions.size(), false,
     [&](std::size_t i) {
-      return redis_command{"LLEN", "session:" + data.sessions[i]};
+      return redis_command{"LRANGE", "session:" + data.sessions[i], "0", "-1"};
     },
     [&](std::size_t, const redis_reply& reply) {
       ++counts.sessions_moved;
-      counts.messages_moved += static_cast<std::size_t>(reply.integer);
+      counts.messages_moved += static_cast<std::size_t>(std::count_if(
+        reply.elements.begin(), reply.elements.end(), [](const auto& line) {
+          return line.text.find(": ") != std::string::npos;
+        }));
       bar.advance(1, "sessions");
     });
-  counts.memberships = data.entries.size();
+  counts.memberships = static_cast<std::size_t>(std::count_if(
+    data.entries.begin(), data.entries.end(),
+    [](const index_entry& entry) { return !entry.ns.empty(); }));
   bar.advance(data.entries.size(), "namespaces");
   if (cfg.long_term_memory)
-    counts.memory_archived = data.memories.size();
-  else
-    counts.left[memory_off] += data.memories.size();
-  bar.advance(data.memories.size(), "long-term memory");
+    counts.memory_archived = data.memory_hashes;
+  else if (data.memory_hashes > 0)
+    counts.left[memory_off] += data.memory_hashes;
+  bar.advance(data.memory_hashes, "long-term memory");
   return err;
+}
+
+/// Counts one long-term memory hash's outcome: [outcome, vector kept].
+void count_memory(const redis_reply& answer, tally& counts) {
+  if (answer.elements.size() != 2) {
+    ++counts.failed["an unexpected reply of the long-term memory script"];
+    return;
+  }
+  const auto& outcome = answer.elements[0].text;
+  if (outcome == "window")
+    ++counts.memory_in_window;
+  else if (outcome == "archived")
+    ++counts.memory_archived;
+  else if (outcome == "deleted")
+    ++counts.memory_deleted;
+  else if (outcome == "waiting")
+    counts.leave("long-term memory of sessions written while this ran");
+  else if (outcome == "unreadable")
+    counts.leave("long-term memory hashes without session, content and role");
+  counts.vectors_kept += static_cast<std::size_t>(answer.elements[1].integer);
 }
 
 /// Moves the sessions, then settles the index entries (a session joins
@@ -309,6 +351,9 @@ std::string migrate(redis_client& redis, const settings& cfg,
       bar.advance(1, "sessions");
       if (reply.type != redis_reply::kind::integer)
         return fail(reply);
+      if (reply.integer == -2)
+        return counts.leave("sessions also written by a server with "
+                            "MOTORHEAD_ORIGINAL_LAYOUT=false: not merged");
       if (reply.integer < 0)
         return void(++counts.sessions_moved_before);
       if (auto listed = namespaces.find(data.sessions[i]);
@@ -325,11 +370,11 @@ std::string migrate(redis_client& redis, const settings& cfg,
       return store::settle_original_entry_command(data.entries[i].ns,
                                                   data.entries[i].session);
     },
-    [&](std::size_t, const redis_reply& reply) {
+    [&](std::size_t i, const redis_reply& reply) {
       bar.advance(1, "namespaces");
       if (reply.is_error())
         return fail(reply);
-      if (reply.text == "joined")
+      if (reply.text == "joined" && !data.entries[i].ns.empty())
         ++counts.memberships;
       else if (reply.text == "stale")
         ++counts.stale_entries;
@@ -339,8 +384,9 @@ std::string migrate(redis_client& redis, const settings& cfg,
   if (!err.empty())
     return err;
   if (!cfg.long_term_memory) {
-    counts.left[memory_off] += data.memories.size();
-    bar.advance(data.memories.size(), "long-term memory");
+    if (data.memory_hashes > 0)
+      counts.left[memory_off] += data.memory_hashes;
+    bar.advance(data.memory_hashes, "long-term memory");
     return {};
   }
   store::original_memory_import memory{cfg.embedding_model == options.vectors_model,
@@ -349,25 +395,14 @@ std::string migrate(redis_client& redis, const settings& cfg,
     redis, data.memories.size(), true,
     [&](std::size_t i) {
       return store::import_original_memory_command(
-        data.memories[i].key, data.memories[i].session, memory, layout);
+        data.memories[i].session, data.memories[i].keys, memory, layout);
     },
-    [&](std::size_t, const redis_reply& reply) {
-      bar.advance(1, "long-term memory");
-      if (reply.is_error() || reply.elements.size() != 2)
+    [&](std::size_t i, const redis_reply& reply) {
+      bar.advance(data.memories[i].keys.size(), "long-term memory");
+      if (reply.is_error())
         return fail(reply);
-      const auto& outcome = reply.elements[0].text;
-      if (outcome == "window")
-        ++counts.memory_in_window;
-      else if (outcome == "archived")
-        ++counts.memory_archived;
-      else if (outcome == "waiting")
-        counts.leave("long-term memory of sessions written while this ran");
-      else if (outcome == "no_session")
-        counts.leave("long-term memory messages of deleted sessions");
-      else if (outcome == "unreadable")
-        counts.leave("long-term memory hashes without session, content "
-                     "and role");
-      counts.vectors_kept += static_cast<std::size_t>(reply.elements[1].integer);
+      for (const auto& answer : reply.elements)
+        count_memory(answer, counts);
     });
 }
 
@@ -388,7 +423,7 @@ void print_summary(std::ostream& out, const migrate_options& options,
     out << counts.memory_archived << " messages";
     if (counts.memory_archived > 0)
       out << (cfg.embedding_model == options.vectors_model
-                ? ", their vectors kept"
+                ? ", their vectors kept where their dimension fits"
                 : ", archived for BM25 (the vectors are "
                     + options.vectors_model + "'s, the model is "
                     + cfg.embedding_model + ")");
@@ -397,6 +432,9 @@ void print_summary(std::ostream& out, const migrate_options& options,
         << counts.memory_in_window << " of the window, "
         << counts.memory_archived << " older), " << counts.vectors_kept
         << " vectors kept";
+    if (counts.memory_deleted > 0)
+      out << "; " << counts.memory_deleted
+          << " of deleted sessions, deleted";
   }
   out << "\n";
   if (!counts.left.empty()) {
@@ -434,7 +472,7 @@ int run_migration(const settings& cfg, const migrate_options& options,
   }
   const auto& found = *data.value;
   progress_bar bar{progress, found.sessions.size() + found.entries.size()
-                               + found.memories.size()};
+                               + found.memory_hashes};
   auto err = options.dry_run
                ? count_only(*redis, cfg, found, counts, bar)
                : migrate(*redis, cfg, options, found, counts, bar);

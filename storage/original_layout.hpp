@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/outcome.hpp"
 #include "storage/redis_connection.hpp"
 #include "storage/session_store.hpp"
 
@@ -40,7 +41,9 @@ bool is_original_index(std::string_view key, std::string& ns);
 bool is_original_memory(std::string_view key);
 
 /// Moves the session, as a load would but without claiming it; the reply
-/// is how many messages moved, or -1 when there was nothing to move.
+/// is how many messages moved, -1 when there was nothing to move, or -2
+/// when this layout holds the session too (written by a server with the
+/// original's layout off): nothing moves then.
 redis_command move_original_command(const std::string& session_id,
                                     const original_import& import,
                                     const key_layout& layout);
@@ -61,16 +64,27 @@ struct original_memory_import {
   std::string model;        // the embedding model, when the vector is kept
 };
 
-/// Moves one long-term memory hash (`key`, of `session_id`): a message
-/// still in the window gets its vector; an older one joins the archive,
-/// numbered after the session's messages. The reply is [outcome, 1 when
-/// the vector was kept]; outcomes: "window", "archived", and, leaving the
-/// hash in place, "waiting" (the session is not moved yet), "no_session"
-/// (its session was deleted), "unreadable"; "gone" when it was moved
-/// before. A session that gains anything is fenced: a server holding it
-/// reads it again before its next write.
+/// Moves long-term memory hashes of one session (`keys`; a few hundred at
+/// most): a message moved with the session gets its vector; an older one
+/// joins the archive. The reply has, per hash, [outcome, 1 when the vector
+/// was kept]; outcomes: "window", "archived", "deleted" (its session was
+/// deleted: the hash is too), and, leaving the hash in place, "waiting"
+/// (the session is not moved yet) and "unreadable"; "gone" when it was
+/// moved before. A server holding the session sees what joined its archive
+/// once it reads the session again (after it went idle).
 redis_command import_original_memory_command(
-  const std::string& key, const std::string& session_id,
+  const std::string& session_id, const std::vector<std::string>& keys,
   const original_memory_import& import, const key_layout& layout);
+
+/// The namespaces of `namespaces` whose original index lists the session
+/// (a moved one) join the session's; the reply is all of its namespaces
+/// (decode_adopted_namespaces). Asked when a key scoped to them finds the
+/// session outside its namespaces. On a Redis Cluster (which the original
+/// never ran on) it only reads the session's namespaces.
+redis_command adopt_original_namespaces_command(
+  const std::string& session_id, const std::vector<std::string>& namespaces,
+  const key_layout& layout);
+outcome<std::vector<std::string>>
+decode_adopted_namespaces(const redis_reply& reply);
 
 } // namespace motorhead::store

@@ -127,10 +127,10 @@ outcome<session_info> decode_info(const std::vector<redis_reply>& replies);
 struct original_import {
   bool archive = false;
   bool embed = false;
-  /// Namespaces to look for in the original's indexes (it kept no list of
-  /// them per session): the session joins each that lists it, so that the
-  /// keys scoped to it reach the session. Those it is listed under and not
-  /// looked for stay in the original's index, which listings still read.
+  /// Namespaces the original listed the session under (it kept no list
+  /// of them per session; `motorhead migrate` finds them): the session
+  /// joins each. Others stay in the original's indexes, which listings
+  /// read, until a key scoped to one asks (see persistence's adopt_atom).
   std::vector<std::string> namespaces;
 };
 
@@ -190,7 +190,8 @@ command_list namespace_sessions_commands(const std::string& ns,
                                          const key_layout& layout,
                                          bool original_layout);
 outcome<std::vector<std::string>>
-decode_namespace_sessions(const std::vector<redis_reply>& replies);
+decode_namespace_sessions(const std::vector<redis_reply>& replies,
+                          const key_layout& layout, bool original_layout);
 
 /// Ends a namespace's deletion: a write in the namespace's slot that
 /// leaves nothing, in the replication stream behind every write before it.

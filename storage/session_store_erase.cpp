@@ -23,13 +23,17 @@ namespace {
 // lands after; they expire like the claim of a session never written.
 // With leave_nothing they go too: a later claim is higher anyway (see the
 // claim script), which fences out every earlier owner and fold; and a
-// session with nothing left, not even a claim, is deleted already.
+// session with nothing left, not even a claim, is deleted already. An
+// index that is not a sorted set (the original Motorhead's names, which
+// another program may use) is left alone.
 const lua_script delete_script{R"lua(
 if ARGV[4] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then
   -- Deleted already, claim and all (two deletes of one session racing):
   -- there is nothing left to fence or to remove.
   for i = 7, #KEYS do
-    redis.call('ZREM', KEYS[i], ARGV[3])
+    if redis.call('TYPE', KEYS[i]).ok == 'zset' then
+      redis.call('ZREM', KEYS[i], ARGV[3])
+    end
   end
   return 1
 end
@@ -46,7 +50,9 @@ if ARGV[4] ~= '1' then
   redis.call('EXPIRE', KEYS[2], ARGV[2])
 end
 for i = 7, #KEYS do
-  redis.call('ZREM', KEYS[i], ARGV[3])
+  if redis.call('TYPE', KEYS[i]).ok == 'zset' then
+    redis.call('ZREM', KEYS[i], ARGV[3])
+  end
 end
 return 1
 )lua"};

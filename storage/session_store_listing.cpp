@@ -5,13 +5,13 @@
 #include <cstdlib>
 
 #include <algorithm>
-#include <limits>
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/json_codec.hpp"
+#include "core/session_id.hpp"
+#include "storage/lua_script.hpp"
 #include "storage/session_store_internal.hpp"
 
 namespace motorhead::store {
@@ -60,12 +60,6 @@ outcome<session_info> decode_info(const std::vector<redis_reply>& replies) {
 
 namespace {
 
-/// Whether a page merges several sorted sets: the shards of a split
-/// index, or this layout's index and the original's.
-bool merges(const session_page& page, const key_layout& layout, bool original) {
-  return original || (!page.ns && layout.index_shards > 1);
-}
-
 /// The original Motorhead's index: scored in seconds, not milliseconds.
 std::string original_index_key(const std::optional<std::string>& ns) {
   return ns ? "sessions:" + *ns : std::string{"sessions"};
@@ -77,28 +71,88 @@ bool lists_original(const key_layout& layout, bool original_layout) {
   return original_layout && layout.indexes_in_scripts;
 }
 
+// KEYS: this layout's index, the original's. ARGV: how many of each to
+// read, the first ones (0: all). Answers both, with their scores; of the
+// original's, only sessions this layout does not list (moved ones, which
+// it lists at their own activity), so a page counts each session once.
+// An original index that is not a sorted set (another program's key of
+// that name) lists nothing.
+const lua_script original_listing_script{R"lua(
+local want = tonumber(ARGV[1])
+local ours = redis.call('ZRANGE', KEYS[1], 0, want - 1, 'WITHSCORES')
+local theirs = {}
+if redis.call('TYPE', KEYS[2]).ok == 'zset' then
+  local from, step = 0, want > 0 and want or 1000
+  repeat
+    local listed = redis.call('ZRANGE', KEYS[2], from, from + step - 1, 'WITHSCORES')
+    for i = 1, #listed, 2 do
+      if (want == 0 or #theirs < 2 * want)
+        and not redis.call('ZSCORE', KEYS[1], listed[i]) then
+        theirs[#theirs + 1] = listed[i]
+        theirs[#theirs + 1] = listed[i + 1]
+      end
+    end
+    from = from + step
+  until #listed < 2 * step or (want > 0 and #theirs >= 2 * want)
+end
+return {ours, theirs}
+)lua"};
+
+using scored_ids = std::vector<std::pair<double, std::string>>;
+
+/// Adds the (id, score) pairs of a ZRANGE WITHSCORES reply, the scores
+/// times `scale`. Ids of the original's index are checked: another program
+/// may have written ids this server does not accept.
+void add_scored(const redis_reply& set, double scale, bool check_ids,
+                scored_ids& out) {
+  const auto& elements = set.elements;
+  for (std::size_t i = 0; i + 1 < elements.size(); i += 2)
+    if (!check_ids || is_valid_identifier(elements[i].text))
+      out.emplace_back(scale * std::strtod(elements[i + 1].text.c_str(),
+                                           nullptr),
+                       elements[i].text);
+}
+
+/// Both indexes as the original listing script answered them.
+outcome<scored_ids> decode_original_listing(const redis_reply& reply) {
+  if (reply.is_error())
+    return outcome<scored_ids>::failure(reply.text);
+  if (reply.elements.size() != 2)
+    return outcome<scored_ids>::failure("unexpected listing reply");
+  scored_ids listed;
+  add_scored(reply.elements[0], 1.0, false, listed);
+  add_scored(reply.elements[1], 1000.0, true, listed);
+  return {std::move(listed), {}};
+}
+
+/// The ids of `listed` (sorted) from `first`, at most `count`.
+std::vector<std::string> page_of(scored_ids listed, std::size_t first,
+                                 std::size_t count) {
+  std::sort(listed.begin(), listed.end());
+  std::vector<std::string> ids;
+  for (auto i = first; i < listed.size() && i < first + count; ++i)
+    ids.push_back(std::move(listed[i].second));
+  return ids;
+}
+
 } // namespace
 
 command_list list_commands(const session_page& page, const key_layout& layout,
                            bool original_layout) {
   auto first = static_cast<uint64_t>(page.page - 1) * page.size;
   auto last = first + page.size - 1;
-  bool original = lists_original(layout, original_layout);
-  if (!merges(page, layout, original))
+  if (lists_original(layout, original_layout))
+    return {original_listing_script.call(
+      {index_key(page.ns), original_index_key(page.ns)},
+      {std::to_string(last + 1)})};
+  if (page.ns || layout.index_shards == 1)
     return {{"ZRANGE", index_key(page.ns), std::to_string(first),
              std::to_string(last)}};
+  // Each shard's first sessions up to the page's end, merged.
   command_list commands;
-  auto up_to_last = [&](std::string key) {
-    commands.push_back({"ZRANGE", std::move(key), "0", std::to_string(last),
-                        "WITHSCORES"});
-  };
-  if (page.ns || layout.index_shards == 1)
-    up_to_last(index_key(page.ns));
-  else
-    for (unsigned shard = 0; shard < layout.index_shards; ++shard)
-      up_to_last(shard_key(session_list_name, shard, layout));
-  if (original)
-    up_to_last(original_index_key(page.ns));
+  for (unsigned shard = 0; shard < layout.index_shards; ++shard)
+    commands.push_back({"ZRANGE", shard_key(session_list_name, shard, layout),
+                        "0", std::to_string(last), "WITHSCORES"});
   return commands;
 }
 
@@ -106,38 +160,26 @@ outcome<std::vector<std::string>>
 decode_list(const std::vector<redis_reply>& replies, const session_page& page,
             const key_layout& layout, bool original_layout) {
   using result = outcome<std::vector<std::string>>;
+  auto first = static_cast<std::size_t>(page.page - 1) * page.size;
+  if (lists_original(layout, original_layout)) {
+    auto listed = decode_original_listing(replies.at(0));
+    if (!listed)
+      return result::failure(listed.error);
+    return {page_of(std::move(*listed.value), first, page.size), {}};
+  }
   if (auto err = first_error(replies); !err.empty())
     return result::failure(err);
   std::vector<std::string> ids;
-  bool original = lists_original(layout, original_layout);
-  if (!merges(page, layout, original)) {
+  if (page.ns || layout.index_shards == 1) {
     for (const auto& element : replies.at(0).elements)
       ids.push_back(element.text);
     return {std::move(ids), {}};
   }
-  // Every set gave its sessions up to the page's end, with their scores:
-  // merged in the order of a single index (score, then id). A session in
-  // both layouts (moved, then listed again by the original) counts once,
-  // at its latest activity.
-  std::map<std::string, double> latest;
-  for (std::size_t r = 0; r < replies.size(); ++r) {
-    double scale = original && r + 1 == replies.size() ? 1000.0 : 1.0;
-    const auto& elements = replies[r].elements;
-    for (std::size_t i = 0; i + 1 < elements.size(); i += 2) {
-      auto score = scale * std::strtod(elements[i + 1].text.c_str(), nullptr);
-      auto [entry, added] = latest.emplace(elements[i].text, score);
-      if (!added)
-        entry->second = std::max(entry->second, score);
-    }
-  }
-  std::vector<std::pair<double, std::string>> listed;
-  for (auto& [id, score] : latest)
-    listed.emplace_back(score, id);
-  std::sort(listed.begin(), listed.end());
-  auto first = static_cast<std::size_t>(page.page - 1) * page.size;
-  for (auto i = first; i < listed.size() && i < first + page.size; ++i)
-    ids.push_back(std::move(listed[i].second));
-  return {std::move(ids), {}};
+  // Merged in the order of a single index (score, then id).
+  scored_ids listed;
+  for (const auto& reply : replies)
+    add_scored(reply, 1.0, false, listed);
+  return {page_of(std::move(listed), first, page.size), {}};
 }
 
 outcome<std::vector<std::string>>
@@ -156,21 +198,29 @@ decode_session_ids(const std::vector<redis_reply>& replies, std::size_t limit) {
 command_list namespace_sessions_commands(const std::string& ns,
                                          const key_layout& layout,
                                          bool original_layout) {
-  command_list commands{{"ZRANGE", index_key(ns), "0", "-1"}};
   if (lists_original(layout, original_layout))
-    commands.push_back({"ZRANGE", original_index_key(ns), "0", "-1"});
-  return commands;
+    return {original_listing_script.call({index_key(ns), original_index_key(ns)},
+                                         {"0"})};
+  return {{"ZRANGE", index_key(ns), "0", "-1", "WITHSCORES"}};
 }
 
 outcome<std::vector<std::string>>
-decode_namespace_sessions(const std::vector<redis_reply>& replies) {
-  auto ids = decode_session_ids(replies, std::numeric_limits<std::size_t>::max());
-  if (ids) {
-    auto& list = *ids.value;
-    std::sort(list.begin(), list.end());
-    list.erase(std::unique(list.begin(), list.end()), list.end());
+decode_namespace_sessions(const std::vector<redis_reply>& replies,
+                          const key_layout& layout, bool original_layout) {
+  using result = outcome<std::vector<std::string>>;
+  scored_ids listed;
+  if (lists_original(layout, original_layout)) {
+    auto both = decode_original_listing(replies.at(0));
+    if (!both)
+      return result::failure(both.error);
+    listed = std::move(*both.value);
+  } else if (auto err = first_error(replies); !err.empty()) {
+    return result::failure(err);
+  } else {
+    add_scored(replies.at(0), 1.0, false, listed);
   }
-  return ids;
+  auto count = listed.size();
+  return {page_of(std::move(listed), 0, count), {}};
 }
 
 command_list untouched_sessions_commands(int64_t cutoff_ms, std::size_t limit,

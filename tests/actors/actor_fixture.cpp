@@ -286,6 +286,12 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
           ids.push_back(id);
       return ids;
     },
+    // A store without the original's layout: the session's own namespaces.
+    [=](adopt_atom, const std::string& id, const std::vector<std::string>&) {
+      auto found = self->state.sessions.find(id);
+      return found == self->state.sessions.end() ? std::vector<std::string>{}
+                                                 : found->second.namespaces;
+    },
     [=](rate_atom, uint64_t, uint64_t, uint64_t) -> int64_t { return 0; },
     [=](flush_atom) {},
     [=](release_atom, std::size_t count) {

@@ -12,7 +12,7 @@ import threading
 import unittest
 import uuid
 
-from harness import MOTORHEAD, Motorhead, RedisServer, TestCase
+from harness import MOTORHEAD, Motorhead, RedisServer, TestCase, wait_until
 from original_layout import OriginalServer
 from test_original_layout import as_messages, chat, new_session
 
@@ -133,6 +133,7 @@ class MigrateTest(MigrateTestCase):
         self.assertEqual(status, 0, summary)
         self.assertIn("dry run: nothing was written", summary)
         self.assertIn("sessions:         1 (5 messages)", summary)
+        self.assertIn("namespace entries: 1", summary)
         self.assertIn("long-term memory: 8 messages", summary)
         self.assertEqual(sorted(self.redis.command("KEYS", "*")), sorted(before))
 
@@ -152,6 +153,77 @@ class MigrateTest(MigrateTestCase):
         self.assertEqual(status, 0, summary)
         self.assertIn("1 of sessions that no longer exist, dropped", summary)
         self.assertEqual(self.original_keys(), [])
+
+    def test_deleted_sessions_do_not_come_back(self):
+        session = new_session()
+        self.write_conversation(session)
+        server = self.start_server()
+        self.assertEqual(server.request(
+            "DELETE", f"/sessions/{session}/memory")[0], 200)
+        self.assertEqual(server.post_memory(
+            session, [{"role": "Human", "content": "a new start"}])[0], 200)
+        status, summary, _ = self.migrate()
+        self.assertEqual(status, 0, summary)
+        self.assertIn("8 of deleted sessions, deleted", summary)
+        self.assertEqual(self.original_keys(), [])
+        self.assertEqual([hit["content"] for hit in
+                          self.retrieve(server, session, "turn about")], [])
+
+    def test_a_session_folded_before_is_not_doubled(self):
+        session = new_session()
+        everything, _ = self.write_conversation(session)
+        server = self.start_server(MOTORHEAD_MAX_WINDOW_SIZE=4)
+        server.get_memory(session)  # moved: five messages, over the window
+        self.assertEqual(server.post_memory(
+            session, [{"role": "Human", "content": "one more"}])[0], 200)
+        self.assertTrue(wait_until(
+            lambda: len(server.get_memory(session)["messages"]) <= 4))
+        status, summary, _ = self.migrate()
+        self.assertEqual(status, 0, summary)
+        self.assertIn("8 messages (5 of the window, 3 older)", summary)
+        contents = [hit["content"] for hit in self.retrieve(server, session, "turn")]
+        self.assertEqual(sorted(contents), sorted(c for _, c in everything))
+
+    def test_a_server_holding_the_session_keeps_writing(self):
+        session = new_session()
+        self.write_conversation(session)
+        server = self.start_server()
+        server.get_memory(session)
+        status, summary, _ = self.migrate()
+        self.assertEqual(status, 0, summary)
+        self.assertEqual(server.post_memory(
+            session, [{"role": "Human", "content": "still here"}])[0], 200)
+        server.stop()
+        server.start()
+        contents = [hit["content"] for hit in
+                    self.retrieve(server, session, "turn still here")]
+        self.assertEqual(len(contents), 9)
+        self.assertEqual(len(set(contents)), 9)
+
+    def test_a_session_in_both_layouts_is_reported(self):
+        session = new_session()
+        self.original.post(session, chat(2))
+        server = self.start_server(MOTORHEAD_ORIGINAL_LAYOUT="false")
+        self.assertEqual(server.post_memory(
+            session, [{"role": "Human", "content": "new"}])[0], 200)
+        status, summary, _ = self.migrate()
+        self.assertEqual(status, 0, summary)
+        self.assertIn("1 sessions also written by a server with "
+                      "MOTORHEAD_ORIGINAL_LAYOUT=false: not merged", summary)
+        self.assertEqual(self.redis.command("LLEN", f"session:{session}"), 2)
+
+    def test_the_original_activity_times_are_kept(self):
+        sessions = [new_session() for _ in range(3)]
+        for at, session in zip((1_600_000_000, 1_500_000_000, 1_650_000_000),
+                               sessions):
+            self.original.post(session, chat(1), namespace="team", at=at)
+        status, summary, _ = self.migrate()
+        self.assertEqual(status, 0, summary)
+        server = self.start_server()
+        self.assertEqual(server.request("GET", "/sessions?namespace=team")[1],
+                         [sessions[1], sessions[0], sessions[2]])
+        info = server.request("GET", f"/sessions/{sessions[1]}")[1]
+        self.assertEqual(info["created_at"], "2017-07-14T02:40:00.000Z")
 
     def test_arguments_are_checked(self):
         status, _, error = self.migrate("--dry")

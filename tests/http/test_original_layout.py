@@ -132,6 +132,48 @@ class OriginalLayoutTest(TestCase):
         self.assertEqual(self.server.get_memory(kept)["messages"],
                          as_messages(chat(2)))
 
+    def test_keys_of_other_programs_are_left_alone(self):
+        """Names the original used, held by another program: not moved,
+        not deleted, and no request fails on them."""
+        self.redis.command("SET", "context:bob", "another program's")
+        self.redis.command("SET", "session:web1", "{}")
+        self.redis.command("HSET", "tokens:carol", "a", "b")
+        self.redis.command("LPUSH", "session:carol", "Human: hi")
+        self.redis.command("HSET", "sessions", "not", "a sorted set")
+        self.server.start()
+        memory = self.server.get_memory("bob")
+        self.assertEqual((memory["messages"], memory["context"]), ([], None))
+        self.assertEqual(self.redis.command("GET", "context:bob"),
+                         "another program's")
+        self.assertEqual(self.server.post_memory(
+            "web1", [{"role": "Human", "content": "mine"}])[0], 200)
+        self.assertEqual(self.redis.command("GET", "session:web1"), "{}")
+        carol = self.server.get_memory("carol")
+        self.assertEqual((carol["messages"], carol["tokens"]),
+                         ([{"role": "Human", "content": "hi"}], 0))
+        self.assertEqual(self.redis.command("HGET", "tokens:carol", "a"), "b")
+        status, listed, _ = self.server.request("GET", "/sessions")
+        self.assertEqual(status, 200, listed)
+        self.assertEqual(sorted(listed), ["carol", "web1"])
+        self.assertEqual(self.server.request(
+            "DELETE", "/sessions/web1/memory")[0], 200)
+
+    def test_pages_list_each_session_once(self):
+        early, late = new_session(), new_session()
+        self.original.post(early, chat(1), namespace="team", at=1_700_000_000)
+        self.original.post(late, chat(1), namespace="team", at=1_700_000_001)
+        self.redis.command("ZADD", "sessions:team", 1_700_000_002, "bad id/é")
+        self.server.start()
+        mine = [new_session(), new_session()]
+        for session in mine + [early]:
+            self.assertEqual(self.server.post_memory(
+                session, [{"role": "Human", "content": "x"}],
+                namespace="team")[0], 200)
+        pages = [self.server.request(
+            "GET", f"/sessions?namespace=team&size=2&page={page}")[1]
+            for page in (1, 2, 3)]
+        self.assertEqual(pages, [[late] + mine[:1], mine[1:] + [early], []])
+
     def test_two_servers_loading_it_at_once_store_each_message_once(self):
         session = new_session()
         self.original.post(session, chat(6))
