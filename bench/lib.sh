@@ -69,3 +69,77 @@ report() {
     /^Requests\/sec/ { rps = $2 }
     END { printf "%-20s %10s req/s   p50 %8s   p99 %8s\n", label, rps, p50, p99 }'
 }
+
+# -- POST runs compared: alternating wrk runs against two setups ------------
+
+# metric SERVER NAME: a counter of the server's /metrics.
+metric() {
+  curl -sf "$1/metrics" | awk -v name="$2" '$1 == name { print $2 }'
+}
+
+# post_run LABEL SERVER SERVER_PID REDIS_PIDS...: one wrk run of POSTs to
+# $sessions sessions ($seconds s, $connections connections); appends
+# "label rps p50 p99 requests server_ticks redis_ticks trips commands" to
+# $workdir/runs.
+post_run() {
+  local label="$1" server="$2" server_pid="$3"; shift 3
+  local ticks_before redis_before trips_before commands_before
+  ticks_before="$(cpu_ticks "$server_pid")"
+  redis_before="$(cpu_ticks "$@")"
+  trips_before="$(metric "$server" motorhead_redis_round_trips_total)"
+  commands_before="$(metric "$server" motorhead_redis_commands_total)"
+  local result
+  result="$(SESSIONS="$sessions" wrk -t2 -c"$connections" -d"${seconds}s" \
+    --latency -s bench/lua/post_memory.lua "$server" | awk '
+      /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
+      /^Requests\/sec/ { rps = $2 }
+      / requests in / { requests = $1 }
+      END { print rps, p50, p99, requests }')"
+  echo "$label $result" \
+    "$(( $(cpu_ticks "$server_pid") - ticks_before ))" \
+    "$(( $(cpu_ticks "$@") - redis_before ))" \
+    "$(awk -v a="$(metric "$server" motorhead_redis_round_trips_total)" \
+        -v b="$trips_before" 'BEGIN { print a - b }')" \
+    "$(awk -v a="$(metric "$server" motorhead_redis_commands_total)" \
+        -v b="$commands_before" 'BEGIN { print a - b }')" >>"$workdir/runs"
+}
+
+# post_runs_table RATIO_TITLE LABEL_A NAME_A LABEL_B NAME_B: the table of
+# the runs post_run recorded (medians; CPU per request of the server and
+# of Redis; round trips and commands per request), and B's median
+# requests/s over A's.
+post_runs_table() {
+  python3 - "$workdir/runs" "$(getconf CLK_TCK)" "$(git describe --always --dirty)" \
+    "$seconds" "$connections" "$rounds" "$sessions" "$@" <<'EOF'
+import statistics, sys
+(runs, hz, commit, seconds, connections, rounds, sessions, title,
+ label_a, name_a, label_b, name_b) = sys.argv[1:]
+hz = float(hz)
+rows = {}
+for line in open(runs):
+    label, rps, p50, p99, requests, server, redis, trips, commands = line.split()
+    rows.setdefault(label, []).append(dict(
+        rps=float(rps), p50=p50, p99=p99, requests=float(requests),
+        server=float(server), redis=float(redis), trips=float(trips),
+        commands=float(commands)))
+names = {label_a: name_a, label_b: name_b}
+print(f"commit {commit}; POST of one message to one of {sessions} sessions; "
+      f"wrk -t2 -c{connections}, {seconds} s per run, {rounds} alternating "
+      "rounds (median shown); Redis appendonly no\n")
+print("| store | req/s (median) | runs | p50 | p99 | server CPU µs/req | "
+      "Redis CPU µs/req | round trips/req | commands/req |")
+print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+medians = {}
+for label in (label_a, label_b):
+    runs_of = rows[label]
+    middle = sorted(runs_of, key=lambda r: r["rps"])[len(runs_of) // 2]
+    per = lambda key: sum(r[key] for r in runs_of) / sum(r["requests"] for r in runs_of)
+    medians[label] = statistics.median(r["rps"] for r in runs_of)
+    each = ", ".join(f"{r['rps']:,.0f}" for r in runs_of)
+    print(f"| {names[label]} | {medians[label]:,.0f} | {each} | {middle['p50']} | "
+          f"{middle['p99']} | {per('server') / hz * 1e6:.1f} | "
+          f"{per('redis') / hz * 1e6:.1f} | {per('trips'):.3f} | "
+          f"{per('commands'):.2f} |")
+print(f"\n{title}: {medians[label_b] / medians[label_a]:.2f}")
+EOF
+}
