@@ -19,6 +19,7 @@
 
 #include "actors/cluster_node.hpp"
 #include "actors/embedder.hpp"
+#include "app/check_health.hpp"
 #include "app/migrate.hpp"
 #include "actors/persistence_actor.hpp"
 #include "actors/provider_summarizer.hpp"
@@ -379,6 +380,8 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   if (argc > 1 && std::strcmp(argv[1], "migrate") == 0)
     return migrate_command(std::vector<std::string>(argv + 2, argv + argc));
+  if (argc > 1 && std::strcmp(argv[1], "--check-health") == 0 && argc <= 3)
+    return check_health(argc == 3 ? argv[2] : default_health_url());
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
       print_usage(std::cout);

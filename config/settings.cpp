@@ -607,6 +607,10 @@ std::string resolve_cluster_identity(settings& cfg) {
 
 void print_usage(std::ostream& out) {
   out << "usage: motorhead [--help]\n"
+         "       motorhead --check-health [URL]   (exit 0 when URL, by "
+         "default\n"
+         "                                         http://127.0.0.1:$PORT/readyz,"
+         " answers 2xx)\n"
          "       motorhead migrate [--dry-run] [--vectors-model NAME]"
          " (see migrate --help)\n\n"
          "Motörhead: memory and retrieval server for LLM chat applications.\n"

@@ -46,9 +46,15 @@ std::string stop_new_handshakes(tcp::acceptor& acceptor) {
                      drop_syn};
   if (setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_ATTACH_FILTER,
                  &program, sizeof program)
-      != 0)
-    return std::strerror(errno);
-  return {};
+      == 0)
+    return {};
+  // Some kernels let only CAP_NET_ADMIN attach a socket filter (seen on
+  // 6.18, also outside any container; not the runtime's seccomp profile).
+  if (errno == EPERM)
+    return std::string{std::strerror(errno)}
+           + ": this kernel lets only CAP_NET_ADMIN attach a socket filter; "
+             "in a container, add the capability NET_ADMIN";
+  return std::strerror(errno);
 }
 
 } // namespace
