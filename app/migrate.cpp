@@ -380,6 +380,8 @@ std::string migrate(redis_client& redis, const settings& cfg,
         ++counts.stale_entries;
       else if (reply.text == "waiting")
         counts.leave("index entries of sessions written while this ran");
+      else if (reply.text == "both")
+        counts.leave("index entries of sessions in both layouts");
     });
   if (!err.empty())
     return err;
@@ -408,7 +410,7 @@ std::string migrate(redis_client& redis, const settings& cfg,
 
 void print_summary(std::ostream& out, const migrate_options& options,
                    const settings& cfg, const tally& counts) {
-  out << (options.dry_run ? "dry run: nothing was written; would move\n"
+  out << (options.dry_run ? "dry run: nothing was written; found\n"
                           : "moved\n");
   out << "  sessions:         " << counts.sessions_moved << " ("
       << counts.messages_moved << " messages)";
@@ -437,6 +439,10 @@ void print_summary(std::ostream& out, const migrate_options& options,
           << " of deleted sessions, deleted";
   }
   out << "\n";
+  if (options.dry_run)
+    out << "  (the run decides each: sessions moved meanwhile are skipped, "
+           "entries of sessions that exist nowhere dropped, long-term "
+           "memory of deleted sessions deleted)\n";
   if (!counts.left.empty()) {
     out << "left in place\n";
     for (const auto& [reason, n] : counts.left)

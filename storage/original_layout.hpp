@@ -51,9 +51,10 @@ redis_command move_original_command(const std::string& session_id,
 /// Settles the session's entry in an original index (`ns` "" for
 /// `sessions`): a moved session joins the namespace (this layout's index
 /// and its list of namespaces) and leaves the original's index. The reply
-/// names the outcome: "joined"; "stale" (no such session in either
-/// layout: the entry is dropped); "waiting" (the session is not moved
-/// yet); "gone" (not listed any more).
+/// names the outcome: "joined"; "stale" (no session of the original's by
+/// that id: the entry is dropped); "waiting" (the session is not moved
+/// yet); "both" (both layouts hold it: see move_original_command); "gone"
+/// (not listed any more).
 redis_command settle_original_entry_command(const std::string& ns,
                                             const std::string& session_id);
 

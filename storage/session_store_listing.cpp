@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "core/json_codec.hpp"
-#include "core/session_id.hpp"
 #include "storage/lua_script.hpp"
 #include "storage/session_store_internal.hpp"
 
@@ -72,45 +71,74 @@ bool lists_original(const key_layout& layout, bool original_layout) {
 }
 
 // KEYS: this layout's index, the original's. ARGV: how many of each to
-// read, the first ones (0: all). Answers both, with their scores; of the
-// original's, only sessions this layout does not list (moved ones, which
-// it lists at their own activity), so a page counts each session once.
-// An original index that is not a sorted set (another program's key of
-// that name) lists nothing.
+// read, the first ones (0: all); the start and end of a session's meta key
+// around its id. Answers both, with their scores. An entry of the
+// original's index counts when its session is the original's: its list is
+// still there (not moved yet), or it was moved (the meta field `original`)
+// and this layout does not list it here yet. Any other entry is stale (the
+// session was deleted, is listed here already, or is another's of the same
+// id) and is dropped when met, so it is walked once. Ids this server
+// refuses (1..256 of [A-Za-z0-9._:@-]) are skipped: another program may
+// use the key. The session keys are computed here: the original's layout
+// exists only on a single Redis. An original index that is not a sorted
+// set lists nothing.
 const lua_script original_listing_script{R"lua(
 local want = tonumber(ARGV[1])
 local ours = redis.call('ZRANGE', KEYS[1], 0, want - 1, 'WITHSCORES')
 local theirs = {}
+local function accepted(id)
+  return #id <= 256 and not string.find(id, '[^%w%._:@%-]')
+end
+local function counts(id)
+  if redis.call('ZSCORE', KEYS[1], id) then return false end
+  if redis.call('TYPE', 'session:' .. id).ok == 'list' then return true end
+  return redis.call('HEXISTS', ARGV[2] .. id .. ARGV[3], 'original') == 1
+end
 if redis.call('TYPE', KEYS[2]).ok == 'zset' then
   local from, step = 0, want > 0 and want or 1000
   repeat
     local listed = redis.call('ZRANGE', KEYS[2], from, from + step - 1, 'WITHSCORES')
+    local dropped = 0
     for i = 1, #listed, 2 do
-      if (want == 0 or #theirs < 2 * want)
-        and not redis.call('ZSCORE', KEYS[1], listed[i]) then
-        theirs[#theirs + 1] = listed[i]
-        theirs[#theirs + 1] = listed[i + 1]
+      local id = listed[i]
+      if (want == 0 or #theirs < 2 * want) and accepted(id) then
+        if counts(id) then
+          theirs[#theirs + 1] = id
+          theirs[#theirs + 1] = listed[i + 1]
+        else
+          redis.call('ZREM', KEYS[2], id)
+          dropped = dropped + 1
+        end
       end
     end
-    from = from + step
+    from = from + step - dropped
   until #listed < 2 * step or (want > 0 and #theirs >= 2 * want)
 end
 return {ours, theirs}
 )lua"};
 
+/// The original listing script's call: `want` of each index (0: all).
+redis_command original_listing(const std::optional<std::string>& ns,
+                               std::size_t want) {
+  // A session's meta key is the start, its id, the end.
+  static const std::string marker = "\x01";
+  static const std::string sample = meta_key(marker);
+  static const auto split = sample.find(marker);
+  return original_listing_script.call(
+    {index_key(ns), original_index_key(ns)},
+    {std::to_string(want), sample.substr(0, split),
+     sample.substr(split + marker.size())});
+}
+
 using scored_ids = std::vector<std::pair<double, std::string>>;
 
 /// Adds the (id, score) pairs of a ZRANGE WITHSCORES reply, the scores
-/// times `scale`. Ids of the original's index are checked: another program
-/// may have written ids this server does not accept.
-void add_scored(const redis_reply& set, double scale, bool check_ids,
-                scored_ids& out) {
+/// times `scale`.
+void add_scored(const redis_reply& set, double scale, scored_ids& out) {
   const auto& elements = set.elements;
   for (std::size_t i = 0; i + 1 < elements.size(); i += 2)
-    if (!check_ids || is_valid_identifier(elements[i].text))
-      out.emplace_back(scale * std::strtod(elements[i + 1].text.c_str(),
-                                           nullptr),
-                       elements[i].text);
+    out.emplace_back(scale * std::strtod(elements[i + 1].text.c_str(), nullptr),
+                     elements[i].text);
 }
 
 /// Both indexes as the original listing script answered them.
@@ -120,8 +148,8 @@ outcome<scored_ids> decode_original_listing(const redis_reply& reply) {
   if (reply.elements.size() != 2)
     return outcome<scored_ids>::failure("unexpected listing reply");
   scored_ids listed;
-  add_scored(reply.elements[0], 1.0, false, listed);
-  add_scored(reply.elements[1], 1000.0, true, listed);
+  add_scored(reply.elements[0], 1.0, listed);
+  add_scored(reply.elements[1], 1000.0, listed);
   return {std::move(listed), {}};
 }
 
@@ -142,9 +170,7 @@ command_list list_commands(const session_page& page, const key_layout& layout,
   auto first = static_cast<uint64_t>(page.page - 1) * page.size;
   auto last = first + page.size - 1;
   if (lists_original(layout, original_layout))
-    return {original_listing_script.call(
-      {index_key(page.ns), original_index_key(page.ns)},
-      {std::to_string(last + 1)})};
+    return {original_listing(page.ns, last + 1)};
   if (page.ns || layout.index_shards == 1)
     return {{"ZRANGE", index_key(page.ns), std::to_string(first),
              std::to_string(last)}};
@@ -178,7 +204,7 @@ decode_list(const std::vector<redis_reply>& replies, const session_page& page,
   // Merged in the order of a single index (score, then id).
   scored_ids listed;
   for (const auto& reply : replies)
-    add_scored(reply, 1.0, false, listed);
+    add_scored(reply, 1.0, listed);
   return {page_of(std::move(listed), first, page.size), {}};
 }
 
@@ -199,8 +225,7 @@ command_list namespace_sessions_commands(const std::string& ns,
                                          const key_layout& layout,
                                          bool original_layout) {
   if (lists_original(layout, original_layout))
-    return {original_listing_script.call({index_key(ns), original_index_key(ns)},
-                                         {"0"})};
+    return {original_listing(ns, 0)};
   return {{"ZRANGE", index_key(ns), "0", "-1", "WITHSCORES"}};
 }
 
@@ -217,7 +242,7 @@ decode_namespace_sessions(const std::vector<redis_reply>& replies,
   } else if (auto err = first_error(replies); !err.empty()) {
     return result::failure(err);
   } else {
-    add_scored(replies.at(0), 1.0, false, listed);
+    add_scored(replies.at(0), 1.0, listed);
   }
   auto count = listed.size();
   return {page_of(std::move(listed), 0, count), {}};

@@ -142,15 +142,20 @@ const lua_script move_script{original_move_lua() + "return moved\n"};
 
 // KEYS: the original's index, meta, the original's session:ID, this
 // layout's index of the namespace (none for `sessions`). ARGV: session id,
-// namespace ("" for none). A session moved earlier without this namespace
-// joins it, and is fenced: a server holding it reads its namespaces again
-// before its next write.
+// namespace ("" for none). A session moved earlier (marked `original`)
+// without this namespace joins it, and is fenced: a server holding it
+// reads its namespaces again before its next write. The entry of a
+// session that is not the original's (deleted, or another's of the same
+// id) is stale: dropped.
 const lua_script settle_entry_script{R"lua(
 if redis.call('TYPE', KEYS[1]).ok ~= 'zset' then return 'gone' end
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score then return 'gone' end
-if redis.call('TYPE', KEYS[3]).ok == 'list' then return 'waiting' end
-if redis.call('HEXISTS', KEYS[2], 'next_seq') == 0 then
+if redis.call('TYPE', KEYS[3]).ok == 'list' then
+  if redis.call('HEXISTS', KEYS[2], 'next_seq') == 1 then return 'both' end
+  return 'waiting'
+end
+if redis.call('HEXISTS', KEYS[2], 'original') == 0 then
   redis.call('ZREM', KEYS[1], ARGV[1])
   return 'stale'
 end
@@ -286,15 +291,18 @@ return results
 )lua"};
 
 // KEYS: meta, then for each namespace, the original's index of it and
-// this layout's. ARGV: session id, then the namespaces. A session the
-// original listed under one of them joins it (the key scoped to it then
-// reaches the session). Answers the session's namespaces (JSON), or nil.
+// this layout's. ARGV: session id, then the namespaces. A session moved
+// from the original's keys (marked `original`) that the original listed
+// under one of them joins it (the key scoped to it then reaches the
+// session); an entry of any other session of that id is stale and no
+// reason to join. Answers the session's namespaces (JSON), or nil.
 const lua_script adopt_namespaces_script{R"lua(
 if redis.call('HEXISTS', KEYS[1], 'next_seq') == 0 then return nil end
 local listed = redis.call('HGET', KEYS[1], 'namespaces')
 local names = listed and cjson.decode(listed) or {}
 local changed = false
-for n = 2, #ARGV do
+local moved = redis.call('HEXISTS', KEYS[1], 'original') == 1
+for n = 2, moved and #ARGV or 1 do
   local theirs, ours = KEYS[2 * n - 2], KEYS[2 * n - 1]
   local score = redis.call('TYPE', theirs).ok == 'zset'
     and redis.call('ZSCORE', theirs, ARGV[1])

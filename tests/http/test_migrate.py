@@ -149,10 +149,18 @@ class MigrateTest(MigrateTestCase):
     def test_stale_index_entries_are_dropped(self):
         ghost = new_session()
         self.redis.command("ZADD", "sessions:team", 1_700_000_000, ghost)
+        # Another's session of the id of an entry the original left.
+        server = self.start_server()
+        self.assertEqual(server.post_memory(
+            "alice", [{"role": "Human", "content": "not the original's"}],
+            namespace="other")[0], 200)
+        self.redis.command("ZADD", "sessions:team", 1_700_000_000, "alice")
         status, summary, _ = self.migrate()
         self.assertEqual(status, 0, summary)
-        self.assertIn("1 of sessions that no longer exist, dropped", summary)
+        self.assertIn("2 of sessions that no longer exist, dropped", summary)
         self.assertEqual(self.original_keys(), [])
+        self.assertEqual(server.request("GET", "/sessions/alice")[1]["namespaces"],
+                         ["other"])
 
     def test_deleted_sessions_do_not_come_back(self):
         session = new_session()
@@ -210,6 +218,7 @@ class MigrateTest(MigrateTestCase):
         self.assertEqual(status, 0, summary)
         self.assertIn("1 sessions also written by a server with "
                       "MOTORHEAD_ORIGINAL_LAYOUT=false: not merged", summary)
+        self.assertIn("1 index entries of sessions in both layouts", summary)
         self.assertEqual(self.redis.command("LLEN", f"session:{session}"), 2)
 
     def test_the_original_activity_times_are_kept(self):

@@ -174,6 +174,19 @@ class OriginalLayoutTest(TestCase):
             for page in (1, 2, 3)]
         self.assertEqual(pages, [[late] + mine[:1], mine[1:] + [early], []])
 
+    def test_refused_ids_leave_no_gap_in_the_pages(self):
+        for i, bad in enumerate(("a b", "c+d", "e=f")):
+            self.redis.command("ZADD", "sessions:team", 1_600_000_000 + i, bad)
+        sessions = [f"v{i}" for i in range(5)]
+        for i, session in enumerate(sessions):
+            self.original.post(session, chat(1), namespace="team",
+                               at=1_700_000_000 + i)
+        self.server.start()
+        pages = [self.server.request(
+            "GET", f"/sessions?namespace=team&size=2&page={page}")[1]
+            for page in (1, 2, 3, 4)]
+        self.assertEqual(pages, [sessions[:2], sessions[2:4], sessions[4:], []])
+
     def test_two_servers_loading_it_at_once_store_each_message_once(self):
         session = new_session()
         self.original.post(session, chat(6))
@@ -225,6 +238,36 @@ class OriginalLayoutWithScopedKeysTest(TestCase):
             headers={"Authorization": f"Bearer {team_key}"})
         self.assertEqual(info["namespaces"], ["team"])
         self.assertEqual(redis.command("ZRANGE", "sessions:team", 0, -1), [])
+
+
+class StaleOriginalEntryTest(TestCase):
+    """The original's DELETE without a namespace left its session in
+    `sessions:team`; another tenant then made a session of that id. The
+    stale entry gives the team's key nothing."""
+
+    def test_a_stale_entry_reaches_no_other_session(self):
+        redis = RedisServer(durable=False)
+        redis.start()
+        team, other = "team-" + uuid.uuid4().hex, "other-" + uuid.uuid4().hex
+        redis.command("ZADD", "sessions:team", 1_700_000_000, "alice")
+        server = Motorhead(redis.url,
+                           MOTORHEAD_API_KEYS=f"{team}:team,{other}:other")
+        server.start()
+
+        def call(key, method, path, body=None):
+            return server.request(method, path, body,
+                                  headers={"Authorization": f"Bearer {key}"})[:2]
+
+        self.assertEqual(call(other, "POST", "/sessions/alice/memory?namespace=other",
+                              {"messages": [{"role": "Human",
+                                             "content": "other's secret"}]})[0], 200)
+        self.assertEqual(call(team, "GET", "/sessions/alice/memory")[0], 403)
+        self.assertEqual(call(team, "GET", "/sessions?namespace=team")[1], [])
+        self.assertEqual(call(team, "DELETE", "/namespaces/team")[1]
+                         ["deleted_sessions"], 0)
+        status, body = call(other, "GET", "/sessions/alice/memory")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["messages"][0]["content"], "other's secret")
 
 
 class OriginalLayoutOffTest(TestCase):
