@@ -287,10 +287,12 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
     },
     [=](append_atom, const std::string& id, store::append_change& change) {
       auto rp = self->make_response_promise<ok_atom>();
+      bool original = self->state.original.has_value();
       enqueue_write(self,
-                    [id, change = std::move(change), now = unix_time_ms()](
-                      const store::key_layout& layout) {
-                      return store::append_commands(id, change, now, layout);
+                    [id, change = std::move(change), now = unix_time_ms(),
+                     original](const store::key_layout& layout) {
+                      return store::append_commands(id, change, now, layout,
+                                                    original);
                     },
                     rp);
       return rp;

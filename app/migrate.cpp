@@ -418,8 +418,8 @@ void print_summary(std::ostream& out, const migrate_options& options,
     out << "; " << counts.sessions_moved_before << " were moved before";
   out << "\n  namespace entries: " << counts.memberships;
   if (counts.stale_entries > 0)
-    out << "; " << counts.stale_entries << " of sessions that no longer "
-           "exist, dropped";
+    out << "; " << counts.stale_entries << " stale (of no session of the "
+           "original's any more), dropped";
   out << "\n  long-term memory: ";
   if (options.dry_run) {
     out << counts.memory_archived << " messages";
@@ -440,8 +440,8 @@ void print_summary(std::ostream& out, const migrate_options& options,
   }
   out << "\n";
   if (options.dry_run)
-    out << "  (the run decides each: sessions moved meanwhile are skipped, "
-           "entries of sessions that exist nowhere dropped, long-term "
+    out << "  (the run decides each: sessions moved meanwhile and sessions "
+           "this server wrote too are left, stale entries dropped, long-term "
            "memory of deleted sessions deleted)\n";
   if (!counts.left.empty()) {
     out << "left in place\n";

@@ -247,6 +247,10 @@ redis_connection::execute(const std::vector<redis_command>& commands) {
 bool redis_connection::send(const std::vector<routed_command>& commands,
                             pipeline_result& result) {
   auto& counters = metrics::global();
+  // A connection the server closed while it idled would lose this
+  // pipeline: a new one takes it (no reply of it was read, none is lost).
+  if (stream_ && in_flight_.empty() && !stream_->open_while_idle())
+    disconnect("Redis closed the connection while it was idle");
   if (!stream_)
     if (auto err = connect(); !err.empty()) {
       counters.redis_errors.add();

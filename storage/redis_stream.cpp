@@ -325,6 +325,26 @@ std::string redis_stream::fill() {
   return {};
 }
 
+bool redis_stream::open_while_idle() {
+  pollfd idle{fd_, POLLIN | POLLRDHUP, 0};
+  if (poll(&idle, 1, 0) == 0)
+    return true;
+  if ((idle.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0 || ssl_ == nullptr)
+    return false; // closed, or sent what nobody asked for
+  // Over TLS the server may have sent records of its own since the
+  // handshake (TLS 1.3 session tickets): OpenSSL reads them, without
+  // waiting, and finds no reply among them unless something is wrong.
+  int flags = fcntl(fd_, F_GETFL);
+  fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
+  char byte;
+  ERR_clear_error();
+  int peeked = SSL_peek(ssl_, &byte, 1);
+  int error = SSL_get_error(ssl_, peeked);
+  fcntl(fd_, F_SETFL, flags);
+  ERR_clear_error();
+  return peeked <= 0 && error == SSL_ERROR_WANT_READ;
+}
+
 namespace {
 
 redis_reply copy_reply(const redisReply& raw) {

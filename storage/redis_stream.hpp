@@ -60,6 +60,11 @@ public:
   /// Reads the next reply; "" or why not (the stream is then unusable).
   std::string read(redis_reply& reply);
 
+  /// With no reply awaited: false when the server closed the connection
+  /// meanwhile (Redis' `timeout`, a managed Redis or proxy closing idle
+  /// clients), or sent anything unasked. Does not wait.
+  bool open_while_idle();
+
 private:
   redis_stream(int fd, ssl_st* ssl);
 

@@ -145,9 +145,12 @@ command_list load_commands(const std::string& session_id, bool claim_always,
                            const key_layout& layout = {});
 outcome<session_snapshot> decode_load(const std::vector<redis_reply>& replies);
 
+/// With `original_layout`, on a single Redis, a session joining a
+/// namespace leaves the original Motorhead's index of it.
 write_plan append_commands(const std::string& session_id,
                            const append_change& change, int64_t now_ms,
-                           const key_layout& layout);
+                           const key_layout& layout,
+                           bool original_layout = false);
 command_list fold_commands(const std::string& session_id,
                            const fold_change& change);
 /// `request.namespaces` are every namespace the session leaves; with

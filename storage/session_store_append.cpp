@@ -16,10 +16,12 @@ namespace {
 
 // KEYS: messages, meta, archive, unembedded, ids, then, on a single Redis,
 // the pending embeddings, the sessions index and the index of each
-// namespace. ARGV: epoch, next_seq, has_context, context, the namespace
-// the session joins ("" for none), archive (0/1), embed (0/1), session id,
-// time (ms), has_metadata, metadata (JSON, "" for none), then for each
-// message its id, seq and record. Answers 1 once it stored the POST. A
+// namespace, and last the original Motorhead's index of the namespace the
+// session joins, which it leaves. ARGV: epoch, next_seq, has_context,
+// context, the namespace the session joins ("" for none), archive (0/1),
+// embed (0/1), session id, time (ms), has_metadata, metadata (JSON, "" for
+// none), whether the last key is the original's index (0/1), then for
+// each message its id, seq and record. Answers 1 once it stored the POST. A
 // POST whose message ids are all stored already is a retry: nothing
 // changes, and the answer is the status STORED (not an error: the script
 // vouches for the write that stored them); one that repeats only some
@@ -27,8 +29,12 @@ namespace {
 // embedding are written with the messages, so none is ever lost. A new
 // context starts a new summary generation. The time is the session's last
 // update, its creation time if it has none, and its score in the indexes.
+/// Where the script's arguments say whether its last key is the
+/// original's index (ARGV[12]).
+constexpr std::size_t original_index_arg = 11;
+
 const lua_script append_script{fence + R"lua(
-local first = 12
+local first = 13
 local count = (#ARGV - first + 1) / 3
 local added = {}
 for i = first, #ARGV, 3 do
@@ -81,8 +87,12 @@ if ARGV[3] == '1' then
   redis.call('HSET', KEYS[2], 'context', ARGV[4])
   redis.call('HINCRBY', KEYS[2], 'summary_gen', 1)
 end
-for i = 7, #KEYS do
+local indexes_end = #KEYS - tonumber(ARGV[12])
+for i = 7, indexes_end do
   redis.call('ZADD', KEYS[i], ARGV[9], ARGV[8])
+end
+if indexes_end < #KEYS and redis.call('TYPE', KEYS[#KEYS]).ok == 'zset' then
+  redis.call('ZREM', KEYS[#KEYS], ARGV[8])
 end
 if #KEYS >= 6 and ARGV[7] == '1' and count > 0 then
   redis.call('ZADD', KEYS[6], ARGV[9], ARGV[8])
@@ -94,7 +104,7 @@ return 1
 
 write_plan append_commands(const std::string& session_id,
                            const append_change& change, int64_t now_ms,
-                           const key_layout& layout) {
+                           const key_layout& layout, bool original_layout) {
   redis_command keys{messages_key(session_id), meta_key(session_id),
                      archive_key(session_id), unembedded_key(session_id),
                      ids_key(session_id)};
@@ -108,7 +118,8 @@ write_plan append_commands(const std::string& session_id,
                      session_id,
                      std::to_string(now_ms),
                      change.session_metadata ? "1" : "0",
-                     change.session_metadata.value_or("")};
+                     change.session_metadata.value_or(""),
+                     "0"};
   for (const auto& msg : change.messages) {
     args.push_back(msg.details.id);
     args.push_back(std::to_string(msg.seq));
@@ -124,6 +135,12 @@ write_plan append_commands(const std::string& session_id,
     keys.insert(keys.end(), indexes.begin(), indexes.end());
     if (change.added_namespace)
       keys.push_back(index_key(change.added_namespace));
+    // The original's index of the namespace lists the session no more
+    // once this layout's does: listings would walk it for nothing.
+    if (change.added_namespace && original_layout) {
+      keys.push_back(original_index_key(*change.added_namespace));
+      args[original_index_arg] = "1";
+    }
   } else {
     auto score = std::to_string(now_ms);
     for (auto& index : indexes)

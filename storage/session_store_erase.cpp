@@ -92,7 +92,7 @@ write_plan delete_commands(const std::string& session_id,
     // is in which.
     if (original_layout)
       for (const auto& ns : request.namespaces)
-        keys.push_back("sessions:" + ns);
+        keys.push_back(original_index_key(ns));
   }
   else {
     for (auto& index : indexes)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -53,6 +54,12 @@ redis_command original_move_call(const lua_script& script,
                                  const char* always,
                                  const original_import& import,
                                  const key_layout& layout);
+
+/// The original Motorhead's index of a namespace, or of the sessions
+/// posted without one: scored in Unix seconds.
+inline std::string original_index_key(const std::optional<std::string>& ns) {
+  return ns ? "sessions:" + *ns : std::string{"sessions"};
+}
 
 /// Reads a whole decimal number into `out`; false when `text` is not one.
 bool parse_u64(const std::string& text, uint64_t& out);

@@ -59,11 +59,6 @@ outcome<session_info> decode_info(const std::vector<redis_reply>& replies) {
 
 namespace {
 
-/// The original Motorhead's index: scored in seconds, not milliseconds.
-std::string original_index_key(const std::optional<std::string>& ns) {
-  return ns ? "sessions:" + *ns : std::string{"sessions"};
-}
-
 /// Whether a listing reads the original's index too: it ran on a single
 /// Redis only.
 bool lists_original(const key_layout& layout, bool original_layout) {
@@ -73,45 +68,42 @@ bool lists_original(const key_layout& layout, bool original_layout) {
 // KEYS: this layout's index, the original's. ARGV: how many of each to
 // read, the first ones (0: all); the start and end of a session's meta key
 // around its id. Answers both, with their scores. An entry of the
-// original's index counts when its session is the original's: its list is
-// still there (not moved yet), or it was moved (the meta field `original`)
-// and this layout does not list it here yet. Any other entry is stale (the
-// session was deleted, is listed here already, or is another's of the same
-// id) and is dropped when met, so it is walked once. Ids this server
-// refuses (1..256 of [A-Za-z0-9._:@-]) are skipped: another program may
-// use the key. The session keys are computed here: the original's layout
-// exists only on a single Redis. An original index that is not a sorted
-// set lists nothing.
+// original's index counts when its session is the original's: not in this
+// layout yet (its list is there), or moved (the meta field `original`)
+// and not listed here yet. Other entries (a session deleted, listed here
+// already, or this server's own of the same id) and ids this server
+// refuses (1..256 of [A-Za-z0-9._:@-]) are skipped, not removed: a read
+// writes nothing, and the original may be writing the entry's session
+// still. The session keys are computed here: the original's layout exists
+// only on a single Redis. An original index that is not a sorted set
+// lists nothing.
 const lua_script original_listing_script{R"lua(
 local want = tonumber(ARGV[1])
 local ours = redis.call('ZRANGE', KEYS[1], 0, want - 1, 'WITHSCORES')
 local theirs = {}
 local function accepted(id)
-  return #id <= 256 and not string.find(id, '[^%w%._:@%-]')
+  return #id >= 1 and #id <= 256 and not string.find(id, '[^%w%._:@%-]')
 end
 local function counts(id)
   if redis.call('ZSCORE', KEYS[1], id) then return false end
-  if redis.call('TYPE', 'session:' .. id).ok == 'list' then return true end
-  return redis.call('HEXISTS', ARGV[2] .. id .. ARGV[3], 'original') == 1
+  local meta = ARGV[2] .. id .. ARGV[3]
+  if redis.call('HEXISTS', meta, 'next_seq') == 1 then
+    return redis.call('HEXISTS', meta, 'original') == 1
+  end
+  return redis.call('TYPE', 'session:' .. id).ok == 'list'
 end
 if redis.call('TYPE', KEYS[2]).ok == 'zset' then
   local from, step = 0, want > 0 and want or 1000
   repeat
     local listed = redis.call('ZRANGE', KEYS[2], from, from + step - 1, 'WITHSCORES')
-    local dropped = 0
     for i = 1, #listed, 2 do
       local id = listed[i]
-      if (want == 0 or #theirs < 2 * want) and accepted(id) then
-        if counts(id) then
-          theirs[#theirs + 1] = id
-          theirs[#theirs + 1] = listed[i + 1]
-        else
-          redis.call('ZREM', KEYS[2], id)
-          dropped = dropped + 1
-        end
+      if (want == 0 or #theirs < 2 * want) and accepted(id) and counts(id) then
+        theirs[#theirs + 1] = id
+        theirs[#theirs + 1] = listed[i + 1]
       end
     end
-    from = from + step - dropped
+    from = from + step
   until #listed < 2 * step or (want > 0 and #theirs >= 2 * want)
 end
 return {ours, theirs}

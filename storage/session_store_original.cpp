@@ -123,13 +123,13 @@ redis_command original_move_call(const lua_script& script,
   redis_command keys{
     messages_key(session_id), meta_key(session_id), archive_key(session_id),
     unembedded_key(session_id), ids_key(session_id), "session:" + session_id,
-    "context:" + session_id, "tokens:" + session_id, "sessions",
+    "context:" + session_id, "tokens:" + session_id, original_index_key({}),
     session_index_key(session_id, layout),
     pending_embeddings_key(session_id, layout)};
   redis_command args{unwritten_epoch_ttl, always, session_id,
                      import.archive ? "1" : "0", import.embed ? "1" : "0"};
   for (const auto& ns : import.namespaces) {
-    keys.push_back("sessions:" + ns);
+    keys.push_back(original_index_key(ns));
     keys.push_back(index_key(ns));
     args.push_back(ns);
   }
@@ -391,7 +391,7 @@ redis_command move_original_command(const std::string& session_id,
 
 redis_command settle_original_entry_command(const std::string& ns,
                                             const std::string& session_id) {
-  redis_command keys{ns.empty() ? std::string{"sessions"} : "sessions:" + ns,
+  redis_command keys{original_index_key(ns.empty() ? std::nullopt : std::optional<std::string>{ns}),
                      meta_key(session_id), "session:" + session_id};
   if (!ns.empty())
     keys.push_back(index_key(ns));
@@ -422,7 +422,7 @@ redis_command adopt_original_namespaces_command(
   redis_command keys{meta_key(session_id)};
   redis_command args{session_id};
   for (const auto& ns : namespaces) {
-    keys.push_back("sessions:" + ns);
+    keys.push_back(original_index_key(ns));
     keys.push_back(index_key(ns));
     args.push_back(ns);
   }

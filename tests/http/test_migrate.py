@@ -157,7 +157,8 @@ class MigrateTest(MigrateTestCase):
         self.redis.command("ZADD", "sessions:team", 1_700_000_000, "alice")
         status, summary, _ = self.migrate()
         self.assertEqual(status, 0, summary)
-        self.assertIn("2 of sessions that no longer exist, dropped", summary)
+        self.assertIn("2 stale (of no session of the original's any more), dropped",
+                      summary)
         self.assertEqual(self.original_keys(), [])
         self.assertEqual(server.request("GET", "/sessions/alice")[1]["namespaces"],
                          ["other"])

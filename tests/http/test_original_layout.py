@@ -187,6 +187,25 @@ class OriginalLayoutTest(TestCase):
             for page in (1, 2, 3, 4)]
         self.assertEqual(pages, [sessions[:2], sessions[2:4], sessions[4:], []])
 
+    def test_a_listing_leaves_the_original_s_entries_alone(self):
+        """The original lists a session before it pushes its first
+        messages, and may use ids this server refuses: a listing between
+        the two, or over such ids, changes nothing."""
+        self.redis.command("ZADD", "sessions:team", 1_700_000_000, "X")
+        self.redis.command("ZADD", "sessions:team", 1_600_000_000, "")
+        self.redis.command("LPUSH", "session:", "Human: empty id")
+        self.server.start()
+        self.assertEqual(self.server.request(
+            "GET", "/sessions?namespace=team")[1], [])
+        self.redis.command("LPUSH", "session:X", "Human: hi")
+        self.assertEqual(self.server.request(
+            "GET", "/sessions?namespace=team")[1], ["X"])
+        self.assertEqual(self.redis.command("ZRANGE", "sessions:team", 0, -1),
+                         ["", "X"])
+        self.assertEqual(self.server.request("DELETE", "/namespaces/team")[1]
+                         ["deleted_sessions"], 1)
+        self.assertEqual(self.redis.command("LLEN", "session:"), 1)
+
     def test_two_servers_loading_it_at_once_store_each_message_once(self):
         session = new_session()
         self.original.post(session, chat(6))
@@ -268,6 +287,32 @@ class StaleOriginalEntryTest(TestCase):
         status, body = call(other, "GET", "/sessions/alice/memory")
         self.assertEqual(status, 200, body)
         self.assertEqual(body["messages"][0]["content"], "other's secret")
+
+
+class BothLayoutsTest(TestCase):
+    """A session the original wrote under one namespace, and this server
+    (with the original's layout off) under another: the original's entry
+    does not make this server's session the first namespace's."""
+
+    def test_the_original_entry_takes_nothing_of_this_server_s_session(self):
+        redis = RedisServer(durable=False)
+        redis.start()
+        OriginalServer(redis).post("X", chat(1), namespace="team")
+        off = Motorhead(redis.url, MOTORHEAD_ORIGINAL_LAYOUT="false")
+        off.start()
+        self.assertEqual(off.post_memory(
+            "X", [{"role": "Human", "content": "other's"}],
+            namespace="other")[0], 200)
+        off.stop()
+        server = Motorhead(redis.url)
+        server.start()
+        self.assertEqual(server.request("GET", "/sessions?namespace=team")[1], [])
+        self.assertEqual(server.request("DELETE", "/namespaces/team")[1]
+                         ["deleted_sessions"], 0)
+        self.assertEqual(server.request("GET", "/sessions?namespace=other")[1],
+                         ["X"])
+        self.assertEqual(server.get_memory("X")["messages"][0]["content"],
+                         "other's")
 
 
 class OriginalLayoutOffTest(TestCase):

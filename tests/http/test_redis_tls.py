@@ -6,6 +6,7 @@ TLS settings that cannot work. The CA and certificates are made by
 `openssl` in the test."""
 
 import subprocess
+import time
 import unittest
 import uuid
 
@@ -64,6 +65,22 @@ class SingleRedisTlsTest(TestCase, RoundTrips):
                            MOTORHEAD_REDIS_TLS_SKIP_VERIFY="true")
         server.start()
         self.assert_round_trip(server)
+
+    def test_a_connection_redis_closed_while_idle_is_replaced(self):
+        """Managed Redis services close idle clients (Redis' `timeout`):
+        the next request gets a new connection, not a 503."""
+        for tls in (self.tls, None):
+            redis = RedisServer(durable=False, tls=tls)
+            redis.extra_args = ["--timeout", "1"]
+            redis.start()
+            server = Motorhead(redis.url, MOTORHEAD_REDIS_TLS_CA=self.tls.ca) \
+                if tls else Motorhead(redis.url)
+            server.start()
+            for _ in range(3):
+                self.assert_round_trip(server)
+                time.sleep(2.5)
+            self.assert_round_trip(server)
+            server.stop()
 
     def test_plain_redis_url_to_a_tls_port_fails_clearly(self):
         server = Motorhead(self.redis.url.replace("rediss://", "redis://"))

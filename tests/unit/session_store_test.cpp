@@ -97,6 +97,23 @@ TEST(SessionStore, OnASingleRedisAppendIsOneFencedScriptThatListsTheSession) {
   EXPECT_EQ(eval.back(), R"({"seq":7,"role":"Human","content":"hi"})");
 }
 
+TEST(SessionStore, ASessionJoiningANamespaceLeavesTheOriginalsIndexOfIt) {
+  store::append_change change;
+  change.messages = {{7, "Human", "hi"}};
+  change.added_namespace = "guests";
+  change.epoch = 3;
+  auto plain = store::append_commands("abc", change, 1234, single);
+  EXPECT_FALSE(contains(script_keys(plain.commands[0]), "sessions:guests"));
+  auto plan = store::append_commands("abc", change, 1234, single, true);
+  const auto& eval = plan.commands[0];
+  auto keys = script_keys(eval);
+  EXPECT_EQ(keys.back(), "sessions:guests"); // last, after this layout's
+  EXPECT_EQ(eval[3 + keys.size() + 11], "1");
+  change.added_namespace.reset();
+  auto staying = store::append_commands("abc", change, 1234, single, true);
+  EXPECT_FALSE(contains(script_keys(staying.commands[0]), "sessions:guests"));
+}
+
 TEST(SessionStore, OnAClusterTheIndexesFollowTheScriptInShards) {
   store::append_change change;
   change.messages = {{7, "Human", "hi"}};
