@@ -77,6 +77,18 @@ metric() {
   curl -sf "$1/metrics" | awk -v name="$2" '$1 == name { print $2 }'
 }
 
+# warm_sessions SERVER...: a message in each of the $sessions sessions the
+# POST runs write to, on every server, so that every run finds them.
+warm_sessions() {
+  local server i
+  for server in "$@"; do
+    for i in $(seq 0 $((sessions - 1))); do
+      curl -sf -X POST "$server/sessions/s$i/memory" -H 'Content-Type: application/json' \
+        -d '{"messages":[{"role":"Human","content":"a warm session"}]}' >/dev/null
+    done
+  done
+}
+
 # post_run LABEL SERVER SERVER_PID REDIS_PIDS...: one wrk run of POSTs to
 # $sessions sessions ($seconds s, $connections connections); appends
 # "label rps p50 p99 requests server_ticks redis_ticks trips commands" to

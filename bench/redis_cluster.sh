@@ -57,12 +57,7 @@ cluster_pid=$!
 wait_for curl -sf "http://127.0.0.1:$MOTORHEAD_PORT/"
 cluster="http://127.0.0.1:$MOTORHEAD_PORT"
 
-for server in "$single" "$cluster"; do
-  for i in $(seq 0 $((sessions - 1))); do
-    curl -sf -X POST "$server/sessions/s$i/memory" -H 'Content-Type: application/json' \
-      -d '{"messages":[{"role":"Human","content":"a warm session"}]}' >/dev/null
-  done
-done
+warm_sessions "$single" "$cluster"
 
 for _ in $(seq "$rounds"); do
   post_run single "$single" "$single_pid" "${SINGLE_PIDS[@]}"

@@ -49,12 +49,7 @@ start_motorhead REDIS_URL="rediss://127.0.0.1:$TLS_PORT" \
 tls="http://127.0.0.1:$MOTORHEAD_PORT"
 tls_pid="${pids[-1]}"
 
-for server in "$plain" "$tls"; do
-  for i in $(seq 0 $((sessions - 1))); do
-    curl -sf -X POST "$server/sessions/s$i/memory" -H 'Content-Type: application/json' \
-      -d '{"messages":[{"role":"Human","content":"a warm session"}]}' >/dev/null
-  done
-done
+warm_sessions "$plain" "$tls"
 
 for _ in $(seq "$rounds"); do
   post_run tcp "$plain" "$plain_pid" "$PLAIN_REDIS_PID"

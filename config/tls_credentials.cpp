@@ -7,18 +7,15 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "core/openssl_reason.hpp"
+
 namespace motorhead {
 
 namespace {
 
-/// OpenSSL's reason for the last failure, emptying its error queue.
-std::string openssl_reason() {
-  std::string reason;
-  while (auto code = ERR_get_error()) {
-    char text[256];
-    ERR_error_string_n(code, text, sizeof text);
-    reason = text; // the last is the most specific
-  }
+/// OpenSSL's reason for the last failure, in parentheses after a message.
+std::string reason_in_parentheses() {
+  auto reason = openssl_reason();
   return reason.empty() ? "" : " (" + reason + ")";
 }
 
@@ -35,7 +32,7 @@ std::string verify_against_ca(SSL_CTX* context, int purpose) {
                              certificate, chain)
            != 1
       || X509_STORE_CTX_set_purpose(check.get(), purpose) != 1)
-    return "cannot check the certificate" + openssl_reason();
+    return "cannot check the certificate" + reason_in_parentheses();
   if (X509_verify_cert(check.get()) == 1)
     return {};
   ERR_clear_error();
@@ -64,20 +61,20 @@ std::string load_tls_credentials(const std::string& certificate,
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> context{
     SSL_CTX_new(TLS_method()), SSL_CTX_free};
   if (!context)
-    return "cannot set up TLS" + openssl_reason();
+    return "cannot set up TLS" + reason_in_parentheses();
   auto quoted = [](const std::string& path) { return "\"" + path + "\""; };
   if (SSL_CTX_use_certificate_chain_file(context.get(), certificate.c_str())
       != 1)
     return "MOTORHEAD_CLUSTER_TLS_CERT: no PEM certificate in "
-           + quoted(certificate) + openssl_reason();
+           + quoted(certificate) + reason_in_parentheses();
   if (SSL_CTX_use_PrivateKey_file(context.get(), key.c_str(), SSL_FILETYPE_PEM)
       != 1)
     return "MOTORHEAD_CLUSTER_TLS_KEY: " + quoted(key)
            + " is not a PEM private key of the certificate "
-           + quoted(certificate) + openssl_reason();
+           + quoted(certificate) + reason_in_parentheses();
   if (SSL_CTX_load_verify_locations(context.get(), ca.c_str(), nullptr) != 1)
     return "MOTORHEAD_CLUSTER_TLS_CA: no PEM certificate in " + quoted(ca)
-           + openssl_reason();
+           + reason_in_parentheses();
   if (auto why = verify_for_both_ends(context.get()); !why.empty())
     return "MOTORHEAD_CLUSTER_TLS_CERT: " + quoted(certificate)
            + " is not valid for the CA " + quoted(ca) + ": " + why;

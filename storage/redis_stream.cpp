@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "core/openssl_reason.hpp"
 #include "storage/redis_connection.hpp"
 
 namespace motorhead {
@@ -27,17 +28,6 @@ namespace motorhead {
 namespace {
 
 using ssl_context = std::shared_ptr<SSL_CTX>;
-
-/// OpenSSL's reason for the last failure, emptying its error queue.
-std::string openssl_reason() {
-  std::string reason;
-  while (auto code = ERR_get_error()) {
-    char text[256];
-    ERR_error_string_n(code, text, sizeof text);
-    reason = text; // the last is the most specific
-  }
-  return reason;
-}
 
 outcome<ssl_context> make_context(const redis_tls_options& tls) {
   using result = outcome<ssl_context>;

@@ -33,7 +33,7 @@ namespace {
 /// original's index (ARGV[12]).
 constexpr std::size_t original_index_arg = 11;
 
-const lua_script append_script{fence + R"lua(
+const lua_script append_script{fence + join_namespace_lua + R"lua(
 local first = 13
 local count = (#ARGV - first + 1) / 3
 local added = {}
@@ -65,16 +65,7 @@ redis.call('HSET', KEYS[2], 'next_seq', ARGV[2], 'updated_at', ARGV[9])
 redis.call('HSETNX', KEYS[2], 'created_at', ARGV[9])
 redis.call('HINCRBY', KEYS[2], 'message_count', count)
 if ARGV[5] ~= '' then
-  local listed = redis.call('HGET', KEYS[2], 'namespaces')
-  local names = listed and cjson.decode(listed) or {}
-  local known = false
-  for _, name in ipairs(names) do
-    known = known or name == ARGV[5]
-  end
-  if not known then
-    names[#names + 1] = ARGV[5]
-    redis.call('HSET', KEYS[2], 'namespaces', cjson.encode(names))
-  end
+  join_namespace(KEYS[2], ARGV[5])
 end
 if ARGV[10] == '1' then
   if ARGV[11] == '' then

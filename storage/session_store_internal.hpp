@@ -23,6 +23,22 @@ if redis.call('HGET', KEYS[2], 'epoch') ~= ARGV[1] then
 end
 )lua";
 
+// join_namespace(meta, ns): adds `ns` to the session's list of namespaces
+// (the meta field `namespaces`, a JSON array); true when it was not there.
+// A script that uses it starts with this text.
+inline const std::string join_namespace_lua = R"lua(
+local function join_namespace(meta, ns)
+  local listed = redis.call('HGET', meta, 'namespaces')
+  local names = listed and cjson.decode(listed) or {}
+  for _, name in ipairs(names) do
+    if name == ns then return false end
+  end
+  names[#names + 1] = ns
+  redis.call('HSET', meta, 'namespaces', cjson.encode(names))
+  return true
+end
+)lua";
+
 // On a single Redis, the index entries of a session are written by its
 // fenced scripts, so a stale owner can neither list nor unlist a session.
 // On a Redis Cluster (indexes in other slots) the scripts get only the

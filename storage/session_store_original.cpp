@@ -140,6 +140,17 @@ namespace {
 
 const lua_script move_script{original_move_lua() + "return moved\n"};
 
+// list_at_latest(index, id, at): lists `id` in `index` at `at` (ms),
+// unless it is listed there later already.
+const std::string list_at_latest_lua = R"lua(
+local function list_at_latest(index, id, at)
+  local current = redis.call('ZSCORE', index, id)
+  if not current or tonumber(current) < at then
+    redis.call('ZADD', index, string.format('%.0f', at), id)
+  end
+end
+)lua";
+
 // KEYS: the original's index, meta, the original's session:ID, this
 // layout's index of the namespace (none for `sessions`). ARGV: session id,
 // namespace ("" for none). A session moved earlier (marked `original`)
@@ -147,7 +158,8 @@ const lua_script move_script{original_move_lua() + "return moved\n"};
 // reads its namespaces again before its next write. The entry of a
 // session that is not the original's (deleted, or another's of the same
 // id) is stale: dropped.
-const lua_script settle_entry_script{R"lua(
+const lua_script settle_entry_script{join_namespace_lua + list_at_latest_lua
+                                     + R"lua(
 if redis.call('TYPE', KEYS[1]).ok ~= 'zset' then return 'gone' end
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score then return 'gone' end
@@ -160,22 +172,10 @@ if redis.call('HEXISTS', KEYS[2], 'original') == 0 then
   return 'stale'
 end
 if ARGV[2] ~= '' then
-  local listed = redis.call('HGET', KEYS[2], 'namespaces')
-  local names = listed and cjson.decode(listed) or {}
-  local known = false
-  for _, name in ipairs(names) do
-    known = known or name == ARGV[2]
-  end
-  if not known then
-    names[#names + 1] = ARGV[2]
-    redis.call('HSET', KEYS[2], 'namespaces', cjson.encode(names))
+  if join_namespace(KEYS[2], ARGV[2]) then
     redis.call('HINCRBY', KEYS[2], 'epoch', 1)
   end
-  local at = tonumber(score) * 1000
-  local ours = redis.call('ZSCORE', KEYS[4], ARGV[1])
-  if not ours or tonumber(ours) < at then
-    redis.call('ZADD', KEYS[4], string.format('%.0f', at), ARGV[1])
-  end
+  list_at_latest(KEYS[4], ARGV[1], tonumber(score) * 1000)
 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 return 'joined'
@@ -296,11 +296,9 @@ return results
 // under one of them joins it (the key scoped to it then reaches the
 // session); an entry of any other session of that id is stale and no
 // reason to join. Answers the session's namespaces (JSON), or nil.
-const lua_script adopt_namespaces_script{R"lua(
+const lua_script adopt_namespaces_script{join_namespace_lua
+                                         + list_at_latest_lua + R"lua(
 if redis.call('HEXISTS', KEYS[1], 'next_seq') == 0 then return nil end
-local listed = redis.call('HGET', KEYS[1], 'namespaces')
-local names = listed and cjson.decode(listed) or {}
-local changed = false
 local moved = redis.call('HEXISTS', KEYS[1], 'original') == 1
 for n = 2, moved and #ARGV or 1 do
   local theirs, ours = KEYS[2 * n - 2], KEYS[2 * n - 1]
@@ -308,23 +306,11 @@ for n = 2, moved and #ARGV or 1 do
     and redis.call('ZSCORE', theirs, ARGV[1])
   if score then
     redis.call('ZREM', theirs, ARGV[1])
-    local known = false
-    for _, name in ipairs(names) do known = known or name == ARGV[n] end
-    if not known then
-      names[#names + 1] = ARGV[n]
-      changed = true
-    end
-    local at = tonumber(score) * 1000
-    local current = redis.call('ZSCORE', ours, ARGV[1])
-    if not current or tonumber(current) < at then
-      redis.call('ZADD', ours, string.format('%.0f', at), ARGV[1])
-    end
+    join_namespace(KEYS[1], ARGV[n])
+    list_at_latest(ours, ARGV[1], tonumber(score) * 1000)
   end
 end
-if #names == 0 then return nil end
-local text = cjson.encode(names)
-if changed then redis.call('HSET', KEYS[1], 'namespaces', text) end
-return text
+return redis.call('HGET', KEYS[1], 'namespaces')
 )lua"};
 
 constexpr std::string_view memory_prefix = "motorhead:";
