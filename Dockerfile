@@ -15,6 +15,9 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+# The context has no .git: --build-arg MOTORHEAD_COMMIT=$(git rev-parse
+# --short=12 HEAD) names the commit in --version, /healthz and /metrics.
+ARG MOTORHEAD_COMMIT=unknown
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
          -DMOTORHEAD_TOKENIZER_DIR=/usr/local/share/motorhead/tokenizers \
     && cmake --build build -j "$(nproc)" --target motorhead

@@ -25,6 +25,13 @@ namespace motorhead {
 
 namespace {
 
+/// The table is read every heartbeat: while Redis is down, its failures
+/// are logged once per burst.
+void log_table_failure(const std::string& failure) {
+  static burst_filter repeats;
+  log_filtered(repeats, log_level::warn, "cluster", failure);
+}
+
 using store::member_row;
 using store::member_status;
 using store::membership_table;
@@ -448,8 +455,8 @@ void write_rows(cluster_pointer self, uint64_t expected,
         read_table(self);
       },
       [=](caf::error& err) {
-        log_warn("cluster", "cannot write the membership table: "
-                              + self->system().render(err));
+        log_table_failure("cannot write the membership table: "
+                          + error_message(err));
         if (!self->state.joined)
           give_up_waiting(self, err);
       });
@@ -457,11 +464,13 @@ void write_rows(cluster_pointer self, uint64_t expected,
 
 void read_table(cluster_pointer self) {
   reread_table(self, [] {}, [=](caf::error err) {
-    log_warn("cluster", "cannot read the membership table: "
-                          + self->system().render(err));
+    auto why = "cannot read the membership table: " + error_message(err);
+    log_table_failure(why);
     self->state.read_failing = true;
-    if (!self->state.joined)
+    if (!self->state.joined) {
+      self->state.waiting_for = why; // what /readyz says meanwhile
       give_up_waiting(self, err);
+    }
   });
 }
 

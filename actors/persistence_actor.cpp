@@ -15,6 +15,19 @@ namespace motorhead {
 
 namespace {
 
+/// Redis, as every persistence actor of the process sees it: an outage is
+/// logged once, not once per round trip.
+outage_log& redis_outage() {
+  static outage_log log{"persistence", "Redis"};
+  return log;
+}
+
+/// Logs a failure of a single write once per burst of the same failure.
+void log_repeated(const std::string& failure) {
+  static burst_filter repeats;
+  log_filtered(repeats, log_level::error, "persistence", failure);
+}
+
 /// The rows of members that left or died are kept an hour: long enough to
 /// read in the log what became of a node.
 constexpr int64_t keep_departed_ms = 3'600'000;
@@ -167,7 +180,7 @@ void complete_after_indexes(persistence_pointer self,
         complete({replies, {}}, false);
         return;
       }
-      log_error("persistence", "index update failed: " + why);
+      log_repeated("index update failed: " + why);
       if (required)
         complete(operation_result::failure(why), true);
       else
@@ -185,7 +198,7 @@ bool send_pending(persistence_pointer self) {
   st.pending.clear();
   auto topology = st.redis->topology();
   if (!topology) {
-    log_error("persistence", topology.error);
+    redis_outage().failed(topology.error);
     for (auto& op : trip.operations)
       op.complete(operation_result::failure(topology.error), false);
     return false;
@@ -218,13 +231,15 @@ void complete_oldest(persistence_pointer self) {
   auto trip = std::move(st.in_flight.front());
   st.in_flight.pop_front();
   auto result = st.redis->receive();
-  if (!result.complete())
-    log_error("persistence", result.error);
+  if (result.complete())
+    redis_outage().answered();
+  else
+    redis_outage().failed(result.error);
   // Writes that did not reach the replicas required are applied on the
   // master but not acknowledged: their outcome is unknown to the writer.
   const auto& shortfall = result.replication_shortfall;
   if (!shortfall.empty())
-    log_error("persistence", shortfall);
+    log_repeated(shortfall);
   auto next = result.replies.begin();
   for (std::size_t i = 0; i < trip.operations.size(); ++i) {
     auto& op = trip.operations[i];

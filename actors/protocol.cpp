@@ -22,6 +22,22 @@ bool is_service_error(const caf::error& err, service_errc code) {
          && err.code() == static_cast<uint8_t>(code);
 }
 
+namespace {
+
+std::string text_of(const caf::message& context) {
+  if (context.match_elements<std::string>())
+    return context.get_as<std::string>(0);
+  return caf::to_string(context);
+}
+
+} // namespace
+
+std::string error_message(const caf::error& err) {
+  if (err.category() == service_error_category())
+    return text_of(err.context());
+  return caf::to_string(err);
+}
+
 caf::actor_clock::time_point deadline_of(const fold_job& job,
                                          caf::actor_clock::time_point now) {
   if (job.time_limit_ms == 0)
@@ -85,9 +101,8 @@ void add_protocol_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<store::append_change>("append_change");
   cfg.add_message_type<store::fold_change>("fold_change");
   cfg.add_error_category(service_error_category(),
-                         [](uint8_t code, caf::atom_value, const caf::message& ctx) {
-                           return "motorhead error " + std::to_string(code)
-                                  + ": " + to_string(ctx);
+                         [](uint8_t, caf::atom_value, const caf::message& ctx) {
+                           return text_of(ctx);
                          });
 }
 

@@ -72,6 +72,10 @@ caf::error make_error(service_errc code, std::string text);
 /// Whether `err` is this service's error `code`.
 bool is_service_error(const caf::error& err, service_errc code);
 
+/// The text a service error carries ("Redis is unreachable: ..."), for a
+/// log line or an answer; CAF's own rendering for any other error.
+std::string error_message(const caf::error& err);
+
 /// When the requester of `job`, received at `now`, stops waiting for it;
 /// the largest time point when it has no limit.
 caf::actor_clock::time_point deadline_of(const fold_job& job,

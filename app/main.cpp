@@ -1,6 +1,7 @@
 // motorhead: the server process. Reads the settings, starts the actors and
 // serves HTTP until SIGINT or SIGTERM.
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -8,6 +9,7 @@
 #include <iostream>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 #include <curl/curl.h>
+#include <unistd.h>
 
 #include "actors/cluster_node.hpp"
 #include "actors/embedder.hpp"
@@ -28,6 +31,8 @@
 #include "actors/retention_sweeper.hpp"
 #include "config/settings.hpp"
 #include "config/tls_credentials.hpp"
+#include "core/build_info.hpp"
+#include "core/text.hpp"
 #include "core/unix_time.hpp"
 #include "http/api_handler.hpp"
 #include "http/http_server.hpp"
@@ -186,8 +191,9 @@ std::string join_cluster(caf::actor_system& system, const settings& cfg,
                 : system.middleman().publish(gateway, cfg.cluster_port, host,
                                              true);
   if (!port)
-    return "cannot listen on cluster port " + cfg.cluster_host + ":"
-           + std::to_string(cfg.cluster_port) + ": "
+    return "cannot listen on cluster port "
+           + host_port(cfg.cluster_host, cfg.cluster_port)
+           + " (MOTORHEAD_CLUSTER_HOST and MOTORHEAD_CLUSTER_PORT): "
            + system.render(port.error());
   auto address = cfg.node_name.empty()
                    ? cfg.cluster_host + ":" + std::to_string(*port)
@@ -195,8 +201,8 @@ std::string join_cluster(caf::actor_system& system, const settings& cfg,
   // From an actor of this process: the node takes no anonymous orders.
   caf::scoped_actor{system}->send(actors.cluster, join_atom::value, address);
   actors.router = actors.cluster;
-  log_info("main", "cluster port " + cfg.cluster_host + ":"
-                     + std::to_string(*port) + ", reached at " + address
+  log_info("main", "cluster port " + host_port(cfg.cluster_host, *port)
+                     + ", reached at " + address
                      + (cfg.cluster_tls() ? ", mutual TLS" : ", no TLS"));
   return {};
 }
@@ -337,16 +343,64 @@ bool hand_over_and_flush(caf::actor_system& system, const node_actors& actors,
   return done;
 }
 
+std::string version_text() {
+  return std::string{"motorhead "} + build_version + " (commit " + build_commit
+         + ")";
+}
+
+/// Where the store of record is, as the log names it.
+std::string redis_description(const settings& cfg) {
+  if (!cfg.redis_sentinels.empty())
+    return "Redis master \"" + cfg.redis_master + "\" of "
+           + std::to_string(cfg.redis_sentinels.size()) + " sentinels";
+  return (cfg.redis_seeds.size() > 1 ? "Redis Cluster at " : "Redis at ")
+         + host_port(cfg.redis.host, cfg.redis.port);
+}
+
 void log_startup(const settings& cfg, uint16_t port) {
-  auto redis = cfg.redis_sentinels.empty()
-                 ? "Redis at " + cfg.redis.host + ":"
-                     + std::to_string(cfg.redis.port)
-                 : "Redis master \"" + cfg.redis_master + "\" of "
-                     + std::to_string(cfg.redis_sentinels.size())
-                     + " sentinels";
-  log_info("main", "listening on " + cfg.host + ":" + std::to_string(port)
-                     + ", " + redis + ", window "
+  log_info("main", version_text() + " listening on "
+                     + host_port(cfg.host, port) + ", "
+                     + redis_description(cfg) + ", window "
                      + std::to_string(cfg.max_window_size));
+}
+
+/// The names of the environment's variables.
+std::vector<std::string> environment_names() {
+  std::vector<std::string> names;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string_view text{*entry};
+    names.emplace_back(text.substr(0, text.find('=')));
+  }
+  return names;
+}
+
+/// Asks Redis at the start whether it answers, then again after a delay
+/// that doubles up to 30 s until it does, and says so. While it does not,
+/// the persistence actor logs the outage and /readyz answers 503.
+caf::behavior redis_probe(caf::event_based_actor* self,
+                          persistence_actor store, std::string where) {
+  auto delay = std::make_shared<std::chrono::milliseconds>(250);
+  auto attempts = std::make_shared<unsigned>(0);
+  self->send(self, ping_atom::value);
+  return {
+    [=](ping_atom) {
+      ++*attempts;
+      self->request(store, std::chrono::seconds{60}, ping_atom::value)
+        .then(
+          [=](ok_atom) {
+            log_info("main", where + " answers"
+                               + (*attempts > 1 ? " (attempt "
+                                                    + std::to_string(*attempts)
+                                                    + ")"
+                                                : std::string{}));
+            self->quit();
+          },
+          [=](caf::error&) {
+            self->delayed_send(self, *delay, ping_atom::value);
+            *delay = std::min(*delay * 2, std::chrono::milliseconds{30000});
+          });
+    },
+  };
 }
 
 /// `motorhead migrate ARGS...` (see app/migrate.hpp).
@@ -387,6 +441,10 @@ int main(int argc, char** argv) {
       print_usage(std::cout);
       return EXIT_SUCCESS;
     }
+    if (std::strcmp(argv[i], "--version") == 0) {
+      std::cout << version_text() << "\n";
+      return EXIT_SUCCESS;
+    }
     std::cerr << "motorhead: unknown argument \"" << argv[i]
               << "\" (the server is configured through the environment; "
                  "see --help)\n";
@@ -407,6 +465,10 @@ int main(int argc, char** argv) {
       return EXIT_FAILURE;
     }
   configure_log(cfg.log_min, cfg.log_output);
+  for (const auto& warning : loaded.warnings)
+    log_warn("main", warning);
+  for (const auto& warning : unknown_variable_warnings(environment_names()))
+    log_warn("main", warning);
   curl_global_init(CURL_GLOBAL_DEFAULT); // before any thread starts
 
   caf::actor_system_config caf_cfg;
@@ -423,6 +485,7 @@ int main(int argc, char** argv) {
     http::api_handler api{system, actors.value->router, cfg, io};
     http::http_server server{io, api, cfg};
     log_startup(cfg, server.port());
+    system.spawn(redis_probe, actors.value->store, redis_description(cfg));
     auto served = server.run();
     clean = hand_over_and_flush(system, *actors.value, served.deadline)
             && served.drained;

@@ -1,5 +1,7 @@
 #include "config/settings.hpp"
 
+#include "config/option_values.hpp"
+
 #include <algorithm>
 #include <charconv>
 
@@ -12,109 +14,19 @@ namespace motorhead {
 
 namespace {
 
-/// Applies a variable's text to the settings; returns an error or "".
-using apply_fn = std::function<std::string(const std::string&, settings&)>;
-
 struct option_spec {
   const char* name;
   const char* default_text; // shown in --help; nullptr when there is none
   const char* meaning;
-  apply_fn apply;
+  option_value value;
   /// The value may hold a password or a key: an error does not repeat it.
   bool secret = false;
 };
 
-std::string parse_unsigned(const std::string& text, uint64_t min, uint64_t max,
-                           uint64_t& out) {
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(),
-                                   value);
-  if (ec != std::errc{} || end != text.data() + text.size() || value < min
-      || value > max)
-    return "expected a whole number from " + std::to_string(min) + " to "
-           + std::to_string(max);
-  out = value;
-  return {};
-}
-
-template <class T>
-apply_fn unsigned_option(T settings::*field, uint64_t min, uint64_t max) {
-  return [=](const std::string& text, settings& cfg) {
-    uint64_t value = 0;
-    auto err = parse_unsigned(text, min, max, value);
-    if (err.empty())
-      cfg.*field = static_cast<T>(value);
-    return err;
-  };
-}
-
-template <class Duration>
-apply_fn duration_option(Duration settings::*field, uint64_t min,
-                         uint64_t max) {
-  return [=](const std::string& text, settings& cfg) {
-    uint64_t value = 0;
-    auto err = parse_unsigned(text, min, max, value);
-    if (err.empty())
-      cfg.*field = Duration{value};
-    return err;
-  };
-}
-
-apply_fn string_option(std::string settings::*field) {
-  return [=](const std::string& text, settings& cfg) {
-    cfg.*field = text;
-    return std::string{};
-  };
-}
-
-/// A string field of a part of the settings (its Redis TLS, say).
-template <class Part>
-apply_fn string_option(Part settings::*part, std::string Part::*field) {
-  return [=](const std::string& text, settings& cfg) {
-    (cfg.*part).*field = text;
-    return std::string{};
-  };
-}
-
-std::string parse_bool(const std::string& text, bool& out) {
-  std::string lower = text;
-  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-  if (lower == "true" || lower == "1" || lower == "yes")
-    out = true;
-  else if (lower == "false" || lower == "0" || lower == "no")
-    out = false;
-  else
-    return "expected true or false";
-  return {};
-}
-
-apply_fn bool_option(bool settings::*field) {
-  return [=](const std::string& text, settings& cfg) {
-    return parse_bool(text, cfg.*field);
-  };
-}
-
-template <class Part>
-apply_fn bool_option(Part settings::*part, bool Part::*field) {
-  return [=](const std::string& text, settings& cfg) {
-    return parse_bool(text, (cfg.*part).*field);
-  };
-}
-
-std::string apply_log_level(const std::string& text, settings& cfg) {
-  auto level = parse_log_level(text);
-  if (!level)
-    return "expected debug, info, warn or error";
-  cfg.log_min = *level;
-  return {};
-}
-
-std::string apply_log_format(const std::string& text, settings& cfg) {
-  auto format = parse_log_format(text);
-  if (!format)
-    return "expected text or json";
-  cfg.log_output = *format;
-  return {};
+/// A setting whose text needs more than a kind's check (a list, a URL
+/// with parts): the parser, and what it accepts in words.
+option_value parsed_option(apply_fn apply, std::string allowed) {
+  return {std::move(apply), std::move(allowed)};
 }
 
 std::string apply_redis_url(const std::string& text, settings& cfg) {
@@ -124,18 +36,6 @@ std::string apply_redis_url(const std::string& text, settings& cfg) {
   cfg.redis_seeds = std::move(*seeds.value);
   cfg.redis = cfg.redis_seeds.front();
   cfg.redis_tls.enabled = uses_tls(text);
-  return {};
-}
-
-std::string apply_redis_mode(const std::string& text, settings& cfg) {
-  if (text == "auto")
-    cfg.redis_mode = redis_options::mode::automatic;
-  else if (text == "single")
-    cfg.redis_mode = redis_options::mode::single;
-  else if (text == "cluster")
-    cfg.redis_mode = redis_options::mode::cluster;
-  else
-    return "expected auto, single or cluster";
   return {};
 }
 
@@ -193,11 +93,11 @@ std::string apply_api_keys(const std::string& text, settings& cfg) {
 
 uint16_t port_of(const std::string& address) {
   auto colon = address.rfind(':');
-  uint64_t port = 0;
+  std::optional<uint64_t> port;
   if (colon == std::string::npos || colon == 0
-      || !parse_unsigned(address.substr(colon + 1), 1, 65535, port).empty())
+      || !(port = parse_whole_number(address.substr(colon + 1), 1, 65535)))
     return 0;
-  return static_cast<uint16_t>(port);
+  return static_cast<uint16_t>(*port);
 }
 
 std::string apply_redis_sentinels(const std::string& text, settings& cfg) {
@@ -221,245 +121,279 @@ std::string apply_cluster_peers(const std::string& text, settings& cfg) {
   return {};
 }
 
+/// An origin is what a browser sends: scheme://host[:port], no path.
+std::string apply_cors_origins(const std::string& text, settings& cfg) {
+  cfg.cors_origins = split_list(text);
+  for (const auto& origin : cfg.cors_origins) {
+    auto authority = origin.find("://");
+    if (origin != "*"
+        && (!is_http_url(origin)
+            || origin.find('/', authority + 3) != std::string::npos))
+      return "\"" + origin + "\" is not * or an origin such as "
+             "https://app.example.com (no path, no trailing slash)";
+  }
+  return {};
+}
+
 const std::vector<option_spec>& option_specs() {
   static const std::vector<option_spec> specs{
     {"PORT", "8000", "HTTP port",
-     unsigned_option(&settings::port, 1, 65535)},
+     number_option(field(&settings::port), 1, 65535)},
     {"MOTORHEAD_HOST", "0.0.0.0", "address the HTTP server binds",
-     string_option(&settings::host)},
+     host_option(field(&settings::host))},
     {"REDIS_URL", "redis://127.0.0.1:6379",
      "redis://[:password@]host:port[/db] of the store of record; for a "
      "Redis Cluster, one or more of its nodes: "
      "redis://[:password@]host:port,host:port; rediss:// for TLS (to the "
      "sentinels and every node too)",
-     apply_redis_url, true},
+     parsed_option(apply_redis_url,
+                   "redis:// or rediss:// URLs, comma-separated"),
+     true},
     {"MOTORHEAD_REDIS_TLS_CA", nullptr,
      "PEM file of the CAs that sign the Redis servers' certificates "
      "(default: the system's)",
-     string_option(&settings::redis_tls, &redis_tls_options::ca_file)},
+     file_option(field(&settings::redis_tls, &redis_tls_options::ca_file))},
     {"MOTORHEAD_REDIS_TLS_CERT", nullptr,
      "PEM file of the client certificate a Redis that asks for one gets "
      "(mutual TLS), with MOTORHEAD_REDIS_TLS_KEY",
-     string_option(&settings::redis_tls, &redis_tls_options::cert_file)},
+     file_option(
+       field(&settings::redis_tls, &redis_tls_options::cert_file))},
     {"MOTORHEAD_REDIS_TLS_KEY", nullptr,
      "PEM file of that certificate's private key",
-     string_option(&settings::redis_tls, &redis_tls_options::key_file)},
+     file_option(field(&settings::redis_tls, &redis_tls_options::key_file))},
     {"MOTORHEAD_REDIS_TLS_SKIP_VERIFY", "false",
      "accepts any certificate from Redis: for tests with throwaway "
      "certificates only, never in production",
-     bool_option(&settings::redis_tls, &redis_tls_options::skip_verify)},
+     bool_option(field(&settings::redis_tls, &redis_tls_options::skip_verify))},
     {"MOTORHEAD_REDIS_MODE", "auto",
      "single, cluster, or auto: asks the first node that answers "
      "whether it runs in cluster mode",
-     apply_redis_mode},
+     choice_option(field(&settings::redis_mode),
+                   {{"auto", redis_options::mode::automatic},
+                    {"single", redis_options::mode::single},
+                    {"cluster", redis_options::mode::cluster}})},
     {"MOTORHEAD_REDIS_TIMEOUT_MS", "2000",
      "connect and reply timeout of a Redis round trip",
-     duration_option(&settings::redis_timeout, 10, 60000)},
+     number_option(field(&settings::redis_timeout), 10, 60000)},
     {"MOTORHEAD_REDIS_SENTINELS", nullptr,
      "host:port of each Redis Sentinel, comma-separated: the store is the "
      "master they name (REDIS_URL then gives only the password and "
      "database)",
-     apply_redis_sentinels},
+     parsed_option(apply_redis_sentinels, "host:port items, comma-separated")},
     {"MOTORHEAD_REDIS_MASTER", nullptr,
      "the master's name that the sentinels monitor",
-     string_option(&settings::redis_master)},
+     text_option(field(&settings::redis_master))},
     {"MOTORHEAD_REDIS_WAIT_REPLICAS", "0",
      "writes are acknowledged only once this many replicas have them "
      "(Redis WAIT); 0: once the master has them",
-     unsigned_option(&settings::redis_wait_replicas, 0, 100)},
+     number_option(field(&settings::redis_wait_replicas), 0, 100)},
     {"MOTORHEAD_REDIS_WAIT_TIMEOUT_MS", "1000",
      "how long a write waits for those replicas before it fails with 503",
-     duration_option(&settings::redis_wait_timeout, 1, 60000)},
+     number_option(field(&settings::redis_wait_timeout), 1, 60000)},
     {"MOTORHEAD_MAX_WINDOW_SIZE", "12",
      "messages returned by GET; summarization starts above it",
-     unsigned_option(&settings::max_window_size, 2, 10000)},
+     number_option(field(&settings::max_window_size), 2, 10000)},
     {"MOTORHEAD_LONG_TERM_MEMORY", "false",
      "keeps every message for /retrieval (BM25, plus embeddings with a "
      "provider)",
-     bool_option(&settings::long_term_memory)},
+     bool_option(field(&settings::long_term_memory))},
     {"MOTORHEAD_ORIGINAL_LAYOUT", "true",
      "serves the sessions the original Motorhead wrote in this Redis, moving "
      "each into this server's keys when first loaded (a single Redis)",
-     bool_option(&settings::original_layout)},
+     bool_option(field(&settings::original_layout))},
     {"MOTORHEAD_MODEL", "gpt-3.5-turbo", "chat model used for summaries",
-     string_option(&settings::model)},
+     text_option(field(&settings::model))},
     {"MOTORHEAD_EMBEDDING_MODEL", "text-embedding-3-small",
      "embedding model of long-term memory (with a provider)",
-     string_option(&settings::embedding_model)},
+     text_option(field(&settings::embedding_model))},
     {"MOTORHEAD_EMBEDDING_BATCH", "100", "messages embedded per provider call",
-     unsigned_option(&settings::embedding_batch, 1, 2048)},
+     number_option(field(&settings::embedding_batch), 1, 2048)},
     {"OPENAI_API_KEY", nullptr, "key for the OpenAI-compatible provider",
-     string_option(&settings::openai_api_key), true},
+     text_option(field(&settings::openai_api_key)), true},
     {"OPENAI_API_BASE", default_openai_api_base,
      "any OpenAI-compatible endpoint (vLLM, Ollama, LiteLLM...); setting it "
      "alone, without a key, enables the provider too",
-     string_option(&settings::openai_api_base)},
+     url_option(field(&settings::openai_api_base))},
     {"AZURE_API_KEY", nullptr, "Azure OpenAI key",
-     string_option(&settings::azure_api_key), true},
+     text_option(field(&settings::azure_api_key)), true},
     {"AZURE_API_BASE", nullptr, "Azure OpenAI resource URL",
-     string_option(&settings::azure_api_base)},
+     url_option(field(&settings::azure_api_base))},
     {"AZURE_DEPLOYMENT_ID", nullptr, "Azure chat deployment",
-     string_option(&settings::azure_deployment_id)},
+     text_option(field(&settings::azure_deployment_id))},
     {"AZURE_DEPLOYMENT_ID_ADA", nullptr, "Azure embedding deployment",
-     string_option(&settings::azure_deployment_id_ada)},
+     text_option(field(&settings::azure_deployment_id_ada))},
     {"AZURE_API_VERSION", "2023-05-15", "api-version of Azure OpenAI calls",
-     string_option(&settings::azure_api_version)},
+     text_option(field(&settings::azure_api_version))},
     {"MOTORHEAD_PROVIDER_TIMEOUT_MS", "60000",
      "time a provider call may take before it is retried",
-     duration_option(&settings::provider_timeout, 10, 600000)},
+     number_option(field(&settings::provider_timeout), 10, 600000)},
     {"MOTORHEAD_PROVIDER_MAX_ATTEMPTS", "5",
      "attempts of one provider call before the fold is retried later",
-     unsigned_option(&settings::provider_max_attempts, 1, 100)},
+     number_option(field(&settings::provider_max_attempts), 1, 100)},
     {"MOTORHEAD_PROVIDER_RETRY_BASE_MS", "500",
      "first retry delay; it doubles with each attempt, with jitter",
-     duration_option(&settings::provider_retry_base, 1, 60000)},
+     number_option(field(&settings::provider_retry_base), 1, 60000)},
     {"MOTORHEAD_PROVIDER_RPM", "0", "provider requests per minute (0: no limit)",
-     unsigned_option(&settings::provider_rpm, 0, 100000000)},
+     number_option(field(&settings::provider_rpm), 0, 100000000)},
     {"MOTORHEAD_PROVIDER_TPM", "0", "provider tokens per minute (0: no limit)",
-     unsigned_option(&settings::provider_tpm, 0, 10000000000ull)},
+     number_option(field(&settings::provider_tpm), 0, 10000000000ull)},
     {"MOTORHEAD_SUMMARY_PROMPT_FILE", nullptr,
      "file with the summary prompt; {summary} and {new_lines} stand for the "
      "previous summary and the lines to fold",
-     string_option(&settings::summary_prompt_file)},
+     file_option(field(&settings::summary_prompt_file))},
     {"MOTORHEAD_MODEL_CONTEXT_TOKENS", "4096",
      "tokens the model reads and writes in one call; longer folds are split",
-     unsigned_option(&settings::model_context_tokens, 256, 10000000)},
+     number_option(field(&settings::model_context_tokens), 256, 10000000)},
     {"MOTORHEAD_SUMMARY_MAX_TOKENS", "512", "tokens kept for the model's summary",
-     unsigned_option(&settings::summary_max_tokens, 16, 100000)},
+     number_option(field(&settings::summary_max_tokens), 16, 100000)},
     {"MOTORHEAD_TOKENIZER_DIR", MOTORHEAD_DEFAULT_TOKENIZER_DIR,
      "folder of the tiktoken rank files (scripts/fetch-tokenizers)",
-     string_option(&settings::tokenizer_dir)},
+     folder_option(field(&settings::tokenizer_dir))},
     {"MOTORHEAD_TOKENIZER", nullptr,
      "encoding: cl100k_base, o200k_base or p50k_base (default: the model's)",
-     string_option(&settings::tokenizer)},
+     choice_option<std::string>(field(&settings::tokenizer),
+                                {{"cl100k_base", "cl100k_base"},
+                                 {"o200k_base", "o200k_base"},
+                                 {"p50k_base", "p50k_base"}})},
     {"MOTORHEAD_SESSION_IDLE_SECONDS", "300",
      "seconds without requests before a session actor is stopped",
-     duration_option(&settings::session_idle, 1, 86400)},
+     number_option(field(&settings::session_idle), 1, 86400)},
     {"MOTORHEAD_SESSION_TTL_SECONDS", "0",
      "sessions without a POST or PATCH for this long are deleted, with "
      "their archive and vectors (0: kept for good)",
-     duration_option(&settings::session_ttl, 0, 100u * 365 * 86400)},
+     number_option(field(&settings::session_ttl), 0, 100u * 365 * 86400)},
     {"MOTORHEAD_MAX_SESSIONS", "0",
      "live session actors at most (0: no bound); beyond it the least "
      "recently used idle ones stop first",
-     unsigned_option(&settings::max_sessions, 0, 1u << 30)},
+     number_option(field(&settings::max_sessions), 0, 1u << 30)},
     {"MOTORHEAD_REQUEST_TIMEOUT_MS", "10000",
      "time an HTTP request may wait for the actors before a 504",
-     duration_option(&settings::request_timeout, 10, 600000)},
+     number_option(field(&settings::request_timeout), 10, 600000)},
     {"MOTORHEAD_SHUTDOWN_TIMEOUT_MS", "10000",
      "at SIGTERM, time to answer the requests in flight, leave the cluster "
      "and flush the writes before the process exits",
-     duration_option(&settings::shutdown_timeout, 0, 600000)},
+     number_option(field(&settings::shutdown_timeout), 0, 600000)},
     {"MOTORHEAD_MAX_BODY_BYTES", "1048576", "largest request body accepted",
-     unsigned_option(&settings::max_body_bytes, 1024, 64u << 20)},
+     number_option(field(&settings::max_body_bytes), 1024, 64u << 20)},
     {"MOTORHEAD_READ_TIMEOUT_MS", "10000",
      "time a request may take to arrive, header and body, from its first "
      "byte; a slower client is disconnected",
-     duration_option(&settings::read_timeout, 100, 600000)},
+     number_option(field(&settings::read_timeout), 100, 600000)},
     {"MOTORHEAD_FIRST_BYTE_TIMEOUT_MS", "5000",
      "time a new connection may take to send the first byte of its first "
      "request; a connection between requests waits up to 60 s",
-     duration_option(&settings::first_byte_timeout, 100, 600000)},
+     number_option(field(&settings::first_byte_timeout), 100, 600000)},
     {"MOTORHEAD_MAX_CONNECTIONS", "10000",
      "open client connections at most; a new one beyond it closes the "
      "connection waiting longest for a request, or, when every one is "
      "working, gets a 503 once its request is read",
-     unsigned_option(&settings::max_connections, 1, 1000000)},
+     number_option(field(&settings::max_connections), 1, 1000000)},
     {"MOTORHEAD_MAX_MESSAGES_PER_POST", "1000",
      "messages one POST may carry (413 above)",
-     unsigned_option(&settings::max_messages_per_post, 1, 1000000)},
+     number_option(field(&settings::max_messages_per_post), 1, 1000000)},
     {"MOTORHEAD_MAX_MESSAGE_BYTES", "262144",
      "bytes of one message's content at most (413 above)",
-     unsigned_option(&settings::max_message_bytes, 16, 64u << 20)},
+     number_option(field(&settings::max_message_bytes), 16, 64u << 20)},
     {"MOTORHEAD_MAX_METADATA_BYTES", "4096",
      "bytes of a message's metadata object, as compact JSON; more is "
      "refused with 400",
-     unsigned_option(&settings::max_metadata_bytes, 2, 1u << 20)},
+     number_option(field(&settings::max_metadata_bytes), 2, 1u << 20)},
     {"MOTORHEAD_QUERY_MAX_BYTES", "16384",
      "bytes of a retrieval's text at most (400 above)",
-     unsigned_option(&settings::query_max_bytes, 1, 1u << 20)},
+     number_option(field(&settings::query_max_bytes), 1, 1u << 20)},
     {"MOTORHEAD_QUERY_MAX_TERMS", "256",
      "distinct terms of a retrieval's text at most (400 above)",
-     unsigned_option(&settings::query_max_terms, 1, 65536)},
+     number_option(field(&settings::query_max_terms), 1, 65536)},
     {"MOTORHEAD_FILTER_MAX_ROLES", "16",
      "roles a retrieval's filter may list at most (400 above)",
-     unsigned_option(&settings::filter_max_roles, 1, 4096)},
+     number_option(field(&settings::filter_max_roles), 1, 4096)},
     {"MOTORHEAD_FILTER_MAX_METADATA", "16",
      "metadata members a retrieval's filter may name at most (400 above)",
-     unsigned_option(&settings::filter_max_metadata, 1, 4096)},
+     number_option(field(&settings::filter_max_metadata), 1, 4096)},
     {"MOTORHEAD_ACTOR_THREADS", "0",
      "threads running the actors (0: half the hardware threads, at least "
      "one); the HTTP front has one more",
-     unsigned_option(&settings::actor_threads, 0, 256)},
+     number_option(field(&settings::actor_threads), 0, 256)},
     {"MOTORHEAD_SUMMARIZER_CONCURRENCY", "8", "summaries computed at once",
-     unsigned_option(&settings::summarizer_concurrency, 1, 1024)},
+     number_option(field(&settings::summarizer_concurrency), 1, 1024)},
     {"MOTORHEAD_SUMMARIZER_QUEUE", "1024",
      "fold jobs waiting at most; past it sessions retry later",
-     unsigned_option(&settings::summarizer_queue, 1, 1000000)},
+     number_option(field(&settings::summarizer_queue), 1, 1000000)},
     {"MOTORHEAD_SUMMARY_MAX_CHARS", "1200",
      "length budget of the built-in summarizer's summary",
-     unsigned_option(&settings::summary_max_chars, 64, 100000)},
+     number_option(field(&settings::summary_max_chars), 64, 100000)},
     {"MOTORHEAD_CLUSTER_PEERS", nullptr,
      "optional seeds, host:port of other nodes to connect to; nodes find "
      "each other through the membership table in their shared Redis",
-     apply_cluster_peers},
+     parsed_option(apply_cluster_peers, "host:port items, comma-separated")},
     {"MOTORHEAD_CLUSTER_HOST", nullptr,
      "interface the cluster port binds to (default: the advertised host, "
      "else 127.0.0.1; 0.0.0.0 only with MOTORHEAD_CLUSTER_ADVERTISE)",
-     string_option(&settings::cluster_host)},
+     host_option(field(&settings::cluster_host))},
     {"MOTORHEAD_CLUSTER_PORT", "0",
      "port this node's actors listen on for its peers (0: an ephemeral port)",
-     unsigned_option(&settings::cluster_port, 0, 65535)},
+     number_option(field(&settings::cluster_port), 0, 65535)},
     {"MOTORHEAD_CLUSTER_ADVERTISE", nullptr,
      "host:port the other nodes reach this node's cluster port at (needed "
      "across hosts; default: the bound host and port)",
-     string_option(&settings::node_name)},
+     text_option(field(&settings::node_name))},
     {"MOTORHEAD_NODE_NAME", nullptr,
      "older name of MOTORHEAD_CLUSTER_ADVERTISE",
-     string_option(&settings::node_name)},
+     text_option(field(&settings::node_name))},
     {"MOTORHEAD_CLUSTER_TLS_CERT", nullptr,
      "PEM certificate (chain) of this node, for mutual TLS between nodes",
-     string_option(&settings::cluster_tls_cert)},
+     file_option(field(&settings::cluster_tls_cert))},
     {"MOTORHEAD_CLUSTER_TLS_KEY", nullptr, "PEM private key of that certificate",
-     string_option(&settings::cluster_tls_key)},
+     file_option(field(&settings::cluster_tls_key))},
     {"MOTORHEAD_CLUSTER_TLS_CA", nullptr,
      "PEM certificate of the CA every node's certificate must come from",
-     string_option(&settings::cluster_tls_ca)},
+     file_option(field(&settings::cluster_tls_ca))},
     {"MOTORHEAD_CLUSTER_HEARTBEAT_MS", "500", "heartbeat interval between nodes",
-     duration_option(&settings::cluster_heartbeat, 10, 60000)},
+     number_option(field(&settings::cluster_heartbeat), 10, 60000)},
     {"MOTORHEAD_CLUSTER_FAILURE_MS", "2000",
      "a node that a majority of the others cannot reach, or that cannot "
      "renew its lease in Redis, for this long leaves the membership",
-     duration_option(&settings::cluster_failure, 50, 600000)},
+     number_option(field(&settings::cluster_failure), 50, 600000)},
     {"MOTORHEAD_CLUSTER_LEASE_MS", nullptr,
      "how long a node serves its sessions from memory after a renewal of "
      "its lease in Redis (renewed every heartbeat); at most the failure "
      "time, which it is by default",
-     duration_option(&settings::cluster_lease, 50, 600000)},
+     number_option(field(&settings::cluster_lease), 50, 600000)},
     {"MOTORHEAD_API_KEYS", nullptr,
      "comma-separated keys; when set, every route but health needs one "
      "(Authorization: Bearer <key>, x-metal-api-key: <key> or /key/<key>/ "
      "before the route); key:ns1|ns2 scopes a key to those namespaces",
-     apply_api_keys, true},
+     parsed_option(apply_api_keys,
+                   "key or key:namespace|namespace items, comma-separated"),
+     true},
     {"MOTORHEAD_CORS_ORIGINS", nullptr,
      "comma-separated origins browser pages may call the API from, or *; "
      "unset: no CORS headers",
-     [](const std::string& text, settings& cfg) {
-       cfg.cors_origins = split_list(text);
-       return std::string{};
-     }},
+     parsed_option(apply_cors_origins,
+                   "* or origins such as https://app.example.com:8443, "
+                   "comma-separated")},
     {"MOTORHEAD_DATA_ENVELOPE", "true",
      "GET memory also carries its fields under \"data\" (Flowise reads "
      "only data.messages)",
-     bool_option(&settings::data_envelope)},
+     bool_option(field(&settings::data_envelope))},
     {"MOTORHEAD_LOG_LEVEL", "info",
      "least severe records written: debug (one line per request), info, "
      "warn or error",
-     apply_log_level},
+     choice_option(field(&settings::log_min),
+                   {{"debug", log_level::debug},
+                    {"info", log_level::info},
+                    {"warn", log_level::warn},
+                    {"error", log_level::error}})},
+    {"MOTORHEAD_LOG_CLIENT_ERRORS", "info",
+     "level of the line logged for a request answered 4xx (the server's "
+     "own errors, 5xx, are logged once per burst at warn or error)",
+     choice_option(field(&settings::log_client_errors),
+                   {{"info", log_level::info}, {"debug", log_level::debug}})},
     {"MOTORHEAD_LOG_FORMAT", "text",
      "text (\"<time> <LEVEL> <component>: <message> name=value ...\") or json "
      "(one object per line)",
-     apply_log_format},
+     choice_option(field(&settings::log_output),
+                   {{"text", log_format::text}, {"json", log_format::json}})},
   };
   return specs;
 }
@@ -502,6 +436,47 @@ std::string check_redis_tls_settings(const redis_tls_options& tls) {
   return {};
 }
 
+/// Azure OpenAI needs its key, its resource and a chat deployment, and an
+/// embedding deployment for long-term memory: a part of them is a mistake
+/// that would otherwise fall back to the built-in summarizer unnoticed.
+std::string check_azure(const settings& cfg) {
+  bool any = !cfg.azure_api_key.empty() || !cfg.azure_api_base.empty()
+             || !cfg.azure_deployment_id.empty()
+             || !cfg.azure_deployment_id_ada.empty();
+  if (!any)
+    return {};
+  std::vector<std::string> missing;
+  if (cfg.azure_api_key.empty())
+    missing.emplace_back("AZURE_API_KEY");
+  if (cfg.azure_api_base.empty())
+    missing.emplace_back("AZURE_API_BASE");
+  if (cfg.azure_deployment_id.empty())
+    missing.emplace_back("AZURE_DEPLOYMENT_ID");
+  if (cfg.azure_deployment_id_ada.empty() && cfg.long_term_memory)
+    missing.emplace_back("AZURE_DEPLOYMENT_ID_ADA");
+  if (missing.empty())
+    return {};
+  return "Azure OpenAI is partly configured: " + one_of(missing)
+         + (missing.size() == 1 ? " is" : " are")
+         + " missing (or unset every AZURE_* variable)";
+}
+
+/// Settings that are valid but have no effect where they are.
+std::vector<std::string> unused_settings(const settings& cfg) {
+  std::vector<std::string> warnings;
+  bool azure = !cfg.azure_api_key.empty();
+  bool provider = azure || !cfg.openai_api_key.empty()
+                  || !cfg.openai_api_base.empty();
+  if (azure && (!cfg.openai_api_key.empty() || !cfg.openai_api_base.empty()))
+    warnings.emplace_back("OPENAI_API_KEY and OPENAI_API_BASE are not used: "
+                          "Azure OpenAI is configured");
+  if (!provider && !cfg.summary_prompt_file.empty())
+    warnings.emplace_back("MOTORHEAD_SUMMARY_PROMPT_FILE is not used: no "
+                          "model provider is configured (OPENAI_API_KEY, "
+                          "OPENAI_API_BASE or AZURE_*)");
+  return warnings;
+}
+
 } // namespace
 
 redis_options redis_options_of(const settings& cfg) {
@@ -522,7 +497,7 @@ settings_result load_settings(const env_lookup& lookup) {
     const char* text = lookup(spec.name);
     if (text == nullptr)
       continue;
-    if (auto err = spec.apply(text, result.value); !err.empty())
+    if (auto err = spec.value.apply(text, result.value); !err.empty())
       result.errors.push_back(std::string{"invalid "} + spec.name
                               + (spec.secret ? std::string{}
                                              : "=\"" + std::string{text} + "\"")
@@ -543,7 +518,24 @@ settings_result load_settings(const env_lookup& lookup) {
   if (result.errors.empty())
     if (auto err = resolve_cluster_identity(result.value); !err.empty())
       result.errors.push_back(err);
+  if (auto err = check_azure(result.value); !err.empty())
+    result.errors.push_back(err);
+  result.warnings = unused_settings(result.value);
   return result;
+}
+
+std::vector<std::string>
+unknown_variable_warnings(const std::vector<std::string>& names) {
+  std::vector<std::string> known;
+  for (const auto& spec : option_specs())
+    known.emplace_back(spec.name);
+  std::vector<std::string> warnings;
+  for (const auto& name : names)
+    if (name.rfind("MOTORHEAD_", 0) == 0
+        && std::find(known.begin(), known.end(), name) == known.end())
+      warnings.push_back("unknown variable " + name + " is ignored (did you "
+                         "mean " + closest_name(name, known) + "?)");
+  return warnings;
 }
 
 /// TLS between nodes takes a certificate, its key and a CA (main loads
@@ -606,7 +598,7 @@ std::string resolve_cluster_identity(settings& cfg) {
 }
 
 void print_usage(std::ostream& out) {
-  out << "usage: motorhead [--help]\n"
+  out << "usage: motorhead [--help | --version]\n"
          "       motorhead --check-health [URL]   (exit 0 when URL, by "
          "default\n"
          "                                         http://127.0.0.1:$PORT/readyz,"
@@ -616,10 +608,11 @@ void print_usage(std::ostream& out) {
          "Motörhead: memory and retrieval server for LLM chat applications.\n"
          "Configured through these environment variables:\n\n";
   for (const auto& spec : option_specs()) {
-    out << "  " << spec.name << "\n      " << spec.meaning;
+    out << "  " << spec.name << "\n      " << spec.meaning << "\n";
+    if (!spec.value.allowed.empty())
+      out << "      allowed: " << spec.value.allowed << "\n";
     if (spec.default_text != nullptr)
-      out << " (default: " << spec.default_text << ")";
-    out << "\n";
+      out << "      default: " << spec.default_text << "\n";
   }
 }
 

@@ -99,6 +99,7 @@ struct settings {
   std::vector<std::string> cors_origins; // empty: CORS off
   log_level log_min = log_level::info;
   log_format log_output = log_format::text;
+  log_level log_client_errors = log_level::info; // answers 4xx
 
   bool cluster_tls() const { return !cluster_tls_cert.empty(); }
 };
@@ -109,11 +110,17 @@ using env_lookup = std::function<const char*(const char*)>;
 struct settings_result {
   settings value;
   std::vector<std::string> errors; // one line per invalid variable
+  std::vector<std::string> warnings; // settings that have no effect
 };
 
 /// Builds the settings from the environment; every invalid value is
 /// reported, not just the first.
 settings_result load_settings(const env_lookup& lookup);
+
+/// A warning for each of `names` (the environment's variables) that looks
+/// like a setting, MOTORHEAD_*, but is none, naming the closest setting.
+std::vector<std::string>
+unknown_variable_warnings(const std::vector<std::string>& names);
 
 /// How the persistence actor reaches Redis, from the REDIS_* settings.
 redis_options redis_options_of(const settings& cfg);

@@ -59,6 +59,8 @@ std::string encode_session_info(const std::string& id,
 std::string encode_memory_view(const memory_view& view, bool data_envelope);
 std::string encode_session_ids(const std::vector<std::string>& ids);
 std::string encode_status_ok();
+/// GET /healthz: {"status":"Ok","version":"1.0.0"}.
+std::string encode_liveness(std::string_view version);
 /// DELETE /namespaces/{ns}: {"status": "Ok", "deleted_sessions": n}.
 std::string encode_namespace_deleted(uint64_t sessions);
 

@@ -158,6 +158,17 @@ std::string encode_status_ok() {
   return R"({"status":"Ok"})";
 }
 
+std::string encode_liveness(std::string_view version) {
+  return write_json([&](json_writer& out) {
+    out.StartObject();
+    out.Key("status");
+    out.String("Ok");
+    out.Key("version");
+    write_string(out, version);
+    out.EndObject();
+  });
+}
+
 std::string encode_namespace_deleted(uint64_t sessions) {
   return write_json([&](json_writer& out) {
     out.StartObject();

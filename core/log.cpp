@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -80,22 +81,6 @@ std::string text_record(std::string_view time, log_level level,
 
 } // namespace
 
-std::optional<log_level> parse_log_level(std::string_view text) {
-  for (auto level : {log_level::debug, log_level::info, log_level::warn,
-                     log_level::error})
-    if (text == to_string(level))
-      return level;
-  return std::nullopt;
-}
-
-std::optional<log_format> parse_log_format(std::string_view text) {
-  if (text == "text")
-    return log_format::text;
-  if (text == "json")
-    return log_format::json;
-  return std::nullopt;
-}
-
 std::string_view to_string(log_level level) {
   switch (level) {
     case log_level::debug:
@@ -140,6 +125,86 @@ void log_record(log_level level, std::string_view component,
   line.push_back('\n');
   std::lock_guard<std::mutex> guard{write_mutex};
   std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+burst_filter::verdict burst_filter::admit(std::string_view kind,
+                                           clock::time_point now) {
+  std::lock_guard<std::mutex> lock{mutex_};
+  auto it = kinds_.find(kind);
+  if (it == kinds_.end()) {
+    // A flood of distinct texts must not grow the map without bound: the
+    // filter forgets every burst and starts over.
+    if (kinds_.size() >= max_kinds)
+      kinds_.clear();
+    kinds_.emplace(std::string{kind}, burst{now, now, 0});
+    return {true, 0};
+  }
+  auto& b = it->second;
+  bool new_burst = now - b.last_seen >= quiet;
+  b.last_seen = now;
+  if (!new_burst && now - b.last_logged < reminder) {
+    ++b.suppressed;
+    return {false, 0};
+  }
+  verdict v{true, new_burst ? 0 : b.suppressed};
+  b.last_logged = now;
+  b.suppressed = 0;
+  return v;
+}
+
+void log_filtered(burst_filter& filter, log_level level,
+                  std::string_view component, const std::string& message) {
+  auto verdict = filter.admit(message);
+  if (!verdict.log)
+    return;
+  if (verdict.suppressed == 0)
+    log_record(level, component, message);
+  else
+    log_record(level, component, message,
+               {number_field("not_logged_since", verdict.suppressed)});
+}
+
+outage_log::outage_log(std::string component, std::string what)
+  : component_(std::move(component)), what_(std::move(what)) {}
+
+namespace {
+
+std::string seconds_between(outage_log::clock::time_point from,
+                            outage_log::clock::time_point to) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(to - from);
+  auto text = std::to_string(ms.count() / 1000) + "."
+              + std::to_string(ms.count() % 1000 / 100) + " s";
+  return text;
+}
+
+} // namespace
+
+void outage_log::failed(std::string_view why, clock::time_point now) {
+  std::lock_guard<std::mutex> lock{mutex_};
+  ++failures_;
+  if (!down_) {
+    down_ = true;
+    failures_ = 1;
+    since_ = last_logged_ = now;
+    log_error(component_, why);
+    return;
+  }
+  if (now - last_logged_ < burst_filter::reminder)
+    return;
+  last_logged_ = now;
+  log_error(component_, std::string{why} + " (failing for "
+                          + seconds_between(since_, now) + ", "
+                          + std::to_string(failures_) + " failures)");
+}
+
+void outage_log::answered(clock::time_point now) {
+  std::lock_guard<std::mutex> lock{mutex_};
+  if (!down_)
+    return;
+  down_ = false;
+  log_info(component_, what_ + " answers again after "
+                         + seconds_between(since_, now) + " and "
+                         + std::to_string(failures_) + " failures");
 }
 
 } // namespace motorhead

@@ -3,7 +3,11 @@
 // never pass an API key or a raw request path: route templates only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -14,10 +18,6 @@ namespace motorhead {
 enum class log_level { debug, info, warn, error };
 enum class log_format { text, json };
 
-/// "debug", "info", "warn" or "error"; nullopt for anything else.
-std::optional<log_level> parse_log_level(std::string_view text);
-/// "text" or "json"; nullopt for anything else.
-std::optional<log_format> parse_log_format(std::string_view text);
 std::string_view to_string(log_level level);
 
 /// A named value on a record: a JSON number when `is_number`, else a string.
@@ -75,5 +75,63 @@ inline void log_error(std::string_view component, std::string_view message,
                       std::initializer_list<log_field> fields = {}) {
   log_record(log_level::error, component, message, fields);
 }
+
+/// Tells which occurrences of a repeated failure to log: the first of a
+/// burst (occurrences less than `quiet` apart), then a reminder every
+/// `reminder` while the burst lasts, with how many were not logged since.
+/// A server that cannot reach Redis says so once, not once per request.
+class burst_filter {
+public:
+  using clock = std::chrono::steady_clock;
+  static constexpr auto quiet = std::chrono::seconds{10};
+  static constexpr auto reminder = std::chrono::seconds{60};
+  static constexpr std::size_t max_kinds = 256;
+
+  struct verdict {
+    bool log;
+    uint64_t suppressed; // since the last occurrence logged in this burst
+  };
+
+  /// `kind` tells failures apart: the error's text, say. Thread-safe.
+  verdict admit(std::string_view kind, clock::time_point now = clock::now());
+
+private:
+  struct burst {
+    clock::time_point last_seen;
+    clock::time_point last_logged;
+    uint64_t suppressed;
+  };
+  std::mutex mutex_;
+  std::map<std::string, burst, std::less<>> kinds_;
+};
+
+/// Logs `message` when `filter` admits it (once per burst of the same
+/// message), with how many like it were not logged since the last one.
+void log_filtered(burst_filter& filter, log_level level,
+                  std::string_view component, const std::string& message);
+
+/// Says when something the process depends on stops answering and when it
+/// answers again: the first failure of an outage at error, a reminder each
+/// minute while it lasts, and the recovery at info, with how long it took.
+/// Thread-safe: every connection to the same server reports to one.
+class outage_log {
+public:
+  using clock = std::chrono::steady_clock;
+
+  /// `component` as in log_record; `what`: "Redis", say.
+  outage_log(std::string component, std::string what);
+
+  void failed(std::string_view why, clock::time_point now = clock::now());
+  void answered(clock::time_point now = clock::now());
+
+private:
+  std::string component_;
+  std::string what_;
+  std::mutex mutex_;
+  bool down_ = false;
+  uint64_t failures_ = 0;
+  clock::time_point since_;
+  clock::time_point last_logged_;
+};
 
 } // namespace motorhead

@@ -32,4 +32,11 @@ inline void append_escaped(std::string& out, std::string_view text) {
   }
 }
 
+/// "host:port", with an IPv6 address in brackets: "[::1]:8000".
+inline std::string host_port(std::string_view host, unsigned port) {
+  auto bracket = host.find(':') != std::string_view::npos;
+  return (bracket ? "[" : "") + std::string{host} + (bracket ? "]:" : ":")
+         + std::to_string(port);
+}
+
 } // namespace motorhead

@@ -16,23 +16,32 @@ namespace motorhead::http {
 namespace {
 
 std::string error_text(const caf::error& err) {
-  const auto& ctx = err.context();
-  if (ctx.match_elements<std::string>())
-    return ctx.get_as<std::string>(0);
-  return "unknown error";
+  auto text = error_message(err);
+  return text.empty() ? "unknown error" : text;
+}
+
+/// Redis' own error replies come as they are; the unreachable ones say so.
+std::string storage_error_text(const caf::error& err) {
+  auto text = error_text(err);
+  return text.rfind("Redis", 0) == 0 ? text : "Redis failed: " + text;
 }
 
 } // namespace
 
 api_response error_response(unsigned status, std::string_view message) {
-  return {status, json::encode_error(message), {}, std::string{message}};
+  api_response answer{status, json::encode_error(message), {},
+                      std::string{message}};
+  // Every 503 is worth a retry, and says after how long.
+  if (status == 503)
+    answer.headers.emplace_back("Retry-After", "1");
+  return answer;
 }
 
 api_response error_response(const caf::error& err) {
   if (err.category() == service_error_category()) {
     switch (static_cast<service_errc>(err.code())) {
       case service_errc::storage_unavailable:
-        return error_response(503, "storage is unavailable: " + error_text(err));
+        return error_response(503, storage_error_text(err));
       case service_errc::overloaded:
         return error_response(503, "the server is overloaded: "
                                      + error_text(err));

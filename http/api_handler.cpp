@@ -11,9 +11,11 @@
 
 #include <caf/all.hpp>
 
+#include "core/build_info.hpp"
 #include "core/json_codec.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/process_metrics.hpp"
 #include "core/unix_time.hpp"
 #include "http/api_bridge.hpp"
 #include "http/auth.hpp"
@@ -29,6 +31,8 @@ api_response metrics_response() {
   metrics::text_writer out;
   global_http_metrics().render(out);
   metrics::global().render(out);
+  metrics::render_process_metrics(out);
+  metrics::render_build_info(out);
   return {200,
           out.text(),
           {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}},
@@ -116,10 +120,11 @@ route_kind api_handler::handle(const api_request& request, responder respond) {
     route_request(request, *target.value, route, respond);
   } catch (const std::exception& ex) {
     // One request's failure must not take the I/O thread down with it.
-    log_error("http", std::string{"handling a request failed: "} + ex.what(),
-              {text_field("method", request.method),
-               text_field("route", std::string{route_template(route.kind)})});
-    respond(error_response(500, "internal error"));
+    // The request log says what failed; the client learns only that
+    // something did.
+    auto answer = error_response(500, "internal error");
+    answer.error = std::string{"handling the request failed: "} + ex.what();
+    respond(std::move(answer));
   }
   return route.kind;
 }
@@ -197,7 +202,7 @@ void api_handler::serve_route(const api_request& request,
     case route_kind::health:
       return respond(ok_response(json::encode_health(unix_time_ms())));
     case route_kind::healthz:
-      return respond(ok_response(json::encode_status_ok()));
+      return respond(ok_response(json::encode_liveness(build_version)));
     case route_kind::metrics:
       return respond(metrics_response());
     case route_kind::keys_current:

@@ -44,25 +44,6 @@ bool too_many_fields(const bhttp::request<bhttp::string_body>& request) {
          > max_header_fields;
 }
 
-/// One line per request: debug when it succeeded, warn for a client's
-/// error, error for the server's. Route templates only: a path may carry
-/// anything a client put in it.
-void log_request(const request_record& request, const api_response& answer,
-                 double seconds) {
-  auto level = answer.status >= 500   ? log_level::error
-               : answer.status >= 400 ? log_level::warn
-                                      : log_level::debug;
-  if (!log_enabled(level))
-    return;
-  log_record(level, "http",
-             answer.status >= 400 ? answer.error : "request answered",
-             {text_field("request_id", request.id),
-              text_field("method", request.method),
-              text_field("route", std::string{route_template(request.route)}),
-              number_field("status", uint64_t{answer.status}),
-              number_field("duration_ms", seconds * 1000)});
-}
-
 } // namespace
 
 void connection::drain() {
@@ -217,7 +198,7 @@ void connection::finish_record(const api_response& answer) {
                                        - record_.started;
   global_http_metrics().record(record_.route, record_.method, answer.status,
                                took.count());
-  log_request(record_, answer, took.count());
+  tracker_->requests.record(record_, answer, took.count());
 }
 
 void connection::send(api_response answer, bool keep_alive) {
@@ -252,9 +233,7 @@ void connection::discard_until_closed() {
 }
 
 api_response too_many_connections() {
-  auto answer = error_response(503, "too many connections; retry later");
-  answer.headers.emplace_back("Retry-After", "1");
-  return answer;
+  return error_response(503, "too many connections; retry later");
 }
 
 std::shared_ptr<connection>

@@ -24,6 +24,7 @@
 #include "http/api_handler.hpp"
 #include "http/api_message.hpp"
 #include "http/http_metrics.hpp"
+#include "http/request_log.hpp"
 #include "http/routes.hpp"
 
 namespace motorhead::http {
@@ -48,20 +49,15 @@ struct connection_limits {
   std::chrono::milliseconds first_byte_timeout;
 };
 
-/// What the metrics and the log need of the request being answered.
-struct request_record {
-  std::string method;
-  route_kind route = route_kind::not_found;
-  std::string id;
-  std::chrono::steady_clock::time_point started;
-};
-
 class connection;
 
 /// The connections serving requests (lingering ones no longer count), so
 /// that a shutdown knows when every request in flight has its answer, and
 /// so that a full server finds the one waiting longest for a request.
 struct connection_tracker {
+  explicit connection_tracker(log_level client_errors)
+    : requests(client_errors) {}
+
   std::unordered_set<connection*> serving;
   /// Those whose request has not arrived whole (none of it yet, on a new
   /// connection or a kept-alive one, or a part), longest waiting first.
@@ -71,6 +67,7 @@ struct connection_tracker {
   std::size_t refusing = 0;
   bool draining = false;
   std::function<void()> on_drained;
+  request_log requests;
 
   void stopped_serving(connection* conn) {
     if (serving.erase(conn) > 0 && draining && serving.empty() && on_drained)

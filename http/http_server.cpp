@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdint>
 #include <exception>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <utility>
@@ -14,10 +15,35 @@
 #include <boost/asio/buffer.hpp>
 
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "http/http_metrics.hpp"
 #include "http/http_server_impl.hpp"
 
 namespace motorhead::http {
+
+namespace {
+
+/// MOTORHEAD_HOST is an address, or a name resolved once, at the start:
+/// its first IPv4 address is bound, else its first ("localhost" is
+/// 127.0.0.1, whatever order the resolver gives).
+tcp::endpoint listen_endpoint(asio::io_context& io, const std::string& host,
+                              uint16_t port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (!ec)
+    return {address, port};
+  tcp::resolver resolver{io};
+  auto found = resolver.resolve(host, std::to_string(port),
+                                tcp::resolver::passive);
+  if (found.empty())
+    throw boost::system::system_error{asio::error::host_not_found};
+  for (const auto& entry : found)
+    if (entry.endpoint().address().is_v4())
+      return entry.endpoint();
+  return found.begin()->endpoint();
+}
+
+} // namespace
 
 http_server::impl::impl(asio::io_context& io, api_handler& api,
                         const settings& cfg)
@@ -25,12 +51,20 @@ http_server::impl::impl(asio::io_context& io, api_handler& api,
     limits{cfg.max_body_bytes, cfg.read_timeout, cfg.first_byte_timeout},
     max_connections(cfg.max_connections),
     max_refusing(std::max<std::size_t>(16, cfg.max_connections / 8)),
-    shutdown_timeout(cfg.shutdown_timeout) {
-  tcp::endpoint endpoint{asio::ip::make_address(cfg.host), cfg.port};
-  acceptor.open(endpoint.protocol());
-  acceptor.set_option(asio::socket_base::reuse_address(true));
-  acceptor.bind(endpoint);
-  acceptor.listen(asio::socket_base::max_listen_connections);
+    shutdown_timeout(cfg.shutdown_timeout),
+    tracker(std::make_shared<connection_tracker>(cfg.log_client_errors)) {
+  auto address = host_port(cfg.host, cfg.port);
+  try {
+    auto endpoint = listen_endpoint(io, cfg.host, cfg.port);
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+  } catch (const boost::system::system_error& err) {
+    throw std::runtime_error("cannot listen on " + address
+                             + " (MOTORHEAD_HOST and PORT): "
+                             + err.code().message());
+  }
 }
 
 http_server::impl::~impl() { tracker->on_drained = nullptr; }

@@ -88,8 +88,7 @@ struct http_server::impl {
   std::chrono::milliseconds shutdown_timeout;
   asio::steady_timer shutdown_deadline{io};
   asio::steady_timer listener_grace{io};
-  std::shared_ptr<connection_tracker> tracker
-    = std::make_shared<connection_tracker>();
+  std::shared_ptr<connection_tracker> tracker;
   bool finished = false;
   serve_outcome outcome;
 };

@@ -10,10 +10,11 @@ std::string without_trailing_slash(std::string url) {
   return url;
 }
 
+/// The settings check that Azure is configured in full or not at all: its
+/// embedding deployment is needed only for long-term memory.
 bool azure_configured(const settings& cfg) {
   return !cfg.azure_api_key.empty() && !cfg.azure_api_base.empty()
-         && !cfg.azure_deployment_id.empty()
-         && !cfg.azure_deployment_id_ada.empty();
+         && !cfg.azure_deployment_id.empty();
 }
 
 /// The provider's endpoint for `operation` ("chat/completions",
@@ -24,6 +25,8 @@ std::optional<chat_endpoint> endpoint_for(const settings& cfg,
                                           const std::string& model) {
   const std::string json_header = "Content-Type: application/json";
   if (azure_configured(cfg)) {
+    if (azure_deployment.empty())
+      return std::nullopt;
     auto url = without_trailing_slash(cfg.azure_api_base) + "/openai/deployments/"
                + azure_deployment + "/" + operation
                + "?api-version=" + cfg.azure_api_version;

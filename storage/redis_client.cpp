@@ -90,9 +90,8 @@ public:
   }
 
   outcome<redis_topology> topology() override {
-    if (!detect())
-      return outcome<redis_topology>::failure("Redis is unreachable: "
-                                              + why_unknown_);
+    if (!detect()) // each seed's error says it is unreachable, and why
+      return outcome<redis_topology>::failure(why_unknown_);
     return detected_->topology();
   }
 

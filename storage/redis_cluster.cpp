@@ -11,6 +11,13 @@ namespace motorhead {
 
 namespace {
 
+/// The slot map is refreshed before each round trip while it is stale:
+/// while the cluster is down, its failures are logged once per burst.
+void log_slot_failure(const std::string& failure) {
+  static burst_filter repeats;
+  log_filtered(repeats, log_level::error, "redis", failure);
+}
+
 /// Redirections a command may go through in one call. A slot moves once
 /// per resharding step; more means the map keeps changing.
 constexpr int max_redirections = 5;
@@ -143,7 +150,7 @@ pipeline_result redis_cluster::run(const std::vector<redis_command>& commands,
   pipeline_result result(commands.size());
   if (slots_stale_)
     if (auto err = refresh_slots(); !err.empty()) {
-      log_error("redis", err);
+      log_slot_failure(err);
       if (slots_.masters.empty()) {
         result.fail("Redis Cluster is unreachable: " + err, false);
         return result;
@@ -192,7 +199,7 @@ pipeline_result redis_cluster::run(const std::vector<redis_command>& commands,
       std::this_thread::sleep_for(try_again_pause);
     if (slots_stale_ && !todo.empty())
       if (auto err = refresh_slots(); !err.empty())
-        log_error("redis", err);
+        log_slot_failure(err);
   }
   return result;
 }

@@ -26,6 +26,8 @@ MOTORHEAD = os.environ.get("MOTORHEAD_BINARY", os.path.join(
 # tests/tools/rogue_peer.cpp: a stranger speaking the cluster protocol.
 ROGUE_PEER = os.environ.get("MOTORHEAD_ROGUE_PEER", os.path.join(
     os.path.dirname(MOTORHEAD), "tests", "rogue_peer"))
+HARNESS_VARIABLES = {"MOTORHEAD_BINARY", "MOTORHEAD_ROGUE_PEER",
+                     "MOTORHEAD_TENANT_SEED", "MOTORHEAD_TENANT_STEPS"}
 
 
 # -- ports --------------------------------------------------------------------
@@ -579,7 +581,10 @@ class Motorhead:
         self.address = host.address if host else "127.0.0.1"
         self._http_port = None if host else PortReservation()
         self.port = self._http_port.port if self._http_port else 8080
-        self.env = dict(os.environ)
+        # The suites' own variables are not the server's settings: it would
+        # warn about each.
+        self.env = {name: value for name, value in os.environ.items()
+                    if name not in HARNESS_VARIABLES}
         self.env.update({"PORT": str(self.port), "REDIS_URL": redis_url,
                          "MOTORHEAD_HOST": self.address})
         if host:

@@ -205,13 +205,13 @@ class LogTest(OperationsTestCase):
         self.assertEqual(record["status"], 200)
         self.assertIsInstance(record["duration_ms"], (int, float))
 
-    def test_a_client_error_is_a_warning_with_its_reason(self):
+    def test_a_client_error_is_info_with_its_reason(self):
         request_id = "bad-" + uuid.uuid4().hex
         self.server.request("POST", f"/sessions/{new_session()}/memory",
                             raw_body=b"{not json",
                             headers=dict(AUTH, **{"X-Request-Id": request_id}))
         record = self.wait_for_record(request_id)
-        self.assertEqual(record["level"], "warn")
+        self.assertEqual(record["level"], "info")
         self.assertEqual(record["status"], 400)
         self.assertIn("JSON", record["message"])
 
@@ -232,29 +232,50 @@ class LogTest(OperationsTestCase):
 
 
 class TextLogTest(TestCase):
-    """The default text format at level warn: errors only."""
+    """The default text format: a client's error at info, or at debug when
+    MOTORHEAD_LOG_CLIENT_ERRORS says so; nothing of it at warn."""
 
-    def test_text_lines_at_level_warn(self):
+    def requests_logged(self, **env):
+        """Which of a good and a bad request a server with `env` logs, and
+        the lines."""
         redis = RedisServer(durable=False)
         redis.start()
-        server = Motorhead(redis.url, MOTORHEAD_LOG_LEVEL="warn")
+        server = Motorhead(redis.url, **env)
         server.start()
         try:
             server.request("GET", "/sessions/ok-1/memory",
                            headers={"X-Request-Id": "quiet-1"})
             server.request("GET", "/nope", headers={"X-Request-Id": "loud-1"})
-            self.assertTrue(wait_until(lambda: "loud-1" in server.output(),
-                                       timeout=5))
-            output = server.output()
-            self.assertNotIn("quiet-1", output)
-            self.assertNotIn("listening on", output)  # an info line
-            line = next(l for l in output.splitlines() if "loud-1" in l)
-            self.assertRegex(line, r"^\d{4}-\d\d-\d\dT[\d:.]+Z WARN http: "
-                             r"no such route request_id=loud-1 method=GET "
-                             r"route=unmatched status=404 duration_ms=[\d.]+$")
+            server.request("GET", "/", headers={"X-Request-Id": "last-1"})
+            # A request answered after the others: their lines are out.
+            wait_until(lambda: "last-1" in server.output(), timeout=2)
+            return server.output()
         finally:
             server.close()
             redis.remove()
+
+    def test_a_client_error_is_an_info_line(self):
+        output = self.requests_logged()
+        self.assertNotIn("quiet-1", output)
+        line = next(l for l in output.splitlines() if "loud-1" in l)
+        self.assertRegex(line, r"^\d{4}-\d\d-\d\dT[\d:.]+Z INFO http: "
+                         r"no such route request_id=loud-1 method=GET "
+                         r"route=unmatched status=404 duration_ms=[\d.]+$")
+
+    def test_client_errors_at_debug_or_below_warn_are_not_written(self):
+        for env in ({"MOTORHEAD_LOG_CLIENT_ERRORS": "debug"},
+                    {"MOTORHEAD_LOG_LEVEL": "warn"}):
+            with self.subTest(env=env):
+                output = self.requests_logged(**env)
+                self.assertNotIn("loud-1", output)
+                self.assertIn("listening on", output) if not env.get(
+                    "MOTORHEAD_LOG_LEVEL") else self.assertNotIn(
+                        "listening on", output)
+
+    def test_client_errors_at_debug_show_with_the_debug_level(self):
+        output = self.requests_logged(MOTORHEAD_LOG_CLIENT_ERRORS="debug",
+                                      MOTORHEAD_LOG_LEVEL="debug")
+        self.assertRegex(output, r"DEBUG http: no such route request_id=loud-1")
 
     def test_an_unknown_level_or_format_stops_the_start(self):
         for env in ({"MOTORHEAD_LOG_LEVEL": "verbose"},

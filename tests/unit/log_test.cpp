@@ -23,13 +23,31 @@ std::string captured(log_level level, log_format format, Fn fn) {
 
 } // namespace
 
-TEST(Log, ParsesLevelsAndFormats) {
-  EXPECT_EQ(parse_log_level("debug"), log_level::debug);
-  EXPECT_EQ(parse_log_level("error"), log_level::error);
-  EXPECT_FALSE(parse_log_level("verbose"));
-  EXPECT_FALSE(parse_log_level("INFO"));
-  EXPECT_EQ(parse_log_format("json"), log_format::json);
-  EXPECT_FALSE(parse_log_format("xml"));
+TEST(BurstFilter, LogsTheFirstOfABurstAndRemindsEachMinute) {
+  burst_filter filter;
+  auto start = burst_filter::clock::now();
+  auto at = [&](int ms) { return start + std::chrono::milliseconds{ms}; };
+  EXPECT_TRUE(filter.admit("Redis is unreachable", at(0)).log);
+  for (int ms = 1000; ms < 60000; ms += 1000)
+    EXPECT_FALSE(filter.admit("Redis is unreachable", at(ms)).log);
+  // Another failure is its own burst.
+  EXPECT_TRUE(filter.admit("the request timed out", at(1)).log);
+  auto reminder = filter.admit("Redis is unreachable", at(60000));
+  EXPECT_TRUE(reminder.log);
+  EXPECT_EQ(reminder.suppressed, 59u);
+  // Quiet for 10 s: the next occurrence starts a new burst.
+  auto next = filter.admit("Redis is unreachable", at(70000));
+  EXPECT_TRUE(next.log);
+  EXPECT_EQ(next.suppressed, 0u);
+  EXPECT_FALSE(filter.admit("Redis is unreachable", at(71000)).log);
+}
+
+TEST(BurstFilter, ForgetsWhenTooManyKindsArrive) {
+  burst_filter filter;
+  auto now = burst_filter::clock::now();
+  for (std::size_t i = 0; i <= burst_filter::max_kinds; ++i)
+    EXPECT_TRUE(filter.admit("failure " + std::to_string(i), now).log);
+  EXPECT_TRUE(filter.admit("failure 1", now).log);
 }
 
 TEST(Log, DropsRecordsBelowTheLevel) {

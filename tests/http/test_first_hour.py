@@ -1,0 +1,202 @@
+"""An operator's first hour: a start that tells the truth when Redis is down,
+settings refused with a message that names the variable and what it allows,
+and a version to report."""
+
+import datetime
+import os
+import re
+import subprocess
+import time
+import unittest
+import uuid
+
+from harness import MOTORHEAD, Motorhead, RedisServer, TestCase, wait_until
+from prometheus import value
+
+OPENAPI = os.path.join(os.path.dirname(__file__), "..", "..", "docs",
+                       "openapi.yaml")
+MESSAGE = {"messages": [{"role": "Human", "content": "hello"}]}
+
+
+def log_time(line):
+    stamp = line.split(" ", 1)[0]
+    return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_session():
+    return "first-hour-" + uuid.uuid4().hex
+
+
+def lines_with(output, text):
+    return [line for line in output.splitlines() if text in line]
+
+
+class RedisDownAtStartTest(TestCase):
+    """Redis refuses connections when the server starts, then comes up."""
+
+    def test_the_log_says_so_at_once_and_readyz_waits_for_redis(self):
+        redis = RedisServer(durable=False)  # its port held, nothing serving
+        server = Motorhead(redis.url)
+        server.start()
+        said = lambda: lines_with(server.output(),
+                                  "ERROR persistence: Redis is unreachable")
+        self.assertTrue(wait_until(said, timeout=5), server.output())
+        listening = lines_with(server.output(), "listening on")[0]
+        self.assertLess(
+            (log_time(said()[0]) - log_time(listening)).total_seconds(), 1.0)
+
+        status, body, headers = server.request("GET", "/readyz")
+        self.assertEqual(status, 503)
+        self.assertEqual(headers.get("Retry-After"), "1")
+        self.assertIn("Redis is unreachable", body["error"])
+        for _ in range(5):
+            status, body, headers = server.request(
+                "POST", f"/sessions/{new_session()}/memory", MESSAGE)
+            self.assertEqual(status, 503, body)
+            self.assertEqual(headers.get("Retry-After"), "1")
+        time.sleep(2)  # heartbeats read the membership table meanwhile
+
+        output = server.output()
+        self.assertNotIn("Redis is unreachable: Redis is unreachable", output)
+        self.assertNotIn("motorhead error", output)
+        # One line per burst: the outage, the table it keeps the node from
+        # reading, and the 503s it causes; not one per round trip or request.
+        self.assertEqual(len(said()), 1, output)
+        self.assertEqual(
+            len(lines_with(output, "WARN cluster: cannot read the membership")),
+            1,
+            output)
+        self.assertEqual(len(lines_with(output, "status=503")), 1, output)
+
+        redis.start()
+        self.assertTrue(wait_until(
+            lambda: server.request("GET", "/readyz")[0] == 200, timeout=15),
+            server.output())
+        self.assertTrue(lines_with(server.output(),
+                                   "INFO persistence: Redis answers again"))
+        self.assertTrue(wait_until(lambda: lines_with(
+            server.output(), f"Redis at 127.0.0.1:{redis.port} answers"),
+            timeout=35), server.output())
+        status, _, _ = server.request(
+            "POST", f"/sessions/{new_session()}/memory", MESSAGE)
+        self.assertEqual(status, 200)
+        server.close()
+
+
+class SettingsTest(TestCase):
+    """Every kind of bad setting stops the start with a message naming the
+    variable and what it allows."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = RedisServer(durable=False)
+        cls.redis.start()
+
+    def refused(self, env, expected):
+        server = Motorhead(self.redis.url, **env)
+        with self.assertRaises(RuntimeError) as failure:
+            server.start()
+        self.assertIn(expected, str(failure.exception))
+
+    def test_each_kind_of_bad_setting(self):
+        cases = [
+            ({"MOTORHEAD_HOST": "local host"},
+             'invalid MOTORHEAD_HOST="local host": expected an IP address '
+             '(such as 0.0.0.0 or ::) or a host name'),
+            ({"OPENAI_API_BASE": "notaurl"},
+             'invalid OPENAI_API_BASE="notaurl": expected an http:// or '
+             'https:// URL'),
+            ({"AZURE_API_KEY": "secret"},
+             "Azure OpenAI is partly configured: AZURE_API_BASE or "
+             "AZURE_DEPLOYMENT_ID are missing"),
+            ({"MOTORHEAD_SUMMARY_PROMPT_FILE": "/nonexistent/prompt.txt"},
+             'invalid MOTORHEAD_SUMMARY_PROMPT_FILE="/nonexistent/prompt.txt":'
+             ' expected a readable file: No such file or directory'),
+            ({"MOTORHEAD_TOKENIZER": "gpt2"},
+             'invalid MOTORHEAD_TOKENIZER="gpt2": expected cl100k_base, '
+             'o200k_base or p50k_base'),
+            ({"MOTORHEAD_LOG_FORMAT": "xml"},
+             'invalid MOTORHEAD_LOG_FORMAT="xml": expected text or json'),
+            ({"MOTORHEAD_MAX_WINDOW_SIZE": "1"},
+             'invalid MOTORHEAD_MAX_WINDOW_SIZE="1": expected a whole number '
+             'from 2 to 10000'),
+            ({"MOTORHEAD_CORS_ORIGINS": "https://app.example.com/"},
+             "no path, no trailing slash"),
+        ]
+        for env, expected in cases:
+            with self.subTest(env=env):
+                self.refused(env, expected)
+
+    def test_a_port_in_use_is_named(self):
+        first = Motorhead(self.redis.url)
+        first.start()
+        self.refused({"PORT": str(first.port)},
+                     f"cannot listen on 127.0.0.1:{first.port} (MOTORHEAD_HOST "
+                     "and PORT): Address already in use")
+        first.close()
+
+    def test_names_and_any_case_are_taken(self):
+        server = Motorhead(self.redis.url, MOTORHEAD_HOST="localhost",
+                           MOTORHEAD_LOG_FORMAT="JSON",
+                           MOTORHEAD_LOG_LEVEL="Info")
+        server.start()
+        self.assertIn(f'listening on localhost:{server.port}', server.output())
+        self.assertTrue(server.output().startswith("{"))
+        server.close()
+
+    def test_the_configuration_reference_lists_what_the_server_checks(self):
+        script = os.path.join(os.path.dirname(__file__), "..", "..",
+                              "scripts", "config-reference")
+        checked = subprocess.run([script, "--check", MOTORHEAD],
+                                 capture_output=True, text=True)
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+
+    def test_an_unknown_variable_is_named_with_the_closest_setting(self):
+        server = Motorhead(self.redis.url, MOTORHEAD_MAX_WINDOW="3")
+        server.start()
+        self.assertIn("WARN main: unknown variable MOTORHEAD_MAX_WINDOW is "
+                      "ignored (did you mean MOTORHEAD_MAX_WINDOW_SIZE?)",
+                      server.output())
+        server.close()
+
+
+class VersionTest(TestCase):
+    """One version: --version, the log, /healthz and /metrics say the one
+    the OpenAPI document and CMake give."""
+
+    def test_every_place_says_the_same_version(self):
+        with open(OPENAPI) as spec:
+            documented = re.search(r"^  version: (\S+)$", spec.read(),
+                                   re.M).group(1)
+        printed = subprocess.run([MOTORHEAD, "--version"], capture_output=True,
+                                 text=True, check=True).stdout.strip()
+        match = re.fullmatch(
+            r"motorhead (\S+) \(commit ([0-9a-f]{12}|unknown)\)", printed)
+        self.assertIsNotNone(match, printed)
+        self.assertEqual(match.group(1), documented)
+
+        redis = RedisServer(durable=False)
+        redis.start()
+        server = Motorhead(redis.url)
+        server.start()
+        self.assertIn(f"INFO main: {printed} listening on", server.output())
+        status, body, headers = server.request("GET", "/healthz")
+        self.assertEqual(body, {"status": "Ok", "version": documented})
+        self.assertNotIn(documented, headers.get("Server", ""))
+
+        families = server.metrics()
+        self.assertEqual(value(families, "motorhead_build_info",
+                               version=documented, commit=match.group(2)), 1)
+        self.assertGreater(value(families, "process_resident_memory_bytes"),
+                           1 << 20)
+        self.assertGreater(value(families, "process_cpu_seconds_total"), 0)
+        self.assertGreater(value(families, "process_open_fds"), 3)
+        self.assertGreaterEqual(value(families, "process_max_fds"),
+                                value(families, "process_open_fds"))
+        self.assertLess(abs(value(families, "process_start_time_seconds")
+                            - time.time()), 120)
+        server.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
