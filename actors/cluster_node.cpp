@@ -138,7 +138,7 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
         fetch, std::move(scope));
     }),
     local_only(self, [=](list_atom, session_page& page)
-                       -> caf::result<std::vector<std::string>> {
+                       -> caf::result<session_listing> {
       return self->delegate(self->state.registry, list_atom::value,
                             std::move(page));
     }),

@@ -353,7 +353,7 @@ persistence_actor::behavior_type persistence(persistence_pointer self,
       return rp;
     },
     [=](list_atom, const session_page& page) {
-      auto rp = self->make_response_promise<std::vector<std::string>>();
+      auto rp = self->make_response_promise<session_listing>();
       auto layout = std::make_shared<store::key_layout>();
       bool original = self->state.original.has_value();
       enqueue_read(self,

@@ -78,6 +78,8 @@ void add_protocol_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<erase_request>("erase_request");
   cfg.add_message_type<session_snapshot>("session_snapshot");
   cfg.add_message_type<session_page>("session_page");
+  cfg.add_message_type<list_position>("list_position");
+  cfg.add_message_type<session_listing>("session_listing");
   cfg.add_message_type<fold_job>("fold_job");
   cfg.add_message_type<fold_result>("fold_result");
   cfg.add_message_type<http_result>("http_result");

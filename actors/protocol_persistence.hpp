@@ -51,7 +51,7 @@ using persistence_actor = caf::typed_actor<
   // behind every deletion before it (leaving nothing), so that the answer
   // carries the writes' guarantee (with WAIT, the replicas have them all).
   caf::replies_to<forget_atom, std::string>::with<ok_atom>,
-  caf::replies_to<list_atom, session_page>::with<std::vector<std::string>>,
+  caf::replies_to<list_atom, session_page>::with<session_listing>,
   caf::replies_to<ping_atom>::with<ok_atom>,
   // Long-term memory: every message and vector of a session; vectors to
   // store (and whether the session has none left to embed); the first n

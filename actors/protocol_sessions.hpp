@@ -75,7 +75,7 @@ using router_actor = caf::typed_actor<
                   access_scope>::with<search_candidates>,
   caf::replies_to<fetch_atom, std::vector<ranked_message>,
                   access_scope>::with<std::vector<retrieval_hit>>,
-  caf::replies_to<list_atom, session_page>::with<std::vector<std::string>>,
+  caf::replies_to<list_atom, session_page>::with<session_listing>,
   // Readiness: is the store reachable?
   caf::replies_to<ping_atom>::with<ok_atom>,
   // Membership, and the owner of a session ("" for none).
@@ -153,9 +153,20 @@ typename Inspector::result_type inspect(Inspector& f, memory_view& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, list_position& x) {
+  return f(caf::meta::type_name("list_position"), x.time_ms, x.id);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_page& x) {
   optional_string_field ns{x.ns};
-  return f(caf::meta::type_name("session_page"), x.page, x.size, ns);
+  return f(caf::meta::type_name("session_page"), x.page, x.size, ns,
+           x.by_cursor, x.after);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_listing& x) {
+  return f(caf::meta::type_name("session_listing"), x.ids, x.next);
 }
 
 template <class Inspector>

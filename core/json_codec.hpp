@@ -58,6 +58,8 @@ std::string encode_session_info(const std::string& id,
 /// again under "data", where Flowise and the Metal SDK read them.
 std::string encode_memory_view(const memory_view& view, bool data_envelope);
 std::string encode_session_ids(const std::vector<std::string>& ids);
+/// A cursor listing: {"sessions":[...],"next_cursor":"..." or null}.
+std::string encode_session_listing(const session_listing& listing);
 std::string encode_status_ok();
 /// GET /healthz: {"status":"Ok","version":"1.0.0"}.
 std::string encode_liveness(std::string_view version);

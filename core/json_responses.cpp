@@ -9,6 +9,7 @@
 
 #include "core/json_writer.hpp"
 #include "core/rapidjson.hpp"
+#include "core/session_id.hpp"
 #include "core/timestamp.hpp"
 
 namespace motorhead::json {
@@ -127,6 +128,20 @@ std::string encode_key_status(bool authenticated, const access_scope& scope) {
 
 std::string encode_session_ids(const std::vector<std::string>& ids) {
   return encode_string_list(ids);
+}
+
+std::string encode_session_listing(const session_listing& listing) {
+  return write_json([&](json_writer& out) {
+    out.StartObject();
+    out.Key("sessions");
+    write_string_array(out, listing.ids);
+    out.Key("next_cursor");
+    if (listing.next.id.empty())
+      out.Null();
+    else
+      write_string(out, cursor_text(listing.next));
+    out.EndObject();
+  });
 }
 
 std::string encode_cluster(const cluster_view& view) {

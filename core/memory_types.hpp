@@ -249,10 +249,29 @@ struct embedding_result {
 };
 
 /// GET /sessions paging: 1-based page and size, optional namespace.
+/// A place in the listing of sessions, which is ordered by activity time
+/// (ms since the Unix epoch), then by id.
+struct list_position {
+  int64_t time_ms = 0;
+  std::string id; // "": before the first session
+};
+
 struct session_page {
   uint32_t page = 1;
   uint32_t size = 10;
   std::optional<std::string> ns;
+  /// A cursor listing: the sessions after `after`, instead of page `page`.
+  /// It reaches every session, however many, and a session whose activity
+  /// moves it during the listing is not skipped.
+  bool by_cursor = false;
+  list_position after;
+};
+
+/// A page of session ids and where the next page starts; `next.id` is ""
+/// when this page is the last.
+struct session_listing {
+  std::vector<std::string> ids;
+  list_position next;
 };
 
 /// A request to fold old lines into a session's running summary.

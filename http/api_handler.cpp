@@ -219,10 +219,15 @@ void api_handler::serve_route(const api_request& request,
       auto page = parse_session_page(target);
       if (!page)
         return respond(error_response(400, page.error));
-      return ask_router<std::vector<std::string>>(
+      // A page is the original's plain list of ids; a cursor listing says
+      // where the next page starts.
+      bool by_cursor = page.value->by_cursor;
+      return ask_router<session_listing>(
         respond,
-        [](const std::vector<std::string>& ids) {
-          return ok_response(json::encode_session_ids(ids));
+        [by_cursor](const session_listing& listing) {
+          return ok_response(by_cursor
+                               ? json::encode_session_listing(listing)
+                               : json::encode_session_ids(listing.ids));
         },
         list_atom::value, *page.value);
     }

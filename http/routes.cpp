@@ -307,7 +307,25 @@ outcome<session_page> parse_session_page(const request_target& target) {
   auto ns = parse_namespace(target);
   if (!ns)
     return result::failure(ns.error);
-  return {session_page{*page.value, *size.value, *ns.value}, {}};
+  session_page listing;
+  listing.page = *page.value;
+  listing.size = *size.value;
+  listing.ns = std::move(*ns.value);
+  auto cursor = target.query.find("cursor");
+  if (cursor == target.query.end())
+    return {std::move(listing), {}};
+  if (target.query.count("page") > 0)
+    return result::failure("give \"page\" or \"cursor\", not both");
+  listing.by_cursor = true;
+  if (!cursor->second.empty()) { // empty: from the first session
+    auto after = parse_cursor(cursor->second);
+    if (!after)
+      return result::failure("\"cursor\" is not one this server gave: use "
+                             "the next_cursor of the previous page, or an "
+                             "empty cursor for the first");
+    listing.after = std::move(*after);
+  }
+  return {std::move(listing), {}};
 }
 
 outcome<std::optional<std::string>>

@@ -160,13 +160,14 @@ write_plan delete_commands(const std::string& session_id,
                            const erase_request& request, uint64_t epoch,
                            const key_layout& layout,
                            bool original_layout = false);
-/// A page of the sessions listed, oldest POST first. The shards of a split
-/// index are merged: each gives its first sessions up to the page's end.
-/// With `original_layout`, on a single Redis, the original Motorhead's
-/// index (scored in seconds) is merged in.
+/// A page of the sessions listed, oldest POST first, or the sessions after
+/// a cursor. The shards of a split index are merged: each gives its first
+/// sessions up to the page's end (after the cursor). With
+/// `original_layout`, on a single Redis, the original Motorhead's index
+/// (scored in seconds) is merged in.
 command_list list_commands(const session_page& page, const key_layout& layout,
                            bool original_layout = false);
-outcome<std::vector<std::string>>
+outcome<session_listing>
 decode_list(const std::vector<redis_reply>& replies, const session_page& page,
             const key_layout& layout, bool original_layout = false);
 command_list archive_commands(const std::string& session_id);

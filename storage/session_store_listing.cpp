@@ -2,6 +2,7 @@
 // and the pages and lists of sessions the indexes give.
 #include "storage/session_store.hpp"
 
+#include <cmath>
 #include <cstdlib>
 
 #include <algorithm>
@@ -65,21 +66,54 @@ bool lists_original(const key_layout& layout, bool original_layout) {
   return original_layout && layout.indexes_in_scripts;
 }
 
+// The first `n` entries of the sorted set `key`, with their scores, that
+// come after (`score`, `id`) in its order: from its first when `score` is
+// "" (all of them when `n` is 0). Members of equal score are in byte order, as Redis keeps them
+// (compared byte by byte: Lua's own comparison follows the locale).
+const std::string page_after_lua = R"lua(
+local function byte_order_le(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a <= #b
+end
+local function ties_up_to(key, score, id)
+  local skip = 0
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, score, score)) do
+    if byte_order_le(member, id) then skip = skip + 1 end
+  end
+  return skip
+end
+local function page_after(key, score, id, n)
+  if score == '' then
+    return redis.call('ZRANGE', key, 0, n > 0 and n - 1 or -1, 'WITHSCORES')
+  end
+  return redis.call('ZRANGEBYSCORE', key, score, '+inf', 'WITHSCORES',
+                    'LIMIT', ties_up_to(key, score, id), n > 0 and n or -1)
+end
+)lua";
+
+const lua_script page_after_script{page_after_lua + R"lua(
+return page_after(KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]))
+)lua"};
+
 // KEYS: this layout's index, the original's. ARGV: how many of each to
-// read, the first ones (0: all); the start and end of a session's meta key
-// around its id. Answers both, with their scores. An entry of the
-// original's index counts when its session is the original's: not in this
-// layout yet (its list is there), or moved (the meta field `original`)
-// and not listed here yet. Other entries (a session deleted, listed here
-// already, or this server's own of the same id) and ids this server
-// refuses (1..256 of [A-Za-z0-9._:@-]) are skipped, not removed: a read
-// writes nothing, and the original may be writing the entry's session
-// still. The session keys are computed here: the original's layout exists
-// only on a single Redis. An original index that is not a sorted set
-// lists nothing.
-const lua_script original_listing_script{R"lua(
+// read (0: all); the start and end of a session's meta key around its id;
+// the position to read after, as this layout's score (ms; "" from the
+// first) and id, and as the original's score (seconds). Answers both,
+// with their scores. An entry of the original's index counts when its
+// session is the original's: not in this layout yet (its list is there),
+// or moved (the meta field `original`) and not listed here yet. Other
+// entries (a session deleted, listed here already, or this server's own of
+// the same id) and ids this server refuses (1..256 of [A-Za-z0-9._:@-])
+// are skipped, not removed: a read writes nothing, and the original may be
+// writing the entry's session still. The session keys are computed here:
+// the original's layout exists only on a single Redis. An original index
+// that is not a sorted set lists nothing.
+const lua_script original_listing_script{page_after_lua + R"lua(
 local want = tonumber(ARGV[1])
-local ours = redis.call('ZRANGE', KEYS[1], 0, want - 1, 'WITHSCORES')
+local ours = page_after(KEYS[1], ARGV[4], ARGV[5], want)
 local theirs = {}
 local function accepted(id)
   return #id >= 1 and #id <= 256 and not string.find(id, '[^%w%._:@%-]')
@@ -93,9 +127,15 @@ local function counts(id)
   return redis.call('TYPE', 'session:' .. id).ok == 'list'
 end
 if redis.call('TYPE', KEYS[2]).ok == 'zset' then
-  local from, step = 0, want > 0 and want or 1000
+  local min, from = '-inf', 0
+  if ARGV[4] ~= '' then
+    min = ARGV[6]
+    from = ties_up_to(KEYS[2], min, ARGV[5])
+  end
+  local step = want > 0 and want or 1000
   repeat
-    local listed = redis.call('ZRANGE', KEYS[2], from, from + step - 1, 'WITHSCORES')
+    local listed = redis.call('ZRANGEBYSCORE', KEYS[2], min, '+inf',
+                              'WITHSCORES', 'LIMIT', from, step)
     for i = 1, #listed, 2 do
       local id = listed[i]
       if (want == 0 or #theirs < 2 * want) and accepted(id) and counts(id) then
@@ -109,9 +149,23 @@ end
 return {ours, theirs}
 )lua"};
 
-/// The original listing script's call: `want` of each index (0: all).
+/// `after`'s score as ZRANGEBYSCORE reads it ("" from the first), in ms or
+/// in the original's seconds.
+std::string score_after(const list_position& after, bool in_seconds) {
+  if (after.id.empty())
+    return {};
+  if (!in_seconds)
+    return std::to_string(after.time_ms);
+  // Exact in decimal: a double of ms / 1000 may round across a score.
+  auto fraction = std::to_string(1000 + after.time_ms % 1000).substr(1);
+  return std::to_string(after.time_ms / 1000) + "." + fraction;
+}
+
+/// The original listing script's call: `want` of each index (0: all)
+/// after `after`.
 redis_command original_listing(const std::optional<std::string>& ns,
-                               std::size_t want) {
+                               std::size_t want,
+                               const list_position& after = {}) {
   // A session's meta key is the start, its id, the end.
   static const std::string marker = "\x01";
   static const std::string sample = meta_key(marker);
@@ -119,7 +173,17 @@ redis_command original_listing(const std::optional<std::string>& ns,
   return original_listing_script.call(
     {index_key(ns), original_index_key(ns)},
     {std::to_string(want), sample.substr(0, split),
-     sample.substr(split + marker.size())});
+     sample.substr(split + marker.size()), score_after(after, false),
+     after.id, score_after(after, true)});
+}
+
+/// The first `want` sessions of one index after `after`, with scores.
+redis_command index_after(const std::string& key, std::size_t want,
+                          const list_position& after) {
+  if (after.id.empty())
+    return {"ZRANGE", key, "0", std::to_string(want - 1), "WITHSCORES"};
+  return page_after_script.call(
+    {key}, {score_after(after, false), after.id, std::to_string(want)});
 }
 
 using scored_ids = std::vector<std::pair<double, std::string>>;
@@ -145,58 +209,64 @@ outcome<scored_ids> decode_original_listing(const redis_reply& reply) {
   return {std::move(listed), {}};
 }
 
-/// The ids of `listed` (sorted) from `first`, at most `count`.
-std::vector<std::string> page_of(scored_ids listed, std::size_t first,
-                                 std::size_t count) {
+/// The sessions of `listed` (sorted) from `first`, at most `count`, and
+/// where a listing goes on when there may be more.
+session_listing page_of(scored_ids listed, std::size_t first,
+                        std::size_t count) {
   std::sort(listed.begin(), listed.end());
-  std::vector<std::string> ids;
+  session_listing page;
   for (auto i = first; i < listed.size() && i < first + count; ++i)
-    ids.push_back(std::move(listed[i].second));
-  return ids;
+    page.ids.push_back(listed[i].second);
+  if (page.ids.size() == count && count > 0) {
+    const auto& last = listed[first + count - 1];
+    page.next = {static_cast<int64_t>(std::llround(last.first)), last.second};
+  }
+  return page;
 }
 
 } // namespace
 
 command_list list_commands(const session_page& page, const key_layout& layout,
                            bool original_layout) {
-  auto first = static_cast<uint64_t>(page.page - 1) * page.size;
-  auto last = first + page.size - 1;
+  // A page reads each index from its first session to the page's end; a
+  // cursor, the page's size after the cursor.
+  auto first = page.by_cursor
+                 ? 0
+                 : static_cast<uint64_t>(page.page - 1) * page.size;
+  auto want = first + page.size;
+  const auto& after = page.after;
   if (lists_original(layout, original_layout))
-    return {original_listing(page.ns, last + 1)};
+    return {original_listing(page.ns, want, after)};
   if (page.ns || layout.index_shards == 1)
-    return {{"ZRANGE", index_key(page.ns), std::to_string(first),
-             std::to_string(last)}};
+    return {index_after(index_key(page.ns), want, after)};
   // Each shard's first sessions up to the page's end, merged.
   command_list commands;
   for (unsigned shard = 0; shard < layout.index_shards; ++shard)
-    commands.push_back({"ZRANGE", shard_key(session_list_name, shard, layout),
-                        "0", std::to_string(last), "WITHSCORES"});
+    commands.push_back(index_after(shard_key(session_list_name, shard, layout),
+                                   want, after));
   return commands;
 }
 
-outcome<std::vector<std::string>>
+outcome<session_listing>
 decode_list(const std::vector<redis_reply>& replies, const session_page& page,
             const key_layout& layout, bool original_layout) {
-  using result = outcome<std::vector<std::string>>;
-  auto first = static_cast<std::size_t>(page.page - 1) * page.size;
-  if (lists_original(layout, original_layout)) {
-    auto listed = decode_original_listing(replies.at(0));
-    if (!listed)
-      return result::failure(listed.error);
-    return {page_of(std::move(*listed.value), first, page.size), {}};
-  }
-  if (auto err = first_error(replies); !err.empty())
-    return result::failure(err);
-  std::vector<std::string> ids;
-  if (page.ns || layout.index_shards == 1) {
-    for (const auto& element : replies.at(0).elements)
-      ids.push_back(element.text);
-    return {std::move(ids), {}};
-  }
-  // Merged in the order of a single index (score, then id).
+  using result = outcome<session_listing>;
+  auto first = page.by_cursor
+                 ? 0
+                 : static_cast<std::size_t>(page.page - 1) * page.size;
   scored_ids listed;
-  for (const auto& reply : replies)
-    add_scored(reply, 1.0, listed);
+  if (lists_original(layout, original_layout)) {
+    auto both = decode_original_listing(replies.at(0));
+    if (!both)
+      return result::failure(both.error);
+    listed = std::move(*both.value);
+  } else if (auto err = first_error(replies); !err.empty()) {
+    return result::failure(err);
+  } else {
+    // Merged in the order of a single index (score, then id).
+    for (const auto& reply : replies)
+      add_scored(reply, 1.0, listed);
+  }
   return {page_of(std::move(listed), first, page.size), {}};
 }
 
@@ -237,7 +307,7 @@ decode_namespace_sessions(const std::vector<redis_reply>& replies,
     add_scored(replies.at(0), 1.0, listed);
   }
   auto count = listed.size();
-  return {page_of(std::move(listed), 0, count), {}};
+  return {page_of(std::move(listed), 0, count).ids, {}};
 }
 
 command_list untouched_sessions_commands(int64_t cutoff_ms, std::size_t limit,

@@ -195,11 +195,11 @@ fake_store_actor::behavior_type fake_store(fake_store_pointer self) {
         return ok_atom::value;
       });
     },
-    [=](list_atom, session_page&) -> caf::result<std::vector<std::string>> {
-      std::vector<std::string> ids;
+    [=](list_atom, session_page&) -> caf::result<session_listing> {
+      session_listing listing;
       for (auto& entry : self->state.sessions)
-        ids.push_back(entry.first);
-      return ids;
+        listing.ids.push_back(entry.first);
+      return listing;
     },
     [=](ping_atom) {
       return serve<ok_atom>(self, false, [] { return ok_atom::value; });

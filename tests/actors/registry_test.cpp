@@ -309,10 +309,10 @@ CAF_TEST(a search step without a time limit asks every session) {
 
 CAF_TEST(list and ping go to the store) {
   CAF_REQUIRE(post("a", numbered_messages(1, 1)));
-  auto ids = ask<std::vector<std::string>>(registry, list_atom::value,
-                                           session_page{});
-  CAF_REQUIRE(ids);
-  CAF_CHECK_EQUAL(*ids, (std::vector<std::string>{"a"}));
+  auto listing = ask<session_listing>(registry, list_atom::value,
+                                      session_page{});
+  CAF_REQUIRE(listing);
+  CAF_CHECK_EQUAL(listing->ids, (std::vector<std::string>{"a"}));
   CAF_CHECK(ask<ok_atom>(registry, ping_atom::value));
   store_state().down = true;
   CAF_CHECK(!ask<ok_atom>(registry, ping_atom::value));

@@ -12,6 +12,7 @@ import threading
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import datetime
@@ -179,6 +180,64 @@ class OriginalApiTest(ServerTestCase):
         _, everything, _ = self.server.request("GET", "/sessions?size=100&page=1")
         self.assertTrue(set(sessions) <= set(everything) or len(everything) == 100)
 
+    def cursor_walk(self, query, size=100):
+        """Every session a cursor listing gives, page by page."""
+        listed, cursor, pages = [], "", 0
+        while cursor is not None:
+            status, body, _ = self.server.request(
+                "GET", f"/sessions?{query}&size={size}&cursor="
+                + urllib.parse.quote(cursor, safe=""))
+            self.assertEqual(status, 200, body)
+            listed += body["sessions"]
+            cursor = body["next_cursor"]
+            pages += 1
+        return listed, pages
+
+    def test_a_cursor_lists_past_ten_thousand_sessions(self):
+        ns = "many-" + uuid.uuid4().hex[:8]
+        # The index as POSTs leave it, written directly: 10,050 sessions,
+        # seven to each millisecond, so pages end inside runs of ties.
+        ids = [f"{ns}-{i:05d}" for i in range(10_050)]
+        key = f"motorhead:namespace:{{{ns}}}:sessions"
+        for start in range(0, len(ids), 1000):
+            self.redis.command("ZADD", key, *(
+                part for i, session in enumerate(ids[start:start + 1000],
+                                                 start)
+                for part in (1_800_000_000_000 + i // 7, session)))
+        listed, pages = self.cursor_walk(f"namespace={ns}")
+        self.assertEqual(listed, ids)
+        self.assertEqual(pages, 101)  # the last one empty
+        status, body, _ = self.server.request(
+            "GET", f"/sessions?namespace={ns}&size=100&page=101")
+        self.assertEqual(status, 400, body)
+        self.redis.command("DEL", key)
+
+    def test_a_cursor_skips_no_session_that_moves(self):
+        ns = "moving-" + uuid.uuid4().hex[:8]
+        sessions = [new_session() for _ in range(6)]
+        for session in sessions:
+            self.server.post_memory(session, [turn(0)], namespace=ns)
+        _, first, _ = self.server.request(
+            "GET", f"/sessions?namespace={ns}&size=2&cursor=")
+        self.assertEqual(first["sessions"], sessions[:2])
+        # The first listed moves to the end: a page listing would now skip
+        # sessions[2]; the cursor goes on from where it was.
+        self.server.post_memory(sessions[0], [turn(1)], namespace=ns)
+        rest, cursor = [], first["next_cursor"]
+        while cursor:
+            _, page, _ = self.server.request(
+                "GET", f"/sessions?namespace={ns}&size=2&cursor="
+                + urllib.parse.quote(cursor, safe=""))
+            rest += page["sessions"]
+            cursor = page["next_cursor"]
+        self.assertEqual(rest, sessions[2:] + sessions[:1])
+
+    def test_a_bad_cursor_is_refused(self):
+        for query in ("cursor=nonsense", "cursor=1%3Aa%20b", "cursor=&page=2"):
+            status, body, _ = self.server.request("GET", f"/sessions?{query}")
+            self.assertEqual(status, 400, (query, body))
+            self.assertIn("cursor", body["error"])
+
     def test_namespaces_separate_listings(self):
         a, b = "ns-a-" + uuid.uuid4().hex[:6], "ns-b-" + uuid.uuid4().hex[:6]
         sa, sb = new_session(), new_session()
@@ -188,8 +247,9 @@ class OriginalApiTest(ServerTestCase):
         self.assertEqual(self.server.request("GET", f"/sessions?namespace={b}")[1], [sb])
 
     def test_health_routes(self):
-        self.assertEqual(self.server.request("GET", "/healthz")[:2],
-                         (200, {"status": "Ok"}))
+        status, body, _ = self.server.request("GET", "/healthz")
+        self.assertEqual((status, body["status"]), (200, "Ok"))
+        self.assertRegex(body["version"], r"^\d+\.\d+\.\d+$")
         self.assertEqual(self.server.request("GET", "/readyz")[:2],
                          (200, {"status": "Ok"}))
 

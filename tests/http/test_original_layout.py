@@ -5,6 +5,7 @@ keys; MOTORHEAD_ORIGINAL_LAYOUT=false leaves the original's keys alone."""
 
 import threading
 import unittest
+import urllib.parse
 import uuid
 
 from harness import Motorhead, RedisServer, TestCase
@@ -173,6 +174,31 @@ class OriginalLayoutTest(TestCase):
             "GET", f"/sessions?namespace=team&size=2&page={page}")[1]
             for page in (1, 2, 3)]
         self.assertEqual(pages, [[late] + mine[:1], mine[1:] + [early], []])
+
+    def test_a_cursor_walks_both_layouts_through_ties(self):
+        # Three of the original's sessions in one second, a refused id.
+        originals = [f"o{i}-{uuid.uuid4().hex[:6]}" for i in range(4)]
+        originals.sort()
+        for i, session in enumerate(originals):
+            self.original.post(session, chat(1), namespace="team",
+                               at=1_700_000_000 + (i == 3))
+        self.redis.command("ZADD", "sessions:team", 1_700_000_000, "bad id/é")
+        self.server.start()
+        mine = [new_session(), new_session(), new_session()]
+        for session in mine:
+            self.assertEqual(self.server.post_memory(
+                session, [{"role": "Human", "content": "x"}],
+                namespace="team")[0], 200)
+        listed, cursor = [], ""
+        while cursor is not None:
+            status, page, _ = self.server.request(
+                "GET", "/sessions?namespace=team&size=2&cursor="
+                + urllib.parse.quote(cursor, safe=""))
+            self.assertEqual(status, 200, page)
+            self.assertLessEqual(len(page["sessions"]), 2)
+            listed += page["sessions"]
+            cursor = page["next_cursor"]
+        self.assertEqual(listed, originals + mine)
 
     def test_refused_ids_leave_no_gap_in_the_pages(self):
         for i, bad in enumerate(("a b", "c+d", "e=f")):

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/session_id.hpp"
 #include "http/static_assets.hpp"
 
 using namespace motorhead;
@@ -130,6 +131,26 @@ TEST(SessionPage, DefaultsAndBounds) {
   EXPECT_EQ(custom.value->ns, "team");
   for (auto bad : {"page=0", "page=101", "size=0", "size=101", "page=x",
                    "size=1.5", "page=-1", "namespace=a{b}", "namespace="})
+    EXPECT_FALSE(parse_session_page(
+      *parse_target(std::string{"/sessions?"} + bad).value))
+      << bad;
+}
+
+TEST(Routes, SessionListingsTakeACursor) {
+  auto first = parse_session_page(*parse_target("/sessions?cursor=&size=50").value);
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first.value->by_cursor);
+  EXPECT_TRUE(first.value->after.id.empty());
+  EXPECT_EQ(first.value->size, 50u);
+  auto next = parse_session_page(
+    *parse_target("/sessions?cursor=1796530062271%3Achat-42&namespace=team")
+       .value);
+  ASSERT_TRUE(next) << next.error;
+  EXPECT_EQ(next.value->after.time_ms, 1796530062271);
+  EXPECT_EQ(next.value->after.id, "chat-42");
+  EXPECT_EQ(cursor_text(next.value->after), "1796530062271:chat-42");
+  for (auto bad : {"cursor=x", "cursor=12", "cursor=:a", "cursor=-1:a",
+                   "cursor=1:a%7Bb%7D", "cursor=1:", "cursor=&page=2"})
     EXPECT_FALSE(parse_session_page(
       *parse_target(std::string{"/sessions?"} + bad).value))
       << bad;

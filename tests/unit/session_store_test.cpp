@@ -188,17 +188,28 @@ TEST(SessionStore, UntouchedSessionsAreReadFromEveryShard) {
   EXPECT_EQ(sharded_reads[3][1], "motorhead:sessions:{3}");
 }
 
+session_page page_of(uint32_t number, uint32_t size,
+                     std::optional<std::string> ns = std::nullopt) {
+  session_page page;
+  page.page = number;
+  page.size = size;
+  page.ns = std::move(ns);
+  return page;
+}
+
 TEST(SessionStore, ListPagesAreOneBased) {
-  auto commands = store::list_commands({3, 10, std::nullopt}, single);
-  EXPECT_EQ(commands[0],
-            (redis_command{"ZRANGE", "motorhead:sessions", "20", "29"}));
-  EXPECT_EQ(store::list_commands({3, 10, "team"}, sharded)[0],
+  // An index gives its first sessions up to the page's end, with their
+  // scores: the last one's is where a cursor listing would go on.
+  auto commands = store::list_commands(page_of(3, 10), single);
+  EXPECT_EQ(commands[0], (redis_command{"ZRANGE", "motorhead:sessions", "0",
+                                        "29", "WITHSCORES"}));
+  EXPECT_EQ(store::list_commands(page_of(3, 10, "team"), sharded)[0],
             (redis_command{"ZRANGE", "motorhead:namespace:{team}:sessions",
-                           "20", "29"}));
+                           "0", "29", "WITHSCORES"}));
 }
 
 TEST(SessionStore, AShardedListMergesTheShardsInOrderOfLastPost) {
-  session_page page{2, 2, std::nullopt};
+  auto page = page_of(2, 2);
   auto commands = store::list_commands(page, sharded);
   ASSERT_EQ(commands.size(), sharded.index_shards);
   EXPECT_EQ(commands[0], (redis_command{"ZRANGE", "motorhead:sessions:{0}",
@@ -213,10 +224,30 @@ TEST(SessionStore, AShardedListMergesTheShardsInOrderOfLastPost) {
   replies[0] = shard({"a", "10", "d", "40", "f", "60"});
   replies[5] = shard({"b", "20", "c", "30"});
   replies[9] = shard({"e", "30"});
-  auto ids = store::decode_list(replies, page, sharded);
-  ASSERT_TRUE(ids) << ids.error;
+  auto listing = store::decode_list(replies, page, sharded);
+  ASSERT_TRUE(listing) << listing.error;
   // a 10, b 20, c 30, e 30, d 40, f 60: the second page of two.
-  EXPECT_EQ(*ids.value, (std::vector<std::string>{"c", "e"}));
+  EXPECT_EQ(listing.value->ids, (std::vector<std::string>{"c", "e"}));
+  EXPECT_EQ(listing.value->next.time_ms, 30);
+  EXPECT_EQ(listing.value->next.id, "e");
+
+  // The cursor's page: each shard's two after (30, "e"), merged.
+  page.by_cursor = true;
+  page.after = listing.value->next;
+  auto after = store::list_commands(page, sharded);
+  ASSERT_EQ(after.size(), sharded.index_shards);
+  EXPECT_EQ(after[0][0], "EVALSHA");
+  EXPECT_EQ(std::vector<std::string>(after[0].end() - 3, after[0].end()),
+            (std::vector<std::string>{"30", "e", "2"}));
+  std::vector<redis_reply> rest(sharded.index_shards, shard({}));
+  rest[0] = shard({"d", "40", "f", "60"});
+  auto next = store::decode_list(rest, page, sharded);
+  ASSERT_TRUE(next) << next.error;
+  EXPECT_EQ(next.value->ids, (std::vector<std::string>{"d", "f"}));
+  rest[0] = shard({"d", "40"});
+  auto last = store::decode_list(rest, page, sharded);
+  EXPECT_EQ(last.value->ids, (std::vector<std::string>{"d"}));
+  EXPECT_TRUE(last.value->next.id.empty()); // fewer than a page: the end
 }
 
 TEST(SessionStore, DecodesALoadedSession) {
