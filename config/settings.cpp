@@ -19,8 +19,9 @@ struct option_spec {
   const char* default_text; // shown in --help; nullptr when there is none
   const char* meaning;
   option_value value;
-  /// The value may hold a password or a key: an error does not repeat it.
-  bool secret = false;
+  /// For a value that holds a password or a key: what an error, the log
+  /// and GET /settings show of it instead.
+  std::string (*mask)(const std::string&) = nullptr;
 };
 
 /// A setting whose text needs more than a kind's check (a list, a URL
@@ -121,6 +122,34 @@ std::string apply_cluster_peers(const std::string& text, settings& cfg) {
   return {};
 }
 
+std::string mask_all(const std::string&) { return "(hidden)"; }
+
+/// The URLs with each password replaced: redis://:(hidden)@host:6379.
+std::string mask_passwords(const std::string& urls) {
+  std::string shown;
+  std::size_t start = 0;
+  while (start <= urls.size()) {
+    auto comma = std::min(urls.find(',', start), urls.size());
+    auto url = urls.substr(start, comma - start);
+    auto scheme = url.find("://");
+    auto at = url.find('@');
+    if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
+      auto user_end = url.find(':', scheme + 3);
+      auto keep = user_end != std::string::npos && user_end < at ? user_end
+                                                                 : scheme + 2;
+      url = url.substr(0, keep + 1) + "(hidden)" + url.substr(at);
+    }
+    shown += (start > 0 ? "," : "") + url;
+    start = comma + 1;
+  }
+  return shown;
+}
+
+std::string mask_keys(const std::string& keys) {
+  auto count = split_list(keys).size();
+  return std::to_string(count) + (count == 1 ? " key" : " keys") + " (hidden)";
+}
+
 /// An origin is what a browser sends: scheme://host[:port], no path.
 std::string apply_cors_origins(const std::string& text, settings& cfg) {
   cfg.cors_origins = split_list(text);
@@ -148,7 +177,7 @@ const std::vector<option_spec>& option_specs() {
      "sentinels and every node too)",
      parsed_option(apply_redis_url,
                    "redis:// or rediss:// URLs, comma-separated"),
-     true},
+     mask_passwords},
     {"MOTORHEAD_REDIS_TLS_CA", nullptr,
      "PEM file of the CAs that sign the Redis servers' certificates "
      "(default: the system's)",
@@ -209,13 +238,13 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_EMBEDDING_BATCH", "100", "messages embedded per provider call",
      number_option(field(&settings::embedding_batch), 1, 2048)},
     {"OPENAI_API_KEY", nullptr, "key for the OpenAI-compatible provider",
-     text_option(field(&settings::openai_api_key)), true},
+     text_option(field(&settings::openai_api_key)), mask_all},
     {"OPENAI_API_BASE", default_openai_api_base,
      "any OpenAI-compatible endpoint (vLLM, Ollama, LiteLLM...); setting it "
      "alone, without a key, enables the provider too",
      url_option(field(&settings::openai_api_base))},
     {"AZURE_API_KEY", nullptr, "Azure OpenAI key",
-     text_option(field(&settings::azure_api_key)), true},
+     text_option(field(&settings::azure_api_key)), mask_all},
     {"AZURE_API_BASE", nullptr, "Azure OpenAI resource URL",
      url_option(field(&settings::azure_api_base))},
     {"AZURE_DEPLOYMENT_ID", nullptr, "Azure chat deployment",
@@ -365,7 +394,7 @@ const std::vector<option_spec>& option_specs() {
      "before the route); key:ns1|ns2 scopes a key to those namespaces",
      parsed_option(apply_api_keys,
                    "key or key:namespace|namespace items, comma-separated"),
-     true},
+     mask_keys},
     {"MOTORHEAD_CORS_ORIGINS", nullptr,
      "comma-separated origins browser pages may call the API from, or *; "
      "unset: no CORS headers",
@@ -477,6 +506,14 @@ std::vector<std::string> unused_settings(const settings& cfg) {
   return warnings;
 }
 
+/// What GET /settings shows of a setting: its value with secrets masked,
+/// or its default.
+shown_setting shown_setting_of(const option_spec& spec, const char* text) {
+  if (text == nullptr)
+    return {spec.name, spec.default_text ? spec.default_text : "", false};
+  return {spec.name, spec.mask ? spec.mask(text) : text, true};
+}
+
 } // namespace
 
 redis_options redis_options_of(const settings& cfg) {
@@ -495,12 +532,13 @@ settings_result load_settings(const env_lookup& lookup) {
   result.value.tokenizer_dir = MOTORHEAD_DEFAULT_TOKENIZER_DIR;
   for (const auto& spec : option_specs()) {
     const char* text = lookup(spec.name);
+    result.value.shown.push_back(shown_setting_of(spec, text));
     if (text == nullptr)
       continue;
     if (auto err = spec.value.apply(text, result.value); !err.empty())
       result.errors.push_back(std::string{"invalid "} + spec.name
-                              + (spec.secret ? std::string{}
-                                             : "=\"" + std::string{text} + "\"")
+                              + (spec.mask ? std::string{}
+                                           : "=\"" + std::string{text} + "\"")
                               + ": " + err);
   }
   if (result.errors.empty()

@@ -101,6 +101,9 @@ struct settings {
   log_format log_output = log_format::text;
   log_level log_client_errors = log_level::info; // answers 4xx
 
+  /// Every variable, in --help's order, as GET /settings shows it.
+  std::vector<shown_setting> shown;
+
   bool cluster_tls() const { return !cluster_tls_cert.empty(); }
 };
 

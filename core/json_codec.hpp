@@ -58,6 +58,9 @@ std::string encode_session_info(const std::string& id,
 /// again under "data", where Flowise and the Metal SDK read them.
 std::string encode_memory_view(const memory_view& view, bool data_envelope);
 std::string encode_session_ids(const std::vector<std::string>& ids);
+/// GET /settings: {"version","commit","settings":[{"name","value","set"}]}.
+std::string encode_settings(std::string_view version, std::string_view commit,
+                            const std::vector<shown_setting>& settings);
 /// A cursor listing: {"sessions":[...],"next_cursor":"..." or null}.
 std::string encode_session_listing(const session_listing& listing);
 std::string encode_status_ok();

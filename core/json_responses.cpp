@@ -130,6 +130,31 @@ std::string encode_session_ids(const std::vector<std::string>& ids) {
   return encode_string_list(ids);
 }
 
+std::string encode_settings(std::string_view version, std::string_view commit,
+                            const std::vector<shown_setting>& settings) {
+  return write_json([&](json_writer& out) {
+    out.StartObject();
+    out.Key("version");
+    write_string(out, version);
+    out.Key("commit");
+    write_string(out, commit);
+    out.Key("settings");
+    out.StartArray();
+    for (const auto& setting : settings) {
+      out.StartObject();
+      out.Key("name");
+      write_string(out, setting.name);
+      out.Key("value");
+      write_string(out, setting.value);
+      out.Key("set");
+      out.Bool(setting.set);
+      out.EndObject();
+    }
+    out.EndArray();
+    out.EndObject();
+  });
+}
+
 std::string encode_session_listing(const session_listing& listing) {
   return write_json([&](json_writer& out) {
     out.StartObject();

@@ -256,6 +256,13 @@ struct list_position {
   std::string id; // "": before the first session
 };
 
+/// A setting as GET /settings shows it: passwords and keys masked.
+struct shown_setting {
+  std::string name;
+  std::string value; // the default when not set
+  bool set = false;  // in the environment
+};
+
 struct session_page {
   uint32_t page = 1;
   uint32_t size = 10;

@@ -86,7 +86,9 @@ api_handler::api_handler(caf::actor_system& system, router_actor router,
     filter_max_metadata_(cfg.filter_max_metadata),
     request_timeout_(cfg.request_timeout),
     data_envelope_(cfg.data_envelope),
-    cors_(cfg.cors_origins) {
+    cors_(cfg.cors_origins),
+    settings_body_(json::encode_settings(build_version, build_commit,
+                                         cfg.shown)) {
 }
 
 api_handler::~api_handler() {
@@ -171,7 +173,8 @@ std::string scope_error(route_kind route, std::string_view method,
                         const access_scope& scope) {
   if (!scope.restricted)
     return {};
-  if (route == route_kind::metrics || route == route_kind::cluster)
+  if (route == route_kind::metrics || route == route_kind::cluster
+      || route == route_kind::settings)
     return "this API key is scoped to namespaces; "
            + std::string{route_template(route)} + " needs a key without a scope";
   bool names_one = route == route_kind::sessions
@@ -205,6 +208,8 @@ void api_handler::serve_route(const api_request& request,
       return respond(ok_response(json::encode_liveness(build_version)));
     case route_kind::metrics:
       return respond(metrics_response());
+    case route_kind::settings:
+      return respond(ok_response(settings_body_));
     case route_kind::keys_current:
       return respond(
         ok_response(json::encode_key_status(!api_keys_.empty(), scope)));

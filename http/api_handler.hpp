@@ -98,6 +98,7 @@ private:
   std::chrono::milliseconds request_timeout_;
   bool data_envelope_;
   cors_policy cors_;
+  std::string settings_body_; // GET /settings: fixed from the start
 };
 
 } // namespace motorhead::http

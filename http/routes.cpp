@@ -177,6 +177,8 @@ route_match match_route(const std::string& path) {
     return route_to(route_kind::cluster);
   if (path == "/metrics")
     return route_to(route_kind::metrics);
+  if (path == "/settings")
+    return route_to(route_kind::settings);
   if (path == "/keys/current")
     return route_to(route_kind::keys_current);
   if (path == "/openapi.json")
@@ -232,6 +234,8 @@ std::string_view route_template(route_kind kind) {
       return "/namespaces/{ns}";
     case route_kind::metrics:
       return "/metrics";
+    case route_kind::settings:
+      return "/settings";
     case route_kind::keys_current:
       return "/keys/current";
     case route_kind::openapi:

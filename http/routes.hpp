@@ -23,6 +23,7 @@ enum class route_kind {
   namespace_retrieval, // POST /namespaces/{ns}/retrieval
   namespace_root, // DELETE /namespaces/{ns}
   metrics,       // GET /metrics
+  settings,      // GET /settings
   keys_current,  // GET /keys/current (the Metal API's key check)
   openapi,       // GET /openapi.json
   admin_ui,      // GET /ui, /ui/{file}

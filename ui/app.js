@@ -1,9 +1,10 @@
 // The admin page: browses sessions, reads one (its window and its
 // metadata, which it can merge into), searches it or its whole namespace,
-// deletes it or its whole namespace, and shows the cluster and the main
-// metrics. It calls the server's own API, so
-// it sees exactly what clients see. Everything a session holds is user
-// data: it is only ever put into the page as text, never as HTML.
+// deletes it or its whole namespace, and shows the server: its release,
+// whether Redis answers, its settings, the cluster and the main metrics
+// with their rates. It calls the server's own API, so it sees exactly what
+// clients see. Everything a session holds is user data: it is only ever
+// put into the page as text, never as HTML.
 "use strict";
 
 // The API lives where the page does: "/ui" under "/", "/motorhead" or
@@ -11,28 +12,38 @@
 const apiBase = location.pathname.replace(/\/ui(\/.*)?$/, "");
 const keyStorage = "motorhead-admin-key";
 
+// [series, label, which samples count]: counters get a rate, gauges not.
+const everySample = () => true;
 const shownMetrics = [
-  ["motorhead_sessions_live", "live sessions"],
-  ["motorhead_http_requests_total", "HTTP requests"],
-  ["motorhead_http_connections", "open connections"],
-  ["motorhead_session_loads_total", "session loads"],
-  ["motorhead_session_idle_stops_total", "idle stops"],
-  ["motorhead_sessions_expired_total", "sessions expired"],
-  ["motorhead_folds_queued", "folds queued"],
-  ["motorhead_folds_in_flight", "folds in flight"],
-  ["motorhead_folds_done_total", "folds done"],
-  ["motorhead_folds_failed_total", "folds failed"],
-  ["motorhead_provider_calls_total", "provider calls"],
-  ["motorhead_provider_tokens_total", "provider tokens"],
-  ["motorhead_redis_round_trips_total", "Redis round trips"],
-  ["motorhead_redis_errors_total", "Redis errors"],
-  ["motorhead_cluster_members", "cluster members"],
-  ["motorhead_forwarded_requests_total", "forwarded requests"],
+  ["motorhead_http_requests_total", "HTTP requests", everySample],
+  ["motorhead_http_requests_total", "client errors (4xx)",
+   (labels) => labels.status?.startsWith("4")],
+  ["motorhead_http_requests_total", "server errors (5xx)",
+   (labels) => labels.status?.startsWith("5")],
+  ["motorhead_http_connections", "open connections", everySample],
+  // Sessions read but never written, and deleted ones, keep an actor
+  // until they idle: this counts actors, not stored sessions.
+  ["motorhead_sessions_live", "session actors", everySample],
+  ["motorhead_session_loads_total", "session loads", everySample],
+  ["motorhead_folds_queued", "folds queued", everySample],
+  ["motorhead_folds_done_total", "folds done", everySample],
+  ["motorhead_folds_failed_total", "folds failed", everySample],
+  ["motorhead_provider_calls_total", "provider calls", everySample],
+  ["motorhead_redis_round_trips_total", "Redis round trips", everySample],
+  ["motorhead_redis_errors_total", "Redis errors", everySample],
+  ["motorhead_forwarded_requests_total", "forwarded requests", everySample],
+  ["process_cpu_seconds_total", "CPU seconds", everySample],
+  ["process_resident_memory_bytes", "memory (MiB)", everySample],
 ];
+const serverRefreshMs = 10000;
 
 // `listing` numbers the session listings: an answer that a later listing
-// overtook is not shown.
-const state = { page: 1, session: null, listing: 0 };
+// overtook is not shown. `cursors[i]` is where page i + 1 starts; `scrape`
+// is the last metrics scrape, for rates.
+const state = {
+  page: 1, cursors: [""], session: null, listing: 0, scrape: null,
+  longTermMemory: true,
+};
 
 const $ = (id) => document.getElementById(id);
 
@@ -113,33 +124,55 @@ function showTerms(list, entries) {
   }));
 }
 
+/// A table cell: its text, and optionally the full text on hover and a
+/// class (how it wraps).
+const cell = (text, className = "", title = "") => ({ text, className, title });
+
 function replaceRows(table, rows) {
   const body = table.tBodies[0];
   body.replaceChildren(...rows.map((cells) => {
     const row = document.createElement("tr");
-    for (const cell of cells) {
+    for (const content of cells) {
       const td = document.createElement("td");
-      td.textContent = cell;
+      const { text, className, title } =
+        typeof content === "object" ? content : cell(String(content));
+      td.textContent = text;
+      if (className) td.className = className;
+      if (title) td.title = title;
       row.append(td);
     }
     return row;
   }));
 }
 
+/// "2026-12-01T20:14:57.123Z" as "2026-12-01 20:14:57", the whole on hover.
+const timeCell = (iso) =>
+  iso ? cell(iso.slice(0, 19).replace("T", " "), "time", iso) : cell("");
+/// Metadata as compact JSON, broken anywhere: it has few spaces.
+const jsonCell = (value) => cell(value ? JSON.stringify(value) : "", "json");
+/// An id cut to the column's width, the whole on hover.
+const idCell = (id) => cell(id ?? "", "clipped", id ?? "");
+
+/// Lists a page by cursor: any number of sessions, none skipped when
+/// activity moves one meanwhile.
 async function listSessions() {
   const size = Number($("page-size").value);
-  const query = new URLSearchParams({ page: state.page, size });
+  const query = new URLSearchParams({ cursor: state.cursors[state.page - 1], size });
   const namespace = $("namespace").value.trim();
   if (namespace) query.set("namespace", namespace);
   const listing = ++state.listing;
-  const ids = await api("GET", `/sessions?${query}`);
+  const answer = await api("GET", `/sessions?${query}`);
   if (listing !== state.listing) return;
+  const ids = answer.sessions;
+  state.cursors.length = state.page;
+  if (answer.next_cursor !== null) state.cursors.push(answer.next_cursor);
   $("sessions").replaceChildren(...ids.map((id) => {
     const item = document.createElement("li");
     const link = document.createElement("button");
     link.type = "button";
     link.className = "link";
     link.textContent = id;
+    link.title = id;
     link.addEventListener("click", () => attempt(() => openSession(id)));
     item.append(link);
     return item;
@@ -154,7 +187,7 @@ async function listSessions() {
   $("namespace-name").textContent = namespace;
   $("page-number").textContent = `page ${state.page}`;
   $("previous-page").disabled = state.page === 1;
-  $("next-page").disabled = ids.length < size || state.page >= 100;
+  $("next-page").disabled = state.cursors.length <= state.page;
 }
 
 const sessionPath = (id) => `/sessions/${encodeURIComponent(id)}`;
@@ -190,12 +223,12 @@ async function openSession(id) {
   $("session-tokens").textContent = `${view.tokens} tokens spent on summaries`;
   $("session-context").textContent = view.context ?? "no summary yet";
   replaceRows($("window"), view.messages.map((message) => [
-    message.created_at ?? "",
-    message.role,
+    timeCell(message.created_at),
+    cell(message.role, "nowrap"),
     message.content,
-    message.token_count ?? "",
-    message.metadata ? JSON.stringify(message.metadata) : "",
-    message.id ?? "",
+    cell(String(message.token_count ?? ""), "nowrap"),
+    jsonCell(message.metadata),
+    idCell(message.id),
   ]));
   $("hits").hidden = true;
 }
@@ -225,12 +258,12 @@ async function saveMetadata() {
 
 function showHits(table, hits) {
   replaceRows(table, hits.map((hit) => [
-    hit.dist.toFixed(3),
-    hit.session_id ?? state.session,
-    hit.created_at ?? "",
-    hit.role,
+    cell(hit.dist.toFixed(3), "nowrap"),
+    idCell(hit.session_id ?? state.session),
+    timeCell(hit.created_at),
+    cell(hit.role, "nowrap"),
     hit.content,
-    hit.metadata ? JSON.stringify(hit.metadata) : "",
+    jsonCell(hit.metadata),
   ]));
   table.hidden = false;
   if (hits.length === 0) notify("nothing matches");
@@ -264,41 +297,108 @@ async function deleteNamespace() {
   $("session-panel").hidden = true;
   $("namespace-hits").hidden = true;
   notify(`namespace ${namespace}: ${answer.deleted_sessions} sessions deleted`);
-  state.page = 1;
+  firstPage();
   await listSessions();
 }
 
-/// Sums each metric over its label sets: "name{labels} value" lines.
-function metricTotals(text) {
-  const totals = new Map();
+/// The samples of an exposition: [name, labels, value].
+function samples(text) {
+  const found = [];
   for (const line of text.split("\n")) {
     if (!line || line.startsWith("#")) continue;
     const name = line.match(/^[A-Za-z_:][A-Za-z0-9_:]*/)[0];
-    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
-    totals.set(name, (totals.get(name) || 0) + value);
+    const labels = {};
+    const braces = line.match(/\{(.*)\}/);
+    if (braces)
+      for (const [, key, value] of braces[1].matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
+        labels[key] = value;
+    found.push([name, labels, Number(line.slice(line.lastIndexOf(" ") + 1))]);
   }
-  return totals;
+  return found;
 }
 
-async function showCluster() {
-  const view = await api("GET", "/cluster");
-  const entries = [
-    ["node", view.node],
-    ["members", view.members.join(", ") || "none"],
-    ["peers", view.peers.join(", ") || "none (a single node)"],
-  ];
-  showTerms($("cluster"), entries);
+/// Each shown metric's sum over the samples it counts; undefined for a
+/// series the server does not expose.
+function metricTotals(text) {
+  const all = samples(text);
+  return shownMetrics.map(([name, , counts]) => {
+    const matching = all.filter(([sample, labels]) => sample === name && counts(labels));
+    if (!all.some(([sample]) => sample === name)) return undefined;
+    return matching.reduce((sum, [, , value]) => sum + value, 0);
+  });
+}
+
+function formatNumber(value, name) {
+  if (value === undefined) return "–";
+  if (name.endsWith("_bytes")) return (value / 1048576).toFixed(1);
+  return Number.isInteger(value) ? String(value) : value.toFixed(2);
+}
+
+/// Totals, and per second since the previous scrape for counters.
+async function showMetrics() {
   const totals = metricTotals(await api("GET", "/metrics"));
-  // A series the server does not expose (the cluster's, on a single node)
-  // shows as a dash.
-  replaceRows($("metrics"), shownMetrics.map(([name, label]) =>
-    [label, totals.has(name) ? String(totals.get(name)) : "–"]));
+  const now = performance.now();
+  const previous = state.scrape;
+  state.scrape = { at: now, totals };
+  replaceRows($("metrics"), shownMetrics.map(([name, label], i) => {
+    let rate = "";
+    if (name.endsWith("_total") && previous && totals[i] !== undefined) {
+      const seconds = (now - previous.at) / 1000;
+      rate = ((totals[i] - previous.totals[i]) / seconds).toFixed(1);
+    }
+    return [label, cell(formatNumber(totals[i], name), "nowrap"),
+            cell(rate, "nowrap")];
+  }));
+}
+
+/// Whether the server can serve: /readyz says why not (Redis, the cluster).
+async function readiness() {
+  try {
+    await api("GET", "/readyz");
+    return "ready: Redis answers";
+  } catch (error) {
+    return `not ready: ${error.message}`;
+  }
+}
+
+async function showServer() {
+  const [settings, ready, view] = await Promise.all([
+    api("GET", "/settings"), readiness(), api("GET", "/cluster")]);
+  $("version").textContent = `${settings.version} (${settings.commit})`;
+  const redis = settings.settings.find((s) => s.name === "REDIS_URL");
+  showTerms($("status"), [
+    ["release", `${settings.version}, commit ${settings.commit}`],
+    ["Redis", redis.value],
+    ["status", ready],
+  ]);
+  showTerms($("cluster"), [
+    ["node", view.node],
+    ["members", `${view.members.length}: ${view.members.join(", ")}`],
+    ["peers", view.peers.join(", ") || "none (a single node)"],
+  ]);
+  const set = settings.settings.filter((s) => s.set);
+  $("settings-details").querySelector("summary").textContent =
+    `Settings (${set.length} set, ${settings.settings.length - set.length} default)`;
+  replaceRows($("settings"), [...set, ...settings.settings.filter((s) => !s.set)]
+    .map((s) => [cell(s.name, "clipped", s.name),
+                 cell(s.value || "unset", s.set ? "" : "muted")]));
+  const memory = settings.settings.find((s) => s.name === "MOTORHEAD_LONG_TERM_MEMORY");
+  state.longTermMemory = /^(true|1|yes)$/i.test(memory.value);
+  for (const element of document.querySelectorAll(".retrieval"))
+    element.hidden = !state.longTermMemory;
+  $("retrieval-off").hidden = state.longTermMemory;
+  await showMetrics();
+}
+
+function firstPage() {
+  state.page = 1;
+  state.cursors = [""];
 }
 
 async function refresh() {
   if (!(await checkKey())) return;
+  await showServer();
   await listSessions();
-  await showCluster();
   if (state.session) await openSession(state.session);
 }
 
@@ -311,7 +411,7 @@ function bind() {
   });
   $("sessions-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    state.page = 1;
+    firstPage();
     attempt(listSessions);
   });
   $("previous-page").addEventListener("click", () => {
@@ -345,3 +445,8 @@ function bind() {
 
 bind();
 attempt(refresh);
+// The server panel only, and not while a key is asked for: rates need a
+// scrape after the first.
+setInterval(() => {
+  if ($("key-form").hidden) showServer().catch(() => {});
+}, serverRefreshMs);

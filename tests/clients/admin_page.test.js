@@ -1,18 +1,40 @@
 // The admin page at /ui in headless Chromium (Debian's, driven by
 // playwright-core): asks for the key, lists a namespace's sessions page by
 // page, reads a session and merges metadata into it, searches it and its
-// namespace, deletes it and then the namespace, and shows the cluster and
-// the metrics. MOTORHEAD_SCREENSHOT names a file to save a screenshot to.
+// namespace, deletes it and then the namespace, and shows the server: its
+// release, Redis, its settings with secrets masked, the cluster and the
+// metrics with rates. At 1400 and 800 px wide no table cell may wrap over
+// two lines. MOTORHEAD_SCREENSHOT names a file to save a screenshot (at
+// 1400 px) to; the 800 px one goes beside it.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import { chromium } from "playwright-core";
 
-import { apiKey, keyedUrl, newSession, readMemory } from "./env.js";
+import { apiKey, keyedUrl, newSession, openUrl, readMemory } from "./env.js";
 
 const browserPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const namespace = newSession("ui");
 const sessions = Array.from({ length: 12 }, (_, i) => `${namespace}-s${String(i).padStart(2, "0")}`);
+
+/// The visible table cells whose text takes more than two lines.
+function cellsOverTwoLines(page) {
+  return page.evaluate(() => {
+    const tooTall = [];
+    for (const td of document.querySelectorAll("td")) {
+      if (!td.checkVisibility() || !td.textContent) continue; // hidden, or empty
+      const style = getComputedStyle(td);
+      const line = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.2;
+      // The text's own height: a cell is as tall as its row.
+      const range = document.createRange();
+      range.selectNodeContents(td);
+      const lines = Math.round(range.getBoundingClientRect().height / line);
+      if (lines > 2)
+        tooTall.push(`#${td.closest("table").id} "${td.textContent.slice(0, 40)}": ${lines} lines`);
+    }
+    return tooTall;
+  });
+}
 
 async function post(session, messages) {
   const response = await fetch(
@@ -77,7 +99,12 @@ describe("the admin page", () => {
     assert.equal(rows.length, 3);
     assert.match(rows[0], /<b>not bold<\/b>/);
     // Its time, token count, metadata and id are shown too.
-    assert.match(rows[0], /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/);
+    assert.match(rows[0], /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    // The time to the millisecond, and the whole id, on hover.
+    const first = page.locator("#window tbody tr").first();
+    assert.match(await first.locator("td").first().getAttribute("title"),
+                 /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/);
+    assert.equal(await first.locator("td").last().getAttribute("title"), "question-11");
     assert.match(rows[0], /\{"channel":"web"\}/);
     assert.match(rows[0], /question-11/);
     assert.match(rows[2], /Session 11: what do otters eat\?/);
@@ -104,8 +131,33 @@ describe("the admin page", () => {
     await page.locator("#hits tbody tr").first().waitFor();
     const first = await page.locator("#hits tbody tr").first().innerText();
     assert.match(first, /Otters eat fish and crabs \(session 11\)/);
-    if (process.env.MOTORHEAD_SCREENSHOT)
-      await page.screenshot({ path: process.env.MOTORHEAD_SCREENSHOT, fullPage: true });
+  });
+
+  for (const width of [1400, 800])
+    test(`keeps every table cell within two lines at ${width} px`, async () => {
+      await page.setViewportSize({ width, height: 900 });
+      const screenshot = process.env.MOTORHEAD_SCREENSHOT;
+      if (screenshot)
+        await page.screenshot({
+          path: width === 1400 ? screenshot : screenshot.replace(/\.png$/, `-${width}.png`),
+          fullPage: true });
+      assert.deepEqual(await cellsOverTwoLines(page), []);
+      await page.setViewportSize({ width: 1280, height: 800 });
+    });
+
+  test("shows the release, Redis and the settings, the key masked", async () => {
+    const health = await (await fetch(`${keyedUrl}/healthz`)).json();
+    assert.match(await page.locator("#version").innerText(), new RegExp(health.version));
+    const status = await page.locator("#status").innerText();
+    assert.match(status, new RegExp(`release\\s+${health.version}, commit \\w+`));
+    assert.match(status, /Redis\s+redis:\/\/127\.0\.0\.1:\d+/);
+    assert.match(status, /status\s+ready: Redis answers/);
+    await page.click("#settings-details summary");
+    const settings = await page.locator("#settings").innerText();
+    assert.match(settings, /MOTORHEAD_API_KEYS\s+1 key \(hidden\)/);
+    assert.match(settings, /MOTORHEAD_LONG_TERM_MEMORY\s+true/);
+    assert.doesNotMatch(await page.content(), new RegExp(apiKey));
+    await page.click("#settings-details summary");
   });
 
   test("searches every session of the namespace", async () => {
@@ -120,12 +172,19 @@ describe("the admin page", () => {
     for (const row of rows) assert.match(row, /Otters eat fish and crabs/);
   });
 
-  test("shows the cluster and the metrics", async () => {
+  test("shows the cluster, and the metrics with their rates", async () => {
     await page.click("#refresh");
     await page.locator("#cluster dd").first().waitFor();
+    assert.match(await page.locator("#cluster").innerText(), /members\s+1: 127\.0\.0\.1:\d+/);
+    // The second scrape gives the rates.
+    await page.click("#refresh");
+    await page.waitForFunction(() => /HTTP requests\s+\d+\s+\d+\.\d/.test(
+      document.querySelector("#metrics").innerText));
     const metrics = await page.locator("#metrics").innerText();
-    assert.match(metrics, /live sessions\s+\d+/);
-    assert.match(metrics, /HTTP requests\s+[1-9]\d*/);
+    assert.match(metrics, /session actors\s+\d+/);
+    assert.match(metrics, /client errors \(4xx\)\s+\d+/);
+    assert.match(metrics, /server errors \(5xx\)\s+0/);
+    assert.doesNotMatch(metrics, /cluster members/);
   });
 
   test("deletes the session it shows", async () => {
@@ -144,5 +203,32 @@ describe("the admin page", () => {
       () => document.querySelector("#sessions li")?.textContent === "no sessions on this page");
     const stored = await readMemory(sessions[0], { url: keyedUrl, key: apiKey });
     assert.deepEqual(stored.messages, []);
+  });
+});
+
+describe("the admin page without long-term memory", () => {
+  test("offers no retrieval", async () => {
+    const session = newSession("ui-plain");
+    const response = await fetch(`${openUrl}/sessions/${session}/memory`, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ messages: [{ role: "Human", content: "hello" }] }) });
+    assert.equal(response.status, 200);
+    const browser = await chromium.launch({ executablePath: browserPath,
+                                            args: ["--no-sandbox"] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+      await page.goto(`${openUrl}/ui`);
+      await page.locator("#key-status", { hasText: "keys are off" }).waitFor();
+      await page.fill("#open-id", session);
+      await page.click("#open-form button");
+      await page.locator("#session-id", { hasText: session }).waitFor();
+      assert.equal(await page.locator("#retrieval").isHidden(), true);
+      assert.equal(await page.locator("#retrieval-off").isVisible(), true);
+      await page.click("#settings-details summary");
+      assert.match(await page.locator("#settings").innerText(),
+                   /MOTORHEAD_LONG_TERM_MEMORY\s+false/);
+    } finally {
+      await browser.close();
+    }
   });
 });

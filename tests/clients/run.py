@@ -64,8 +64,9 @@ def main():
                    MOTORHEAD_KEYED_URL=f"http://127.0.0.1:{servers[1].port}",
                    MOTORHEAD_KEY=key,
                    FLOWISE_COMPONENTS_DIR=FLOWISE_DIR)
-        tests = sorted(name for name in os.listdir(HERE)
-                       if name.endswith(".test.js"))
+        # Arguments name the test files to run (admin_page.test.js, ...).
+        tests = sys.argv[1:] or sorted(name for name in os.listdir(HERE)
+                                       if name.endswith(".test.js"))
         result = subprocess.run(["node", "--test", *tests], cwd=HERE, env=env)
     finally:
         for server in servers:
