@@ -3,6 +3,7 @@ settings refused with a message that names the variable and what it allows,
 and a version to report."""
 
 import datetime
+import json
 import os
 import re
 import subprocess
@@ -157,6 +158,42 @@ class SettingsTest(TestCase):
         self.assertIn("WARN main: unknown variable MOTORHEAD_MAX_WINDOW is "
                       "ignored (did you mean MOTORHEAD_MAX_WINDOW_SIZE?)",
                       server.output())
+        server.close()
+
+
+class SettingsRouteTest(TestCase):
+    """GET /settings: every setting in effect, no secret in it."""
+
+    def test_secrets_are_hidden_and_operators_only(self):
+        redis = RedisServer(durable=False, password="redis-pw-" + uuid.uuid4().hex)
+        redis.start()
+        admin, tenant = "adm-" + uuid.uuid4().hex, "ten-" + uuid.uuid4().hex
+        provider_key = "sk-" + uuid.uuid4().hex
+        server = Motorhead(f"redis://:{redis.password}@127.0.0.1:{redis.port}",
+                           MOTORHEAD_API_KEYS=f"{admin},{tenant}:team",
+                           OPENAI_API_KEY=provider_key,
+                           OPENAI_API_BASE="http://127.0.0.1:9/v1",
+                           MOTORHEAD_MAX_WINDOW_SIZE="8")
+        server.start()
+        status, body, _ = server.request(
+            "GET", "/settings", headers={"Authorization": f"Bearer {admin}"})
+        self.assertEqual(status, 200, body)
+        shown = {s["name"]: (s["value"], s["set"]) for s in body["settings"]}
+        self.assertEqual(shown["REDIS_URL"],
+                         (f"redis://:(hidden)@127.0.0.1:{redis.port}", True))
+        self.assertEqual(shown["MOTORHEAD_API_KEYS"], ("2 keys (hidden)", True))
+        self.assertEqual(shown["OPENAI_API_KEY"], ("(hidden)", True))
+        self.assertEqual(shown["MOTORHEAD_MAX_WINDOW_SIZE"], ("8", True))
+        self.assertEqual(shown["MOTORHEAD_LOG_FORMAT"], ("text", False))
+        self.assertEqual(body["version"],
+                         server.request("GET", "/healthz")[1]["version"])
+        text = json.dumps(body)
+        for secret in (redis.password, admin, tenant, provider_key):
+            self.assertNotIn(secret, text)
+        self.assertEqual(server.request(
+            "GET", "/settings",
+            headers={"Authorization": f"Bearer {tenant}"})[0], 403)
+        self.assertEqual(server.request("GET", "/settings")[0], 401)
         server.close()
 
 
