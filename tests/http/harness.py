@@ -27,7 +27,8 @@ MOTORHEAD = os.environ.get("MOTORHEAD_BINARY", os.path.join(
 ROGUE_PEER = os.environ.get("MOTORHEAD_ROGUE_PEER", os.path.join(
     os.path.dirname(MOTORHEAD), "tests", "rogue_peer"))
 HARNESS_VARIABLES = {"MOTORHEAD_BINARY", "MOTORHEAD_ROGUE_PEER",
-                     "MOTORHEAD_TENANT_SEED", "MOTORHEAD_TENANT_STEPS"}
+                     "MOTORHEAD_TENANT_SEED", "MOTORHEAD_TENANT_STEPS",
+                     "MOTORHEAD_SANITIZED_BUILD"}
 
 
 # -- ports --------------------------------------------------------------------
