@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 import openapi_check
 import prometheus
@@ -706,6 +707,21 @@ class Motorhead:
             return response.status, text, answer_headers
         finally:
             conn.close()
+
+    def list_by_cursor(self, query="", size=100):
+        """Every session a cursor listing gives (`query`: "namespace=x"),
+        page by page, and the number of pages."""
+        listed, cursor, pages = [], "", 0
+        while cursor is not None:
+            status, body, _ = self.request(
+                "GET", f"/sessions?{query}&size={size}&cursor="
+                + urllib.parse.quote(cursor, safe=""))
+            assert status == 200, body
+            assert len(body["sessions"]) <= size, body
+            listed += body["sessions"]
+            cursor = body["next_cursor"]
+            pages += 1
+        return listed, pages
 
     def scrape(self, headers=None):
         """GET /metrics: (status, body text, headers)."""

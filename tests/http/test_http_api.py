@@ -180,19 +180,6 @@ class OriginalApiTest(ServerTestCase):
         _, everything, _ = self.server.request("GET", "/sessions?size=100&page=1")
         self.assertTrue(set(sessions) <= set(everything) or len(everything) == 100)
 
-    def cursor_walk(self, query, size=100):
-        """Every session a cursor listing gives, page by page."""
-        listed, cursor, pages = [], "", 0
-        while cursor is not None:
-            status, body, _ = self.server.request(
-                "GET", f"/sessions?{query}&size={size}&cursor="
-                + urllib.parse.quote(cursor, safe=""))
-            self.assertEqual(status, 200, body)
-            listed += body["sessions"]
-            cursor = body["next_cursor"]
-            pages += 1
-        return listed, pages
-
     def test_a_cursor_lists_past_ten_thousand_sessions(self):
         ns = "many-" + uuid.uuid4().hex[:8]
         # The index as POSTs leave it, written directly: 10,050 sessions,
@@ -204,7 +191,7 @@ class OriginalApiTest(ServerTestCase):
                 part for i, session in enumerate(ids[start:start + 1000],
                                                  start)
                 for part in (1_800_000_000_000 + i // 7, session)))
-        listed, pages = self.cursor_walk(f"namespace={ns}")
+        listed, pages = self.server.list_by_cursor(f"namespace={ns}")
         self.assertEqual(listed, ids)
         self.assertEqual(pages, 101)  # the last one empty
         status, body, _ = self.server.request(

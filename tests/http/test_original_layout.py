@@ -5,7 +5,6 @@ keys; MOTORHEAD_ORIGINAL_LAYOUT=false leaves the original's keys alone."""
 
 import threading
 import unittest
-import urllib.parse
 import uuid
 
 from harness import Motorhead, RedisServer, TestCase
@@ -189,15 +188,7 @@ class OriginalLayoutTest(TestCase):
             self.assertEqual(self.server.post_memory(
                 session, [{"role": "Human", "content": "x"}],
                 namespace="team")[0], 200)
-        listed, cursor = [], ""
-        while cursor is not None:
-            status, page, _ = self.server.request(
-                "GET", "/sessions?namespace=team&size=2&cursor="
-                + urllib.parse.quote(cursor, safe=""))
-            self.assertEqual(status, 200, page)
-            self.assertLessEqual(len(page["sessions"]), 2)
-            listed += page["sessions"]
-            cursor = page["next_cursor"]
+        listed, _ = self.server.list_by_cursor("namespace=team", size=2)
         self.assertEqual(listed, originals + mine)
 
     def test_refused_ids_leave_no_gap_in_the_pages(self):

@@ -112,24 +112,30 @@ ANSWER_START = re.compile(r"^(?:(\d{3}) )?([\[{].*)$")
 RESTART = re.compile(r"^((?:[A-Z][A-Z0-9_]*=\S+ )+)scripts/run$")
 
 
-def brackets_open(text):
-    """How many brackets `text` leaves open, strings skipped."""
-    depth, in_string, escaped = 0, False, False
+def in_strings(text):
+    """For each character of JSON-like `text`, whether it belongs to a
+    string (its quotes included)."""
+    inside = escaped = False
+    mask = []
     for char in text:
-        if in_string:
+        if inside:
+            mask.append(True)
             if escaped:
                 escaped = False
             elif char == "\\":
                 escaped = True
             elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth -= 1
-    return depth
+                inside = False
+        else:
+            inside = char == '"'
+            mask.append(inside)
+    return mask
+
+
+def brackets_open(text):
+    """How many brackets `text` leaves open, strings skipped."""
+    return sum((char in "[{") - (char in "]}")
+               for char, quoted in zip(text, in_strings(text)) if not quoted)
 
 
 def parse_tour(readme_text):
@@ -209,23 +215,15 @@ def expected_json(text):
     `…` as a value by ANY_NUMBER, `...` as the last element of an array by
     MORE, as the last member of an object by a member named MORE."""
     out, stack = [], []
-    in_string = escaped = False
+    quoted = in_strings(text)
     at = 0
     while at < len(text):
         char = text[at]
-        if in_string:
+        if quoted[at]:
             out.append(char)
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
             at += 1
             continue
-        if char == '"':
-            in_string = True
-        elif char in "[{":
+        if char in "[{":
             stack.append(char)
         elif char in "]}":
             stack.pop()

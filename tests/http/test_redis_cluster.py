@@ -10,7 +10,6 @@ import subprocess
 import threading
 import time
 import unittest
-import urllib.parse
 
 import prometheus
 import test_http_api as api
@@ -263,20 +262,8 @@ class KeyLayoutTest(TestCase):
                          sessions)
         self.assertEqual(len(set(everything)), len(everything))
         self.assertEqual(self.listing(7), everything)
-        self.assertEqual(self.cursor_listing(4), everything)
-
-    def cursor_listing(self, size):
-        """Every session listed, cursor after cursor: each shard's sessions
-        after the cursor, merged."""
-        listed, cursor = [], ""
-        while cursor is not None:
-            status, body, _ = self.server.request(
-                "GET", f"/sessions?size={size}&cursor="
-                + urllib.parse.quote(cursor, safe=""))
-            self.assertEqual(status, 200, body)
-            listed += body["sessions"]
-            cursor = body["next_cursor"]
-        return listed
+        # By cursor: each shard's sessions after it, merged.
+        self.assertEqual(self.server.list_by_cursor(size=4)[0], everything)
 
     def test_any_seed_that_answers_gives_the_slot_map(self):
         seeds = f"redis://127.0.0.1:{refusing_port()}," + shared_redis.url[8:]
