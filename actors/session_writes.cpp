@@ -114,10 +114,17 @@ void resync(session_pointer self, const caf::error& why) {
     return;
   st.loaded = false;
   st.retry_delay = next_retry_delay(st.retry_delay, st.limits());
-  log_warn("session",
-           "a write failed (" + self->system().render(why)
-             + "), reloading it from Redis",
-           {text_field("session", st.id)});
+  // While Redis is down every loaded session's write fails alike: the
+  // first one of the burst is logged (the outage itself is, by the
+  // persistence actor), the others count.
+  static burst_filter failed_writes;
+  auto reason = error_message(why);
+  auto verdict = failed_writes.admit(reason);
+  if (verdict.log)
+    log_warn("session",
+             "a write failed (" + reason + "), reloading it from Redis",
+             {text_field("session", st.id),
+              number_field("not_logged_since", verdict.suppressed)});
   // The fold retry reloads the session even if no request comes.
   self->delayed_send(self, st.retry_delay, fold_atom::value);
 }

@@ -6,6 +6,14 @@ execute_process(
   COMMAND git -C "${SOURCE_DIR}" rev-parse --short=12 HEAD
   OUTPUT_VARIABLE commit OUTPUT_STRIP_TRAILING_WHITESPACE
   RESULT_VARIABLE not_git ERROR_QUIET)
+if(NOT not_git AND NOT commit STREQUAL "")
+  # A build of changes not committed yet is not that commit.
+  execute_process(COMMAND git -C "${SOURCE_DIR}" diff --quiet HEAD
+                  RESULT_VARIABLE changed ERROR_QUIET)
+  if(changed)
+    string(APPEND commit "-dirty")
+  endif()
+endif()
 if(not_git OR commit STREQUAL "")
   # A source tree without its history (an image built from an archive)
   # may be told its commit.

@@ -39,11 +39,13 @@ std::optional<bool> parse_bool(std::string_view text) {
   return std::nullopt;
 }
 
-std::string one_of(const std::vector<std::string>& names) {
+std::string listed(const std::vector<std::string>& names,
+                   std::string_view conjunction) {
   std::string text;
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (i > 0)
-      text += i + 1 == names.size() ? " or " : ", ";
+      text += i + 1 == names.size() ? " " + std::string{conjunction} + " "
+                                    : ", ";
     text += names[i];
   }
   return text;
@@ -57,12 +59,14 @@ bool is_address(std::string_view text) {
   return !ec;
 }
 
+/// RFC 1123's letters, digits and hyphens, and underscores: Docker and
+/// Compose name containers and services with them, and resolve them.
 bool is_host_label(std::string_view label) {
   if (label.empty() || label.size() > 63 || label.front() == '-'
       || label.back() == '-')
     return false;
   return std::all_of(label.begin(), label.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '-';
+    return std::isalnum(c) || c == '-' || c == '_';
   });
 }
 
@@ -85,7 +89,7 @@ bool is_authority(std::string_view text) {
   if (auto at = text.rfind('@'); at != std::string_view::npos)
     text.remove_prefix(at + 1); // user:password@
   std::string_view host = text;
-  std::string_view port;
+  std::optional<std::string_view> port;
   if (text.substr(0, 1) == "[") {
     auto close = text.find(']');
     if (close == std::string_view::npos)
@@ -94,19 +98,19 @@ bool is_authority(std::string_view text) {
     auto rest = text.substr(close + 1);
     if (!rest.empty() && rest.front() != ':')
       return false;
-    port = rest.empty() ? rest : rest.substr(1);
+    if (!rest.empty())
+      port = rest.substr(1);
     if (host.find(':') == std::string_view::npos || !is_address(host))
       return false;
   } else {
-      auto colon = text.rfind(':');
-    if (colon != std::string_view::npos) {
+    if (auto colon = text.rfind(':'); colon != std::string_view::npos) {
       host = text.substr(0, colon);
       port = text.substr(colon + 1);
     }
     if (!is_host_or_address(host) || host.find(':') != std::string_view::npos)
       return false;
   }
-  return port.empty() || parse_whole_number(port, 1, 65535).has_value();
+  return !port || parse_whole_number(*port, 1, 65535).has_value();
 }
 
 } // namespace
@@ -125,6 +129,19 @@ bool is_http_url(std::string_view text) {
   auto rest = text.substr(scheme_end + 3);
   auto authority = rest.substr(0, rest.find_first_of("/?#"));
   return is_authority(authority);
+}
+
+std::string without_secrets(std::string_view url) {
+  std::string shown{url};
+  auto scheme = shown.find("://");
+  auto start = scheme == std::string::npos ? 0 : scheme + 3;
+  auto path = shown.find_first_of("/?#", start);
+  auto at = shown.rfind('@', path);
+  if (at != std::string::npos && at >= start)
+    shown.replace(start, at - start, "(hidden)");
+  if (auto query = shown.find('?'); query != std::string::npos)
+    shown.replace(query + 1, std::string::npos, "(hidden)");
+  return shown;
 }
 
 std::string check_readable_file(const std::string& path) {
@@ -151,6 +168,14 @@ std::string check_readable_folder(const std::string& path) {
 
 std::string closest_name(std::string_view name,
                          const std::vector<std::string>& known) {
+  // A name cut short ("MOTORHEAD_LOG") means the shortest it starts.
+  std::string shortest;
+  for (const auto& candidate : known)
+    if (candidate.rfind(name, 0) == 0
+        && (shortest.empty() || candidate.size() < shortest.size()))
+      shortest = candidate;
+  if (!shortest.empty())
+    return shortest;
   std::string best;
   auto best_distance = std::string::npos;
   std::vector<std::size_t> row;
@@ -243,16 +268,6 @@ option_value file_option(field_of<std::string> target) {
       return err.empty() ? err : "expected a readable file: " + err;
     },
     "a readable file");
-}
-
-option_value folder_option(field_of<std::string> target) {
-  return checked_text(
-    target,
-    [](const std::string& path) {
-      auto err = check_readable_folder(path);
-      return err.empty() ? err : "expected a readable folder: " + err;
-    },
-    "a readable folder");
 }
 
 } // namespace motorhead

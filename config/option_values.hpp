@@ -43,21 +43,26 @@ std::optional<uint64_t> parse_whole_number(std::string_view text, uint64_t min,
                                            uint64_t max);
 std::optional<bool> parse_bool(std::string_view text);
 std::string lowercase(std::string_view text);
-/// "a", "a or b", "a, b or c".
-std::string one_of(const std::vector<std::string>& names);
+/// "a", "a or b", "a, b or c" (with "or" as the conjunction).
+std::string listed(const std::vector<std::string>& names,
+                   std::string_view conjunction);
 
 /// An IPv4 or IPv6 address, or a host name (RFC 1123 labels).
 bool is_host_or_address(std::string_view text);
 /// http:// or https://, a host or address (IPv6 in brackets), an optional
 /// port, and any path.
 bool is_http_url(std::string_view text);
+/// An http(s) URL as the log and GET /settings show it: a user, a password
+/// and a query (which may carry a key) hidden.
+std::string without_secrets(std::string_view url);
 /// "" when `path` names a file this process can read, else why not.
 std::string check_readable_file(const std::string& path);
 /// "" when `path` names a folder this process can read, else why not.
 std::string check_readable_folder(const std::string& path);
 
-/// The name of `known` closest to `name` (Levenshtein distance, ties to
-/// the first); "" when `known` is empty.
+/// The name of `known` closest to `name`: the shortest that starts with
+/// it, else the one at the least Levenshtein distance (ties to the first);
+/// "" when `known` is empty.
 std::string closest_name(std::string_view name,
                          const std::vector<std::string>& known);
 
@@ -87,7 +92,7 @@ option_value choice_option(field_of<T> target,
   std::vector<std::string> names;
   for (const auto& choice : choices)
     names.push_back(choice.first);
-  auto allowed = one_of(names);
+  auto allowed = listed(names, "or");
   return {[=](const std::string& text, settings& cfg) {
             auto name = lowercase(text);
             for (const auto& [choice, value] : choices)
@@ -105,6 +110,5 @@ option_value text_option(field_of<std::string> target);
 option_value host_option(field_of<std::string> target);
 option_value url_option(field_of<std::string> target);
 option_value file_option(field_of<std::string> target);
-option_value folder_option(field_of<std::string> target);
 
 } // namespace motorhead

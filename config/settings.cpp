@@ -3,12 +3,12 @@
 #include "config/option_values.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 #include "core/digest.hpp"
 #include "core/outcome.hpp"
 #include "core/session_id.hpp"
 #include "core/text.hpp"
+#include "core/utf8.hpp"
 
 namespace motorhead {
 
@@ -19,9 +19,12 @@ struct option_spec {
   const char* default_text; // shown in --help; nullptr when there is none
   const char* meaning;
   option_value value;
-  /// For a value that holds a password or a key: what an error, the log
-  /// and GET /settings show of it instead.
+  /// For a value that may hold a password or a key: what GET /settings
+  /// and an error show of it instead.
   std::string (*mask)(const std::string&) = nullptr;
+  /// Set but empty is unset (.env files list variables without values),
+  /// but where that would turn a protection off.
+  bool empty_is_unset = true;
 };
 
 /// A setting whose text needs more than a kind's check (a list, a URL
@@ -124,25 +127,18 @@ std::string apply_cluster_peers(const std::string& text, settings& cfg) {
 
 std::string mask_all(const std::string&) { return "(hidden)"; }
 
-/// The URLs with each password replaced: redis://:(hidden)@host:6379.
+/// REDIS_URL names one password for all its hosts, and a password may hold
+/// any character: everything between the scheme and the last `@` goes.
 std::string mask_passwords(const std::string& urls) {
-  std::string shown;
-  std::size_t start = 0;
-  while (start <= urls.size()) {
-    auto comma = std::min(urls.find(',', start), urls.size());
-    auto url = urls.substr(start, comma - start);
-    auto scheme = url.find("://");
-    auto at = url.find('@');
-    if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
-      auto user_end = url.find(':', scheme + 3);
-      auto keep = user_end != std::string::npos && user_end < at ? user_end
-                                                                 : scheme + 2;
-      url = url.substr(0, keep + 1) + "(hidden)" + url.substr(at);
-    }
-    shown += (start > 0 ? "," : "") + url;
-    start = comma + 1;
-  }
-  return shown;
+  auto scheme = urls.find("://");
+  auto at = urls.rfind('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme)
+    return urls;
+  return urls.substr(0, scheme + 3) + "(hidden)" + urls.substr(at);
+}
+
+std::string mask_url_secrets(const std::string& url) {
+  return without_secrets(url);
 }
 
 std::string mask_keys(const std::string& keys) {
@@ -150,16 +146,26 @@ std::string mask_keys(const std::string& keys) {
   return std::to_string(count) + (count == 1 ? " key" : " keys") + " (hidden)";
 }
 
-/// An origin is what a browser sends: scheme://host[:port], no path.
+std::string apply_tokenizer_dir(const std::string& path, settings& cfg) {
+  if (auto err = check_readable_folder(path); !err.empty())
+    return "expected a readable folder: " + err
+           + " (scripts/fetch-tokenizers puts the tokenizer files in place)";
+  cfg.tokenizer_dir = path;
+  return {};
+}
+
+/// An origin is what a browser sends: scheme://host[:port], nothing more,
+/// in lower case (a browser sends its host so).
 std::string apply_cors_origins(const std::string& text, settings& cfg) {
-  cfg.cors_origins = split_list(text);
-  for (const auto& origin : cfg.cors_origins) {
+  cfg.cors_origins.clear();
+  for (const auto& origin : split_list(text)) {
     auto authority = origin.find("://");
     if (origin != "*"
         && (!is_http_url(origin)
-            || origin.find('/', authority + 3) != std::string::npos))
+            || origin.find_first_of("/?#@", authority + 3) != std::string::npos))
       return "\"" + origin + "\" is not * or an origin such as "
              "https://app.example.com (no path, no trailing slash)";
+    cfg.cors_origins.push_back(lowercase(origin));
   }
   return {};
 }
@@ -242,11 +248,11 @@ const std::vector<option_spec>& option_specs() {
     {"OPENAI_API_BASE", default_openai_api_base,
      "any OpenAI-compatible endpoint (vLLM, Ollama, LiteLLM...); setting it "
      "alone, without a key, enables the provider too",
-     url_option(field(&settings::openai_api_base))},
+     url_option(field(&settings::openai_api_base)), mask_url_secrets},
     {"AZURE_API_KEY", nullptr, "Azure OpenAI key",
      text_option(field(&settings::azure_api_key)), mask_all},
     {"AZURE_API_BASE", nullptr, "Azure OpenAI resource URL",
-     url_option(field(&settings::azure_api_base))},
+     url_option(field(&settings::azure_api_base)), mask_url_secrets},
     {"AZURE_DEPLOYMENT_ID", nullptr, "Azure chat deployment",
      text_option(field(&settings::azure_deployment_id))},
     {"AZURE_DEPLOYMENT_ID_ADA", nullptr, "Azure embedding deployment",
@@ -277,7 +283,7 @@ const std::vector<option_spec>& option_specs() {
      number_option(field(&settings::summary_max_tokens), 16, 100000)},
     {"MOTORHEAD_TOKENIZER_DIR", MOTORHEAD_DEFAULT_TOKENIZER_DIR,
      "folder of the tiktoken rank files (scripts/fetch-tokenizers)",
-     folder_option(field(&settings::tokenizer_dir))},
+     parsed_option(apply_tokenizer_dir, "a readable folder")},
     {"MOTORHEAD_TOKENIZER", nullptr,
      "encoding: cl100k_base, o200k_base or p50k_base (default: the model's)",
      choice_option<std::string>(field(&settings::tokenizer),
@@ -362,12 +368,12 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_CLUSTER_PORT", "0",
      "port this node's actors listen on for its peers (0: an ephemeral port)",
      number_option(field(&settings::cluster_port), 0, 65535)},
+    {"MOTORHEAD_NODE_NAME", nullptr,
+     "older name of MOTORHEAD_CLUSTER_ADVERTISE",
+     text_option(field(&settings::node_name))},
     {"MOTORHEAD_CLUSTER_ADVERTISE", nullptr,
      "host:port the other nodes reach this node's cluster port at (needed "
      "across hosts; default: the bound host and port)",
-     text_option(field(&settings::node_name))},
-    {"MOTORHEAD_NODE_NAME", nullptr,
-     "older name of MOTORHEAD_CLUSTER_ADVERTISE",
      text_option(field(&settings::node_name))},
     {"MOTORHEAD_CLUSTER_TLS_CERT", nullptr,
      "PEM certificate (chain) of this node, for mutual TLS between nodes",
@@ -394,7 +400,7 @@ const std::vector<option_spec>& option_specs() {
      "before the route); key:ns1|ns2 scopes a key to those namespaces",
      parsed_option(apply_api_keys,
                    "key or key:namespace|namespace items, comma-separated"),
-     mask_keys},
+     mask_keys, false},
     {"MOTORHEAD_CORS_ORIGINS", nullptr,
      "comma-separated origins browser pages may call the API from, or *; "
      "unset: no CORS headers",
@@ -485,24 +491,45 @@ std::string check_azure(const settings& cfg) {
     missing.emplace_back("AZURE_DEPLOYMENT_ID_ADA");
   if (missing.empty())
     return {};
-  return "Azure OpenAI is partly configured: " + one_of(missing)
+  return "Azure OpenAI is partly configured: " + listed(missing, "and")
          + (missing.size() == 1 ? " is" : " are")
          + " missing (or unset every AZURE_* variable)";
+}
+
+bool is_set(const settings& cfg, std::string_view name) {
+  return std::any_of(cfg.shown.begin(), cfg.shown.end(),
+                     [&](const shown_setting& s) { return s.name == name && s.set; });
 }
 
 /// Settings that are valid but have no effect where they are.
 std::vector<std::string> unused_settings(const settings& cfg) {
   std::vector<std::string> warnings;
+  auto unused = [&](const std::string& names, const std::string& why) {
+    warnings.push_back(names + " not used: " + why);
+  };
   bool azure = !cfg.azure_api_key.empty();
-  bool provider = azure || !cfg.openai_api_key.empty()
-                  || !cfg.openai_api_base.empty();
-  if (azure && (!cfg.openai_api_key.empty() || !cfg.openai_api_base.empty()))
-    warnings.emplace_back("OPENAI_API_KEY and OPENAI_API_BASE are not used: "
-                          "Azure OpenAI is configured");
-  if (!provider && !cfg.summary_prompt_file.empty())
-    warnings.emplace_back("MOTORHEAD_SUMMARY_PROMPT_FILE is not used: no "
-                          "model provider is configured (OPENAI_API_KEY, "
-                          "OPENAI_API_BASE or AZURE_*)");
+  std::vector<std::string> openai;
+  for (const char* name : {"OPENAI_API_KEY", "OPENAI_API_BASE"})
+    if (is_set(cfg, name))
+      openai.emplace_back(name);
+  if (azure && !openai.empty())
+    unused(listed(openai, "and") + (openai.size() > 1 ? " are" : " is"),
+           "Azure OpenAI is configured");
+  if (!azure && openai.empty() && is_set(cfg, "MOTORHEAD_SUMMARY_PROMPT_FILE"))
+    unused("MOTORHEAD_SUMMARY_PROMPT_FILE is",
+           "no model provider is configured (OPENAI_API_KEY, OPENAI_API_BASE "
+           "or AZURE_*)");
+  if (!cfg.long_term_memory && is_set(cfg, "MOTORHEAD_EMBEDDING_MODEL"))
+    unused("MOTORHEAD_EMBEDDING_MODEL is",
+           "MOTORHEAD_LONG_TERM_MEMORY is off");
+  if (cfg.redis_wait_replicas == 0
+      && is_set(cfg, "MOTORHEAD_REDIS_WAIT_TIMEOUT_MS"))
+    unused("MOTORHEAD_REDIS_WAIT_TIMEOUT_MS is",
+           "MOTORHEAD_REDIS_WAIT_REPLICAS is 0");
+  if (is_set(cfg, "MOTORHEAD_NODE_NAME")
+      && is_set(cfg, "MOTORHEAD_CLUSTER_ADVERTISE"))
+    unused("MOTORHEAD_NODE_NAME (its older name) is",
+           "MOTORHEAD_CLUSTER_ADVERTISE is set");
   return warnings;
 }
 
@@ -511,7 +538,8 @@ std::vector<std::string> unused_settings(const settings& cfg) {
 shown_setting shown_setting_of(const option_spec& spec, const char* text) {
   if (text == nullptr)
     return {spec.name, spec.default_text ? spec.default_text : "", false};
-  return {spec.name, spec.mask ? spec.mask(text) : text, true};
+  // The environment may hold any bytes; the answer is JSON.
+  return {spec.name, to_valid_utf8(spec.mask ? spec.mask(text) : text), true};
 }
 
 } // namespace
@@ -532,14 +560,15 @@ settings_result load_settings(const env_lookup& lookup) {
   result.value.tokenizer_dir = MOTORHEAD_DEFAULT_TOKENIZER_DIR;
   for (const auto& spec : option_specs()) {
     const char* text = lookup(spec.name);
+    if (text != nullptr && *text == '\0' && spec.empty_is_unset)
+      text = nullptr;
     result.value.shown.push_back(shown_setting_of(spec, text));
     if (text == nullptr)
       continue;
     if (auto err = spec.value.apply(text, result.value); !err.empty())
-      result.errors.push_back(std::string{"invalid "} + spec.name
-                              + (spec.mask ? std::string{}
-                                           : "=\"" + std::string{text} + "\"")
-                              + ": " + err);
+      result.errors.push_back(std::string{"invalid "} + spec.name + "=\""
+                              + (spec.mask ? spec.mask(text) : text)
+                              + "\": " + err);
   }
   if (result.errors.empty()
       && result.value.redis_sentinels.empty()

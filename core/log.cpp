@@ -146,7 +146,7 @@ burst_filter::verdict burst_filter::admit(std::string_view kind,
     ++b.suppressed;
     return {false, 0};
   }
-  verdict v{true, new_burst ? 0 : b.suppressed};
+  verdict v{true, b.suppressed};
   b.last_logged = now;
   b.suppressed = 0;
   return v;
@@ -182,6 +182,7 @@ std::string seconds_between(outage_log::clock::time_point from,
 void outage_log::failed(std::string_view why, clock::time_point now) {
   std::lock_guard<std::mutex> lock{mutex_};
   ++failures_;
+  last_failure_ = now;
   if (!down_) {
     down_ = true;
     failures_ = 1;
@@ -199,12 +200,12 @@ void outage_log::failed(std::string_view why, clock::time_point now) {
 
 void outage_log::answered(clock::time_point now) {
   std::lock_guard<std::mutex> lock{mutex_};
-  if (!down_)
+  if (!down_ || now - last_failure_ < burst_filter::quiet)
     return;
   down_ = false;
-  log_info(component_, what_ + " answers again after "
-                         + seconds_between(since_, now) + " and "
-                         + std::to_string(failures_) + " failures");
+  log_info(component_, what_ + " answers again: it failed "
+                         + std::to_string(failures_) + " times over "
+                         + seconds_between(since_, last_failure_));
 }
 
 } // namespace motorhead

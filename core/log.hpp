@@ -9,7 +9,6 @@
 #include <map>
 #include <mutex>
 #include <initializer_list>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -77,13 +76,15 @@ inline void log_error(std::string_view component, std::string_view message,
 }
 
 /// Tells which occurrences of a repeated failure to log: the first of a
-/// burst (occurrences less than `quiet` apart), then a reminder every
-/// `reminder` while the burst lasts, with how many were not logged since.
-/// A server that cannot reach Redis says so once, not once per request.
+/// burst (occurrences less than `quiet` apart: longer than a request's
+/// default timeout, so that requests timing out one after another are one
+/// burst), then a reminder every `reminder` while the burst lasts, each
+/// with how many were not logged since the last logged one. A server that
+/// cannot reach Redis says so once, not once per request.
 class burst_filter {
 public:
   using clock = std::chrono::steady_clock;
-  static constexpr auto quiet = std::chrono::seconds{10};
+  static constexpr auto quiet = std::chrono::seconds{30};
   static constexpr auto reminder = std::chrono::seconds{60};
   static constexpr std::size_t max_kinds = 256;
 
@@ -113,6 +114,9 @@ void log_filtered(burst_filter& filter, log_level level,
 /// Says when something the process depends on stops answering and when it
 /// answers again: the first failure of an outage at error, a reminder each
 /// minute while it lasts, and the recovery at info, with how long it took.
+/// An outage ends with a success `burst_filter::quiet` after its last
+/// failure: a Redis Cluster with one master down, whose other masters
+/// answer in between, is one outage, not a line per round trip.
 /// Thread-safe: every connection to the same server reports to one.
 class outage_log {
 public:
@@ -131,6 +135,7 @@ private:
   bool down_ = false;
   uint64_t failures_ = 0;
   clock::time_point since_;
+  clock::time_point last_failure_;
   clock::time_point last_logged_;
 };
 

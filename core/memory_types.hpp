@@ -248,7 +248,6 @@ struct embedding_result {
   uint64_t tokens_used = 0;
 };
 
-/// GET /sessions paging: 1-based page and size, optional namespace.
 /// A place in the listing of sessions, which is ordered by activity time
 /// (ms since the Unix epoch), then by id.
 struct list_position {
@@ -263,6 +262,7 @@ struct shown_setting {
   bool set = false;  // in the environment
 };
 
+/// GET /sessions paging: 1-based page and size, optional namespace.
 struct session_page {
   uint32_t page = 1;
   uint32_t size = 10;

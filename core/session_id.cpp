@@ -34,7 +34,7 @@ std::optional<list_position> parse_cursor(std::string_view text) {
   list_position position;
   auto [end, ec] = std::from_chars(text.data(), text.data() + colon,
                                    position.time_ms);
-  if (ec != std::errc{} || end != text.data() + colon || position.time_ms < 0)
+  if (ec != std::errc{} || end != text.data() + colon)
     return std::nullopt;
   position.id = std::string{text.substr(colon + 1)};
   if (!is_valid_identifier(position.id))

@@ -34,7 +34,8 @@ inline void append_escaped(std::string& out, std::string_view text) {
 
 /// "host:port", with an IPv6 address in brackets: "[::1]:8000".
 inline std::string host_port(std::string_view host, unsigned port) {
-  auto bracket = host.find(':') != std::string_view::npos;
+  auto bracket = host.find(':') != std::string_view::npos
+                 && host.substr(0, 1) != "[";
   return (bracket ? "[" : "") + std::string{host} + (bracket ? "]:" : ":")
          + std::to_string(port);
 }

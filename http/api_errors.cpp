@@ -31,7 +31,8 @@ std::string storage_error_text(const caf::error& err) {
 api_response error_response(unsigned status, std::string_view message) {
   api_response answer{status, json::encode_error(message), {},
                       std::string{message}};
-  // Every 503 is worth a retry, and says after how long.
+  // Every 503 says when to try again: most pass (Redis back, a session
+  // moved, room freed).
   if (status == 503)
     answer.headers.emplace_back("Retry-After", "1");
   return answer;

@@ -1,5 +1,7 @@
 #include "provider/chat_endpoint.hpp"
 
+#include "config/option_values.hpp"
+
 namespace motorhead {
 
 namespace {
@@ -37,7 +39,7 @@ std::optional<chat_endpoint> endpoint_for(const settings& cfg,
     return std::nullopt;
   auto base = cfg.openai_api_base.empty() ? std::string{default_openai_api_base}
                                           : cfg.openai_api_base;
-  chat_endpoint endpoint{"OpenAI-compatible API at " + base,
+  chat_endpoint endpoint{"OpenAI-compatible API at " + without_secrets(base),
                          without_trailing_slash(base) + "/" + operation,
                          {json_header},
                          model};

@@ -69,13 +69,20 @@ parse_redis_seeds(const std::string& url) {
     auto host = rest.substr(start, comma - start);
     start = comma + 1;
     auto endpoint = shared;
-    if (auto colon = host.rfind(':'); colon != std::string::npos) {
+    // An IPv6 address comes in brackets: [::1]:6379.
+    auto bracket = host.substr(0, 1) == "[" ? host.find(']') : std::string::npos;
+    auto colon = host.rfind(':');
+    if (bracket != std::string::npos && colon < bracket)
+      colon = std::string::npos;
+    if (colon != std::string::npos) {
       long port = 0;
       if (!parse_number(host.substr(colon + 1), 65535, port) || port == 0)
         return result::failure("the port must be a number from 1 to 65535");
       endpoint.port = static_cast<uint16_t>(port);
       host = host.substr(0, colon);
     }
+    if (bracket != std::string::npos)
+      host = host.substr(1, bracket - 1);
     if (host.empty())
       return result::failure("the URL names no host");
     endpoint.host = host;

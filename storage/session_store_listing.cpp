@@ -100,9 +100,10 @@ return page_after(KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]))
 
 // KEYS: this layout's index, the original's. ARGV: how many of each to
 // read (0: all); the start and end of a session's meta key around its id;
-// the position to read after, as this layout's score (ms; "" from the
-// first) and id, and as the original's score (seconds). Answers both,
-// with their scores. An entry of the original's index counts when its
+// the position to read after: a time in ms ("" from the first) and an id.
+// Answers both, with their scores. The original's scores are seconds,
+// compared as whole ms as the merged listing orders them (a score another
+// program wrote may have a fraction of a ms). An entry of the original's index counts when its
 // session is the original's: not in this layout yet (its list is there),
 // or moved (the meta field `original`) and not listed here yet. Other
 // entries (a session deleted, listed here already, or this server's own of
@@ -126,19 +127,24 @@ local function counts(id)
   end
   return redis.call('TYPE', 'session:' .. id).ok == 'list'
 end
+local after_ms = tonumber(ARGV[4])
+local function after_cursor(id, seconds)
+  if not after_ms then return true end
+  local ms = math.floor(tonumber(seconds) * 1000 + 0.5)
+  return ms > after_ms or (ms == after_ms and not byte_order_le(id, ARGV[5]))
+end
 if redis.call('TYPE', KEYS[2]).ok == 'zset' then
+  -- From a ms before the cursor: a score that rounds to its ms comes too.
   local min, from = '-inf', 0
-  if ARGV[4] ~= '' then
-    min = ARGV[6]
-    from = ties_up_to(KEYS[2], min, ARGV[5])
-  end
+  if after_ms then min = (after_ms - 1) / 1000 end
   local step = want > 0 and want or 1000
   repeat
     local listed = redis.call('ZRANGEBYSCORE', KEYS[2], min, '+inf',
                               'WITHSCORES', 'LIMIT', from, step)
     for i = 1, #listed, 2 do
       local id = listed[i]
-      if (want == 0 or #theirs < 2 * want) and accepted(id) and counts(id) then
+      if (want == 0 or #theirs < 2 * want) and after_cursor(id, listed[i + 1])
+          and accepted(id) and counts(id) then
         theirs[#theirs + 1] = id
         theirs[#theirs + 1] = listed[i + 1]
       end
@@ -149,16 +155,9 @@ end
 return {ours, theirs}
 )lua"};
 
-/// `after`'s score as ZRANGEBYSCORE reads it ("" from the first), in ms or
-/// in the original's seconds.
-std::string score_after(const list_position& after, bool in_seconds) {
-  if (after.id.empty())
-    return {};
-  if (!in_seconds)
-    return std::to_string(after.time_ms);
-  // Exact in decimal: a double of ms / 1000 may round across a score.
-  auto fraction = std::to_string(1000 + after.time_ms % 1000).substr(1);
-  return std::to_string(after.time_ms / 1000) + "." + fraction;
+/// `after`'s score as ZRANGEBYSCORE reads it: "" from the first.
+std::string score_after(const list_position& after) {
+  return after.id.empty() ? std::string{} : std::to_string(after.time_ms);
 }
 
 /// The original listing script's call: `want` of each index (0: all)
@@ -173,8 +172,7 @@ redis_command original_listing(const std::optional<std::string>& ns,
   return original_listing_script.call(
     {index_key(ns), original_index_key(ns)},
     {std::to_string(want), sample.substr(0, split),
-     sample.substr(split + marker.size()), score_after(after, false),
-     after.id, score_after(after, true)});
+     sample.substr(split + marker.size()), score_after(after), after.id});
 }
 
 /// The first `want` sessions of one index after `after`, with scores.
@@ -183,18 +181,21 @@ redis_command index_after(const std::string& key, std::size_t want,
   if (after.id.empty())
     return {"ZRANGE", key, "0", std::to_string(want - 1), "WITHSCORES"};
   return page_after_script.call(
-    {key}, {score_after(after, false), after.id, std::to_string(want)});
+    {key}, {score_after(after), after.id, std::to_string(want)});
 }
 
-using scored_ids = std::vector<std::pair<double, std::string>>;
+/// Sessions by (time in whole ms, id): the listing's order, and its
+/// cursors'.
+using scored_ids = std::vector<std::pair<int64_t, std::string>>;
 
 /// Adds the (id, score) pairs of a ZRANGE WITHSCORES reply, the scores
-/// times `scale`.
+/// times `scale`, rounded to whole ms.
 void add_scored(const redis_reply& set, double scale, scored_ids& out) {
   const auto& elements = set.elements;
   for (std::size_t i = 0; i + 1 < elements.size(); i += 2)
-    out.emplace_back(scale * std::strtod(elements[i + 1].text.c_str(), nullptr),
-                     elements[i].text);
+    out.emplace_back(
+      std::llround(scale * std::strtod(elements[i + 1].text.c_str(), nullptr)),
+      elements[i].text);
 }
 
 /// Both indexes as the original listing script answered them.
@@ -219,7 +220,7 @@ session_listing page_of(scored_ids listed, std::size_t first,
     page.ids.push_back(listed[i].second);
   if (page.ids.size() == count && count > 0) {
     const auto& last = listed[first + count - 1];
-    page.next = {static_cast<int64_t>(std::llround(last.first)), last.second};
+    page.next = {last.first, last.second};
   }
   return page;
 }

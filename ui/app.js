@@ -342,9 +342,11 @@ async function showMetrics() {
   state.scrape = { at: now, totals };
   replaceRows($("metrics"), shownMetrics.map(([name, label], i) => {
     let rate = "";
-    if (name.endsWith("_total") && previous && totals[i] !== undefined) {
+    const change = previous ? totals[i] - previous.totals[i] : NaN;
+    // None when the series is new, or was reset (a restarted server).
+    if (name.endsWith("_total") && change >= 0) {
       const seconds = (now - previous.at) / 1000;
-      rate = ((totals[i] - previous.totals[i]) / seconds).toFixed(1);
+      rate = (change / seconds).toFixed(1);
     }
     return [label, cell(formatNumber(totals[i], name), "nowrap"),
             cell(rate, "nowrap")];
@@ -395,9 +397,21 @@ function firstPage() {
   state.cursors = [""];
 }
 
+/// The server panel needs a key without a scope: with a scoped key the
+/// page still lists and opens the sessions the key reaches.
+async function refreshServer() {
+  try {
+    await showServer();
+    $("server-panel").hidden = false;
+  } catch (error) {
+    if (error.status !== 403) throw error;
+    $("server-panel").hidden = true;
+  }
+}
+
 async function refresh() {
   if (!(await checkKey())) return;
-  await showServer();
+  await refreshServer();
   await listSessions();
   if (state.session) await openSession(state.session);
 }
@@ -448,5 +462,6 @@ attempt(refresh);
 // The server panel only, and not while a key is asked for: rates need a
 // scrape after the first.
 setInterval(() => {
-  if ($("key-form").hidden) showServer().catch(() => {});
+  if ($("key-form").hidden && !$("server-panel").hidden)
+    refreshServer().catch(() => {});
 }, serverRefreshMs);

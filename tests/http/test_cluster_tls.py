@@ -190,6 +190,9 @@ class MutualTlsTest(TestCase):
             ({"MOTORHEAD_CLUSTER_TLS_CERT": own["MOTORHEAD_CLUSTER_TLS_CERT"]},
              "go together"),
             ({**own, "MOTORHEAD_CLUSTER_TLS_CA": "/nonexistent-ca.pem"},
+             'invalid MOTORHEAD_CLUSTER_TLS_CA="/nonexistent-ca.pem": '
+             "expected a readable file"),
+            ({**own, "MOTORHEAD_CLUSTER_TLS_CA": own["MOTORHEAD_CLUSTER_TLS_KEY"]},
              "MOTORHEAD_CLUSTER_TLS_CA: no PEM certificate"),
             ({**own, "MOTORHEAD_CLUSTER_TLS_CERT": own["MOTORHEAD_CLUSTER_TLS_KEY"]},
              "MOTORHEAD_CLUSTER_TLS_CERT: no PEM certificate"),

@@ -124,7 +124,8 @@ class TlsStartupErrorsTest(TestCase):
     def test_a_missing_ca_file_stops_the_start(self):
         error = self.start_fails(REDIS_URL="rediss://127.0.0.1:6390",
                                  MOTORHEAD_REDIS_TLS_CA="/nonexistent/ca.pem")
-        self.assertIn("cannot read the CA file", error)
+        self.assertIn('invalid MOTORHEAD_REDIS_TLS_CA="/nonexistent/ca.pem": '
+                      "expected a readable file", error)
 
     def test_tls_settings_without_rediss_stop_the_start(self):
         error = self.start_fails(REDIS_URL="redis://127.0.0.1:6390",

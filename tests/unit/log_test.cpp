@@ -1,5 +1,7 @@
 #include "core/log.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "core/json_codec.hpp"
@@ -35,11 +37,34 @@ TEST(BurstFilter, LogsTheFirstOfABurstAndRemindsEachMinute) {
   auto reminder = filter.admit("Redis is unreachable", at(60000));
   EXPECT_TRUE(reminder.log);
   EXPECT_EQ(reminder.suppressed, 59u);
-  // Quiet for 10 s: the next occurrence starts a new burst.
-  auto next = filter.admit("Redis is unreachable", at(70000));
+  EXPECT_FALSE(filter.admit("Redis is unreachable", at(61000)).log);
+  // Quiet for 30 s: the next occurrence starts a new burst, and says how
+  // many of the last one were not logged.
+  auto next = filter.admit("Redis is unreachable", at(100000));
   EXPECT_TRUE(next.log);
-  EXPECT_EQ(next.suppressed, 0u);
-  EXPECT_FALSE(filter.admit("Redis is unreachable", at(71000)).log);
+  EXPECT_EQ(next.suppressed, 1u);
+  EXPECT_FALSE(filter.admit("Redis is unreachable", at(101000)).log);
+}
+
+TEST(OutageLog, AnOutageEndsAfterAQuietSpell) {
+  auto start = outage_log::clock::now();
+  auto at = [&](int ms) { return start + std::chrono::milliseconds{ms}; };
+  auto text = captured(log_level::info, log_format::text, [&] {
+    outage_log redis{"persistence", "Redis"};
+    // One master of three down: failures and successes interleave.
+    for (int ms = 0; ms < 20000; ms += 100) {
+      redis.failed("Redis is unreachable: Connection refused", at(ms));
+      redis.answered(at(ms + 50));
+    }
+    redis.answered(at(20000 + 31000));
+  });
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2) << text;
+  EXPECT_NE(text.find("ERROR persistence: Redis is unreachable: Connection "
+                      "refused"),
+            std::string::npos);
+  EXPECT_NE(text.find("INFO persistence: Redis answers again: it failed 200 "
+                      "times over 19.9 s"),
+            std::string::npos) << text;
 }
 
 TEST(BurstFilter, ForgetsWhenTooManyKindsArrive) {

@@ -149,7 +149,11 @@ TEST(Routes, SessionListingsTakeACursor) {
   EXPECT_EQ(next.value->after.time_ms, 1796530062271);
   EXPECT_EQ(next.value->after.id, "chat-42");
   EXPECT_EQ(cursor_text(next.value->after), "1796530062271:chat-42");
-  for (auto bad : {"cursor=x", "cursor=12", "cursor=:a", "cursor=-1:a",
+  // Another program's score may be anything Redis takes, below zero too.
+  auto negative = parse_cursor("-5000:neg");
+  ASSERT_TRUE(negative);
+  EXPECT_EQ(negative->time_ms, -5000);
+  for (auto bad : {"cursor=x", "cursor=12", "cursor=:a", "cursor=1.5:a",
                    "cursor=1:a%7Bb%7D", "cursor=1:", "cursor=&page=2"})
     EXPECT_FALSE(parse_session_page(
       *parse_target(std::string{"/sessions?"} + bad).value))

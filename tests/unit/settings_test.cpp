@@ -320,7 +320,7 @@ TEST(Settings, ProviderUrlsAreHttpUrls) {
 
 TEST(Settings, PartialAzureNamesWhatIsMissing) {
   EXPECT_EQ(only_error({{"AZURE_API_KEY", "k"}}),
-            "Azure OpenAI is partly configured: AZURE_API_BASE or "
+            "Azure OpenAI is partly configured: AZURE_API_BASE and "
             "AZURE_DEPLOYMENT_ID are missing (or unset every AZURE_* "
             "variable)");
   std::map<std::string, std::string> chat{
@@ -336,9 +336,8 @@ TEST(Settings, PartialAzureNamesWhatIsMissing) {
   auto both = load(chat);
   EXPECT_TRUE(both.errors.empty());
   ASSERT_EQ(both.warnings.size(), 1u);
-  EXPECT_NE(both.warnings[0].find("OPENAI_API_KEY and OPENAI_API_BASE are "
-                                  "not used"),
-            std::string::npos);
+  EXPECT_EQ(both.warnings[0],
+            "OPENAI_API_KEY is not used: Azure OpenAI is configured");
 }
 
 TEST(Settings, FilesMustBeReadable) {
@@ -410,4 +409,93 @@ TEST(Settings, HelpListsWhatEachVariableAllows) {
             std::string::npos);
   EXPECT_NE(help.str().find("allowed: text or json"), std::string::npos);
   EXPECT_NE(help.str().find("--version"), std::string::npos);
+}
+
+TEST(Settings, EmptyValuesAreUnsetButForApiKeys) {
+  auto blank = load({{"OPENAI_API_BASE", ""}, {"MOTORHEAD_HOST", ""},
+                     {"MOTORHEAD_TOKENIZER_DIR", ""}, {"PORT", ""}});
+  ASSERT_TRUE(blank.errors.empty()) << blank.errors.front();
+  EXPECT_EQ(blank.value.openai_api_base, "");
+  EXPECT_EQ(blank.value.host, "0.0.0.0");
+  EXPECT_EQ(blank.value.port, 8000);
+  EXPECT_FALSE(load({{"MOTORHEAD_API_KEYS", ""}}).errors.empty());
+}
+
+TEST(Settings, ComposeServiceNamesAreHosts) {
+  EXPECT_TRUE(load({{"OPENAI_API_BASE", "http://ollama_server:11434/v1"},
+                    {"MOTORHEAD_HOST", "my_host"}})
+                .errors.empty());
+  EXPECT_FALSE(load({{"OPENAI_API_BASE", "http://host:/v1"}}).errors.empty());
+}
+
+TEST(Settings, SecretsAreHiddenWhereverTheyAreShown) {
+  auto shown = [](const settings_result& result, const std::string& name) {
+    for (const auto& setting : result.value.shown)
+      if (setting.name == name)
+        return setting.value;
+    return std::string{"(not listed)"};
+  };
+  auto result = load(
+    {{"REDIS_URL", "redis://:abc,def@x@127.0.0.1:6379"},
+     {"OPENAI_API_BASE", "https://user:sk-1@proxy.example.com/v1?api-key=sk-2"},
+     {"AZURE_API_KEY", "az-secret"},
+     {"AZURE_API_BASE", "https://u:sk-3@x.openai.azure.com"},
+     {"AZURE_DEPLOYMENT_ID", "chat"},
+     {"MOTORHEAD_MODEL", "gpt\x01\xff\xfe"}});
+  ASSERT_TRUE(result.errors.empty()) << result.errors.front();
+  EXPECT_EQ(shown(result, "REDIS_URL"), "redis://(hidden)@127.0.0.1:6379");
+  EXPECT_EQ(shown(result, "OPENAI_API_BASE"),
+            "https://(hidden)@proxy.example.com/v1?(hidden)");
+  EXPECT_EQ(shown(result, "AZURE_API_BASE"),
+            "https://(hidden)@x.openai.azure.com");
+  EXPECT_EQ(shown(result, "AZURE_API_KEY"), "(hidden)");
+  EXPECT_EQ(shown(result, "MOTORHEAD_MODEL"), "gpt\x01\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(result.value.redis.password, "abc,def@x");
+  auto seeds = load({{"REDIS_URL", "redis://:p@ss,w@a:7000,b:7001"}});
+  EXPECT_EQ(shown(seeds, "REDIS_URL"), "redis://(hidden)@a:7000,b:7001");
+}
+
+TEST(Settings, CorsOriginsAreLowerCaseOriginsOnly) {
+  auto result = load({{"MOTORHEAD_CORS_ORIGINS", "https://App.Example.com:8443"}});
+  ASSERT_TRUE(result.errors.empty());
+  EXPECT_EQ(result.value.cors_origins,
+            (std::vector<std::string>{"https://app.example.com:8443"}));
+  for (const char* bad : {"https://a.example?x=1", "https://u:p@a.example",
+                          "https://a.example#top"})
+    EXPECT_FALSE(load({{"MOTORHEAD_CORS_ORIGINS", bad}}).errors.empty()) << bad;
+}
+
+TEST(Settings, ASettingWithoutEffectIsSaid) {
+  auto result = load({{"MOTORHEAD_EMBEDDING_MODEL", "m"},
+                      {"MOTORHEAD_REDIS_WAIT_TIMEOUT_MS", "500"},
+                      {"MOTORHEAD_NODE_NAME", "127.0.0.1:7001"},
+                      {"MOTORHEAD_CLUSTER_ADVERTISE", "127.0.0.1:7002"}});
+  ASSERT_TRUE(result.errors.empty()) << result.errors.front();
+  EXPECT_EQ(result.warnings,
+            (std::vector<std::string>{
+              "MOTORHEAD_EMBEDDING_MODEL is not used: "
+              "MOTORHEAD_LONG_TERM_MEMORY is off",
+              "MOTORHEAD_REDIS_WAIT_TIMEOUT_MS is not used: "
+              "MOTORHEAD_REDIS_WAIT_REPLICAS is 0",
+              "MOTORHEAD_NODE_NAME (its older name) is not used: "
+              "MOTORHEAD_CLUSTER_ADVERTISE is set"}));
+  EXPECT_EQ(result.value.node_name, "127.0.0.1:7002");
+}
+
+TEST(Settings, AShortenedNameSuggestsTheShortestItStarts) {
+  auto warnings = unknown_variable_warnings({"MOTORHEAD_LOG"});
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("did you mean MOTORHEAD_LOG_LEVEL?"),
+            std::string::npos);
+}
+
+TEST(Settings, RedisUrlsTakeIpv6InBrackets) {
+  auto v6 = parse_redis_url("redis://[::1]:6390");
+  ASSERT_TRUE(v6) << v6.error;
+  EXPECT_EQ(v6.value->host, "::1");
+  EXPECT_EQ(v6.value->port, 6390);
+  auto bare = parse_redis_url("redis://[fe80::1]");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare.value->host, "fe80::1");
+  EXPECT_EQ(bare.value->port, 6379);
 }
