@@ -64,6 +64,13 @@ inline void stop_if_retired(session_pointer self) {
     self->quit();
 }
 
+/// Logs that `what` failed for the session, once per burst of the same
+/// failure across every session: while Redis is down they all fail alike,
+/// and the outage itself is logged by the persistence actor.
+void log_session_failure(const session_state& st, const std::string& what,
+                         const caf::error& why,
+                         std::chrono::milliseconds retry);
+
 /// Logs a failed fold or embedding and asks the session to try again
 /// later: 1 s after the first failure, then twice as long each time.
 template <class Atom>
@@ -71,10 +78,7 @@ void schedule_retry(session_pointer self, std::chrono::milliseconds& delay,
                     Atom what, const char* name, const caf::error& why) {
   auto& st = self->state;
   delay = next_retry_delay(delay, st.limits());
-  log_warn("session", std::string{name} + " failed ("
-                        + self->system().render(why) + "), retrying",
-           {text_field("session", st.id),
-            number_field("retry_ms", uint64_t(delay.count()))});
+  log_session_failure(st, std::string{name} + " failed", why, delay);
   self->delayed_send(self, delay, what);
 }
 

@@ -108,23 +108,26 @@ bool left_unchanged(const caf::error& err) {
          || is_service_error(err, service_errc::touched);
 }
 
+void log_session_failure(const session_state& st, const std::string& what,
+                         const caf::error& why,
+                         std::chrono::milliseconds retry) {
+  static burst_filter failures;
+  auto message = what + " (" + error_message(why) + "), retrying";
+  auto verdict = failures.admit(message);
+  if (verdict.log)
+    log_warn("session", message,
+             {text_field("session", st.id),
+              number_field("retry_ms", uint64_t(retry.count())),
+              number_field("not_logged_since", verdict.suppressed)});
+}
+
 void resync(session_pointer self, const caf::error& why) {
   auto& st = self->state;
   if (!st.loaded)
     return;
   st.loaded = false;
   st.retry_delay = next_retry_delay(st.retry_delay, st.limits());
-  // While Redis is down every loaded session's write fails alike: the
-  // first one of the burst is logged (the outage itself is, by the
-  // persistence actor), the others count.
-  static burst_filter failed_writes;
-  auto reason = error_message(why);
-  auto verdict = failed_writes.admit(reason);
-  if (verdict.log)
-    log_warn("session",
-             "a write failed (" + reason + "), reloading it from Redis",
-             {text_field("session", st.id),
-              number_field("not_logged_since", verdict.suppressed)});
+  log_session_failure(st, "a write failed", why, st.retry_delay);
   // The fold retry reloads the session even if no request comes.
   self->delayed_send(self, st.retry_delay, fold_atom::value);
 }

@@ -20,7 +20,7 @@ struct option_spec {
   const char* meaning;
   option_value value;
   /// For a value that may hold a password or a key: what GET /settings
-  /// and an error show of it instead.
+  /// shows of it instead (an error does not repeat it).
   std::string (*mask)(const std::string&) = nullptr;
   /// Set but empty is unset (.env files list variables without values),
   /// but where that would turn a protection off.
@@ -377,12 +377,15 @@ const std::vector<option_spec>& option_specs() {
      text_option(field(&settings::node_name))},
     {"MOTORHEAD_CLUSTER_TLS_CERT", nullptr,
      "PEM certificate (chain) of this node, for mutual TLS between nodes",
-     file_option(field(&settings::cluster_tls_cert))},
+     file_option(field(&settings::cluster_tls_cert)), nullptr,
+     false},
     {"MOTORHEAD_CLUSTER_TLS_KEY", nullptr, "PEM private key of that certificate",
-     file_option(field(&settings::cluster_tls_key))},
+     file_option(field(&settings::cluster_tls_key)), nullptr,
+     false},
     {"MOTORHEAD_CLUSTER_TLS_CA", nullptr,
      "PEM certificate of the CA every node's certificate must come from",
-     file_option(field(&settings::cluster_tls_ca))},
+     file_option(field(&settings::cluster_tls_ca)), nullptr,
+     false},
     {"MOTORHEAD_CLUSTER_HEARTBEAT_MS", "500", "heartbeat interval between nodes",
      number_option(field(&settings::cluster_heartbeat), 10, 60000)},
     {"MOTORHEAD_CLUSTER_FAILURE_MS", "2000",
@@ -566,9 +569,12 @@ settings_result load_settings(const env_lookup& lookup) {
     if (text == nullptr)
       continue;
     if (auto err = spec.value.apply(text, result.value); !err.empty())
-      result.errors.push_back(std::string{"invalid "} + spec.name + "=\""
-                              + (spec.mask ? spec.mask(text) : text)
-                              + "\": " + err);
+      // A value that may hold a secret is not repeated: a malformed one
+      // cannot be masked with certainty.
+      result.errors.push_back(std::string{"invalid "} + spec.name
+                              + (spec.mask ? std::string{}
+                                           : "=\"" + std::string{text} + "\"")
+                              + ": " + err);
   }
   if (result.errors.empty()
       && result.value.redis_sentinels.empty()

@@ -19,6 +19,40 @@ bool parse_number(const std::string& text, long max, long& out) {
          && out <= max;
 }
 
+/// host, host:port, [v6] or [v6]:port into `endpoint`, whose port stays
+/// when none is given unless `port_required`. Returns an error or "".
+std::string read_host_port(const std::string& text, bool port_required,
+                           redis_endpoint& endpoint) {
+  std::string host = text;
+  auto bracket = std::string::npos;
+  if (host.substr(0, 1) == "[") {
+    bracket = host.find(']');
+    if (bracket == std::string::npos)
+      return "\"" + text + "\" opens an IPv6 address with [ but never closes it";
+  }
+  auto colon = host.rfind(':');
+  if (bracket != std::string::npos && colon < bracket)
+    colon = std::string::npos;
+  if (colon != std::string::npos) {
+    long port = 0;
+    if (!parse_number(host.substr(colon + 1), 65535, port) || port == 0)
+      return "the port must be a number from 1 to 65535";
+    endpoint.port = static_cast<uint16_t>(port);
+    host = host.substr(0, colon);
+  } else if (port_required) {
+    return "\"" + text + "\" is not host:port";
+  }
+  if (bracket != std::string::npos) {
+    if (bracket + 1 != host.size())
+      return "\"" + text + "\" has more than a port after ]";
+    host = host.substr(1, bracket - 1);
+  }
+  if (host.empty())
+    return "\"" + text + "\" names no host";
+  endpoint.host = host;
+  return {};
+}
+
 } // namespace
 
 std::string address_of(const redis_endpoint& endpoint) {
@@ -26,15 +60,9 @@ std::string address_of(const redis_endpoint& endpoint) {
 }
 
 outcome<redis_endpoint> endpoint_of(const std::string& address) {
-  auto colon = address.rfind(':');
-  long port = 0;
-  if (colon == std::string::npos || colon == 0
-      || !parse_number(address.substr(colon + 1), 65535, port) || port == 0)
-    return outcome<redis_endpoint>::failure("\"" + address
-                                            + "\" is not host:port");
   redis_endpoint endpoint;
-  endpoint.host = address.substr(0, colon);
-  endpoint.port = static_cast<uint16_t>(port);
+  if (auto err = read_host_port(address, true, endpoint); !err.empty())
+    return outcome<redis_endpoint>::failure(err);
   return {endpoint, {}};
 }
 
@@ -69,23 +97,8 @@ parse_redis_seeds(const std::string& url) {
     auto host = rest.substr(start, comma - start);
     start = comma + 1;
     auto endpoint = shared;
-    // An IPv6 address comes in brackets: [::1]:6379.
-    auto bracket = host.substr(0, 1) == "[" ? host.find(']') : std::string::npos;
-    auto colon = host.rfind(':');
-    if (bracket != std::string::npos && colon < bracket)
-      colon = std::string::npos;
-    if (colon != std::string::npos) {
-      long port = 0;
-      if (!parse_number(host.substr(colon + 1), 65535, port) || port == 0)
-        return result::failure("the port must be a number from 1 to 65535");
-      endpoint.port = static_cast<uint16_t>(port);
-      host = host.substr(0, colon);
-    }
-    if (bracket != std::string::npos)
-      host = host.substr(1, bracket - 1);
-    if (host.empty())
-      return result::failure("the URL names no host");
-    endpoint.host = host;
+    if (auto err = read_host_port(host, false, endpoint); !err.empty())
+      return result::failure(err);
     seeds.push_back(std::move(endpoint));
   } while (start <= rest.size());
   return {std::move(seeds), {}};

@@ -128,29 +128,42 @@ local function counts(id)
   return redis.call('TYPE', 'session:' .. id).ok == 'list'
 end
 local after_ms = tonumber(ARGV[4])
-local function after_cursor(id, seconds)
-  if not after_ms then return true end
-  local ms = math.floor(tonumber(seconds) * 1000 + 0.5)
-  return ms > after_ms or (ms == after_ms and not byte_order_le(id, ARGV[5]))
+-- Seconds as the listing's whole ms (rounded half up, as the server does);
+-- nil for a score no clock gives (NaN, infinite, or past 30,000 years).
+local function whole_ms(seconds)
+  local s = tonumber(seconds)
+  if not s or s ~= s or s <= -1e12 or s >= 1e12 then return nil end
+  return math.floor(s * 1000 + 0.5)
+end
+local function after_cursor(id, ms)
+  return not after_ms or ms > after_ms
+         or (ms == after_ms and not byte_order_le(id, ARGV[5]))
 end
 if redis.call('TYPE', KEYS[2]).ok == 'zset' then
   -- From a ms before the cursor: a score that rounds to its ms comes too.
   local min, from = '-inf', 0
   if after_ms then min = (after_ms - 1) / 1000 end
   local step = want > 0 and want or 1000
+  local last_ms, done = nil, false
   repeat
     local listed = redis.call('ZRANGEBYSCORE', KEYS[2], min, '+inf',
                               'WITHSCORES', 'LIMIT', from, step)
     for i = 1, #listed, 2 do
-      local id = listed[i]
-      if (want == 0 or #theirs < 2 * want) and after_cursor(id, listed[i + 1])
-          and accepted(id) and counts(id) then
+      local id, ms = listed[i], whole_ms(listed[i + 1])
+      -- A full page still takes the rest of its last ms: the listing
+      -- orders the sessions of one ms by id, the index by the fraction.
+      if want > 0 and #theirs >= 2 * want and ms ~= last_ms then
+        done = true
+        break
+      end
+      if ms and after_cursor(id, ms) and accepted(id) and counts(id) then
         theirs[#theirs + 1] = id
         theirs[#theirs + 1] = listed[i + 1]
+        last_ms = ms
       end
     end
     from = from + step
-  until #listed < 2 * step or (want > 0 and #theirs >= 2 * want)
+  until done or #listed < 2 * step
 end
 return {ours, theirs}
 )lua"};
@@ -189,13 +202,16 @@ redis_command index_after(const std::string& key, std::size_t want,
 using scored_ids = std::vector<std::pair<int64_t, std::string>>;
 
 /// Adds the (id, score) pairs of a ZRANGE WITHSCORES reply, the scores
-/// times `scale`, rounded to whole ms.
+/// times `scale`, rounded half up to whole ms as the original listing
+/// script rounds them; a score no clock gives is left out.
 void add_scored(const redis_reply& set, double scale, scored_ids& out) {
   const auto& elements = set.elements;
-  for (std::size_t i = 0; i + 1 < elements.size(); i += 2)
-    out.emplace_back(
-      std::llround(scale * std::strtod(elements[i + 1].text.c_str(), nullptr)),
-      elements[i].text);
+  for (std::size_t i = 0; i + 1 < elements.size(); i += 2) {
+    auto ms = scale * std::strtod(elements[i + 1].text.c_str(), nullptr);
+    if (std::isfinite(ms) && std::abs(ms) < 1e15)
+      out.emplace_back(static_cast<int64_t>(std::floor(ms + 0.5)),
+                       elements[i].text);
+  }
 }
 
 /// Both indexes as the original listing script answered them.

@@ -104,6 +104,11 @@ async function checkKey() {
     $("key-form").hidden = true;
     $("key-status").textContent = status.authenticated
       ? "key accepted" : "keys are off";
+    // A key scoped to namespaces lists only within them.
+    if (status.namespaces?.length && !$("namespace").value.trim()) {
+      $("namespace").value = status.namespaces[0];
+      $("key-status").textContent += ` (namespaces ${status.namespaces.join(", ")})`;
+    }
     return true;
   } catch (error) {
     if (error.status !== 401) throw error;

@@ -708,11 +708,13 @@ class Motorhead:
         finally:
             conn.close()
 
-    def list_by_cursor(self, query="", size=100):
+    def list_by_cursor(self, query="", size=100, max_pages=1000):
         """Every session a cursor listing gives (`query`: "namespace=x"),
-        page by page, and the number of pages."""
+        page by page, and the number of pages; fails past `max_pages` (a
+        cursor that never ends)."""
         listed, cursor, pages = [], "", 0
         while cursor is not None:
+            assert pages < max_pages, f"no end after {pages} pages: {cursor}"
             status, body, _ = self.request(
                 "GET", f"/sessions?{query}&size={size}&cursor="
                 + urllib.parse.quote(cursor, safe=""))

@@ -105,8 +105,8 @@ class SettingsTest(TestCase):
              'invalid MOTORHEAD_HOST="local host": expected an IP address '
              '(such as 0.0.0.0 or ::) or a host name'),
             ({"OPENAI_API_BASE": "notaurl"},
-             'invalid OPENAI_API_BASE="notaurl": expected an http:// or '
-             'https:// URL'),
+             # Not repeated: the URL may hold a password.
+             "invalid OPENAI_API_BASE: expected an http:// or https:// URL"),
             ({"AZURE_API_KEY": "secret"},
              "Azure OpenAI is partly configured: AZURE_API_BASE and "
              "AZURE_DEPLOYMENT_ID are missing"),

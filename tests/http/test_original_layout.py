@@ -191,6 +191,26 @@ class OriginalLayoutTest(TestCase):
         listed, _ = self.server.list_by_cursor("namespace=team", size=2)
         self.assertEqual(listed, originals + mine)
 
+    def test_scores_in_fractions_of_a_ms_are_listed_once(self):
+        # Another program's scores: a and b in one ms, b's fraction first;
+        # one below zero; one no clock gives, which no listing shows.
+        for score, session in ((1_800_000_000.1231, "frac-b"),
+                               (1_800_000_000.1234, "frac-a"),
+                               (-0.0625, "frac-neg"), ("inf", "frac-inf")):
+            self.redis.command("ZADD", "sessions:frac", score, session)
+            self.redis.command("LPUSH", f"session:{session}", "user: hi")
+        self.server.start()
+        expected = ["frac-neg", "frac-a", "frac-b"]
+        for size in (1, 2, 3):
+            listed, pages = self.server.list_by_cursor("namespace=frac",
+                                                       size=size)
+            self.assertEqual(listed, expected, size)
+            self.assertLessEqual(pages, len(expected) // size + 1)
+        pages = [self.server.request(
+            "GET", f"/sessions?namespace=frac&size=1&page={page}")[1]
+            for page in (1, 2, 3, 4)]
+        self.assertEqual(pages, [[s] for s in expected] + [[]])
+
     def test_refused_ids_leave_no_gap_in_the_pages(self):
         for i, bad in enumerate(("a b", "c+d", "e=f")):
             self.redis.command("ZADD", "sessions:team", 1_600_000_000 + i, bad)

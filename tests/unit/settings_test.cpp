@@ -307,8 +307,7 @@ TEST(Settings, HostsAreAddressesOrNames) {
 
 TEST(Settings, ProviderUrlsAreHttpUrls) {
   EXPECT_EQ(only_error({{"OPENAI_API_BASE", "notaurl"}}),
-            "invalid OPENAI_API_BASE=\"notaurl\": expected an http:// or "
-            "https:// URL");
+            "invalid OPENAI_API_BASE: expected an http:// or https:// URL");
   for (const char* url :
        {"http://127.0.0.1:11434/v1", "https://api.example.com/v1",
         "http://[::1]:8080/v1", "HTTPS://llm.internal"})
@@ -489,6 +488,18 @@ TEST(Settings, AShortenedNameSuggestsTheShortestItStarts) {
             std::string::npos);
 }
 
+TEST(Settings, AMalformedUrlIsNotRepeated) {
+  for (const char* url : {"redis:/:s3cret@host:6379", ":s3cret@host:6379"}) {
+    auto result = load({{"REDIS_URL", url}});
+    ASSERT_EQ(result.errors.size(), 1u);
+    EXPECT_EQ(result.errors[0].find("s3cret"), std::string::npos)
+      << result.errors[0];
+  }
+  auto provider = load({{"OPENAI_API_BASE", "https://u:pa?ss@host/v1"}});
+  ASSERT_EQ(provider.errors.size(), 1u);
+  EXPECT_EQ(provider.errors[0].find("pa"), std::string::npos);
+}
+
 TEST(Settings, RedisUrlsTakeIpv6InBrackets) {
   auto v6 = parse_redis_url("redis://[::1]:6390");
   ASSERT_TRUE(v6) << v6.error;
@@ -498,4 +509,10 @@ TEST(Settings, RedisUrlsTakeIpv6InBrackets) {
   ASSERT_TRUE(bare);
   EXPECT_EQ(bare.value->host, "fe80::1");
   EXPECT_EQ(bare.value->port, 6379);
+  EXPECT_FALSE(parse_redis_url("redis://[::1"));
+  EXPECT_FALSE(parse_redis_url("redis://[::1]x:6379"));
+  auto sentinel = endpoint_of("[::1]:26379");
+  ASSERT_TRUE(sentinel) << sentinel.error;
+  EXPECT_EQ(sentinel.value->host, "::1");
+  EXPECT_EQ(sentinel.value->port, 26379);
 }
