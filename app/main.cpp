@@ -56,10 +56,12 @@ struct node_actors {
   persistence_actor table_store;
   caf::actor connector;   // reaches the other members
   router_actor router;    // what the HTTP front talks to
+  caf::actor redis_probe; // until Redis first answers
 
   void stop() {
     for (const caf::actor_addr& addr :
-         {sweeper.address(), retention.address(), cluster.address(),
+         {redis_probe.address(), sweeper.address(), retention.address(),
+          cluster.address(),
           table_store.address(), connector.address(), registry.address(),
           pool.address(), embedder.address(), store.address()})
       if (addr)
@@ -237,6 +239,44 @@ persistence_options persistence_options_of(const settings& cfg) {
   return options;
 }
 
+/// Where the store of record is, as the log names it.
+std::string redis_description(const settings& cfg) {
+  if (!cfg.redis_sentinels.empty())
+    return "Redis master \"" + cfg.redis_master + "\" of "
+           + std::to_string(cfg.redis_sentinels.size()) + " sentinels";
+  return (cfg.redis_seeds.size() > 1 ? "Redis Cluster at " : "Redis at ")
+         + host_port(cfg.redis.host, cfg.redis.port);
+}
+
+/// Asks Redis at the start whether it answers, then again after a delay
+/// that doubles up to 30 s until it does, and says so. While it does not,
+/// the persistence actor logs the outage and /readyz answers 503.
+caf::behavior redis_probe(caf::event_based_actor* self,
+                          persistence_actor store, std::string where) {
+  auto delay = std::make_shared<std::chrono::milliseconds>(250);
+  auto attempts = std::make_shared<unsigned>(0);
+  self->send(self, ping_atom::value);
+  return {
+    [=](ping_atom) {
+      ++*attempts;
+      self->request(store, std::chrono::seconds{60}, ping_atom::value)
+        .then(
+          [=](ok_atom) {
+            log_info("main", where + " answers"
+                               + (*attempts > 1 ? " (attempt "
+                                                    + std::to_string(*attempts)
+                                                    + ")"
+                                                : std::string{}));
+            self->quit();
+          },
+          [=](caf::error&) {
+            self->delayed_send(self, *delay, ping_atom::value);
+            *delay = std::min(*delay * 2, std::chrono::milliseconds{30000});
+          });
+    },
+  };
+}
+
 outcome<node_actors> start_actors(caf::actor_system& system,
                                   const settings& cfg) {
   auto tokenizer = load_tokenizer(cfg);
@@ -282,6 +322,8 @@ outcome<node_actors> start_actors(caf::actor_system& system,
     actors.retention = system.spawn(retention_sweeper, actors.store,
                                     actors.router, cfg.session_ttl,
                                     retention_interval(cfg.session_ttl));
+  actors.redis_probe = system.spawn(redis_probe, actors.store,
+                                    redis_description(cfg));
   return {std::move(actors), {}};
 }
 
@@ -348,15 +390,6 @@ std::string version_text() {
          + ")";
 }
 
-/// Where the store of record is, as the log names it.
-std::string redis_description(const settings& cfg) {
-  if (!cfg.redis_sentinels.empty())
-    return "Redis master \"" + cfg.redis_master + "\" of "
-           + std::to_string(cfg.redis_sentinels.size()) + " sentinels";
-  return (cfg.redis_seeds.size() > 1 ? "Redis Cluster at " : "Redis at ")
-         + host_port(cfg.redis.host, cfg.redis.port);
-}
-
 void log_startup(const settings& cfg, uint16_t port) {
   log_info("main", version_text() + " listening on "
                      + host_port(cfg.host, port) + ", "
@@ -372,35 +405,6 @@ std::vector<std::string> environment_names() {
     names.emplace_back(text.substr(0, text.find('=')));
   }
   return names;
-}
-
-/// Asks Redis at the start whether it answers, then again after a delay
-/// that doubles up to 30 s until it does, and says so. While it does not,
-/// the persistence actor logs the outage and /readyz answers 503.
-caf::behavior redis_probe(caf::event_based_actor* self,
-                          persistence_actor store, std::string where) {
-  auto delay = std::make_shared<std::chrono::milliseconds>(250);
-  auto attempts = std::make_shared<unsigned>(0);
-  self->send(self, ping_atom::value);
-  return {
-    [=](ping_atom) {
-      ++*attempts;
-      self->request(store, std::chrono::seconds{60}, ping_atom::value)
-        .then(
-          [=](ok_atom) {
-            log_info("main", where + " answers"
-                               + (*attempts > 1 ? " (attempt "
-                                                    + std::to_string(*attempts)
-                                                    + ")"
-                                                : std::string{}));
-            self->quit();
-          },
-          [=](caf::error&) {
-            self->delayed_send(self, *delay, ping_atom::value);
-            *delay = std::min(*delay * 2, std::chrono::milliseconds{30000});
-          });
-    },
-  };
 }
 
 /// `motorhead migrate ARGS...` (see app/migrate.hpp).
@@ -485,7 +489,6 @@ int main(int argc, char** argv) {
     http::api_handler api{system, actors.value->router, cfg, io};
     http::http_server server{io, api, cfg};
     log_startup(cfg, server.port());
-    system.spawn(redis_probe, actors.value->store, redis_description(cfg));
     auto served = server.run();
     clean = hand_over_and_flush(system, *actors.value, served.deadline)
             && served.drained;

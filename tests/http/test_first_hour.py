@@ -84,6 +84,22 @@ class RedisDownAtStartTest(TestCase):
         server.close()
 
 
+    def test_a_stop_while_the_probe_waits_is_prompt(self):
+        redis = RedisServer(durable=False)
+        server = Motorhead(redis.url)
+        server.start()
+        time.sleep(2)  # the probe's attempts at 0, 0.25, 0.75 and 1.75 s
+        redis.start()
+        self.assertTrue(wait_until(
+            lambda: server.request("GET", "/readyz")[0] == 200, timeout=15),
+            server.output())
+        # The probe's next attempt is seconds away: the stop does not wait
+        # for it, nor does it leave the probe asking forever.
+        started = time.monotonic()
+        self.assertEqual(server.stop(), 0, server.output())
+        self.assertLess(time.monotonic() - started, 5)
+
+
 class SettingsTest(TestCase):
     """Every kind of bad setting stops the start with a message naming the
     variable and what it allows."""
