@@ -20,63 +20,116 @@ namespace {
 // session joins, which it leaves. ARGV: epoch, next_seq, has_context,
 // context, the namespace the session joins ("" for none), archive (0/1),
 // embed (0/1), session id, time (ms), has_metadata, metadata (JSON, "" for
-// none), whether the last key is the original's index (0/1), then for
-// each message its id, seq and record. Answers 1 once it stored the POST. A
+// none), whether the last key is the original's index (0/1), then each
+// message's id and seq, then each message's record. Answers 1 once it stored the POST. A
 // POST whose message ids are all stored already is a retry: nothing
 // changes, and the answer is the status STORED (not an error: the script
 // vouches for the write that stored them); one that repeats only some
-// changes nothing either (CONFLICT). The archive and the marks of messages waiting for an
-// embedding are written with the messages, so none is ever lost. A new
-// context starts a new summary generation. The time is the session's last
-// update, its creation time if it has none, and its score in the indexes.
+// changes nothing either (CONFLICT). The archive and the marks of messages
+// waiting for an embedding are written with the messages, so none is ever
+// lost. A new context starts a new summary generation. The time is the
+// session's last update, its creation time if it has none, and its score
+// in the indexes.
+//
+// Redis' cost of a POST is mostly per call the script makes (each runs as
+// a command, and each write is propagated to the AOF and the replicas as
+// one), so every structure is written with one call whatever the number
+// of messages: the meta fields the script needs are read with the fence,
+// the ids checked with one HMGET, and the new meta fields set with one
+// HSET.
 /// Where the script's arguments say whether its last key is the
 /// original's index (ARGV[12]).
 constexpr std::size_t original_index_arg = 11;
 
-const lua_script append_script{fence + join_namespace_lua + R"lua(
-local first = 13
-local count = (#ARGV - first + 1) / 3
-local added = {}
-for i = first, #ARGV, 3 do
-  if redis.call('HSETNX', KEYS[5], ARGV[i], ARGV[i + 1]) == 1 then
-    added[#added + 1] = ARGV[i]
-  end
+const lua_script append_script{join_namespace_lua + in_chunks_lua + R"lua(
+local meta = redis.call('HMGET', KEYS[2], 'epoch', 'created_at',
+                        'message_count', 'summary_gen')
+if meta[1] ~= ARGV[1] then
+  return )lua" + fenced_reply_lua + R"lua(
 end
-if #added < count then
-  if #added > 0 then
-    redis.call('HDEL', KEYS[5], unpack(added))
-    return redis.error_reply('CONFLICT ' .. (count - #added) .. ' of the '
-      .. count .. ' message ids are stored already: a POST repeats all of '
-      .. 'its ids or none')
+local count = (#ARGV - 12) / 3
+local pairs_from, records_from = 13, 13 + 2 * count
+local ids = {}
+for i = pairs_from, records_from - 1, 2 do ids[#ids + 1] = ARGV[i] end
+-- A POST of up to 2,000 messages (every POST of a chat) takes its
+-- arguments straight from ARGV; a larger one goes in chunks.
+local stored = 0
+local small = 2 * count <= 4000
+if small and count > 0 then
+  local found = redis.call('HMGET', KEYS[5], unpack(ids))
+  for i = 1, count do
+    if found[i] then stored = stored + 1 end
   end
+elseif count > 0 then
+  in_chunks(ids, 1, #ids, 1, function(...)
+    for _, seq in ipairs(redis.call('HMGET', KEYS[5], ...)) do
+      if seq then stored = stored + 1 end
+    end
+  end)
+end
+if stored > 0 and stored < count then
+  return redis.error_reply('CONFLICT ' .. stored .. ' of the ' .. count
+    .. ' message ids are stored already: a POST repeats all of its ids or '
+    .. 'none')
+end
+if stored > 0 then
   -- A write of a value Redis holds already: it goes into the replication
   -- stream behind the write that stored these ids, whichever connection
   -- that came on, so that a WAIT after this script covers that write too.
   redis.call('HSET', KEYS[2], 'epoch', ARGV[1])
   return redis.status_reply('STORED')
 end
-redis.call('PERSIST', KEYS[2])
-for i = first, #ARGV, 3 do
-  redis.call('RPUSH', KEYS[1], ARGV[i + 2])
-  if ARGV[6] == '1' then redis.call('HSET', KEYS[3], ARGV[i + 1], ARGV[i + 2]) end
-  if ARGV[7] == '1' then redis.call('SADD', KEYS[4], ARGV[i + 1]) end
+if small and count > 0 then
+  redis.call('HSET', KEYS[5], unpack(ARGV, pairs_from, records_from - 1))
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, records_from, #ARGV))
+elseif count > 0 then
+  in_chunks(ARGV, pairs_from, records_from - 1, 2, function(...)
+    redis.call('HSET', KEYS[5], ...)
+  end)
+  in_chunks(ARGV, records_from, #ARGV, 1, function(...)
+    redis.call('RPUSH', KEYS[1], ...)
+  end)
 end
-redis.call('HSET', KEYS[2], 'next_seq', ARGV[2], 'updated_at', ARGV[9])
-redis.call('HSETNX', KEYS[2], 'created_at', ARGV[9])
-redis.call('HINCRBY', KEYS[2], 'message_count', count)
-if ARGV[5] ~= '' then
-  join_namespace(KEYS[2], ARGV[5])
-end
-if ARGV[10] == '1' then
-  if ARGV[11] == '' then
-    redis.call('HDEL', KEYS[2], 'metadata')
-  else
-    redis.call('HSET', KEYS[2], 'metadata', ARGV[11])
+if ARGV[6] == '1' and count > 0 then
+  local archived = {}
+  for i = 1, count do
+    archived[#archived + 1] = ARGV[pairs_from + 2 * i - 1]
+    archived[#archived + 1] = ARGV[records_from + i - 1]
   end
+  in_chunks(archived, 1, #archived, 2, function(...)
+    redis.call('HSET', KEYS[3], ...)
+  end)
+end
+if ARGV[7] == '1' and count > 0 then
+  local seqs = {}
+  for i = pairs_from + 1, records_from - 1, 2 do seqs[#seqs + 1] = ARGV[i] end
+  in_chunks(seqs, 1, #seqs, 1, function(...) redis.call('SADD', KEYS[4], ...) end)
+end
+local fields = {'next_seq', ARGV[2], 'updated_at', ARGV[9],
+                'message_count', tonumber(meta[3] or '0') + count}
+if not meta[2] then
+  -- Written for the first time, or since a deletion: the claim or the
+  -- deletion left the meta hash to expire.
+  redis.call('PERSIST', KEYS[2])
+  fields[#fields + 1] = 'created_at'
+  fields[#fields + 1] = ARGV[9]
+end
+if ARGV[10] == '1' and ARGV[11] ~= '' then
+  fields[#fields + 1] = 'metadata'
+  fields[#fields + 1] = ARGV[11]
 end
 if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[2], 'context', ARGV[4])
-  redis.call('HINCRBY', KEYS[2], 'summary_gen', 1)
+  fields[#fields + 1] = 'context'
+  fields[#fields + 1] = ARGV[4]
+  fields[#fields + 1] = 'summary_gen'
+  fields[#fields + 1] = tonumber(meta[4] or '0') + 1
+end
+redis.call('HSET', KEYS[2], unpack(fields))
+if ARGV[10] == '1' and ARGV[11] == '' then
+  redis.call('HDEL', KEYS[2], 'metadata')
+end
+if ARGV[5] ~= '' then
+  join_namespace(KEYS[2], ARGV[5])
 end
 local indexes_end = #KEYS - tonumber(ARGV[12])
 for i = 7, indexes_end do
@@ -114,8 +167,9 @@ write_plan append_commands(const std::string& session_id,
   for (const auto& msg : change.messages) {
     args.push_back(msg.details.id);
     args.push_back(std::to_string(msg.seq));
-    args.push_back(json::encode_stored_message(msg));
   }
+  for (const auto& msg : change.messages)
+    args.push_back(json::encode_stored_message(msg));
   write_plan plan;
   std::vector<std::string> indexes{session_index_key(session_id, layout)};
   for (const auto& ns : change.namespaces)

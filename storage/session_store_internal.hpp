@@ -17,9 +17,24 @@ namespace motorhead::store {
 // A newer owner has claimed a higher one; the stale owner's write fails.
 // (An inline variable: each file's scripts, defined after this header, are
 // initialized after it.)
+inline const std::string fenced_reply_lua
+  = "redis.error_reply('FENCED the session has a newer owner')";
 inline const std::string fence = R"lua(
 if redis.call('HGET', KEYS[2], 'epoch') ~= ARGV[1] then
-  return redis.error_reply('FENCED the session has a newer owner')
+  return )lua" + fenced_reply_lua + R"lua(
+end
+)lua";
+
+// in_chunks(list, from, to, step, call): calls `call` with the elements
+// from..to of `list` as its arguments, a few thousand at a time (a
+// multiple of `step`): a command takes its arguments from Lua's stack,
+// which holds about 8,000. A script that uses it starts with this text.
+inline const std::string in_chunks_lua = R"lua(
+local function in_chunks(list, from, to, step, call)
+  local size = 4000 - 4000 % step
+  for first = from, to, size do
+    call(unpack(list, first, math.min(first + size - 1, to)))
+  end
 end
 )lua";
 

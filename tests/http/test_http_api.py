@@ -383,6 +383,44 @@ class MessageDetailsTest(ServerTestCase):
                          [{"role": "Human", "content": "from before"}])
 
 
+class LargePostTest(ServerTestCase):
+    """A POST of more messages than a Redis command takes from a script's
+    stack (about 8,000 arguments) is stored whole, archived whole, and
+    retried as a whole."""
+
+    server_env = {"MOTORHEAD_MAX_WINDOW_SIZE": WINDOW,
+                  "MOTORHEAD_MAX_MESSAGES_PER_POST": 20000,
+                  "MOTORHEAD_LONG_TERM_MEMORY": "true"}
+    COUNT = 9001
+
+    def key(self, session, name):
+        return f"motorhead:session:{{{session}}}:{name}"
+
+    def test_every_message_of_a_large_post_is_stored_once(self):
+        session = new_session()
+        messages = [{"role": "Human", "content": f"m{i}", "id": f"big-{i}"}
+                    for i in range(self.COUNT)]
+        for _ in range(2):  # the second is a retry: it stores nothing
+            self.assertEqual(self.server.post_memory(session, messages)[:2],
+                             (200, {"status": "Ok"}))
+            self.assertEqual(self.redis.command(
+                "HLEN", self.key(session, "ids")), self.COUNT)
+            self.assertEqual(self.redis.command(
+                "HLEN", self.key(session, "archive")), self.COUNT)
+            self.assertEqual(self.redis.command(
+                "HGET", self.key(session, "meta"), "message_count"),
+                str(self.COUNT))
+        self.assertEqual(self.server.get_memory(session)["messages"][0]
+                         ["content"], f"m{self.COUNT - 1}")
+        repeated = messages[:self.COUNT // 2] + [
+            {"role": "AI", "content": "new", "id": "big-new"}]
+        self.assertError(self.server.post_memory(session, repeated), 409,
+                         f"{self.COUNT // 2} of the {self.COUNT // 2 + 1} "
+                         "message ids are stored already")
+        self.assertEqual(self.redis.command(
+            "HLEN", self.key(session, "ids")), self.COUNT)
+
+
 class SessionResourceTest(ServerTestCase):
     """GET /sessions/{id} shows a session's metadata, times, message count
     and namespaces; PATCH merges metadata into it (RFC 7396)."""
