@@ -107,10 +107,10 @@ if ARGV[7] == '1' and count > 0 then
 end
 local fields = {'next_seq', ARGV[2], 'updated_at', ARGV[9],
                 'message_count', tonumber(meta[3] or '0') + count}
+-- A claim or a deletion left the meta hash to expire, and so may have a
+-- move of the original's session over them by an earlier version.
+redis.call('PERSIST', KEYS[2])
 if not meta[2] then
-  -- Written for the first time, or since a deletion: the claim or the
-  -- deletion left the meta hash to expire.
-  redis.call('PERSIST', KEYS[2])
   fields[#fields + 1] = 'created_at'
   fields[#fields + 1] = ARGV[9]
 end

@@ -80,6 +80,8 @@ if is(KEYS[6], 'list') then
     end
     redis.call('HSET', KEYS[2], 'next_seq', seq + 1, 'message_count', seq,
                'created_at', at, 'updated_at', at, 'original', 1)
+    -- A deletion or a claim of this id may have left the hash to expire.
+    redis.call('PERSIST', KEYS[2])
     if context then
       redis.call('HSET', KEYS[2], 'context', context)
       redis.call('HINCRBY', KEYS[2], 'summary_gen', 1)

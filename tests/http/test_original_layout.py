@@ -109,6 +109,30 @@ class OriginalLayoutTest(TestCase):
                          None)
         self.assertEqual(self.server.get_memory(session)["messages"], [])
 
+    def test_a_session_moved_over_a_deleted_one_is_kept(self):
+        """A deletion leaves the session's record to expire in a day; the
+        original writing the same id after it, the record of the session
+        moved in is kept for good, whether it is only read or written
+        (the original ran beside this server for a while, or came back)."""
+        meta = lambda session: f"motorhead:session:{{{session}}}:meta"
+        self.server.start()
+        for then_post in (False, True):
+            with self.subTest(then_post=then_post):
+                session = new_session()
+                self.server.post_memory(session, [{"role": "Human", "content": "x"}])
+                self.assertEqual(self.server.request(
+                    "DELETE", f"/sessions/{session}/memory")[0], 200)
+                self.assertGreater(self.redis.command("TTL", meta(session)), 0)
+                self.original.post(session, chat(2), context="earlier")
+                self.server.stop()  # a server that never saw the session
+                self.server.start()
+                self.assertEqual(self.server.get_memory(session)["messages"],
+                                 as_messages(chat(2)))
+                if then_post:
+                    self.assertEqual(self.server.post_memory(
+                        session, [{"role": "Human", "content": "y"}])[0], 200)
+                self.assertEqual(self.redis.command("TTL", meta(session)), -1)
+
     def test_moved_messages_have_ids_times_and_token_counts(self):
         session = new_session()
         self.original.post(session, chat(2), at=1_700_000_000)
