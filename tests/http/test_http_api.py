@@ -203,12 +203,14 @@ class OriginalApiTest(ServerTestCase):
         ns = "moving-" + uuid.uuid4().hex[:8]
         sessions = [new_session() for _ in range(6)]
         for session in sessions:
+            time.sleep(0.005)  # distinct millisecond scores
             self.server.post_memory(session, [turn(0)], namespace=ns)
         _, first, _ = self.server.request(
             "GET", f"/sessions?namespace={ns}&size=2&cursor=")
         self.assertEqual(first["sessions"], sessions[:2])
         # The first listed moves to the end: a page listing would now skip
         # sessions[2]; the cursor goes on from where it was.
+        time.sleep(0.005)
         self.server.post_memory(sessions[0], [turn(1)], namespace=ns)
         rest, cursor = [], first["next_cursor"]
         while cursor:

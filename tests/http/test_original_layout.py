@@ -4,6 +4,7 @@ layout when it is first loaded, listed, and deleted with the original's
 keys; MOTORHEAD_ORIGINAL_LAYOUT=false leaves the original's keys alone."""
 
 import threading
+import time
 import unittest
 import uuid
 
@@ -190,6 +191,7 @@ class OriginalLayoutTest(TestCase):
         self.server.start()
         mine = [new_session(), new_session()]
         for session in mine + [early]:
+            time.sleep(0.005)  # distinct millisecond scores
             self.assertEqual(self.server.post_memory(
                 session, [{"role": "Human", "content": "x"}],
                 namespace="team")[0], 200)
