@@ -22,7 +22,8 @@ namespace {
 // session never written (no next_seq) is claimed only `always` (its first
 // write is coming): else the answer is 0 and nothing is written, so that
 // reads of ids that exist nowhere store nothing. A claim of a session
-// never written expires after `ttl` seconds unless a write makes it real.
+// never written expires after `ttl` seconds unless a write makes it real;
+// the claim of one that holds something makes it permanent.
 const std::string claim_lua = R"lua(
 local absent = redis.call('EXISTS', KEYS[1]) == 0
   and redis.call('HEXISTS', KEYS[2], 'next_seq') == 0
@@ -38,6 +39,11 @@ if epoch < tonumber(floor) then
 end
 if absent then
   redis.call('EXPIRE', KEYS[2], ARGV[1])
+else
+  -- A session that holds something is kept: a record an earlier version
+  -- left to expire (a move of the original's session over a deleted one)
+  -- is kept from its next load on.
+  redis.call('PERSIST', KEYS[2])
 end
 return epoch
 )lua";

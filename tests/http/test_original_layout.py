@@ -134,6 +134,26 @@ class OriginalLayoutTest(TestCase):
                         session, [{"role": "Human", "content": "y"}])[0], 200)
                 self.assertEqual(self.redis.command("TTL", meta(session)), -1)
 
+    def test_a_record_left_to_expire_is_kept_by_its_next_post_or_load(self):
+        """What an earlier version's move left (a record with data and the
+        expiry of the deletion it moved over) is kept for good by the next
+        POST to the live session, or by the session's next load."""
+        self.server.start()
+        for heal in ("post", "load"):
+            with self.subTest(heal=heal):
+                session = new_session()
+                meta = f"motorhead:session:{{{session}}}:meta"
+                self.server.post_memory(session, [{"role": "Human", "content": "x"}])
+                self.redis.command("EXPIRE", meta, 86400)
+                if heal == "post":
+                    self.assertEqual(self.server.post_memory(
+                        session, [{"role": "AI", "content": "y"}])[0], 200)
+                else:
+                    self.server.stop()
+                    self.server.start()
+                    self.assertEqual(len(self.server.get_memory(session)["messages"]), 1)
+                self.assertEqual(self.redis.command("TTL", meta), -1)
+
     def test_moved_messages_have_ids_times_and_token_counts(self):
         session = new_session()
         self.original.post(session, chat(2), at=1_700_000_000)
@@ -211,6 +231,7 @@ class OriginalLayoutTest(TestCase):
         self.server.start()
         mine = [new_session(), new_session(), new_session()]
         for session in mine:
+            time.sleep(0.005)  # distinct millisecond scores
             self.assertEqual(self.server.post_memory(
                 session, [{"role": "Human", "content": "x"}],
                 namespace="team")[0], 200)
