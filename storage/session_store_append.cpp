@@ -41,31 +41,31 @@ namespace {
 /// original's index (ARGV[12]).
 constexpr std::size_t original_index_arg = 11;
 
-const lua_script append_script{join_namespace_lua + in_chunks_lua + R"lua(
+const lua_script append_script{join_namespace_lua + R"lua(
 local meta = redis.call('HMGET', KEYS[2], 'epoch', 'created_at',
                         'message_count', 'summary_gen')
 if meta[1] ~= ARGV[1] then
   return )lua" + fenced_reply_lua + R"lua(
 end
+-- A command takes its arguments from Lua's stack, which holds about
+-- 8,000: a longer list goes in parts of `part` elements (even, so that
+-- id/seq pairs stay whole), each from `first` to last_of(first, to).
+local part = 4000
+local function last_of(first, to)
+  local last = first + part - 1
+  if last < to then return last end
+  return to
+end
 local count = (#ARGV - 12) / 3
 local pairs_from, records_from = 13, 13 + 2 * count
 local ids = {}
 for i = pairs_from, records_from - 1, 2 do ids[#ids + 1] = ARGV[i] end
--- A POST of up to 2,000 messages (every POST of a chat) takes its
--- arguments straight from ARGV; a larger one goes in chunks.
 local stored = 0
-local small = 2 * count <= 4000
-if small and count > 0 then
-  local found = redis.call('HMGET', KEYS[5], unpack(ids))
-  for i = 1, count do
+for first = 1, count, part do
+  local found = redis.call('HMGET', KEYS[5], unpack(ids, first, last_of(first, count)))
+  for i = 1, #found do
     if found[i] then stored = stored + 1 end
   end
-elseif count > 0 then
-  in_chunks(ids, 1, #ids, 1, function(...)
-    for _, seq in ipairs(redis.call('HMGET', KEYS[5], ...)) do
-      if seq then stored = stored + 1 end
-    end
-  end)
 end
 if stored > 0 and stored < count then
   return redis.error_reply('CONFLICT ' .. stored .. ' of the ' .. count
@@ -79,31 +79,28 @@ if stored > 0 then
   redis.call('HSET', KEYS[2], 'epoch', ARGV[1])
   return redis.status_reply('STORED')
 end
-if small and count > 0 then
-  redis.call('HSET', KEYS[5], unpack(ARGV, pairs_from, records_from - 1))
-  redis.call('RPUSH', KEYS[1], unpack(ARGV, records_from, #ARGV))
-elseif count > 0 then
-  in_chunks(ARGV, pairs_from, records_from - 1, 2, function(...)
-    redis.call('HSET', KEYS[5], ...)
-  end)
-  in_chunks(ARGV, records_from, #ARGV, 1, function(...)
-    redis.call('RPUSH', KEYS[1], ...)
-  end)
+for first = pairs_from, records_from - 1, part do
+  redis.call('HSET', KEYS[5], unpack(ARGV, first, last_of(first, records_from - 1)))
 end
-if ARGV[6] == '1' and count > 0 then
+for first = records_from, #ARGV, part do
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, first, last_of(first, #ARGV)))
+end
+if ARGV[6] == '1' then
   local archived = {}
   for i = 1, count do
     archived[#archived + 1] = ARGV[pairs_from + 2 * i - 1]
     archived[#archived + 1] = ARGV[records_from + i - 1]
   end
-  in_chunks(archived, 1, #archived, 2, function(...)
-    redis.call('HSET', KEYS[3], ...)
-  end)
+  for first = 1, #archived, part do
+    redis.call('HSET', KEYS[3], unpack(archived, first, last_of(first, #archived)))
+  end
 end
-if ARGV[7] == '1' and count > 0 then
+if ARGV[7] == '1' then
   local seqs = {}
   for i = pairs_from + 1, records_from - 1, 2 do seqs[#seqs + 1] = ARGV[i] end
-  in_chunks(seqs, 1, #seqs, 1, function(...) redis.call('SADD', KEYS[4], ...) end)
+  for first = 1, #seqs, part do
+    redis.call('SADD', KEYS[4], unpack(seqs, first, last_of(first, #seqs)))
+  end
 end
 local fields = {'next_seq', ARGV[2], 'updated_at', ARGV[9],
                 'message_count', tonumber(meta[3] or '0') + count}

@@ -25,19 +25,6 @@ if redis.call('HGET', KEYS[2], 'epoch') ~= ARGV[1] then
 end
 )lua";
 
-// in_chunks(list, from, to, step, call): calls `call` with the elements
-// from..to of `list` as its arguments, a few thousand at a time (a
-// multiple of `step`): a command takes its arguments from Lua's stack,
-// which holds about 8,000. A script that uses it starts with this text.
-inline const std::string in_chunks_lua = R"lua(
-local function in_chunks(list, from, to, step, call)
-  local size = 4000 - 4000 % step
-  for first = from, to, size do
-    call(unpack(list, first, math.min(first + size - 1, to)))
-  end
-end
-)lua";
-
 // join_namespace(meta, ns): adds `ns` to the session's list of namespaces
 // (the meta field `namespaces`, a JSON array); true when it was not there.
 // A script that uses it starts with this text.
