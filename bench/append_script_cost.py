@@ -93,8 +93,9 @@ def wait_until_up(url):
 
 
 def catch_append_call(redis_port, http_port):
-    """The append script's text and one call of it (EVALSHA's arguments),
-    as the server sends them for a POST of two messages."""
+    """The append script's text (or APPEND_SCRIPT's) and one call of it
+    (EVALSHA's arguments), as the server sends them for a POST of two
+    messages."""
     env = dict(os.environ, PORT=str(http_port), MOTORHEAD_HOST="127.0.0.1",
                REDIS_URL=f"redis://127.0.0.1:{redis_port}")
     binary = os.environ.get("MOTORHEAD_BINARY", os.path.join(ROOT, "build", "motorhead"))
@@ -124,6 +125,9 @@ def catch_append_call(redis_port, http_port):
     call = arguments([l for l in lines if '"EVALSHA"' in l and "{caught}" in l][-1])
     loads = [arguments(l)[2] for l in lines if '"SCRIPT" "LOAD"' in l]
     text = next(t for t in loads if hashlib.sha1(t.encode()).hexdigest() == call[1])
+    if os.environ.get("APPEND_SCRIPT"):
+        with open(os.environ["APPEND_SCRIPT"]) as candidate:
+            text = candidate.read()
     return text, call[2:]
 
 
@@ -153,7 +157,7 @@ class Instructions:
         return total, path
 
 
-def cost(redis, port, script, call, calls, counter=None):
+def cost(redis, script, call, calls, counter=None):
     """Redis' main-thread CPU per call of `script` with `call`'s arguments
     spread over the sessions, in µs, the bytes each call adds to the AOF
     (what replicas receive too), and the commands run per call."""
@@ -204,37 +208,39 @@ def cost(redis, port, script, call, calls, counter=None):
     return 1e6 * spent / calls, written / calls, commands
 
 
-def main():
-    args = sys.argv[1:]
-    counting = "--instructions" in args
-    args = [arg for arg in args if arg != "--instructions"]
-    calls = int(args[0]) if args else (4000 if counting else 60000)
-    rounds = 1 if counting else int(args[1]) if len(args) > 1 else 3
-    if counting:
-        return count_instructions(calls)
+def start_redis(workdir, port, prefix):
+    """redis-server on `port`, run through `prefix` (taskset, valgrind),
+    with the AOF on and never rewritten: the process and a client."""
+    process = subprocess.Popen(
+        [*prefix, "redis-server", "--port", str(port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+         "--auto-aof-rewrite-percentage", "0", "--dir", workdir],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):  # valgrind takes seconds to start it
+        try:
+            client = Redis(port)
+            client("PING")
+            return process, client
+        except (OSError, RuntimeError):
+            time.sleep(0.1)
+    process.terminate()
+    raise SystemExit("redis-server did not start")
+
+
+def measure_time(calls, rounds):
     with tempfile.TemporaryDirectory() as workdir:
         held = [PortReservation(), PortReservation()]
         redis_port, http_port = (reservation.port for reservation in held)
-        redis_server = subprocess.Popen(
-            ["taskset", "-c", "1", "redis-server", "--port", str(redis_port),
-             "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-             "--appendfsync", "everysec", "--auto-aof-rewrite-percentage", "0",
-             "--dir", workdir], stdout=subprocess.DEVNULL)
+        redis_server, redis = start_redis(workdir, redis_port, ["taskset", "-c", "1"])
         try:
-            for _ in range(100):
-                try:
-                    redis = Redis(redis_port)
-                    break
-                except OSError:
-                    time.sleep(0.1)
             os.sched_setaffinity(0, {0})
             script, call = catch_append_call(redis_port, http_port)
             runs = {"append script": [], "trivial script, same arguments": []}
-            cost(redis, redis_port, script, call, calls)  # Redis grows its memory
+            cost(redis, script, call, calls)  # Redis grows its memory
             for _ in range(rounds):
-                spent, written, commands = cost(redis, redis_port, script, call, calls)
+                spent, written, commands = cost(redis, script, call, calls)
                 runs["append script"].append(spent)
-                floor, _, _ = cost(redis, redis_port, "return 1", call, calls)
+                floor, _, _ = cost(redis, "return 1", call, calls)
                 runs["trivial script, same arguments"].append(floor)
         finally:
             redis_server.terminate()
@@ -253,39 +259,37 @@ def main():
 
 
 def count_instructions(calls):
+    # Kept: the dumps the output names are read with callgrind_annotate.
     workdir = tempfile.mkdtemp(prefix="append-script-cost.")
     held = [PortReservation(), PortReservation()]
     redis_port, http_port = (reservation.port for reservation in held)
-    redis_server = subprocess.Popen(
+    redis_server, redis = start_redis(
+        workdir, redis_port,
         ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-         f"--callgrind-out-file={workdir}/callgrind.out.%p",
-         "redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-         "--auto-aof-rewrite-percentage", "0", "--dir", workdir],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         f"--callgrind-out-file={workdir}/callgrind.out.%p"])
     try:
-        for _ in range(300):
-            try:
-                redis = Redis(redis_port)
-                redis("PING")
-                break
-            except (OSError, RuntimeError):
-                time.sleep(0.1)
         script, call = catch_append_call(redis_port, http_port)
-        if os.environ.get("APPEND_SCRIPT"):
-            with open(os.environ["APPEND_SCRIPT"]) as candidate:
-                script = candidate.read()
         counter = Instructions(redis_server.pid, workdir)
         print(f"{calls} calls over {SESSIONS} sessions, "
               f"{len(call) - 1} keys and arguments per call")
         print("append script: ", end="", flush=True)
-        _, written, _ = cost(redis, redis_port, script, call, calls, counter)
+        _, written, _ = cost(redis, script, call, calls, counter)
         print("trivial script, same arguments: ", end="", flush=True)
-        cost(redis, redis_port, "return 1", call, calls, counter)
+        cost(redis, "return 1", call, calls, counter)
         print(f"AOF bytes per call: {written:,.0f}")
     finally:
         redis_server.terminate()
         redis_server.wait()
+
+
+def main():
+    args = sys.argv[1:]
+    if "--instructions" in args:
+        args.remove("--instructions")
+        count_instructions(int(args[0]) if args else 4000)
+    else:
+        measure_time(int(args[0]) if args else 60000,
+                     int(args[1]) if len(args) > 1 else 3)
 
 
 if __name__ == "__main__":
