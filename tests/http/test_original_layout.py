@@ -36,6 +36,9 @@ class OriginalLayoutTest(TestCase):
         self.original = OriginalServer(self.redis)
         self.server = Motorhead(self.redis.url, **self.server_env)
 
+    def meta_key(self, session):
+        return f"motorhead:session:{{{session}}}:meta"
+
     def original_keys(self, session):
         return [key for key in (f"session:{session}", f"context:{session}",
                                 f"tokens:{session}")
@@ -115,7 +118,6 @@ class OriginalLayoutTest(TestCase):
         original writing the same id after it, the record of the session
         moved in is kept for good, whether it is only read or written
         (the original ran beside this server for a while, or came back)."""
-        meta = lambda session: f"motorhead:session:{{{session}}}:meta"
         self.server.start()
         for then_post in (False, True):
             with self.subTest(then_post=then_post):
@@ -123,7 +125,7 @@ class OriginalLayoutTest(TestCase):
                 self.server.post_memory(session, [{"role": "Human", "content": "x"}])
                 self.assertEqual(self.server.request(
                     "DELETE", f"/sessions/{session}/memory")[0], 200)
-                self.assertGreater(self.redis.command("TTL", meta(session)), 0)
+                self.assertGreater(self.redis.command("TTL", self.meta_key(session)), 0)
                 self.original.post(session, chat(2), context="earlier")
                 self.server.stop()  # a server that never saw the session
                 self.server.start()
@@ -132,7 +134,7 @@ class OriginalLayoutTest(TestCase):
                 if then_post:
                     self.assertEqual(self.server.post_memory(
                         session, [{"role": "Human", "content": "y"}])[0], 200)
-                self.assertEqual(self.redis.command("TTL", meta(session)), -1)
+                self.assertEqual(self.redis.command("TTL", self.meta_key(session)), -1)
 
     def test_a_record_left_to_expire_is_kept_by_its_next_post_or_load(self):
         """What an earlier version's move left (a record with data and the
@@ -142,7 +144,7 @@ class OriginalLayoutTest(TestCase):
         for heal in ("post", "load"):
             with self.subTest(heal=heal):
                 session = new_session()
-                meta = f"motorhead:session:{{{session}}}:meta"
+                meta = self.meta_key(session)
                 self.server.post_memory(session, [{"role": "Human", "content": "x"}])
                 self.redis.command("EXPIRE", meta, 86400)
                 if heal == "post":
