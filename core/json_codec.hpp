@@ -70,8 +70,10 @@ std::string encode_liveness(std::string_view version);
 std::string encode_namespace_deleted(uint64_t sessions);
 
 /// GET /keys/current: {"status": "Ok", "authenticated": whether keys are
-/// on}, and "namespaces" for a key scoped to them.
-std::string encode_key_status(bool authenticated, const access_scope& scope);
+/// on, "retrieval": whether long-term memory is}, and "namespaces" for a
+/// key scoped to them.
+std::string encode_key_status(bool authenticated, const access_scope& scope,
+                              bool retrieval);
 
 /// GET /cluster: {"node", "incarnation", "version", "members", "peers"
 /// (the seeds), "owner" (when asked), "waiting_for" (until a member)}.

@@ -111,13 +111,16 @@ std::string encode_memory_view(const memory_view& view, bool data_envelope) {
   });
 }
 
-std::string encode_key_status(bool authenticated, const access_scope& scope) {
+std::string encode_key_status(bool authenticated, const access_scope& scope,
+                              bool retrieval) {
   return write_json([&](json_writer& out) {
     out.StartObject();
     out.Key("status");
     out.String("Ok");
     out.Key("authenticated");
     out.Bool(authenticated);
+    out.Key("retrieval");
+    out.Bool(retrieval);
     if (scope.restricted) {
       out.Key("namespaces");
       write_string_array(out, scope.namespaces);

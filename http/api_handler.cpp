@@ -212,7 +212,8 @@ void api_handler::serve_route(const api_request& request,
       return respond(ok_response(settings_body_));
     case route_kind::keys_current:
       return respond(
-        ok_response(json::encode_key_status(!api_keys_.empty(), scope)));
+        ok_response(json::encode_key_status(!api_keys_.empty(), scope,
+                                            long_term_memory_)));
     case route_kind::openapi:
     case route_kind::admin_ui:
       return respond(asset_response(route.kind, target.path));

@@ -42,7 +42,6 @@ const serverRefreshMs = 10000;
 // is the last metrics scrape, for rates.
 const state = {
   page: 1, cursors: [""], session: null, listing: 0, scrape: null,
-  longTermMemory: true,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -104,6 +103,10 @@ async function checkKey() {
     $("key-form").hidden = true;
     $("key-status").textContent = status.authenticated
       ? "key accepted" : "keys are off";
+    // Any key may ask, scoped or not: /settings is for operators.
+    for (const element of document.querySelectorAll(".retrieval"))
+      element.hidden = !status.retrieval;
+    $("retrieval-off").hidden = status.retrieval;
     // A key scoped to namespaces lists only within them.
     if (status.namespaces?.length && !$("namespace").value.trim()) {
       $("namespace").value = status.namespaces[0];
@@ -389,11 +392,6 @@ async function showServer() {
   replaceRows($("settings"), [...set, ...settings.settings.filter((s) => !s.set)]
     .map((s) => [cell(s.name, "clipped", s.name),
                  cell(s.value || "unset", s.set ? "" : "muted")]));
-  const memory = settings.settings.find((s) => s.name === "MOTORHEAD_LONG_TERM_MEMORY");
-  state.longTermMemory = /^(true|1|yes)$/i.test(memory.value);
-  for (const element of document.querySelectorAll(".retrieval"))
-    element.hidden = !state.longTermMemory;
-  $("retrieval-off").hidden = state.longTermMemory;
   await showMetrics();
 }
 

@@ -11,7 +11,8 @@ import { after, before, describe, test } from "node:test";
 
 import { chromium } from "playwright-core";
 
-import { apiKey, keyedUrl, newSession, openUrl, readMemory } from "./env.js";
+import { apiKey, keyedUrl, newSession, openUrl, readMemory, scopedKey, scopedUrl }
+  from "./env.js";
 
 const browserPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const namespace = newSession("ui");
@@ -227,6 +228,36 @@ describe("the admin page without long-term memory", () => {
       await page.click("#settings-details summary");
       assert.match(await page.locator("#settings").innerText(),
                    /MOTORHEAD_LONG_TERM_MEMORY\s+false/);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test("offers none to a key scoped to a namespace either", async () => {
+    // Such a key may not read /settings, where the setting is shown.
+    const session = newSession("ui-tenant");
+    const response = await fetch(
+      `${scopedUrl}/sessions/${session}/memory?namespace=tenant`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json",
+                   Authorization: `Bearer ${scopedKey}` },
+        body: JSON.stringify({ messages: [{ role: "Human", content: "hello" }] }) });
+    assert.equal(response.status, 200);
+    const browser = await chromium.launch({ executablePath: browserPath,
+                                            args: ["--no-sandbox"] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+      await page.goto(`${scopedUrl}/ui`);
+      await page.locator("#key-form").waitFor();
+      await page.fill("#key", scopedKey);
+      await page.click("#key-form button");
+      await page.locator("#key-status", { hasText: "namespaces tenant" }).waitFor();
+      await page.locator("#sessions li", { hasText: session }).click();
+      await page.locator("#session-id", { hasText: session }).waitFor();
+      assert.equal(await page.locator("#server-panel").isHidden(), true);
+      for (const element of await page.locator(".retrieval").all())
+        assert.equal(await element.isHidden(), true);
+      assert.equal(await page.locator("#retrieval-off").isVisible(), true);
     } finally {
       await browser.close();
     }

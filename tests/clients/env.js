@@ -14,6 +14,10 @@ export const openUrl = required("MOTORHEAD_URL");
 /** A server with keys on, and its key. */
 export const keyedUrl = required("MOTORHEAD_KEYED_URL");
 export const apiKey = required("MOTORHEAD_KEY");
+/** A server with keys on and long-term memory off, and a key of it scoped
+    to the namespace "tenant". */
+export const scopedUrl = required("MOTORHEAD_SCOPED_URL");
+export const scopedKey = required("MOTORHEAD_SCOPED_KEY");
 
 export const newSession = (client) => `${client}-${randomUUID()}`;
 

@@ -48,14 +48,17 @@ def unpack_flowise():
 def main():
     install_packages()
     key = "k-" + uuid.uuid4().hex
-    # Two services, each with its Redis: nodes that share a Redis are one
+    scoped_key = "s-" + uuid.uuid4().hex
+    # Three services, each with its Redis: nodes that share a Redis are one
     # cluster, and one service's nodes share their settings.
-    redises = [RedisServer(durable=False), RedisServer(durable=False)]
+    redises = [RedisServer(durable=False) for _ in range(3)]
     for redis in redises:
         redis.start()
     servers = [Motorhead(redises[0].url),
                Motorhead(redises[1].url, MOTORHEAD_API_KEYS=key,
-                         MOTORHEAD_LONG_TERM_MEMORY="true")]
+                         MOTORHEAD_LONG_TERM_MEMORY="true"),
+               Motorhead(redises[2].url,
+                         MOTORHEAD_API_KEYS=f"{key},{scoped_key}:tenant")]
     try:
         for server in servers:
             server.start()
@@ -63,6 +66,8 @@ def main():
                    MOTORHEAD_URL=f"http://127.0.0.1:{servers[0].port}",
                    MOTORHEAD_KEYED_URL=f"http://127.0.0.1:{servers[1].port}",
                    MOTORHEAD_KEY=key,
+                   MOTORHEAD_SCOPED_URL=f"http://127.0.0.1:{servers[2].port}",
+                   MOTORHEAD_SCOPED_KEY=scoped_key,
                    FLOWISE_COMPONENTS_DIR=FLOWISE_DIR)
         # Arguments name the test files to run (admin_page.test.js, ...).
         tests = sys.argv[1:] or sorted(name for name in os.listdir(HERE)

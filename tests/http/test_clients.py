@@ -68,6 +68,8 @@ class PrefixAndEnvelopeTest(ClientTestCase):
                 status, body, _ = self.server.request("GET", path)
                 self.assertEqual(status, 200, body)
                 self.assertEqual(body["status"], "Ok")
+                # Long-term memory is off here: no retrieval to offer.
+                self.assertIs(body["retrieval"], False)
 
     def test_get_memory_carries_a_data_envelope(self):
         session = new_session()
