@@ -151,8 +151,10 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
                                                  : st.waiting_for);
       if (st.cut_off)
         return make_error(service_errc::not_member,
-                          "cannot read the membership table in Redis: "
-                          "requests go to the other members");
+                          members_without_self(self).empty()
+                            ? "cannot read the membership table in Redis"
+                            : "cannot read the membership table in Redis: "
+                              "requests go to the other members");
       return self->delegate(st.registry, ping_atom::value);
     }),
     local_only(self, [=](cluster_atom, const std::string& id)

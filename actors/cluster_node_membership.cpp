@@ -20,6 +20,7 @@
 #include "actors/cluster_node_internal.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/text.hpp"
 
 namespace motorhead {
 
@@ -27,14 +28,15 @@ namespace {
 
 using store::member_row;
 
-/// "host:port" as host and port; an empty host when it is not so.
+/// "host:port" or "[v6]:port" as host and port; an empty host when it is
+/// not so.
 std::pair<std::string, uint16_t> split_address(const std::string& address) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos)
+  auto parts = split_host_port(address);
+  if (!parts)
     return {};
-  return {address.substr(0, colon),
+  return {std::string{parts->first},
           static_cast<uint16_t>(
-            std::strtoul(address.c_str() + colon + 1, nullptr, 10))};
+            std::strtoul(std::string{parts->second}.c_str(), nullptr, 10))};
 }
 using store::member_status;
 using store::membership_table;

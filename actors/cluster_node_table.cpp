@@ -546,9 +546,12 @@ void suspend_if_cut_off(cluster_pointer self) {
       || self->clock().now() - st.last_read_sent < st.settings.failure_timeout / 2)
     return;
   log_warn("cluster",
-           "cannot read the membership table in Redis: serving no session "
-           "itself until it can, forwarding each to its owner among the "
-           "others (they will declare this node dead)",
+           members_without_self(self).empty()
+             ? "cannot read the membership table in Redis: serving no "
+               "session until it can"
+             : "cannot read the membership table in Redis: serving no "
+               "session itself until it can, forwarding each to its owner "
+               "among the others (they will declare this node dead)",
            {text_field("node", st.self_id())});
   st.settings.serving->revoke();
   retire_all_sessions(self);

@@ -17,6 +17,13 @@ namespace {
 
 /// Redis, as every persistence actor of the process sees it: an outage is
 /// logged once, not once per round trip.
+/// Whether an answer of `redis` comes from every server there is: not so
+/// for a Redis Cluster, whose other masters answer while one is down.
+bool answered_whole(redis_client& redis) {
+  auto topology = redis.topology();
+  return topology && *topology.value == redis_topology::single;
+}
+
 outage_log& redis_outage() {
   static outage_log log{"persistence", "Redis"};
   return log;
@@ -232,7 +239,7 @@ void complete_oldest(persistence_pointer self) {
   st.in_flight.pop_front();
   auto result = st.redis->receive();
   if (result.complete())
-    redis_outage().answered();
+    redis_outage().answered(answered_whole(*st.redis));
   else
     redis_outage().failed(result.error);
   // Writes that did not reach the replicas required are applied on the

@@ -35,6 +35,8 @@ std::string text_of(const caf::message& context) {
 std::string error_message(const caf::error& err) {
   if (err.category() == service_error_category())
     return text_of(err.context());
+  if (err == caf::sec::request_timeout)
+    return "no answer in time";
   return caf::to_string(err);
 }
 

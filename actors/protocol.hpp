@@ -73,7 +73,8 @@ caf::error make_error(service_errc code, std::string text);
 bool is_service_error(const caf::error& err, service_errc code);
 
 /// The text a service error carries ("Redis is unreachable: ..."), for a
-/// log line or an answer; CAF's own rendering for any other error.
+/// log line or an answer; "no answer in time" for a request that timed
+/// out; CAF's own rendering for any other error.
 std::string error_message(const caf::error& err);
 
 /// When the requester of `job`, received at `now`, stops waiting for it;

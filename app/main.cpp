@@ -197,9 +197,8 @@ std::string join_cluster(caf::actor_system& system, const settings& cfg,
            + host_port(cfg.cluster_host, cfg.cluster_port)
            + " (MOTORHEAD_CLUSTER_HOST and MOTORHEAD_CLUSTER_PORT): "
            + system.render(port.error());
-  auto address = cfg.node_name.empty()
-                   ? cfg.cluster_host + ":" + std::to_string(*port)
-                   : cfg.node_name;
+  auto address = cfg.node_name.empty() ? host_port(cfg.cluster_host, *port)
+                                       : cfg.node_name;
   // From an actor of this process: the node takes no anonymous orders.
   caf::scoped_actor{system}->send(actors.cluster, join_atom::value, address);
   actors.router = actors.cluster;

@@ -203,14 +203,16 @@ std::string closest_name(std::string_view name,
 }
 
 option_value bool_option(field_of<bool> target) {
+  static const std::string allowed
+    = "true or false (also 1 or 0, yes or no; any case)";
   return {[=](const std::string& text, settings& cfg) {
             auto value = parse_bool(text);
             if (!value)
-              return std::string{"expected true or false"};
+              return "expected " + allowed;
             target(cfg) = *value;
             return std::string{};
           },
-          "true or false (also 1 or 0, yes or no; any case)"};
+          allowed};
 }
 
 option_value text_option(field_of<std::string> target) {

@@ -96,10 +96,10 @@ std::string apply_api_keys(const std::string& text, settings& cfg) {
 }
 
 uint16_t port_of(const std::string& address) {
-  auto colon = address.rfind(':');
+  auto parts = split_host_port(address);
   std::optional<uint64_t> port;
-  if (colon == std::string::npos || colon == 0
-      || !(port = parse_whole_number(address.substr(colon + 1), 1, 65535)))
+  if (!parts || parts->first.empty()
+      || !(port = parse_whole_number(parts->second, 1, 65535)))
     return 0;
   return static_cast<uint16_t>(*port);
 }
@@ -177,10 +177,10 @@ const std::vector<option_spec>& option_specs() {
     {"MOTORHEAD_HOST", "0.0.0.0", "address the HTTP server binds",
      host_option(field(&settings::host))},
     {"REDIS_URL", "redis://127.0.0.1:6379",
-     "redis://[:password@]host:port[/db] of the store of record; for a "
-     "Redis Cluster, one or more of its nodes: "
-     "redis://[:password@]host:port,host:port; rediss:// for TLS (to the "
-     "sentinels and every node too)",
+     "redis://[[user]:password@]host:port[/db] of the store of record "
+     "(user and password percent-decoded); for a Redis Cluster, one or more "
+     "of its nodes: redis://[:password@]host:port,host:port; rediss:// for "
+     "TLS (to the sentinels and every node too)",
      parsed_option(apply_redis_url,
                    "redis:// or rediss:// URLs, comma-separated"),
      mask_passwords},
@@ -591,8 +591,9 @@ settings_result load_settings(const env_lookup& lookup) {
   if (result.errors.empty())
     if (auto err = resolve_cluster_identity(result.value); !err.empty())
       result.errors.push_back(err);
-  if (auto err = check_azure(result.value); !err.empty())
-    result.errors.push_back(err);
+  if (result.errors.empty())
+    if (auto err = check_azure(result.value); !err.empty())
+      result.errors.push_back(err);
   result.warnings = unused_settings(result.value);
   return result;
 }
@@ -658,7 +659,7 @@ std::string resolve_cluster_identity(settings& cfg) {
   if (cfg.cluster_host.empty())
     cfg.cluster_host = cfg.node_name.empty()
                          ? "127.0.0.1"
-                         : cfg.node_name.substr(0, cfg.node_name.rfind(':'));
+                         : std::string{split_host_port(cfg.node_name)->first};
   if (auto err = check_cluster_tls(cfg); !err.empty())
     return err;
   bool every_interface = cfg.cluster_host == "0.0.0.0"

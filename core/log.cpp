@@ -198,9 +198,9 @@ void outage_log::failed(std::string_view why, clock::time_point now) {
                           + std::to_string(failures_) + " failures)");
 }
 
-void outage_log::answered(clock::time_point now) {
+void outage_log::answered(bool whole, clock::time_point now) {
   std::lock_guard<std::mutex> lock{mutex_};
-  if (!down_ || now - last_failure_ < burst_filter::quiet)
+  if (!down_ || (!whole && now - last_failure_ < burst_filter::quiet))
     return;
   down_ = false;
   log_info(component_, what_ + " answers again: it failed "

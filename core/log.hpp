@@ -114,10 +114,11 @@ void log_filtered(burst_filter& filter, log_level level,
 /// Says when something the process depends on stops answering and when it
 /// answers again: the first failure of an outage at error, a reminder each
 /// minute while it lasts, and the recovery at info, with how long it took.
-/// An outage ends with a success `burst_filter::quiet` after its last
-/// failure: a Redis Cluster with one master down, whose other masters
+/// An outage of one server ends with its first answer. An outage of a
+/// group of servers ends with a success `burst_filter::quiet` after its
+/// last failure: a Redis Cluster with one master down, whose other masters
 /// answer in between, is one outage, not a line per round trip.
-/// Thread-safe: every connection to the same server reports to one.
+/// Thread-safe: every connection to the same servers reports to one.
 class outage_log {
 public:
   using clock = std::chrono::steady_clock;
@@ -126,7 +127,9 @@ public:
   outage_log(std::string component, std::string what);
 
   void failed(std::string_view why, clock::time_point now = clock::now());
-  void answered(clock::time_point now = clock::now());
+  /// `whole`: the answer came from every server there is (a single Redis,
+  /// a master under Sentinel), so the outage is over.
+  void answered(bool whole, clock::time_point now = clock::now());
 
 private:
   std::string component_;

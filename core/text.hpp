@@ -2,8 +2,10 @@
 // and the metrics.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace motorhead {
 
@@ -38,6 +40,19 @@ inline std::string host_port(std::string_view host, unsigned port) {
                  && host.substr(0, 1) != "[";
   return (bracket ? "[" : "") + std::string{host} + (bracket ? "]:" : ":")
          + std::to_string(port);
+}
+
+/// The host and the port of "host:port" or "[v6]:port", the host without
+/// its brackets and the port as written; none without a colon.
+inline std::optional<std::pair<std::string_view, std::string_view>>
+split_host_port(std::string_view address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string_view::npos)
+    return std::nullopt;
+  auto host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return std::pair{host, address.substr(colon + 1)};
 }
 
 } // namespace motorhead

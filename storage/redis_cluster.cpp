@@ -35,8 +35,10 @@ redis_cluster::redis_cluster(std::vector<redis_endpoint> seeds,
   : seeds_(std::move(seeds)), tls_(std::move(tls)), timeout_(timeout),
     wait_(wait),
     wait_command_(wait_command(wait)) {
-  if (!seeds_.empty())
+  if (!seeds_.empty()) {
+    username_ = seeds_.front().username;
     password_ = seeds_.front().password;
+  }
 }
 
 redis_connection& redis_cluster::connection_to(const std::string& address) {
@@ -45,6 +47,7 @@ redis_connection& redis_cluster::connection_to(const std::string& address) {
     auto endpoint = endpoint_of(address);
     redis_target target;
     target.server = endpoint ? *endpoint.value : redis_endpoint{};
+    target.server.username = username_;
     target.server.password = password_;
     target.tls = tls_;
     connection = std::make_unique<redis_connection>(std::move(target),

@@ -59,6 +59,7 @@ private:
                                    round_outcome& round);
 
   std::vector<redis_endpoint> seeds_;
+  std::string username_;
   std::string password_;
   redis_tls_options tls_;
   std::chrono::milliseconds timeout_;

@@ -13,6 +13,33 @@ namespace motorhead {
 
 namespace {
 
+/// `text` with each %XX replaced by the byte it encodes; a % not followed
+/// by two hex digits stays as it is.
+std::string percent_decoded(const std::string& text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+      return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    bool encoded = text[i] == '%' && i + 2 < text.size()
+                   && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0;
+    if (!encoded) {
+      out.push_back(text[i]);
+      continue;
+    }
+    out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
+    i += 2;
+  }
+  return out;
+}
+
 bool parse_number(const std::string& text, long max, long& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc{} && end == text.data() + text.size() && out >= 0
@@ -76,10 +103,16 @@ parse_redis_seeds(const std::string& url) {
   redis_endpoint shared;
   auto rest = url.substr(scheme.size());
   if (auto at = rest.rfind('@'); at != std::string::npos) {
+    // user:password@ as the original's Redis client reads it, each part
+    // percent-decoded; a lone part is the password.
     auto credentials = rest.substr(0, at);
     auto colon = credentials.find(':');
-    shared.password = colon == std::string::npos ? credentials
-                                                 : credentials.substr(colon + 1);
+    if (colon == std::string::npos) {
+      shared.password = percent_decoded(credentials);
+    } else {
+      shared.username = percent_decoded(credentials.substr(0, colon));
+      shared.password = percent_decoded(credentials.substr(colon + 1));
+    }
     rest = rest.substr(at + 1);
   }
   if (auto slash = rest.find('/'); slash != std::string::npos) {
@@ -143,6 +176,7 @@ std::string redis_connection::connect() {
   if (!found)
     return found.error;
   auto master = *found.value;
+  master.username = target_.server.username;
   master.password = target_.server.password;
   master.database = target_.server.database;
   if (auto err = connect_to(master); !err.empty())
@@ -169,7 +203,9 @@ std::string redis_connection::connect_to(const redis_endpoint& endpoint) {
     return stream.error;
   stream_ = std::move(*stream.value);
   std::vector<redis_command> handshake;
-  if (!endpoint.password.empty())
+  if (!endpoint.username.empty())
+    handshake.push_back({"AUTH", endpoint.username, endpoint.password});
+  else if (!endpoint.password.empty())
     handshake.push_back({"AUTH", endpoint.password});
   if (endpoint.database != 0)
     handshake.push_back({"SELECT", std::to_string(endpoint.database)});
@@ -213,7 +249,7 @@ outcome<redis_endpoint> redis_connection::ask_sentinels() {
     if (named.type == redis_reply::kind::array && named.elements.size() == 2
         && parse_number(named.elements[1].text, 65535, port) && port > 0)
       return {redis_endpoint{named.elements[0].text,
-                             static_cast<uint16_t>(port), {}, 0},
+                             static_cast<uint16_t>(port)},
               {}};
     errors += "; " + where + ": "
               + (named.is_error() ? named.text : "does not know the master");

@@ -21,6 +21,8 @@ struct redis_endpoint {
   uint16_t port = 6379;
   std::string password;
   int database = 0;
+  /// The ACL user AUTH names with the password; empty: the default user.
+  std::string username;
 };
 
 /// "host:port": how sentinels, cluster nodes and redirections name a

@@ -88,6 +88,12 @@ std::string system_error(const char* what) {
   return std::string{what} + ": " + std::strerror(errno);
 }
 
+/// Why a read or write gave up: the server took longer than the timeout
+/// (SO_RCVTIMEO and SO_SNDTIMEO end them with EAGAIN).
+std::string no_answer_within(std::chrono::milliseconds timeout) {
+  return "no answer within " + std::to_string(timeout.count()) + " ms";
+}
+
 void set_timeouts(int fd, std::chrono::milliseconds timeout) {
   timeval tv;
   tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
@@ -163,9 +169,11 @@ bool is_ip_address(const std::string& host) {
          || inet_pton(AF_INET6, host.c_str(), &scratch) == 1;
 }
 
-/// The TLS handshake over `fd`; the session or why not.
+/// The TLS handshake over `fd`, each read within `timeout`; the session
+/// or why not.
 outcome<SSL*> start_tls(int fd, const redis_endpoint& endpoint,
-                        const redis_tls_options& tls) {
+                        const redis_tls_options& tls,
+                        std::chrono::milliseconds timeout) {
   using result = outcome<SSL*>;
   auto context = shared_context(tls);
   if (!context)
@@ -196,8 +204,10 @@ outcome<SSL*> start_tls(int fd, const redis_endpoint& endpoint,
       return fail(std::string{"the server's certificate is not trusted: "}
                   + X509_verify_cert_error_string(verified));
     auto reason = openssl_reason();
-    return fail("TLS handshake failed: "
-                + (reason.empty() ? std::string{std::strerror(errno)} : reason));
+    if (reason.empty())
+      reason = errno == EAGAIN ? no_answer_within(timeout)
+                               : std::string{std::strerror(errno)};
+    return fail("TLS handshake failed: " + reason);
   }
   return {ssl, {}};
 }
@@ -220,18 +230,20 @@ redis_stream::open(const redis_endpoint& endpoint, const redis_tls_options& tls,
     return result::failure(fd.error);
   SSL* ssl = nullptr;
   if (tls.enabled) {
-    auto session = start_tls(*fd.value, endpoint, tls);
+    auto session = start_tls(*fd.value, endpoint, tls, timeout);
     if (!session) {
       close(*fd.value);
       return result::failure(session.error);
     }
     ssl = *session.value;
   }
-  return {std::unique_ptr<redis_stream>{new redis_stream{*fd.value, ssl}}, {}};
+  return {std::unique_ptr<redis_stream>{
+            new redis_stream{*fd.value, ssl, timeout}},
+          {}};
 }
 
-redis_stream::redis_stream(int fd, SSL* ssl)
-  : fd_(fd), ssl_(ssl), reader_(redisReaderCreate()) {}
+redis_stream::redis_stream(int fd, SSL* ssl, std::chrono::milliseconds timeout)
+  : fd_(fd), ssl_(ssl), timeout_(timeout), reader_(redisReaderCreate()) {}
 
 redis_stream::~redis_stream() {
   if (ssl_ != nullptr) {
@@ -275,7 +287,8 @@ std::string redis_stream::flush() {
         continue;
       if (wrote < 0) {
         output_.clear();
-        return errno == EAGAIN ? "write timed out" : system_error("write");
+        return errno == EAGAIN ? no_answer_within(timeout_)
+                               : system_error("write");
       }
     }
     sent += static_cast<std::size_t>(wrote);
@@ -295,7 +308,7 @@ std::string redis_stream::fill() {
       if (error == SSL_ERROR_ZERO_RETURN)
         return "Server closed the connection";
       if (error == SSL_ERROR_WANT_READ || errno == EAGAIN)
-        return "Resource temporarily unavailable";
+        return no_answer_within(timeout_);
       auto reason = openssl_reason();
       return reason.empty() ? (got == 0 ? "Server closed the connection"
                                         : system_error("read"))
@@ -308,7 +321,8 @@ std::string redis_stream::fill() {
     if (got == 0)
       return "Server closed the connection";
     if (got < 0)
-      return std::strerror(errno);
+      return errno == EAGAIN ? no_answer_within(timeout_)
+                             : std::string{std::strerror(errno)};
   }
   if (redisReaderFeed(reader_, buffer, static_cast<std::size_t>(got)) != REDIS_OK)
     return "cannot read the reply";
@@ -373,7 +387,9 @@ std::string redis_stream::read(redis_reply& reply) {
   for (;;) {
     void* raw = nullptr;
     if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
-      return std::string{"Protocol error: "} + reader_->errstr;
+      // hiredis says "Protocol error, got ...": something other than
+      // Redis answered.
+      return std::string{reader_->errstr} + " (is it a Redis server?)";
     if (raw != nullptr) {
       reply = copy_reply(*static_cast<redisReply*>(raw));
       freeReplyObject(raw);

@@ -66,13 +66,14 @@ public:
   bool open_while_idle();
 
 private:
-  redis_stream(int fd, ssl_st* ssl);
+  redis_stream(int fd, ssl_st* ssl, std::chrono::milliseconds timeout);
 
   /// Reads what the server sent next into the reply reader; "" or why not.
   std::string fill();
 
   int fd_;
   ssl_st* ssl_; // null without TLS
+  std::chrono::milliseconds timeout_; // of each read and write
   redisReader* reader_;
   std::string output_;
 };

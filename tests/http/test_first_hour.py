@@ -6,7 +6,9 @@ import datetime
 import json
 import os
 import re
+import socket
 import subprocess
+import threading
 import time
 import unittest
 import uuid
@@ -100,6 +102,159 @@ class RedisDownAtStartTest(TestCase):
         self.assertLess(time.monotonic() - started, 5)
 
 
+class RedisOutageTest(TestCase):
+    """Redis goes away under a running single node, and comes back."""
+
+    def test_the_outage_and_its_end_are_said_when_they_happen(self):
+        redis = RedisServer(durable=False)
+        redis.start()
+        server = Motorhead(redis.url, MOTORHEAD_CLUSTER_HEARTBEAT_MS="100",
+                           MOTORHEAD_CLUSTER_LEASE_MS="300",
+                           MOTORHEAD_CLUSTER_FAILURE_MS="500")
+        server.start()
+        status, _, _ = server.post_memory(new_session(), MESSAGE["messages"])
+        self.assertEqual(status, 200)
+        redis.stop()
+        self.assertTrue(wait_until(
+            lambda: "cannot read the membership table in Redis"
+                    in str(server.request("GET", "/readyz")[1]), timeout=10),
+            server.output())
+        # Alone: there is nobody to forward to.
+        status, body, _ = server.request("GET", "/readyz")
+        self.assertEqual(status, 503)
+        self.assertNotIn("other members", body["error"])
+        self.assertNotIn("among the others", server.output())
+
+        redis.start()
+        self.assertTrue(wait_until(
+            lambda: server.request("GET", "/readyz")[0] == 200, timeout=15),
+            server.output())
+        # Said with the first answer, not after a quiet spell.
+        self.assertTrue(wait_until(
+            lambda: lines_with(server.output(),
+                               "INFO persistence: Redis answers again"),
+            timeout=3), server.output())
+        server.close()
+
+
+class NotRedisTest(TestCase):
+    """REDIS_URL names a server that is not Redis, or one that never
+    answers: the log says which, in words."""
+
+    def serve(self, answer):
+        """A listening socket on 127.0.0.1 that sends `answer` to each
+        connection (nothing: it never answers); its port."""
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        self.addCleanup(listener.close)
+        held = []
+        self.addCleanup(lambda: [c.close() for c in held])
+
+        def accept():
+            while True:
+                try:
+                    connection, _ = listener.accept()
+                except OSError:
+                    return
+                held.append(connection)
+                if answer:
+                    connection.sendall(answer)
+        if answer:
+            threading.Thread(target=accept, daemon=True).start()
+        return listener.getsockname()[1]
+
+    def test_a_server_that_is_not_redis(self):
+        port = self.serve(b"HTTP/1.1 400 Bad Request\r\n\r\n<html>")
+        server = Motorhead(f"redis://127.0.0.1:{port}")
+        server.start()
+        said = lambda: lines_with(server.output(), "is it a Redis server?")
+        self.assertTrue(wait_until(said, timeout=5), server.output())
+        self.assertIn('Protocol error, got "H" as reply type byte', said()[0])
+        self.assertNotIn("Protocol error: Protocol error", server.output())
+        server.close()
+
+    def test_a_server_that_never_answers(self):
+        port = self.serve(None)
+        server = Motorhead(f"redis://127.0.0.1:{port}",
+                           MOTORHEAD_REDIS_TIMEOUT_MS="500")
+        server.start()
+        said = lambda: lines_with(server.output(), "no answer within 500 ms")
+        self.assertTrue(wait_until(said, timeout=5), server.output())
+        status, body, _ = server.request("GET", "/readyz")
+        self.assertEqual(status, 503)
+        output = server.output()
+        self.assertNotIn("Resource temporarily unavailable", output)
+        self.assertNotIn("system_error", output)
+        server.close()
+
+
+class RedisCredentialsTest(TestCase):
+    """REDIS_URL's user and password, percent-encoded as the original's
+    Redis client reads them."""
+
+    def test_a_user_and_an_encoded_password(self):
+        redis = RedisServer(durable=False)
+        redis.extra_args = ["--user", "app", "on", ">p@ss:w/rd%", "~*", "&*",
+                            "+@all"]
+        redis.start()
+        server = Motorhead(
+            f"redis://app:p%40ss%3Aw%2Frd%25@127.0.0.1:{redis.port}")
+        server.start()
+        status, _, _ = server.post_memory(new_session(), MESSAGE["messages"])
+        self.assertEqual(status, 200, server.output())
+        clients = redis.command("CLIENT", "LIST")
+        self.assertIn("user=app", clients)
+        server.close()
+
+
+def has_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@unittest.skipUnless(has_ipv6_loopback(), "no IPv6 loopback on this machine")
+class IPv6ClusterTest(TestCase):
+    """Nodes whose cluster port is on an IPv6 address name themselves with
+    it in brackets, in the log, the membership and /cluster, and meet."""
+
+    def test_nodes_on_ipv6_meet_and_forward(self):
+        redis = RedisServer(durable=False)
+        redis.start()
+        nodes = [Motorhead(redis.url, MOTORHEAD_CLUSTER_HOST="::1")
+                 for _ in range(2)]
+        for node in nodes:
+            node.start()
+
+        def members(node):
+            return node.request("GET", "/cluster",
+                                headers=node.operator_headers())[1]["members"]
+        self.assertTrue(wait_until(
+            lambda: all(len(members(node)) == 2 for node in nodes),
+            timeout=20), nodes[0].output())
+        for name in members(nodes[0]):
+            self.assertRegex(name, r"^\[::1\]:\d+$")
+        self.assertRegex(nodes[0].output(),
+                         r"cluster port \[::1\]:\d+, reached at \[::1\]:\d+")
+        # Sessions owned by either node, written through one and read
+        # through the other.
+        sessions = [new_session() for _ in range(8)]
+        for session in sessions:
+            status, _, _ = nodes[0].post_memory(session, MESSAGE["messages"])
+            self.assertEqual(status, 200)
+        for session in sessions:
+            status, body, _ = nodes[1].request(
+                "GET", f"/sessions/{session}/memory")
+            self.assertEqual((status, body["messages"][0]["content"]),
+                             (200, "hello"))
+        for node in nodes:
+            node.close()
+
+
 class SettingsTest(TestCase):
     """Every kind of bad setting stops the start with a message naming the
     variable and what it allows."""
@@ -114,6 +269,7 @@ class SettingsTest(TestCase):
         with self.assertRaises(RuntimeError) as failure:
             server.start()
         self.assertIn(expected, str(failure.exception))
+        return str(failure.exception)
 
     def test_each_kind_of_bad_setting(self):
         cases = [
@@ -139,10 +295,20 @@ class SettingsTest(TestCase):
              'from 2 to 10000'),
             ({"MOTORHEAD_CORS_ORIGINS": "https://app.example.com/"},
              "no path, no trailing slash"),
+            ({"MOTORHEAD_LONG_TERM_MEMORY": "On"},
+             'invalid MOTORHEAD_LONG_TERM_MEMORY="On": expected true or false '
+             '(also 1 or 0, yes or no; any case)'),
         ]
         for env, expected in cases:
             with self.subTest(env=env):
                 self.refused(env, expected)
+
+    def test_an_invalid_azure_variable_is_not_also_called_missing(self):
+        said = self.refused(
+            {"AZURE_API_KEY": "k", "AZURE_API_BASE": "notaurl",
+             "AZURE_DEPLOYMENT_ID": "chat"},
+            "invalid AZURE_API_BASE: expected an http:// or https:// URL")
+        self.assertNotIn("partly configured", said)
 
     def test_a_port_in_use_is_named(self):
         first = Motorhead(self.redis.url)

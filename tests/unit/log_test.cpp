@@ -46,7 +46,25 @@ TEST(BurstFilter, LogsTheFirstOfABurstAndRemindsEachMinute) {
   EXPECT_FALSE(filter.admit("Redis is unreachable", at(101000)).log);
 }
 
-TEST(OutageLog, AnOutageEndsAfterAQuietSpell) {
+TEST(OutageLog, AnOutageOfOneServerEndsWithItsFirstAnswer) {
+  auto start = outage_log::clock::now();
+  auto at = [&](int ms) { return start + std::chrono::milliseconds{ms}; };
+  auto text = captured(log_level::info, log_format::text, [&] {
+    outage_log redis{"persistence", "Redis"};
+    for (int ms = 0; ms < 6000; ms += 500)
+      redis.failed("Redis is unreachable: Connection refused", at(ms));
+    redis.answered(true, at(6100));
+    redis.answered(true, at(6200));
+    // Down again: a new outage, said again.
+    redis.failed("Redis is unreachable: Connection refused", at(7000));
+  });
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3) << text;
+  EXPECT_NE(text.find("INFO persistence: Redis answers again: it failed 12 "
+                      "times over 5.5 s"),
+            std::string::npos) << text;
+}
+
+TEST(OutageLog, AnOutageOfAGroupEndsAfterAQuietSpell) {
   auto start = outage_log::clock::now();
   auto at = [&](int ms) { return start + std::chrono::milliseconds{ms}; };
   auto text = captured(log_level::info, log_format::text, [&] {
@@ -54,9 +72,9 @@ TEST(OutageLog, AnOutageEndsAfterAQuietSpell) {
     // One master of three down: failures and successes interleave.
     for (int ms = 0; ms < 20000; ms += 100) {
       redis.failed("Redis is unreachable: Connection refused", at(ms));
-      redis.answered(at(ms + 50));
+      redis.answered(false, at(ms + 50));
     }
-    redis.answered(at(20000 + 31000));
+    redis.answered(false, at(20000 + 31000));
   });
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2) << text;
   EXPECT_NE(text.find("ERROR persistence: Redis is unreachable: Connection "

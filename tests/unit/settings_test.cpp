@@ -131,6 +131,19 @@ TEST(Settings, ClusterDefaultsToLoopbackAndAnEphemeralPort) {
   EXPECT_EQ(load({{"MOTORHEAD_CLUSTER_ADVERTISE", "node-2"}}).errors.size(), 1u);
 }
 
+TEST(Settings, AnIPv6ClusterAddressIsWrittenInBrackets) {
+  auto advertised = load({{"MOTORHEAD_CLUSTER_ADVERTISE", "[fd00::2]:7000"}});
+  ASSERT_TRUE(advertised.errors.empty()) << advertised.errors[0];
+  EXPECT_EQ(advertised.value.cluster_host, "fd00::2");
+  EXPECT_EQ(advertised.value.cluster_port, 7000);
+  auto peers = load({{"MOTORHEAD_CLUSTER_PEERS", "[fd00::1]:7001,[fd00::2]:7002"},
+                     {"MOTORHEAD_CLUSTER_HOST", "fd00::2"},
+                     {"MOTORHEAD_CLUSTER_PORT", "7002"}});
+  ASSERT_TRUE(peers.errors.empty()) << peers.errors[0];
+  EXPECT_EQ(peers.value.node_name, "[fd00::2]:7002");
+  EXPECT_FALSE(load({{"MOTORHEAD_CLUSTER_PEERS", "[fd00::1]"}}).errors.empty());
+}
+
 TEST(Settings, ClusterIdentityComesFromThePeers) {
   auto result = load({{"MOTORHEAD_CLUSTER_PEERS", "10.0.0.1:7001,10.0.0.2:7002"},
                       {"MOTORHEAD_CLUSTER_PORT", "7002"}});
@@ -337,6 +350,33 @@ TEST(Settings, PartialAzureNamesWhatIsMissing) {
   ASSERT_EQ(both.warnings.size(), 1u);
   EXPECT_EQ(both.warnings[0],
             "OPENAI_API_KEY is not used: Azure OpenAI is configured");
+}
+
+TEST(Settings, AnInvalidAzureVariableIsNotAlsoCalledMissing) {
+  EXPECT_EQ(only_error({{"AZURE_API_KEY", "k"},
+                        {"AZURE_API_BASE", "notaurl"},
+                        {"AZURE_DEPLOYMENT_ID", "gpt"}}),
+            "invalid AZURE_API_BASE: expected an http:// or https:// URL");
+}
+
+TEST(Settings, ABooleanNamesEveryFormItTakes) {
+  EXPECT_EQ(only_error({{"MOTORHEAD_LONG_TERM_MEMORY", "On"}}),
+            "invalid MOTORHEAD_LONG_TERM_MEMORY=\"On\": expected true or "
+            "false (also 1 or 0, yes or no; any case)");
+  EXPECT_TRUE(load({{"MOTORHEAD_LONG_TERM_MEMORY", "Yes"}}).value.long_term_memory);
+}
+
+TEST(Settings, RedisCredentialsAreReadAsTheOriginalReadThem) {
+  auto encoded = load({{"REDIS_URL", "redis://app%40corp:p%40ss%3Aw%2Frd%25@h:6379"}});
+  ASSERT_TRUE(encoded.errors.empty()) << encoded.errors[0];
+  EXPECT_EQ(encoded.value.redis.username, "app@corp");
+  EXPECT_EQ(encoded.value.redis.password, "p@ss:w/rd%");
+  // A % that encodes nothing stays, and a lone part is the password.
+  auto raw = load({{"REDIS_URL", "redis://:100%_sure@h:6379"}});
+  ASSERT_TRUE(raw.errors.empty()) << raw.errors[0];
+  EXPECT_EQ(raw.value.redis.username, "");
+  EXPECT_EQ(raw.value.redis.password, "100%_sure");
+  EXPECT_EQ(load({{"REDIS_URL", "redis://pw@h:6379"}}).value.redis.password, "pw");
 }
 
 TEST(Settings, FilesMustBeReadable) {
