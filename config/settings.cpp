@@ -561,6 +561,7 @@ redis_options redis_options_of(const settings& cfg) {
 settings_result load_settings(const env_lookup& lookup) {
   settings_result result;
   result.value.tokenizer_dir = MOTORHEAD_DEFAULT_TOKENIZER_DIR;
+  bool azure_invalid = false; // then it is not also called missing
   for (const auto& spec : option_specs()) {
     const char* text = lookup(spec.name);
     if (text != nullptr && *text == '\0' && spec.empty_is_unset)
@@ -568,13 +569,16 @@ settings_result load_settings(const env_lookup& lookup) {
     result.value.shown.push_back(shown_setting_of(spec, text));
     if (text == nullptr)
       continue;
-    if (auto err = spec.value.apply(text, result.value); !err.empty())
+    if (auto err = spec.value.apply(text, result.value); !err.empty()) {
       // A value that may hold a secret is not repeated: a malformed one
       // cannot be masked with certainty.
       result.errors.push_back(std::string{"invalid "} + spec.name
                               + (spec.mask ? std::string{}
                                            : "=\"" + std::string{text} + "\"")
                               + ": " + err);
+      azure_invalid = azure_invalid
+                      || std::string_view{spec.name}.substr(0, 6) == "AZURE_";
+    }
   }
   if (result.errors.empty()
       && result.value.redis_sentinels.empty()
@@ -591,7 +595,7 @@ settings_result load_settings(const env_lookup& lookup) {
   if (result.errors.empty())
     if (auto err = resolve_cluster_identity(result.value); !err.empty())
       result.errors.push_back(err);
-  if (result.errors.empty())
+  if (!azure_invalid)
     if (auto err = check_azure(result.value); !err.empty())
       result.errors.push_back(err);
   result.warnings = unused_settings(result.value);

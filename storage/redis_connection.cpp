@@ -104,15 +104,12 @@ parse_redis_seeds(const std::string& url) {
   auto rest = url.substr(scheme.size());
   if (auto at = rest.rfind('@'); at != std::string::npos) {
     // user:password@ as the original's Redis client reads it, each part
-    // percent-decoded; a lone part is the password.
+    // percent-decoded; a lone part is the user's name.
     auto credentials = rest.substr(0, at);
-    auto colon = credentials.find(':');
-    if (colon == std::string::npos) {
-      shared.password = percent_decoded(credentials);
-    } else {
-      shared.username = percent_decoded(credentials.substr(0, colon));
+    auto colon = std::min(credentials.find(':'), credentials.size());
+    shared.username = percent_decoded(credentials.substr(0, colon));
+    if (colon < credentials.size())
       shared.password = percent_decoded(credentials.substr(colon + 1));
-    }
     rest = rest.substr(at + 1);
   }
   if (auto slash = rest.find('/'); slash != std::string::npos) {
@@ -203,15 +200,27 @@ std::string redis_connection::connect_to(const redis_endpoint& endpoint) {
     return stream.error;
   stream_ = std::move(*stream.value);
   std::vector<redis_command> handshake;
-  if (!endpoint.username.empty())
-    handshake.push_back({"AUTH", endpoint.username, endpoint.password});
-  else if (!endpoint.password.empty())
-    handshake.push_back({"AUTH", endpoint.password});
+  // As the original's client: no AUTH without a password, the user's name
+  // only with one.
+  if (!endpoint.password.empty())
+    handshake.push_back(
+      endpoint.username.empty()
+        ? redis_command{"AUTH", endpoint.password}
+        : redis_command{"AUTH", endpoint.username, endpoint.password});
   if (endpoint.database != 0)
     handshake.push_back({"SELECT", std::to_string(endpoint.database)});
   if (handshake.empty())
     return {};
-  return run_handshake(handshake, nullptr);
+  auto err = run_handshake(handshake, nullptr);
+  // Redis before 6 knows no users and refuses AUTH with two arguments;
+  // the original's client then sends the password alone, so does this.
+  if (!endpoint.username.empty() && !endpoint.password.empty()
+      && err.find("wrong number of arguments") != std::string::npos) {
+    auto without_user = endpoint;
+    without_user.username.clear();
+    return connect_to(without_user);
+  }
+  return err;
 }
 
 std::string
@@ -247,10 +256,12 @@ outcome<redis_endpoint> redis_connection::ask_sentinels() {
     const auto& named = *reply.value;
     long port = 0;
     if (named.type == redis_reply::kind::array && named.elements.size() == 2
-        && parse_number(named.elements[1].text, 65535, port) && port > 0)
-      return {redis_endpoint{named.elements[0].text,
-                             static_cast<uint16_t>(port)},
-              {}};
+        && parse_number(named.elements[1].text, 65535, port) && port > 0) {
+      redis_endpoint master;
+      master.host = named.elements[0].text;
+      master.port = static_cast<uint16_t>(port);
+      return {std::move(master), {}};
+    }
     errors += "; " + where + ": "
               + (named.is_error() ? named.text : "does not know the master");
   }

@@ -207,6 +207,31 @@ class RedisCredentialsTest(TestCase):
         self.assertIn("user=app", clients)
         server.close()
 
+    def test_a_user_on_a_redis_before_users(self):
+        # An old URL with a name before the password (Heroku's
+        # redis://h:pw@...): the password alone, as the original's client.
+        redis = RedisServer(durable=False, password="pw-" + uuid.uuid4().hex)
+        redis.start()
+        proxy = RedisBeforeUsers(self, redis)
+        server = Motorhead(f"redis://h:{redis.password}@127.0.0.1:{proxy.port}")
+        server.start()
+        status, _, _ = server.post_memory(new_session(), MESSAGE["messages"])
+        self.assertEqual(status, 200, server.output())
+        server.close()
+
+    def test_no_auth_without_a_password(self):
+        redis = RedisServer(durable=False)
+        redis.start()
+        for url in (f"redis://app@127.0.0.1:{redis.port}",
+                    f"redis://app:@127.0.0.1:{redis.port}"):
+            with self.subTest(url=url):
+                server = Motorhead(url)
+                server.start()
+                status, _, _ = server.post_memory(new_session(),
+                                                  MESSAGE["messages"])
+                self.assertEqual(status, 200, server.output())
+                server.close()
+
 
 def has_ipv6_loopback():
     try:
@@ -253,6 +278,69 @@ class IPv6ClusterTest(TestCase):
                              (200, "hello"))
         for node in nodes:
             node.close()
+
+
+def read_command(stream):
+    """One RESP command (an array of bulk strings) from `stream`, or None
+    at its end."""
+    header = stream.readline()
+    if not header:
+        return None
+    args = []
+    for _ in range(int(header[1:])):
+        size = int(stream.readline()[1:])
+        args.append(stream.read(size + 2)[:-2])
+    return args
+
+
+def encode_command(args):
+    return b"*%d\r\n" % len(args) + b"".join(
+        b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in args)
+
+
+class RedisBeforeUsers:
+    """A proxy to `redis` that refuses AUTH with a user's name as Redis
+    before 6 does ("wrong number of arguments"), on a port it binds."""
+
+    def __init__(self, test, redis):
+        self.redis = redis
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        test.addCleanup(self.listener.close)
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.redis.port))
+            threading.Thread(target=self.forward_commands,
+                             args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self.forward_replies,
+                             args=(upstream, client), daemon=True).start()
+
+    def forward_commands(self, client, upstream):
+        commands = client.makefile("rb")
+        try:
+            while (args := read_command(commands)) is not None:
+                if args[0].upper() == b"AUTH" and len(args) == 3:
+                    args = [b"AUTH"]  # Redis 7 answers this as 5 did the 3
+                upstream.sendall(encode_command(args))
+        except OSError:
+            pass  # either side closed
+        upstream.close()
+
+    def forward_replies(self, upstream, client):
+        try:
+            while data := upstream.recv(65536):
+                client.sendall(data)
+        except OSError:
+            pass
+        client.close()
 
 
 class SettingsTest(TestCase):

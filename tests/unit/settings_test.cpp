@@ -357,6 +357,10 @@ TEST(Settings, AnInvalidAzureVariableIsNotAlsoCalledMissing) {
                         {"AZURE_API_BASE", "notaurl"},
                         {"AZURE_DEPLOYMENT_ID", "gpt"}}),
             "invalid AZURE_API_BASE: expected an http:// or https:// URL");
+  // Another variable's mistake hides no missing one.
+  auto both = load({{"AZURE_API_KEY", "k"}, {"PORT", "abc"}});
+  ASSERT_EQ(both.errors.size(), 2u);
+  EXPECT_NE(both.errors[1].find("partly configured"), std::string::npos);
 }
 
 TEST(Settings, ABooleanNamesEveryFormItTakes) {
@@ -371,12 +375,15 @@ TEST(Settings, RedisCredentialsAreReadAsTheOriginalReadThem) {
   ASSERT_TRUE(encoded.errors.empty()) << encoded.errors[0];
   EXPECT_EQ(encoded.value.redis.username, "app@corp");
   EXPECT_EQ(encoded.value.redis.password, "p@ss:w/rd%");
-  // A % that encodes nothing stays, and a lone part is the password.
+  // A % that encodes nothing stays, and a lone part is a user's name (no
+  // AUTH without a password).
   auto raw = load({{"REDIS_URL", "redis://:100%_sure@h:6379"}});
   ASSERT_TRUE(raw.errors.empty()) << raw.errors[0];
   EXPECT_EQ(raw.value.redis.username, "");
   EXPECT_EQ(raw.value.redis.password, "100%_sure");
-  EXPECT_EQ(load({{"REDIS_URL", "redis://pw@h:6379"}}).value.redis.password, "pw");
+  auto lone = load({{"REDIS_URL", "redis://app@h:6379"}});
+  EXPECT_EQ(lone.value.redis.username, "app");
+  EXPECT_EQ(lone.value.redis.password, "");
 }
 
 TEST(Settings, FilesMustBeReadable) {
