@@ -15,6 +15,7 @@
 
 #include "actors/protocol.hpp"
 #include "core/metrics.hpp"
+#include "core/optional_text.hpp"
 #include "core/packed_message.hpp"
 #include "core/serving_lease.hpp"
 #include "core/retrieval_index.hpp"
@@ -84,7 +85,8 @@ struct session_state {
   /// Acknowledged by Redis, oldest first. A vector: a window is short, and
   /// an empty deque would cost more than half a kilobyte per session.
   std::vector<packed_message> messages;
-  std::optional<std::string> context;
+  /// The summary: one pointer, since most live sessions have none yet.
+  optional_text context;
   uint64_t tokens = 0;
   uint64_t next_seq = 1;
   /// The namespaces Redis acknowledged the session under: a key scoped to

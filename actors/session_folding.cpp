@@ -85,7 +85,7 @@ void start_fold_if_due(session_pointer self) {
   fold_basis basis{st.incarnation, st.summary_generation, {}};
   for (const auto& line : lines)
     basis.seqs.push_back(line.seq);
-  fold_job job{st.id, st.context, std::move(lines),
+  fold_job job{st.id, st.context.value(), std::move(lines),
                static_cast<uint64_t>(st.limits().summarizer_timeout.count())};
   self->request(st.peers().summarizer, st.limits().summarizer_timeout,
                 summarize_atom::value, std::move(job))

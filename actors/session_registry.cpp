@@ -36,8 +36,7 @@ void registry_state::recency_list::unlink(slot& s) {
 namespace {
 
 using slot = registry_state::slot;
-using session_iterator =
-  std::unordered_map<std::string, registry_state::entry>::iterator;
+using session_iterator = registry_state::session_map::iterator;
 
 /// A batch of sessions to retire or to ask whether they may stop, and the
 /// pause before the next: the pause lets the workers stop this batch
@@ -359,6 +358,10 @@ registry_actor::behavior_type session_registry(registry_pointer self,
                                                session_cache_policy cache) {
   self->state.setup = std::make_shared<const session_setup>(std::move(setup));
   self->state.cache = cache;
+  // Two sessions per bucket on average: a bucket is 8 bytes per session
+  // and map, and a lookup compares an id or two more.
+  self->state.sessions.max_load_factor(2.0f);
+  self->state.ids.max_load_factor(2.0f);
   self->set_down_handler(
     [=](caf::down_msg& msg) { handle_down(self, msg); });
   return {

@@ -30,6 +30,23 @@ struct session_cache_policy {
   std::size_t max_sessions = 0;
 };
 
+/// Hashes of the registry's maps that libstdc++ does not store in each
+/// node: it stores a hash unless the hasher is noexcept and not the
+/// standard one of strings. Every live session has a node in both maps,
+/// and 8 bytes less puts each in a smaller size class of the allocator
+/// (88 to 80 bytes, 32 to 24). A lookup hashes the ids it compares
+/// instead; they are short.
+struct session_id_hash {
+  std::size_t operator()(const std::string& id) const noexcept {
+    return std::hash<std::string>{}(id);
+  }
+};
+struct actor_address_hash {
+  std::size_t operator()(const caf::actor_addr& address) const noexcept {
+    return std::hash<caf::actor_addr>{}(address);
+  }
+};
+
 /// The registry monitors its sessions instead of linking them: CAF 0.17
 /// keeps an actor's links in one list that every link and unlink walks, so
 /// a registry linked to N sessions pays O(N) per session that starts or
@@ -63,14 +80,15 @@ struct registry_state {
     slot* oldest_ = nullptr;
   };
 
-  std::unordered_map<std::string, entry> sessions;
+  using session_map = std::unordered_map<std::string, entry, session_id_hash>;
+  session_map sessions;
   recency_list recency;
   /// Sessions asked whether they may stop, awaiting their answer.
   std::size_t asked_to_stop = 0;
   uint32_t last_stop_question = 0;
   bool sweep_scheduled = false;
   /// Each live session by address, for its down message.
-  std::unordered_map<caf::actor_addr, slot*> ids;
+  std::unordered_map<caf::actor_addr, slot*, actor_address_hash> ids;
   /// Sessions to retire, a batch per turn (so that requests interleave
   /// with a retirement of every session). A request for one of them
   /// retires it at once and goes to a fresh actor.

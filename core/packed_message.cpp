@@ -2,10 +2,63 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace motorhead {
 
 namespace {
+
+constexpr std::string_view hex_digits = "0123456789abcdef";
+constexpr std::size_t uuid_text_size = 36;
+constexpr std::size_t uuid_bytes = 16;
+
+bool is_hyphen_position(std::size_t i) {
+  return i == 8 || i == 13 || i == 18 || i == 23;
+}
+
+/// Whether `id` is a UUID written as random_uuid writes them (lower case,
+/// hyphens at 8, 13, 18 and 23), which binary_uuid gives back exactly.
+bool is_lowercase_uuid(std::string_view id) {
+  if (id.size() != uuid_text_size)
+    return false;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    bool fits = is_hyphen_position(i)
+                  ? id[i] == '-'
+                  : hex_digits.find(id[i]) != std::string_view::npos;
+    if (!fits)
+      return false;
+  }
+  return true;
+}
+
+char* append_uuid_bytes(char* out, std::string_view id) {
+  int high = -1;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    if (is_hyphen_position(i))
+      continue;
+    auto nibble = static_cast<int>(hex_digits.find(id[i]));
+    if (high < 0) {
+      high = nibble;
+      continue;
+    }
+    *out++ = static_cast<char>(high << 4 | nibble);
+    high = -1;
+  }
+  return out;
+}
+
+std::string uuid_text(const char* bytes) {
+  std::string text;
+  text.reserve(uuid_text_size);
+  for (std::size_t i = 0; i < uuid_bytes; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      text.push_back('-');
+    auto byte = static_cast<unsigned char>(bytes[i]);
+    text.push_back(hex_digits[byte >> 4]);
+    text.push_back(hex_digits[byte & 0xf]);
+  }
+  return text;
+}
 
 char* append(char* out, std::string_view part) {
   return std::copy(part.begin(), part.end(), out);
@@ -21,11 +74,20 @@ packed_message::packed_message(const stored_message& msg)
     content_size_(static_cast<uint32_t>(msg.content.size())),
     id_size_(static_cast<uint32_t>(msg.details.id.size())),
     metadata_size_(static_cast<uint32_t>(msg.details.metadata.size())),
-    text_(new char[text_size()]) {
+    binary_uuid_(is_lowercase_uuid(msg.details.id)) {
+  if (binary_uuid_)
+    id_size_ = uuid_bytes;
+  text_.reset(new char[text_size()]);
   auto* out = append(text_.get(), msg.role);
   out = append(out, msg.content);
-  out = append(out, msg.details.id);
+  out = binary_uuid_ ? append_uuid_bytes(out, msg.details.id)
+                     : append(out, msg.details.id);
   append(out, msg.details.metadata);
+}
+
+std::string packed_message::id() const {
+  const char* stored = text_.get() + role_size_ + content_size_;
+  return binary_uuid_ ? uuid_text(stored) : std::string{stored, id_size_};
 }
 
 packed_message::packed_message(const packed_message& other)
@@ -36,6 +98,7 @@ packed_message::packed_message(const packed_message& other)
     content_size_(other.content_size_),
     id_size_(other.id_size_),
     metadata_size_(other.metadata_size_),
+    binary_uuid_(other.binary_uuid_),
     text_(new char[other.text_size()]) {
   std::memcpy(text_.get(), other.text_.get(), text_size());
 }
@@ -47,8 +110,7 @@ packed_message& packed_message::operator=(const packed_message& other) {
 }
 
 message_details packed_message::details() const {
-  return {std::string{id()}, created_at_, std::string{metadata()},
-          token_count_};
+  return {id(), created_at_, std::string{metadata()}, token_count_};
 }
 
 stored_message packed_message::unpack() const {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "core/memory_types.hpp"
@@ -28,9 +29,7 @@ public:
   std::string_view content() const {
     return {text_.get() + role_size_, content_size_};
   }
-  std::string_view id() const {
-    return {text_.get() + role_size_ + content_size_, id_size_};
-  }
+  std::string id() const;
   std::string_view metadata() const {
     return {text_.get() + role_size_ + content_size_ + id_size_,
             metadata_size_};
@@ -55,6 +54,9 @@ private:
   uint32_t content_size_ = 0;
   uint32_t id_size_ = 0;
   uint32_t metadata_size_ = 0;
+  /// The id is a UUID as the server writes them, kept as its 16 bytes
+  /// (id_size_ 16) rather than its 36 characters: most messages have one.
+  bool binary_uuid_ = false;
   std::unique_ptr<char[]> text_;
 };
 

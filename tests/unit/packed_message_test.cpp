@@ -44,6 +44,24 @@ TEST(PackedMessage, KeepsEveryFieldOfTheMessage) {
   expect_same(packed.unpack(), original);
 }
 
+TEST(PackedMessage, GivesBackEveryIdAsItWasWritten) {
+  // Lower-case UUIDs are kept as 16 bytes; anything else as its text.
+  for (const char* id :
+       {"c0ffee00-0000-4000-8000-000000000001",
+        "00000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+        "C0FFEE00-0000-4000-8000-000000000001",
+        "c0ffee00-0000-4000-8000-00000000000g",
+        "c0ffee00+0000-4000-8000-000000000001",
+        "c0ffee0000004000800000000000000001ab", "message-1", "1234567890abcdef"}) {
+    stored_message msg{3, "AI", "hi", {id, 1, R"({"k":1})", 1}};
+    packed_message packed{msg};
+    EXPECT_EQ(packed.id(), id);
+    EXPECT_EQ(packed.metadata(), R"({"k":1})") << id;
+    expect_same(packed_message{packed}.unpack(), msg);
+  }
+}
+
 TEST(PackedMessage, KeepsEmptyParts) {
   stored_message bare{7, "", "", {}};
   packed_message packed{bare};
