@@ -48,14 +48,14 @@ char* append_uuid_bytes(char* out, std::string_view id) {
 }
 
 std::string uuid_text(const char* bytes) {
-  std::string text;
-  text.reserve(uuid_text_size);
+  std::string text(uuid_text_size, '-');
+  std::size_t at = 0;
   for (std::size_t i = 0; i < uuid_bytes; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10)
-      text.push_back('-');
+    if (is_hyphen_position(at))
+      ++at;
     auto byte = static_cast<unsigned char>(bytes[i]);
-    text.push_back(hex_digits[byte >> 4]);
-    text.push_back(hex_digits[byte & 0xf]);
+    text[at++] = hex_digits[byte >> 4];
+    text[at++] = hex_digits[byte & 0xf];
   }
   return text;
 }
