@@ -15,8 +15,6 @@ namespace motorhead {
 
 namespace {
 
-/// Redis, as every persistence actor of the process sees it: an outage is
-/// logged once, not once per round trip.
 /// Whether an answer of `redis` comes from every server there is: not so
 /// for a Redis Cluster, whose other masters answer while one is down.
 bool answered_whole(redis_client& redis) {
@@ -24,6 +22,8 @@ bool answered_whole(redis_client& redis) {
   return topology && *topology.value == redis_topology::single;
 }
 
+/// Redis, as every persistence actor of the process sees it: an outage is
+/// logged once, not once per round trip.
 outage_log& redis_outage() {
   static outage_log log{"persistence", "Redis"};
   return log;
