@@ -70,7 +70,7 @@ TEST(RedisClient, APipelineBehindALostOneFailsAsPossiblyApplied) {
 TEST(RedisClient, APipelineSentWhileRedisIsDownFailsAsNotApplied) {
   port_reservation nobody_listens;
   redis_options options;
-  options.target.server = {"127.0.0.1", nobody_listens.port(), {}, 0};
+  options.target.server = {"127.0.0.1", nobody_listens.port(), {}, 0, {}};
   options.seeds = {options.target.server};
   options.timeout = 300ms;
   auto redis = make_redis_client(options);

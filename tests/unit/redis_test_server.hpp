@@ -101,7 +101,7 @@ public:
 
 private:
   redis_endpoint endpoint() const {
-    return {"127.0.0.1", port_, password, 0};
+    return {"127.0.0.1", port_, password, 0, {}};
   }
 
   /// A folder of its own to run in: never the test's working directory.
