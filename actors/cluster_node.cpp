@@ -86,7 +86,7 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
   return {
     // -- the router protocol, for the HTTP front --------------------------------
     local_only(self, [=](memory_get_atom get, std::string& id, access_scope& scope) {
-      return route<memory_view>(self, id, get, id, std::move(scope));
+      return route<encoded_memory>(self, id, get, id, std::move(scope));
     }),
     local_only(self, [=](memory_append_atom append, std::string& id, append_request& request,
         access_scope& scope) {
@@ -176,7 +176,7 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
     // -- the node protocol, for peers ------------------------------------------
     [=](forward_atom, memory_get_atom get, std::string& id,
         access_scope& scope) {
-      return serve_forwarded<memory_view>(self, {id}, scope, get, id);
+      return serve_forwarded<encoded_memory>(self, {id}, scope, get, id);
     },
     [=](forward_atom, memory_append_atom append, std::string& id,
         append_request& request, access_scope& scope) {
@@ -200,7 +200,7 @@ cluster_actor::behavior_type cluster_node(cluster_pointer self,
     },
     [=](relay_atom, forward_atom, memory_get_atom get, std::string& id,
         access_scope& scope) {
-      return relay<memory_view>(self, id, get, id, std::move(scope));
+      return relay<encoded_memory>(self, id, get, id, std::move(scope));
     },
     [=](relay_atom, forward_atom, memory_append_atom append, std::string& id,
         append_request& request, access_scope& scope) {

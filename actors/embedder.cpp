@@ -105,7 +105,7 @@ caf::behavior embedding_sweeper(caf::event_based_actor* self,
             for (const auto& id : sessions)
               self->request(router, interval, memory_get_atom::value, id,
                             access_scope{})
-                .then([](const memory_view&) {}, [](const caf::error&) {});
+                .then([](const encoded_memory&) {}, [](const caf::error&) {});
           },
           [](const caf::error&) {});
       self->delayed_send(self, interval, tick_atom::value);

@@ -74,7 +74,7 @@ void add_protocol_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<stored_message>("stored_message");
   cfg.add_message_type<access_scope>("access_scope");
   cfg.add_message_type<append_request>("append_request");
-  cfg.add_message_type<memory_view>("memory_view");
+  cfg.add_message_type<encoded_memory>("encoded_memory");
   cfg.add_message_type<session_info>("session_info");
   cfg.add_message_type<session_patch>("session_patch");
   cfg.add_message_type<erase_request>("erase_request");

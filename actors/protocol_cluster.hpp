@@ -23,7 +23,7 @@ namespace motorhead {
 using node_actor = caf::typed_actor<
   // Requests from a peer that believes this node owns the session.
   caf::replies_to<forward_atom, memory_get_atom, std::string,
-                  access_scope>::with<memory_view>,
+                  access_scope>::with<encoded_memory>,
   caf::replies_to<forward_atom, memory_append_atom, std::string,
                   append_request, access_scope>::with<ok_atom>,
   caf::replies_to<forward_atom, memory_delete_atom, std::string,
@@ -36,7 +36,7 @@ using node_actor = caf::typed_actor<
   // itself (a one-way cut between them): this node forwards them to the
   // owner, and answers what it answers.
   caf::replies_to<relay_atom, forward_atom, memory_get_atom, std::string,
-                  access_scope>::with<memory_view>,
+                  access_scope>::with<encoded_memory>,
   caf::replies_to<relay_atom, forward_atom, memory_append_atom, std::string,
                   append_request, access_scope>::with<ok_atom>,
   caf::replies_to<relay_atom, forward_atom, memory_delete_atom, std::string,

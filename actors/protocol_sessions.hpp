@@ -23,7 +23,7 @@ namespace motorhead {
 /// Each request carries the scope of the key that sent it: a session
 /// outside it answers `forbidden`.
 using session_actor = caf::typed_actor<
-  caf::replies_to<memory_get_atom, access_scope>::with<memory_view>,
+  caf::replies_to<memory_get_atom, access_scope>::with<encoded_memory>,
   caf::replies_to<memory_append_atom, append_request,
                   access_scope>::with<ok_atom>,
   caf::replies_to<memory_delete_atom, erase_request,
@@ -53,7 +53,8 @@ using session_actor = caf::typed_actor<
 /// What the HTTP front needs, by session id. Implemented by the session
 /// registry; a cluster router can implement it too and forward elsewhere.
 using router_actor = caf::typed_actor<
-  caf::replies_to<memory_get_atom, std::string, access_scope>::with<memory_view>,
+  caf::replies_to<memory_get_atom, std::string,
+                  access_scope>::with<encoded_memory>,
   caf::replies_to<memory_append_atom, std::string, append_request,
                   access_scope>::with<ok_atom>,
   caf::replies_to<memory_delete_atom, std::string, erase_request,
@@ -147,9 +148,8 @@ typename Inspector::result_type inspect(Inspector& f, erase_request& x) {
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, memory_view& x) {
-  optional_string_field context{x.context};
-  return f(caf::meta::type_name("memory_view"), x.messages, context, x.tokens);
+typename Inspector::result_type inspect(Inspector& f, encoded_memory& x) {
+  return f(caf::meta::type_name("encoded_memory"), x.json);
 }
 
 template <class Inspector>

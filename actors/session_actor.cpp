@@ -4,7 +4,6 @@
 #include "actors/session_actor.hpp"
 
 #include <algorithm>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -16,6 +15,7 @@
 
 #include "actors/session_state.hpp"
 #include "actors/shared_behavior.hpp"
+#include "core/json_codec.hpp"
 
 namespace motorhead {
 
@@ -28,16 +28,9 @@ static_assert(sizeof(caf::actor_storage<caf::stateful_actor<
                 <= 1280,
               "a session no longer fits mimalloc's 1,280-byte size class");
 
-memory_view make_memory_view(const session_state& st) {
-  memory_view view;
-  auto count = std::min(st.messages.size(), st.limits().max_window);
-  view.messages.reserve(count);
-  std::transform(st.messages.rbegin(), st.messages.rbegin() + count,
-                 std::back_inserter(view.messages),
-                 [](const packed_message& msg) { return msg.to_chat_message(); });
-  view.context = st.context.value();
-  view.tokens = st.tokens;
-  return view;
+encoded_memory encode_memory(const session_state& st) {
+  return {json::encode_memory(st.messages, st.limits().max_window,
+                              st.context.get(), st.tokens)};
 }
 
 namespace {
@@ -46,11 +39,12 @@ namespace {
 // (see actors/shared_behavior.hpp). The steps of a namespace's search are in
 // actors/session_search.cpp.
 
-caf::result<memory_view> on_get(session_pointer self, memory_get_atom,
-                                access_scope& scope) {
-  auto rp = self->make_response_promise<memory_view>();
+caf::result<encoded_memory> on_get(session_pointer self, memory_get_atom,
+                                   access_scope& scope) {
+  auto rp = self->make_response_promise<encoded_memory>();
   with_reachable_state(
-    self, scope, [=]() mutable { rp.deliver(make_memory_view(self->state)); },
+    self, scope,
+    [=]() mutable { rp.deliver(encode_memory(self->state)); },
     [=](caf::error& err) mutable { rp.deliver(err); });
   return rp;
 }

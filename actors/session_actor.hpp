@@ -132,8 +132,9 @@ session(session_pointer self, std::string id,
 /// embedder.
 bool embeds(const session_setup& setup);
 
-/// The answer to GET: the newest `max_window` messages, newest first.
-memory_view make_memory_view(const session_state& state);
+/// The answer to GET: the newest `max_window` messages, newest first, with
+/// the summary and the token count, as JSON.
+encoded_memory encode_memory(const session_state& state);
 
 /// Messages a fold should cover now: the oldest ones, leaving half a window.
 /// Empty when the session is within its window.

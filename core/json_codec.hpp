@@ -11,6 +11,7 @@
 #include "core/log.hpp"
 #include "core/memory_types.hpp"
 #include "core/outcome.hpp"
+#include "core/packed_message.hpp"
 
 namespace motorhead::json {
 
@@ -54,9 +55,16 @@ decoded<std::string> merge_metadata(std::string_view current,
 std::string encode_session_info(const std::string& id,
                                 const session_info& info);
 
-/// {"messages", "context", "tokens"}; with `data_envelope` the same three
-/// again under "data", where Flowise and the Metal SDK read them.
-std::string encode_memory_view(const memory_view& view, bool data_envelope);
+/// {"messages", "context", "tokens"}: the newest `shown` messages of
+/// `window` (oldest first), newest first, written from the packed messages
+/// themselves (a chat_message copy of a full window would be 48 strings
+/// allocated and freed per GET); `context` null for none.
+std::string encode_memory(const std::vector<packed_message>& window,
+                          std::size_t shown, const std::string* context,
+                          uint64_t tokens);
+/// The JSON object `object` (not empty) with its members again under
+/// "data", where Flowise and the Metal SDK read them.
+std::string with_data_envelope(const std::string& object);
 std::string encode_session_ids(const std::vector<std::string>& ids);
 /// GET /settings: {"version","commit","settings":[{"name","value","set"}]}.
 std::string encode_settings(std::string_view version, std::string_view commit,

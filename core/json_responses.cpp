@@ -2,6 +2,7 @@
 // a window) and record, retrieval hits, and the small answers of the API.
 #include "core/json_codec.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -70,45 +71,62 @@ std::string encode_retrieval_hits(const std::vector<retrieval_hit>& hits) {
 
 namespace {
 
-/// The members of a memory view, inside an object the caller opened.
-void write_memory_members(json_writer& out, const memory_view& view) {
-  out.Key("messages");
-  out.StartArray();
-  for (const auto& msg : view.messages) {
-    out.StartObject();
-    out.Key("role");
-    write_string(out, msg.role);
-    out.Key("content");
-    write_string(out, msg.content);
-    write_details(out, msg.details, [&](int64_t time) {
-      write_string(out, format_rfc3339(time));
-    });
-    out.EndObject();
+/// A message of a window as write_details shows a chat_message's: its id,
+/// time, metadata and token count when it has an id.
+void write_packed_message(json_writer& out, const packed_message& msg) {
+  out.StartObject();
+  out.Key("role");
+  write_string(out, msg.role());
+  out.Key("content");
+  write_string(out, msg.content());
+  if (msg.has_id()) {
+    packed_message::id_buffer buffer;
+    out.Key("id");
+    write_string(out, msg.id(buffer));
+    out.Key("created_at");
+    write_string(out, format_rfc3339(msg.created_at()));
+    if (auto metadata = msg.metadata(); !metadata.empty()) {
+      out.Key("metadata");
+      out.RawValue(metadata.data(), metadata.size(), rapidjson::kObjectType);
+    }
+    out.Key("token_count");
+    out.Uint(msg.token_count());
   }
-  out.EndArray();
-  out.Key("context");
-  if (view.context)
-    write_string(out, *view.context);
-  else
-    out.Null();
-  out.Key("tokens");
-  out.Uint64(view.tokens);
+  out.EndObject();
 }
 
 } // namespace
 
-std::string encode_memory_view(const memory_view& view, bool data_envelope) {
+std::string encode_memory(const std::vector<packed_message>& window,
+                          std::size_t shown, const std::string* context,
+                          uint64_t tokens) {
   return write_json([&](json_writer& out) {
     out.StartObject();
-    write_memory_members(out, view);
-    if (data_envelope) {
-      out.Key("data");
-      out.StartObject();
-      write_memory_members(out, view);
-      out.EndObject();
-    }
+    out.Key("messages");
+    out.StartArray();
+    shown = std::min(shown, window.size());
+    for (auto msg = window.rbegin(); msg != window.rbegin() + shown; ++msg)
+      write_packed_message(out, *msg);
+    out.EndArray();
+    out.Key("context");
+    if (context != nullptr)
+      write_string(out, *context);
+    else
+      out.Null();
+    out.Key("tokens");
+    out.Uint64(tokens);
     out.EndObject();
   });
+}
+
+std::string with_data_envelope(const std::string& object) {
+  std::string out;
+  out.reserve(2 * object.size() + 8);
+  out.append(object, 0, object.size() - 1); // all but the closing brace
+  out += ",\"data\":";
+  out += object;
+  out += '}';
+  return out;
 }
 
 std::string encode_key_status(bool authenticated, const access_scope& scope,

@@ -97,7 +97,6 @@ struct erase_request {
   int64_t untouched_since = 0;
 };
 
-/// The answer of GET /sessions/{id}/memory: newest message first.
 /// What GET /cluster shows: this node, the members of the cluster as the
 /// membership table in Redis lists them, the seeds and, when asked for
 /// one, a session's owner.
@@ -112,10 +111,11 @@ struct cluster_view {
   std::string waiting_for;
 };
 
-struct memory_view {
-  std::vector<chat_message> messages;
-  std::optional<std::string> context;
-  uint64_t tokens = 0;
+/// The answer of GET /sessions/{id}/memory as the JSON the session wrote
+/// from its window (json::encode_memory): a forward carries the bytes as
+/// they are.
+struct encoded_memory {
+  std::string json;
 };
 
 /// GET /sessions/{id}: what the server keeps of a session besides its

@@ -27,6 +27,8 @@ public:
   }
 
   explicit operator bool() const { return text_ != nullptr; }
+  /// The text, or null for none.
+  const std::string* get() const { return text_.get(); }
   std::optional<std::string> value() const {
     return text_ ? std::optional<std::string>{*text_} : std::nullopt;
   }

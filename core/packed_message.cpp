@@ -47,17 +47,16 @@ char* append_uuid_bytes(char* out, std::string_view id) {
   return out;
 }
 
-std::string uuid_text(const char* bytes) {
-  std::string text(uuid_text_size, '-');
+/// Writes the UUID text of 16 bytes into `text` (36 characters).
+void write_uuid_text(const char* bytes, char* text) {
   std::size_t at = 0;
   for (std::size_t i = 0; i < uuid_bytes; ++i) {
     if (is_hyphen_position(at))
-      ++at;
+      text[at++] = '-';
     auto byte = static_cast<unsigned char>(bytes[i]);
     text[at++] = hex_digits[byte >> 4];
     text[at++] = hex_digits[byte & 0xf];
   }
-  return text;
 }
 
 char* append(char* out, std::string_view part) {
@@ -86,8 +85,17 @@ packed_message::packed_message(const stored_message& msg)
 }
 
 std::string packed_message::id() const {
+  id_buffer buffer;
+  return std::string{id(buffer)};
+}
+
+std::string_view packed_message::id(id_buffer& buffer) const {
   const char* stored = text_.get() + role_size_ + content_size_;
-  return binary_uuid_ ? uuid_text(stored) : std::string{stored, id_size_};
+  if (!binary_uuid_)
+    return {stored, id_size_};
+  static_assert(std::tuple_size_v<id_buffer> == uuid_text_size);
+  write_uuid_text(stored, buffer.data());
+  return {buffer.data(), buffer.size()};
 }
 
 packed_message::packed_message(const packed_message& other)
@@ -115,10 +123,6 @@ message_details packed_message::details() const {
 
 stored_message packed_message::unpack() const {
   return {seq_, std::string{role()}, std::string{content()}, details()};
-}
-
-chat_message packed_message::to_chat_message() const {
-  return {std::string{role()}, std::string{content()}, details()};
 }
 
 } // namespace motorhead

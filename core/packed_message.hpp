@@ -4,6 +4,7 @@
 // them, so their size is most of what a session costs beyond CAF's actor.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,20 +25,27 @@ public:
   packed_message(const packed_message& other);
   packed_message& operator=(const packed_message& other);
 
+  /// Room for an id the message keeps as bytes, written out as text.
+  using id_buffer = std::array<char, 36>;
+
   uint64_t seq() const { return seq_; }
+  int64_t created_at() const { return created_at_; }
+  uint32_t token_count() const { return token_count_; }
+  bool has_id() const { return id_size_ != 0; }
   std::string_view role() const { return {text_.get(), role_size_}; }
   std::string_view content() const {
     return {text_.get() + role_size_, content_size_};
   }
   std::string id() const;
+  /// The id without a copy: a view of the message's block, or of `buffer`
+  /// for a UUID kept as bytes; valid while both are.
+  std::string_view id(id_buffer& buffer) const;
   std::string_view metadata() const {
     return {text_.get() + role_size_ + content_size_ + id_size_,
             metadata_size_};
   }
 
   stored_message unpack() const;
-  /// The message as GET shows it.
-  chat_message to_chat_message() const;
 
 private:
   message_details details() const;

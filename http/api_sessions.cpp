@@ -26,10 +26,11 @@ void api_handler::handle_memory(const api_request& request,
     return respond(error_response(400, ns.error));
   auto acknowledge = [](ok_atom) { return ok_response(json::encode_status_ok()); };
   if (request.method == "GET")
-    return ask_router<memory_view>(
+    return ask_router<encoded_memory>(
       respond,
-      [envelope = data_envelope_](const memory_view& view) {
-        return ok_response(json::encode_memory_view(view, envelope));
+      [envelope = data_envelope_](encoded_memory& memory) {
+        return ok_response(envelope ? json::with_data_envelope(memory.json)
+                                    : std::move(memory.json));
       },
       memory_get_atom::value, id, scope);
   if (request.method == "DELETE") {

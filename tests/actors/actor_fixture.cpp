@@ -3,6 +3,9 @@
 
 #include <algorithm>
 
+#include "core/rapidjson.hpp"
+#include "core/timestamp.hpp"
+
 namespace motorhead::testing {
 
 namespace {
@@ -416,6 +419,34 @@ std::vector<chat_message> numbered_messages(int first, int last) {
   for (int i = first; i <= last; ++i)
     result.push_back({i % 2 == 1 ? "Human" : "AI", "m" + std::to_string(i)});
   return result;
+}
+
+memory_view decode_memory(const encoded_memory& memory) {
+  rapidjson::Document doc;
+  doc.Parse(memory.json.data(), memory.json.size());
+  memory_view view;
+  if (doc.HasParseError() || !doc.IsObject())
+    return view;
+  for (const auto& msg : doc["messages"].GetArray()) {
+    chat_message decoded{msg["role"].GetString(), msg["content"].GetString()};
+    if (msg.HasMember("id")) {
+      decoded.details.id = msg["id"].GetString();
+      decoded.details.created_at
+        = parse_rfc3339(msg["created_at"].GetString()).value_or(0);
+      decoded.details.token_count = msg["token_count"].GetUint();
+    }
+    if (msg.HasMember("metadata")) {
+      rapidjson::StringBuffer text;
+      rapidjson::Writer<rapidjson::StringBuffer> writer{text};
+      msg["metadata"].Accept(writer);
+      decoded.details.metadata = text.GetString();
+    }
+    view.messages.push_back(std::move(decoded));
+  }
+  if (doc["context"].IsString())
+    view.context = doc["context"].GetString();
+  view.tokens = doc["tokens"].GetUint64();
+  return view;
 }
 
 std::vector<std::string> contents(const memory_view& view) {

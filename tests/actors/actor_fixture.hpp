@@ -91,20 +91,38 @@ using fake_summarizer_pointer
 fake_summarizer_actor::behavior_type
 fake_summarizer(fake_summarizer_pointer self);
 
+/// What a GET's JSON shows, read back: the messages, newest first, with
+/// their details, the context and the tokens.
+struct memory_view {
+  std::vector<chat_message> messages;
+  std::optional<std::string> context;
+  uint64_t tokens = 0;
+};
+
+memory_view decode_memory(const encoded_memory& memory);
+
 struct actor_fixture : test_coordinator_fixture<test_config> {
   actor_fixture();
   ~actor_fixture() override;
 
   /// Sends a request, runs every actor until idle (no timeouts fire) and
-  /// returns the answer or the error.
+  /// returns the answer or the error. A memory_view is asked for as the
+  /// JSON a GET is answered with, and read back from it.
   template <class T, class Handle, class... Ts>
   caf::expected<T> ask(const Handle& handle, Ts... xs) {
-    auto response = self->request(handle, caf::infinite, std::move(xs)...);
-    sched.run();
-    caf::expected<T> result{caf::sec::unexpected_response};
-    response.receive([&](T& value) { result = std::move(value); },
-                     [&](caf::error& err) { result = std::move(err); });
-    return result;
+    if constexpr (std::is_same_v<T, memory_view>) {
+      auto answer = ask<encoded_memory>(handle, std::move(xs)...);
+      if (!answer)
+        return answer.error();
+      return decode_memory(*answer);
+    } else {
+      auto response = self->request(handle, caf::infinite, std::move(xs)...);
+      sched.run();
+      caf::expected<T> result{caf::sec::unexpected_response};
+      response.receive([&](T& value) { result = std::move(value); },
+                       [&](caf::error& err) { result = std::move(err); });
+      return result;
+    }
   }
 
   /// Sends a request without running the actors or waiting for its answer.

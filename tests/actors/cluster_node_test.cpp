@@ -23,7 +23,7 @@ silent_node(node_actor::stateful_pointer<silent_node_state> self) {
   };
   return {
     [=](forward_atom, memory_get_atom, std::string&, access_scope&)
-      -> caf::delegated<memory_view> { hold(); return {}; },
+      -> caf::delegated<encoded_memory> { hold(); return {}; },
     [=](forward_atom, memory_append_atom, std::string&, append_request&,
         access_scope&) -> caf::delegated<ok_atom> {
       hold();
@@ -45,7 +45,7 @@ silent_node(node_actor::stateful_pointer<silent_node_state> self) {
       return {};
     },
     [=](relay_atom, forward_atom, memory_get_atom, std::string&,
-        access_scope&) -> caf::delegated<memory_view> { hold(); return {}; },
+        access_scope&) -> caf::delegated<encoded_memory> { hold(); return {}; },
     [=](relay_atom, forward_atom, memory_append_atom, std::string&,
         append_request&, access_scope&) -> caf::delegated<ok_atom> {
       hold();
@@ -458,8 +458,9 @@ CAF_TEST(requests forwarded to a peer that goes silent are not waited for) {
   until_leases_lapse();
   CAF_REQUIRE(!self->mailbox().empty());
   get.receive(
-    [](memory_view& view) {
-      CAF_CHECK_EQUAL(contents(view), (std::vector<std::string>{"m1"}));
+    [](encoded_memory& memory) {
+      CAF_CHECK_EQUAL(contents(decode_memory(memory)),
+                      (std::vector<std::string>{"m1"}));
     },
     [](caf::error& err) { CAF_FAIL("the read failed: " << err); });
   caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
@@ -487,7 +488,7 @@ CAF_TEST(the lease is renewed every heartbeat round and lapses without Redis) {
   store_state().down = false;
   until_leases_lapse();
   CAF_REQUIRE(!self->mailbox().empty());
-  get.receive([](memory_view&) {}, [](caf::error&) {});
+  get.receive([](encoded_memory&) {}, [](caf::error&) {});
 }
 
 CAF_TEST(a node paused past its lease answers nothing it queued meanwhile from memory) {
@@ -504,7 +505,7 @@ CAF_TEST(a node paused past its lease answers nothing it queued meanwhile from m
   sched.run();
   CAF_REQUIRE(!self->mailbox().empty());
   get.receive(
-    [](memory_view&) { CAF_FAIL("answered from memory past the lease"); },
+    [](encoded_memory&) { CAF_FAIL("answered from memory past the lease"); },
     [](caf::error& err) {
       CAF_CHECK(is_service_error(err, service_errc::moved));
     });
@@ -536,8 +537,9 @@ CAF_TEST(after Redis restarts no node serves from memory for a lease) {
   CAF_CHECK(a.lease->valid());
   CAF_REQUIRE(!self->mailbox().empty());
   get.receive(
-    [](memory_view& view) {
-      CAF_CHECK_EQUAL(contents(view), (std::vector<std::string>{"m1"}));
+    [](encoded_memory& memory) {
+      CAF_CHECK_EQUAL(contents(decode_memory(memory)),
+                      (std::vector<std::string>{"m1"}));
     },
     [](caf::error& err) { CAF_FAIL("the read failed: " << err); });
 }

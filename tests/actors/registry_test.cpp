@@ -82,8 +82,11 @@ CAF_TEST(the registry refuses a stop while requests are on their way) {
   sched.run();
   CAF_CHECK_EQUAL(registry_data().sessions.count("a"), 1u);
   bool answered = false;
-  pending.receive([&](memory_view& view) { answered = view.messages.size() == 1; },
-                  [](caf::error&) { CAF_FAIL("the GET was lost"); });
+  pending.receive(
+    [&](encoded_memory& memory) {
+      answered = decode_memory(memory).messages.size() == 1;
+    },
+    [](caf::error&) { CAF_FAIL("the GET was lost"); });
   CAF_CHECK(answered);
 }
 
@@ -167,7 +170,7 @@ CAF_TEST(a late answer to an earlier question stops no busy session) {
   release_store();
   patch.receive([](session_info&) {},
                 [](caf::error& err) { CAF_FAIL("PATCH failed: " << err); });
-  again.receive([](memory_view&) {},
+  again.receive([](encoded_memory&) {},
                 [](caf::error& err) { CAF_FAIL("GET failed: " << err); });
   CAF_CHECK_EQUAL(store_state().infos["a"].metadata, R"({"k":1})");
 }

@@ -429,10 +429,13 @@ CAF_TEST(while a write fills an empty session only its namespace may join) {
   auto seen_by_a = send_request(memory_get_atom::value, std::string{"s"},
                                 tenant_a);
   sched.run();
-  seen_by_b.receive([](memory_view&) { CAF_FAIL("b got in"); },
+  seen_by_b.receive([](encoded_memory&) { CAF_FAIL("b got in"); },
                     [](caf::error& err) { CAF_CHECK(forbidden_answer(err)); });
-  seen_by_a.receive([](memory_view& view) { CAF_CHECK(view.messages.empty()); },
-                    [](caf::error& err) { CAF_FAIL("a was refused: " << err); });
+  seen_by_a.receive(
+    [](encoded_memory& memory) {
+      CAF_CHECK(decode_memory(memory).messages.empty());
+    },
+    [](caf::error& err) { CAF_FAIL("a was refused: " << err); });
   release_store();
   require_ok(post);
   auto view = ask<memory_view>(registry, memory_get_atom::value,

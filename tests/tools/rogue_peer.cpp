@@ -85,8 +85,8 @@ int main(int argc, char** argv) {
       });
   if (!answerer)
     return 0;
-  attempt<memory_view>(self, "read", answerer, memory_get_atom::value, id,
-                       access_scope{});
+  attempt<encoded_memory>(self, "read", answerer, memory_get_atom::value, id,
+                          access_scope{});
   attempt<ok_atom>(self, "delete", answerer, memory_delete_atom::value, id,
                    erase_request{}, access_scope{});
   attempt<ok_atom>(self, "leave", answerer, leave_atom::value);

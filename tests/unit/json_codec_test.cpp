@@ -125,34 +125,56 @@ TEST(Decoders, RefuseEscapedLoneSurrogatesAnywhere) {
   EXPECT_EQ(pair.value->text, "\xf0\x9f\x98\x80");
 }
 
-TEST(MemoryView, EncodesNewestFirstWithNullContext) {
-  memory_view view{{{"AI", "pong"}, {"Human", "ping"}}, std::nullopt, 0};
-  EXPECT_EQ(json::encode_memory_view(view, false),
+namespace {
+
+/// A session's window, oldest first, as the session keeps it.
+std::vector<packed_message> window_of(const std::vector<stored_message>& messages) {
+  return {messages.begin(), messages.end()};
+}
+
+} // namespace
+
+TEST(Memory, EncodesNewestFirstWithNullContext) {
+  auto window = window_of({{1, "Human", "ping", {}}, {2, "AI", "pong", {}}});
+  EXPECT_EQ(json::encode_memory(window, 12, nullptr, 0),
             R"({"messages":[{"role":"AI","content":"pong"},{"role":"Human","content":"ping"}],"context":null,"tokens":0})");
 }
 
-TEST(MemoryView, RepeatsItselfUnderDataForFlowise) {
-  memory_view view{{{"AI", "pong"}}, std::string{"sum"}, 3};
-  EXPECT_EQ(json::encode_memory_view(view, true),
+TEST(Memory, ShowsOnlyTheNewestOfTheWindow) {
+  auto window = window_of({{1, "Human", "one", {}}, {2, "AI", "two", {}},
+                           {3, "Human", "three", {}}});
+  EXPECT_EQ(json::encode_memory(window, 2, nullptr, 0),
+            R"({"messages":[{"role":"Human","content":"three"},{"role":"AI","content":"two"}],"context":null,"tokens":0})");
+}
+
+TEST(Memory, RepeatsItselfUnderDataForFlowise) {
+  auto window = window_of({{1, "AI", "pong", {}}});
+  std::string summary = "sum";
+  EXPECT_EQ(json::with_data_envelope(json::encode_memory(window, 12, &summary, 3)),
             R"({"messages":[{"role":"AI","content":"pong"}],"context":"sum","tokens":3,)"
             R"("data":{"messages":[{"role":"AI","content":"pong"}],"context":"sum","tokens":3}})");
 }
 
-TEST(MemoryView, ShowsTheDetailsOfMessagesThatHaveThem) {
-  memory_view view{{{"AI", "pong", {"m-2", 1796152497500, R"({"a":1})", 1}},
-                    {"Human", "ping", {"m-1", 1796152497000, "", 1}}},
-                   std::nullopt, 0};
-  EXPECT_EQ(json::encode_memory_view(view, false),
-            R"({"messages":[{"role":"AI","content":"pong","id":"m-2",)"
+TEST(Memory, ShowsTheDetailsOfMessagesThatHaveThem) {
+  auto window = window_of(
+    {{1, "Human", "ping", {"m-1", 1796152497000, "", 1}},
+     {2, "AI", "pong", {"m-2", 1796152497500, R"({"a":1})", 1}},
+     {3, "AI", "uuid", {"c0ffee00-0000-4000-8000-000000000001", 1796152497600, "", 2}}});
+  EXPECT_EQ(json::encode_memory(window, 12, nullptr, 0),
+            R"({"messages":[{"role":"AI","content":"uuid",)"
+            R"("id":"c0ffee00-0000-4000-8000-000000000001",)"
+            R"("created_at":"2026-12-01T19:14:57.600Z","token_count":2},)"
+            R"({"role":"AI","content":"pong","id":"m-2",)"
             R"("created_at":"2026-12-01T19:14:57.500Z","metadata":{"a":1},)"
             R"("token_count":1},{"role":"Human","content":"ping","id":"m-1",)"
             R"("created_at":"2026-12-01T19:14:57.000Z","token_count":1}],)"
             R"("context":null,"tokens":0})");
 }
 
-TEST(MemoryView, EscapesContent) {
-  memory_view view{{{"AI", "line\n\"q\""}}, std::string{"sum"}, 12};
-  EXPECT_EQ(json::encode_memory_view(view, false),
+TEST(Memory, EscapesContent) {
+  auto window = window_of({{1, "AI", "line\n\"q\"", {}}});
+  std::string summary = "sum";
+  EXPECT_EQ(json::encode_memory(window, 12, &summary, 12),
             R"({"messages":[{"role":"AI","content":"line\n\"q\""}],"context":"sum","tokens":12})");
 }
 

@@ -72,9 +72,16 @@ TEST(PackedMessage, KeepsEmptyParts) {
   expect_same(packed.unpack(), bare);
 }
 
-TEST(PackedMessage, ShowsAsTheChatMessageThatWasPosted) {
+TEST(PackedMessage, LendsItsIdWithoutACopy) {
   auto original = full_message();
-  expect_same_message(packed_message{original}.to_chat_message(), original);
+  packed_message packed{original};
+  packed_message::id_buffer buffer;
+  EXPECT_EQ(packed.id(buffer), original.details.id);
+  EXPECT_TRUE(packed.has_id());
+  EXPECT_EQ(packed.created_at(), original.details.created_at);
+  EXPECT_EQ(packed.token_count(), original.details.token_count);
+  stored_message without_id{1, "AI", "hi", {}};
+  EXPECT_FALSE(packed_message{without_id}.has_id());
 }
 
 TEST(PackedMessage, CopiesAreIndependentAndVectorsGrowIntact) {
