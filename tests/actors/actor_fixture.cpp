@@ -2,6 +2,7 @@
 #include "actor_fixture.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "core/rapidjson.hpp"
 #include "core/timestamp.hpp"
@@ -424,9 +425,9 @@ std::vector<chat_message> numbered_messages(int first, int last) {
 memory_view decode_memory(const encoded_memory& memory) {
   rapidjson::Document doc;
   doc.Parse(memory.json.data(), memory.json.size());
-  memory_view view;
   if (doc.HasParseError() || !doc.IsObject())
-    return view;
+    throw std::runtime_error("a GET answered no JSON object: " + memory.json);
+  memory_view view;
   for (const auto& msg : doc["messages"].GetArray()) {
     chat_message decoded{msg["role"].GetString(), msg["content"].GetString()};
     if (msg.HasMember("id")) {

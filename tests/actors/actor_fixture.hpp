@@ -92,7 +92,8 @@ fake_summarizer_actor::behavior_type
 fake_summarizer(fake_summarizer_pointer self);
 
 /// What a GET's JSON shows, read back: the messages, newest first, with
-/// their details, the context and the tokens.
+/// their details, the context and the tokens. Throws (failing the test)
+/// when the answer is not a JSON object.
 struct memory_view {
   std::vector<chat_message> messages;
   std::optional<std::string> context;
