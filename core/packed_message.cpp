@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "core/text.hpp"
+
 namespace motorhead {
 
 namespace {
@@ -17,7 +19,7 @@ bool is_hyphen_position(std::size_t i) {
 }
 
 /// Whether `id` is a UUID written as random_uuid writes them (lower case,
-/// hyphens at 8, 13, 18 and 23), which binary_uuid gives back exactly.
+/// hyphens at 8, 13, 18 and 23), which write_uuid_text gives back exactly.
 bool is_lowercase_uuid(std::string_view id) {
   if (id.size() != uuid_text_size)
     return false;
@@ -36,7 +38,7 @@ char* append_uuid_bytes(char* out, std::string_view id) {
   for (std::size_t i = 0; i < id.size(); ++i) {
     if (is_hyphen_position(i))
       continue;
-    auto nibble = static_cast<int>(hex_digits.find(id[i]));
+    auto nibble = hex_digit_value(id[i]);
     if (high < 0) {
       high = nibble;
       continue;

@@ -42,6 +42,17 @@ inline std::string host_port(std::string_view host, unsigned port) {
          + std::to_string(port);
 }
 
+/// The value of the hex digit `c` (either case), or -1 when it is none.
+inline int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 /// The host and the port of "host:port" or "[v6]:port", the host without
 /// its brackets and the port as written; none without a colon.
 inline std::optional<std::pair<std::string_view, std::string_view>>

@@ -12,24 +12,14 @@ namespace motorhead::http {
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 outcome<std::string> percent_decode(std::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '%') {
-      int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-      int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+      int hi = i + 2 < text.size() ? hex_digit_value(text[i + 1]) : -1;
+      int lo = i + 2 < text.size() ? hex_digit_value(text[i + 2]) : -1;
       if (hi < 0 || lo < 0)
         return outcome<std::string>::failure("bad percent-encoding in the URL");
       out.push_back(static_cast<char>(hi * 16 + lo));

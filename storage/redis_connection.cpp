@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/metrics.hpp"
+#include "core/text.hpp"
 #include "storage/lua_script.hpp"
 #include "storage/redis_stream.hpp"
 
@@ -16,25 +17,18 @@ namespace {
 /// `text` with each %XX replaced by the byte it encodes; a % not followed
 /// by two hex digits stays as it is.
 std::string percent_decoded(const std::string& text) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-      return c - 'A' + 10;
-    return -1;
-  };
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
     bool encoded = text[i] == '%' && i + 2 < text.size()
-                   && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0;
+                   && hex_digit_value(text[i + 1]) >= 0
+                   && hex_digit_value(text[i + 2]) >= 0;
     if (!encoded) {
       out.push_back(text[i]);
       continue;
     }
-    out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
+    out.push_back(static_cast<char>(hex_digit_value(text[i + 1]) * 16
+                                    + hex_digit_value(text[i + 2])));
     i += 2;
   }
   return out;
