@@ -71,27 +71,18 @@ std::string encode_retrieval_hits(const std::vector<retrieval_hit>& hits) {
 
 namespace {
 
-/// A message of a window as write_details shows a chat_message's: its id,
-/// time, metadata and token count when it has an id.
+/// A message of a window, shown as a chat_message is.
 void write_packed_message(json_writer& out, const packed_message& msg) {
   out.StartObject();
   out.Key("role");
   write_string(out, msg.role());
   out.Key("content");
   write_string(out, msg.content());
-  if (msg.has_id()) {
-    packed_message::id_buffer buffer;
-    out.Key("id");
-    write_string(out, msg.id(buffer));
-    out.Key("created_at");
-    write_string(out, format_rfc3339(msg.created_at()));
-    if (auto metadata = msg.metadata(); !metadata.empty()) {
-      out.Key("metadata");
-      out.RawValue(metadata.data(), metadata.size(), rapidjson::kObjectType);
-    }
-    out.Key("token_count");
-    out.Uint(msg.token_count());
-  }
+  packed_message::id_buffer buffer;
+  write_details(out, msg.id(buffer), msg.created_at(), msg.metadata(),
+                msg.token_count(), [&](int64_t time) {
+                  write_string(out, format_rfc3339(time));
+                });
   out.EndObject();
 }
 

@@ -142,21 +142,28 @@ inline std::string compact(const rapidjson::Value& value) {
 /// opened; `created_at` as `write_time` writes it. A message stored before
 /// messages had ids has no details, and gets none.
 template <class WriteTime>
-void write_details(json_writer& out, const message_details& details,
+void write_details(json_writer& out, std::string_view id, int64_t created_at,
+                   std::string_view metadata, uint32_t token_count,
                    WriteTime write_time) {
-  if (details.id.empty())
+  if (id.empty())
     return;
   out.Key("id");
-  write_string(out, details.id);
+  write_string(out, id);
   out.Key("created_at");
-  write_time(details.created_at);
-  if (!details.metadata.empty()) {
+  write_time(created_at);
+  if (!metadata.empty()) {
     out.Key("metadata");
-    out.RawValue(details.metadata.data(), details.metadata.size(),
-                 rapidjson::kObjectType);
+    out.RawValue(metadata.data(), metadata.size(), rapidjson::kObjectType);
   }
   out.Key("token_count");
-  out.Uint(details.token_count);
+  out.Uint(token_count);
+}
+
+template <class WriteTime>
+void write_details(json_writer& out, const message_details& details,
+                   WriteTime write_time) {
+  write_details(out, details.id, details.created_at, details.metadata,
+                details.token_count, write_time);
 }
 
 } // namespace motorhead::json

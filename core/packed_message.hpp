@@ -31,7 +31,6 @@ public:
   uint64_t seq() const { return seq_; }
   int64_t created_at() const { return created_at_; }
   uint32_t token_count() const { return token_count_; }
-  bool has_id() const { return id_size_ != 0; }
   std::string_view role() const { return {text_.get(), role_size_}; }
   std::string_view content() const {
     return {text_.get() + role_size_, content_size_};

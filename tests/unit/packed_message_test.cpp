@@ -77,11 +77,11 @@ TEST(PackedMessage, LendsItsIdWithoutACopy) {
   packed_message packed{original};
   packed_message::id_buffer buffer;
   EXPECT_EQ(packed.id(buffer), original.details.id);
-  EXPECT_TRUE(packed.has_id());
+  EXPECT_FALSE(packed.id(buffer).empty());
   EXPECT_EQ(packed.created_at(), original.details.created_at);
   EXPECT_EQ(packed.token_count(), original.details.token_count);
   stored_message without_id{1, "AI", "hi", {}};
-  EXPECT_FALSE(packed_message{without_id}.has_id());
+  EXPECT_TRUE(packed_message{without_id}.id(buffer).empty());
 }
 
 TEST(PackedMessage, CopiesAreIndependentAndVectorsGrowIntact) {
