@@ -378,13 +378,7 @@ class RedisServer:
 
     def _send_all(self, commands):
         with self._connect() as sock:
-            payload = b""
-            for args in commands:
-                payload += f"*{len(args)}\r\n".encode()
-                for arg in args:
-                    data = arg if isinstance(arg, bytes) else str(arg).encode()
-                    payload += f"${len(data)}\r\n".encode() + data + b"\r\n"
-            sock.sendall(payload)
+            sock.sendall(b"".join(resp_command(args) for args in commands))
             stream = sock.makefile("rb")
             return [_read_reply(stream) for _ in commands]
 
@@ -543,6 +537,78 @@ class RedisCluster:
     def remove(self):
         for node in self.nodes:
             node.remove()
+
+
+def resp_command(args):
+    """A command (its arguments: bytes, text or numbers) as RESP sends it."""
+    payload = f"*{len(args)}\r\n".encode()
+    for arg in args:
+        data = arg if isinstance(arg, bytes) else str(arg).encode()
+        payload += f"${len(data)}\r\n".encode() + data + b"\r\n"
+    return payload
+
+
+class TcpProxy:
+    """A TCP proxy to a local port, on a port it binds itself. `requests`,
+    when given, makes what the server gets of what a client sends: it takes
+    the client's bytes as a file and yields bytes (a rewrite that knows the
+    protocol); else they pass as they are. `cut()` shuts the open
+    connections down and closes new ones, as a network that partitions."""
+
+    def __init__(self, target_port, requests=None):
+        self.target_port = target_port
+        self._requests = requests
+        self._cut = threading.Event()
+        self._sockets = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self._cut.is_set():
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self._sockets += [client, upstream]
+            requests = (self._requests(client.makefile("rb"))
+                        if self._requests else self._received(client))
+            for chunks, sink in ((requests, upstream),
+                                 (self._received(upstream), client)):
+                threading.Thread(target=self._pump, args=(chunks, sink),
+                                 daemon=True).start()
+
+    def _received(self, source):
+        while not self._cut.is_set():
+            data = source.recv(65536)
+            if not data:
+                return
+            yield data
+
+    def _pump(self, chunks, sink):
+        try:
+            for data in chunks:
+                if self._cut.is_set():
+                    return
+                sink.sendall(data)
+        except OSError:
+            pass
+
+    def cut(self):
+        self._cut.set()
+        for sock in self._sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.cut()
+        self._listener.close()
 
 
 class RedisError(RuntimeError):

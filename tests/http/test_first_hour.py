@@ -13,7 +13,8 @@ import time
 import unittest
 import uuid
 
-from harness import MOTORHEAD, Motorhead, RedisServer, TestCase, wait_until
+from harness import (MOTORHEAD, Motorhead, RedisServer, TcpProxy, TestCase,
+                     resp_command, wait_until)
 from prometheus import value
 
 OPENAPI = os.path.join(os.path.dirname(__file__), "..", "..", "docs",
@@ -212,7 +213,8 @@ class RedisCredentialsTest(TestCase):
         # redis://h:pw@...): the password alone, as the original's client.
         redis = RedisServer(durable=False, password="pw-" + uuid.uuid4().hex)
         redis.start()
-        proxy = RedisBeforeUsers(self, redis)
+        proxy = TcpProxy(redis.port, requests=as_redis_before_users)
+        self.addCleanup(proxy.close)
         server = Motorhead(f"redis://h:{redis.password}@127.0.0.1:{proxy.port}")
         server.start()
         status, _, _ = server.post_memory(new_session(), MESSAGE["messages"])
@@ -293,54 +295,14 @@ def read_command(stream):
     return args
 
 
-def encode_command(args):
-    return b"*%d\r\n" % len(args) + b"".join(
-        b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in args)
-
-
-class RedisBeforeUsers:
-    """A proxy to `redis` that refuses AUTH with a user's name as Redis
-    before 6 does ("wrong number of arguments"), on a port it binds."""
-
-    def __init__(self, test, redis):
-        self.redis = redis
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
-        self.port = self.listener.getsockname()[1]
-        test.addCleanup(self.listener.close)
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.redis.port))
-            threading.Thread(target=self.forward_commands,
-                             args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self.forward_replies,
-                             args=(upstream, client), daemon=True).start()
-
-    def forward_commands(self, client, upstream):
-        commands = client.makefile("rb")
-        try:
-            while (args := read_command(commands)) is not None:
-                if args[0].upper() == b"AUTH" and len(args) == 3:
-                    args = [b"AUTH"]  # Redis 7 answers this as 5 did the 3
-                upstream.sendall(encode_command(args))
-        except OSError:
-            pass  # either side closed
-        upstream.close()
-
-    def forward_replies(self, upstream, client):
-        try:
-            while data := upstream.recv(65536):
-                client.sendall(data)
-        except OSError:
-            pass
-        client.close()
+def as_redis_before_users(commands):
+    """A client's commands as a Redis before 6 answers them: AUTH with a
+    user's name becomes a bare AUTH, which Redis 7 refuses with "wrong
+    number of arguments" as Redis 5 refused the two-argument form."""
+    while (args := read_command(commands)) is not None:
+        if args[0].upper() == b"AUTH" and len(args) == 3:
+            args = [b"AUTH"]
+        yield resp_command(args)
 
 
 class SettingsTest(TestCase):

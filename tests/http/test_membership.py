@@ -4,7 +4,6 @@ traffic, and serve only members."""
 
 import concurrent.futures
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -13,7 +12,7 @@ import uuid
 
 import prometheus
 from harness import (ROGUE_PEER, Motorhead, PortReservation, RedisServer,
-                     TestCase, role_and_content, turn, wait_until)
+                     TcpProxy, TestCase, role_and_content, turn, wait_until)
 
 
 def new_session(tag="m"):
@@ -545,7 +544,7 @@ class TableFaultsTest(TestCase):
             self.assertEqual(member.post_memory(new_session(), [turn(i)])[0], 200)
 
     def test_a_node_cut_off_from_redis_serves_no_stale_read(self):
-        proxy = CuttableProxy(self.redis.port)
+        proxy = TcpProxy(self.redis.port)
         self.addCleanup(proxy.close)
         survivor = self.start_node()
         cut_off = self.start_node(redis_url=f"redis://127.0.0.1:{proxy.port}")
@@ -566,56 +565,6 @@ class TableFaultsTest(TestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(role_and_content(body["messages"]), [turn(1), turn(0)])
         self.assertEqual(cut_off.request("GET", "/readyz")[0], 503)
-
-
-class CuttableProxy:
-    """A TCP proxy to a local port that can be cut: open connections are
-    shut down and new ones closed, as a network that partitions."""
-
-    def __init__(self, target_port):
-        self.target_port = target_port
-        self._cut = threading.Event()
-        self._sockets = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            if self._cut.is_set():
-                client.close()
-                continue
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            self._sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b),
-                                 daemon=True).start()
-
-    def _pump(self, source, sink):
-        try:
-            while not self._cut.is_set():
-                data = source.recv(65536)
-                if not data:
-                    break
-                sink.sendall(data)
-        except OSError:
-            pass
-
-    def cut(self):
-        self._cut.set()
-        for sock in self._sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def close(self):
-        self.cut()
-        self._listener.close()
 
 
 if __name__ == "__main__":
