@@ -207,17 +207,34 @@ describe("the admin page", () => {
   });
 });
 
+/// Posts one message to `session` on the server at `url`, with `key` and
+/// under `namespace` when given.
+async function postHello(url, session, { key, namespace } = {}) {
+  const headers = { "Content-Type": "application/json" };
+  if (key) headers.Authorization = `Bearer ${key}`;
+  const query = namespace ? `?namespace=${namespace}` : "";
+  const response = await fetch(`${url}/sessions/${session}/memory${query}`, {
+    method: "POST", headers,
+    body: JSON.stringify({ messages: [{ role: "Human", content: "hello" }] }) });
+  assert.equal(response.status, 200);
+}
+
+/// Runs `visit(page)` on a 1,400 px page of a browser of its own.
+async function inBrowser(visit) {
+  const browser = await chromium.launch({ executablePath: browserPath,
+                                          args: ["--no-sandbox"] });
+  try {
+    await visit(await browser.newPage({ viewport: { width: 1400, height: 800 } }));
+  } finally {
+    await browser.close();
+  }
+}
+
 describe("the admin page without long-term memory", () => {
   test("offers no retrieval", async () => {
     const session = newSession("ui-plain");
-    const response = await fetch(`${openUrl}/sessions/${session}/memory`, {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ messages: [{ role: "Human", content: "hello" }] }) });
-    assert.equal(response.status, 200);
-    const browser = await chromium.launch({ executablePath: browserPath,
-                                            args: ["--no-sandbox"] });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    await postHello(openUrl, session);
+    await inBrowser(async (page) => {
       await page.goto(`${openUrl}/ui`);
       await page.locator("#key-status", { hasText: "keys are off" }).waitFor();
       await page.fill("#open-id", session);
@@ -228,25 +245,14 @@ describe("the admin page without long-term memory", () => {
       await page.click("#settings-details summary");
       assert.match(await page.locator("#settings").innerText(),
                    /MOTORHEAD_LONG_TERM_MEMORY\s+false/);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 
   test("offers none to a key scoped to a namespace either", async () => {
     // Such a key may not read /settings, where the setting is shown.
     const session = newSession("ui-tenant");
-    const response = await fetch(
-      `${scopedUrl}/sessions/${session}/memory?namespace=tenant`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json",
-                   Authorization: `Bearer ${scopedKey}` },
-        body: JSON.stringify({ messages: [{ role: "Human", content: "hello" }] }) });
-    assert.equal(response.status, 200);
-    const browser = await chromium.launch({ executablePath: browserPath,
-                                            args: ["--no-sandbox"] });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    await postHello(scopedUrl, session, { key: scopedKey, namespace: "tenant" });
+    await inBrowser(async (page) => {
       await page.goto(`${scopedUrl}/ui`);
       await page.locator("#key-form").waitFor();
       await page.fill("#key", scopedKey);
@@ -258,8 +264,6 @@ describe("the admin page without long-term memory", () => {
       for (const element of await page.locator(".retrieval").all())
         assert.equal(await element.isHidden(), true);
       assert.equal(await page.locator("#retrieval-off").isVisible(), true);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });
