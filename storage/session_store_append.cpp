@@ -25,9 +25,9 @@ namespace {
 // stored the POST. A POST whose message ids are all stored already is a
 // retry: nothing changes, and the answer is the status STORED (not an
 // error: the script vouches for the write that stored them); one that
-// repeats only some changes nothing either (CONFLICT). The archive and the marks of messages
-// waiting for an embedding are written with the messages, so none is ever
-// lost. A new context starts a new summary generation. The time is the
+// repeats only some changes nothing either (CONFLICT). The archive and
+// the marks of messages waiting for an embedding are written with the
+// messages, so none is ever lost. A new context starts a new summary generation. The time is the
 // session's last update, its creation time if it has none, and its score
 // in the indexes.
 //
