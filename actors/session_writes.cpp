@@ -166,6 +166,7 @@ store::append_change make_append_change(session_state& st,
   store::append_change change;
   auto now = unix_time_ms();
   for (auto& msg : request.messages) {
+    change.client_ids = change.client_ids || !msg.details.id.empty();
     change.messages.push_back(stored_message{st.next_seq++, std::move(msg.role),
                                              std::move(msg.content),
                                              std::move(msg.details)});

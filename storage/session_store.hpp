@@ -76,6 +76,9 @@ struct append_change {
   uint64_t epoch = 0;                     // the writer's claim
   bool archive = false;                   // long-term memory keeps them
   bool embed = false;                     // and they wait for embeddings
+  /// Whether some message ids are the client's: the server's own, fresh
+  /// UUIDs, are stored nowhere yet, so only a client's can make a retry.
+  bool client_ids = false;
   /// Replaces the session's metadata when set ("" removes it).
   std::optional<std::string> session_metadata;
 };

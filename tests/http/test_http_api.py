@@ -329,6 +329,22 @@ class MessageDetailsTest(ServerTestCase):
                          ["r-2", "r-1"])
         self.assertEqual(self.stored_count(session), 2)
 
+    def test_the_ids_the_server_gave_make_a_retry_too(self):
+        # Only a client's ids are looked up before a POST is stored; the
+        # server's own are stored all the same, for a client that learned
+        # them from a read.
+        session = new_session()
+        self.server.post_memory(session, [{"role": "Human", "content": "a"},
+                                          {"role": "AI", "content": "b"}])
+        stored = list(reversed(self.messages(session)))
+        repeat = [{k: m[k] for k in ("role", "content", "id")} for m in stored]
+        self.assertEqual(self.server.post_memory(session, repeat)[:2],
+                         (200, {"status": "Ok"}))
+        self.assertError(self.server.post_memory(
+            session, repeat[:1] + [{"role": "Human", "content": "c", "id": "c-9"}]),
+            409, "1 of the 2 message ids")
+        self.assertEqual(self.stored_count(session), 2)
+
     def test_a_retry_after_the_messages_were_folded_stores_nothing(self):
         session = new_session()
         first = [{"role": "Human", "content": "first", "id": "f-1"}]
