@@ -2,7 +2,6 @@
 
 #include <fstream>
 #include <functional>
-#include <limits>
 #include <queue>
 #include <sstream>
 
@@ -20,8 +19,6 @@ struct bpe_tokenizer::compiled_pattern {
 };
 
 namespace {
-
-constexpr uint32_t no_rank = std::numeric_limits<uint32_t>::max();
 
 int base64_value(char c) {
   if (c >= 'A' && c <= 'Z')
@@ -60,7 +57,7 @@ bool base64_decode(std::string_view text, std::string& out) {
 /// Reads the "bpe_ranks" text: lines of "! <first rank> <base64 token>...",
 /// where the n-th token of a line has rank first + n.
 std::string parse_ranks(std::string_view text,
-                        std::unordered_map<std::string, uint32_t>& ranks) {
+                        rank_table& ranks) {
   std::istringstream lines{std::string{text}};
   std::string line;
   std::string token;
@@ -74,16 +71,10 @@ std::string parse_ranks(std::string_view text,
     while (fields >> encoded) {
       if (!base64_decode(encoded, token))
         return "malformed base64 token in bpe_ranks";
-      ranks.emplace(token, static_cast<uint32_t>(rank++));
+      ranks.insert(token, static_cast<uint32_t>(rank++));
     }
   }
   return ranks.empty() ? "no ranks in bpe_ranks" : "";
-}
-
-uint32_t rank_of(const std::unordered_map<std::string, uint32_t>& ranks,
-                 std::string_view bytes) {
-  auto it = ranks.find(std::string{bytes});
-  return it == ranks.end() ? no_rank : it->second;
 }
 
 } // namespace
@@ -161,7 +152,7 @@ std::vector<uint32_t> bpe_tokenizer::encode(std::string_view text) const {
 /// adjacent pair with the lowest rank until no pair has one.
 void bpe_tokenizer::encode_piece(std::string_view piece,
                                  std::vector<uint32_t>& out) const {
-  if (auto whole = rank_of(ranks_, piece); whole != no_rank) {
+  if (auto whole = ranks_.find(piece); whole != rank_table::no_rank) {
     out.push_back(whole);
     return;
   }
@@ -197,8 +188,8 @@ void bpe_tokenizer::encode_piece(std::string_view piece,
       return;
     auto right = next[left];
     auto end = next[right];
-    if (auto rank = rank_of(ranks_, piece.substr(left, end - left));
-        rank != no_rank)
+    if (auto rank = ranks_.find(piece.substr(left, end - left));
+        rank != rank_table::no_rank)
       pairs.push({rank, left, version[left], version[right]});
   };
   for (std::size_t i = 0; i < piece.size(); ++i)
@@ -222,7 +213,7 @@ void bpe_tokenizer::encode_piece(std::string_view piece,
     push_pair(left);
   }
   for (std::size_t i = 0; i != none; i = next[i])
-    out.push_back(rank_of(ranks_, piece.substr(i, next[i] - i)));
+    out.push_back(ranks_.find(piece.substr(i, next[i] - i)));
 }
 
 std::string encoding_for_model(const std::string& model) {

@@ -6,10 +6,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/outcome.hpp"
+#include "core/rank_table.hpp"
 
 namespace motorhead {
 
@@ -32,7 +32,7 @@ private:
 
   void encode_piece(std::string_view piece, std::vector<uint32_t>& out) const;
 
-  std::unordered_map<std::string, uint32_t> ranks_;
+  rank_table ranks_;
   std::shared_ptr<compiled_pattern> pattern_;
 };
 

@@ -147,3 +147,30 @@ TEST(Tokenizer, AMessageOfOneLongRunIsCountedWhole) {
   ASSERT_FALSE(tokens.empty());
   EXPECT_LT(tokens.size(), run.size() / 4);
 }
+
+TEST(RankTable, FindsEveryKeyItHoldsAndNoOther) {
+  rank_table ranks;
+  std::vector<std::string> keys;
+  for (uint32_t i = 0; i < 5000; ++i) // past several doublings
+    keys.push_back("k" + std::to_string(i));
+  keys.push_back(std::string("\0\xff", 2)); // any bytes
+  for (uint32_t i = 0; i < keys.size(); ++i)
+    ranks.insert(keys[i], i);
+  ASSERT_EQ(ranks.size(), keys.size());
+  for (uint32_t i = 0; i < keys.size(); ++i)
+    EXPECT_EQ(ranks.find(keys[i]), i) << keys[i];
+  for (const char* missing : {"k", "k5000", "k12 ", "", "\0"})
+    EXPECT_EQ(ranks.find(missing), rank_table::no_rank) << missing;
+}
+
+TEST(RankTable, KeepsTheFirstRankOfAKeyAndIgnoresEmptyOnes) {
+  rank_table ranks;
+  EXPECT_EQ(ranks.find("a"), rank_table::no_rank); // before any insert
+  ranks.insert("ab", 1);
+  ranks.insert("ab", 2);
+  ranks.insert("", 3);
+  EXPECT_EQ(ranks.size(), 1u);
+  EXPECT_EQ(ranks.find("ab"), 1u);
+  EXPECT_EQ(ranks.find("a"), rank_table::no_rank); // a prefix is another key
+  EXPECT_EQ(ranks.find("abc"), rank_table::no_rank);
+}
