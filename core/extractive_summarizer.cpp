@@ -71,9 +71,10 @@ std::vector<std::string> sentences_of(const std::string& text) {
 void add_candidate(candidate_set& set, const std::string& speaker,
                    const std::string& sentence) {
   candidate cand;
-  for (auto& term : content_terms(sentence)) {
+  term_reader reader{sentence};
+  for (std::string term; reader.next(term);) {
     auto number = static_cast<uint32_t>(set.numbers.size());
-    auto known = set.numbers.try_emplace(std::move(term), number).first;
+    auto known = set.numbers.try_emplace(term, number).first;
     cand.terms.push_back(known->second);
     if (known->second == set.term_frequency.size())
       set.term_frequency.push_back(0);

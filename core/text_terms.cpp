@@ -40,30 +40,26 @@ char ascii_lower(unsigned char c) {
   return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
 }
 
-/// Lower-cased words; bytes of multi-byte UTF-8 characters count as letters.
-std::vector<std::string> words_of(std::string_view text) {
-  std::vector<std::string> words;
-  std::string current;
-  for (unsigned char c : text) {
-    if (is_word_byte(c)) {
-      current.push_back(ascii_lower(c));
-    } else if (!current.empty()) {
-      words.push_back(std::move(current));
-      current.clear();
-    }
-  }
-  if (!current.empty())
-    words.push_back(std::move(current));
-  return words;
-}
-
 } // namespace
+
+bool term_reader::next(std::string& term) {
+  while (at_ < text_.size()) {
+    term.clear();
+    while (at_ < text_.size() && !is_word_byte(text_[at_]))
+      ++at_;
+    while (at_ < text_.size() && is_word_byte(text_[at_]))
+      term.push_back(ascii_lower(text_[at_++]));
+    if (term.size() >= 2 && stopwords().count(term) == 0)
+      return true;
+  }
+  return false;
+}
 
 std::vector<std::string> content_terms(std::string_view text) {
   std::vector<std::string> terms;
-  for (auto& word : words_of(text))
-    if (word.size() >= 2 && stopwords().count(word) == 0)
-      terms.push_back(std::move(word));
+  term_reader reader{text};
+  for (std::string term; reader.next(term);)
+    terms.push_back(term);
   return terms;
 }
 

@@ -12,4 +12,18 @@ namespace motorhead {
 /// order; bytes of multi-byte UTF-8 characters count as letters.
 std::vector<std::string> content_terms(std::string_view text);
 
+/// The same terms one at a time, each into a string the caller keeps: no
+/// allocation per term once it is long enough.
+class term_reader {
+public:
+  explicit term_reader(std::string_view text) : text_(text) {}
+
+  /// The next term into `term`; false when there is none left.
+  bool next(std::string& term);
+
+private:
+  std::string_view text_;
+  std::size_t at_ = 0;
+};
+
 } // namespace motorhead
