@@ -25,10 +25,13 @@ public:
   /// Tokens of `text`; special tokens are treated as ordinary text.
   std::vector<uint32_t> encode(std::string_view text) const;
 
-  std::size_t count(std::string_view text) const { return encode(text).size(); }
+  /// How many tokens `text` is, counted on buffers the thread reuses.
+  std::size_t count(std::string_view text) const;
 
 private:
   struct compiled_pattern;
+
+  void encode_into(std::string_view text, std::vector<uint32_t>& out) const;
 
   void encode_piece(std::string_view piece, std::vector<uint32_t>& out) const;
 
