@@ -116,7 +116,28 @@ bool connection::close_for_room(bool only_silent) {
   return true;
 }
 
+bool connection::parse_buffered() {
+  beast::error_code ec;
+  while (!parser_->is_done() && buffer_.size() > 0) {
+    auto used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == bhttp::error::need_more)
+      return false;
+    if (ec || used == 0)
+      break;
+  }
+  if (!ec && !parser_->is_done())
+    return false;
+  on_read(ec);
+  return true;
+}
+
 void connection::read_rest() {
+  // Most requests arrive whole with their first read: parsed here, they
+  // need no asynchronous read (its operation, its timer, and a trip
+  // through the I/O loop to complete on bytes already read).
+  if (parse_buffered())
+    return;
   stream_.expires_after(limits_.read_timeout);
   bhttp::async_read(stream_, buffer_, *parser_,
                     [self = shared_from_this()](beast::error_code ec,

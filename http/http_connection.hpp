@@ -133,6 +133,10 @@ private:
 
   void read_rest();
 
+  /// Parses what the buffer holds; true when that was a whole request (or
+  /// a malformed one), now handed to on_read.
+  inline bool parse_buffered();
+
   /// Reading, and not a byte of the next request has arrived.
   inline bool waiting_for_request();
 
