@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""What one request costs the server and Redis, counted in instructions.
+
+CPU time on this shared virtual machine varies by 20 % and more between
+runs, more than most changes move it; instructions do not. Both the server
+and Redis run under callgrind (valgrind), counting from after a warm-up:
+eight keep-alive clients send the requests, one at a time each, and the
+instructions each process executed in user space (the kernel's work, the
+system calls, is not counted) are divided by the requests.
+
+    bench/request_instructions.py get|post [requests]
+
+`get` reads 100 sessions of one message; `post` sends a turn of two
+messages to one of 100 sessions, so that their windows fill and fold with
+the built-in summarizer as under bench/compare's POST rows (Redis with
+appendonly yes, appendfsync everysec). MOTORHEAD_BINARY picks the build:
+run two builds one after the other to compare them. Also prints the Redis
+commands a request caused (INFO commandstats).
+"""
+import http.client
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from append_script_cost import ROOT, Instructions, Redis  # noqa: E402
+from harness import PortReservation  # noqa: E402
+
+SESSIONS = 100
+CLIENTS = 8
+TURN = (b'{"messages":[{"role":"Human","content":"where can I dance salsa '
+        b'tonight in Cali?"},{"role":"AI","content":"Try the clubs on '
+        b'Avenida Sexta; most of them open at nine."}]}')
+
+
+def under_callgrind(workdir, command, env=None):
+    return subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+         f"--callgrind-out-file={workdir}/callgrind.out.%p", *command],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_for(check):
+    for _ in range(600):  # valgrind takes seconds to start a process
+        try:
+            return check()
+        except (OSError, RuntimeError, http.client.HTTPException):
+            time.sleep(0.1)
+    raise SystemExit("a process under valgrind did not start")
+
+
+def healthy(port):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("GET", "/healthz")
+    if connection.getresponse().status != 200:
+        raise RuntimeError("not ready")
+
+
+def send(port, kind, requests, first):
+    """`requests` requests on one keep-alive connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    for n in range(first, first + requests):
+        session = n % SESSIONS
+        if kind == "get":
+            connection.request("GET", f"/sessions/g{session}/memory")
+        else:
+            connection.request("POST", f"/sessions/s{session}/memory", body=TURN,
+                               headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise SystemExit(f"{kind} answered {response.status}")
+
+
+def instructions(counter):
+    total, _ = counter.stop()
+    return total
+
+
+def measure(kind, requests):
+    workdir = tempfile.mkdtemp(prefix="request-instructions.")
+    held = [PortReservation(), PortReservation()]
+    redis_port, http_port = (reservation.port for reservation in held)
+    redis_server = under_callgrind(workdir, [
+        "redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+        "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+        "--auto-aof-rewrite-percentage", "0", "--dir", workdir])
+    server = None
+    try:
+        redis = wait_for(lambda: Redis(redis_port))
+        wait_for(lambda: redis("PING"))
+        # Under valgrind every step is ~50 times slower: the timeouts grow.
+        env = dict(os.environ, PORT=str(http_port), MOTORHEAD_HOST="127.0.0.1",
+                   REDIS_URL=f"redis://127.0.0.1:{redis_port}",
+                   MOTORHEAD_REDIS_TIMEOUT_MS="30000",
+                   MOTORHEAD_REQUEST_TIMEOUT_MS="120000")
+        binary = os.environ.get("MOTORHEAD_BINARY",
+                                os.path.join(ROOT, "build", "motorhead"))
+        server = under_callgrind(workdir, [binary], env)
+        wait_for(lambda: healthy(http_port))
+        one = b'{"messages":[{"role":"Human","content":"a warm session"}]}'
+        warm = http.client.HTTPConnection("127.0.0.1", http_port, timeout=120)
+        for prefix in ("g", "s"):
+            for i in range(SESSIONS):
+                warm.request("POST", f"/sessions/{prefix}{i}/memory", body=one,
+                             headers={"Content-Type": "application/json"})
+                warm.getresponse().read()
+        send(http_port, kind, 2 * SESSIONS, 0)
+        counters = [Instructions(server.pid, workdir),
+                    Instructions(redis_server.pid, workdir)]
+        redis("CONFIG", "RESETSTAT")
+        for counter in counters:
+            counter.start()
+        each = requests // CLIENTS
+        clients = [threading.Thread(target=send,
+                                    args=(http_port, kind, each, 7 * i))
+                   for i in range(CLIENTS)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join()
+        served = each * CLIENTS
+        spent = [instructions(counter) / served for counter in counters]
+        stats = redis("INFO", "commandstats").decode()
+        commands = {m.group(1): int(m.group(2)) / served for m in re.finditer(
+            r"cmdstat_(\w+):calls=(\d+)", stats)
+            if m.group(1) not in ("info", "config")}
+    finally:
+        for process in (server, redis_server):
+            if process:
+                process.terminate()
+                process.wait()
+    version = subprocess.run([binary, "--version"], capture_output=True,
+                             text=True).stdout.strip()
+    print(f"{kind}, {served} requests from {CLIENTS} clients over "
+          f"{SESSIONS} sessions ({version})")
+    print(f"server: {spent[0]:,.0f} instructions per request")
+    print(f"Redis: {spent[1]:,.0f} instructions per request")
+    print("Redis commands per request: " + ", ".join(
+        f"{name} {count:.2f}" for name, count in sorted(commands.items())))
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1] not in ("get", "post"):
+        raise SystemExit(__doc__)
+    measure(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 4000)
+
+
+if __name__ == "__main__":
+    main()
