@@ -269,16 +269,9 @@ redis_connection::ask_sentinel(const redis_endpoint& sentinel) {
   auto stream = redis_stream::open(sentinel, target_.tls, timeout_);
   if (!stream)
     return result::failure(stream.error);
-  redis_command question{"SENTINEL", "get-master-addr-by-name",
-                         target_.master_name};
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  for (const auto& arg : question) {
-    argv.push_back(arg.data());
-    lengths.push_back(arg.size());
-  }
   auto& connection = **stream.value;
-  connection.append(argv, lengths);
+  connection.append({"SENTINEL", "get-master-addr-by-name",
+                     target_.master_name});
   redis_reply reply;
   if (auto err = connection.flush(); !err.empty())
     return result::failure(err);
@@ -381,26 +374,16 @@ std::size_t redis_connection::append(const routed_command& routed) {
   if (command.size() > 1 && command[0] == "EVALSHA"
       && loaded_scripts_.count(command[1]) == 0)
     if (const auto* script = store::lua_script::find(command[1])) {
-      append_argv({"SCRIPT", "LOAD", script->text()});
+      stream_->append({"SCRIPT", "LOAD", script->text()});
       loaded_scripts_.insert(command[1]);
       ++count;
     }
   if (routed.asking) {
-    append_argv({"ASKING"});
+    stream_->append({"ASKING"});
     ++count;
   }
-  append_argv(command);
+  stream_->append(command);
   return count + 1;
-}
-
-void redis_connection::append_argv(const redis_command& command) {
-  argv_.clear();
-  argv_len_.clear();
-  for (const auto& arg : command) {
-    argv_.push_back(arg.data());
-    argv_len_.push_back(arg.size());
-  }
-  stream_->append(argv_, argv_len_);
 }
 
 } // namespace motorhead

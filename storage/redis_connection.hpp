@@ -150,7 +150,6 @@ private:
   /// runs a script this connection has not loaded, and by ASKING when it
   /// is asked to; returns how many commands it appended.
   std::size_t append(const routed_command& command);
-  void append_argv(const redis_command& command);
 
   redis_target target_;
   std::chrono::milliseconds timeout_;
@@ -168,9 +167,6 @@ private:
     std::string lost_because;
   };
   std::deque<pipeline_in_flight> in_flight_; // oldest first
-  /// Scratch space of `append_argv`, kept so that commands do not allocate.
-  std::vector<const char*> argv_;
-  std::vector<size_t> argv_len_;
   bool demoted_ = false;
 };
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -255,16 +256,24 @@ redis_stream::~redis_stream() {
   redisReaderFree(reader_);
 }
 
-void redis_stream::append(const std::vector<const char*>& argv,
-                          const std::vector<std::size_t>& lengths) {
-  char* command = nullptr;
-  // hiredis 0.14 takes the array as non-const; it does not write to it.
-  int length = redisFormatCommandArgv(&command, static_cast<int>(argv.size()),
-                                      const_cast<const char**>(argv.data()),
-                                      lengths.data());
-  if (length > 0)
-    output_.append(command, static_cast<std::size_t>(length));
-  redisFreeCommand(command);
+void redis_stream::append_header(char kind, std::size_t count) {
+  char header[24] = {kind};
+  auto end = std::to_chars(header + 1, header + sizeof header - 2, count).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  output_.append(header, static_cast<std::size_t>(end - header));
+}
+
+// Written here rather than by hiredis' redisFormatCommandArgv, which
+// formats each length with sprintf into a buffer of its own: a tenth of
+// the server's instructions for a POST.
+void redis_stream::append(const std::vector<std::string>& command) {
+  append_header('*', command.size());
+  for (const auto& arg : command) {
+    append_header('$', arg.size());
+    output_.append(arg);
+    output_.append("\r\n", 2);
+  }
 }
 
 std::string redis_stream::flush() {

@@ -52,9 +52,8 @@ public:
   redis_stream(const redis_stream&) = delete;
   redis_stream& operator=(const redis_stream&) = delete;
 
-  /// Queues a command, its arguments given by pointer and length.
-  void append(const std::vector<const char*>& argv,
-              const std::vector<std::size_t>& lengths);
+  /// Queues a command (RESP: an array of bulk strings).
+  void append(const std::vector<std::string>& command);
   /// Writes every queued command; "" or why not.
   std::string flush();
   /// Reads the next reply; "" or why not (the stream is then unusable).
@@ -75,6 +74,9 @@ private:
   ssl_st* ssl_; // null without TLS
   std::chrono::milliseconds timeout_; // of each read and write
   redisReader* reader_;
+  /// Queues `*count` or `$length` and the line end.
+  void append_header(char kind, std::size_t count);
+
   std::string output_;
 };
 

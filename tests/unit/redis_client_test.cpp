@@ -37,6 +37,24 @@ TEST(RedisClient, PipelinesInFlightAtOnceGetTheirOwnReplies) {
   EXPECT_EQ(third.replies[1].type, redis_reply::kind::nil);
 }
 
+TEST(RedisClient, ArgumentsTravelByteForByte) {
+  redis_server server;
+  auto redis = server.client();
+  const std::string value("line\r\n$3\r\nend\0zero", 18);
+  const std::string large(100000, 'x');
+  redis->send({{"SET", "binary", value}, {"GET", "binary"},
+               {"SET", "empty", ""}, {"GET", "empty"},
+               {"SET", "large", large}, {"STRLEN", "large"}},
+              false);
+  auto result = redis->receive();
+  ASSERT_TRUE(result.complete()) << result.error;
+  ASSERT_EQ(result.replies.size(), 6u);
+  EXPECT_EQ(result.replies[1].text, value);
+  EXPECT_EQ(result.replies[3].text, "");
+  EXPECT_EQ(result.replies[3].type, redis_reply::kind::string);
+  EXPECT_EQ(result.replies[5].integer, 100000);
+}
+
 TEST(RedisClient, APipelineBehindALostOneFailsAsPossiblyApplied) {
   redis_server server;
   auto redis = server.client();
