@@ -42,6 +42,8 @@ bool wins_over(const std::string& member, const std::string& rival,
 
 std::string owner_of(const std::string& session,
                      const std::vector<std::string>& members) {
+  if (members.size() == 1) // a lone node, as most are: no weight to weigh
+    return members.front();
   std::string best;
   uint64_t best_weight = 0;
   for (const auto& member : members) {

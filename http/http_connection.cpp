@@ -161,7 +161,7 @@ void connection::on_read(beast::error_code ec) {
       || ec == asio::error::connection_reset || ec == asio::error::eof
       || ec == asio::error::operation_aborted)
     return close();
-  note_request(parser_->get(), parser_->is_header_done());
+  note_request(parser_->get(), parser_->is_header_done(), refusing_ || ec);
   if (refusing_)
     return send(too_many_connections(), false);
   if (ec == bhttp::error::body_limit)
@@ -202,14 +202,15 @@ void connection::on_read(beast::error_code ec) {
 }
 
 void connection::note_request(const bhttp::request<bhttp::string_body>& request,
-                              bool header_done) {
+                              bool header_done, bool answered_here) {
   record_.started = std::chrono::steady_clock::now();
   record_.method = header_done ? std::string{request.method_string()} : "";
   auto view = [](beast::string_view text) {
     return std::string_view{text.data(), text.size()};
   };
-  record_.route = header_done ? route_of_target(view(request.target()))
-                              : route_kind::not_found;
+  record_.route = header_done && answered_here
+                    ? route_of_target(view(request.target()))
+                    : route_kind::not_found;
   record_.id = request_id_for(header_done ? view(request["X-Request-Id"])
                                           : std::string_view{});
 }

@@ -147,9 +147,11 @@ private:
   void on_read(beast::error_code ec);
 
   /// Starts the record of the request about to be answered; a request
-  /// refused before its header was read has no method and no route.
+  /// refused before its header was read has no method and no route. The
+  /// route of a request the handler takes is the handler's to name
+  /// (`answered_here` false): parsing the target twice cost a GET 6 %.
   inline void note_request(const bhttp::request<bhttp::string_body>& request,
-                           bool header_done);
+                           bool header_done, bool answered_here);
 
   inline void finish_record(const api_response& answer);
 
