@@ -258,15 +258,20 @@ def measure_time(calls, rounds):
         if name not in ("flushall", "script")))
 
 
+def callgrind_prefix(workdir):
+    """Runs a process under callgrind with instrumentation off until an
+    Instructions counter starts it; the dumps go to `workdir`."""
+    return ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+            f"--callgrind-out-file={workdir}/callgrind.out.%p"]
+
+
 def count_instructions(calls):
     # Kept: the dumps the output names are read with callgrind_annotate.
     workdir = tempfile.mkdtemp(prefix="append-script-cost.")
     held = [PortReservation(), PortReservation()]
     redis_port, http_port = (reservation.port for reservation in held)
-    redis_server, redis = start_redis(
-        workdir, redis_port,
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-         f"--callgrind-out-file={workdir}/callgrind.out.%p"])
+    redis_server, redis = start_redis(workdir, redis_port,
+                                      callgrind_prefix(workdir))
     try:
         script, call = catch_append_call(redis_port, http_port)
         counter = Instructions(redis_server.pid, workdir)

@@ -26,8 +26,10 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from append_script_cost import ROOT, Instructions, Redis  # noqa: E402
+BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [BENCH, os.path.join(os.path.dirname(BENCH), "tests", "http")]
+from append_script_cost import (ROOT, Instructions, callgrind_prefix,  # noqa: E402
+                                start_redis)
 from harness import PortReservation  # noqa: E402
 
 SESSIONS = 100
@@ -37,20 +39,13 @@ TURN = (b'{"messages":[{"role":"Human","content":"where can I dance salsa '
         b'Avenida Sexta; most of them open at nine."}]}')
 
 
-def under_callgrind(workdir, command, env=None):
-    return subprocess.Popen(
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-         f"--callgrind-out-file={workdir}/callgrind.out.%p", *command],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def wait_for(check):
     for _ in range(600):  # valgrind takes seconds to start a process
         try:
             return check()
         except (OSError, RuntimeError, http.client.HTTPException):
             time.sleep(0.1)
-    raise SystemExit("a process under valgrind did not start")
+    raise SystemExit("the server under valgrind did not start")
 
 
 def healthy(port):
@@ -76,23 +71,14 @@ def send(port, kind, requests, first):
             raise SystemExit(f"{kind} answered {response.status}")
 
 
-def instructions(counter):
-    total, _ = counter.stop()
-    return total
-
-
 def measure(kind, requests):
     workdir = tempfile.mkdtemp(prefix="request-instructions.")
     held = [PortReservation(), PortReservation()]
     redis_port, http_port = (reservation.port for reservation in held)
-    redis_server = under_callgrind(workdir, [
-        "redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-        "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-        "--auto-aof-rewrite-percentage", "0", "--dir", workdir])
+    redis_server, redis = start_redis(workdir, redis_port,
+                                      callgrind_prefix(workdir))
     server = None
     try:
-        redis = wait_for(lambda: Redis(redis_port))
-        wait_for(lambda: redis("PING"))
         # Under valgrind every step is ~50 times slower: the timeouts grow.
         env = dict(os.environ, PORT=str(http_port), MOTORHEAD_HOST="127.0.0.1",
                    REDIS_URL=f"redis://127.0.0.1:{redis_port}",
@@ -100,7 +86,9 @@ def measure(kind, requests):
                    MOTORHEAD_REQUEST_TIMEOUT_MS="120000")
         binary = os.environ.get("MOTORHEAD_BINARY",
                                 os.path.join(ROOT, "build", "motorhead"))
-        server = under_callgrind(workdir, [binary], env)
+        server = subprocess.Popen([*callgrind_prefix(workdir), binary], env=env,
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
         wait_for(lambda: healthy(http_port))
         one = b'{"messages":[{"role":"Human","content":"a warm session"}]}'
         warm = http.client.HTTPConnection("127.0.0.1", http_port, timeout=120)
@@ -124,7 +112,7 @@ def measure(kind, requests):
         for client in clients:
             client.join()
         served = each * CLIENTS
-        spent = [instructions(counter) / served for counter in counters]
+        spent = [counter.stop()[0] / served for counter in counters]
         stats = redis("INFO", "commandstats").decode()
         commands = {m.group(1): int(m.group(2)) / served for m in re.finditer(
             r"cmdstat_(\w+):calls=(\d+)", stats)

@@ -4,7 +4,6 @@
 #include "core/utf8.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <numeric>
