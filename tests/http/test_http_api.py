@@ -27,6 +27,17 @@ def new_session():
     return "s-" + uuid.uuid4().hex
 
 
+def read_answer(stream):
+    """The status and body of one HTTP/1.1 answer read from `stream`."""
+    status = int(stream.readline().split()[1])
+    length = 0
+    for line in iter(stream.readline, b"\r\n"):
+        name, _, value = line.decode().partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    return status, stream.read(length).decode()
+
+
 class ServerTestCase(TestCase):
     """One Redis and one server for the whole class."""
 
@@ -677,6 +688,31 @@ class BadInputTest(ServerTestCase):
         with socket.create_connection(("127.0.0.1", self.server.port)) as sock:
             sock.sendall(data)
             return sock.recv(4096).decode()
+
+    def test_requests_pipelined_or_split_across_writes_are_all_answered(self):
+        # A request that arrives whole with its first read is parsed at
+        # once, and what follows it in the buffer is the next request; one
+        # that arrives in parts is read on until it is whole.
+        session = new_session()
+        body = json.dumps({"messages": [{"role": "Human", "content": "hi"}]})
+        post = (f"POST /sessions/{session}/memory HTTP/1.1\r\nHost: x\r\n"
+                f"Content-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+        get = f"GET /sessions/{session}/memory HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        with socket.create_connection(("127.0.0.1", self.server.port),
+                                      timeout=5) as sock:
+            sock.sendall(post + get)
+            stream = sock.makefile("rb")
+            answers = [read_answer(stream) for _ in range(2)]
+            sock.sendall(post[:40])
+            time.sleep(0.2)
+            sock.sendall(post[40:-5])
+            time.sleep(0.2)
+            sock.sendall(post[-5:])
+            answers.append(read_answer(stream))
+        self.assertEqual([status for status, _ in answers], [200, 200, 200])
+        self.assertEqual(json.loads(answers[1][1])["messages"][0]["content"], "hi")
+        self.assertEqual(len(self.server.get_memory(session)["messages"]), 2)
 
     def test_body_too_large(self):
         # Refused on the header alone, before the body is read.
