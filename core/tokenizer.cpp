@@ -1,5 +1,7 @@
 #include "core/tokenizer.hpp"
 
+#include <algorithm>
+#include <array>
 #include <fstream>
 #include <functional>
 #include <queue>
@@ -178,13 +180,62 @@ std::size_t bpe_tokenizer::count(std::string_view text) const {
 }
 
 /// tiktoken's byte-pair merge: start from single bytes and merge the
-/// adjacent pair with the lowest rank until no pair has one.
+/// adjacent pair with the lowest rank until no pair has one, the leftmost
+/// of equal ranks first.
 void bpe_tokenizer::encode_piece(std::string_view piece,
                                  std::vector<uint32_t>& out) const {
   if (auto whole = ranks_.find(piece); whole != rank_table::no_rank) {
     out.push_back(whole);
     return;
   }
+  if (piece.size() <= max_short_piece)
+    merge_short_piece(piece, out);
+  else
+    merge_long_piece(piece, out);
+}
+
+/// A word's worth of bytes, merged the way tiktoken does it: the parts and
+/// the rank of each with its right neighbour sit in arrays on the stack,
+/// and each merge scans them for the lowest rank. O(n^2) rank comparisons,
+/// but no allocation: most pieces that are not one token are a few bytes.
+void bpe_tokenizer::merge_short_piece(std::string_view piece,
+                                      std::vector<uint32_t>& out) const {
+  // Part i is piece[start[i], start[i + 1]); start[parts] == piece.size().
+  std::array<std::size_t, max_short_piece + 1> start;
+  std::array<uint32_t, max_short_piece> pair_rank;
+  std::size_t parts = piece.size();
+  for (std::size_t i = 0; i <= parts; ++i)
+    start[i] = i;
+  auto rank_of_pair = [&](std::size_t left) {
+    return left + 1 < parts
+             ? ranks_.find(piece.substr(start[left], start[left + 2] - start[left]))
+             : rank_table::no_rank;
+  };
+  for (std::size_t i = 0; i < parts; ++i)
+    pair_rank[i] = rank_of_pair(i);
+  for (;;) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i + 1 < parts; ++i)
+      if (pair_rank[i] < pair_rank[best])
+        best = i;
+    if (parts < 2 || pair_rank[best] == rank_table::no_rank)
+      break;
+    // Part best absorbs part best + 1.
+    std::copy(start.begin() + best + 2, start.begin() + parts + 1,
+              start.begin() + best + 1);
+    std::copy(pair_rank.begin() + best + 2, pair_rank.begin() + parts,
+              pair_rank.begin() + best + 1);
+    --parts;
+    pair_rank[best] = rank_of_pair(best);
+    if (best > 0)
+      pair_rank[best - 1] = rank_of_pair(best - 1);
+  }
+  for (std::size_t i = 0; i < parts; ++i)
+    out.push_back(ranks_.find(piece.substr(start[i], start[i + 1] - start[i])));
+}
+
+void bpe_tokenizer::merge_long_piece(std::string_view piece,
+                                     std::vector<uint32_t>& out) const {
   // Byte pair merging: the adjacent parts whose union ranks lowest merge
   // first, the leftmost of equal ranks. The parts are a linked list over
   // the piece's bytes (part i starts at byte i while it lives), and the

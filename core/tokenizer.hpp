@@ -35,6 +35,14 @@ private:
 
   void encode_piece(std::string_view piece, std::vector<uint32_t>& out) const;
 
+  /// The longest piece merged on the stack; longer ones merge in
+  /// O(n log n) with a heap.
+  static constexpr std::size_t max_short_piece = 64;
+
+  void merge_short_piece(std::string_view piece, std::vector<uint32_t>& out) const;
+
+  void merge_long_piece(std::string_view piece, std::vector<uint32_t>& out) const;
+
   rank_table ranks_;
   std::shared_ptr<compiled_pattern> pattern_;
 };
