@@ -10,6 +10,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "core/ascii_pieces.hpp"
 #include "core/rapidjson.hpp"
 
 namespace motorhead {
@@ -123,6 +124,8 @@ outcome<bpe_tokenizer> bpe_tokenizer::load(std::string_view json_text) {
   }
   pcre2_jit_compile(pattern->code, PCRE2_JIT_COMPLETE); // optional speed-up
   tokenizer.pattern_ = std::move(pattern);
+  tokenizer.ascii_piece_end_ = ascii_splitter_for(
+    {doc["pat_str"].GetString(), doc["pat_str"].GetStringLength()});
   return {std::move(tokenizer), {}};
 }
 
@@ -145,6 +148,14 @@ pcre2_match_data* thread_match_data() {
 
 void bpe_tokenizer::encode_into(std::string_view text,
                                 std::vector<uint32_t>& tokens) const {
+  if (ascii_piece_end_ != nullptr && is_ascii(text)) {
+    for (std::size_t at = 0; at < text.size();) {
+      auto end = ascii_piece_end_(text, at);
+      encode_piece(text.substr(at, end - at), tokens);
+      at = end;
+    }
+    return;
+  }
   auto* match = thread_match_data();
   auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   PCRE2_SIZE offset = 0;

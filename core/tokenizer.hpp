@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/ascii_pieces.hpp"
 #include "core/outcome.hpp"
 #include "core/rank_table.hpp"
 
@@ -45,6 +46,8 @@ private:
 
   rank_table ranks_;
   std::shared_ptr<compiled_pattern> pattern_;
+  /// Splits ASCII text as pattern_ would, when the pattern is a known one.
+  ascii_piece_end ascii_piece_end_ = nullptr;
 };
 
 /// The encoding OpenAI uses for a chat model: o200k_base for the gpt-4o and
