@@ -265,14 +265,17 @@ void route_to_owner(cluster_pointer self, caf::typed_response_promise<T> rp,
     // A session the lease no longer covers when the request reaches it
     // (the view moved on, the node paused) ran nothing and answers
     // `moved`: the request is routed again.
-    self->request(st.registry, caf::infinite, atom, xs...)
+    // The handler keeps the one copy a second try needs; the request
+    // takes the arguments themselves.
+    auto failed = [=](caf::error& err) mutable {
+      if (retries > 0 && is_service_error(err, service_errc::moved))
+        route_to_owner(self, rp, id, retries - 1, atom, xs...);
+      else
+        rp.deliver(std::move(err));
+    };
+    self->request(st.registry, caf::infinite, atom, std::move(xs)...)
       .then([=](T& value) mutable { rp.deliver(std::move(value)); },
-            [=](caf::error& err) mutable {
-              if (retries > 0 && is_service_error(err, service_errc::moved))
-                route_to_owner(self, rp, id, retries - 1, atom, xs...);
-              else
-                rp.deliver(std::move(err));
-            });
+            std::move(failed));
     return;
   }
   auto via = member_reached(self, owner) ? owner : relay_for(self, owner);

@@ -191,14 +191,16 @@ store::append_change make_append_change(session_state& st,
 caf::result<ok_atom> append(session_pointer self, append_request request,
                             access_scope scope) {
   auto rp = self->make_response_promise<ok_atom>();
+  // The request, and the change made of it, are shared by the closures
+  // that wait for the session and for Redis rather than copied into each:
+  // they carry every message with its details.
+  auto shared_request = std::make_shared<append_request>(std::move(request));
   with_writable_state(
     self, std::move(scope),
     [=]() mutable {
       auto& st = self->state;
-      // Shared with the reply's handler rather than copied into it: a
-      // change carries every message with its details.
       auto change = std::make_shared<const store::append_change>(
-        make_append_change(st, request));
+        make_append_change(st, *shared_request));
       write_append(
         self, std::move(change),
         [=]() mutable {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -106,9 +107,15 @@ void respond_with(const responder& respond, MakeResponse make_response) {
 template <class T, class ToResponse, class... Ts>
 void api_handler::ask_router(responder respond, ToResponse to_response,
                              Ts... xs) {
-  auto task = [router = router_, respond, to_response, xs...](bridge* self) {
+  // A task runs once: its arguments move into the request rather than
+  // being copied (a POST's carry every message).
+  auto task = [router = router_, respond, to_response,
+               args = std::make_tuple(std::move(xs)...)](bridge* self) mutable {
     auto id = self->track(respond);
-    self->request(router, caf::infinite, xs...)
+    auto send = [&](auto&... arg) {
+      return self->request(router, caf::infinite, std::move(arg)...);
+    };
+    std::apply(send, args)
       .then(
         [=](T& value) {
           if (auto settled = self->settle(id))
