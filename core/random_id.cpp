@@ -42,11 +42,21 @@ std::string random_hex(std::size_t digits) {
 }
 
 std::string random_uuid() {
-  auto hex = random_hex(32);
-  hex[12] = '4';                                // version 4
-  hex[16] = hex_digits[8 + (generator()() & 3)]; // variant 10xx
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4)
-         + "-" + hex.substr(16, 4) + "-" + hex.substr(20);
+  // xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx: 122 random bits.
+  std::string id(36, '-');
+  auto bits = generator()();
+  std::size_t digit = 0;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23)
+      continue;
+    if (digit++ == 16)
+      bits = generator()();
+    id[i] = hex_digits[bits & 0xf];
+    bits >>= 4;
+  }
+  id[14] = '4';                                  // version 4
+  id[19] = hex_digits[8 + (generator()() & 3)];  // variant 10xx
+  return id;
 }
 
 } // namespace motorhead

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -256,24 +257,41 @@ redis_stream::~redis_stream() {
   redisReaderFree(reader_);
 }
 
-void redis_stream::append_header(char kind, std::size_t count) {
-  char header[24] = {kind};
-  auto end = std::to_chars(header + 1, header + sizeof header - 2, count).ptr;
-  *end++ = '\r';
-  *end++ = '\n';
-  output_.append(header, static_cast<std::size_t>(end - header));
+namespace {
+
+/// The most a header takes: its kind, 20 digits and CR LF.
+constexpr std::size_t header_room = 23;
+
+/// Writes "<kind><count>\r\n" at `out`; returns where it ends.
+char* write_header(char* out, char kind, std::size_t count) {
+  *out++ = kind;
+  out = std::to_chars(out, out + 20, count).ptr;
+  *out++ = '\r';
+  *out++ = '\n';
+  return out;
 }
+
+} // namespace
 
 // Written here rather than by hiredis' redisFormatCommandArgv, which
 // formats each length with sprintf into a buffer of its own: a tenth of
 // the server's instructions for a POST.
 void redis_stream::append(const std::vector<std::string>& command) {
-  append_header('*', command.size());
+  // The output grows once per command, and is written in place.
+  std::size_t most = header_room;
+  for (const auto& arg : command)
+    most += header_room + arg.size() + 2;
+  auto start = output_.size();
+  output_.resize(start + most);
+  char* out = output_.data() + start;
+  out = write_header(out, '*', command.size());
   for (const auto& arg : command) {
-    append_header('$', arg.size());
-    output_.append(arg);
-    output_.append("\r\n", 2);
+    out = write_header(out, '$', arg.size());
+    out = std::copy(arg.begin(), arg.end(), out);
+    *out++ = '\r';
+    *out++ = '\n';
   }
+  output_.resize(static_cast<std::size_t>(out - output_.data()));
 }
 
 std::string redis_stream::flush() {

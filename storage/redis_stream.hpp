@@ -74,8 +74,6 @@ private:
   ssl_st* ssl_; // null without TLS
   std::chrono::milliseconds timeout_; // of each read and write
   redisReader* reader_;
-  /// Queues `*count` or `$length` and the line end.
-  void append_header(char kind, std::size_t count);
 
   std::string output_;
 };

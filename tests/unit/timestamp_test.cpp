@@ -1,5 +1,9 @@
 #include "core/timestamp.hpp"
 
+#include <set>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "core/random_id.hpp"
@@ -53,4 +57,21 @@ TEST(RandomId, UuidsAreVersion4AndDiffer) {
   EXPECT_EQ(a[14], '4');
   EXPECT_NE(std::string{"89ab"}.find(a[19]), std::string::npos) << a;
   EXPECT_EQ(random_hex(40).size(), 40u);
+}
+
+TEST(RandomId, EveryRandomDigitOfAUuidVaries) {
+  std::vector<std::set<char>> seen(36);
+  for (int i = 0; i < 200; ++i) {
+    auto id = random_uuid();
+    for (std::size_t at = 0; at < id.size(); ++at)
+      seen[at].insert(id[at]);
+  }
+  for (std::size_t at = 0; at < seen.size(); ++at) {
+    bool fixed = at == 8 || at == 13 || at == 14 || at == 18 || at == 23;
+    if (fixed)
+      continue;
+    EXPECT_GE(seen[at].size(), at == 19 ? 4u : 12u) << "digit " << at;
+    for (char c : seen[at])
+      EXPECT_NE(std::string{"0123456789abcdef"}.find(c), std::string::npos) << c;
+  }
 }
