@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <string_view>
 #include <unordered_map>
 
 namespace motorhead {
@@ -31,9 +32,9 @@ struct candidate_set {
   std::vector<uint32_t> term_frequency; // by term: occurrences in all
 };
 
-std::string trim(const std::string& text) {
+std::string_view trim(std::string_view text) {
   auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos)
+  if (first == std::string_view::npos)
     return {};
   auto last = text.find_last_not_of(" \t\r\n");
   return text.substr(first, last - first + 1);
@@ -41,27 +42,28 @@ std::string trim(const std::string& text) {
 
 /// Splits on sentence-ending punctuation followed by white space, and on
 /// line breaks (list items in answers are sentences of their own).
-std::vector<std::string> sentences_of(const std::string& text) {
+std::vector<std::string> sentences_of(std::string_view text) {
   std::vector<std::string> sentences;
-  std::string current;
-  auto flush = [&] {
-    if (auto sentence = trim(current); !sentence.empty())
-      sentences.push_back(std::move(sentence));
-    current.clear();
+  std::size_t start = 0;
+  auto flush = [&](std::size_t end) {
+    if (auto sentence = trim(text.substr(start, end - start)); !sentence.empty())
+      sentences.emplace_back(sentence);
   };
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '\n') {
-      flush();
+      flush(i);
+      start = i + 1;
       continue;
     }
-    current.push_back(c);
     bool ends_sentence = (c == '.' || c == '!' || c == '?')
                          && (i + 1 == text.size() || text[i + 1] == ' ');
-    if (ends_sentence)
-      flush();
+    if (ends_sentence) {
+      flush(i + 1);
+      start = i + 1;
+    }
   }
-  flush();
+  flush(text.size());
   return sentences;
 }
 
