@@ -24,9 +24,10 @@ bool is_lowercase_uuid(std::string_view id) {
   if (id.size() != uuid_text_size)
     return false;
   for (std::size_t i = 0; i < id.size(); ++i) {
+    char c = id[i];
     bool fits = is_hyphen_position(i)
-                  ? id[i] == '-'
-                  : hex_digits.find(id[i]) != std::string_view::npos;
+                  ? c == '-'
+                  : (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
     if (!fits)
       return false;
   }

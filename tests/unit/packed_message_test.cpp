@@ -52,6 +52,9 @@ TEST(PackedMessage, GivesBackEveryIdAsItWasWritten) {
         "ffffffff-ffff-ffff-ffff-ffffffffffff",
         "C0FFEE00-0000-4000-8000-000000000001",
         "c0ffee00-0000-4000-8000-00000000000g",
+        "c0ffee00-0000-4000-8000-00000000000:", // the bytes around the
+        "c0ffee00-0000-4000-8000-00000000000`", // ranges of hex digits
+        "c0ffee00-0000-4000-8000-00000000000/",
         "c0ffee00+0000-4000-8000-000000000001",
         "c0ffee0000004000800000000000000001ab", "message-1", "1234567890abcdef"}) {
     stored_message msg{3, "AI", "hi", {id, 1, R"({"k":1})", 1}};
