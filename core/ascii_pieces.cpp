@@ -1,7 +1,5 @@
 #include "core/ascii_pieces.hpp"
 
-#include <algorithm>
-
 namespace motorhead {
 
 namespace {
@@ -51,6 +49,16 @@ std::size_t contraction_at(std::string_view text, std::size_t at, bool any_case)
   return two_letters ? 3 : 0;
 }
 
+/// \p{N}{1,3} at `at`, a digit: up to three digits. (Not the end of the
+/// whole run, cut to three: a long number would be scanned once per three
+/// of its digits, quadratic in its length.)
+std::size_t up_to_three_digits(std::string_view text, std::size_t at) {
+  auto end = at + 1;
+  while (end < text.size() && end - at < 3 && is_digit(text[end]))
+    ++end;
+  return end;
+}
+
 /// \s+(?!\S)|\s+ at `at`, where a run of spaces starts: the run, but for
 /// its last space when a non-space follows it and the run is longer than
 /// one, so that the last space leads the next word.
@@ -90,7 +98,7 @@ std::size_t cl100k_piece_end(std::string_view text, std::size_t at) {
   if (may_lead_word(c) && at + 1 < text.size() && is_letter(text[at + 1]))
     return end_of_run(text, at + 1, is_letter);
   if (is_digit(c))
-    return std::min(end_of_run(text, at, is_digit), at + 3);
+    return up_to_three_digits(text, at);
   if (auto end = symbols_at(text, at, is_line_break))
     return end;
   if (auto end = through_last_line_break(text, at))
@@ -114,7 +122,7 @@ std::size_t o200k_piece_end(std::string_view text, std::size_t at) {
     return end + contraction_at(text, end, true);
   }
   if (is_digit(text[at]))
-    return std::min(end_of_run(text, at, is_digit), at + 3);
+    return up_to_three_digits(text, at);
   auto slash_or_line_break = [](char c) { return c == '/' || is_line_break(c); };
   if (auto end = symbols_at(text, at, slash_or_line_break))
     return end;

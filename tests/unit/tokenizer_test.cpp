@@ -142,6 +142,14 @@ TEST(Tokenizer, PiecesMergeAsTheReferenceDoes) {
   }
 }
 
+TEST(Tokenizer, ALongNumberIsCountedInOnePass) {
+  // 4 MiB of digits: pieces of three digits each. Finding each piece's end
+  // by the end of the whole run was quadratic: hours for this one.
+  std::string digits(4 * 1024 * 1024, '7');
+  for (const char* encoding : {"cl100k_base", "o200k_base", "p50k_base"})
+    EXPECT_GT(tokenizer(encoding).count(digits), 0u) << encoding;
+}
+
 TEST(Tokenizer, AMessageOfOneLongRunIsCountedWhole) {
   // 256 KiB of one letter: a single piece, once quadratic in its length.
   std::string run(256 * 1024, 'x');
