@@ -1,5 +1,7 @@
 #include "core/ascii_pieces.hpp"
 
+#include "core/text.hpp"
+
 namespace motorhead {
 
 namespace {
@@ -27,8 +29,6 @@ std::size_t end_of_run(std::string_view text, std::size_t at, Class in_class) {
     ++at;
   return at;
 }
-
-char ascii_lower(char c) { return is_upper(c) ? static_cast<char>(c + 32) : c; }
 
 /// The length of the contraction ('s 't 're 've 'm 'll 'd) at `at`, or 0;
 /// `any_case` for (?i:...).
@@ -86,6 +86,22 @@ std::size_t symbols_at(std::string_view text, std::size_t at, Trailing trailing)
   return end_of_run(text, end_of_run(text, first, is_symbol), trailing);
 }
 
+/// The alternatives cl100k_base and o200k_base end with, at `at`, where no
+/// word starts: \p{N}{1,3}| ?[^\s\p{L}\p{N}]+<trailing>*|\s*[\r\n]+|
+/// \s+(?!\S)|\s+ (symbols take line breaks after them in both, slashes
+/// too in o200k_base).
+template <class Trailing>
+std::size_t number_symbols_or_spaces(std::string_view text, std::size_t at,
+                                     Trailing trailing) {
+  if (is_digit(text[at]))
+    return up_to_three_digits(text, at);
+  if (auto end = symbols_at(text, at, trailing))
+    return end;
+  if (auto end = through_last_line_break(text, at))
+    return end;
+  return spaces_but_the_last(text, at);
+}
+
 /// cl100k_base:
 /// (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
 ///  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
@@ -97,13 +113,7 @@ std::size_t cl100k_piece_end(std::string_view text, std::size_t at) {
     return end_of_run(text, at, is_letter);
   if (may_lead_word(c) && at + 1 < text.size() && is_letter(text[at + 1]))
     return end_of_run(text, at + 1, is_letter);
-  if (is_digit(c))
-    return up_to_three_digits(text, at);
-  if (auto end = symbols_at(text, at, is_line_break))
-    return end;
-  if (auto end = through_last_line_break(text, at))
-    return end;
-  return spaces_but_the_last(text, at);
+  return number_symbols_or_spaces(text, at, is_line_break);
 }
 
 /// o200k_base: words are split where a lower-case letter meets an upper
@@ -121,14 +131,8 @@ std::size_t o200k_piece_end(std::string_view text, std::size_t at) {
     auto end = end_of_run(text, lower, is_lower);
     return end + contraction_at(text, end, true);
   }
-  if (is_digit(text[at]))
-    return up_to_three_digits(text, at);
   auto slash_or_line_break = [](char c) { return c == '/' || is_line_break(c); };
-  if (auto end = symbols_at(text, at, slash_or_line_break))
-    return end;
-  if (auto end = through_last_line_break(text, at))
-    return end;
-  return spaces_but_the_last(text, at);
+  return number_symbols_or_spaces(text, at, slash_or_line_break);
 }
 
 /// p50k_base and r50k_base:
