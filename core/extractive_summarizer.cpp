@@ -1,5 +1,6 @@
 #include "core/extractive_summarizer.hpp"
 
+#include "core/text.hpp"
 #include "core/text_terms.hpp"
 #include "core/utf8.hpp"
 
@@ -32,21 +33,14 @@ struct candidate_set {
   std::vector<uint32_t> term_frequency; // by term: occurrences in all
 };
 
-std::string_view trim(std::string_view text) {
-  auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos)
-    return {};
-  auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
-
 /// Splits on sentence-ending punctuation followed by white space, and on
 /// line breaks (list items in answers are sentences of their own).
 std::vector<std::string> sentences_of(std::string_view text) {
   std::vector<std::string> sentences;
   std::size_t start = 0;
   auto flush = [&](std::size_t end) {
-    if (auto sentence = trim(text.substr(start, end - start)); !sentence.empty())
+    if (auto sentence = trim(text.substr(start, end - start), " \t\r\n");
+        !sentence.empty())
       sentences.emplace_back(sentence);
   };
   for (std::size_t i = 0; i < text.size(); ++i) {

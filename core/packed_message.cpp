@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/random_id.hpp"
 #include "core/text.hpp"
 
 namespace motorhead {
@@ -14,10 +15,6 @@ constexpr std::string_view hex_digits = "0123456789abcdef";
 constexpr std::size_t uuid_text_size = 36;
 constexpr std::size_t uuid_bytes = 16;
 
-bool is_hyphen_position(std::size_t i) {
-  return i == 8 || i == 13 || i == 18 || i == 23;
-}
-
 /// Whether `id` is a UUID written as random_uuid writes them (lower case,
 /// hyphens at 8, 13, 18 and 23), which write_uuid_text gives back exactly.
 bool is_lowercase_uuid(std::string_view id) {
@@ -25,7 +22,7 @@ bool is_lowercase_uuid(std::string_view id) {
     return false;
   for (std::size_t i = 0; i < id.size(); ++i) {
     char c = id[i];
-    bool fits = is_hyphen_position(i)
+    bool fits = is_uuid_hyphen_position(i)
                   ? c == '-'
                   : (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
     if (!fits)
@@ -37,7 +34,7 @@ bool is_lowercase_uuid(std::string_view id) {
 char* append_uuid_bytes(char* out, std::string_view id) {
   int high = -1;
   for (std::size_t i = 0; i < id.size(); ++i) {
-    if (is_hyphen_position(i))
+    if (is_uuid_hyphen_position(i))
       continue;
     auto nibble = hex_digit_value(id[i]);
     if (high < 0) {
@@ -54,7 +51,7 @@ char* append_uuid_bytes(char* out, std::string_view id) {
 void write_uuid_text(const char* bytes, char* text) {
   std::size_t at = 0;
   for (std::size_t i = 0; i < uuid_bytes; ++i) {
-    if (is_hyphen_position(at))
+    if (is_uuid_hyphen_position(at))
       text[at++] = '-';
     auto byte = static_cast<unsigned char>(bytes[i]);
     text[at++] = hex_digits[byte >> 4];

@@ -47,7 +47,7 @@ std::string random_uuid() {
   auto bits = generator()();
   std::size_t digit = 0;
   for (std::size_t i = 0; i < id.size(); ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23)
+    if (is_uuid_hyphen_position(i))
       continue;
     if (digit++ == 16)
       bits = generator()();

@@ -1,5 +1,5 @@
-// Small text helpers shared by the configuration, the HTTP layer, the log
-// and the metrics.
+// Small text helpers shared by the configuration, the HTTP layer, the log,
+// the metrics, the tokenizer and the summarizer.
 #pragma once
 
 #include <optional>
@@ -9,14 +9,22 @@
 
 namespace motorhead {
 
-/// `text` without leading and trailing spaces and tabs.
-inline std::string_view trim(std::string_view text) {
-  constexpr std::string_view blanks = " \t";
+/// `text` without leading and trailing `blanks` (spaces and tabs unless
+/// told).
+inline std::string_view trim(std::string_view text,
+                             std::string_view blanks = " \t") {
   auto first = text.find_first_not_of(blanks);
   if (first == std::string_view::npos)
     return {};
   auto last = text.find_last_not_of(blanks);
   return text.substr(first, last - first + 1);
+}
+
+/// `c` in lower case if it is an ASCII upper-case letter; any other byte
+/// as it is. (The "C" locale's std::tolower says the same, at the cost of
+/// a call.)
+inline char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
 }
 
 /// Appends `text` with backslash, double quote and newline escaped by a

@@ -2,6 +2,8 @@
 
 #include <unordered_set>
 
+#include "core/text.hpp"
+
 namespace motorhead {
 
 namespace {
@@ -34,10 +36,6 @@ bool is_word_byte(unsigned char c) {
   auto folded = c | 0x20; // 'A'-'Z' onto 'a'-'z'
   return (c >= '0' && c <= '9') || (folded >= 'a' && folded <= 'z')
          || c >= 0x80;
-}
-
-char ascii_lower(unsigned char c) {
-  return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
 }
 
 } // namespace
