@@ -4,7 +4,6 @@
 #include <array>
 #include <fstream>
 #include <functional>
-#include <queue>
 #include <sstream>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -254,56 +253,58 @@ void bpe_tokenizer::merge_long_piece(std::string_view piece,
   // O(n log n) rank lookups rather than O(n^2): a message of one long
   // run of letters (a single piece) must not take minutes of an actor's
   // thread.
-  const auto none = piece.size();
-  std::vector<std::size_t> next(piece.size());
-  std::vector<std::size_t> prev(piece.size());
-  std::vector<uint32_t> version(piece.size(), 0);
-  for (std::size_t i = 0; i < piece.size(); ++i) {
+  //
+  // A candidate is its rank and its left part packed into one integer,
+  // so that the heap orders by rank, then position. It is current while
+  // its left part's pair still has that rank: a rank names one string, so
+  // an equal rank is the same pair, and a part that was absorbed has none.
+  using part_index = uint32_t;
+  const auto none = static_cast<part_index>(piece.size());
+  std::vector<part_index> next(piece.size());
+  std::vector<part_index> prev(piece.size());
+  std::vector<uint32_t> pair_rank(piece.size(), rank_table::no_rank);
+  for (part_index i = 0; i < none; ++i) {
     next[i] = i + 1;
     prev[i] = i == 0 ? none : i - 1;
   }
-  struct candidate {
-    uint32_t rank;
-    std::size_t left;
-    uint32_t left_version;
-    uint32_t right_version;
-    bool operator>(const candidate& other) const {
-      return rank != other.rank ? rank > other.rank : left > other.left;
+  auto candidate = [](uint32_t rank, part_index left) {
+    return (uint64_t{rank} << 32) | left;
+  };
+  std::vector<uint64_t> pairs;
+  pairs.reserve(piece.size());
+  auto rank_pair = [&](part_index left) {
+    if (left == none || next[left] == none)
+      return rank_table::no_rank;
+    auto end = next[next[left]];
+    return pair_rank[left] = ranks_.find(piece.substr(left, end - left));
+  };
+  for (part_index i = 0; i < none; ++i)
+    if (auto rank = rank_pair(i); rank != rank_table::no_rank)
+      pairs.push_back(candidate(rank, i));
+  std::make_heap(pairs.begin(), pairs.end(), std::greater<>{});
+  auto push_pair = [&](part_index left) {
+    if (auto rank = rank_pair(left); rank != rank_table::no_rank) {
+      pairs.push_back(candidate(rank, left));
+      std::push_heap(pairs.begin(), pairs.end(), std::greater<>{});
     }
   };
-  std::priority_queue<candidate, std::vector<candidate>,
-                      std::greater<candidate>>
-    pairs;
-  auto push_pair = [&](std::size_t left) {
-    if (left == none || next[left] == none)
-      return;
-    auto right = next[left];
-    auto end = next[right];
-    if (auto rank = ranks_.find(piece.substr(left, end - left));
-        rank != rank_table::no_rank)
-      pairs.push({rank, left, version[left], version[right]});
-  };
-  for (std::size_t i = 0; i < piece.size(); ++i)
-    push_pair(i);
   while (!pairs.empty()) {
-    auto best = pairs.top();
-    pairs.pop();
-    auto left = best.left;
-    auto right = next[left];
-    // A pair is current while neither part changed since it was pushed (a
-    // part that absorbed its right neighbour, or was absorbed, did).
-    if (version[left] != best.left_version || right == none
-        || version[right] != best.right_version)
+    std::pop_heap(pairs.begin(), pairs.end(), std::greater<>{});
+    auto best = pairs.back();
+    pairs.pop_back();
+    auto left = static_cast<part_index>(best);
+    if (pair_rank[left] != static_cast<uint32_t>(best >> 32))
       continue;
+    auto right = next[left];
     next[left] = next[right];
     if (next[right] != none)
       prev[next[right]] = left;
-    ++version[left];
-    ++version[right]; // absorbed: no pair of it is current any more
+    pair_rank[right] = rank_table::no_rank; // absorbed
+    pair_rank[left] = rank_table::no_rank;  // until pushed again
     push_pair(prev[left]);
     push_pair(left);
   }
-  for (std::size_t i = 0; i != none; i = next[i])
+  for (part_index i = 0; i != none; i = next[i])
     out.push_back(ranks_.find(piece.substr(i, next[i] - i)));
 }
 
