@@ -76,8 +76,12 @@ api_response error_response(const caf::error& err) {
         return error_response(500, "internal error: " + error_text(err));
     }
   }
+  // The bridge gives up on the answer, not on the work: a write may still
+  // complete after this answer.
   if (err == caf::sec::request_timeout)
-    return error_response(504, "the request timed out");
+    return error_response(504, "the request timed out; a write may still "
+                               "complete: send it again with the same "
+                               "message ids (a retry stores nothing twice)");
   if (err == caf::sec::request_receiver_down)
     return error_response(503, "the session stopped while handling the "
                                "request; retry it");

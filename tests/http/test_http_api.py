@@ -976,6 +976,26 @@ class HungRedisTest(TestCase):
             lambda: self.server.request("GET", "/readyz")[0] == 200))
         self.assertEqual(self.server.get_memory(session)["messages"], [turn(0)])
 
+    def test_a_post_answered_504_may_be_stored_and_its_retry_stores_it_once(self):
+        session = new_session()
+        self.server.post_memory(session, [turn(0)])
+        message = {**turn(1), "id": "m-1"}
+        self.redis.process.send_signal(signal.SIGSTOP)
+        status, body, _ = self.server.post_memory(session, [message])
+        self.assertEqual(status, 504, body)
+        self.assertIn("may still", body["error"])
+        self.assertIn("same message ids", body["error"])
+        self.redis.process.send_signal(signal.SIGCONT)
+        self.assertTrue(wait_until(
+            lambda: self.server.request("GET", "/readyz")[0] == 200))
+        # The write went on once Redis answered: it is stored, and the
+        # retry the answer asks for stores nothing twice.
+        self.assertEqual(self.server.get_memory(session)["messages"],
+                         [turn(1), turn(0)])
+        self.assertEqual(self.server.post_memory(session, [message])[0], 200)
+        self.assertEqual(self.server.get_memory(session)["messages"],
+                         [turn(1), turn(0)])
+
 
 class OutOfDescriptorsTest(TestCase):
     """With few file descriptors, accepting fails with EMFILE for a while;
