@@ -277,14 +277,24 @@ class FrozenOwnerTest(ClusterTestCase):
         # sessions move a lease (2 s) later: a request that waited longer
         # waited for the owner's return or for the request timeout.
         slow = [answer for answer in answers if answer[3] >= 6]
-        self.assertEqual(slow, [], "requests waited for the frozen owner")
+        if slow:
+            self.fail(f"{len(slow)} requests waited for the frozen owner "
+                      "(method, content, status, seconds, sent after the "
+                      f"freeze, HTTP port of the node):\n{slow}\n"
+                      + self.node_logs())
         served = [a for a in answers if a[2] == 200]
         print(f"\n{len(answers)} requests, {len(served)} served, slowest "
               f"{max(a[3] for a in answers):.1f} s")
 
+    def node_logs(self):
+        return "\n".join(f"--- {name}, HTTP port {node.port}\n"
+                         f"{node.output()[-20000:]}"
+                         for name, node in zip(self.cluster.names, self.nodes))
+
     def freeze_the_owner_under_requests(self, attempt):
-        """(method, content, status, seconds) of each request sent every
-        0.25 s through each other node while the owner is frozen."""
+        """(method, content, status, seconds, seconds after the freeze it
+        was sent, HTTP port of the node) of each request sent every 0.25 s
+        through each other node while the owner is frozen."""
         session = new_session("f")
         owner = self.nodes[self.cluster.names.index(self.cluster.owner(session))]
         others = [n for n in self.nodes if n is not owner]
@@ -298,11 +308,13 @@ class FrozenOwnerTest(ClusterTestCase):
                 status = node.post_memory(session, [message])[0]
             else:
                 status = node.request("GET", f"/sessions/{session}/memory")[0]
-            answers.append((method, content, status, time.monotonic() - began))
+            answers.append((method, content, status,
+                            round(time.monotonic() - began, 2),
+                            round(began - frozen_at, 2), node.port))
 
         owner.process.send_signal(signal.SIGSTOP)
+        frozen_at = time.monotonic()
         try:
-            frozen_at = time.monotonic()
             n = 0
             while time.monotonic() - frozen_at < self.FROZEN_SECONDS - 1:
                 for node in others:
