@@ -50,6 +50,12 @@ using session_actor = caf::typed_actor<
   // Another node owns the session now: stop once nothing is in flight.
   caf::reacts_to<retire_atom>>;
 
+/// Counts the tokens of each text, in order: a long POST's messages, off
+/// the thread its session runs on (see session_setup::token_counter).
+using token_counter_actor = caf::typed_actor<
+  caf::replies_to<count_atom, std::vector<std::string>>::with<
+    std::vector<uint32_t>>>;
+
 /// What the HTTP front needs, by session id. Implemented by the session
 /// registry; a cluster router can implement it too and forward elsewhere.
 using router_actor = caf::typed_actor<

@@ -54,7 +54,17 @@ struct session_setup {
   /// The node's lease to serve from memory, checked on every request;
   /// none: every session is served (a registry on its own, in tests).
   std::shared_ptr<const serving_lease> lease;
+  /// Counts the tokens of a long POST (over `long_post_bytes` of text) on
+  /// a thread of its own; none: sessions count every POST themselves. A
+  /// session mostly runs on the HTTP I/O thread, and 256 KiB of one long
+  /// word take ~50 ms to count: every connection would wait that long.
+  token_counter_actor token_counter;
+  static constexpr std::size_t long_post_bytes = 16 * 1024;
 };
+
+/// A token_counter_actor with `tokenizer`: spawn it detached.
+token_counter_actor::behavior_type
+token_counter(std::shared_ptr<const bpe_tokenizer> tokenizer);
 
 struct session_state {
   std::string id;

@@ -29,7 +29,8 @@ void add_namespace(std::vector<std::string>& namespaces,
 namespace {
 
 /// Gives a posted message what the client may leave out: an id (a UUID),
-/// its time (now), and its count of tokens, which only the server makes.
+/// its time (now), and its count of tokens, which only the server makes
+/// (a request never carries one, unless the token counter put it there).
 void complete_details(stored_message& msg, const bpe_tokenizer* tokenizer,
                       int64_t now) {
   auto& details = msg.details;
@@ -37,9 +38,14 @@ void complete_details(stored_message& msg, const bpe_tokenizer* tokenizer,
     details.id = random_uuid();
   if (details.created_at == 0)
     details.created_at = now;
-  details.token_count = tokenizer == nullptr
-                          ? 0
-                          : static_cast<uint32_t>(tokenizer->count(msg.content));
+  count_tokens_once(msg, tokenizer);
+}
+
+std::size_t text_bytes(const append_request& request) {
+  std::size_t bytes = 0;
+  for (const auto& msg : request.messages)
+    bytes += msg.content.size();
+  return bytes;
 }
 
 } // namespace
@@ -188,19 +194,35 @@ store::append_change make_append_change(session_state& st,
   return change;
 }
 
-caf::result<ok_atom> append(session_pointer self, append_request request,
-                            access_scope scope) {
-  auto rp = self->make_response_promise<ok_atom>();
-  // The request, and the change made of it, are shared by the closures
-  // that wait for the session and for Redis rather than copied into each:
-  // they carry every message with its details.
-  auto shared_request = std::make_shared<append_request>(std::move(request));
+token_counter_actor::behavior_type
+token_counter(std::shared_ptr<const bpe_tokenizer> tokenizer) {
+  return {
+    [tokenizer](count_atom, const std::vector<std::string>& texts) {
+      std::vector<uint32_t> counts;
+      counts.reserve(texts.size());
+      for (const auto& text : texts)
+        counts.push_back(static_cast<uint32_t>(tokenizer->count(text)));
+      return counts;
+    },
+  };
+}
+
+namespace {
+
+using append_promise = caf::typed_response_promise<ok_atom>;
+
+/// Stores a POST once the session may write (see with_writable_state).
+/// The request, and the change made of it, are shared by the closures
+/// that wait for the session and for Redis rather than copied into each:
+/// they carry every message with its details.
+void store_append(session_pointer self, std::shared_ptr<append_request> request,
+                  access_scope scope, append_promise rp) {
   with_writable_state(
     self, std::move(scope),
     [=]() mutable {
       auto& st = self->state;
       auto change = std::make_shared<const store::append_change>(
-        make_append_change(st, *shared_request));
+        make_append_change(st, *request));
       write_append(
         self, std::move(change),
         [=]() mutable {
@@ -218,6 +240,43 @@ caf::result<ok_atom> append(session_pointer self, append_request request,
         });
     },
     [=](caf::error& err) mutable { rp.deliver(err); });
+}
+
+/// Has the token counter count a long POST's messages, then stores it.
+/// The session takes no other message until the counts come back, so that
+/// POSTs are still stored in the order they came.
+void count_then_store(session_pointer self,
+                      std::shared_ptr<append_request> request,
+                      access_scope scope, append_promise rp) {
+  std::vector<std::string> texts;
+  texts.reserve(request->messages.size());
+  for (const auto& msg : request->messages)
+    texts.push_back(msg.content);
+  self
+    ->request(self->state.setup->token_counter, caf::infinite,
+              count_atom::value, std::move(texts))
+    .await(
+      [=](std::vector<uint32_t>& counts) mutable {
+        auto& messages = request->messages;
+        for (std::size_t i = 0; i < messages.size() && i < counts.size(); ++i)
+          messages[i].details.token_count = counts[i];
+        store_append(self, request, std::move(scope), rp);
+      },
+      [=](caf::error& err) mutable { rp.deliver(err); });
+}
+
+} // namespace
+
+caf::result<ok_atom> append(session_pointer self, append_request request,
+                            access_scope scope) {
+  auto rp = self->make_response_promise<ok_atom>();
+  auto shared_request = std::make_shared<append_request>(std::move(request));
+  const auto& setup = *self->state.setup;
+  if (setup.token_counter
+      && text_bytes(*shared_request) > session_setup::long_post_bytes)
+    count_then_store(self, std::move(shared_request), std::move(scope), rp);
+  else
+    store_append(self, std::move(shared_request), std::move(scope), rp);
   return rp;
 }
 

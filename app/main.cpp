@@ -57,13 +57,15 @@ struct node_actors {
   caf::actor connector;   // reaches the other members
   router_actor router;    // what the HTTP front talks to
   caf::actor redis_probe; // until Redis first answers
+  token_counter_actor token_counter; // on a thread of its own
 
   void stop() {
     for (const caf::actor_addr& addr :
          {redis_probe.address(), sweeper.address(), retention.address(),
           cluster.address(),
           table_store.address(), connector.address(), registry.address(),
-          pool.address(), embedder.address(), store.address()})
+          pool.address(), embedder.address(), token_counter.address(),
+          store.address()})
       if (addr)
         caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
   }
@@ -302,12 +304,14 @@ outcome<node_actors> start_actors(caf::actor_system& system,
   limits.embedding_batch = cfg.embedding_batch;
   limits.embedder_timeout = cfg.provider_timeout * cfg.provider_max_attempts;
   auto lease = std::make_shared<serving_lease>();
+  actors.token_counter = system.spawn<caf::detached>(token_counter,
+                                                     *tokenizer.value);
   actors.registry = system.spawn(
     session_registry,
     session_setup{limits,
                   {actors.store, summarizer_actor{actors.pool},
                    actors.embedder},
-                  std::move(*tokenizer.value), lease},
+                  std::move(*tokenizer.value), lease, actors.token_counter},
     session_cache_policy{cfg.session_idle, cfg.max_sessions});
   actors.router = actors.registry;
   if (auto err = join_cluster(system, cfg, actors, lease); !err.empty()) {

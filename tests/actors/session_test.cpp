@@ -49,7 +49,7 @@ CAF_TEST(a message outside the session interface is answered with an error) {
   // handler (actors/shared_behavior.hpp): what no handler takes is refused,
   // and the session goes on.
   auto setup = std::make_shared<const session_setup>(
-    session_setup{limits, {store, summarizer, {}}, nullptr, nullptr});
+    session_setup{limits, {store, summarizer, {}}, nullptr, nullptr, {}});
   auto direct = sys.spawn(motorhead::session, std::string{"direct"}, setup);
   auto refused = ask<ok_atom>(caf::actor_cast<caf::actor>(direct),
                               std::string{"not a session message"});
@@ -480,6 +480,82 @@ CAF_TEST(a key scoped to namespaces reaches only their sessions) {
                            std::string{"s"}, erase_request{}, tenant_a));
   CAF_CHECK(ask<memory_view>(registry, memory_get_atom::value,
                              std::string{"s"}, tenant_b));
+}
+
+namespace {
+
+/// A token counter that holds each request until it receives `finish`,
+/// then counts one token per byte.
+struct held_counter_state {
+  std::vector<std::vector<std::string>> texts;
+  std::vector<caf::typed_response_promise<std::vector<uint32_t>>> held;
+  static inline const char* name = "held_counter";
+};
+
+using held_counter_actor
+  = token_counter_actor::extend<caf::reacts_to<finish_atom>>;
+
+held_counter_actor::behavior_type
+held_counter(held_counter_actor::stateful_pointer<held_counter_state> self) {
+  return {
+    [=](count_atom, std::vector<std::string>& texts)
+      -> caf::result<std::vector<uint32_t>> {
+      self->state.texts.push_back(texts);
+      self->state.held.push_back(
+        self->make_response_promise<std::vector<uint32_t>>());
+      return self->state.held.back();
+    },
+    [=](finish_atom) {
+      auto& st = self->state;
+      for (std::size_t i = 0; i < st.held.size(); ++i) {
+        std::vector<uint32_t> counts;
+        for (const auto& text : st.texts[i])
+          counts.push_back(static_cast<uint32_t>(text.size()));
+        st.held[i].deliver(std::move(counts));
+      }
+      st.held.clear();
+    },
+  };
+}
+
+} // namespace
+
+CAF_TEST(a long POST is counted by the token counter and keeps its place) {
+  held_counter_actor counter = sys.spawn(held_counter);
+  auto counted = sys.spawn(
+    session_registry,
+    session_setup{limits, {store, summarizer, {}}, nullptr, nullptr, counter},
+    cache);
+  std::string long_text(session_setup::long_post_bytes + 1, 'x');
+  auto post_to = [&](std::vector<chat_message> messages) {
+    return self->request(counted, caf::infinite, memory_append_atom::value,
+                         std::string{"s"}, append_of(std::move(messages)),
+                         access_scope{});
+  };
+  auto long_post = post_to({chat_message{"Human", long_text}});
+  auto short_post = post_to(numbered_messages(2, 2));
+  sched.run();
+  // The session waits for the counts, the short POST behind it.
+  auto& counter_state
+    = deref<caf::stateful_actor<held_counter_state, held_counter_actor::base>>(
+        counter).state;
+  CAF_REQUIRE_EQUAL(counter_state.texts.size(), 1u);
+  CAF_CHECK_EQUAL(counter_state.texts[0], (strings{long_text}));
+  CAF_CHECK(store_state().sessions["s"].messages.empty());
+  self->send(counter, finish_atom::value);
+  sched.run();
+  require_ok(long_post);
+  require_ok(short_post);
+  const auto& stored = store_state().sessions["s"].messages;
+  CAF_REQUIRE_EQUAL(stored.size(), 2u);
+  CAF_CHECK_EQUAL(stored[0].content, long_text);
+  CAF_CHECK_EQUAL(stored[0].details.token_count, long_text.size());
+  CAF_CHECK_EQUAL(stored[1].content, "m2");
+  // A short POST is the session's to count (here without a tokenizer).
+  CAF_CHECK_EQUAL(stored[1].details.token_count, 0u);
+  caf::anon_send_exit(counted, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(counter, caf::exit_reason::user_shutdown);
+  sched.run();
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -315,6 +315,15 @@ class MessageDetailsTest(ServerTestCase):
         # cl100k_base, the encoding of the default model: "hello", " world".
         self.assertEqual(message["token_count"], 2)
 
+    def test_a_long_message_is_counted_as_a_short_one_is(self):
+        # Over 16 KiB of text, a POST is counted on the token counter's
+        # thread: the same tokenizer, the same count.
+        session = new_session()
+        content = "hello world" + " hello world" * 1999
+        self.server.post_memory(session, [{"role": "Human", "content": content}])
+        [message] = self.messages(session)
+        self.assertEqual(message["token_count"], 4000)
+
     def test_the_details_a_client_gives_are_kept(self):
         session = new_session()
         self.server.post_memory(session, [
