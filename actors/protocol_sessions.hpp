@@ -51,9 +51,12 @@ using session_actor = caf::typed_actor<
   caf::reacts_to<retire_atom>>;
 
 /// Counts the tokens of each text, in order: a long POST's messages, off
-/// the thread its session runs on (see session_setup::token_counter).
+/// the thread its session runs on (see session_setup::token_counters).
+/// The last argument is the deadline (std::chrono::steady_clock, in its
+/// ticks since its epoch): a count that would start after it is refused
+/// with request_timeout.
 using token_counter_actor = caf::typed_actor<
-  caf::replies_to<count_atom, std::vector<std::string>>::with<
+  caf::replies_to<count_atom, std::vector<std::string>, int64_t>::with<
     std::vector<uint32_t>>>;
 
 /// What the HTTP front needs, by session id. Implemented by the session

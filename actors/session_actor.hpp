@@ -37,6 +37,8 @@ struct session_limits {
   bool original_layout = false;
   std::size_t embedding_batch = 100;
   std::chrono::milliseconds embedder_timeout{std::chrono::minutes{5}};
+  /// How long a client waits for its answer (MOTORHEAD_REQUEST_TIMEOUT_MS).
+  std::chrono::milliseconds request_timeout{10000};
 };
 
 struct session_peers {
@@ -54,11 +56,12 @@ struct session_setup {
   /// The node's lease to serve from memory, checked on every request;
   /// none: every session is served (a registry on its own, in tests).
   std::shared_ptr<const serving_lease> lease;
-  /// Counts the tokens of a long POST (over `long_post_bytes` of text) on
-  /// a thread of its own; none: sessions count every POST themselves. A
-  /// session mostly runs on the HTTP I/O thread, and 256 KiB of one long
-  /// word take ~50 ms to count: every connection would wait that long.
-  token_counter_actor token_counter;
+  /// Count the tokens of long POSTs (over `long_post_bytes` of text), each
+  /// on a thread of its own; a session always uses the same one. None:
+  /// sessions count every POST themselves. A session mostly runs on the
+  /// HTTP I/O thread, and 256 KiB of one long word take ~50 ms to count:
+  /// every connection would wait that long.
+  std::vector<token_counter_actor> token_counters;
   static constexpr std::size_t long_post_bytes = 16 * 1024;
 };
 

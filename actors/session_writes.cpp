@@ -197,7 +197,12 @@ store::append_change make_append_change(session_state& st,
 token_counter_actor::behavior_type
 token_counter(std::shared_ptr<const bpe_tokenizer> tokenizer) {
   return {
-    [tokenizer](count_atom, const std::vector<std::string>& texts) {
+    [tokenizer](count_atom, const std::vector<std::string>& texts,
+                int64_t deadline) -> caf::result<std::vector<uint32_t>> {
+      // Its client has had its 504: the count would only delay the POSTs
+      // queued behind it.
+      if (std::chrono::steady_clock::now().time_since_epoch().count() > deadline)
+        return caf::make_error(caf::sec::request_timeout);
       std::vector<uint32_t> counts;
       counts.reserve(texts.size());
       for (const auto& text : texts)
@@ -211,56 +216,61 @@ namespace {
 
 using append_promise = caf::typed_response_promise<ok_atom>;
 
-/// Stores a POST once the session may write (see with_writable_state).
-/// The request, and the change made of it, are shared by the closures
-/// that wait for the session and for Redis rather than copied into each:
-/// they carry every message with its details.
-void store_append(session_pointer self, std::shared_ptr<append_request> request,
-                  access_scope scope, append_promise rp) {
-  with_writable_state(
-    self, std::move(scope),
+/// Makes the change of a POST and writes it. The request, and the change
+/// made of it, are shared by the closures that wait for Redis rather than
+/// copied into each: they carry every message with its details.
+void write_append_request(session_pointer self,
+                          std::shared_ptr<append_request> request,
+                          append_promise rp) {
+  auto change = std::make_shared<const store::append_change>(
+    make_append_change(self->state, *request));
+  write_append(
+    self, std::move(change),
     [=]() mutable {
-      auto& st = self->state;
-      auto change = std::make_shared<const store::append_change>(
-        make_append_change(st, *request));
-      write_append(
-        self, std::move(change),
-        [=]() mutable {
-          rp.deliver(ok_atom::value);
-          start_fold_if_due(self);
-          start_embedding_if_due(self);
-        },
-        [=](const caf::error& err) mutable {
-          // A retry of a POST that was stored: its answer is the same, and
-          // Redis proved it as it would have proved the first.
-          if (is_service_error(err, service_errc::already_stored))
-            rp.deliver(ok_atom::value);
-          else
-            rp.deliver(err);
-        });
+      rp.deliver(ok_atom::value);
+      start_fold_if_due(self);
+      start_embedding_if_due(self);
     },
-    [=](caf::error& err) mutable { rp.deliver(err); });
+    [=](const caf::error& err) mutable {
+      // A retry of a POST that was stored: its answer is the same, and
+      // Redis proved it as it would have proved the first.
+      if (is_service_error(err, service_errc::already_stored))
+        rp.deliver(ok_atom::value);
+      else
+        rp.deliver(err);
+    });
 }
 
-/// Has the token counter count a long POST's messages, then stores it.
-/// The session takes no other message until the counts come back, so that
-/// POSTs are still stored in the order they came.
-void count_then_store(session_pointer self,
+/// The counter of the session's long POSTs: always the same one, so that
+/// one session's POSTs are counted in order.
+const token_counter_actor* counter_for(const session_state& st) {
+  const auto& counters = st.setup->token_counters;
+  if (counters.empty())
+    return nullptr;
+  return &counters[std::hash<std::string>{}(st.id) % counters.size()];
+}
+
+/// Has a token counter count a long POST's messages, then writes it. The
+/// session takes no other message until the counts come back: it is still
+/// writable as checked, and POSTs are stored in the order they came.
+void count_then_write(session_pointer self, const token_counter_actor& counter,
                       std::shared_ptr<append_request> request,
-                      access_scope scope, append_promise rp) {
+                      append_promise rp) {
   std::vector<std::string> texts;
   texts.reserve(request->messages.size());
   for (const auto& msg : request->messages)
     texts.push_back(msg.content);
+  auto deadline = std::chrono::steady_clock::now()
+                  + self->state.limits().request_timeout;
   self
-    ->request(self->state.setup->token_counter, caf::infinite,
-              count_atom::value, std::move(texts))
+    ->request(counter, caf::infinite, count_atom::value, std::move(texts),
+              static_cast<int64_t>(deadline.time_since_epoch().count()))
     .await(
       [=](std::vector<uint32_t>& counts) mutable {
         auto& messages = request->messages;
         for (std::size_t i = 0; i < messages.size() && i < counts.size(); ++i)
           messages[i].details.token_count = counts[i];
-        store_append(self, request, std::move(scope), rp);
+        write_append_request(self, request, rp);
       },
       [=](caf::error& err) mutable { rp.deliver(err); });
 }
@@ -271,12 +281,19 @@ caf::result<ok_atom> append(session_pointer self, append_request request,
                             access_scope scope) {
   auto rp = self->make_response_promise<ok_atom>();
   auto shared_request = std::make_shared<append_request>(std::move(request));
-  const auto& setup = *self->state.setup;
-  if (setup.token_counter
-      && text_bytes(*shared_request) > session_setup::long_post_bytes)
-    count_then_store(self, std::move(shared_request), std::move(scope), rp);
-  else
-    store_append(self, std::move(shared_request), std::move(scope), rp);
+  with_writable_state(
+    self, std::move(scope),
+    [=]() mutable {
+      // Counted once the key, the lease and the fence let the POST in: a
+      // refused one costs no count.
+      const auto* counter = counter_for(self->state);
+      if (counter != nullptr
+          && text_bytes(*shared_request) > session_setup::long_post_bytes)
+        count_then_write(self, *counter, shared_request, rp);
+      else
+        write_append_request(self, shared_request, rp);
+    },
+    [=](caf::error& err) mutable { rp.deliver(err); });
   return rp;
 }
 

@@ -80,8 +80,10 @@ api_response error_response(const caf::error& err) {
   // complete after this answer.
   if (err == caf::sec::request_timeout)
     return error_response(504, "the request timed out; a write may still "
-                               "complete: send it again with the same "
-                               "message ids (a retry stores nothing twice)");
+                               "complete: read the session before sending "
+                               "it again, unless its messages carry ids (a "
+                               "POST that repeats them stores nothing "
+                               "twice)");
   if (err == caf::sec::request_receiver_down)
     return error_response(503, "the session stopped while handling the "
                                "request; retry it");

@@ -498,7 +498,7 @@ using held_counter_actor
 held_counter_actor::behavior_type
 held_counter(held_counter_actor::stateful_pointer<held_counter_state> self) {
   return {
-    [=](count_atom, std::vector<std::string>& texts)
+    [=](count_atom, std::vector<std::string>& texts, int64_t)
       -> caf::result<std::vector<uint32_t>> {
       self->state.texts.push_back(texts);
       self->state.held.push_back(
@@ -522,38 +522,66 @@ held_counter(held_counter_actor::stateful_pointer<held_counter_state> self) {
 
 CAF_TEST(a long POST is counted by the token counter and keeps its place) {
   held_counter_actor counter = sys.spawn(held_counter);
-  auto counted = sys.spawn(
-    session_registry,
-    session_setup{limits, {store, summarizer, {}}, nullptr, nullptr, counter},
-    cache);
+  session_setup setup{limits, {store, summarizer, {}}, nullptr, nullptr, {}};
+  setup.token_counters.push_back(counter);
+  auto counted = sys.spawn(session_registry, setup, cache);
   std::string long_text(session_setup::long_post_bytes + 1, 'x');
-  auto post_to = [&](std::vector<chat_message> messages) {
+  auto post_to = [&](std::vector<chat_message> messages,
+                     access_scope scope = {}) {
     return self->request(counted, caf::infinite, memory_append_atom::value,
-                         std::string{"s"}, append_of(std::move(messages)),
-                         access_scope{});
+                         std::string{"s"},
+                         append_of(std::move(messages), {}, std::string{"a"}),
+                         std::move(scope));
   };
+  auto& counter_state
+    = deref<caf::stateful_actor<held_counter_state, held_counter_actor::base>>(
+        counter).state;
+  CAF_REQUIRE(ask<ok_atom>(counted, memory_append_atom::value, std::string{"s"},
+                           append_of(numbered_messages(1, 1), {},
+                                     std::string{"a"}),
+                           access_scope{true, {"a"}, {}}));
+  // A POST the key may not make is refused before it is counted.
+  auto refused = post_to({chat_message{"Human", long_text}},
+                         access_scope{true, {"b"}, {}});
+  sched.run();
+  refused.receive(
+    [](ok_atom) { CAF_FAIL("a POST of another tenant was stored"); },
+    [](caf::error& err) {
+      CAF_CHECK(is_service_error(err, service_errc::forbidden));
+    });
+  CAF_CHECK(counter_state.texts.empty());
   auto long_post = post_to({chat_message{"Human", long_text}});
   auto short_post = post_to(numbered_messages(2, 2));
   sched.run();
   // The session waits for the counts, the short POST behind it.
-  auto& counter_state
-    = deref<caf::stateful_actor<held_counter_state, held_counter_actor::base>>(
-        counter).state;
   CAF_REQUIRE_EQUAL(counter_state.texts.size(), 1u);
   CAF_CHECK_EQUAL(counter_state.texts[0], (strings{long_text}));
-  CAF_CHECK(store_state().sessions["s"].messages.empty());
+  CAF_CHECK_EQUAL(store_state().sessions["s"].messages.size(), 1u);
   self->send(counter, finish_atom::value);
   sched.run();
   require_ok(long_post);
   require_ok(short_post);
   const auto& stored = store_state().sessions["s"].messages;
-  CAF_REQUIRE_EQUAL(stored.size(), 2u);
-  CAF_CHECK_EQUAL(stored[0].content, long_text);
-  CAF_CHECK_EQUAL(stored[0].details.token_count, long_text.size());
-  CAF_CHECK_EQUAL(stored[1].content, "m2");
+  CAF_REQUIRE_EQUAL(stored.size(), 3u);
+  CAF_CHECK_EQUAL(stored[1].content, long_text);
+  CAF_CHECK_EQUAL(stored[1].details.token_count, long_text.size());
+  CAF_CHECK_EQUAL(stored[2].content, "m2");
   // A short POST is the session's to count (here without a tokenizer).
-  CAF_CHECK_EQUAL(stored[1].details.token_count, 0u);
+  CAF_CHECK_EQUAL(stored[2].details.token_count, 0u);
   caf::anon_send_exit(counted, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(counter, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
+CAF_TEST(the token counter refuses a count whose client gave up) {
+  // Past its deadline, the POST's client has had its 504: counting would
+  // only delay the POSTs queued behind it. (No tokenizer is needed to
+  // refuse.)
+  auto counter = sys.spawn(token_counter, nullptr);
+  auto late = ask<std::vector<uint32_t>>(
+    counter, count_atom::value, strings{"some text"}, int64_t{0});
+  CAF_REQUIRE(!late);
+  CAF_CHECK_EQUAL(late.error(), caf::make_error(caf::sec::request_timeout));
   caf::anon_send_exit(counter, caf::exit_reason::user_shutdown);
   sched.run();
 }

@@ -993,7 +993,7 @@ class HungRedisTest(TestCase):
         status, body, _ = self.server.post_memory(session, [message])
         self.assertEqual(status, 504, body)
         self.assertIn("may still", body["error"])
-        self.assertIn("same message ids", body["error"])
+        self.assertIn("read the session", body["error"])
         self.redis.process.send_signal(signal.SIGCONT)
         self.assertTrue(wait_until(
             lambda: self.server.request("GET", "/readyz")[0] == 200))
