@@ -50,8 +50,9 @@ caf::result<encoded_memory> on_get(session_pointer self, memory_get_atom,
 }
 
 caf::result<ok_atom> on_append(session_pointer self, memory_append_atom,
-                               append_request& request, access_scope& scope) {
-  return append(self, std::move(request), std::move(scope));
+                               append_request& request, access_scope& scope,
+                               local_deadline deadline) {
+  return append(self, std::move(request), std::move(scope), deadline);
 }
 
 caf::result<ok_atom> on_delete(session_pointer self, memory_delete_atom,

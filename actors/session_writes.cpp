@@ -198,11 +198,16 @@ token_counter_actor::behavior_type
 token_counter(std::shared_ptr<const bpe_tokenizer> tokenizer) {
   return {
     [tokenizer](count_atom, const std::vector<std::string>& texts,
-                int64_t deadline) -> caf::result<std::vector<uint32_t>> {
+                local_deadline deadline) -> caf::result<std::vector<uint32_t>> {
       // Its client has had its 504: the count would only delay the POSTs
       // queued behind it.
-      if (std::chrono::steady_clock::now().time_since_epoch().count() > deadline)
+      if (std::chrono::steady_clock::now().time_since_epoch().count() > deadline) {
+        static burst_filter dropped;
+        log_filtered(dropped, log_level::warn, "session",
+                     "a long POST was dropped, stored nowhere: its client "
+                     "stopped waiting before its tokens could be counted");
         return caf::make_error(caf::sec::request_timeout);
+      }
       std::vector<uint32_t> counts;
       counts.reserve(texts.size());
       for (const auto& text : texts)
@@ -250,46 +255,70 @@ const token_counter_actor* counter_for(const session_state& st) {
   return &counters[std::hash<std::string>{}(st.id) % counters.size()];
 }
 
+/// Writes a POST whose tokens were counted while the session went on with
+/// other messages (a DELETE, a retirement): it checks again first.
+void write_if_still_writable(session_pointer self,
+                             std::shared_ptr<append_request> request,
+                             access_scope scope, append_promise rp) {
+  with_writable_state(
+    self, std::move(scope),
+    [=]() mutable { write_append_request(self, request, rp); },
+    [=](caf::error& err) mutable { rp.deliver(err); });
+  stop_if_retired(self);
+}
+
 /// Has a token counter count a long POST's messages, then writes it. The
-/// session takes no other message until the counts come back: it is still
-/// writable as checked, and POSTs are stored in the order they came.
+/// session takes other messages meanwhile (the answers of earlier writes
+/// among them), so a POST sent behind this one may be stored before it.
 void count_then_write(session_pointer self, const token_counter_actor& counter,
                       std::shared_ptr<append_request> request,
+                      access_scope scope, local_deadline deadline,
                       append_promise rp) {
   std::vector<std::string> texts;
   texts.reserve(request->messages.size());
   for (const auto& msg : request->messages)
     texts.push_back(msg.content);
-  auto deadline = std::chrono::steady_clock::now()
-                  + self->state.limits().request_timeout;
+  // The session is not idle while a request waits for the count (see
+  // is_quiescent).
+  ++self->state.reads_in_flight;
   self
     ->request(counter, caf::infinite, count_atom::value, std::move(texts),
-              static_cast<int64_t>(deadline.time_since_epoch().count()))
-    .await(
+              deadline)
+    .then(
       [=](std::vector<uint32_t>& counts) mutable {
+        --self->state.reads_in_flight;
         auto& messages = request->messages;
         for (std::size_t i = 0; i < messages.size() && i < counts.size(); ++i)
           messages[i].details.token_count = counts[i];
-        write_append_request(self, request, rp);
+        write_if_still_writable(self, request, std::move(scope), rp);
       },
-      [=](caf::error& err) mutable { rp.deliver(err); });
+      [=](caf::error& err) mutable {
+        --self->state.reads_in_flight;
+        if (err == caf::sec::request_timeout) {
+          rp.deliver(err);
+          stop_if_retired(self);
+        } else { // the counter is gone (a shutdown, a failure): count here
+          write_if_still_writable(self, request, std::move(scope), rp);
+        }
+      });
 }
 
 } // namespace
 
 caf::result<ok_atom> append(session_pointer self, append_request request,
-                            access_scope scope) {
+                            access_scope scope, local_deadline deadline) {
   auto rp = self->make_response_promise<ok_atom>();
   auto shared_request = std::make_shared<append_request>(std::move(request));
   with_writable_state(
-    self, std::move(scope),
+    self, scope,
     [=]() mutable {
-      // Counted once the key, the lease and the fence let the POST in: a
-      // refused one costs no count.
+      // Counted once the key, the lease and the namespace let the POST
+      // in: a POST refused so costs no count.
       const auto* counter = counter_for(self->state);
       if (counter != nullptr
           && text_bytes(*shared_request) > session_setup::long_post_bytes)
-        count_then_write(self, *counter, shared_request, rp);
+        count_then_write(self, *counter, shared_request, std::move(scope),
+                         deadline, rp);
       else
         write_append_request(self, shared_request, rp);
     },
