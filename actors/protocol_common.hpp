@@ -56,7 +56,6 @@ using namespace_atom = caf::atom_constant<caf::atom("namespace")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using forget_atom = caf::atom_constant<caf::atom("forget")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
-using count_atom = caf::atom_constant<caf::atom("count")>;
 using caf::connect_atom;
 using caf::tick_atom;
 using provider_retry_atom = caf::atom_constant<caf::atom("prov_retry")>;

@@ -18,19 +18,14 @@ namespace motorhead {
 
 // -- interfaces ---------------------------------------------------------------
 
-/// A moment on this process's std::chrono::steady_clock, in its ticks: a
-/// deadline that never leaves the node.
-using local_deadline = int64_t;
-
 /// A session: owns its window, summary, token count, namespaces and, with
 /// long-term memory, its retrieval index.
 /// Each request carries the scope of the key that sent it: a session
-/// outside it answers `forbidden`. A POST carries when its client stops
-/// waiting, as the registry received it.
+/// outside it answers `forbidden`.
 using session_actor = caf::typed_actor<
   caf::replies_to<memory_get_atom, access_scope>::with<encoded_memory>,
-  caf::replies_to<memory_append_atom, append_request, access_scope,
-                  local_deadline>::with<ok_atom>,
+  caf::replies_to<memory_append_atom, append_request,
+                  access_scope>::with<ok_atom>,
   caf::replies_to<memory_delete_atom, erase_request,
                   access_scope>::with<ok_atom>,
   caf::replies_to<retrieve_atom, retrieval_query,
@@ -54,14 +49,6 @@ using session_actor = caf::typed_actor<
   caf::replies_to<idle_atom>::with<bool>,
   // Another node owns the session now: stop once nothing is in flight.
   caf::reacts_to<retire_atom>>;
-
-/// Counts the tokens of each text, in order: a long POST's messages, off
-/// the thread its session runs on (see session_setup::token_counters).
-/// A count that would start after the deadline is refused with
-/// request_timeout.
-using token_counter_actor = caf::typed_actor<
-  caf::replies_to<count_atom, std::vector<std::string>, local_deadline>::with<
-    std::vector<uint32_t>>>;
 
 /// What the HTTP front needs, by session id. Implemented by the session
 /// registry; a cluster router can implement it too and forward elsewhere.

@@ -50,9 +50,8 @@ caf::result<encoded_memory> on_get(session_pointer self, memory_get_atom,
 }
 
 caf::result<ok_atom> on_append(session_pointer self, memory_append_atom,
-                               append_request& request, access_scope& scope,
-                               local_deadline deadline) {
-  return append(self, std::move(request), std::move(scope), deadline);
+                               append_request& request, access_scope& scope) {
+  return append(self, std::move(request), std::move(scope));
 }
 
 caf::result<ok_atom> on_delete(session_pointer self, memory_delete_atom,

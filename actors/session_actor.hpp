@@ -37,8 +37,6 @@ struct session_limits {
   bool original_layout = false;
   std::size_t embedding_batch = 100;
   std::chrono::milliseconds embedder_timeout{std::chrono::minutes{5}};
-  /// How long a client waits for its answer (MOTORHEAD_REQUEST_TIMEOUT_MS).
-  std::chrono::milliseconds request_timeout{10000};
 };
 
 struct session_peers {
@@ -56,18 +54,7 @@ struct session_setup {
   /// The node's lease to serve from memory, checked on every request;
   /// none: every session is served (a registry on its own, in tests).
   std::shared_ptr<const serving_lease> lease;
-  /// Count the tokens of long POSTs (over `long_post_bytes` of text), each
-  /// on a thread of its own; a session always uses the same one. None:
-  /// sessions count every POST themselves. A session mostly runs on the
-  /// HTTP I/O thread, and 256 KiB of one long word take ~50 ms to count:
-  /// every connection would wait that long.
-  std::vector<token_counter_actor> token_counters;
-  static constexpr std::size_t long_post_bytes = 16 * 1024;
 };
-
-/// A token_counter_actor with `tokenizer`: spawn it detached.
-token_counter_actor::behavior_type
-token_counter(std::shared_ptr<const bpe_tokenizer> tokenizer);
 
 struct session_state {
   std::string id;

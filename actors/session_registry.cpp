@@ -1,6 +1,5 @@
 #include "actors/session_registry.hpp"
 
-#include <chrono>
 #include <utility>
 
 #include <caf/all.hpp>
@@ -372,13 +371,8 @@ registry_actor::behavior_type session_registry(registry_pointer self,
     },
     [=](memory_append_atom, const std::string& id, append_request& request,
         access_scope& scope) {
-      // The client's wait is reckoned from here, not from when the session
-      // takes the POST: it may be behind others of the session's POSTs.
-      auto deadline = std::chrono::steady_clock::now()
-                      + self->state.setup->limits.request_timeout;
       return self->delegate(session_for(self, id), memory_append_atom::value,
-                            std::move(request), std::move(scope),
-                            local_deadline{deadline.time_since_epoch().count()});
+                            std::move(request), std::move(scope));
     },
     [=](memory_delete_atom, const std::string& id, erase_request& request,
         access_scope& scope) {

@@ -369,10 +369,9 @@ void read(session_pointer self, Answered answered, Failed failed, Ts... xs) {
 }
 
 /// POST: stores the request's messages (and context), then answers; memory
-/// takes them in once Redis has them. A long POST not counted by the
-/// deadline is stored nowhere.
+/// takes them in once Redis has them.
 caf::result<ok_atom> append(session_pointer self, append_request request,
-                            access_scope scope, local_deadline deadline);
+                            access_scope scope);
 
 /// DELETE: empties the session in Redis (or leaves nothing of it), then
 /// answers; memory follows once Redis applied it.

@@ -29,8 +29,7 @@ void add_namespace(std::vector<std::string>& namespaces,
 namespace {
 
 /// Gives a posted message what the client may leave out: an id (a UUID),
-/// its time (now), and its count of tokens, which only the server makes
-/// (a request never carries one, unless the token counter put it there).
+/// its time (now), and its count of tokens, which only the server makes.
 void complete_details(stored_message& msg, const bpe_tokenizer* tokenizer,
                       int64_t now) {
   auto& details = msg.details;
@@ -38,14 +37,9 @@ void complete_details(stored_message& msg, const bpe_tokenizer* tokenizer,
     details.id = random_uuid();
   if (details.created_at == 0)
     details.created_at = now;
-  count_tokens_once(msg, tokenizer);
-}
-
-std::size_t text_bytes(const append_request& request) {
-  std::size_t bytes = 0;
-  for (const auto& msg : request.messages)
-    bytes += msg.content.size();
-  return bytes;
+  details.token_count = tokenizer == nullptr
+                          ? 0
+                          : static_cast<uint32_t>(tokenizer->count(msg.content));
 }
 
 } // namespace
@@ -194,133 +188,34 @@ store::append_change make_append_change(session_state& st,
   return change;
 }
 
-token_counter_actor::behavior_type
-token_counter(std::shared_ptr<const bpe_tokenizer> tokenizer) {
-  return {
-    [tokenizer](count_atom, const std::vector<std::string>& texts,
-                local_deadline deadline) -> caf::result<std::vector<uint32_t>> {
-      // Its client has had its 504: the count would only delay the POSTs
-      // queued behind it.
-      if (std::chrono::steady_clock::now().time_since_epoch().count() > deadline) {
-        static burst_filter dropped;
-        log_filtered(dropped, log_level::warn, "session",
-                     "a long POST was dropped, stored nowhere: its client "
-                     "stopped waiting before its tokens could be counted");
-        return caf::make_error(caf::sec::request_timeout);
-      }
-      std::vector<uint32_t> counts;
-      counts.reserve(texts.size());
-      for (const auto& text : texts)
-        counts.push_back(static_cast<uint32_t>(tokenizer->count(text)));
-      return counts;
-    },
-  };
-}
-
-namespace {
-
-using append_promise = caf::typed_response_promise<ok_atom>;
-
-/// Makes the change of a POST and writes it. The request, and the change
-/// made of it, are shared by the closures that wait for Redis rather than
-/// copied into each: they carry every message with its details.
-void write_append_request(session_pointer self,
-                          std::shared_ptr<append_request> request,
-                          append_promise rp) {
-  auto change = std::make_shared<const store::append_change>(
-    make_append_change(self->state, *request));
-  write_append(
-    self, std::move(change),
-    [=]() mutable {
-      rp.deliver(ok_atom::value);
-      start_fold_if_due(self);
-      start_embedding_if_due(self);
-    },
-    [=](const caf::error& err) mutable {
-      // A retry of a POST that was stored: its answer is the same, and
-      // Redis proved it as it would have proved the first.
-      if (is_service_error(err, service_errc::already_stored))
-        rp.deliver(ok_atom::value);
-      else
-        rp.deliver(err);
-    });
-}
-
-/// The counter of the session's long POSTs: always the same one, so that
-/// one session's POSTs are counted in order.
-const token_counter_actor* counter_for(const session_state& st) {
-  const auto& counters = st.setup->token_counters;
-  if (counters.empty())
-    return nullptr;
-  return &counters[std::hash<std::string>{}(st.id) % counters.size()];
-}
-
-/// Writes a POST whose tokens were counted while the session went on with
-/// other messages (a DELETE, a retirement): it checks again first.
-void write_if_still_writable(session_pointer self,
-                             std::shared_ptr<append_request> request,
-                             access_scope scope, append_promise rp) {
-  with_writable_state(
-    self, std::move(scope),
-    [=]() mutable { write_append_request(self, request, rp); },
-    [=](caf::error& err) mutable { rp.deliver(err); });
-  stop_if_retired(self);
-}
-
-/// Has a token counter count a long POST's messages, then writes it. The
-/// session takes other messages meanwhile (the answers of earlier writes
-/// among them), so a POST sent behind this one may be stored before it.
-void count_then_write(session_pointer self, const token_counter_actor& counter,
-                      std::shared_ptr<append_request> request,
-                      access_scope scope, local_deadline deadline,
-                      append_promise rp) {
-  std::vector<std::string> texts;
-  texts.reserve(request->messages.size());
-  for (const auto& msg : request->messages)
-    texts.push_back(msg.content);
-  // The session is not idle while a request waits for the count (see
-  // is_quiescent).
-  ++self->state.reads_in_flight;
-  self
-    ->request(counter, caf::infinite, count_atom::value, std::move(texts),
-              deadline)
-    .then(
-      [=](std::vector<uint32_t>& counts) mutable {
-        --self->state.reads_in_flight;
-        auto& messages = request->messages;
-        for (std::size_t i = 0; i < messages.size() && i < counts.size(); ++i)
-          messages[i].details.token_count = counts[i];
-        write_if_still_writable(self, request, std::move(scope), rp);
-      },
-      [=](caf::error& err) mutable {
-        --self->state.reads_in_flight;
-        if (err == caf::sec::request_timeout) {
-          rp.deliver(err);
-          stop_if_retired(self);
-        } else { // the counter is gone (a shutdown, a failure): count here
-          write_if_still_writable(self, request, std::move(scope), rp);
-        }
-      });
-}
-
-} // namespace
-
 caf::result<ok_atom> append(session_pointer self, append_request request,
-                            access_scope scope, local_deadline deadline) {
+                            access_scope scope) {
   auto rp = self->make_response_promise<ok_atom>();
+  // The request, and the change made of it, are shared by the closures
+  // that wait for the session and for Redis rather than copied into each:
+  // they carry every message with its details.
   auto shared_request = std::make_shared<append_request>(std::move(request));
   with_writable_state(
-    self, scope,
+    self, std::move(scope),
     [=]() mutable {
-      // Counted once the key, the lease and the namespace let the POST
-      // in: a POST refused so costs no count.
-      const auto* counter = counter_for(self->state);
-      if (counter != nullptr
-          && text_bytes(*shared_request) > session_setup::long_post_bytes)
-        count_then_write(self, *counter, shared_request, std::move(scope),
-                         deadline, rp);
-      else
-        write_append_request(self, shared_request, rp);
+      auto& st = self->state;
+      auto change = std::make_shared<const store::append_change>(
+        make_append_change(st, *shared_request));
+      write_append(
+        self, std::move(change),
+        [=]() mutable {
+          rp.deliver(ok_atom::value);
+          start_fold_if_due(self);
+          start_embedding_if_due(self);
+        },
+        [=](const caf::error& err) mutable {
+          // A retry of a POST that was stored: its answer is the same, and
+          // Redis proved it as it would have proved the first.
+          if (is_service_error(err, service_errc::already_stored))
+            rp.deliver(ok_atom::value);
+          else
+            rp.deliver(err);
+        });
     },
     [=](caf::error& err) mutable { rp.deliver(err); });
   return rp;

@@ -57,11 +57,8 @@ struct node_actors {
   caf::actor connector;   // reaches the other members
   router_actor router;    // what the HTTP front talks to
   caf::actor redis_probe; // until Redis first answers
-  std::vector<token_counter_actor> token_counters; // a thread each
 
   void stop() {
-    for (const auto& counter : token_counters)
-      caf::anon_send_exit(counter, caf::exit_reason::user_shutdown);
     for (const caf::actor_addr& addr :
          {redis_probe.address(), sweeper.address(), retention.address(),
           cluster.address(),
@@ -304,19 +301,13 @@ outcome<node_actors> start_actors(caf::actor_system& system,
   limits.original_layout = cfg.original_layout;
   limits.embedding_batch = cfg.embedding_batch;
   limits.embedder_timeout = cfg.provider_timeout * cfg.provider_max_attempts;
-  limits.request_timeout = cfg.request_timeout;
   auto lease = std::make_shared<serving_lease>();
-  // As many counters as workers: long POSTs are counted as widely as
-  // sessions run.
-  for (std::size_t i = 0; i < system.scheduler().num_workers(); ++i)
-    actors.token_counters.push_back(
-      system.spawn<caf::detached>(token_counter, *tokenizer.value));
   actors.registry = system.spawn(
     session_registry,
     session_setup{limits,
                   {actors.store, summarizer_actor{actors.pool},
                    actors.embedder},
-                  std::move(*tokenizer.value), lease, actors.token_counters},
+                  std::move(*tokenizer.value), lease},
     session_cache_policy{cfg.session_idle, cfg.max_sessions});
   actors.router = actors.registry;
   if (auto err = join_cluster(system, cfg, actors, lease); !err.empty()) {

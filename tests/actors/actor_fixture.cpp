@@ -348,7 +348,7 @@ actor_fixture::actor_fixture() {
   store = sys.spawn(fake_store);
   summarizer = sys.spawn(fake_summarizer);
   registry = sys.spawn(session_registry,
-                       session_setup{limits, {store, summarizer, {}}, nullptr, nullptr, {}},
+                       session_setup{limits, {store, summarizer, {}}, nullptr, nullptr},
                        cache);
   sched.run();
 }

@@ -145,7 +145,7 @@ struct cluster_fixture : actor_fixture {
     n.registry = sys.spawn(session_registry,
                            session_setup{limits,
                                          {store, summarizer_actor{n.pool}, {}},
-                                         nullptr, n.lease, {}},
+                                         nullptr, n.lease},
                            cache);
     cluster_settings settings;
     settings.incarnation = incarnation;

@@ -39,7 +39,7 @@ struct long_term_fixture : actor_fixture {
     ltm_limits.embedding_batch = 2;
     memory = sys.spawn(session_registry,
                        session_setup{ltm_limits, {store, summarizer, embedder},
-                                     nullptr, nullptr, {}},
+                                     nullptr, nullptr},
                        cache);
     sched.run();
   }

@@ -15,7 +15,7 @@ struct registry_fixture : actor_fixture {
   void use_registry(session_cache_policy policy) {
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     registry = sys.spawn(session_registry,
-                         session_setup{limits, {store, summarizer, {}}, nullptr, nullptr, {}},
+                         session_setup{limits, {store, summarizer, {}}, nullptr, nullptr},
                          policy);
     sched.run();
   }

@@ -49,7 +49,7 @@ CAF_TEST(a message outside the session interface is answered with an error) {
   // handler (actors/shared_behavior.hpp): what no handler takes is refused,
   // and the session goes on.
   auto setup = std::make_shared<const session_setup>(
-    session_setup{limits, {store, summarizer, {}}, nullptr, nullptr, {}});
+    session_setup{limits, {store, summarizer, {}}, nullptr, nullptr});
   auto direct = sys.spawn(motorhead::session, std::string{"direct"}, setup);
   auto refused = ask<ok_atom>(caf::actor_cast<caf::actor>(direct),
                               std::string{"not a session message"});
@@ -480,114 +480,6 @@ CAF_TEST(a key scoped to namespaces reaches only their sessions) {
                            std::string{"s"}, erase_request{}, tenant_a));
   CAF_CHECK(ask<memory_view>(registry, memory_get_atom::value,
                              std::string{"s"}, tenant_b));
-}
-
-namespace {
-
-/// A token counter that holds each request until it receives `finish`,
-/// then counts one token per byte.
-struct held_counter_state {
-  std::vector<std::vector<std::string>> texts;
-  std::vector<caf::typed_response_promise<std::vector<uint32_t>>> held;
-  static inline const char* name = "held_counter";
-};
-
-using held_counter_actor
-  = token_counter_actor::extend<caf::reacts_to<finish_atom>>;
-
-held_counter_actor::behavior_type
-held_counter(held_counter_actor::stateful_pointer<held_counter_state> self) {
-  return {
-    [=](count_atom, std::vector<std::string>& texts, int64_t)
-      -> caf::result<std::vector<uint32_t>> {
-      self->state.texts.push_back(texts);
-      self->state.held.push_back(
-        self->make_response_promise<std::vector<uint32_t>>());
-      return self->state.held.back();
-    },
-    [=](finish_atom) {
-      auto& st = self->state;
-      for (std::size_t i = 0; i < st.held.size(); ++i) {
-        std::vector<uint32_t> counts;
-        for (const auto& text : st.texts[i])
-          counts.push_back(static_cast<uint32_t>(text.size()));
-        st.held[i].deliver(std::move(counts));
-      }
-      st.held.clear();
-    },
-  };
-}
-
-} // namespace
-
-CAF_TEST(a long POST is counted by the token counter while the session goes on) {
-  held_counter_actor counter = sys.spawn(held_counter);
-  session_setup setup{limits, {store, summarizer, {}}, nullptr, nullptr, {}};
-  setup.token_counters.push_back(counter);
-  auto counted = sys.spawn(session_registry, setup, cache);
-  std::string long_text(session_setup::long_post_bytes + 1, 'x');
-  auto post_to = [&](std::vector<chat_message> messages,
-                     access_scope scope = {}) {
-    return self->request(counted, caf::infinite, memory_append_atom::value,
-                         std::string{"s"},
-                         append_of(std::move(messages), {}, std::string{"a"}),
-                         std::move(scope));
-  };
-  auto& counter_state
-    = deref<caf::stateful_actor<held_counter_state, held_counter_actor::base>>(
-        counter).state;
-  CAF_REQUIRE(ask<ok_atom>(counted, memory_append_atom::value, std::string{"s"},
-                           append_of(numbered_messages(1, 1), {},
-                                     std::string{"a"}),
-                           access_scope{true, {"a"}, {}}));
-  // A POST the key may not make is refused before it is counted.
-  auto refused = post_to({chat_message{"Human", long_text}},
-                         access_scope{true, {"b"}, {}});
-  sched.run();
-  refused.receive(
-    [](ok_atom) { CAF_FAIL("a POST of another tenant was stored"); },
-    [](caf::error& err) {
-      CAF_CHECK(is_service_error(err, service_errc::forbidden));
-    });
-  CAF_CHECK(counter_state.texts.empty());
-  // While the long POST is counted, the session answers the others: a
-  // short POST sent behind it is stored, a GET answered.
-  auto long_post = post_to({chat_message{"Human", long_text}});
-  auto short_post = post_to(numbered_messages(2, 2));
-  sched.run();
-  CAF_REQUIRE_EQUAL(counter_state.texts.size(), 1u);
-  CAF_CHECK_EQUAL(counter_state.texts[0], (strings{long_text}));
-  require_ok(short_post);
-  auto view = ask<memory_view>(counted, memory_get_atom::value,
-                               std::string{"s"}, access_scope{});
-  CAF_REQUIRE(view);
-  CAF_CHECK_EQUAL(contents(*view), (strings{"m2", "m1"}));
-  // Then the long one is stored with the counts.
-  self->send(counter, finish_atom::value);
-  sched.run();
-  require_ok(long_post);
-  const auto& stored = store_state().sessions["s"].messages;
-  CAF_REQUIRE_EQUAL(stored.size(), 3u);
-  CAF_CHECK_EQUAL(stored[2].content, long_text);
-  CAF_CHECK_EQUAL(stored[2].details.token_count, long_text.size());
-  // A short POST is the session's to count (here without a tokenizer).
-  CAF_CHECK_EQUAL(stored[1].details.token_count, 0u);
-  caf::anon_send_exit(counted, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(counter, caf::exit_reason::user_shutdown);
-  sched.run();
-}
-
-CAF_TEST(the token counter refuses a count whose client gave up) {
-  // Past its deadline, the POST's client has had its 504: counting would
-  // only delay the POSTs queued behind it. (No tokenizer is needed to
-  // refuse.)
-  auto counter = sys.spawn(token_counter, nullptr);
-  auto late = ask<std::vector<uint32_t>>(
-    counter, count_atom::value, strings{"some text"}, int64_t{0});
-  CAF_REQUIRE(!late);
-  CAF_CHECK_EQUAL(late.error(), caf::make_error(caf::sec::request_timeout));
-  caf::anon_send_exit(counter, caf::exit_reason::user_shutdown);
-  sched.run();
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

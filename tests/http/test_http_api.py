@@ -316,8 +316,8 @@ class MessageDetailsTest(ServerTestCase):
         self.assertEqual(message["token_count"], 2)
 
     def test_a_long_message_is_counted_as_a_short_one_is(self):
-        # Over 16 KiB of text, a POST is counted on the token counter's
-        # thread: the same tokenizer, the same count.
+        # 24 KB of text, 4,000 pieces that are each a token: every one
+        # counted, as in a two-word message.
         session = new_session()
         content = "hello world" + " hello world" * 1999
         self.server.post_memory(session, [{"role": "Human", "content": content}])
