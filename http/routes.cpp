@@ -278,8 +278,7 @@ bool is_json_media_type(std::string_view content_type) {
   auto type = trim(content_type.substr(0, content_type.find(';')));
   std::string lowered;
   for (char c : type)
-    lowered.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 'a' - 'A')
-                                           : c);
+    lowered.push_back(ascii_lower(c));
   constexpr std::string_view application = "application/";
   constexpr std::string_view json_suffix = "+json";
   return lowered == "application/json"
