@@ -1,5 +1,6 @@
 #include "core/extractive_summarizer.hpp"
 
+#include "core/rank_table.hpp"
 #include "core/text.hpp"
 #include "core/text_terms.hpp"
 #include "core/utf8.hpp"
@@ -9,39 +10,65 @@
 #include <cstdint>
 #include <numeric>
 #include <string_view>
-#include <unordered_map>
 
 namespace motorhead {
 
 namespace {
 
-/// A sentence competing for a place in the summary. Its terms are numbers
-/// given in the order of the terms' text (see number_terms_in_order), so
-/// that the weights add up in the same order as they would by text.
+/// A sentence competing for a place in the summary, with its terms: a range
+/// of the set's list of term numbers, given in the order of the terms' text
+/// (see number_terms_in_order), so that the weights add up in the same
+/// order as they would by text.
 struct candidate {
-  std::string text;               // as it will appear in the summary
-  std::vector<uint32_t> terms;    // distinct, in order
-  std::size_t occurrences = 0;    // of terms, repeats included
+  std::string_view speaker;   // shown before the sentence, unless empty
+  std::string_view sentence;  // a view of the summary or message it is in
+  uint32_t terms_begin = 0;   // distinct and in order once numbered
+  uint32_t terms_end = 0;
+  std::size_t occurrences = 0; // of terms, repeats included
   double score = 0;
+
+  /// Its length as it will appear in the summary.
+  std::size_t size() const {
+    return speaker.empty() ? sentence.size()
+                           : speaker.size() + 2 + sentence.size();
+  }
+
+  void append_to(std::string& summary) const {
+    if (!speaker.empty())
+      summary.append(speaker).append(": ");
+    summary.append(sentence);
+  }
 };
 
-/// The candidates of a fold with the terms they use: each term's text is
-/// kept once, and a candidate holds numbers.
+/// The candidates of a fold with the terms they use. Each term's text is
+/// kept once, numbered in the order first seen, and the candidates' terms
+/// are numbers in one list: a fold allocates per structure, not per term
+/// or sentence.
 struct candidate_set {
   std::vector<candidate> candidates;
-  std::unordered_map<std::string, uint32_t> numbers;
-  std::vector<uint32_t> term_frequency; // by term: occurrences in all
+  std::vector<uint32_t> terms;          // the candidates' ranges, in order
+  rank_table numbers;                   // a term's text to its number
+  std::string term_bytes;               // each term's text once, in order
+  std::vector<uint32_t> term_ends;      // by number: its end in term_bytes
+  std::vector<uint32_t> term_frequency; // by number: occurrences in all
+  std::string term;                     // the term being read
+
+  std::string_view text_of(uint32_t number) const {
+    auto begin = number == 0 ? 0 : term_ends[number - 1];
+    return std::string_view{term_bytes}.substr(begin,
+                                               term_ends[number] - begin);
+  }
 };
 
 /// Splits on sentence-ending punctuation followed by white space, and on
 /// line breaks (list items in answers are sentences of their own).
-std::vector<std::string> sentences_of(std::string_view text) {
-  std::vector<std::string> sentences;
+std::vector<std::string_view> sentences_of(std::string_view text) {
+  std::vector<std::string_view> sentences;
   std::size_t start = 0;
   auto flush = [&](std::size_t end) {
     if (auto sentence = trim(text.substr(start, end - start), " \t\r\n");
         !sentence.empty())
-      sentences.emplace_back(sentence);
+      sentences.push_back(sentence);
   };
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
@@ -63,35 +90,34 @@ std::vector<std::string> sentences_of(std::string_view text) {
 
 /// Adds `sentence` when it has terms worth weighing; the speaker prefix is
 /// shown in the summary but is not a term.
-void add_candidate(candidate_set& set, const std::string& speaker,
-                   const std::string& sentence) {
-  candidate cand;
+void add_candidate(candidate_set& set, std::string_view speaker,
+                   std::string_view sentence) {
+  auto first = static_cast<uint32_t>(set.terms.size());
   term_reader reader{sentence};
-  for (std::string term; reader.next(term);) {
-    auto number = static_cast<uint32_t>(set.numbers.size());
-    auto known = set.numbers.try_emplace(term, number).first;
-    cand.terms.push_back(known->second);
-    if (known->second == set.term_frequency.size())
+  while (reader.next(set.term)) {
+    auto fresh = static_cast<uint32_t>(set.term_ends.size());
+    auto number = set.numbers.insert(set.term, fresh);
+    if (number == fresh) {
+      set.term_bytes += set.term;
+      set.term_ends.push_back(static_cast<uint32_t>(set.term_bytes.size()));
       set.term_frequency.push_back(0);
-    ++set.term_frequency[known->second];
+    }
+    ++set.term_frequency[number];
+    set.terms.push_back(number);
   }
-  if (cand.terms.empty())
+  auto last = static_cast<uint32_t>(set.terms.size());
+  if (first == last)
     return; // "ok", "thanks!": nothing worth remembering
-  cand.occurrences = cand.terms.size();
-  cand.text = speaker.empty() ? sentence : speaker + ": " + sentence;
-  set.candidates.push_back(std::move(cand));
+  set.candidates.push_back({speaker, sentence, first, last, last - first});
 }
 
 /// Renumbers the terms in the order of their text, and leaves each
 /// candidate's terms distinct and in that order.
 void number_terms_in_order(candidate_set& set) {
-  std::vector<const std::string*> by_text(set.numbers.size());
-  for (const auto& [text, number] : set.numbers)
-    by_text[number] = &text;
-  std::vector<uint32_t> order(by_text.size());
+  std::vector<uint32_t> order(set.term_ends.size());
   std::iota(order.begin(), order.end(), uint32_t{0});
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return *by_text[a] < *by_text[b];
+    return set.text_of(a) < set.text_of(b);
   });
   std::vector<uint32_t> renumbered(order.size());
   std::vector<uint32_t> frequency(order.size());
@@ -100,23 +126,32 @@ void number_terms_in_order(candidate_set& set) {
     frequency[rank] = set.term_frequency[order[rank]];
   }
   set.term_frequency = std::move(frequency);
+  // Each range shrinks to its distinct terms and moves down to where the
+  // one before it ended.
+  auto terms = set.terms.begin();
+  uint32_t kept = 0;
   for (auto& cand : set.candidates) {
-    for (auto& term : cand.terms)
-      term = renumbered[term];
-    std::sort(cand.terms.begin(), cand.terms.end());
-    cand.terms.erase(std::unique(cand.terms.begin(), cand.terms.end()),
-                     cand.terms.end());
+    auto begin = terms + cand.terms_begin;
+    auto end = terms + cand.terms_end;
+    for (auto term = begin; term != end; ++term)
+      *term = renumbered[*term];
+    std::sort(begin, end);
+    end = std::unique(begin, end);
+    cand.terms_begin = kept;
+    kept = static_cast<uint32_t>(std::move(begin, end, terms + kept) - terms);
+    cand.terms_end = kept;
   }
+  set.terms.resize(kept);
 }
 
 candidate_set collect_candidates(const std::optional<std::string>& previous,
                                  const std::vector<stored_message>& lines) {
   candidate_set set;
   if (previous)
-    for (const auto& sentence : sentences_of(*previous))
+    for (auto sentence : sentences_of(*previous))
       add_candidate(set, {}, sentence);
   for (const auto& line : lines)
-    for (const auto& sentence : sentences_of(line.content))
+    for (auto sentence : sentences_of(line.content))
       add_candidate(set, line.role, sentence);
   number_terms_in_order(set);
   return set;
@@ -126,13 +161,13 @@ candidate_set collect_candidates(const std::optional<std::string>& previous,
 /// sentence's length so that long sentences do not win by size alone.
 void score_candidates(candidate_set& set) {
   std::vector<uint32_t> document_frequency(set.term_frequency.size());
-  for (const auto& cand : set.candidates)
-    for (auto term : cand.terms)
-      ++document_frequency[term];
+  for (auto term : set.terms)
+    ++document_frequency[term];
   auto count = static_cast<double>(set.candidates.size());
   for (auto& cand : set.candidates) {
     double weight = 0;
-    for (auto term : cand.terms) {
+    for (auto i = cand.terms_begin; i != cand.terms_end; ++i) {
+      auto term = set.terms[i];
       double idf = std::log(1.0 + count / document_frequency[term]);
       weight += std::log(1.0 + set.term_frequency[term]) * idf;
     }
@@ -140,11 +175,15 @@ void score_candidates(candidate_set& set) {
   }
 }
 
-double overlap(const candidate& a, const candidate& b) {
+/// The share of the terms of the one with fewer that both have.
+double overlap(const std::vector<uint32_t>& terms, const candidate& a,
+               const candidate& b) {
   std::size_t shared = 0;
-  auto x = a.terms.begin();
-  auto y = b.terms.begin();
-  while (x != a.terms.end() && y != b.terms.end()) {
+  auto x = terms.begin() + a.terms_begin;
+  auto x_end = terms.begin() + a.terms_end;
+  auto y = terms.begin() + b.terms_begin;
+  auto y_end = terms.begin() + b.terms_end;
+  while (x != x_end && y != y_end) {
     if (*x < *y) {
       ++x;
     } else if (*y < *x) {
@@ -153,7 +192,8 @@ double overlap(const candidate& a, const candidate& b) {
       ++shared, ++x, ++y;
     }
   }
-  auto smaller = std::min(a.terms.size(), b.terms.size());
+  auto smaller = std::min(a.terms_end - a.terms_begin,
+                          b.terms_end - b.terms_begin);
   return static_cast<double>(shared) / static_cast<double>(smaller);
 }
 
@@ -190,12 +230,13 @@ std::string summarize_extractive(const std::optional<std::string>& previous,
   std::size_t used = 0;
   for (auto index : by_score) {
     const auto& cand = candidates[index];
-    auto cost = cand.text.size() + (chosen.empty() ? 0 : 1);
+    auto cost = cand.size() + (chosen.empty() ? 0 : 1);
     if (used + cost > options.max_chars)
       continue;
     auto redundant = std::any_of(chosen.begin(), chosen.end(),
                                  [&](std::size_t other) {
-                                   return overlap(cand, candidates[other])
+                                   return overlap(set.terms, cand,
+                                                  candidates[other])
                                           > options.redundancy_threshold;
                                  });
     if (redundant)
@@ -203,14 +244,16 @@ std::string summarize_extractive(const std::optional<std::string>& previous,
     chosen.push_back(index);
     used += cost;
   }
-  if (chosen.empty())
-    return shorten(candidates[by_score.front()].text, options.max_chars);
-  std::sort(chosen.begin(), chosen.end());
   std::string summary;
+  if (chosen.empty()) {
+    candidates[by_score.front()].append_to(summary);
+    return shorten(summary, options.max_chars);
+  }
+  std::sort(chosen.begin(), chosen.end());
   for (auto index : chosen) {
     if (!summary.empty())
       summary.push_back(' ');
-    summary += candidates[index].text;
+    candidates[index].append_to(summary);
   }
   return summary;
 }

@@ -31,19 +31,20 @@ std::size_t rank_table::position(std::string_view bytes, uint32_t hash) const {
   }
 }
 
-void rank_table::insert(std::string_view bytes, uint32_t rank) {
+uint32_t rank_table::insert(std::string_view bytes, uint32_t rank) {
   if (bytes.empty())
-    return; // never looked up: a part of a word has a byte at least
+    return no_rank; // never looked up: a part of a word has a byte at least
   if (2 * (count_ + 1) > slots_.size())
     grow();
   auto hash = hash_of(bytes);
   auto& entry = slots_[position(bytes, hash)];
   if (entry.size != 0)
-    return;
+    return entry.rank;
   entry = {hash, rank, static_cast<uint32_t>(bytes_.size()),
            static_cast<uint32_t>(bytes.size())};
   bytes_.append(bytes);
   ++count_;
+  return rank;
 }
 
 uint32_t rank_table::find(std::string_view bytes) const {

@@ -20,8 +20,9 @@ class rank_table {
 public:
   static constexpr uint32_t no_rank = std::numeric_limits<uint32_t>::max();
 
-  /// Adds `bytes` with `rank`, unless it is there already or empty.
-  void insert(std::string_view bytes, uint32_t rank);
+  /// Adds `bytes` with `rank`, unless it is there already or empty, and
+  /// returns the rank it holds (no_rank for empty bytes).
+  uint32_t insert(std::string_view bytes, uint32_t rank);
 
   /// The rank of `bytes`, or no_rank.
   uint32_t find(std::string_view bytes) const;

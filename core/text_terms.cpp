@@ -1,6 +1,10 @@
 #include "core/text_terms.hpp"
 
-#include <unordered_set>
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <stdexcept>
+#include <string_view>
 
 #include "core/text.hpp"
 
@@ -8,8 +12,63 @@ namespace motorhead {
 
 namespace {
 
-const std::unordered_set<std::string>& stopwords() {
-  static const std::unordered_set<std::string> words{
+/// A word of up to eight bytes as one number: its bytes, lower-cased, from
+/// the lowest byte up. Words of one length differ as numbers exactly when
+/// they differ as text, and no word packs to 0.
+class packed_word {
+public:
+  static constexpr std::size_t max_size = 8;
+
+  void add(std::size_t index, char c) {
+    if (index < max_size)
+      bits_ |= uint64_t{static_cast<unsigned char>(ascii_lower(c))}
+               << (8 * index);
+  }
+  uint64_t bits() const { return bits_; }
+
+private:
+  uint64_t bits_ = 0;
+};
+
+/// The stopwords as packed words in an open-addressing table: a word is
+/// looked up without being copied or hashed as a string. (An
+/// std::unordered_set<std::string> cost a fold a third of its
+/// instructions.)
+class stopword_table {
+public:
+  stopword_table(std::initializer_list<std::string_view> words) {
+    for (auto word : words) {
+      if (word.size() > packed_word::max_size)
+        throw std::logic_error("a stopword is longer than a packed word");
+      packed_word packed;
+      for (std::size_t i = 0; i < word.size(); ++i)
+        packed.add(i, word[i]);
+      slots_[position(packed.bits())] = packed.bits();
+    }
+  }
+
+  /// Whether the word of `size` bytes that packs to `packed` is one.
+  bool contains(std::size_t size, packed_word packed) const {
+    return size <= packed_word::max_size
+           && slots_[position(packed.bits())] == packed.bits();
+  }
+
+private:
+  static constexpr std::size_t slot_count = 512; // at most a third full
+
+  /// The slot holding `bits`, or the free one where it would go.
+  std::size_t position(uint64_t bits) const {
+    auto i = static_cast<std::size_t>((bits * 0x9E3779B97F4A7C15u) >> 55);
+    while (slots_[i] != 0 && slots_[i] != bits)
+      i = (i + 1) % slot_count;
+    return i;
+  }
+
+  std::array<uint64_t, slot_count> slots_{};
+};
+
+const stopword_table& stopwords() {
+  static const stopword_table words{
     "a", "about", "above", "after", "again", "all", "also", "am", "an", "and",
     "any", "are", "as", "at", "be", "because", "been", "before", "being",
     "below", "between", "both", "but", "by", "can", "could", "did", "do",
@@ -42,13 +101,19 @@ bool is_word_byte(unsigned char c) {
 
 bool term_reader::next(std::string& term) {
   while (at_ < text_.size()) {
-    term.clear();
     while (at_ < text_.size() && !is_word_byte(text_[at_]))
       ++at_;
-    while (at_ < text_.size() && is_word_byte(text_[at_]))
-      term.push_back(ascii_lower(text_[at_++]));
-    if (term.size() >= 2 && stopwords().count(term) == 0)
-      return true;
+    auto start = at_;
+    packed_word packed;
+    for (; at_ < text_.size() && is_word_byte(text_[at_]); ++at_)
+      packed.add(at_ - start, text_[at_]);
+    auto size = at_ - start;
+    if (size < 2 || stopwords().contains(size, packed))
+      continue;
+    term.assign(text_.data() + start, size);
+    for (auto& c : term)
+      c = ascii_lower(c);
+    return true;
   }
   return false;
 }

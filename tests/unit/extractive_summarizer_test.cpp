@@ -1,4 +1,5 @@
 #include "core/extractive_summarizer.hpp"
+#include "core/text_terms.hpp"
 
 #include <gtest/gtest.h>
 
@@ -103,4 +104,16 @@ TEST(ExtractiveSummarizer, ShortensASingleOverlongSentence) {
   auto summary = summarize_extractive(std::nullopt, lines, options);
   EXPECT_LE(summary.size(), 80u);
   EXPECT_FALSE(summary.empty());
+}
+
+TEST(ContentTerms, LowerCasedWordsWithoutStopwordsInAnyCase) {
+  // Stopwords are skipped whatever their case; a word that only starts
+  // like one, or is longer than any, is a term; so are digits and
+  // multi-byte UTF-8 letters.
+  EXPECT_EQ(content_terms("The BECAUSE because, Becausex THANKSGIVING ok "
+                          "okays x a1 Café niño 東京 through-throughput"),
+            (std::vector<std::string>{"becausex", "thanksgiving", "okays",
+                                      "a1", "café", "niño", "東京",
+                                      "throughput"}));
+  EXPECT_TRUE(content_terms("I am here, and you are there: ok!").empty());
 }

@@ -179,9 +179,9 @@ TEST(RankTable, FindsEveryKeyItHoldsAndNoOther) {
 TEST(RankTable, KeepsTheFirstRankOfAKeyAndIgnoresEmptyOnes) {
   rank_table ranks;
   EXPECT_EQ(ranks.find("a"), rank_table::no_rank); // before any insert
-  ranks.insert("ab", 1);
-  ranks.insert("ab", 2);
-  ranks.insert("", 3);
+  EXPECT_EQ(ranks.insert("ab", 1), 1u);
+  EXPECT_EQ(ranks.insert("ab", 2), 1u); // the rank it holds
+  EXPECT_EQ(ranks.insert("", 3), rank_table::no_rank);
   EXPECT_EQ(ranks.size(), 1u);
   EXPECT_EQ(ranks.find("ab"), 1u);
   EXPECT_EQ(ranks.find("a"), rank_table::no_rank); // a prefix is another key
