@@ -1,10 +1,20 @@
 #include "core/utf8.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace motorhead {
 
 namespace {
 
 bool is_continuation(unsigned char byte) { return (byte & 0xC0) == 0x80; }
+
+/// Whether none of the eight bytes at `at` has its high bit set.
+bool eight_ascii_bytes(const char* at) {
+  uint64_t word;
+  std::memcpy(&word, at, sizeof word);
+  return (word & 0x8080808080808080u) == 0;
+}
 
 /// The length of the well-formed sequence at the start of `text`, or 0.
 std::size_t sequence_length(std::string_view text) {
@@ -46,7 +56,12 @@ std::size_t sequence_length(std::string_view text) {
 std::size_t invalid_utf8_offset(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
-    // Runs of ASCII are the common case.
+    // Runs of ASCII are the common case: eight bytes at a time while no
+    // byte has its high bit set.
+    if (i + 8 <= text.size() && eight_ascii_bytes(text.data() + i)) {
+      i += 8;
+      continue;
+    }
     if (static_cast<unsigned char>(text[i]) < 0x80) {
       ++i;
       continue;

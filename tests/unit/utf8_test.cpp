@@ -43,7 +43,12 @@ INSTANTIATE_TEST_SUITE_P(
                     malformed{"\xf5\x80\x80\x80", 0},   // lead byte F5
                     malformed{"ok\xe2\x82", 2},         // truncated at the end
                     malformed{"\xe2\x82x", 0},          // truncated mid-text
-                    malformed{"\xc3\xa1\xc3", 2}));     // valid, then cut
+                    malformed{"\xc3\xa1\xc3", 2},      // valid, then cut
+                    // past runs of eight ASCII bytes read at once
+                    malformed{"01234567\x80", 8},
+                    malformed{"0123456789\xff", 10},
+                    malformed{"0123456\xc3\xa1\xff" "0123456789", 9},
+                    malformed{"01234567abcdefgh\xe2\x82", 16}));
 
 TEST(Utf8, BoundariesNeverSplitACharacter) {
   std::string text = "a\xc3\xa1\xe2\x82\xac";  // a, U+00E1, U+20AC
