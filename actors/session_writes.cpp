@@ -37,9 +37,10 @@ void complete_details(stored_message& msg, const bpe_tokenizer* tokenizer,
     details.id = random_uuid();
   if (details.created_at == 0)
     details.created_at = now;
-  details.token_count = tokenizer == nullptr
-                          ? 0
-                          : static_cast<uint32_t>(tokenizer->count(msg.content));
+  // The HTTP front counts long messages before they come (a count of
+  // content is never 0).
+  if (details.token_count == 0 && tokenizer != nullptr)
+    details.token_count = static_cast<uint32_t>(tokenizer->count(msg.content));
 }
 
 } // namespace

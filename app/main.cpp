@@ -57,6 +57,8 @@ struct node_actors {
   caf::actor connector;   // reaches the other members
   router_actor router;    // what the HTTP front talks to
   caf::actor redis_probe; // until Redis first answers
+  // The sessions' tokenizer: the HTTP front counts long POSTs with it.
+  std::shared_ptr<const bpe_tokenizer> tokenizer;
 
   void stop() {
     for (const caf::actor_addr& addr :
@@ -282,6 +284,7 @@ outcome<node_actors> start_actors(caf::actor_system& system,
   if (!tokenizer)
     return outcome<node_actors>::failure(tokenizer.error);
   node_actors actors;
+  actors.tokenizer = *tokenizer.value;
   actors.store = system.spawn<caf::detached>(persistence,
                                              persistence_options_of(cfg));
   auto calls = make_provider_calls(cfg);
@@ -485,7 +488,8 @@ int main(int argc, char** argv) {
   }
   bool clean = false;
   try {
-    http::api_handler api{system, actors.value->router, cfg, io};
+    http::api_handler api{system, actors.value->router, cfg, io,
+                          actors.value->tokenizer};
     http::http_server server{io, api, cfg};
     log_startup(cfg, server.port());
     auto served = server.run();

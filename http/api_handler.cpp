@@ -71,7 +71,8 @@ api_response asset_response(route_kind route, const std::string& path) {
 } // namespace
 
 api_handler::api_handler(caf::actor_system& system, router_actor router,
-                         const settings& cfg, boost::asio::io_context& io)
+                         const settings& cfg, boost::asio::io_context& io,
+                         std::shared_ptr<const bpe_tokenizer> tokenizer)
   : io_actors_(system, io),
     bridge_(system.spawn<bridge>(cfg.request_timeout)),
     router_(std::move(router)),
@@ -88,7 +89,9 @@ api_handler::api_handler(caf::actor_system& system, router_actor router,
     data_envelope_(cfg.data_envelope),
     cors_(cfg.cors_origins),
     settings_body_(json::encode_settings(build_version, build_commit,
-                                         cfg.shown)) {
+                                         cfg.shown)),
+    io_(io),
+    tokenizer_(std::move(tokenizer)) {
 }
 
 api_handler::~api_handler() {

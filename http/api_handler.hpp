@@ -5,11 +5,13 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <boost/asio/thread_pool.hpp>
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
@@ -20,6 +22,10 @@
 #include "http/io_thread_actors.hpp"
 #include "http/routes.hpp"
 
+namespace motorhead {
+class bpe_tokenizer;
+} // namespace motorhead
+
 namespace motorhead::http {
 
 /// Maps an error from the actors to a status and a JSON body.
@@ -27,8 +33,11 @@ api_response error_response(const caf::error& err);
 
 class api_handler {
 public:
+  /// `tokenizer` counts the tokens of long POSTs before they are sent on
+  /// (null: the sessions count them, or have no tokenizer).
   api_handler(caf::actor_system& system, router_actor router,
-              const settings& cfg, boost::asio::io_context& io);
+              const settings& cfg, boost::asio::io_context& io,
+              std::shared_ptr<const bpe_tokenizer> tokenizer);
   ~api_handler();
 
   api_handler(const api_handler&) = delete;
@@ -58,6 +67,12 @@ private:
   void handle_memory(const api_request& request, const std::string& id,
                      const request_target& target, const access_scope& scope,
                      responder respond);
+  /// Sends a POST on to the router. One whose messages hold
+  /// counted_apart_bytes of text or more has their tokens counted first on
+  /// the token counter's thread: on the I/O thread, the count of 256 KiB of
+  /// one long word would hold every connection for about 50 ms.
+  void send_append(const std::string& id, append_request append,
+                   const access_scope& scope, responder respond);
   /// GET and PATCH /sessions/{id}.
   void handle_session(const api_request& request, const std::string& id,
                       const request_target& target, const access_scope& scope,
@@ -99,6 +114,11 @@ private:
   bool data_envelope_;
   cors_policy cors_;
   std::string settings_body_; // GET /settings: fixed from the start
+  boost::asio::io_context& io_;
+  std::shared_ptr<const bpe_tokenizer> tokenizer_;
+  /// One thread that counts the tokens of long POSTs, in the order they
+  /// came. Last: it is joined before the members its counts use go.
+  boost::asio::thread_pool token_counter_{1};
 };
 
 } // namespace motorhead::http

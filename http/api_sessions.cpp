@@ -3,19 +3,62 @@
 // the limits a POST and a session's metadata must keep.
 #include "http/api_handler.hpp"
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <boost/asio/post.hpp>
+
 #include "actors/protocol.hpp"
 #include "core/json_codec.hpp"
+#include "core/log.hpp"
 #include "core/retrieval_index.hpp"
+#include "core/tokenizer.hpp"
 #include "http/api_bridge.hpp"
 #include "http/api_message.hpp"
 #include "http/routes.hpp"
 
 namespace motorhead::http {
+
+namespace {
+
+/// The answer to a write the actors acknowledged.
+api_response acknowledged(ok_atom) {
+  return ok_response(json::encode_status_ok());
+}
+
+/// How much text a POST's messages hold before their tokens are counted
+/// on the token counter's thread: below it, a count takes well under a
+/// millisecond on the I/O thread, less than the trip to the counter's.
+constexpr std::size_t counted_apart_bytes = 16 << 10;
+
+std::size_t text_bytes(const append_request& append) {
+  std::size_t bytes = 0;
+  for (const auto& msg : append.messages)
+    bytes += msg.content.size();
+  return bytes;
+}
+
+/// Gives each message its count of tokens. A count that fails (out of
+/// memory) is left to the session, which counts what has none: an
+/// exception must not leave the counter's thread.
+void count_tokens(append_request& append, const bpe_tokenizer& tokenizer) {
+  try {
+    for (auto& msg : append.messages)
+      msg.details.token_count
+        = static_cast<uint32_t>(tokenizer.count(msg.content));
+  } catch (const std::exception& ex) {
+    log_warn("http", std::string{"a POST's tokens could not be counted "
+                                 "apart: "} + ex.what());
+  }
+}
+
+} // namespace
 
 void api_handler::handle_memory(const api_request& request,
                                 const std::string& id,
@@ -24,7 +67,6 @@ void api_handler::handle_memory(const api_request& request,
   auto ns = parse_namespace(target);
   if (!ns)
     return respond(error_response(400, ns.error));
-  auto acknowledge = [](ok_atom) { return ok_response(json::encode_status_ok()); };
   if (request.method == "GET")
     return ask_router<encoded_memory>(
       respond,
@@ -37,7 +79,7 @@ void api_handler::handle_memory(const api_request& request,
     erase_request erase;
     if (*ns.value)
       erase.namespaces.push_back(**ns.value);
-    return ask_router<ok_atom>(respond, acknowledge, memory_delete_atom::value,
+    return ask_router<ok_atom>(respond, acknowledged, memory_delete_atom::value,
                                id, std::move(erase), scope);
   }
   auto body = json::decode_append_request(request.body);
@@ -48,8 +90,30 @@ void api_handler::handle_memory(const api_request& request,
   if (auto err = metadata_error(*body.value); !err.empty())
     return respond(error_response(400, err));
   body.value->ns = *ns.value;
-  ask_router<ok_atom>(respond, acknowledge, memory_append_atom::value, id,
-                      std::move(*body.value), scope);
+  send_append(id, std::move(*body.value), scope, std::move(respond));
+}
+
+void api_handler::send_append(const std::string& id, append_request append,
+                              const access_scope& scope, responder respond) {
+  if (!tokenizer_ || text_bytes(append) < counted_apart_bytes)
+    return ask_router<ok_atom>(respond, acknowledged, memory_append_atom::value,
+                               id, std::move(append), scope);
+  // Counts queue behind each other: one whose client would have had its
+  // 504 by the time its turn comes is answered so, stored nowhere.
+  auto deadline = std::chrono::steady_clock::now() + request_timeout_;
+  auto pending = std::make_shared<append_request>(std::move(append));
+  boost::asio::post(token_counter_, [=]() mutable {
+    bool late = std::chrono::steady_clock::now() > deadline;
+    if (!late)
+      count_tokens(*pending, *tokenizer_);
+    boost::asio::post(io_, [=]() mutable {
+      if (late)
+        return respond(
+          error_response(caf::make_error(caf::sec::request_timeout)));
+      ask_router<ok_atom>(respond, acknowledged, memory_append_atom::value, id,
+                          std::move(*pending), scope);
+    });
+  });
 }
 
 void api_handler::handle_session(const api_request& request,

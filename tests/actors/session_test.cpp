@@ -388,6 +388,18 @@ bool forbidden_answer(const caf::error& err) {
 
 } // namespace
 
+CAF_TEST(a count of tokens the HTTP front made is kept) {
+  // The front counts long messages off its I/O thread; the session does
+  // not count them again (this fixture's sessions have no tokenizer).
+  chat_message counted{"Human", "a long message"};
+  counted.details.token_count = 7;
+  CAF_REQUIRE(post("s", {counted}));
+  auto view = get("s");
+  CAF_REQUIRE(view);
+  CAF_REQUIRE_EQUAL(view->messages.size(), 1u);
+  CAF_CHECK_EQUAL(view->messages[0].details.token_count, 7u);
+}
+
 CAF_TEST(a retry or a refused post under another namespace changes none) {
   access_scope tenant_a{true, {"a"}, {}};
   access_scope tenant_b{true, {"b"}, {}};

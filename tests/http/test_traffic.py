@@ -177,6 +177,80 @@ class LongMessageTest(TestCase):
         self.assertEqual(probe.failures(), [])
         server.close()
 
+    def test_a_long_post_being_counted_holds_up_no_other_session(self):
+        # The sessions run mostly on the I/O thread, which serves every
+        # connection: the tokens of a POST of over 16 KiB of text are
+        # counted on the token counter's thread before it is sent on.
+        redis = RedisServer(durable=False)
+        redis.start()
+        server = Motorhead(redis.url, MOTORHEAD_MAX_BODY_BYTES=4 << 20,
+                           MOTORHEAD_REQUEST_TIMEOUT_MS=60000)
+        server.start()
+        # Both sessions warm: a session's first write waits for Redis, and
+        # goes on on a worker thread.
+        server.post_memory("probe", [turn(0)])
+        server.post_memory("long", [turn(0)])
+        probe = Probe(server.port, "/sessions/probe/memory", interval=0.005)
+        probe.start()
+        began = time.monotonic()
+        try:
+            status, body, _ = server.post_memory(
+                "long", [{"role": "Human", "content": "x" * 262144}] * 8)
+        finally:
+            took = time.monotonic() - began
+            probe.stop()
+        self.assertEqual(status, 200, body)
+        self.assertEqual(probe.failures(), [])
+        # Against the POST's own time, not a clock: a GET that waited for
+        # the count would take most of it.
+        self.assertLess(probe.latencies()[-1], took / 4,
+                        f"{len(probe.results)} GETs during a POST of "
+                        f"{took:.2f} s")
+        counts = {m["token_count"] for m in
+                  server.get_memory("long", details=True)["messages"]
+                  if len(m["content"]) == 262144}
+        self.assertEqual(len(counts), 1, counts)
+        self.assertGreater(counts.pop(), 0)
+        server.close()
+
+    def test_long_posts_whose_count_comes_too_late_are_answered_504(self):
+        # Counts queue behind each other. One whose turn comes after its
+        # request's timeout is answered 504 and stored nowhere, rather
+        # than counted for a client that gave up.
+        redis = RedisServer(durable=False)
+        redis.start()
+        server = Motorhead(redis.url, MOTORHEAD_REQUEST_TIMEOUT_MS=300)
+        server.start()
+        sessions = [f"late-{i}" for i in range(24)]
+        answers = {}
+
+        def post(session):
+            answers[session] = server.post_memory(
+                session, [{"role": "Human", "content": "y" * 262144}])
+
+        posts = [threading.Thread(target=post, args=(s,)) for s in sessions]
+        for thread in posts:
+            thread.start()
+        for thread in posts:
+            thread.join()
+        statuses = {s: answers[s][0] for s in sessions}
+        self.assertLessEqual(set(statuses.values()), {200, 504}, answers)
+        late = [s for s in sessions if statuses[s] == 504]
+        self.assertTrue(late, "24 counts of about 50 ms each, queued: the "
+                        "last ones start past 300 ms")
+        self.assertIn("timed out", answers[late[0]][1]["error"])
+        time.sleep(1)  # what was counted in time is stored by now
+        stored = {s: len(server.get_memory(s)["messages"]) for s in sessions}
+        for session in sessions:
+            if statuses[session] == 200:
+                self.assertEqual(stored[session], 1, session)
+            else:
+                self.assertIn(stored[session], (0, 1), session)
+        # A 504 from the bridge may still be stored; one from the counter
+        # never is.
+        self.assertIn(0, [stored[s] for s in late], stored)
+        server.close()
+
 
 class BusySessionsTest(TestCase):
     """A session with a read, a PATCH or a query in flight is not idle:
