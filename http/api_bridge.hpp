@@ -50,11 +50,13 @@ public:
   /// Runs each bridge_task it receives; sweeps at each tick.
   caf::behavior make_behavior() override;
 
-  /// Keeps `respond` until `settle` takes it back or the request times out.
-  uint64_t track(responder respond) {
+  /// Keeps `respond` until `settle` takes it back or the request, read
+  /// at `received`, times out.
+  uint64_t track(responder respond,
+                 caf::actor_clock::time_point received) {
     auto id = next_id_++;
     in_flight_.emplace(id, pending_request{std::move(respond),
-                                           clock().now() + timeout_});
+                                           received + timeout_});
     if (!sweep_scheduled_) {
       sweep_scheduled_ = true;
       delayed_send(this, sweep_interval_, caf::tick_atom::value);
@@ -107,11 +109,19 @@ void respond_with(const responder& respond, MakeResponse make_response) {
 template <class T, class ToResponse, class... Ts>
 void api_handler::ask_router(responder respond, ToResponse to_response,
                              Ts... xs) {
+  ask_router_from<T>(std::chrono::steady_clock::now(), std::move(respond),
+                     std::move(to_response), std::move(xs)...);
+}
+
+template <class T, class ToResponse, class... Ts>
+void api_handler::ask_router_from(
+  std::chrono::steady_clock::time_point received, responder respond,
+  ToResponse to_response, Ts... xs) {
   // A task runs once: its arguments move into the request rather than
   // being copied (a POST's carry every message).
-  auto task = [router = router_, respond, to_response,
+  auto task = [router = router_, received, respond, to_response,
                args = std::make_tuple(std::move(xs)...)](bridge* self) mutable {
-    auto id = self->track(respond);
+    auto id = self->track(respond, received);
     auto send = [&](auto&... arg) {
       return self->request(router, caf::infinite, std::move(arg)...);
     };

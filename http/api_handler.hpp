@@ -63,6 +63,11 @@ private:
   /// `to_response(value)`, or with the error.
   template <class T, class ToResponse, class... Ts>
   void ask_router(responder respond, ToResponse to_response, Ts... xs);
+  /// ask_router for a request read at `received`, which its timeout
+  /// counts from.
+  template <class T, class ToResponse, class... Ts>
+  void ask_router_from(std::chrono::steady_clock::time_point received,
+                       responder respond, ToResponse to_response, Ts... xs);
 
   void handle_memory(const api_request& request, const std::string& id,
                      const request_target& target, const access_scope& scope,

@@ -100,7 +100,8 @@ void api_handler::send_append(const std::string& id, append_request append,
                                id, std::move(append), scope);
   // Counts queue behind each other: one whose client would have had its
   // 504 by the time its turn comes is answered so, stored nowhere.
-  auto deadline = std::chrono::steady_clock::now() + request_timeout_;
+  auto received = std::chrono::steady_clock::now();
+  auto deadline = received + request_timeout_;
   auto pending = std::make_shared<append_request>(std::move(append));
   boost::asio::post(token_counter_, [=]() mutable {
     bool late = std::chrono::steady_clock::now() > deadline;
@@ -110,8 +111,9 @@ void api_handler::send_append(const std::string& id, append_request append,
       if (late)
         return respond(
           error_response(caf::make_error(caf::sec::request_timeout)));
-      ask_router<ok_atom>(respond, acknowledged, memory_append_atom::value, id,
-                          std::move(*pending), scope);
+      ask_router_from<ok_atom>(received, respond, acknowledged,
+                               memory_append_atom::value, id,
+                               std::move(*pending), scope);
     });
   });
 }
