@@ -137,8 +137,11 @@ void number_terms_in_order(candidate_set& set) {
       *term = renumbered[*term];
     std::sort(begin, end);
     end = std::unique(begin, end);
+    auto distinct = static_cast<uint32_t>(end - begin);
+    if (kept != cand.terms_begin)
+      std::move(begin, end, terms + kept);
     cand.terms_begin = kept;
-    kept = static_cast<uint32_t>(std::move(begin, end, terms + kept) - terms);
+    kept += distinct;
     cand.terms_end = kept;
   }
   set.terms.resize(kept);

@@ -39,15 +39,18 @@ bool has_only_valid_strings(const rapidjson::Value& root) {
   return true;
 }
 
-/// How deep JSON may nest. The parse is iterative, but writing a value back
-/// (compact metadata, the merge of a patch) recurses once per level.
+/// How many arrays and objects deep JSON may nest. The parse is iterative,
+/// but writing a value back (compact metadata, the merge of a patch)
+/// recurses once per level.
 constexpr std::size_t max_nesting = 128;
 
-/// Whether `value` nests more than `levels` levels deep. It recurses at
-/// most max_nesting + 1 calls deep, whatever the value, and allocates
-/// nothing: cheaper than counting the brackets of the text, which cost a
-/// POST's body more than its few values do.
+/// Whether `value` nests more than `levels` arrays and objects deep. It
+/// recurses at most max_nesting + 1 calls deep, whatever the value, and
+/// allocates nothing: cheaper than counting the brackets of the text,
+/// which cost a POST's body more than its few values do.
 bool nests_deeper_than(const rapidjson::Value& value, std::size_t levels) {
+  if (!value.IsArray() && !value.IsObject())
+    return false;
   if (levels == 0)
     return true;
   if (value.IsArray())

@@ -50,8 +50,8 @@ public:
   /// Runs each bridge_task it receives; sweeps at each tick.
   caf::behavior make_behavior() override;
 
-  /// Keeps `respond` until `settle` takes it back or the request, read
-  /// at `received`, times out.
+  /// Keeps `respond` until `settle` takes it back or the request, which
+  /// the handler took at `received`, times out.
   uint64_t track(responder respond,
                  caf::actor_clock::time_point received) {
     auto id = next_id_++;

@@ -124,14 +124,19 @@ route_kind api_handler::handle(const api_request& request, responder respond) {
   try {
     route_request(request, *target.value, route, respond);
   } catch (const std::exception& ex) {
-    // One request's failure must not take the I/O thread down with it.
-    // The request log says what failed; the client learns only that
-    // something did.
-    auto answer = error_response(500, "internal error");
-    answer.error = std::string{"handling the request failed: "} + ex.what();
-    respond(std::move(answer));
+    answer_failure(respond, ex);
   }
   return route.kind;
+}
+
+void api_handler::answer_failure(const responder& respond,
+                                 const std::exception& ex) {
+  // One request's failure must not take the I/O thread down with it. The
+  // request log says what failed; the client learns only that something
+  // did.
+  auto answer = error_response(500, "internal error");
+  answer.error = std::string{"handling the request failed: "} + ex.what();
+  respond(std::move(answer));
 }
 
 void api_handler::route_request(const api_request& request,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -53,6 +54,9 @@ public:
   void io_stopped();
 
 private:
+  /// Answers 500 for a request whose handling threw `ex`.
+  static void answer_failure(const responder& respond,
+                             const std::exception& ex);
   void route_request(const api_request& request, const request_target& target,
                      const route_match& route, const responder& respond);
   void serve_route(const api_request& request, const request_target& target,
@@ -63,8 +67,8 @@ private:
   /// `to_response(value)`, or with the error.
   template <class T, class ToResponse, class... Ts>
   void ask_router(responder respond, ToResponse to_response, Ts... xs);
-  /// ask_router for a request read at `received`, which its timeout
-  /// counts from.
+  /// ask_router for a request the handler took at `received`, which its
+  /// timeout counts from.
   template <class T, class ToResponse, class... Ts>
   void ask_router_from(std::chrono::steady_clock::time_point received,
                        responder respond, ToResponse to_response, Ts... xs);

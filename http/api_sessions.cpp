@@ -19,6 +19,7 @@
 #include "core/log.hpp"
 #include "core/retrieval_index.hpp"
 #include "core/tokenizer.hpp"
+#include "core/unix_time.hpp"
 #include "http/api_bridge.hpp"
 #include "http/api_message.hpp"
 #include "http/routes.hpp"
@@ -42,6 +43,15 @@ std::size_t text_bytes(const append_request& append) {
   for (const auto& msg : append.messages)
     bytes += msg.content.size();
   return bytes;
+}
+
+/// Gives the messages without a time of their own `now`, the time the
+/// server received them, which their count may delay by up to the request
+/// timeout.
+void stamp_received(append_request& append, int64_t now) {
+  for (auto& msg : append.messages)
+    if (msg.details.created_at == 0)
+      msg.details.created_at = now;
 }
 
 /// Gives each message its count of tokens. A count that fails (out of
@@ -98,22 +108,29 @@ void api_handler::send_append(const std::string& id, append_request append,
   if (!tokenizer_ || text_bytes(append) < counted_apart_bytes)
     return ask_router<ok_atom>(respond, acknowledged, memory_append_atom::value,
                                id, std::move(append), scope);
-  // Counts queue behind each other: one whose client would have had its
-  // 504 by the time its turn comes is answered so, stored nowhere.
+  // Counts queue behind each other. The request's timeout counts from
+  // here: one that runs out by the end of its count is answered 504 and
+  // goes no further, rather than being stored for a client that gave up.
   auto received = std::chrono::steady_clock::now();
   auto deadline = received + request_timeout_;
+  stamp_received(append, unix_time_ms());
   auto pending = std::make_shared<append_request>(std::move(append));
   boost::asio::post(token_counter_, [=]() mutable {
-    bool late = std::chrono::steady_clock::now() > deadline;
-    if (!late)
+    if (std::chrono::steady_clock::now() <= deadline)
       count_tokens(*pending, *tokenizer_);
+    bool late = std::chrono::steady_clock::now() > deadline;
     boost::asio::post(io_, [=]() mutable {
-      if (late)
-        return respond(
-          error_response(caf::make_error(caf::sec::request_timeout)));
-      ask_router_from<ok_atom>(received, respond, acknowledged,
-                               memory_append_atom::value, id,
-                               std::move(*pending), scope);
+      try {
+        if (late)
+          return respond(error_response(
+            504, "the request timed out before its messages' tokens were "
+                 "counted; nothing was stored"));
+        ask_router_from<ok_atom>(received, respond, acknowledged,
+                                 memory_append_atom::value, id,
+                                 std::move(*pending), scope);
+      } catch (const std::exception& ex) {
+        answer_failure(respond, ex);
+      }
     });
   });
 }

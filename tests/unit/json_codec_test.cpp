@@ -252,6 +252,18 @@ TEST(UntrustedJson, ValidJsonNestsAtMost128Levels) {
   EXPECT_FALSE(json::decode_session_patch(
     R"({"metadata":{"m":)" + std::string(500000, '[')
     + std::string(500000, ']') + "}}"));
+  // Levels are arrays and objects: a value inside the 128th is no level of
+  // its own, whatever brackets strings hold.
+  auto holding = [](std::size_t depth, const std::string& innermost) {
+    return R"({"messages":[{"role":"a","content":"[[{{","metadata":{"m":)"
+           + std::string(depth, '[') + innermost + std::string(depth, ']')
+           + "}}]}";
+  };
+  for (const char* innermost : {"1", R"("s")", "null"})
+    EXPECT_TRUE(json::decode_append_request(holding(124, innermost)))
+      << innermost;
+  EXPECT_TRUE(json::decode_append_request(holding(123, R"({"k":1})")));
+  EXPECT_FALSE(json::decode_append_request(holding(124, R"({"k":1})")));
 }
 
 TEST(UntrustedJson, BytesAfterANulAreNotIgnored) {
