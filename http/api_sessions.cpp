@@ -54,18 +54,24 @@ void stamp_received(append_request& append, int64_t now) {
       msg.details.created_at = now;
 }
 
-/// Gives each message its count of tokens. A count that fails (out of
-/// memory) is left to the session, which counts what has none: an
-/// exception must not leave the counter's thread.
-void count_tokens(append_request& append, const bpe_tokenizer& tokenizer) {
+/// Gives each message its count of tokens, until `deadline`: false when
+/// it ran out first. A count that fails (out of memory) is left to the
+/// session, which counts what has none: an exception must not leave the
+/// counter's thread.
+bool count_tokens(append_request& append, const bpe_tokenizer& tokenizer,
+                  std::chrono::steady_clock::time_point deadline) {
   try {
-    for (auto& msg : append.messages)
+    for (auto& msg : append.messages) {
+      if (std::chrono::steady_clock::now() > deadline)
+        return false;
       msg.details.token_count
         = static_cast<uint32_t>(tokenizer.count(msg.content));
+    }
   } catch (const std::exception& ex) {
     log_warn("http", std::string{"a POST's tokens could not be counted "
                                  "apart: "} + ex.what());
   }
+  return std::chrono::steady_clock::now() <= deadline;
 }
 
 } // namespace
@@ -116,9 +122,7 @@ void api_handler::send_append(const std::string& id, append_request append,
   stamp_received(append, unix_time_ms());
   auto pending = std::make_shared<append_request>(std::move(append));
   boost::asio::post(token_counter_, [=]() mutable {
-    if (std::chrono::steady_clock::now() <= deadline)
-      count_tokens(*pending, *tokenizer_);
-    bool late = std::chrono::steady_clock::now() > deadline;
+    bool late = !count_tokens(*pending, *tokenizer_, deadline);
     boost::asio::post(io_, [=]() mutable {
       try {
         if (late)
