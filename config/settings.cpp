@@ -302,7 +302,8 @@ const std::vector<option_spec>& option_specs() {
      "recently used idle ones stop first",
      number_option(field(&settings::max_sessions), 0, 1u << 30)},
     {"MOTORHEAD_REQUEST_TIMEOUT_MS", "10000",
-     "time an HTTP request may wait for the actors before a 504",
+     "time an HTTP request may wait for the actors (a long POST, for its "
+     "token count too) before a 504",
      number_option(field(&settings::request_timeout), 10, 600000)},
     {"MOTORHEAD_SHUTDOWN_TIMEOUT_MS", "10000",
      "at SIGTERM, time to answer the requests in flight, leave the cluster "
