@@ -19,8 +19,8 @@ def new_session():
 
 
 class RoundTrips:
-    def assert_round_trip(self, server):
-        session = new_session()
+    def assert_round_trip(self, server, session=None):
+        session = session or new_session()
         status, body, _ = server.post_memory(
             session, [{"role": "Human", "content": "over TLS"}])
         self.assertEqual(status, 200, body)
@@ -170,11 +170,16 @@ class ClusterTlsTest(TestCase, RoundTrips):
         cluster.start()
         server = Motorhead(cluster.url, MOTORHEAD_REDIS_TLS_CA=tls.ca)
         server.start()
-        # Sessions on every master: each node's connection is verified.
-        sessions = [self.assert_round_trip(server) for _ in range(12)]
-        owners = {cluster.master_of(f"motorhead:session:{{{s}}}:messages").port
-                  for s in sessions}
-        self.assertEqual(len(owners), 3)
+        # A session on every master: each node's connection is verified.
+        # (Twelve random sessions miss one of three masters in one run of
+        # about 40.)
+        by_master = {}
+        while len(by_master) < 3:
+            session = new_session()
+            master = cluster.master_of(f"motorhead:session:{{{session}}}:messages")
+            by_master.setdefault(master.port, session)
+        for session in by_master.values():
+            self.assert_round_trip(server, session)
 
 
 if __name__ == "__main__":
