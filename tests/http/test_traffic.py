@@ -19,6 +19,15 @@ IDLE_SECONDS = 3
 WAVE_MINIMUM = 3000
 
 
+# The longest message by default: 256 KiB, one piece for the tokenizer
+# when it is one letter.
+LONG = 262144
+
+
+def one_letter(letter):
+    return {"role": "Human", "content": letter * LONG}
+
+
 def probe_summary(probe, sessions):
     latencies = probe.latencies()
     return (f"{sessions} sessions; probe p50 "
@@ -162,16 +171,21 @@ class LongMessageTest(TestCase):
     """A message of one long run of letters is one piece for the tokenizer:
     counting its tokens must not hold an actor's thread for minutes."""
 
-    def test_the_longest_message_of_one_letter_is_answered_in_time(self):
+    def start_server(self, **settings):
+        """A server of its own Redis, with `settings`."""
         redis = RedisServer(durable=False)
         redis.start()
-        server = Motorhead(redis.url, MOTORHEAD_REQUEST_TIMEOUT_MS=3000)
+        server = Motorhead(redis.url, **settings)
         server.start()
+        return server
+
+    def test_the_longest_message_of_one_letter_is_answered_in_time(self):
+        server = self.start_server(MOTORHEAD_REQUEST_TIMEOUT_MS=3000)
         probe = Probe(server.port, "/sessions/probe/memory")
         probe.start()
         try:
             status, body, _ = server.post_memory(
-                "long", [{"role": "Human", "content": "x" * 262144}])
+                "long", [one_letter("x")])
         finally:
             probe.stop()
         self.assertEqual(status, 200, body)
@@ -182,11 +196,8 @@ class LongMessageTest(TestCase):
         # The sessions run mostly on the I/O thread, which serves every
         # connection: the tokens of a POST of over 16 KiB of text are
         # counted on the token counter's thread before it is sent on.
-        redis = RedisServer(durable=False)
-        redis.start()
-        server = Motorhead(redis.url, MOTORHEAD_MAX_BODY_BYTES=4 << 20,
-                           MOTORHEAD_REQUEST_TIMEOUT_MS=60000)
-        server.start()
+        server = self.start_server(MOTORHEAD_MAX_BODY_BYTES=4 << 20,
+                                   MOTORHEAD_REQUEST_TIMEOUT_MS=60000)
         # Both sessions warm: a session's first write waits for Redis, and
         # goes on on a worker thread.
         server.post_memory("probe", [turn(0)])
@@ -196,7 +207,7 @@ class LongMessageTest(TestCase):
         began, sent = time.monotonic(), time.time()
         try:
             status, body, _ = server.post_memory(
-                "long", [{"role": "Human", "content": "x" * 262144}] * 8)
+                "long", [one_letter("x")] * 8)
         finally:
             took = time.monotonic() - began
             probe.stop()
@@ -208,7 +219,7 @@ class LongMessageTest(TestCase):
                         f"{len(probe.results)} GETs during a POST of "
                         f"{took:.2f} s")
         long = [m for m in server.get_memory("long", details=True)["messages"]
-                if len(m["content"]) == 262144]
+                if len(m["content"]) == LONG]
         counts = {m["token_count"] for m in long}
         self.assertEqual(len(counts), 1, counts)
         self.assertGreater(counts.pop(), 0)
@@ -221,14 +232,11 @@ class LongMessageTest(TestCase):
         server.close()
 
     def test_a_post_whose_timeout_runs_out_while_counted_is_stored_nowhere(self):
-        redis = RedisServer(durable=False)
-        redis.start()
-        server = Motorhead(redis.url, MOTORHEAD_MAX_BODY_BYTES=4 << 20,
-                           MOTORHEAD_REQUEST_TIMEOUT_MS=100)
-        server.start()
+        server = self.start_server(MOTORHEAD_MAX_BODY_BYTES=4 << 20,
+                                   MOTORHEAD_REQUEST_TIMEOUT_MS=100)
         # Eight counts of about 50 ms each: the timeout runs out during them.
         status, body, _ = server.post_memory(
-            "long", [{"role": "Human", "content": "x" * 262144}] * 8)
+            "long", [one_letter("x")] * 8)
         self.assertEqual(status, 504, body)
         self.assertIn("nothing was stored", body["error"])
         time.sleep(1)
@@ -239,16 +247,13 @@ class LongMessageTest(TestCase):
         # Counts queue behind each other. One whose request timeout runs
         # out before its count ends is answered 504 and stored nowhere,
         # rather than stored for a client that gave up.
-        redis = RedisServer(durable=False)
-        redis.start()
-        server = Motorhead(redis.url, MOTORHEAD_REQUEST_TIMEOUT_MS=300)
-        server.start()
+        server = self.start_server(MOTORHEAD_REQUEST_TIMEOUT_MS=300)
         sessions = [f"late-{i}" for i in range(24)]
         answers = {}
 
         def post(session):
             answers[session] = server.post_memory(
-                session, [{"role": "Human", "content": "y" * 262144}])
+                session, [one_letter("y")])
 
         posts = [threading.Thread(target=post, args=(s,)) for s in sessions]
         for thread in posts:
