@@ -95,7 +95,7 @@ def wait_until_up(url):
 def catch_append_call(redis_port, http_port):
     """The append script's text (or APPEND_SCRIPT's) and one call of it
     (EVALSHA's arguments), as the server sends them for a POST of two
-    messages."""
+    messages to a live session."""
     env = dict(os.environ, PORT=str(http_port), MOTORHEAD_HOST="127.0.0.1",
                REDIS_URL=f"redis://127.0.0.1:{redis_port}")
     binary = os.environ.get("MOTORHEAD_BINARY", os.path.join(ROOT, "build", "motorhead"))
@@ -109,9 +109,12 @@ def catch_append_call(redis_port, http_port):
         body = json.dumps({"messages": [
             {"role": "Human", "content": "where can I dance salsa tonight in Cali?"},
             {"role": "AI", "content": "Try the clubs on Avenida Sexta; most of them open at nine."}]})
-        urllib.request.urlopen(urllib.request.Request(
-            f"http://127.0.0.1:{http_port}/sessions/caught/memory", data=body.encode(),
-            headers={"Content-Type": "application/json"}))
+        # The second POST is caught: a live session's, as most are (the
+        # first after a load also clears the claim's expiry).
+        for _ in range(2):
+            urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{http_port}/sessions/caught/memory",
+                data=body.encode(), headers={"Content-Type": "application/json"}))
         time.sleep(0.3)
         monitor.terminate()
         lines = monitor.communicate()[0].splitlines()

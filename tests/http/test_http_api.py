@@ -161,6 +161,53 @@ class OriginalApiTest(ServerTestCase):
             "EXISTS", f"motorhead:session:{{{session}}}:messages"), 0)
         self.assertOnlyAnExpiringEpoch(session)
 
+    def test_a_session_written_after_its_delete_is_kept(self):
+        """A DELETE leaves the session's record to expire; a POST or a
+        PATCH after it keeps the record for good, also when it follows the
+        DELETE with no pause, and also once a write has kept it."""
+        meta = lambda session: f"motorhead:session:{{{session}}}:meta"
+        writes = {
+            "POST": lambda session: self.server.post_memory(session, [turn(1)]),
+            "PATCH": lambda session: self.server.request(
+                "PATCH", f"/sessions/{session}", {"metadata": {"a": 1}}),
+        }
+        for kind, write in writes.items():
+            with self.subTest(write=kind):
+                session = new_session()
+                self.server.post_memory(session, [turn(0)])
+                self.server.request("DELETE", f"/sessions/{session}/memory")
+                self.assertGreater(self.redis.command("TTL", meta(session)), 0)
+                self.assertEqual(write(session)[0], 200)
+                self.assertEqual(self.redis.command("TTL", meta(session)), -1)
+                self.server.request("DELETE", f"/sessions/{session}/memory")
+                self.assertEqual(write(session)[0], 200)
+                self.assertEqual(self.redis.command("TTL", meta(session)), -1)
+        # A POST sent with a DELETE right behind it, after a DELETE: both
+        # are in flight together, and the POST's answer comes while the
+        # DELETE's expiry is still to land. Whichever Redis applies last,
+        # the record expires only if it holds no message.
+        for _ in range(20):
+            session = new_session()
+            self.server.post_memory(session, [turn(0)])
+            self.server.request("DELETE", f"/sessions/{session}/memory")
+            connections = [http.client.HTTPConnection("127.0.0.1", self.server.port)
+                           for _ in range(2)]
+            for connection in connections:
+                connection.connect()
+            connections[0].request(
+                "POST", f"/sessions/{session}/memory",
+                json.dumps({"messages": [turn(1)]}),
+                {"Content-Type": "application/json"})
+            connections[1].request("DELETE", f"/sessions/{session}/memory")
+            for connection in connections:
+                self.assertEqual(connection.getresponse().status, 200)
+                connection.close()
+            messages = self.server.get_memory(session)["messages"]
+            ttl = self.redis.command("TTL", meta(session))
+            self.assertEqual(ttl == -1, bool(messages), (messages, ttl))
+            self.server.post_memory(session, [turn(2)])
+            self.assertEqual(self.redis.command("TTL", meta(session)), -1)
+
     def assertOnlyAnExpiringEpoch(self, session):
         """Nothing of the session is left but its claim (and, after a
         DELETE, its summary generation), and they expire."""
