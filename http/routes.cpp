@@ -1,5 +1,6 @@
 #include "http/routes.hpp"
 
+#include <array>
 #include <charconv>
 #include <string>
 #include <vector>
@@ -152,45 +153,65 @@ route_match of_namespace(route_kind kind, std::string ns) {
   return {kind, {}, std::move(ns)};
 }
 
+/// The segments of a path that has at most four ("/sessions/{id}/memory"
+/// has "", "sessions", id and "memory"), read in place: `count` is 5 for
+/// a longer one, which no route has.
+struct path_segments {
+  std::array<std::string_view, 4> parts;
+  std::size_t count = 0;
+};
+
+path_segments segments_of(std::string_view path) {
+  path_segments out;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    if (out.count == out.parts.size()) {
+      out.count = out.parts.size() + 1;
+      break;
+    }
+    auto end = std::min(path.find('/', start), path.size());
+    out.parts[out.count++] = path.substr(start, end - start);
+    start = end + 1;
+  }
+  return out;
+}
+
 } // namespace
 
 route_match match_route(const std::string& path) {
-  if (path == "/")
-    return route_to(route_kind::health);
-  if (path == "/healthz")
-    return route_to(route_kind::healthz);
-  if (path == "/readyz")
-    return route_to(route_kind::readyz);
-  if (path == "/sessions")
-    return route_to(route_kind::sessions);
-  if (path == "/cluster")
-    return route_to(route_kind::cluster);
-  if (path == "/metrics")
-    return route_to(route_kind::metrics);
-  if (path == "/settings")
-    return route_to(route_kind::settings);
-  if (path == "/keys/current")
-    return route_to(route_kind::keys_current);
-  if (path == "/openapi.json")
-    return route_to(route_kind::openapi);
-  if (path == "/ui" || path.rfind("/ui/", 0) == 0)
+  using namespace std::string_view_literals;
+  static constexpr std::pair<std::string_view, route_kind> fixed[] = {
+    {"/"sv, route_kind::health},
+    {"/healthz"sv, route_kind::healthz},
+    {"/readyz"sv, route_kind::readyz},
+    {"/sessions"sv, route_kind::sessions},
+    {"/cluster"sv, route_kind::cluster},
+    {"/metrics"sv, route_kind::metrics},
+    {"/settings"sv, route_kind::settings},
+    {"/keys/current"sv, route_kind::keys_current},
+    {"/openapi.json"sv, route_kind::openapi},
+    {"/ui"sv, route_kind::admin_ui}};
+  std::string_view text{path};
+  for (const auto& [fixed_path, kind] : fixed)
+    if (text == fixed_path)
+      return route_to(kind);
+  if (text.rfind("/ui/", 0) == 0)
     return route_to(route_kind::admin_ui);
-  auto parts = split(path, '/');
-  if (parts.size() == 3 && parts[0].empty() && parts[1] == "sessions")
+  auto [parts, count] = segments_of(text);
+  if (count < 3 || !parts[0].empty())
+    return route_to(route_kind::not_found);
+  if (count == 3 && parts[1] == "sessions")
     return route_to(route_kind::session, std::string{parts[2]});
-  if (parts.size() == 3 && parts[0].empty() && parts[1] == "namespaces")
+  if (count == 3 && parts[1] == "namespaces")
     return of_namespace(route_kind::namespace_root, std::string{parts[2]});
-  if (parts.size() == 4 && parts[0].empty() && parts[1] == "namespaces"
-      && parts[3] == "retrieval")
+  if (count == 4 && parts[1] == "namespaces" && parts[3] == "retrieval")
     return of_namespace(route_kind::namespace_retrieval,
                         std::string{parts[2]});
-  // "/sessions/{id}/memory" splits into "", "sessions", id, "memory".
-  if (parts.size() == 4 && parts[0].empty() && parts[1] == "sessions") {
-    std::string id{parts[2]};
+  if (count == 4 && parts[1] == "sessions") {
     if (parts[3] == "memory")
-      return route_to(route_kind::memory, std::move(id));
+      return route_to(route_kind::memory, std::string{parts[2]});
     if (parts[3] == "retrieval")
-      return route_to(route_kind::retrieval, std::move(id));
+      return route_to(route_kind::retrieval, std::string{parts[2]});
   }
   return route_to(route_kind::not_found);
 }

@@ -25,6 +25,24 @@ TEST(Routes, MatchTheApi) {
   EXPECT_EQ(match_route("/nope").kind, route_kind::not_found);
 }
 
+TEST(Routes, MatchWholeSegmentsOnly) {
+  auto ns = match_route("/namespaces/team");
+  EXPECT_EQ(ns.kind, route_kind::namespace_root);
+  EXPECT_EQ(ns.ns, "team");
+  EXPECT_EQ(match_route("/namespaces/team/retrieval").ns, "team");
+  EXPECT_EQ(match_route("/namespaces/team/retrieval").kind,
+            route_kind::namespace_retrieval);
+  for (const char* path :
+       {"", "sessions/abc/memory", "/sessions/abc/memory/x/y",
+        "/sessions/abc/memory/", "/sessions/abc/retrieval/x/y/z",
+        "/namespaces/team/memory", "/x/abc/memory", "/healthz/",
+        "/sessionsx/abc", "/sessions//memory/x"})
+    EXPECT_EQ(match_route(path).kind, route_kind::not_found) << path;
+  // An empty id is matched, and refused as an id later.
+  EXPECT_EQ(match_route("/sessions//memory").kind, route_kind::memory);
+  EXPECT_EQ(match_route("/sessions/").kind, route_kind::session);
+}
+
 TEST(Target, TakesClientPrefixesOffThePath) {
   struct form {
     const char* target;
