@@ -22,7 +22,9 @@ for the calls, the same in every run: one round, no pinning, and per
 function of Redis (callgrind_annotate on the dump it names) where they go.
 APPEND_SCRIPT=FILE measures the Lua script in FILE instead of the
 server's, called with the server's arguments: a candidate, before it is
-built in.
+built in. FILLED_IDS=N gives each session the ids of N messages first, as
+a long chat has them; REDIS_ARGS adds settings to redis-server's command
+line (say "--hash-max-listpack-entries 64", docs/redis.md).
 
 Prints the median of the rounds, in µs per call, after a round that lets
 Redis grow its memory; the bytes each call adds to the AOF (the same
@@ -160,6 +162,17 @@ class Instructions:
         return total, path
 
 
+def fill_ids(redis, key, count):
+    """Stores `count` message ids in the ids hash `key`, two at a time, as
+    POSTs of a turn do (a hash past hash-max-listpack-entries converts as
+    it grows)."""
+    for first in range(0, count, 2):
+        fields = []
+        for seq in range(first, min(count, first + 2)):
+            fields += [f"00000000-0000-4000-8000-{seq:012d}", str(seq + 1)]
+        redis("HSET", key, *fields)
+
+
 def cost(redis, script, call, calls, counter=None):
     """Redis' main-thread CPU per call of `script` with `call`'s arguments
     spread over the sessions, in µs, the bytes each call adds to the AOF
@@ -170,6 +183,8 @@ def cost(redis, script, call, calls, counter=None):
     keys, argv = call[1:1 + numkeys], call[1 + numkeys:]
     for i in range(SESSIONS):  # the claim the fence checks
         redis("HSET", keys[1].replace("{caught}", f"{{caught-{i}}}"), "epoch", argv[0])
+        fill_ids(redis, keys[2].replace("{caught}", f"{{caught-{i}}}"),
+                 int(os.environ.get("FILLED_IDS", "0")))
     requests = []
     for n in range(calls):
         session = f"{{caught-{n % SESSIONS}}}"
@@ -217,7 +232,8 @@ def start_redis(workdir, port, prefix):
     process = subprocess.Popen(
         [*prefix, "redis-server", "--port", str(port), "--bind", "127.0.0.1",
          "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-         "--auto-aof-rewrite-percentage", "0", "--dir", workdir],
+         "--auto-aof-rewrite-percentage", "0", "--dir", workdir,
+         *os.environ.get("REDIS_ARGS", "").split()],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):  # valgrind takes seconds to start it
         try:
