@@ -109,7 +109,7 @@ typename Inspector::result_type inspect(Inspector& f, append_change& x) {
   optional_string_field session_metadata{x.session_metadata};
   return f(caf::meta::type_name("append_change"), x.messages, context,
            x.namespaces, x.next_seq, x.epoch, x.archive, x.embed,
-           x.client_ids, session_metadata, x.clear_expiry);
+           x.client_ids, session_metadata);
 }
 
 template <class Inspector>

@@ -71,10 +71,6 @@ struct session_state {
   /// stops it): stop once nothing is in flight.
   bool retiring = false;
   bool has_metadata = false; // its own, set by a PATCH
-  /// Whether the session's record in Redis may have an expiry, which each
-  /// append removes until one that did is acknowledged: a load's claim
-  /// leaves one on a new session, a DELETE on what it leaves.
-  bool record_may_expire = true;
 
   // Counters of 32 bits, next to the flags: the state packs into fewer
   // bytes, and every live session carries it.

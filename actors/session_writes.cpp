@@ -87,7 +87,6 @@ void apply_snapshot(session_state& st, session_snapshot snapshot) {
   st.unembedded = snapshot.unembedded;
   st.summary_generation = snapshot.summary_generation;
   st.index.reset(); // read again from Redis on first need
-  st.record_may_expire = true;
   ++st.incarnation;
   st.loaded = true;
 }
@@ -152,10 +151,6 @@ void apply_append(session_state& st, const store::append_change& change) {
     st.has_metadata = !change.session_metadata->empty();
   if (change.added_namespace)
     add_namespace(st.namespaces, *change.added_namespace);
-  // Writes land in the order they are sent: a DELETE still in flight
-  // landed after this append, and left an expiry of its own.
-  if (change.clear_expiry && st.erases_in_flight == 0)
-    st.record_may_expire = false;
 }
 
 void drop_claim(session_state& st, const std::optional<std::string>& ns) {
@@ -183,7 +178,6 @@ store::append_change make_append_change(session_state& st,
   change.archive = st.limits().long_term_memory;
   change.embed = embeds(st);
   change.context = std::move(request.context);
-  change.clear_expiry = st.record_may_expire;
   // Behind a DELETE in flight, Redis will have the session on no list when
   // this write lands: it lists it under its own namespace alone.
   if (st.erases_in_flight == 0)
@@ -244,7 +238,6 @@ caf::result<ok_atom> erase(session_pointer self, erase_request request,
         for (const auto& ns : *names)
           add_namespace(request.namespaces, ns);
       ++st.erases_in_flight;
-      st.record_may_expire = true;
       write(
         self, true,
         [=](bool current) mutable {

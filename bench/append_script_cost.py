@@ -111,8 +111,7 @@ def catch_append_call(redis_port, http_port):
         body = json.dumps({"messages": [
             {"role": "Human", "content": "where can I dance salsa tonight in Cali?"},
             {"role": "AI", "content": "Try the clubs on Avenida Sexta; most of them open at nine."}]})
-        # The second POST is caught: a live session's, as most are (the
-        # first after a load also clears the claim's expiry).
+        # The second POST is caught: a live session's, as most are.
         for _ in range(2):
             urllib.request.urlopen(urllib.request.Request(
                 f"http://127.0.0.1:{http_port}/sessions/caught/memory",

@@ -81,11 +81,6 @@ struct append_change {
   bool client_ids = false;
   /// Replaces the session's metadata when set ("" removes it).
   std::optional<std::string> session_metadata;
-  /// Whether the session's record may carry an expiry, which the write
-  /// then removes: the claim of a new session and a DELETE leave one. The
-  /// writer knows, since it made both; a record no writer knows is
-  /// cleared (see session_state::record_may_expire).
-  bool clear_expiry = true;
 };
 
 /// Embeddings computed for some of a session's messages.

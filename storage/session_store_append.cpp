@@ -50,7 +50,6 @@ constexpr char embed = 'e';           // ...the unembedded marks
 constexpr char pending_key = 'p';     // ...the pending embeddings
 constexpr char original_index = 'o';  // the last key is the original's index
 constexpr char client_ids = 'i';      // some ids are the client's: look them up
-constexpr char clear_expiry = 'x';    // the meta hash may have an expiry
 } // namespace append_flag
 
 const lua_script append_script{join_namespace_lua + R"lua(
@@ -129,9 +128,9 @@ if unembedded then
 end
 local fields = {'next_seq', ARGV[2], 'updated_at', ARGV[5],
                 'message_count', tonumber(meta[3] or '0') + count}
--- The claim of a new session and a deletion leave the meta hash to
--- expire; the writer, which made them, says when it may have an expiry.
-if has.x then redis.call('PERSIST', KEYS[2]) end
+-- A claim or a deletion left the meta hash to expire, and so may have a
+-- move of the original's session over them by an earlier version.
+redis.call('PERSIST', KEYS[2])
 if not meta[2] then
   fields[#fields + 1] = 'created_at'
   fields[#fields + 1] = ARGV[5]
@@ -198,8 +197,6 @@ write_plan append_commands(const std::string& session_id,
     add_key(append_flag::embed, unembedded_key(session_id));
   if (change.client_ids)
     flags += append_flag::client_ids;
-  if (change.clear_expiry)
-    flags += append_flag::clear_expiry;
   for (const auto& msg : change.messages) {
     args.push_back(msg.details.id);
     args.push_back(std::to_string(msg.seq));

@@ -208,6 +208,30 @@ class OriginalApiTest(ServerTestCase):
             self.server.post_memory(session, [turn(2)])
             self.assertEqual(self.redis.command("TTL", meta(session)), -1)
 
+    def test_a_record_redis_lost_the_keeping_of_is_kept_by_the_next_post(self):
+        """A failover to a replica that had not copied the last write, or a
+        restart from an older snapshot, takes Redis back to a state the
+        live session does not know of: here, the record a DELETE left to
+        expire, as it was before the POST that kept it. The epoch is the
+        same, so nothing fences the session or reloads it; its next POST
+        must keep the record all the same."""
+        session = new_session()
+        meta = f"motorhead:session:{{{session}}}:meta"
+        self.server.post_memory(session, [turn(0)])
+        self.server.request("DELETE", f"/sessions/{session}/memory")
+        after_delete = self.redis.command("HGETALL", meta)
+        expiry = self.redis.command("PTTL", meta)
+        self.assertGreater(expiry, 0)
+        self.server.post_memory(session, [turn(1)])
+        self.assertEqual(self.redis.command("TTL", meta), -1)
+        self.redis.pipeline([
+            ("DEL", meta, f"motorhead:session:{{{session}}}:messages",
+             f"motorhead:session:{{{session}}}:ids"),
+            ("HSET", meta, *after_delete),
+            ("PEXPIRE", meta, expiry)])
+        self.assertEqual(self.server.post_memory(session, [turn(2)])[0], 200)
+        self.assertEqual(self.redis.command("TTL", meta), -1)
+
     def assertOnlyAnExpiringEpoch(self, session):
         """Nothing of the session is left but its claim (and, after a
         DELETE, its summary generation), and they expire."""

@@ -94,14 +94,9 @@ TEST(SessionStore, OnASingleRedisAppendIsOneFencedScriptThatListsTheSession) {
   EXPECT_TRUE(contains(keys, "motorhead:namespace:{guests}:sessions"));
   const auto* args = &eval[3 + keys.size()];
   EXPECT_EQ(args[0], "3");      // the fencing token comes first
-  EXPECT_EQ(args[2], "nx");     // flags: a namespace to join, server ids,
-                                // an expiry to clear
+  EXPECT_EQ(args[2], "n");      // flags: only a namespace to join, server ids
   EXPECT_EQ(args[5], "guests"); // the namespace it joins
   EXPECT_EQ(eval.back(), R"({"seq":7,"role":"Human","content":"hi"})");
-  // A writer that knows the record has no expiry leaves out its PERSIST.
-  change.clear_expiry = false;
-  auto kept = store::append_commands("abc", change, 1234, single).commands[0];
-  EXPECT_EQ(kept[3 + keys.size() + 2], "n");
 }
 
 TEST(SessionStore, ASessionJoiningANamespaceLeavesTheOriginalsIndexOfIt) {
