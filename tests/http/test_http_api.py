@@ -184,8 +184,8 @@ class OriginalApiTest(ServerTestCase):
                 self.assertEqual(self.redis.command("TTL", meta(session)), -1)
         # A POST sent with a DELETE right behind it, after a DELETE: both
         # are in flight together, and the POST's answer comes while the
-        # DELETE's expiry is still to land. Whichever Redis applies last,
-        # the record expires only if it holds no message.
+        # DELETE's expiry is still to land. The record expires only if it
+        # holds no message, and the next POST keeps it.
         for _ in range(20):
             session = new_session()
             self.server.post_memory(session, [turn(0)])

@@ -36,7 +36,7 @@ TEST(Routes, MatchWholeSegmentsOnly) {
        {"", "sessions/abc/memory", "/sessions/abc/memory/x/y",
         "/sessions/abc/memory/", "/sessions/abc/retrieval/x/y/z",
         "/namespaces/team/memory", "/x/abc/memory", "/healthz/",
-        "/sessionsx/abc", "/sessions//memory/x"})
+        "/sessionsx/abc", "/sessions//memory/x", "x/sessions/abc"})
     EXPECT_EQ(match_route(path).kind, route_kind::not_found) << path;
   // An empty id is matched, and refused as an id later.
   EXPECT_EQ(match_route("/sessions//memory").kind, route_kind::memory);
