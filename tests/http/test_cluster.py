@@ -330,8 +330,13 @@ class FrozenOwnerTest(ClusterTestCase):
             owner.process.send_signal(signal.SIGCONT)
         for thread in threads:
             thread.join()
-        self.assertTrue(wait_until(lambda: all(
-            len(self.cluster.members(n)) == 3 for n in self.nodes), timeout=20))
+        def all_three_members():
+            return all(len(self.cluster.members(n)) == 3 for n in self.nodes)
+        if not wait_until(all_three_members, timeout=20):
+            self.fail("the owner frozen for "
+                      f"{self.FROZEN_SECONDS} s was not a member of all "
+                      "three views 20 s after it came back:\n"
+                      + self.node_logs())
         return answers
 
 

@@ -224,11 +224,10 @@ class OriginalApiTest(ServerTestCase):
         self.assertGreater(expiry, 0)
         self.server.post_memory(session, [turn(1)])
         self.assertEqual(self.redis.command("TTL", meta), -1)
-        self.redis.pipeline([
-            ("DEL", meta, f"motorhead:session:{{{session}}}:messages",
-             f"motorhead:session:{{{session}}}:ids"),
-            ("HSET", meta, *after_delete),
-            ("PEXPIRE", meta, expiry)])
+        for key in ("meta", "messages", "ids"):
+            self.redis.command("DEL", f"motorhead:session:{{{session}}}:{key}")
+        self.redis.command("HSET", meta, *after_delete)
+        self.redis.command("PEXPIRE", meta, expiry)
         self.assertEqual(self.server.post_memory(session, [turn(2)])[0], 200)
         self.assertEqual(self.redis.command("TTL", meta), -1)
 
