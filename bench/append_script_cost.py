@@ -3,9 +3,9 @@
 POST puts on the one Redis all nodes share.
 
 The script is caught as the server sends it (MONITOR during the second
-POST of a turn of two messages to a session), then replayed over 100 sessions, each call with
-message ids of its own, all calls sent at once so that Redis never waits
-for this client: Redis' main thread CPU (INFO cpu) over the calls is the
+POST of a turn of two messages to a session), then replayed over 100
+sessions, each call with message ids of its own, all calls sent at once
+so that Redis never waits for this client: Redis' main thread CPU (INFO cpu) over the calls is the
 script's cost. A trivial script called with the same arguments gives the
 floor, what any EVALSHA of that size costs (reading and parsing it,
 turning the arguments into Lua strings). Redis runs pinned to one core and
@@ -183,10 +183,11 @@ def cost(redis, script, call, calls, counter=None):
     sha = redis("SCRIPT", "LOAD", script).decode()
     numkeys = int(call[0])
     keys, argv = call[1:1 + numkeys], call[1 + numkeys:]
+    filled_ids = int(os.environ.get("FILLED_IDS", "0"))
     for i in range(SESSIONS):  # the claim the fence checks
         redis("HSET", keys[1].replace("{caught}", f"{{caught-{i}}}"), "epoch", argv[0])
         fill_ids(redis, keys[2].replace("{caught}", f"{{caught-{i}}}"),
-                 int(os.environ.get("FILLED_IDS", "0")))
+                 filled_ids)
     requests = []
     for n in range(calls):
         session = f"{{caught-{n % SESSIONS}}}"
