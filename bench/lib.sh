@@ -51,6 +51,81 @@ start_motorhead() {
   wait_for curl -sf "http://127.0.0.1:$MOTORHEAD_PORT/"
 }
 
+# Redis writing every change to its append-only file before it answers
+# (appendfsync always), as a durable POST needs; sets REDIS_PID.
+start_durable_redis() {
+  reserve_ports REDIS_PORT 1
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
+    --appendonly yes --appendfsync always --dir "$workdir" >/dev/null &
+  REDIS_PID=$!
+  pids+=($!)
+  wait_for redis-cli -p "$REDIS_PORT" ping
+}
+
+# start_nginx DIR: nginx serving the files of DIR (the answers the server
+# gives, as the reference for its GETs) with one worker per core; sets
+# NGINX_PORT and NGINX_PID (its master: its workers are children).
+start_nginx() {
+  reserve_ports NGINX_PORT 1
+  mkdir -p "$workdir/nginx"
+  cp -r "$1" "$workdir/nginx/root"
+  # nginx started as root serves as an unprivileged user: it must be able
+  # to reach the files.
+  chmod -R a+rX "$workdir"
+  cat >"$workdir/nginx/nginx.conf" <<EOF
+worker_processes auto;
+daemon off;
+pid $workdir/nginx/nginx.pid;
+error_log $workdir/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  default_type application/json;
+  client_body_temp_path $workdir/nginx;
+  proxy_temp_path $workdir/nginx;
+  fastcgi_temp_path $workdir/nginx;
+  uwsgi_temp_path $workdir/nginx;
+  scgi_temp_path $workdir/nginx;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $workdir/nginx/root;
+  }
+}
+EOF
+  nginx -c "$workdir/nginx/nginx.conf" -p "$workdir/nginx" &
+  NGINX_PID=$!
+  pids+=($!)
+  wait_for curl -sf "http://127.0.0.1:$NGINX_PORT/$(ls "$1" | head -1)"
+}
+
+# A cluster of three nodes on a Redis of its own (nodes that share a Redis
+# are one cluster), each binding its cluster port itself; extra arguments
+# are settings of every node. Sets CLUSTER_URL (the first node's),
+# CLUSTER_PIDS and CLUSTER_REDIS_PID, and warms the GET sessions g0, g1,
+# ... through the first node.
+start_cluster() {
+  local single_redis_port="$REDIS_PORT" nodes=() urls=()
+  start_redis
+  CLUSTER_REDIS_PID="${pids[-1]}"
+  for _ in 1 2 3; do
+    start_motorhead "$@"
+    nodes+=("${pids[-1]}")
+    urls+=("http://127.0.0.1:$MOTORHEAD_PORT")
+  done
+  REDIS_PORT="$single_redis_port"
+  CLUSTER_URL="${urls[0]}"
+  CLUSTER_PIDS="${nodes[*]}"
+  local url
+  for url in "${urls[@]}"; do # every node's view, not only the first's
+    wait_for sh -c "curl -sf $url/cluster | python3 -c 'import json, sys; sys.exit(len(json.load(sys.stdin)[\"members\"]) != 3)'"
+  done
+  for i in $(seq 0 $((sessions - 1))); do
+    curl -sf -X POST "$CLUSTER_URL/sessions/g$i/memory" -H 'Content-Type: application/json' \
+      -d '{"messages":[{"role":"Human","content":"a warm session"}]}' >/dev/null
+  done
+}
+
 # cpu_ticks PID...: the CPU time (user + system, in clock ticks) the
 # processes and their children (nginx's workers) have used so far.
 cpu_ticks() {
