@@ -275,6 +275,22 @@ TEST(UntrustedJson, BytesAfterANulAreNotIgnored) {
   EXPECT_NE(req.error.find("malformed JSON"), std::string::npos) << req.error;
 }
 
+// Every control byte a string holds unescaped is refused where it is, at
+// any length and place. RapidJSON 1.1.0's SIMD scan of strings
+// (RAPIDJSON_SSE2, RAPIDJSON_SSE42) lets 0x1A to 0x1F through when they
+// fall in a 16-byte block, and its writer then writes them raw.
+TEST(UntrustedJson, ControlBytesInStringsAreRefusedAtTheirOffset) {
+  for (std::size_t length = 0; length <= 40; ++length)
+    for (char control = 0x01; control < 0x20; ++control) {
+      auto before = R"({"messages":[{"role":"a","content":")"
+                    + std::string(length, 'x');
+      auto refused = json::decode_append_request(before + control + "\"}]}");
+      ASSERT_FALSE(refused) << length << " " << int{control};
+      EXPECT_NE(refused.error.find("at offset " + std::to_string(before.size())),
+                std::string::npos) << refused.error;
+    }
+}
+
 TEST(UntrustedJson, DuplicateKeysAreRejected) {
   auto req = json::decode_append_request(
     R"({"messages":[],"messages":[{"role":"a","content":"b"}]})");
