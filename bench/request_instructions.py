@@ -8,16 +8,18 @@ eight keep-alive clients send the requests, one at a time each, and the
 instructions each process executed in user space (the kernel's work, the
 system calls, is not counted) are divided by the requests.
 
-    bench/request_instructions.py get|post [requests]
+    bench/request_instructions.py get|window|post [requests]
 
-`get` reads 100 sessions of one message; `post` sends a turn of two
-messages to one of 100 sessions, so that their windows fill and fold with
+`get` reads 100 sessions of one message, `window` 100 sessions holding a
+full window (twelve messages of a chat, as bench/compare's full-window
+row); `post` sends a turn of two messages to one of 100 sessions, so that their windows fill and fold with
 the built-in summarizer as under bench/compare's POST rows (Redis with
 appendonly yes, appendfsync everysec). MOTORHEAD_BINARY picks the build:
 run two builds one after the other to compare them. Also prints the Redis
 commands a request caused (INFO commandstats).
 """
 import http.client
+import json
 import os
 import re
 import subprocess
@@ -37,6 +39,18 @@ CLIENTS = 8
 TURN = (b'{"messages":[{"role":"Human","content":"where can I dance salsa '
         b'tonight in Cali?"},{"role":"AI","content":"Try the clubs on '
         b'Avenida Sexta; most of them open at nine."}]}')
+
+# What bench/compare's full-window row reads: twelve messages, the
+# server's default window.
+FULL_WINDOW = json.dumps({"messages": [
+    {"role": "Human" if i % 2 == 0 else "AI",
+     "content": f"turn {i // 2}: "
+                + ("where can I dance salsa tonight in Cali?" if i % 2 == 0
+                   else "Try the clubs on Avenida Sexta; most of them open "
+                        "at nine.")}
+    for i in range(12)]}).encode()
+# The reads, by the prefix of the sessions they read.
+READS = {"get": "g", "window": "w"}
 
 
 def wait_for(check):
@@ -60,8 +74,8 @@ def send(port, kind, requests, first):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     for n in range(first, first + requests):
         session = n % SESSIONS
-        if kind == "get":
-            connection.request("GET", f"/sessions/g{session}/memory")
+        if kind in READS:
+            connection.request("GET", f"/sessions/{READS[kind]}{session}/memory")
         else:
             connection.request("POST", f"/sessions/s{session}/memory", body=TURN,
                                headers={"Content-Type": "application/json"})
@@ -92,9 +106,9 @@ def measure(kind, requests):
         wait_for(lambda: healthy(http_port))
         one = b'{"messages":[{"role":"Human","content":"a warm session"}]}'
         warm = http.client.HTTPConnection("127.0.0.1", http_port, timeout=120)
-        for prefix in ("g", "s"):
+        for prefix, body in (("g", one), ("s", one), ("w", FULL_WINDOW)):
             for i in range(SESSIONS):
-                warm.request("POST", f"/sessions/{prefix}{i}/memory", body=one,
+                warm.request("POST", f"/sessions/{prefix}{i}/memory", body=body,
                              headers={"Content-Type": "application/json"})
                 warm.getresponse().read()
         send(http_port, kind, 2 * SESSIONS, 0)
@@ -133,7 +147,7 @@ def measure(kind, requests):
 
 
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ("get", "post"):
+    if len(sys.argv) < 2 or sys.argv[1] not in (*READS, "post"):
         raise SystemExit(__doc__)
     measure(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 4000)
 
