@@ -17,11 +17,11 @@ namespace motorhead::json {
 
 std::string encode_session_info(const std::string& id,
                                 const session_info& info) {
-  auto write_time = [](json_writer& out, int64_t ms) {
+  auto write_time_or_null = [](json_writer& out, int64_t ms) {
     if (ms == 0)
       out.Null();
     else
-      write_string(out, format_rfc3339(ms));
+      write_time(out, ms);
   };
   return write_json([&](json_writer& out) {
     out.StartObject();
@@ -34,9 +34,9 @@ std::string encode_session_info(const std::string& id,
       out.RawValue(info.metadata.data(), info.metadata.size(),
                    rapidjson::kObjectType);
     out.Key("created_at");
-    write_time(out, info.created_at);
+    write_time_or_null(out, info.created_at);
     out.Key("updated_at");
-    write_time(out, info.updated_at);
+    write_time_or_null(out, info.updated_at);
     out.Key("message_count");
     out.Uint64(info.message_count);
     out.Key("namespaces");
@@ -56,9 +56,8 @@ std::string encode_retrieval_hits(const std::vector<retrieval_hit>& hits) {
       write_string(out, hit.content);
       out.Key("dist");
       out.Double(hit.dist);
-      write_details(out, hit.details, [&](int64_t time) {
-        write_string(out, format_rfc3339(time));
-      });
+      write_details(out, hit.details,
+                    [&](int64_t time) { write_time(out, time); });
       if (!hit.session_id.empty()) {
         out.Key("session_id");
         write_string(out, hit.session_id);
@@ -80,9 +79,8 @@ void write_packed_message(json_writer& out, const packed_message& msg) {
   write_string(out, msg.content());
   packed_message::id_buffer buffer;
   write_details(out, msg.id(buffer), msg.created_at(), msg.metadata(),
-                msg.token_count(), [&](int64_t time) {
-                  write_string(out, format_rfc3339(time));
-                });
+                msg.token_count(),
+                [&](int64_t time) { write_time(out, time); });
   out.EndObject();
 }
 

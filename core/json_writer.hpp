@@ -12,6 +12,7 @@
 
 #include "core/memory_types.hpp"
 #include "core/rapidjson.hpp"
+#include "core/timestamp.hpp"
 
 namespace motorhead::json {
 
@@ -34,7 +35,22 @@ public:
   bool Key(const Ch* text, rapidjson::SizeType length, bool = false) {
     return String(text, length);
   }
-  bool Key(const Ch* text) { return String(text, length_of(text)); }
+  /// A key of the codec's own: a literal that needs no escape (letters,
+  /// digits, underscores), copied as it is.
+  template <std::size_t N>
+  bool Key(const Ch (&name)[N]) {
+    return unescaped_string({name, N - 1});
+  }
+  /// A string that holds no byte JSON escapes (a time the server wrote),
+  /// copied as it is.
+  bool unescaped_string(std::string_view text) {
+    Prefix(rapidjson::kStringType);
+    auto* out = os_->Push(text.size() + 2);
+    out[0] = '"';
+    std::memcpy(out + 1, text.data(), text.size());
+    out[text.size() + 1] = '"';
+    return EndValue(true);
+  }
 
 private:
   static rapidjson::SizeType length_of(const Ch* text) {
@@ -113,6 +129,12 @@ private:
 /// Writes `text` as a JSON string.
 inline void write_string(json_writer& out, std::string_view text) {
   out.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+/// Writes `unix_ms` as an RFC 3339 string.
+inline void write_time(json_writer& out, int64_t unix_ms) {
+  rfc3339_buffer buffer;
+  out.unescaped_string(rfc3339_text(unix_ms, buffer));
 }
 
 /// Writes `items` as a JSON array of strings.

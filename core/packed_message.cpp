@@ -1,6 +1,7 @@
 #include "core/packed_message.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <string>
 
@@ -47,15 +48,27 @@ char* append_uuid_bytes(char* out, std::string_view id) {
   return out;
 }
 
-/// Writes the UUID text of 16 bytes into `text` (36 characters).
+/// Each byte's two lower-case hex digits.
+constexpr std::array<char, 512> hex_pairs = [] {
+  std::array<char, 512> pairs{};
+  for (std::size_t byte = 0; byte < 256; ++byte) {
+    pairs[2 * byte] = hex_digits[byte >> 4];
+    pairs[2 * byte + 1] = hex_digits[byte & 0xf];
+  }
+  return pairs;
+}();
+
+/// Writes the UUID text of 16 bytes into `text` (36 characters): groups of
+/// 4, 2, 2, 2 and 6 bytes, with a hyphen between them. Every answer writes
+/// one for each message, so the layout is not tested byte by byte.
 void write_uuid_text(const char* bytes, char* text) {
-  std::size_t at = 0;
-  for (std::size_t i = 0; i < uuid_bytes; ++i) {
-    if (is_uuid_hyphen_position(at))
-      text[at++] = '-';
-    auto byte = static_cast<unsigned char>(bytes[i]);
-    text[at++] = hex_digits[byte >> 4];
-    text[at++] = hex_digits[byte & 0xf];
+  constexpr std::size_t group_ends[] = {4, 6, 8, 10, uuid_bytes};
+  std::size_t byte = 0;
+  for (auto end : group_ends) {
+    for (; byte < end; ++byte, text += 2)
+      std::memcpy(text, &hex_pairs[2 * static_cast<unsigned char>(bytes[byte])], 2);
+    if (end != uuid_bytes)
+      *text++ = '-';
   }
 }
 

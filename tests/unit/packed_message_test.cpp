@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/random_id.hpp"
+
 using namespace motorhead;
 
 namespace {
@@ -56,12 +58,23 @@ TEST(PackedMessage, GivesBackEveryIdAsItWasWritten) {
         "c0ffee00-0000-4000-8000-00000000000`", // ranges of hex digits
         "c0ffee00-0000-4000-8000-00000000000/",
         "c0ffee00+0000-4000-8000-000000000001",
+        "01234567-89ab-cdef-0123-456789abcdef",
+        "fedcba98-7654-3210-fedc-ba9876543210",
         "c0ffee0000004000800000000000000001ab", "message-1", "1234567890abcdef"}) {
     stored_message msg{3, "AI", "hi", {id, 1, R"({"k":1})", 1}};
     packed_message packed{msg};
     EXPECT_EQ(packed.id(), id);
     EXPECT_EQ(packed.metadata(), R"({"k":1})") << id;
     expect_same(packed_message{packed}.unpack(), msg);
+  }
+}
+
+TEST(PackedMessage, GivesBackTheUuidsTheServerWrites) {
+  for (int i = 0; i < 2000; ++i) {
+    auto id = random_uuid();
+    packed_message packed{stored_message{1, "AI", "hi", {id, 1, "", 1}}};
+    packed_message::id_buffer buffer;
+    ASSERT_EQ(packed.id(buffer), id);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "core/timestamp.hpp"
 
+#include <cstdio>
+#include <ctime>
 #include <set>
 #include <string>
 #include <vector>
@@ -45,6 +47,30 @@ TEST(Rfc3339, WritesEveryYearItCanParse) {
   // step that visits every field's values, comes back unchanged.
   for (int64_t ms = -62167219200000; ms < 253402300800000; ms += 987654321011)
     EXPECT_EQ(parse_rfc3339(format_rfc3339(ms)), ms) << ms;
+}
+
+TEST(Rfc3339, WritesWhatTheCLibraryWrites) {
+  // glibc's calendar, written independently, over years 0 to 9999 at a
+  // step that visits every field's values, and at the edges of a day.
+  auto expected = [](int64_t ms) {
+    auto seconds = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    std::tm parts{};
+    gmtime_r(&seconds, &parts);
+    char text[64];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                  parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                  parts.tm_hour, parts.tm_min, parts.tm_sec,
+                  static_cast<int>(ms - int64_t{seconds} * 1000));
+    return std::string{text};
+  };
+  std::vector<int64_t> times{-62167219200000, 253402300799999, -1, 0, 999,
+                             86399999, 86400000, 951782400000, 1796152497123};
+  for (int64_t ms = -62167219200000; ms < 253402300800000; ms += 98765432101)
+    times.push_back(ms);
+  for (int64_t ms : times) {
+    rfc3339_buffer buffer;
+    EXPECT_EQ(rfc3339_text(ms, buffer), expected(ms)) << ms;
+  }
 }
 
 TEST(RandomId, UuidsAreVersion4AndDiffer) {
