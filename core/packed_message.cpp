@@ -60,7 +60,7 @@ constexpr std::array<char, 512> hex_pairs = [] {
 
 /// Writes the UUID text of 16 bytes into `text` (36 characters): groups of
 /// 4, 2, 2, 2 and 6 bytes, with a hyphen between them. Every answer writes
-/// one for each message, so the layout is not tested byte by byte.
+/// one for each message, so no position is tested for a hyphen.
 void write_uuid_text(const char* bytes, char* text) {
   constexpr std::size_t group_ends[] = {4, 6, 8, 10, uuid_bytes};
   std::size_t byte = 0;
