@@ -5,11 +5,11 @@ POST puts on the one Redis all nodes share.
 The script is caught as the server sends it (MONITOR during the second
 POST of a turn of two messages to a session), then replayed over 100
 sessions, each call with message ids of its own, all calls sent at once
-so that Redis never waits for this client: Redis' main thread CPU (INFO cpu) over the calls is the
-script's cost. A trivial script called with the same arguments gives the
-floor, what any EVALSHA of that size costs (reading and parsing it,
-turning the arguments into Lua strings). Redis runs pinned to one core and
-this client to the other, with appendonly yes and appendfsync everysec
+so that Redis never waits for this client: Redis' main thread CPU (INFO
+cpu) over the calls is the script's cost. A trivial script called with
+the same arguments gives the floor, what any EVALSHA of that size costs
+(reading and parsing it, turning the arguments into Lua strings). Redis
+runs pinned to one core and this client to the other, with appendonly yes and appendfsync everysec
 (fsync is measured by bench/compare, under load).
 
     bench/append_script_cost.py [calls] [rounds]

@@ -12,11 +12,12 @@ system calls, is not counted) are divided by the requests.
 
 `get` reads 100 sessions of one message, `window` 100 sessions holding a
 full window (twelve messages of a chat, as bench/compare's full-window
-row); `post` sends a turn of two messages to one of 100 sessions, so that their windows fill and fold with
-the built-in summarizer as under bench/compare's POST rows (Redis with
-appendonly yes, appendfsync everysec). MOTORHEAD_BINARY picks the build:
-run two builds one after the other to compare them. Also prints the Redis
-commands a request caused (INFO commandstats).
+row); `post` sends a turn of two messages to one of 100 sessions, so that
+their windows fill and fold with the built-in summarizer as under
+bench/compare's POST rows (Redis with appendonly yes, appendfsync
+everysec). MOTORHEAD_BINARY picks the build: run two builds one after the
+other to compare them. Also prints the Redis commands a request caused
+(INFO commandstats).
 """
 import http.client
 import json
